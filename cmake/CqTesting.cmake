@@ -1,0 +1,81 @@
+# CqTesting.cmake — helpers that register tests with ctest.
+#
+# Labels: unit (no I/O), integration (real PostgreSQL/Kafka/servers), e2e (the whole system).
+# Tests that need the stack list the fixture `stack`; tests that need the three programs
+# running list `services` (tests/CMakeLists.txt defines both fixtures).
+#
+#   cq_unit_test(NAME name SOURCES a.c b.c [LIBS x y])
+#       builds a cmocka test executable and registers it with label `unit`.
+#   cq_integration_test(NAME name SOURCES ... [LIBS ...] [FIXTURES stack services] [LABEL e2e])
+#       same, but with label `integration` (or LABEL) and the fixtures it needs.
+#   cq_script_test(NAME name COMMAND cmd args... [FIXTURES ...] [LABEL ...])
+#       registers a script (bash/python) as a test.
+
+function(cq_unit_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE cqcommon PkgConfig::CMOCKA ${T_LIBS})
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS unit TIMEOUT 120)
+endfunction()
+
+function(cq_integration_test)
+  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBS;FIXTURES" ${ARGN})
+  if(NOT T_LABEL)
+    set(T_LABEL integration)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE cqcommon cqtestsupport PkgConfig::CMOCKA ${T_LIBS})
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+                       FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK stack
+                       ENVIRONMENT "${CQ_TEST_ENV}")
+endfunction()
+
+function(cq_script_test)
+  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "COMMAND;FIXTURES" ${ARGN})
+  if(NOT T_LABEL)
+    set(T_LABEL integration)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_COMMAND})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+                       FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK stack
+                       ENVIRONMENT "${CQ_TEST_ENV}")
+endfunction()
+
+# The test stack is separate from the developer's local stack (scripts/stack.sh up), so a
+# test run never touches the data or the ports of a stack someone is using: its own
+# directory under the build tree and its own ports.
+set(CQ_TEST_STACK_DIR ${CMAKE_BINARY_DIR}/test-stack)
+set(CQ_TEST_PG_PORT 25433)
+set(CQ_TEST_KAFKA_PORT 29092)
+set(CQ_TEST_KAFKA_CONTROLLER_PORT 29093)
+set(CQ_TEST_CONFIG_PORT 28888)
+set(CQ_TEST_CUSTOMER_PORT 28184)
+set(CQ_TEST_ORDER_PORT 28181)
+set(CQ_TEST_ENV
+  "CQ_STACK_DIR=${CQ_TEST_STACK_DIR}"
+  "CQ_PG_PORT=${CQ_TEST_PG_PORT}"
+  "CQ_KAFKA_PORT=${CQ_TEST_KAFKA_PORT}"
+  "CQ_KAFKA_CONTROLLER_PORT=${CQ_TEST_KAFKA_CONTROLLER_PORT}"
+  "CQ_CONFIG_PORT=${CQ_TEST_CONFIG_PORT}"
+  "CQ_CUSTOMER_PORT=${CQ_TEST_CUSTOMER_PORT}"
+  "CQ_ORDER_PORT=${CQ_TEST_ORDER_PORT}"
+  "CQ_PROFILE=test"
+  "CQ_BIN_DIR=${CMAKE_BINARY_DIR}/bin"
+  "CQ_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+  "CQ_PG_CONNINFO=host=127.0.0.1 port=${CQ_TEST_PG_PORT} user=postgres dbname=cqrs"
+  "CQ_KAFKA_BOOTSTRAP=127.0.0.1:${CQ_TEST_KAFKA_PORT}"
+  "CQ_CONFIG_URL=http://127.0.0.1:${CQ_TEST_CONFIG_PORT}"
+  "CQ_CUSTOMER_URL=http://127.0.0.1:${CQ_TEST_CUSTOMER_PORT}"
+  "CQ_ORDER_URL=http://127.0.0.1:${CQ_TEST_ORDER_PORT}"
+  "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1"
+  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+# All programs land in build/bin so the stack script finds them.
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin CACHE PATH "" FORCE)

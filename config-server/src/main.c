@@ -1,0 +1,31 @@
+/* main.c — config-server: serves config-repo/ over HTTP (Spring Cloud Config API).
+ *
+ * At this stage the program only parses its command line: --help and --version.
+ */
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: config-server [--help] [--version]\n\n"
+                 "config-server — serves config-repo/ over HTTP (Spring Cloud Config API).\n");
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("config-server %s\n", CQ_VERSION);
+            return 0;
+        }
+        fprintf(stderr, "config-server: unknown argument '%s'\n", argv[i]);
+        usage(stderr);
+        return 2;
+    }
+    fprintf(stderr, "config-server: not yet able to run; see --help\n");
+    return 1;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# setup.sh — install everything cqrs-ordering needs on Debian 12, idempotently.
+#
+# 1. Debian packages: build tools, the -dev libraries, PostgreSQL 15, JDK 17, Maven, kcat, wrk.
+# 2. The Kafka 4.x broker jars from Maven Central (scripts/kafka/pom.xml), copied into
+#    .stack/kafka-libs; a stamp file keyed on the pom's hash makes a second run a no-op.
+#
+# Usage: scripts/setup.sh [--no-apt] [--no-kafka]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+do_apt=1
+do_kafka=1
+for a in "$@"; do
+  case "$a" in
+    --no-apt) do_apt=0 ;;
+    --no-kafka) do_kafka=0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  librdkafka-dev libpq-dev libavro-dev libcurl4-openssl-dev libyaml-dev
+  libh2o-evloop-dev libh2o-dev libssl-dev zlib1g-dev libuv1-dev libjansson-dev
+  libcmocka-dev uuid-dev
+  postgresql-15 postgresql-client-15
+  openjdk-17-jdk-headless maven kcat wrk valgrind clang-format python3
+)
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ "$do_apt" = 1 ]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+    sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "setup: all Debian packages present"
+  fi
+  # Debian's own cluster is not used; the stack runs a private one.
+fi
+
+if [ "$do_kafka" = 1 ]; then
+  libs="$root/.stack/kafka-libs"
+  stamp="$libs/.pom.sha256"
+  want=$(sha256sum "$here/kafka/pom.xml" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "setup: Kafka jars cached in $libs ($(ls "$libs"/*.jar | wc -l) jars)"
+  else
+    echo "setup: fetching the Kafka broker jars from Maven Central"
+    rm -rf "$libs"; mkdir -p "$libs"
+    mvn -B -q -f "$here/kafka/pom.xml" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$libs"
+    echo "$want" > "$stamp"
+    echo "setup: $(ls "$libs"/*.jar | wc -l) jars in $libs"
+  fi
+fi
+echo "setup: done"

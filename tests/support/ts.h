@@ -1,0 +1,35 @@
+/* ts.h — test support shared by every integration and e2e test.
+ *
+ * Where the test stack lives (env set by ctest, see cmake/CqTesting.cmake), a small
+ * libcurl HTTP client, and a PostgreSQL helper. Used from cmocka tests, so failures
+ * fail the current test through cmocka's assertions.
+ */
+#ifndef CQ_TS_H
+#define CQ_TS_H
+
+#include <stddef.h>
+
+/* The value of env var `name`, or `dflt` when unset or empty. Borrowed. */
+const char *ts_env(const char *name, const char *dflt);
+
+typedef struct ts_resp {
+    long status;     /* HTTP status, 0 when the request failed */
+    char *body;      /* malloc'ed, NUL-terminated; free with ts_resp_free */
+    size_t body_len;
+    char *headers;   /* malloc'ed raw response header block */
+} ts_resp_t;
+
+/* Performs one request. `body` may be NULL; `hdrs` is a NULL-terminated list of
+ * "Name: value" strings or NULL. Returns 0 when a response arrived (any status). */
+int ts_http(const char *method, const char *url, const char *body, size_t body_len,
+            const char *const *hdrs, ts_resp_t *out);
+void ts_resp_free(ts_resp_t *r);
+/* The value of response header `name` (case-insensitive), malloc'ed, or NULL. */
+char *ts_resp_header(const ts_resp_t *r, const char *name);
+
+/* Milliseconds on a monotonic clock. */
+long long ts_now_ms(void);
+/* Sleeps `ms` milliseconds. */
+void ts_sleep_ms(long ms);
+
+#endif
