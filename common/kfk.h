@@ -1,0 +1,95 @@
+/* kfk.h — librdkafka glue shared by customer-service and order-service.
+ *
+ * - kfk_conf_new: an rd_kafka_conf_t with bootstrap servers, the log/error callbacks
+ *   routed into clog, and the instance opaque set to a caller-owned kfk_opaque_t.
+ * - kfk_conf_apply: maps the seed's kebab-case config keys (kafka-producer-config.* /
+ *   kafka-consumer-config.*, given WITHOUT that prefix) onto librdkafka properties, and
+ *   passes "properties.<librdkafka key>" through verbatim.
+ * - kfk_producer_new: an idempotent producer (enable.idempotence=true, acks=all enforced).
+ * - kfk_consumer_new: a consumer with the main queue redirected to the consumer queue.
+ * - kfk_ensure_topic: Admin API CreateTopics; "already exists" counts as success.
+ * - kfk_reachable: a bounded metadata round-trip (for readiness probes).
+ *
+ * Callbacks: librdkafka has ONE instance opaque for all callbacks, so it is always a
+ * kfk_opaque_t*. Put your own context in `user` and fetch it in your callbacks with
+ * kfk_user(rk). Per-message state goes in the per-message opaque (msg_opaque).
+ */
+#ifndef CQ_KFK_H
+#define CQ_KFK_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "clog.h"
+
+typedef struct kfk_opaque {
+    const clog_t *log; /* borrowed; librdkafka logs and errors go here */
+    void *user;        /* borrowed; the caller's own callback context */
+} kfk_opaque_t;
+
+typedef struct kfk_kv {
+    const char *key;
+    const char *value;
+} kfk_kv_t;
+
+typedef enum { KFK_PRODUCER = 0, KFK_CONSUMER = 1 } kfk_role_t;
+
+/* A new conf with bootstrap.servers (may be NULL to set it later), client.id (may be
+ * NULL), log + error callbacks into op->log, and opaque = op (borrowed: it must outlive
+ * every handle made from the conf). Returns an owned conf (rd_kafka_conf_destroy) or NULL
+ * with a message in err. */
+rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op,
+                              char *err, size_t errlen);
+
+/* Sets one raw librdkafka property. Returns 0, or -1 with librdkafka's message in err. */
+int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
+                 size_t errlen);
+
+/* Applies one seed-style key (without the "kafka-producer-config."/"kafka-consumer-config."
+ * prefix) for `role`:
+ *   producer: acks, linger-ms, batch-size, compression-type, request-timeout-ms,
+ *             retry-count (→ message.send.max.retries), delivery-timeout-ms
+ *   consumer: auto-offset-reset, session-timeout-ms, heartbeat-interval-ms,
+ *             max-poll-interval-ms, max-partition-fetch-bytes-default
+ *             (→ max.partition.fetch.bytes), fetch-max-wait-ms, group-id (→ group.id)
+ *   both:     properties.<librdkafka key> → <librdkafka key>, verbatim
+ * Java-only keys (*-serializer-class, *-deserializer, batch-size-boost-factor, …) are
+ * ignored. Returns 0 applied, 1 ignored, -1 invalid value (message in err names the key). */
+int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value,
+                   char *err, size_t errlen);
+
+/* kfk_conf_apply for each of `n` pairs; batch-size is multiplied by
+ * batch-size-boost-factor when both are present (the seed's semantics), capped at
+ * librdkafka's maximum. Returns 0 or -1 at the first invalid pair. */
+int kfk_conf_apply_all(rd_kafka_conf_t *conf, kfk_role_t role, const kfk_kv_t *kv, size_t n,
+                       char *err, size_t errlen);
+
+/* Creates an idempotent producer from `conf` (STOLEN, also on failure): forces
+ * enable.idempotence=true and acks=all. Install your dr_msg_cb on the conf before. */
+rd_kafka_t *kfk_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen);
+
+/* Creates a consumer from `conf` (STOLEN, also on failure); group.id must be set.
+ * Calls rd_kafka_poll_set_consumer. */
+rd_kafka_t *kfk_consumer_new(rd_kafka_conf_t *conf, char *err, size_t errlen);
+
+/* The `user` pointer of the kfk_opaque_t the handle was made with (NULL when none). */
+void *kfk_user(const rd_kafka_t *rk);
+/* The logger of the handle (NULL when none). */
+const clog_t *kfk_log(const rd_kafka_t *rk);
+
+/* Makes sure `topic` exists: CreateTopics with `partitions`, `replication` and the given
+ * topic configs (e.g. {"cleanup.policy","compact"}); TOPIC_ALREADY_EXISTS is success
+ * (the existing topic is left as it is). Waits at most timeout_ms.
+ * Returns 1 created, 0 already existed, -1 error (message in err). */
+int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication,
+                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err,
+                     size_t errlen);
+
+/* The number of partitions of `topic` per broker metadata, or -1 (unknown/unreachable). */
+int kfk_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
+
+/* 1 when a broker answered a metadata request within timeout_ms, else 0. */
+int kfk_reachable(rd_kafka_t *rk, int timeout_ms);
+
+#endif
