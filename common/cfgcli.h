@@ -1,0 +1,190 @@
+/* cfgcli.h — the config client: what every service calls first in main().
+ *
+ * Fetches the service's configuration from the config-server (Spring Cloud Config API,
+ * design §3) and exposes it as flat keys ("kafka-config.bootstrap-servers") with typed
+ * getters. Compatible with Spring's client where that matters:
+ *   - GET {url}/{app}/{profiles}[/{label}] → JSON Environment; earlier propertySources win.
+ *   - CONFIG_SERVER_URL may be a comma list: every round tries each URL in order (failover).
+ *   - Bounded retry: `attempts` rounds, exponential backoff with jitter between rounds.
+ *     A 4xx answer (unknown app, bad auth, bad label) is final: no retry, no cache.
+ *   - Env overrides with relaxed binding (see cfgcli_env_name): KAFKA_CONFIG_BOOTSTRAP_SERVERS
+ *     overrides kafka-config.bootstrap-servers, also for keys absent from the server.
+ *   - ${NAME:default} placeholders are resolved (against the merged config, then the env).
+ *   - Optional last-known-good cache file: written atomically after every successful fetch,
+ *     used (with a warning in the log) when no server answers.
+ * Every value remembers where it came from (property source name, "env:VAR", "cache:…",
+ * "default"), and every getter error names the key and that origin.
+ *
+ * Typical use in main():
+ *     cfgcli_opts_t o; cfgcli_opts_from_env(&o, "customer-service");
+ *     char err[512]; cfgcli_t *cfg = cfgcli_fetch(&o, &log, err, sizeof err);
+ *     if (!cfg) { clog_error(&log, "%s", err); return CFGCLI_EXIT_UNAVAILABLE; }
+ *     int port; if (cfgcli_get_int(cfg, "server.port", 8184, &port, err, sizeof err)) ...
+ *     cfgcli_free(cfg);
+ * A cfgcli_t is immutable after fetch and may be read from several threads.
+ */
+#ifndef CQ_CFGCLI_H
+#define CQ_CFGCLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clog.h"
+
+/* Exit code for "could not obtain a valid configuration" (sysexits EX_CONFIG): no config
+ * server answered and no usable cache, the server refused (4xx), or a value is invalid. */
+#define CFGCLI_EXIT_UNAVAILABLE 78
+#define CFGCLI_EXIT_CONFIG 78
+
+/* Defaults (documented in config-repo/README.md too). */
+#define CFGCLI_DEFAULT_URL "http://127.0.0.1:8888"
+#define CFGCLI_DEFAULT_PROFILES "default"
+#define CFGCLI_DEFAULT_ATTEMPTS 6
+#define CFGCLI_DEFAULT_INITIAL_BACKOFF_MS 500
+#define CFGCLI_DEFAULT_MAX_BACKOFF_MS 8000
+#define CFGCLI_DEFAULT_MULTIPLIER 2.0
+#define CFGCLI_DEFAULT_JITTER 0.2
+#define CFGCLI_DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define CFGCLI_DEFAULT_REQUEST_TIMEOUT_MS 10000
+
+typedef enum {
+    CFGCLI_FORMAT_JSON = 0, /* GET {url}/{app}/{profiles}[/{label}]: the JSON Environment */
+    CFGCLI_FORMAT_YAML = 1, /* GET {url}[/{label}]/{app}-{profiles}.yml: one merged document */
+} cfgcli_format_t;
+
+/* Everything cfgcli_fetch needs. Plain value type: copy it freely, nothing to free. */
+typedef struct cfgcli_opts {
+    char urls[1024];       /* comma list of base URLs, tried in order (failover) */
+    char app[128];         /* application name, e.g. "customer-service" */
+    char profiles[256];    /* comma list, e.g. "local" or "k8s,debug"; "" → "default" */
+    char label[128];       /* "" → the server's default label */
+    char user[128];        /* HTTP Basic auth user; "" → no auth */
+    char password[256];
+    char cache_file[1024]; /* last-known-good cache; "" → no cache */
+    cfgcli_format_t format;
+    int attempts;             /* rounds over the URL list, ≥ 1 */
+    long initial_backoff_ms;  /* delay after the first failed round */
+    long max_backoff_ms;      /* cap on any delay */
+    double multiplier;        /* delay growth per round, ≥ 1 */
+    double jitter;            /* 0..1: each delay is scaled by a random factor in [1-j, 1+j] */
+    long connect_timeout_ms;  /* per request */
+    long request_timeout_ms;  /* per request, whole transfer */
+    int env_overrides;        /* 1 (default): env vars override keys (relaxed binding) */
+    /* Environment used for overrides and placeholders: a NULL-terminated "NAME=value"
+     * array, borrowed (must stay valid during cfgcli_fetch/cfgcli_from_json only; the
+     * result keeps its own copy). NULL → the process environment. Tests inject one. */
+    char *const *envp;
+} cfgcli_opts_t;
+
+/* Fills `o` with the defaults above for application `app` (borrowed; copied). */
+void cfgcli_opts_init(cfgcli_opts_t *o, const char *app);
+
+/* cfgcli_opts_init, then reads the process environment:
+ *   CONFIG_SERVER_URL        comma list (default CFGCLI_DEFAULT_URL)
+ *   APP_PROFILES, else SPRING_PROFILES_ACTIVE   (default "default")
+ *   CONFIG_LABEL, else SPRING_CLOUD_CONFIG_LABEL
+ *   CONFIG_SERVER_USER / CONFIG_SERVER_PASSWORD  (Basic auth)
+ *   CONFIG_CACHE_FILE        last-known-good cache path
+ *   CONFIG_FETCH_ATTEMPTS, CONFIG_BACKOFF_INITIAL_MS, CONFIG_BACKOFF_MAX_MS,
+ *   CONFIG_CONNECT_TIMEOUT_MS, CONFIG_REQUEST_TIMEOUT_MS
+ *   CONFIG_FORMAT            "json" (default) or "yaml"
+ *   CONFIG_ENV_OVERRIDES     "false"/"0" disables env overrides
+ * Returns 0, or -1 with `err` naming the variable whose value is invalid (or too long). */
+int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t errlen);
+
+typedef struct cfgcli cfgcli_t;
+
+/* Fetches the configuration (retry, failover, cache fallback as described above).
+ * `log` is borrowed and may be NULL. Returns an OWNED result (cfgcli_free), or NULL with a
+ * one-line message in `err` naming the URL(s) tried, the number of attempts and the last
+ * error, e.g.
+ *   "config server unreachable after 6 attempts: http://127.0.0.1:8888/customer-service/local:
+ *    Couldn't connect to server (and no cache file)"
+ * The caller then exits with CFGCLI_EXIT_UNAVAILABLE. */
+cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, size_t errlen);
+
+/* Builds a result from a JSON Environment document (`json`, `len` bytes, borrowed) as if it
+ * had been fetched from `origin` (borrowed, e.g. the URL; used in source names), applying
+ * env overrides and placeholders per `o`. For tests and tools. Owned result or NULL+err. */
+cfgcli_t *cfgcli_from_json(const cfgcli_opts_t *o, const char *json, size_t len,
+                           const char *origin, char *err, size_t errlen);
+
+/* An empty result (no keys); with cfgcli_set, services' unit tests build fake configs.
+ * Env is NOT consulted by results made this way. Owned; NULL on out-of-memory. */
+cfgcli_t *cfgcli_new(void);
+/* Sets `key` to `value` with origin `source` (all borrowed, copied). 0 or -1 (OOM). */
+int cfgcli_set(cfgcli_t *c, const char *key, const char *value, const char *source);
+
+/* NULL-safe. */
+void cfgcli_free(cfgcli_t *c);
+
+/* ---- getters ---------------------------------------------------------------------------
+ * All values are kept as text (JSON numbers/booleans converted to their text form).
+ * A key set to an empty string counts as present ("" is a value); getters that need a
+ * number treat "" as absent and use the default. Typed getters return 0 and store the value
+ * (or the default when the key is absent) in *out, or -1 with `err` like
+ *   "config key 'server.port' = 'abc' (from env:SERVER_PORT) is not an integer"
+ *   "config key 'datasource.host' contains unresolved placeholder ${DB_HOST} (from …)"
+ * and *out untouched. */
+
+/* Borrowed value (valid until cfgcli_free), or `dflt` when absent. */
+const char *cfgcli_get_str(const cfgcli_t *c, const char *key, const char *dflt);
+/* Like get_str but the key must be present and non-empty: 0 or -1 + err naming the key and
+ * the env var that would also have set it. *out is borrowed. */
+int cfgcli_require_str(const cfgcli_t *c, const char *key, const char **out, char *err, size_t errlen);
+int cfgcli_get_int(const cfgcli_t *c, const char *key, int dflt, int *out, char *err, size_t errlen);
+/* get_int with an inclusive range check (ports: 1..65535). */
+int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, int max, int *out,
+                         char *err, size_t errlen);
+int cfgcli_get_long(const cfgcli_t *c, const char *key, long long dflt, long long *out, char *err,
+                    size_t errlen);
+int cfgcli_get_double(const cfgcli_t *c, const char *key, double dflt, double *out, char *err,
+                      size_t errlen);
+/* true/false, yes/no, on/off, 1/0 (case-insensitive). */
+int cfgcli_get_bool(const cfgcli_t *c, const char *key, int dflt, int *out, char *err, size_t errlen);
+/* A duration in milliseconds: "250" (ms), "250ms", "5s", "2m", "1h" (Spring Duration style). */
+int cfgcli_get_ms(const cfgcli_t *c, const char *key, long dflt, long *out, char *err, size_t errlen);
+
+/* Where the key's value came from: a propertySource name (e.g.
+ * "configserver:http://h:8888 file:config-repo/application-local.yml"), "env:VAR",
+ * "cache:<file> …" or what cfgcli_set was given. NULL when the key is absent. Borrowed. */
+const char *cfgcli_source_of(const cfgcli_t *c, const char *key);
+/* 1 when the key is present. */
+int cfgcli_has(const cfgcli_t *c, const char *key);
+
+/* Calls fn for every key starting with `prefix` ("" = all), in key order; `rest` is the key
+ * after the prefix (e.g. prefix "kafka-producer-config.properties." → rest "enable.idempotence").
+ * Stops early and returns fn's value when fn returns non-zero; 0 otherwise. All borrowed. */
+typedef int (*cfgcli_iter_fn)(void *ud, const char *key, const char *rest, const char *value,
+                              const char *source);
+int cfgcli_foreach_prefix(const cfgcli_t *c, const char *prefix, cfgcli_iter_fn fn, void *ud);
+/* Number of keys. */
+size_t cfgcli_count(const cfgcli_t *c);
+
+/* ---- about the fetch ---- */
+/* The URL that answered (borrowed; "" for cfgcli_new results). */
+const char *cfgcli_origin(const cfgcli_t *c);
+/* The server's `version` field, "" when none. Borrowed. */
+const char *cfgcli_version(const cfgcli_t *c);
+/* 1 when the result was loaded from the last-known-good cache file. */
+int cfgcli_from_cache(const cfgcli_t *c);
+
+/* All keys as a JSON object {"key":{"value":"…","source":"…"}} (malloc'ed string, caller
+ * frees). With mask_secrets, values of keys containing "password", "secret", "token" or
+ * "credentials" are replaced by "******". NULL on OOM. For --print-config and debug logs. */
+char *cfgcli_dump_json(const cfgcli_t *c, int mask_secrets);
+
+/* ---- pure helpers (exposed for tests and docs) ---- */
+/* The env var that overrides `key`: upper-case; '.', '-', '[' and ']' become '_'; runs of
+ * '_' collapse into one; no leading/trailing '_'. "kafka-config.bootstrap-servers" →
+ * "KAFKA_CONFIG_BOOTSTRAP_SERVERS", "a.list[0].x" → "A_LIST_0_X". Also accepted, second:
+ * Spring's canonical form with dashes removed ("KAFKA_CONFIG_BOOTSTRAPSERVERS"), see
+ * cfgcli_env_name_spring. Returns the length, or -1 when `cap` is too small. */
+int cfgcli_env_name(const char *key, char *buf, size_t cap);
+int cfgcli_env_name_spring(const char *key, char *buf, size_t cap);
+/* The delay before round `round` + 1 (round ≥ 1 = rounds already failed), in ms:
+ * min(max, initial × multiplier^(round-1)) scaled by (1 - jitter + 2 × jitter × rnd / 2^32),
+ * then capped at max again. `rnd` is a uniform random 32-bit value. */
+long cfgcli_backoff_ms(const cfgcli_opts_t *o, int round, uint32_t rnd);
+
+#endif
