@@ -15,6 +15,7 @@
 #   CQ_STACK_DIR CQ_PG_PORT(5433) CQ_KAFKA_PORT(9092) CQ_KAFKA_CONTROLLER_PORT(9093)
 #   CQ_CONFIG_PORT(8888) CQ_CUSTOMER_PORT(8184) CQ_ORDER_PORT(8181) CQ_PROFILE(local)
 #   CQ_BIN_DIR(build/bin) CQ_KAFKA_HEAP("-Xms128m -Xmx512m") CQ_KAFKA_LIBS(.stack/kafka-libs)
+#   CQ_STACK_FRESH=1: `up --infra` on a stopped stack first deletes its data (test runs)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -233,7 +234,14 @@ what=${1:-all}
 case "$cmd" in
   up)
     case "$what" in
-      --infra) pg_up; kafka_up ;;
+      --infra)
+        if [ "${CQ_STACK_FRESH:-0}" = 1 ] && ! pid_alive "$RUN/kafka.pid" \
+           && ! [ -f "$STACK/pg/data/postmaster.pid" ]; then
+          say "fresh start: removing $STACK"
+          [ -L "$STACK/pg" ] && rm -rf "$(readlink -f "$STACK/pg")"
+          rm -rf "$STACK"
+        fi
+        pg_up; kafka_up ;;
       --services) services_up ;;
       all) pg_up; kafka_up; services_up ;;
       *) die "up: unknown option '$what'" ;;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test.sh — the one command that builds and tests everything (the README's test command;
+# .ci/run calls exactly this).
+#
+# Installs what is missing (scripts/setup.sh), builds the sanitizer build (ASan + UBSan)
+# in build-san/ with warnings as errors, and runs every test with ctest: unit tests, then
+# the integration and e2e tests against a real PostgreSQL 15 and Kafka 4.x broker (and the
+# three programs) that ctest's fixtures start once on their own ports and stop at the end.
+# Extra arguments go to ctest, e.g. `scripts/test.sh -L unit` or `-R config`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${CQ_TEST_BUILD_DIR:-$root/build-san}
+
+"$root/scripts/setup.sh"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCQ_WERROR=ON >/dev/null
+cmake --build "$build"
+cd "$build"
+exec ctest --output-on-failure -j2 "$@"
