@@ -342,6 +342,55 @@ cleanup:
     return rc;
 }
 
+/* ---- length guard ---- */
+
+/* Reads one zigzag varint at *pos. Returns 0, or -1 when truncated/overlong. */
+static int evcodec_varint(const unsigned char *p, size_t n, size_t *pos, int64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*pos >= n)
+            return -1;
+        unsigned char b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* avro-c allocates a string's declared length before it notices the buffer is shorter,
+ * so a hostile length prefix could ask for gigabytes. For flat records of primitive
+ * fields (all our schemas), walk the body first and reject lengths that overrun it.
+ * Returns 0 (plausible, or schema not flat: avro-c decides), -1 (overrun). */
+static int evcodec_guard(avro_schema_t rs, const unsigned char *p, size_t n)
+{
+    size_t pos = 0, nf = avro_schema_record_size(rs);
+    int64_t v;
+    for (size_t i = 0; i < nf; i++) {
+        avro_schema_t fs = avro_schema_record_field_get_by_index(rs, (int)i);
+        switch (avro_typeof(fs)) {
+        case AVRO_STRING:
+        case AVRO_BYTES:
+            if (evcodec_varint(p, n, &pos, &v) != 0 || v < 0 || (uint64_t)v > n - pos)
+                return -1;
+            pos += (size_t)v;
+            break;
+        case AVRO_INT32:
+        case AVRO_INT64:
+        case AVRO_ENUM:
+            if (evcodec_varint(p, n, &pos, &v) != 0)
+                return -1;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* ---- decode ---- */
 
 /* 1 when the `n` bytes are valid UTF-8 without NUL bytes. */
@@ -420,6 +469,12 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
         rc = EVCODEC_E_UNKNOWN_ID;
         evcodec_errf(err, errlen, "unknown schema id %d for subject %s", (int)id,
                      EVCODEC_SUBJECT_CUSTOMER);
+        goto cleanup;
+    }
+    if (evcodec_guard(en->schema, (const unsigned char *)buf + 5, len - 5) != 0) {
+        rc = EVCODEC_E_AVRO;
+        evcodec_errf(err, errlen, "schema id %d: a length runs past the end of the record",
+                     (int)id);
         goto cleanup;
     }
     rc = EVCODEC_E_NOMEM;
