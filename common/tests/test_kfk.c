@@ -1,0 +1,128 @@
+/* test_kfk.c — unit tests of the librdkafka glue (common/kfk.h): config key mapping,
+ * passthrough, batch-size boost, idempotent producer against librdkafka's mock cluster
+ * (no real broker), log routing into clog. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kfk.h"
+
+static char *conf_get(rd_kafka_conf_t *conf, const char *key)
+{
+    static char buf[512];
+    size_t sz = sizeof buf;
+    if (rd_kafka_conf_get(conf, key, buf, &sz) != RD_KAFKA_CONF_OK)
+        return NULL;
+    return buf;
+}
+
+static void t_apply(void **state)
+{
+    char err[512] = "";
+    kfk_opaque_t op = {0};
+    rd_kafka_conf_t *conf = kfk_conf_new("127.0.0.1:1", "t", &op, err, sizeof err);
+    assert_non_null(conf);
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "linger-ms", "5", err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "linger.ms"), "5");
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "compression-type", "snappy", err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "compression.type"), "snappy");
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "key-serializer-class", "x", err, sizeof err), 1);
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "properties.queue.buffering.max.messages",
+                                    "12345", err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "queue.buffering.max.messages"), "12345");
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "linger-ms", "soon", err, sizeof err), -1);
+    assert_non_null(strstr(err, "kafka-producer-config.linger-ms"));
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "properties.no.such.thing", "1", err, sizeof err), -1);
+    assert_non_null(strstr(err, "no.such.thing"));
+    assert_int_equal(kfk_conf_apply(conf, KFK_CONSUMER, "auto-offset-reset", "earliest", err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "auto.offset.reset"), "smallest");
+    rd_kafka_conf_destroy(conf);
+}
+
+static void t_apply_all(void **state)
+{
+    char err[512] = "";
+    kfk_opaque_t op = {0};
+    rd_kafka_conf_t *conf = kfk_conf_new(NULL, NULL, &op, err, sizeof err);
+    const kfk_kv_t kv[] = {{"batch-size", "16384"}, {"acks", "all"}, {"batch-size-boost-factor", "100"}};
+    const kfk_kv_t bad[] = {{"batch-size", "lots"}};
+    assert_int_equal(kfk_conf_apply_all(conf, KFK_PRODUCER, kv, 3, err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "batch.size"), "1638400");
+    assert_int_equal(kfk_conf_apply_all(conf, KFK_PRODUCER, bad, 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "batch-size"));
+    rd_kafka_conf_destroy(conf);
+}
+
+typedef struct dr_state {
+    int ok;
+    int failed;
+} dr_state_t;
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    dr_state_t *st = kfk_user(rk);
+    if (m->err)
+        st->failed++;
+    else
+        st->ok++;
+}
+
+static void t_producer_mock(void **state)
+{
+    char err[512] = "";
+    dr_state_t st = {0};
+    char logbuf[65536] = "";
+    FILE *lf = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    clog_t log;
+    clog_init(&log, "test", "debug", lf);
+    kfk_opaque_t op = {.log = &log, .user = &st};
+    rd_kafka_conf_t *conf = kfk_conf_new(NULL, "t", &op, err, sizeof err);
+    assert_non_null(conf);
+    assert_int_equal(kfk_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err), 0);
+    assert_int_equal(kfk_conf_set(conf, "acks", "1", err, sizeof err), 0); /* overridden */
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_t *rk = kfk_producer_new(conf, err, sizeof err);
+    assert_non_null(rk);
+    assert_ptr_equal(kfk_user(rk), &st);
+    assert_ptr_equal(kfk_log(rk), &log);
+    assert_int_equal(kfk_reachable(rk, 5000), 1);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("t1"), RD_KAFKA_V_KEY("k", 1),
+                                           RD_KAFKA_V_VALUE("v", 1), RD_KAFKA_V_END),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(st.ok, 10);
+    assert_int_equal(st.failed, 0);
+    /* The mock has no Admin API: ensure_topic must fail cleanly, bounded by the timeout. */
+    assert_int_equal(kfk_ensure_topic(rk, "t2", 1, 1, NULL, 0, 500, err, sizeof err), -1);
+    assert_true(strlen(err) > 0);
+    assert_int_equal(kfk_partition_count(rk, "t1", 5000) > 0, 1);
+    rd_kafka_destroy(rk);
+    fclose(lf);
+}
+
+static void t_bad_args(void **state)
+{
+    char err[512] = "";
+    assert_null(kfk_producer_new(NULL, err, sizeof err));
+    assert_int_equal(kfk_ensure_topic(NULL, "x", 1, 1, NULL, 0, 100, err, sizeof err), -1);
+    assert_int_equal(kfk_reachable(NULL, 10), 0);
+    assert_null(kfk_user(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_apply),
+        cmocka_unit_test(t_apply_all),
+        cmocka_unit_test(t_producer_mock),
+        cmocka_unit_test(t_bad_args),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
