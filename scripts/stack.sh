@@ -91,10 +91,13 @@ pg_up() {
   say "postgres ready on 127.0.0.1:$PG_PORT (database cqrs) in $(( $(now_ms) - t0 )) ms"
 }
 
+pg_data() { echo "$(readlink -f "$STACK/pg")/data"; }  # resolved: postgres may not traverse $STACK
+
+pg_running() { [ -f "$(pg_data)/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1; }
+
 pg_down() {
-  local d=$STACK/pg
-  [ -e "$d/data/postmaster.pid" ] || return 0
-  as_pg "$PGBIN/pg_ctl" -D "$d/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  pg_running || return 0
+  as_pg "$PGBIN/pg_ctl" -D "$(pg_data)" -m fast -w -t 60 stop >/dev/null || die "PostgreSQL did not stop"
   say "postgres stopped"
 }
 
@@ -209,8 +212,8 @@ services_down() { for s in order-service customer-service config-server; do stop
 
 status() {
   local any=0
-  if [ -f "$STACK/pg/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$STACK/pg/data" status >/dev/null 2>&1; then
-    say "postgres          running  127.0.0.1:$PG_PORT  pid $(head -1 "$STACK/pg/data/postmaster.pid")"; any=1
+  if pg_running; then
+    say "postgres          running  127.0.0.1:$PG_PORT  pid $(head -1 "$(pg_data)/postmaster.pid")"; any=1
   else say "postgres          stopped"; fi
   for n in kafka config-server customer-service order-service; do
     local port=$KAFKA_PORT; [ "$n" = kafka ] || port=$(svc_port "$n")
@@ -221,7 +224,7 @@ status() {
 }
 
 logs() {
-  local files=("$STACK/pg/postgres.log" "$LOGS"/*.log)
+  local files=("$(readlink -f "$STACK/pg")/postgres.log" "$LOGS"/*.log)
   for f in "${files[@]}"; do
     [ -f "$f" ] || continue
     if [ -n "${1:-}" ] && [[ "$f" != *"$1"* ]]; then continue; fi
@@ -235,8 +238,7 @@ case "$cmd" in
   up)
     case "$what" in
       --infra)
-        if [ "${CQ_STACK_FRESH:-0}" = 1 ] && ! pid_alive "$RUN/kafka.pid" \
-           && ! [ -f "$STACK/pg/data/postmaster.pid" ]; then
+        if [ "${CQ_STACK_FRESH:-0}" = 1 ] && ! pid_alive "$RUN/kafka.pid" && ! pg_running; then
           say "fresh start: removing $STACK"
           [ -L "$STACK/pg" ] && rm -rf "$(readlink -f "$STACK/pg")"
           rm -rf "$STACK"
