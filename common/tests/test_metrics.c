@@ -1,0 +1,92 @@
+/* test_metrics.c — unit tests of the Prometheus registry (common/metrics.h): counters,
+ * gauges, histograms, rendering, label escaping, concurrent updates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+
+static void t_render(void **state)
+{
+    metrics_t *m = metrics_new();
+    const double b[] = {0.1, 1};
+    size_t len = 0;
+    assert_int_equal(metrics_declare(m, "req_total", METRICS_COUNTER, "Requests.", NULL, 0), 0);
+    assert_int_equal(metrics_declare(m, "req_total", METRICS_COUNTER, "Requests.", NULL, 0), 0);
+    assert_int_equal(metrics_declare(m, "req_total", METRICS_GAUGE, "x", NULL, 0), -1);
+    assert_int_equal(metrics_declare(m, "bad name", METRICS_GAUGE, "x", NULL, 0), -1);
+    assert_int_equal(metrics_declare(m, "backlog", METRICS_GAUGE, "Backlog.", NULL, 0), 0);
+    assert_int_equal(metrics_declare(m, "lat_seconds", METRICS_HISTOGRAM, "Latency.", b, 2), 0);
+    assert_int_equal(metrics_add(m, "req_total", "route=\"/c\",status=\"201\"", 1), 0);
+    assert_int_equal(metrics_add(m, "req_total", "route=\"/c\",status=\"201\"", 2), 0);
+    assert_int_equal(metrics_add(m, "req_total", NULL, -1), -1);
+    assert_int_equal(metrics_set(m, "backlog", NULL, 42), 0);
+    assert_int_equal(metrics_set(m, "req_total", NULL, 42), -1);
+    assert_int_equal(metrics_add(m, "nope", NULL, 1), -1);
+    assert_int_equal(metrics_observe(m, "lat_seconds", "op=\"x\"", 0.05), 0);
+    assert_int_equal(metrics_observe(m, "lat_seconds", "op=\"x\"", 0.5), 0);
+    assert_int_equal(metrics_observe(m, "lat_seconds", "op=\"x\"", 5), 0);
+    assert_true(metrics_get(m, "req_total", "route=\"/c\",status=\"201\"") == 3);
+    assert_true(metrics_get(m, "lat_seconds", "op=\"x\"") == 3);
+    char *txt = metrics_render(m, &len);
+    assert_non_null(txt);
+    assert_int_equal(strlen(txt), len);
+    assert_non_null(strstr(txt, "# TYPE req_total counter\n"));
+    assert_non_null(strstr(txt, "req_total{route=\"/c\",status=\"201\"} 3\n"));
+    assert_non_null(strstr(txt, "backlog 42\n"));
+    assert_non_null(strstr(txt, "lat_seconds_bucket{op=\"x\",le=\"0.1\"} 1\n"));
+    assert_non_null(strstr(txt, "lat_seconds_bucket{op=\"x\",le=\"1\"} 2\n"));
+    assert_non_null(strstr(txt, "lat_seconds_bucket{op=\"x\",le=\"+Inf\"} 3\n"));
+    assert_non_null(strstr(txt, "lat_seconds_sum{op=\"x\"} 5.55"));
+    assert_non_null(strstr(txt, "lat_seconds_count{op=\"x\"} 3\n"));
+    free(txt);
+    metrics_free(m);
+    metrics_free(NULL);
+}
+
+static void t_escape(void **state)
+{
+    char out[16];
+    assert_string_equal(metrics_label_escape("a\"b\\c\nd", out, sizeof out), "a\\\"b\\\\c\\nd");
+    assert_string_equal(metrics_label_escape("0123456789abcdefghij", out, sizeof out), "0123456789abcde");
+}
+
+static void *hammer(void *arg)
+{
+    for (int i = 0; i < 10000; i++) {
+        metrics_add(arg, "c", "t=\"1\"", 1);
+        metrics_observe(arg, "h", NULL, 0.001);
+    }
+    return NULL;
+}
+
+static void t_threads(void **state)
+{
+    metrics_t *m = metrics_new();
+    pthread_t th[4];
+    metrics_declare(m, "c", METRICS_COUNTER, "c", NULL, 0);
+    metrics_declare(m, "h", METRICS_HISTOGRAM, "h", NULL, 0);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, hammer, m);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_true(metrics_get(m, "c", "t=\"1\"") == 40000);
+    assert_true(metrics_get(m, "h", NULL) == 40000);
+    metrics_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_render),
+        cmocka_unit_test(t_escape),
+        cmocka_unit_test(t_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
