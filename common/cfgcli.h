@@ -145,9 +145,9 @@ int cfgcli_get_bool(const cfgcli_t *c, const char *key, int dflt, int *out, char
 /* A duration in milliseconds: "250" (ms), "250ms", "5s", "2m", "1h" (Spring Duration style). */
 int cfgcli_get_ms(const cfgcli_t *c, const char *key, long dflt, long *out, char *err, size_t errlen);
 
-/* Where the key's value came from: a propertySource name (e.g.
- * "configserver:http://h:8888 file:config-repo/application-local.yml"), "env:VAR",
- * "cache:<file> …" or what cfgcli_set was given. NULL when the key is absent. Borrowed. */
+/* Where the key's value came from: "configserver:" + the propertySource name (as Spring's
+ * client names them, e.g. "configserver:file:config-repo/application-local.yml"), "env:VAR",
+ * "cache:" + the propertySource name, or what cfgcli_set was given. NULL when the key is absent. Borrowed. */
 const char *cfgcli_source_of(const cfgcli_t *c, const char *key);
 /* 1 when the key is present. */
 int cfgcli_has(const cfgcli_t *c, const char *key);

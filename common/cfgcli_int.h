@@ -1,0 +1,63 @@
+/* cfgcli_int.h — internals shared by the config client's files (cfgcli.c: store and
+ * getters; cfgcli_env.c: env snapshot, relaxed binding, placeholders; cfgcli_env_json.c:
+ * JSON Environment → store; cfgcli_fetch.c: HTTP, retry, failover, cache). Not a public
+ * API: services include cfgcli.h only.
+ */
+#ifndef CQ_CFGCLI_INT_H
+#define CQ_CFGCLI_INT_H
+
+#include <jansson.h>
+
+#include "cfgcli.h"
+
+typedef struct cfgcli_ent {
+    char *key;      /* owned */
+    char *value;    /* owned */
+    char *source;   /* owned */
+    int unresolved; /* 1: value still holds a ${...} that nothing could resolve */
+} cfgcli_ent_t;
+
+typedef struct cfgcli_envvar {
+    char *name;   /* owned */
+    char *value;  /* owned */
+    char *source; /* owned: "env:NAME" */
+} cfgcli_envvar_t;
+
+struct cfgcli {
+    cfgcli_ent_t *ents; /* owned, sorted by key (strcmp) */
+    size_t n, cap;
+    cfgcli_envvar_t *env; /* owned snapshot, sorted by name; consulted when use_env */
+    size_t nenv;
+    int use_env;
+    char *origin;  /* owned */
+    char *version; /* owned */
+    int from_cache;
+};
+
+/* Finds the entry for `key` (store only, no env). Borrowed or NULL. */
+cfgcli_ent_t *cfgcli_find_ent(const cfgcli_t *c, const char *key);
+/* Inserts or (when `overwrite`) replaces. 0, 1 (present and kept), -1 on OOM. */
+int cfgcli_put(cfgcli_t *c, const char *key, const char *value, const char *source, int overwrite);
+/* Store first, then (use_env) the env var named by relaxed binding. 0 found / -1 absent.
+ * Outputs are borrowed; `unresolved` may be NULL. */
+int cfgcli_lookup(const cfgcli_t *c, const char *key, const char **val, const char **src, int *unresolved);
+
+/* Copies `envp` (NULL → environ) into c->env. 0 or -1 (OOM). */
+int cfgcli_env_snapshot(cfgcli_t *c, char *const *envp);
+const cfgcli_envvar_t *cfgcli_env_find(const cfgcli_t *c, const char *name);
+/* Replaces the value of every key whose relaxed env name is set. 0 or -1 (OOM). */
+int cfgcli_apply_overrides(cfgcli_t *c);
+/* Resolves ${name:default} in every value. 0 or -1 (OOM, err set). */
+int cfgcli_resolve_all(cfgcli_t *c, char *err, size_t errlen);
+
+/* Builds a result from a parsed JSON Environment (`doc` borrowed). Source names are
+ * `src_prefix` + the propertySource name. Owned result or NULL + err. */
+cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *origin,
+                       const char *src_prefix, char *err, size_t errlen);
+/* Text form of a JSON scalar (malloc'ed), NULL on OOM. */
+char *cfgcli_json_text(const json_t *v);
+
+/* snprintf into err when err != NULL. */
+void cfgcli_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
