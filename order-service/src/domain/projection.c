@@ -1,6 +1,7 @@
 /* projection.c — the read model's decisions and batch planning. See projection.h. */
 #include "projection.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,89 @@ typedef struct proj_ref {
     const char *id;
     size_t idx;
 } proj_ref_t;
+
+static int proj_utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+static int proj_uuid_valid(const char *s)
+{
+    if (s == NULL)
+        return 0;
+    for (int i = 0; i < PROJ_ID_LEN; i++) {
+        char c = s[i];
+        int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? c != '-' : !hex)
+            return 0;
+    }
+    return s[PROJ_ID_LEN] == '\0';
+}
+
+int proj_event_valid(const proj_event_t *ev, char *msg, size_t msglen)
+{
+    const char *names[3] = {"username", "firstName", "lastName"};
+    const char *vals[3] = {ev->username, ev->first_name, ev->last_name};
+    if (!proj_uuid_valid(ev->customer_id)) {
+        snprintf(msg, msglen, "customer id is not a UUID");
+        return 0;
+    }
+    if (ev->tombstone)
+        return 1;
+    if (ev->version < 1) {
+        snprintf(msg, msglen, "version %lld is not >= 1", (long long)ev->version);
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        size_t len;
+        if (vals[i] == NULL) {
+            snprintf(msg, msglen, "%s is missing", names[i]);
+            return 0;
+        }
+        len = strlen(vals[i]);
+        if (len > PROJ_TEXT_MAX) {
+            snprintf(msg, msglen, "%s is longer than %d bytes", names[i], PROJ_TEXT_MAX);
+            return 0;
+        }
+        if (!proj_utf8_valid((const unsigned char *)vals[i], len)) {
+            snprintf(msg, msglen, "%s is not valid UTF-8", names[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
 
 proj_decision_t proj_decide(int found, int64_t stored_version, const proj_event_t *ev)
 {

@@ -56,6 +56,15 @@ typedef struct proj_op {
     int had_row;              /* 1 when a row existed before the batch */
 } proj_op_t;
 
+/* Longest username/first/last name the read model accepts (bytes). */
+#define PROJ_TEXT_MAX 1024
+
+/* Checks that an event can be stored at all: the id is a canonical UUID, an upsert has a
+ * version ≥ 1 and non-NULL names that are valid UTF-8 of at most PROJ_TEXT_MAX bytes.
+ * Returns 1, or 0 with the reason in msg (such an event goes to the dead-letter topic
+ * instead of blocking the projection). */
+int proj_event_valid(const proj_event_t *ev, char *msg, size_t msglen);
+
 /* The rule for one event against one stored state. */
 proj_decision_t proj_decide(int found, int64_t stored_version, const proj_event_t *ev);
 
