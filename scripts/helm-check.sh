@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# helm-check.sh — validate the Helm chart offline (CI runs this on every build).
+#
+#  1. installs helm v3.22.0 and kubeconform v0.7.0 into .stack/bin with `go install` if missing
+#     (Go module proxy only; nothing else is downloaded);
+#  2. `helm lint --strict` with the default values and every ci/*-values.yaml;
+#  3. `helm template` with the default values (bundled Kafka/PostgreSQL, offline stubs) and with
+#     ci/external-values.yaml and ci/external-password-values.yaml (external Kafka/PostgreSQL);
+#  4. validates every rendered manifest with `kubeconform -strict` against the Kubernetes JSON
+#     schemas vendored in helm/schemas/ (no schema download; a kind without a schema fails);
+#  5. checks the chart's wiring: every config-repo/ file is in the ConfigMap, the test hook's
+#     ConfigMap carries scripts/smoke.sh byte for byte, the checksum annotation is present;
+#  6. negative checks: values.schema.json rejects bad values, kubeconform rejects a broken
+#     manifest, the chart refuses external mode without addresses.
+#
+# Usage: scripts/helm-check.sh [--help]. Exit 0 = all good; prints a PASS/FAIL line per check
+# and a final 'N passed, N failed' line. Rendered manifests stay in .stack/helm-check/.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+case "${1:-}" in
+  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  '') ;;
+  *) echo "helm-check: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+HELM_VERSION=v3.22.0
+KUBECONFORM_VERSION=v0.7.0
+KUBE_VERSION=1.33.0
+chart="$root/helm/cqrs-ordering"
+schemas="$root/helm/schemas/v${KUBE_VERSION}-standalone-strict"
+bin="$root/.stack/bin"
+out="$root/.stack/helm-check"
+export PATH="$bin:$PATH"
+passed=0
+failed=0
+t0=$(date +%s.%N)
+
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2fs", b - a }'; }
+
+# go_tool NAME MODULE VERSION PKG: install PKG@VERSION into .stack/bin unless that exact
+# module version is already there.
+go_tool() {
+  local name=$1 module=$2 version=$3 pkg=$4 have=""
+  if [ -x "$bin/$name" ]; then
+    have=$(go version -m "$bin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }')
+  fi
+  if [ "$have" != "$version" ]; then
+    command -v go >/dev/null || { echo "helm-check: Go is needed to install $name" >&2; exit 1; }
+    echo "helm-check: installing $name $version (go install $pkg@$version)"
+    local t=$(date +%s.%N)
+    mkdir -p "$bin"
+    GOBIN="$bin" go install "$pkg@$version" || { echo "helm-check: go install $pkg failed" >&2; exit 1; }
+    echo "helm-check: $name installed in $(elapsed "$t")"
+  fi
+}
+go_tool helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+go_tool kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION" \
+  github.com/yannh/kubeconform/cmd/kubeconform
+
+rm -rf "$out"
+mkdir -p "$out"
+# helm warns about every symlink it follows (config-repo, files/smoke.sh): expected, filtered.
+# show_err FILE: print helm's stderr (indented) without those warnings.
+show_err() { grep -v 'found symbolic link in path' "$1" | sed 's/^/    /' || true; }
+
+# --- 1. lint ---------------------------------------------------------------------------------
+lint() { # lint LABEL [helm args...]
+  local label=$1; shift
+  local t=$(date +%s.%N)
+  if helm lint --strict "$chart" --kube-version "$KUBE_VERSION" "$@" >"$out/lint-$label.txt" \
+      2>"$out/lint-$label.err"; then
+    pass "helm lint --strict ($label) [$(elapsed "$t")]"
+  else
+    fail "helm lint --strict ($label)"; sed 's/^/    /' "$out/lint-$label.txt"; show_err "$out/lint-$label.err"
+  fi
+}
+lint default
+for f in "$chart"/ci/*-values.yaml; do lint "$(basename "$f" .yaml)" -f "$f"; done
+
+# --- 2. template + kubeconform ---------------------------------------------------------------
+render() { # render LABEL [helm args...] -> $out/LABEL.yaml
+  local label=$1; shift
+  local t=$(date +%s.%N)
+  if helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" "$@" \
+      >"$out/$label.yaml" 2>"$out/template-$label.err"; then
+    pass "helm template ($label): $(grep -c '^kind:' "$out/$label.yaml") objects [$(elapsed "$t")]"
+  else
+    fail "helm template ($label)"; show_err "$out/template-$label.err"; rm -f "$out/$label.yaml"; return 1
+  fi
+  t=$(date +%s.%N)
+  if kubeconform -strict -summary -kubernetes-version "$KUBE_VERSION" \
+      -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+      "$out/$label.yaml" >"$out/kubeconform-$label.txt" 2>&1; then
+    pass "kubeconform -strict ($label): $(tail -n 1 "$out/kubeconform-$label.txt") [$(elapsed "$t")]"
+  else
+    fail "kubeconform -strict ($label)"; sed 's/^/    /' "$out/kubeconform-$label.txt"
+  fi
+}
+render default
+render external -f "$chart/ci/external-values.yaml"
+render external-password -f "$chart/ci/external-password-values.yaml"
+
+# --- 3. wiring -------------------------------------------------------------------------------
+d="$out/default.yaml"
+if [ -s "$d" ]; then
+  # every config-repo file is a key of the config-repo ConfigMap
+  missing=""
+  nfiles=0
+  for f in "$root"/config-repo/*.yml "$root"/config-repo/*.yaml "$root"/config-repo/*.properties \
+           "$root"/config-repo/*.json; do
+    [ -e "$f" ] || continue
+    nfiles=$((nfiles + 1))
+    grep -q "^  $(basename "$f"): " "$d" || missing="$missing $(basename "$f")"
+  done
+  if [ "$nfiles" -gt 0 ] && [ -z "$missing" ]; then
+    pass "config-repo ConfigMap holds all $nfiles config-repo/ files"
+  else
+    fail "config-repo ConfigMap: files=$nfiles missing:${missing:- (none; config-repo/ empty)}"
+  fi
+  # the test hook's script is scripts/smoke.sh, byte for byte
+  helm template cq "$chart" --kube-version "$KUBE_VERSION" --show-only templates/configmap-smoke.yaml \
+    2>/dev/null | sed -n '/^  smoke.sh: |-$/,$p' | tail -n +2 | sed 's/^    //' >"$out/smoke-from-chart.sh"
+  if diff <(cat "$out/smoke-from-chart.sh") <(sed -e '$a\' "$root/scripts/smoke.sh") >/dev/null; then
+    pass "helm test ConfigMap carries scripts/smoke.sh unchanged (symlink followed)"
+  else
+    fail "helm test ConfigMap differs from scripts/smoke.sh"
+  fi
+  if grep -q 'checksum/config-repo: [0-9a-f]\{64\}' "$d"; then
+    pass "config-server pod template has the checksum/config-repo annotation"
+  else
+    fail "checksum/config-repo annotation missing"
+  fi
+  if grep -q '"helm.sh/hook": test' "$d"; then pass "helm test hook rendered"; else fail "no helm test hook"; fi
+  envok=1
+  for v in CONFIG_SERVER_URL APP_PROFILES KAFKA_BOOTSTRAP_SERVERS DB_HOST DB_PORT DB_USER DB_NAME DB_PASSWORD; do
+    n=$(grep -c "name: $v\$" "$d")
+    [ "$n" = 2 ] || { fail "env $v set $n times (want 2: customer-service, order-service)"; envok=0; }
+  done
+  [ "$envok" = 1 ] && pass "services get CONFIG_SERVER_URL, APP_PROFILES and the Kafka/DB env vars"
+fi
+e="$out/external.yaml"
+if [ -s "$e" ] && grep -q 'value: "kafka-0.kafka.example.svc:9092,kafka-1.kafka.example.svc:9092"' "$e" &&
+   grep -q 'name: cqrs-db$' "$e" && ! grep -q 'kind: Secret' "$e"; then
+  pass "external values: bootstrap servers and existing Secret wired, no Secret rendered"
+else
+  fail "external values wiring"
+fi
+e="$out/external-password.yaml"
+if [ -s "$e" ] && grep -q 'kind: Secret' "$e" && grep -q 'name: cq-cqrs-ordering-externaldb$' "$e" &&
+   grep -q 'value: "6432"' "$e"; then
+  pass "external password: chart-made Secret referenced, port wired"
+else
+  fail "external password wiring"
+fi
+
+# --- 4. negative checks ----------------------------------------------------------------------
+reject() { # reject LABEL EXPECTED-TEXT [helm args...]: helm template must fail with that text
+  local label=$1 want=$2; shift 2
+  local msg
+  if msg=$(helm template cq "$chart" --kube-version "$KUBE_VERSION" "$@" 2>&1 >/dev/null); then
+    fail "$label: accepted"
+  elif grep -q -- "$want" <<<"$msg"; then
+    pass "$label: rejected ($(grep -v 'symbolic link' <<<"$msg" | grep -- "$want" | head -n 1 | sed 's/^[ -]*//'))"
+  else
+    fail "$label: failed, but not with '$want': $msg"
+  fi
+}
+reject "schema: replicaCount -1" "minimum" --set services.orderService.replicaCount=-1
+reject "schema: port as a string" "want integer" --set-string services.customerService.port=8184
+reject "schema: port 70000" "maximum" --set services.configServer.port=70000
+reject "schema: unknown service type" "must be one of" --set services.orderService.service.type=Public
+reject "schema: unknown top-level key" "additional properties" --set replicas=2
+reject "schema: kafka.enabled=false without bootstrap servers" "bootstrapServers" --set kafka.enabled=false
+reject "schema: postgresql.enabled=false without host" "host" --set postgresql.enabled=false
+reject "template: external DB without password or Secret" "externalDatabase.password" \
+  --set postgresql.enabled=false --set externalDatabase.host=db
+if [ -s "$d" ]; then
+  sed 's/containerPort: 8888/containerPort: "http-port"/' "$d" >"$out/broken.yaml"
+  if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \
+      -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$out/broken.yaml" \
+      >"$out/kubeconform-broken.txt" 2>&1; then
+    fail "kubeconform accepted a string containerPort"
+  else
+    pass "kubeconform rejects a string containerPort"
+  fi
+  sed 's/^      serviceAccountName:/      serviceAccountNam:/' "$d" >"$out/broken2.yaml"
+  if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \
+      -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$out/broken2.yaml" \
+      >/dev/null 2>&1; then
+    fail "kubeconform -strict accepted an unknown field"
+  else
+    pass "kubeconform -strict rejects an unknown field"
+  fi
+fi
+
+# --- 5. Dockerfile COPY sources --------------------------------------------------------------
+if bash "$root/tests/helm/test_dockerfile_paths.sh" >"$out/dockerfile-paths.txt" 2>&1; then
+  pass "Dockerfile COPY sources exist ($(tail -n 1 "$out/dockerfile-paths.txt"))"
+else
+  fail "Dockerfile COPY sources"; sed 's/^/    /' "$out/dockerfile-paths.txt"
+fi
+
+echo "helm-check: done in $(elapsed "$t0"); output in ${out#"$root"/}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
