@@ -1,0 +1,207 @@
+/* customer_app.c — command handlers of customer-service (create, update, delete, get).
+ * Only ports are used here (see customer_app.h); no I/O of its own. */
+#include "application/customer_app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Concurrent writers may bump the version between our read and our conditional write;
+ * without If-Match we re-read and retry a few times. */
+#define CUSTOMER_APP_RETRIES 5
+
+static app_rc_t app_fail(customer_result_t *res, app_rc_t rc, const char *fmt, const char *arg)
+    __attribute__((format(printf, 3, 0)));
+static app_rc_t app_fail(customer_result_t *res, app_rc_t rc, const char *fmt, const char *arg)
+{
+    res->rc = rc;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(res->detail, sizeof res->detail, fmt, arg ? arg : "");
+#pragma GCC diagnostic pop
+    return rc;
+}
+
+/* Maps a repository failure to an application result. */
+static app_rc_t app_repo_fail(customer_result_t *res, repo_rc_t r, const customer_t *c)
+{
+    switch (r) {
+    case REPO_NOT_FOUND:
+        return app_fail(res, APP_NOT_FOUND, "no customer with id %s", c->id);
+    case REPO_DUP_ID:
+        return app_fail(res, APP_CONFLICT, "a customer with id %s already exists", c->id);
+    case REPO_DUP_USERNAME:
+        return app_fail(res, APP_CONFLICT, "username '%s' is already taken", c->username);
+    case REPO_CONFLICT:
+        return app_fail(res, APP_PRECONDITION, "customer %s was changed concurrently", c->id);
+    case REPO_UNAVAILABLE:
+        return app_fail(res, APP_UNAVAILABLE, "the database is unavailable%s", "");
+    default:
+        return app_fail(res, APP_ERROR, "the database reported an error%s", "");
+    }
+}
+
+static void app_reset(customer_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+}
+
+static app_rc_t app_invalid(customer_result_t *res)
+{
+    res->rc = APP_INVALID;
+    snprintf(res->detail, sizeof res->detail, "%s", res->violation.message);
+    return APP_INVALID;
+}
+
+static int app_id(const char *in, char out[CUSTOMER_ID_LEN + 1], customer_result_t *res)
+{
+    if (in == NULL || customer_normalize_id(in, out) != 0) {
+        res->violation.field = "customerId";
+        res->violation.rule = in == NULL ? CUSTOMER_E_REQUIRED : CUSTOMER_E_UUID;
+        snprintf(res->violation.message, sizeof res->violation.message,
+                 "customerId must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6");
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t app_now(const customer_app_t *app)
+{
+    return app->clock.ops->now_ms(app->clock.self);
+}
+
+app_rc_t customer_app_create(const customer_app_t *app, const customer_cmd_t *cmd, customer_result_t *res)
+{
+    char id[CUSTOMER_ID_LEN + 1];
+    customer_event_t ev;
+    unsigned char *payload = NULL;
+    size_t len = 0;
+    int64_t now;
+    repo_rc_t r;
+
+    app_reset(res);
+    if (cmd->id != NULL)
+        snprintf(id, sizeof id, "%s", strlen(cmd->id) <= CUSTOMER_ID_LEN ? cmd->id : "x");
+    else
+        app->idgen.ops->new_id(app->idgen.self, id);
+    now = app_now(app);
+    if (customer_create(&res->customer, id, cmd->username, cmd->first_name, cmd->last_name, now,
+                        &res->violation) != CUSTOMER_OK)
+        return app_invalid(res);
+    customer_event_of(&ev, CUSTOMER_EV_CREATED, &res->customer, now);
+    if (app->encoder.ops->encode(app->encoder.self, &ev, &payload, &len) != 0)
+        return app_fail(res, APP_ERROR, "could not encode the event%s", "");
+    r = app->repo.ops->insert(app->repo.self, &res->customer, &ev, payload, len);
+    free(payload);
+    if (r != REPO_OK)
+        return app_repo_fail(res, r, &res->customer);
+    res->rc = APP_OK;
+    return APP_OK;
+}
+
+app_rc_t customer_app_update(const customer_app_t *app, const customer_cmd_t *cmd, customer_result_t *res)
+{
+    char id[CUSTOMER_ID_LEN + 1];
+    customer_event_t ev;
+    repo_rc_t r = REPO_ERROR;
+
+    app_reset(res);
+    if (app_id(cmd->id, id, res) != 0)
+        return app_invalid(res);
+    /* Validate the body before touching the repository (a 400 never depends on state). */
+    if (customer_check_name("username", cmd->username, &res->violation) != CUSTOMER_OK ||
+        customer_check_name("firstName", cmd->first_name, &res->violation) != CUSTOMER_OK ||
+        customer_check_name("lastName", cmd->last_name, &res->violation) != CUSTOMER_OK)
+        return app_invalid(res);
+    for (int attempt = 0; attempt < CUSTOMER_APP_RETRIES; attempt++) {
+        unsigned char *payload = NULL;
+        size_t len = 0;
+        int64_t now, expected;
+        r = app->repo.ops->find(app->repo.self, id, &res->customer);
+        if (r != REPO_OK) {
+            snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
+            return app_repo_fail(res, r, &res->customer);
+        }
+        expected = res->customer.version;
+        if (cmd->if_match >= 0 && cmd->if_match != expected) {
+            res->rc = APP_PRECONDITION;
+            snprintf(res->detail, sizeof res->detail,
+                     "If-Match version %lld does not match the current version %lld",
+                     (long long)cmd->if_match, (long long)expected);
+            return APP_PRECONDITION;
+        }
+        now = app_now(app);
+        if (customer_update(&res->customer, cmd->username, cmd->first_name, cmd->last_name, now,
+                            &res->violation) != CUSTOMER_OK)
+            return app_invalid(res);
+        customer_event_of(&ev, CUSTOMER_EV_UPDATED, &res->customer, now);
+        if (app->encoder.ops->encode(app->encoder.self, &ev, &payload, &len) != 0)
+            return app_fail(res, APP_ERROR, "could not encode the event%s", "");
+        r = app->repo.ops->update(app->repo.self, &res->customer, expected, &ev, payload, len);
+        free(payload);
+        if (r == REPO_OK) {
+            res->rc = APP_OK;
+            return APP_OK;
+        }
+        if (r != REPO_CONFLICT && r != REPO_NOT_FOUND)
+            break;
+        if (cmd->if_match >= 0 && r == REPO_CONFLICT)
+            break; /* the client asked for exactly that version: 412 */
+        if (r == REPO_NOT_FOUND)
+            break; /* deleted meanwhile */
+    }
+    return app_repo_fail(res, r, &res->customer);
+}
+
+app_rc_t customer_app_delete(const customer_app_t *app, const customer_cmd_t *cmd, customer_result_t *res)
+{
+    char id[CUSTOMER_ID_LEN + 1];
+    customer_event_t ev;
+    repo_rc_t r = REPO_ERROR;
+
+    app_reset(res);
+    if (app_id(cmd->id, id, res) != 0)
+        return app_invalid(res);
+    for (int attempt = 0; attempt < CUSTOMER_APP_RETRIES; attempt++) {
+        int64_t expected;
+        r = app->repo.ops->find(app->repo.self, id, &res->customer);
+        if (r != REPO_OK) {
+            snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
+            return app_repo_fail(res, r, &res->customer);
+        }
+        expected = res->customer.version;
+        if (cmd->if_match >= 0 && cmd->if_match != expected) {
+            res->rc = APP_PRECONDITION;
+            snprintf(res->detail, sizeof res->detail,
+                     "If-Match version %lld does not match the current version %lld",
+                     (long long)cmd->if_match, (long long)expected);
+            return APP_PRECONDITION;
+        }
+        res->customer.version = expected + 1;
+        customer_event_of(&ev, CUSTOMER_EV_DELETED, &res->customer, app_now(app));
+        r = app->repo.ops->remove(app->repo.self, id, expected, &ev);
+        if (r == REPO_OK) {
+            res->rc = APP_OK;
+            return APP_OK;
+        }
+        if (r != REPO_CONFLICT || cmd->if_match >= 0)
+            break;
+    }
+    return app_repo_fail(res, r, &res->customer);
+}
+
+app_rc_t customer_app_get(const customer_app_t *app, const char *id_in, customer_result_t *res)
+{
+    char id[CUSTOMER_ID_LEN + 1];
+    repo_rc_t r;
+    app_reset(res);
+    if (app_id(id_in, id, res) != 0)
+        return app_invalid(res);
+    r = app->repo.ops->find(app->repo.self, id, &res->customer);
+    if (r != REPO_OK) {
+        snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
+        return app_repo_fail(res, r, &res->customer);
+    }
+    res->rc = APP_OK;
+    return APP_OK;
+}
