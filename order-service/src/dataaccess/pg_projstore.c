@@ -1,0 +1,276 @@
+/* pg_projstore.c — the projection store on PostgreSQL. See pg_projstore.h. */
+#include "dataaccess/pg_projstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataaccess/pgarr.h"
+#include "dbuf.h"
+#include "pgx.h"
+
+#define OS_ARR_CAP ((size_t)1 << 30)
+
+static int os_pg_fail(PGresult *r, PGconn *c, const char *what, char *err, size_t errlen)
+{
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    snprintf(err, errlen, "%s: %s", what, (m && *m) ? m : PQerrorMessage(c));
+    size_t n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    PQclear(r);
+    return -1;
+}
+
+static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals,
+                     const char *what, char *err, size_t errlen)
+{
+    /* no parameters: PQexec, which also runs several ';'-separated statements */
+    PGresult *r = np == 0 ? PQexec(c, sql) : PQexecParams(c, sql, np, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        return os_pg_fail(r, c, what, err, errlen);
+    PQclear(r);
+    return 0;
+}
+
+static int os_pgproj_begin(void *self, char *err, size_t errlen)
+{
+    os_pgproj_t *s = self;
+    return os_pg_cmd(s->conn, "BEGIN", 0, NULL, "begin", err, errlen);
+}
+
+static int os_pgproj_commit(void *self, char *err, size_t errlen)
+{
+    os_pgproj_t *s = self;
+    PGresult *r = PQexec(s->conn, "COMMIT");
+    /* COMMIT of an aborted transaction answers ROLLBACK with status OK: treat as failure */
+    if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        return os_pg_fail(r, s->conn, "commit", err, errlen);
+    PQclear(r);
+    return 0;
+}
+
+static void os_pgproj_rollback(void *self)
+{
+    os_pgproj_t *s = self;
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_stored_t *out,
+                          char *err, size_t errlen)
+{
+    os_pgproj_t *s = self;
+    int rc = -1;
+    dbuf_t arr;
+    char sql[256];
+    PGresult *r = NULL;
+    dbuf_init(&arr, OS_ARR_CAP);
+    for (size_t i = 0; i < n; i++) {
+        out[i].found = 0;
+        out[i].version = 0;
+    }
+    if (n == 0)
+        return 0;
+    if (os_pgarr_open(&arr) != 0)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        if (os_pgarr_text(&arr, ids[i]) != 0)
+            goto oom;
+    if (os_pgarr_close(&arr) != 0)
+        goto oom;
+    snprintf(sql, sizeof sql,
+             "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[]) FOR UPDATE", s->table);
+    const char *vals[1] = {dbuf_ptr(&arr)};
+    r = PQexecParams(s->conn, sql, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        os_pg_fail(r, s->conn, "load versions", err, errlen);
+        r = NULL;
+        goto cleanup;
+    }
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *id = PQgetvalue(r, row, 0);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ids[i], id) == 0) {
+                out[i].found = 1;
+                out[i].version = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+                break;
+            }
+        }
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(err, errlen, "out of memory building a batch");
+cleanup:
+    PQclear(r);
+    dbuf_free(&arr);
+    return rc;
+}
+
+static int os_pgproj_apply(void *self, const proj_op_t *ops, size_t n, char *err, size_t errlen)
+{
+    os_pgproj_t *s = self;
+    int rc = -1;
+    dbuf_t a[6];
+    dbuf_t del;
+    size_t nup = 0, ndel = 0;
+    char sql[768];
+
+    for (int k = 0; k < 6; k++) {
+        dbuf_init(&a[k], OS_ARR_CAP);
+        if (os_pgarr_open(&a[k]) != 0)
+            goto oom;
+    }
+    dbuf_init(&del, OS_ARR_CAP);
+    if (os_pgarr_open(&del) != 0)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const proj_event_t *ev = ops[i].ev;
+        if (ops[i].kind == PROJ_OP_DELETE) {
+            if (os_pgarr_text(&del, ev->customer_id) != 0)
+                goto oom;
+            ndel++;
+            continue;
+        }
+        if (os_pgarr_text(&a[0], ev->customer_id) || os_pgarr_text(&a[1], ev->username) ||
+            os_pgarr_text(&a[2], ev->first_name) || os_pgarr_text(&a[3], ev->last_name) ||
+            os_pgarr_int(&a[4], ev->version) || os_pgarr_int(&a[5], ev->occurred_at_ms))
+            goto oom;
+        nup++;
+    }
+    for (int k = 0; k < 6; k++)
+        if (os_pgarr_close(&a[k]) != 0)
+            goto oom;
+    if (os_pgarr_close(&del) != 0)
+        goto oom;
+    if (ndel > 0) {
+        const char *vals[1] = {dbuf_ptr(&del)};
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ANY($1::uuid[])", s->table);
+        if (os_pg_cmd(s->conn, sql, 1, vals, "delete customers", err, errlen) != 0)
+            goto cleanup;
+    }
+    if (nup > 0) {
+        const char *vals[6];
+        for (int k = 0; k < 6; k++)
+            vals[k] = dbuf_ptr(&a[k]);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s AS c (id, username, first_name, last_name, version, updated_at) "
+                 "SELECT u.id, u.un, u.fn, u.ln, u.v, to_timestamp(u.t::double precision / 1000) "
+                 "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+                 "$6::bigint[]) AS u(id, un, fn, ln, v, t) "
+                 "ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, "
+                 "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
+                 "version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
+                 s->table);
+        if (os_pg_cmd(s->conn, sql, 6, vals, "upsert customers", err, errlen) != 0)
+            goto cleanup;
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(err, errlen, "out of memory building a batch");
+cleanup:
+    for (int k = 0; k < 6; k++)
+        dbuf_free(&a[k]);
+    dbuf_free(&del);
+    return rc;
+}
+
+static int os_pgproj_save_offsets(void *self, const char *topic, const os_offset_t *offs,
+                                  size_t n, char *err, size_t errlen)
+{
+    os_pgproj_t *s = self;
+    int rc = -1;
+    dbuf_t p, o;
+    dbuf_init(&p, OS_ARR_CAP);
+    dbuf_init(&o, OS_ARR_CAP);
+    if (os_pgarr_open(&p) || os_pgarr_open(&o))
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        if (os_pgarr_int(&p, offs[i].partition) || os_pgarr_int(&o, offs[i].next_offset))
+            goto oom;
+    if (os_pgarr_close(&p) || os_pgarr_close(&o))
+        goto oom;
+    const char *vals[3] = {topic, dbuf_ptr(&p), dbuf_ptr(&o)};
+    rc = os_pg_cmd(s->conn,
+                   "INSERT INTO \"order\".projection_offsets AS po (topic, partition, next_offset) "
+                   "SELECT $1, u.p, u.o FROM unnest($2::int[], $3::bigint[]) AS u(p, o) "
+                   "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+                   "updated_at = now()",
+                   3, vals, "save offsets", err, errlen);
+    goto cleanup;
+oom:
+    snprintf(err, errlen, "out of memory building offsets");
+cleanup:
+    dbuf_free(&p);
+    dbuf_free(&o);
+    return rc;
+}
+
+os_projstore_port_t os_pgproj_port(os_pgproj_t *s)
+{
+    os_projstore_port_t p = {s,
+                             os_pgproj_begin,
+                             os_pgproj_load,
+                             os_pgproj_apply,
+                             os_pgproj_save_offsets,
+                             os_pgproj_commit,
+                             os_pgproj_rollback};
+    return p;
+}
+
+int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap,
+                           size_t *n, char *err, size_t errlen)
+{
+    const char *vals[1] = {topic};
+    PGresult *r = PQexecParams(c,
+                               "SELECT partition, next_offset FROM \"order\".projection_offsets "
+                               "WHERE topic = $1 ORDER BY partition",
+                               1, NULL, vals, NULL, NULL, 0);
+    *n = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return os_pg_fail(r, c, "load offsets", err, errlen);
+    for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
+        out[*n].partition = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+        out[*n].next_offset = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        (*n)++;
+    }
+    PQclear(r);
+    return 0;
+}
+
+int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen)
+{
+    return os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, 0, NULL, "drop shadow", err,
+                     errlen);
+}
+
+int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen)
+{
+    if (os_pgproj_shadow_drop(c, err, errlen) != 0)
+        return -1;
+    return os_pg_cmd(c,
+                     "CREATE TABLE " OS_TABLE_SHADOW " (LIKE " OS_TABLE_LIVE
+                     " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
+                     0, NULL, "create shadow", err, errlen);
+}
+
+int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen)
+{
+    return os_pg_cmd(c,
+                     "LOCK TABLE " OS_TABLE_LIVE ", \"order\".projection_offsets "
+                     "IN EXCLUSIVE MODE",
+                     0, NULL, "lock live table", err, errlen);
+}
+
+int os_pgproj_swap(PGconn *c, char *err, size_t errlen)
+{
+    return os_pg_cmd(c,
+                     "LOCK TABLE " OS_TABLE_LIVE " IN ACCESS EXCLUSIVE MODE; "
+                     "ALTER TABLE " OS_TABLE_LIVE " RENAME TO customers_old; "
+                     "ALTER INDEX \"order\".customers_pkey RENAME TO customers_old_pkey; "
+                     "ALTER TABLE " OS_TABLE_SHADOW " RENAME TO customers; "
+                     "ALTER INDEX \"order\".customers_rebuild_pkey RENAME TO customers_pkey; "
+                     "DROP TABLE \"order\".customers_old",
+                     0, NULL, "swap tables", err, errlen);
+}

@@ -1,0 +1,46 @@
+/* pg_projstore.h — the projection store (os_projstore_port_t) on PostgreSQL, plus the
+ * offsets lookup and the shadow-table operations of a rebuild.
+ *
+ * A batch is one transaction on one dedicated connection: SELECT … FOR UPDATE of the
+ * batch's customers, one INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE for every
+ * upsert, one DELETE … = ANY(…) for the deletions, one upsert of the offsets.
+ * updated_at is the event's occurredAt, so a rebuild produces identical rows.
+ */
+#ifndef OS_PG_PROJSTORE_H
+#define OS_PG_PROJSTORE_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "application/ports.h"
+
+#define OS_TABLE_LIVE "\"order\".customers"
+#define OS_TABLE_SHADOW "\"order\".customers_rebuild"
+
+typedef struct os_pgproj {
+    PGconn *conn;      /* borrowed; used by one thread only */
+    const char *table; /* OS_TABLE_LIVE or OS_TABLE_SHADOW (static) */
+} os_pgproj_t;
+
+/* The port view (borrowed: valid while `s` lives). */
+os_projstore_port_t os_pgproj_port(os_pgproj_t *s);
+
+/* Loads the stored offsets of `topic`: up to `cap` entries into out, count in *n.
+ * Returns 0 or -1. */
+int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap,
+                           size_t *n, char *err, size_t errlen);
+
+/* (Re)creates the empty shadow table (drops a left-over one first). 0 or -1. */
+int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen);
+/* Drops the shadow table if it exists. */
+int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen);
+
+/* Inside a transaction the caller began: locks the live table and the offsets against
+ * the live projector (waits for its batch to finish). 0 or -1. */
+int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen);
+/* Inside the same transaction: renames the shadow table into place and drops the old one.
+ * The caller commits. 0 or -1. */
+int os_pgproj_swap(PGconn *c, char *err, size_t errlen);
+
+#endif
