@@ -156,6 +156,40 @@ else
   fail "external password wiring"
 fi
 
+# --- 3b. online dependency layout, simulated offline -----------------------------------------
+# `helm dependency build` (online) puts kafka-32.4.4.tgz and postgresql-17.1.0.tgz next to the
+# committed stub directories. Stand-in charts with those names and versions (each renders a
+# ConfigMap holding the values it received) show that Helm then renders the real charts, with
+# the values this chart passes them, and that the conditions switch them off.
+sim="$out/online-sim"
+mkdir -p "$sim/fake"
+cp -rL "$chart" "$sim/cqrs-ordering"
+for dep in kafka:32.4.4 postgresql:17.1.0; do
+  name=${dep%%:*}
+  mkdir -p "$sim/fake/$name/templates"
+  printf 'apiVersion: v2\nname: %s\nversion: %s\n' "$name" "${dep#*:}" >"$sim/fake/$name/Chart.yaml"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-fake-%s\ndata:\n  values: {{ toJson .Values | quote }}\n' \
+    "$name" >"$sim/fake/$name/templates/values.yaml"
+  helm package "$sim/fake/$name" -d "$sim/cqrs-ordering/charts" >/dev/null
+done
+if helm template cq "$sim/cqrs-ordering" --kube-version "$KUBE_VERSION" >"$out/online-sim.yaml" \
+    2>"$out/online-sim.err" &&
+   grep -q 'name: cq-fake-kafka$' "$out/online-sim.yaml" &&
+   grep -q 'name: cq-fake-postgresql$' "$out/online-sim.yaml" &&
+   grep -q '\\"protocol\\":\\"PLAINTEXT\\"' "$out/online-sim.yaml" &&
+   grep -q '\\"username\\":\\"cqrs\\"' "$out/online-sim.yaml" &&
+   grep -q 'bitnamilegacy/postgresql' "$out/online-sim.yaml"; then
+  pass "with fetched dependencies next to the stubs, kafka and postgresql render with our values"
+else
+  fail "online dependency simulation"; show_err "$out/online-sim.err"
+fi
+if helm template cq "$sim/cqrs-ordering" --kube-version "$KUBE_VERSION" \
+    -f "$chart/ci/external-values.yaml" 2>/dev/null | grep -q 'fake-'; then
+  fail "kafka.enabled=false / postgresql.enabled=false still render the dependencies"
+else
+  pass "kafka.enabled=false and postgresql.enabled=false leave the dependencies out"
+fi
+
 # --- 4. negative checks ----------------------------------------------------------------------
 reject() { # reject LABEL EXPECTED-TEXT [helm args...]: helm template must fail with that text
   local label=$1 want=$2; shift 2

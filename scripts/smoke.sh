@@ -30,6 +30,11 @@ HTTP_TIMEOUT=${SMOKE_HTTP_TIMEOUT:-10}
 
 fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
 now() { date +%s; }
+# Milliseconds since the epoch where date knows %N (GNU, busybox), else seconds * 1000.
+now_ms() {
+  n=$(date +%s%N 2>/dev/null)
+  case "$n" in *[!0-9]*|'') echo $(( $(date +%s) * 1000 )) ;; *) echo $(( n / 1000000 )) ;; esac
+}
 # Sleeps a fraction of a second where sleep allows it (busybox and coreutils do).
 nap() { sleep 0.2 2>/dev/null || sleep 1; }
 
@@ -68,7 +73,7 @@ for url in "$CUSTOMER_URL" "$ORDER_URL"; do
   while :; do
     http GET "$url/health/readiness"
     [ "$CODE" = 200 ] && break
-    [ "$(now)" -ge "$deadline" ] &&
+    [ "$(now)" -gt "$deadline" ] &&
       fail "$url/health/readiness not ready after ${TIMEOUT}s (last HTTP $CODE: $BODY)"
     nap
   done
@@ -87,19 +92,19 @@ got=$(json_str customerId)
 echo "smoke: created customer $id ($user) on customer-service: 201"
 
 # 3. wait for the read model (customer-service -> outbox -> Kafka -> order-service).
-start=$(now)
-deadline=$(( start + TIMEOUT ))
+start=$(now_ms)
+deadline=$(( $(now) + TIMEOUT ))
 while :; do
   http GET "$ORDER_URL/customers/$id"
   [ "$CODE" = 200 ] && break
   case "$CODE" in 404|000) ;; *) fail "GET $ORDER_URL/customers/$id: unexpected $CODE: $BODY" ;; esac
-  [ "$(now)" -ge "$deadline" ] &&
+  [ "$(now)" -gt "$deadline" ] &&
     fail "customer $id not in order-service's read model after ${TIMEOUT}s (last HTTP $CODE: $BODY)"
   nap
 done
 [ "$(json_str username)" = "$user" ] ||
   fail "read model row for $id has username '$(json_str username)', expected '$user': $BODY"
-echo "smoke: customer $id visible in order-service's read model after ~$(( $(now) - start ))s"
+echo "smoke: customer $id visible in order-service's read model after $(( $(now_ms) - start )) ms"
 
 # 4. place an order for that customer (seed's sample order: 1 x 50.00 + 3 x 50.00 = 200.00).
 restaurant=d215b5f8-0249-4dc5-89a3-51fd148cfb45
