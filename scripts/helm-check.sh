@@ -50,7 +50,7 @@ go_tool() {
   if [ "$have" != "$version" ]; then
     command -v go >/dev/null || { echo "helm-check: Go is needed to install $name" >&2; exit 1; }
     echo "helm-check: installing $name $version (go install $pkg@$version)"
-    local t=$(date +%s.%N)
+    local t; t=$(date +%s.%N)
     mkdir -p "$bin"
     GOBIN="$bin" go install "$pkg@$version" || { echo "helm-check: go install $pkg failed" >&2; exit 1; }
     echo "helm-check: $name installed in $(elapsed "$t")"
@@ -69,7 +69,7 @@ show_err() { grep -v 'found symbolic link in path' "$1" | sed 's/^/    /' || tru
 # --- 1. lint ---------------------------------------------------------------------------------
 lint() { # lint LABEL [helm args...]
   local label=$1; shift
-  local t=$(date +%s.%N)
+  local t; t=$(date +%s.%N)
   if helm lint --strict "$chart" --kube-version "$KUBE_VERSION" "$@" >"$out/lint-$label.txt" \
       2>"$out/lint-$label.err"; then
     pass "helm lint --strict ($label) [$(elapsed "$t")]"
@@ -83,7 +83,7 @@ for f in "$chart"/ci/*-values.yaml; do lint "$(basename "$f" .yaml)" -f "$f"; do
 # --- 2. template + kubeconform ---------------------------------------------------------------
 render() { # render LABEL [helm args...] -> $out/LABEL.yaml
   local label=$1; shift
-  local t=$(date +%s.%N)
+  local t; t=$(date +%s.%N)
   if helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" "$@" \
       >"$out/$label.yaml" 2>"$out/template-$label.err"; then
     pass "helm template ($label): $(grep -c '^kind:' "$out/$label.yaml") objects [$(elapsed "$t")]"
@@ -123,7 +123,8 @@ if [ -s "$d" ]; then
   # the test hook's script is scripts/smoke.sh, byte for byte
   helm template cq "$chart" --kube-version "$KUBE_VERSION" --show-only templates/configmap-smoke.yaml \
     2>/dev/null | sed -n '/^  smoke.sh: |-$/,$p' | tail -n +2 | sed 's/^    //' >"$out/smoke-from-chart.sh"
-  if diff <(cat "$out/smoke-from-chart.sh") <(sed -e '$a\' "$root/scripts/smoke.sh") >/dev/null; then
+  # shellcheck disable=SC1003 # sed's $a\ appends a final newline if missing
+  if diff "$out/smoke-from-chart.sh" <(sed -e '$a\' "$root/scripts/smoke.sh") >/dev/null; then
     pass "helm test ConfigMap carries scripts/smoke.sh unchanged (symlink followed)"
   else
     fail "helm test ConfigMap differs from scripts/smoke.sh"

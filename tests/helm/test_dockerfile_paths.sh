@@ -29,7 +29,7 @@ instructions=$(sed -e 's/[[:space:]]*#.*$//' "$df" | awk '
 ignores=()
 if [ -f "$root/.dockerignore" ]; then
   while IFS= read -r p; do
-    p=${p%%#*}; p=$(echo "$p" | sed 's/[[:space:]]*$//'); p=${p#/}
+    p=${p%%#*}; p=${p%"${p##*[![:space:]]}"}; p=${p#/}
     [ -n "$p" ] && ignores+=("$p")
   done <"$root/.dockerignore"
 fi
@@ -93,12 +93,12 @@ while IFS= read -r line; do
 done <<<"$instructions"
 
 # add_subdirectory() of the top-level CMakeLists.txt must all be in the build stage.
-for sub in $(sed -n 's/^[[:space:]]*add_subdirectory(\([^ )]*\).*/\1/p' "$root/CMakeLists.txt"); do
+while IFS= read -r sub; do
   found=0
   for c in "${copied_dirs[@]}"; do [ "$c" = "$sub" ] && found=1; done
   if [ "$found" = 1 ]; then pass "build stage copies $sub/ (add_subdirectory)"
   else fail "CMakeLists.txt adds $sub/ but the build stage does not COPY it"; fi
-done
+done < <(sed -n 's/^[[:space:]]*add_subdirectory(\([^ )]*\).*/\1/p' "$root/CMakeLists.txt")
 
 # Programs copied out of the build stage must be defined by the build and built by it.
 build_cmd=$(grep -E '^RUN .*cmake --build' <<<"$instructions" || true)
@@ -114,8 +114,11 @@ for s in "${from_build[@]}"; do
     fail "COPY --from copies '$s' but no CMakeLists.txt defines add_executable($prog ...)"
   fi
 done
-[ "${#from_build[@]}" -ge 3 ] && pass "runtime stage gets ${#from_build[@]} programs" ||
+if [ "${#from_build[@]}" -ge 3 ]; then
+  pass "runtime stage gets ${#from_build[@]} programs"
+else
   fail "runtime stage copies ${#from_build[@]} programs from the build stage (want 3)"
+fi
 
 # Runtime stage hygiene.
 if grep -qE '(^|[[:space:]])[a-z0-9.+-]+-dev([[:space:]]|$)' <<<"$runtime_block"; then
