@@ -1,0 +1,123 @@
+/* pgpool.c — blocking PostgreSQL connection pool. See pgpool.h. */
+#include "dataaccess/pgpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define PGPOOL_MAX 64
+
+struct pgpool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *conninfo;
+    const clog_t *log;
+    int size;
+    int opened;              /* connections in existence (idle or lent) */
+    PGconn *idle[PGPOOL_MAX];
+    int nidle;
+};
+
+pgpool_t *pgpool_new(const char *conninfo, int size, const clog_t *log)
+{
+    pgpool_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->conninfo = conninfo;
+    p->log = log;
+    p->size = size < 1 ? 1 : (size > PGPOOL_MAX ? PGPOOL_MAX : size);
+    return p;
+}
+
+void pgpool_free(pgpool_t *p)
+{
+    if (p == NULL)
+        return;
+    for (int i = 0; i < p->nidle; i++)
+        PQfinish(p->idle[i]);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
+{
+    struct timespec dl;
+    PGconn *c = NULL;
+    int open_new = 0;
+
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        if (p->nidle > 0) {
+            c = p->idle[--p->nidle];
+            break;
+        }
+        if (p->opened < p->size) {
+            p->opened++;
+            open_new = 1;
+            break;
+        }
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (open_new) {
+        c = PQconnectdb(p->conninfo);
+        if (PQstatus(c) != CONNECTION_OK) {
+            clog_warn(p->log, "database connection failed: %s", PQerrorMessage(c));
+            PQfinish(c);
+            c = NULL;
+            pthread_mutex_lock(&p->mu);
+            p->opened--;
+            pthread_cond_signal(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    } else if (c != NULL && PQstatus(c) != CONNECTION_OK) {
+        PQreset(c);
+        if (PQstatus(c) != CONNECTION_OK) {
+            pgpool_put(p, c, 1);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+void pgpool_put(pgpool_t *p, PGconn *c, int broken)
+{
+    if (c == NULL)
+        return;
+    if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+        pthread_mutex_lock(&p->mu);
+        p->idle[p->nidle++] = c;
+    } else {
+        PQfinish(c);
+        pthread_mutex_lock(&p->mu);
+        p->opened--;
+    }
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int pgpool_ping(pgpool_t *p)
+{
+    PGconn *c = pgpool_get(p, 1000);
+    PGresult *r;
+    int ok;
+    if (c == NULL)
+        return 0;
+    r = PQexec(c, "SELECT 1");
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    pgpool_put(p, c, !ok);
+    return ok;
+}

@@ -1,0 +1,28 @@
+/* pgpool.h — a small blocking PostgreSQL connection pool for customer-service's request
+ * threads. Connections are opened lazily (up to `size`), handed out exclusively, and
+ * reset when they come back broken. */
+#ifndef CS_PGPOOL_H
+#define CS_PGPOOL_H
+
+#include <libpq-fe.h>
+
+#include "clog.h"
+
+typedef struct pgpool pgpool_t;
+
+/* `conninfo` and `log` are borrowed (must outlive the pool). Owned result or NULL. */
+pgpool_t *pgpool_new(const char *conninfo, int size, const clog_t *log);
+/* Closes every connection. Connections must have been returned. NULL-safe. */
+void pgpool_free(pgpool_t *p);
+
+/* A connection in CONNECTION_OK state, waiting up to timeout_ms for a free one; NULL when
+ * none could be had (the database is down or the pool exhausted). Borrowed until
+ * pgpool_put. */
+PGconn *pgpool_get(pgpool_t *p, int timeout_ms);
+/* Returns a connection; `broken` (or a bad status) closes it so the next get reconnects. */
+void pgpool_put(pgpool_t *p, PGconn *c, int broken);
+
+/* 1 when a connection answers "SELECT 1" (readiness). */
+int pgpool_ping(pgpool_t *p);
+
+#endif

@@ -1,0 +1,63 @@
+/* outbox_relay.h — publishes customer.outbox rows to Kafka (the transactional outbox's
+ * second half). Runs on its own thread with its own PostgreSQL connection.
+ *
+ * - Leadership: exactly one relay among all replicas publishes, the one holding the
+ *   session-level advisory lock `lock_key` on its connection. PostgreSQL releases the lock
+ *   when that connection dies (process killed, crash), and the standbys, which retry
+ *   pg_try_advisory_lock every `lock_poll_ms`, take over within about that time.
+ * - Order: unpublished rows are read in id order (per customer this is commit order) and
+ *   produced with key = customer id through an idempotent producer whose retries and
+ *   message timeout are unlimited, so per partition nothing is reordered, dropped or
+ *   duplicated while the broker is down — the relay simply waits, HTTP keeps answering.
+ * - Marking: a row gets published_at only after its delivery report succeeded.
+ * - Hand-over without duplicates: every record carries a header `outbox-id`. A new leader
+ *   first reads the last record of every partition and marks as published the rows that
+ *   partition already holds (id ≤ that header, same murmur2 partitioner as the producer),
+ *   so rows the dead leader published but could not mark are not sent again.
+ * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert) plus a sweep every
+ *   `sweep_ms`. Published rows older than `retention_ms` are deleted.
+ */
+#ifndef CS_OUTBOX_RELAY_H
+#define CS_OUTBOX_RELAY_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "clog.h"
+#include "metrics.h"
+
+typedef struct outbox_relay_opts {
+    const char *conninfo;  /* borrowed */
+    const char *topic;     /* borrowed */
+    int batch_size;        /* rows per round; default 500 */
+    int sweep_ms;          /* poll even without NOTIFY; default 1000 */
+    int lock_poll_ms;      /* standby: how often to try the lock; default 1000 */
+    long long retention_ms; /* delete published rows older than this; default 24 h; < 0 keep */
+    long long lock_key;    /* advisory lock key; default 0x637573746f6d6572 ("customer") */
+    int flush_ms;          /* on stop: how long to wait for in-flight deliveries; default 5000 */
+} outbox_relay_opts_t;
+
+typedef struct outbox_relay outbox_relay_t;
+
+/* Creates the relay and its idempotent producer from `conf` (STOLEN, also on failure;
+ * the relay installs its delivery-report callback and kfk opaque on it). `log` and `m`
+ * are borrowed (m may be NULL). Returns NULL with err filled on failure. */
+outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf,
+                                 const clog_t *log, metrics_t *m, char *err, size_t errlen);
+/* The producer (borrowed), for Admin calls such as kfk_ensure_topic. */
+rd_kafka_t *outbox_relay_producer(outbox_relay_t *r);
+/* Starts the thread. 0 or -1. */
+int outbox_relay_start(outbox_relay_t *r);
+/* Asks the thread to stop, waits for it: in-flight deliveries get flush_ms to complete
+ * (and are marked), then the producer is flushed and the lock released. Idempotent. */
+void outbox_relay_stop(outbox_relay_t *r);
+/* Stops if needed and frees (destroys the producer). NULL-safe. */
+void outbox_relay_free(outbox_relay_t *r);
+
+/* 1 while this replica holds the relay lock. */
+int outbox_relay_is_leader(const outbox_relay_t *r);
+/* 1 when the broker answered the relay's last probe (checked every ~2 s). */
+int outbox_relay_kafka_ok(const outbox_relay_t *r);
+/* Rows published by this process so far. */
+long long outbox_relay_published(const outbox_relay_t *r);
+
+#endif
