@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Dockerfile — one image holding the three programs of cqrs-ordering (config-server,
 # customer-service, order-service) and a copy of config-repo/. The Helm chart runs each
 # program from it by name (/usr/local/bin/<program>).
@@ -51,9 +50,10 @@ COPY --from=build /src/build/bin/config-server /src/build/bin/customer-service \
      /src/build/bin/order-service /usr/local/bin/
 # The image's own copy of the config repo (Helm mounts the chart's ConfigMap instead).
 COPY config-repo/ /etc/cqrs-ordering/config-repo/
-ENV CONFIG_REPO_DIR=/etc/cqrs-ordering/config-repo
+
+
 LABEL org.opencontainers.image.title="cqrs-ordering" \
       org.opencontainers.image.description="CQRS ordering system: config-server, customer-service, order-service"
 USER 10001:10001
 EXPOSE 8888 8184 8181
-CMD ["config-server"]
+CMD ["config-server", "--repo", "/etc/cqrs-ordering/config-repo", "--port", "8888"]

@@ -66,6 +66,16 @@ mkdir -p "$out"
 # show_err FILE: print helm's stderr (indented) without those warnings.
 show_err() { grep -v 'found symbolic link in path' "$1" | sed 's/^/    /' || true; }
 
+# --- 0. one copy of each shared file ----------------------------------------------------------
+for l in config-repo:../../config-repo files/smoke.sh:../../../scripts/smoke.sh; do
+  link="$chart/${l%%:*}"
+  if [ -L "$link" ] && [ "$(readlink "$link")" = "${l#*:}" ] && [ -e "$link" ]; then
+    pass "chart's ${l%%:*} is a symlink to ${l#*:}"
+  else
+    fail "chart's ${l%%:*} must be a symlink to ${l#*:} (one copy in the repository)"
+  fi
+done
+
 # --- 1. lint ---------------------------------------------------------------------------------
 lint() { # lint LABEL [helm args...]
   local label=$1; shift

@@ -132,6 +132,10 @@ fullnameOverride, else the release name if it contains the chart name, else
 {{- if .Values.postgresql.enabled }}{{ .Values.postgresql.auth.database }}{{ else }}{{ .Values.externalDatabase.database }}{{ end }}
 {{- end }}
 
+{{- define "cqrs-ordering.dbSslmode" -}}
+{{- if .Values.postgresql.enabled }}prefer{{ else }}{{ .Values.externalDatabase.sslmode }}{{ end }}
+{{- end }}
+
 {{/* Secret (name and key) that holds the database password. */}}
 {{- define "cqrs-ordering.dbSecretName" -}}
 {{- if .Values.postgresql.enabled }}
