@@ -50,8 +50,6 @@ COPY --from=build /src/build/bin/config-server /src/build/bin/customer-service \
      /src/build/bin/order-service /usr/local/bin/
 # The image's own copy of the config repo (Helm mounts the chart's ConfigMap instead).
 COPY config-repo/ /etc/cqrs-ordering/config-repo/
-
-
 LABEL org.opencontainers.image.title="cqrs-ordering" \
       org.opencontainers.image.description="CQRS ordering system: config-server, customer-service, order-service"
 USER 10001:10001
