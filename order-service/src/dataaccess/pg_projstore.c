@@ -36,12 +36,15 @@ static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals
 static int os_pgproj_begin(void *self, char *err, size_t errlen)
 {
     os_pgproj_t *s = self;
-    return os_pg_cmd(s->conn, "BEGIN", 0, NULL, "begin", err, errlen);
+    return os_pg_cmd(s->conn, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, "begin", err,
+                     errlen);
 }
 
 static int os_pgproj_commit(void *self, char *err, size_t errlen)
 {
     os_pgproj_t *s = self;
+    if (s->nested)
+        return os_pg_cmd(s->conn, "RELEASE SAVEPOINT os_batch", 0, NULL, "release", err, errlen);
     PGresult *r = PQexec(s->conn, "COMMIT");
     /* COMMIT of an aborted transaction answers ROLLBACK with status OK: treat as failure */
     if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -53,7 +56,7 @@ static int os_pgproj_commit(void *self, char *err, size_t errlen)
 static void os_pgproj_rollback(void *self)
 {
     os_pgproj_t *s = self;
-    PQclear(PQexec(s->conn, "ROLLBACK"));
+    PQclear(PQexec(s->conn, s->nested ? "ROLLBACK TO SAVEPOINT os_batch" : "ROLLBACK"));
 }
 
 static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_stored_t *out,

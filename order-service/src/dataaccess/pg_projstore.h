@@ -21,6 +21,7 @@
 typedef struct os_pgproj {
     PGconn *conn;      /* borrowed; used by one thread only */
     const char *table; /* OS_TABLE_LIVE or OS_TABLE_SHADOW (static) */
+    int nested;        /* 1: batches are savepoints inside the caller's transaction */
 } os_pgproj_t;
 
 /* The port view (borrowed: valid while `s` lives). */

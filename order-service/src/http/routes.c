@@ -1,0 +1,217 @@
+/* routes.c — order-service's HTTP handlers. See routes.h. */
+#include "http/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "http/order_json.h"
+
+static const char *os_body(h2o_req_t *req, size_t *len)
+{
+    *len = req->entity.base ? req->entity.len : 0;
+    return req->entity.base;
+}
+
+static int os_send_status_problem(h2o_req_t *req, const os_result_t *res)
+{
+    switch (res->status) {
+    case OS_EINVALID: return httpd_send_problem(req, 400, "Bad Request", "%s", res->msg);
+    case OS_ENOTFOUND: return httpd_send_problem(req, 404, "Not Found", "%s", res->msg);
+    default: return httpd_send_problem(req, 503, "Service Unavailable", "%s", res->msg);
+    }
+}
+
+static int os_post_order(void *ctx, h2o_req_t *req)
+{
+    os_http_t *h = ctx;
+    order_t o;
+    char msg[ORDER_MSG_MAX];
+    os_result_t res;
+    size_t len;
+    const char *body = os_body(req, &len);
+    if (strcmp(httpd_path(req), "/orders") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
+    const char *ct = httpd_header(req, "content-type");
+    if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0 &&
+        strncasecmp(ct, "application/vnd.api.v1+json", 27) != 0)
+        return httpd_send_problem(req, 415, "Unsupported Media Type",
+                                  "Content-Type must be application/json, not %s", ct);
+    if (os_order_from_json(body, len, &o, msg, sizeof msg) != 0)
+        return httpd_send_problem(req, 400, "Bad Request", "%s", msg);
+    os_create_order(h->app, &o, &res);
+    os_order_json_free_items(&o);
+    if (res.status != OS_OK) {
+        if (res.status == OS_EINTERNAL)
+            clog_error(h->log, "create order failed: %s", res.msg);
+        return os_send_status_problem(req, &res);
+    }
+    char loc[64];
+    snprintf(loc, sizeof loc, "/orders/%s", o.tracking_id);
+    httpd_add_header(req, "location", loc);
+    return httpd_send_json(req, 201,
+                           json_pack("{s:s,s:s,s:s}", "orderTrackingId", o.tracking_id,
+                                     "orderStatus", order_status_name(o.status), "message",
+                                     res.msg));
+}
+
+/* The single path segment after `prefix` ("/orders/" → the id), or NULL. */
+static const char *os_path_id(h2o_req_t *req, const char *prefix)
+{
+    const char *path = httpd_path(req);
+    size_t pl = strlen(prefix);
+    if (strncmp(path, prefix, pl) != 0 || path[pl] == '\0' || strchr(path + pl, '/') != NULL)
+        return NULL;
+    return path + pl;
+}
+
+static int os_get_order_h(void *ctx, h2o_req_t *req)
+{
+    os_http_t *h = ctx;
+    char id[ORDER_UUID_LEN + 1];
+    os_result_t res;
+    os_order_view_t v;
+    const char *raw = os_path_id(req, "/orders/");
+    if (raw == NULL)
+        return httpd_send_problem(req, 404, "Not Found", "use GET /orders/{trackingId}");
+    if (order_uuid_normalize(raw, id) != 0)
+        return httpd_send_problem(req, 400, "Bad Request", "trackingId must be a UUID");
+    memset(&v, 0, sizeof v);
+    if (os_get_order(h->app, id, &v, &res) != OS_OK) {
+        os_order_view_clear(&v);
+        return os_send_status_problem(req, &res);
+    }
+    json_t *j = os_order_view_json(&v);
+    os_order_view_clear(&v);
+    return httpd_send_json(req, 200, j);
+}
+
+static int os_get_customer_h(void *ctx, h2o_req_t *req)
+{
+    os_http_t *h = ctx;
+    char id[ORDER_UUID_LEN + 1];
+    os_result_t res;
+    os_customer_t c;
+    const char *raw = os_path_id(req, "/customers/");
+    if (raw == NULL)
+        return httpd_send_problem(req, 404, "Not Found", "use GET /customers/{customerId}");
+    if (order_uuid_normalize(raw, id) != 0)
+        return httpd_send_problem(req, 400, "Bad Request", "customerId must be a UUID");
+    memset(&c, 0, sizeof c);
+    if (os_get_customer(h->app, id, &c, &res) != OS_OK) {
+        os_customer_clear(&c);
+        return os_send_status_problem(req, &res);
+    }
+    json_t *j = os_customer_json(&c);
+    os_customer_clear(&c);
+    return httpd_send_json(req, 200, j);
+}
+
+static int os_health(void *ctx, h2o_req_t *req)
+{
+    os_http_t *h = ctx;
+    const char *path = httpd_path(req);
+    char why[256] = "";
+    if (strcmp(path, "/health/liveness") == 0)
+        return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
+    if (strcmp(path, "/health") != 0 && strcmp(path, "/health/readiness") != 0 &&
+        strcmp(path, "/actuator/health") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
+    int ok = h->ready == NULL || h->ready(h->ready_ctx, why, sizeof why);
+    return httpd_send_json(req, ok ? 200 : 503,
+                           json_pack("{s:s,s:s?}", "status", ok ? "UP" : "DOWN", "reason",
+                                     ok ? NULL : why));
+}
+
+static int os_metrics_h(void *ctx, h2o_req_t *req)
+{
+    os_http_t *h = ctx;
+    size_t len = 0;
+    char *txt = h->metrics ? metrics_render(h->metrics, &len) : NULL;
+    if (txt == NULL)
+        return httpd_send(req, 200, "text/plain; version=0.0.4", "", 0);
+    httpd_send(req, 200, "text/plain; version=0.0.4", txt, len);
+    free(txt);
+    return 0;
+}
+
+int os_http_admin_authorized(const char *authorization, const char *token)
+{
+    unsigned char dec[512];
+    const char *cred = NULL;
+    size_t clen = 0;
+    size_t tlen;
+    if (authorization == NULL || token == NULL || token[0] == '\0')
+        return 0;
+    tlen = strlen(token);
+    if (strncasecmp(authorization, "Bearer ", 7) == 0) {
+        cred = authorization + 7;
+        clen = strlen(cred);
+    } else if (strncasecmp(authorization, "Basic ", 6) == 0) {
+        const char *b64 = authorization + 6;
+        size_t bl = strlen(b64);
+        if (bl == 0 || bl % 4 != 0 || bl / 4 * 3 >= sizeof dec)
+            return 0;
+        int n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)bl);
+        if (n < 0)
+            return 0;
+        while (n > 0 && bl > 0 && b64[bl - 1] == '=') { /* DecodeBlock counts padding */
+            n--;
+            bl--;
+        }
+        dec[n] = '\0';
+        char *colon = memchr(dec, ':', (size_t)n);
+        if (colon == NULL)
+            return 0;
+        cred = colon + 1;
+        clen = (size_t)n - (size_t)(colon + 1 - (char *)dec);
+    } else {
+        return 0;
+    }
+    if (clen != tlen)
+        return 0;
+    return CRYPTO_memcmp(cred, token, tlen) == 0;
+}
+
+static int os_admin_rebuild(void *ctx, h2o_req_t *req)
+{
+    os_http_t *h = ctx;
+    if (h->admin_token == NULL || h->admin_token[0] == '\0')
+        return httpd_send_problem(req, 403, "Forbidden",
+                                  "the admin endpoint is disabled (set ORDER_ADMIN_TOKEN)");
+    if (!os_http_admin_authorized(httpd_header(req, "authorization"), h->admin_token)) {
+        httpd_add_header(req, "www-authenticate", "Bearer realm=\"order-service admin\"");
+        return httpd_send_problem(req, 401, "Unauthorized",
+                                  "a valid admin token is required (Bearer or Basic)");
+    }
+    if (h->rebuild == NULL)
+        return httpd_send_problem(req, 503, "Service Unavailable", "rebuild is not available");
+    if (httpd_method_is(req, "GET"))
+        return httpd_send_json(req, 200, os_rebuild_ctl_status(h->rebuild));
+    int rc = os_rebuild_ctl_start(h->rebuild);
+    if (rc < 0)
+        return httpd_send_problem(req, 503, "Service Unavailable", "cannot start the rebuild");
+    if (rc == 0)
+        return httpd_send_problem(req, 409, "Conflict", "a rebuild is already running");
+    clog_info(h->log, "rebuild of the read model started via the admin endpoint");
+    httpd_add_header(req, "location", "/admin/rebuild-read-model");
+    return httpd_send_json(req, 202, os_rebuild_ctl_status(h->rebuild));
+}
+
+int os_http_register(httpd_t *s, os_http_t *h)
+{
+    if (httpd_route(s, "POST", "/orders", "/orders", os_post_order, h) ||
+        httpd_route(s, "GET", "/orders", "/orders/{trackingId}", os_get_order_h, h) ||
+        httpd_route(s, "GET", "/customers", "/customers/{id}", os_get_customer_h, h) ||
+        httpd_route(s, "GET", "/health", "/health", os_health, h) ||
+        httpd_route(s, "GET", "/actuator/health", "/health", os_health, h) ||
+        httpd_route(s, "GET", "/metrics", "/metrics", os_metrics_h, h) ||
+        httpd_route(s, "POST", "/admin/rebuild-read-model", "/admin", os_admin_rebuild, h) ||
+        httpd_route(s, "GET", "/admin/rebuild-read-model", "/admin", os_admin_rebuild, h))
+        return -1;
+    return 0;
+}

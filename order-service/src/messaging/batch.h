@@ -1,0 +1,54 @@
+/* batch.h — one polled batch of customer-topic messages, decoded for the projection.
+ *
+ * Messages are added in poll order (ownership passes to the batch). os_batch_decode turns
+ * each into a proj_event_t (a tombstone when the value is NULL/empty, keyed by the message
+ * key) or marks it poison with a reason (bad magic byte, unknown schema id, bad Avro, an
+ * invalid field, a tombstone without a UUID key) — poison goes to the dead-letter topic and
+ * the projection goes on. The batch also tracks the next offset per partition.
+ */
+#ifndef OS_BATCH_H
+#define OS_BATCH_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "application/ports.h"
+#include "domain/projection.h"
+#include "evcodec.h"
+
+typedef struct os_poison {
+    const rd_kafka_message_t *msg; /* borrowed from the batch */
+    const char *reason;            /* static: "bad-magic", "unknown-schema-id", "bad-avro",
+                                      "invalid-event", "bad-key" */
+    char detail[256];
+} os_poison_t;
+
+typedef struct os_batch {
+    rd_kafka_message_t **msgs; /* owned */
+    size_t n, cap;
+    evcodec_customer_t *decoded; /* one per message (zeroed when not decoded) */
+    char (*keys)[PROJ_ID_LEN + 1];
+    proj_event_t *events;      /* decoded events, in poll order */
+    size_t nev;
+    os_poison_t *poison;
+    size_t npoison;
+    os_offset_t *offs;         /* next offset per partition seen */
+    size_t noffs;
+} os_batch_t;
+
+void os_batch_init(os_batch_t *b);
+/* Adds a message (STOLEN, also on failure). Returns 0 or -1 (out of memory). */
+int os_batch_add(os_batch_t *b, rd_kafka_message_t *m);
+/* Decodes every message. Returns 0 or -1 (out of memory). */
+int os_batch_decode(os_batch_t *b, const evcodec_t *codec);
+/* Destroys the messages and decoded values; keeps the memory for the next batch. */
+void os_batch_reset(os_batch_t *b);
+/* Frees everything. NULL-safe. */
+void os_batch_free(os_batch_t *b);
+
+/* The lowest offset per partition in the batch (where to seek back to retry it): writes
+ * up to `cap` entries, returns the count. */
+size_t os_batch_first_offsets(const os_batch_t *b, os_offset_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,409 @@
+/* projector.c — the live projection (consumer thread, rebalance seeks, DLQ, one transaction
+ * per batch). See projector.h. */
+#include "messaging/projector.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "application/projection_svc.h"
+#include "dataaccess/pg_projstore.h"
+#include "messaging/batch.h"
+#include "pgx.h"
+
+#define OS_MAX_PARTS 1024
+
+struct os_projector {
+    os_projector_opts_t o;
+    kfk_opaque_t opq_c, opq_p;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    PGconn *pg;
+    os_pgproj_t store;
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+    atomic_int healthy;
+    atomic_ullong applied;
+    atomic_int dlq_failed;    /* delivery failures of the current batch */
+    unsigned long assign_gen; /* bumped by every rebalance (consumer thread only) */
+    os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
+};
+
+static int64_t os_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void os_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Seeks the assigned partitions to the offsets stored in PostgreSQL. */
+static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    os_projector_t *p = kfk_user(rk);
+    (void)opaque;
+    p->assign_gen++;
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        clog_info(p->o.log, "projection: %d partition(s) revoked", parts->cnt);
+        rd_kafka_assign(rk, NULL);
+        return;
+    }
+    os_offset_t *offs = p->offs_buf;
+    size_t n = 0;
+    char e[512];
+    for (int attempt = 0;; attempt++) {
+        if (PQstatus(p->pg) != CONNECTION_OK)
+            PQreset(p->pg);
+        if (os_pgproj_load_offsets(p->pg, p->o.topic, offs, OS_MAX_PARTS, &n, e, sizeof e) == 0)
+            break;
+        clog_error(p->o.log, "projection: cannot load stored offsets (retrying): %s", e);
+        if (atomic_load(&p->stop) && attempt > 3)
+            break;
+        os_sleep_ms(attempt < 10 ? 200 : 1000);
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+        if (strcmp(tp->topic, p->o.topic) == 0)
+            for (size_t k = 0; k < n; k++)
+                if (offs[k].partition == tp->partition)
+                    tp->offset = offs[k].next_offset;
+        clog_info(p->o.log, "projection: assigned %s[%d] from %s%" PRId64, tp->topic,
+                  (int)tp->partition, tp->offset < 0 ? "the beginning " : "offset ",
+                  tp->offset < 0 ? (int64_t)0 : tp->offset);
+    }
+    rd_kafka_assign(rk, parts);
+}
+
+static void os_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    os_projector_t *p = kfk_user(rk);
+    (void)opaque;
+    if (m->err) {
+        atomic_fetch_add(&p->dlq_failed, 1);
+        clog_error(p->o.log, "projection: dead-letter delivery failed: %s",
+                   rd_kafka_err2str(m->err));
+    }
+}
+
+static int os_conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t len)
+{
+    return kfk_conf_set(c, k, v, err, len);
+}
+
+os_projector_t *os_projector_new(const os_projector_opts_t *opts, char *err, size_t errlen)
+{
+    os_projector_t *p = calloc(1, sizeof *p);
+    rd_kafka_conf_t *cc = NULL, *pc = NULL;
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->o = *opts;
+    if (p->o.batch_max <= 0)
+        p->o.batch_max = 1000;
+    if (p->o.poll_ms <= 0)
+        p->o.poll_ms = 100;
+    p->opq_c.log = opts->log;
+    p->opq_c.user = p;
+    p->opq_p = p->opq_c;
+
+    p->pg = pgx_connect(opts->conninfo, 30, opts->log);
+    if (p->pg == NULL) {
+        snprintf(err, errlen, "projection: cannot connect to PostgreSQL");
+        goto fail;
+    }
+    p->store.conn = p->pg;
+    p->store.table = OS_TABLE_LIVE;
+
+    cc = kfk_conf_new(opts->bootstrap, "order-service-projection", &p->opq_c, err, errlen);
+    if (cc == NULL)
+        goto fail;
+    if (kfk_conf_apply_all(cc, KFK_CONSUMER, opts->consumer_kv, opts->n_consumer_kv, err,
+                           errlen) != 0 ||
+        os_conf_set(cc, "group.id", opts->group_id, err, errlen) ||
+        os_conf_set(cc, "enable.auto.commit", "false", err, errlen) ||
+        os_conf_set(cc, "enable.auto.offset.store", "false", err, errlen) ||
+        os_conf_set(cc, "partition.assignment.strategy", "range,roundrobin", err, errlen))
+        goto fail;
+    rd_kafka_conf_set_rebalance_cb(cc, os_rebalance_cb);
+    p->consumer = kfk_consumer_new(cc, err, errlen);
+    cc = NULL;
+    if (p->consumer == NULL)
+        goto fail;
+
+    pc = kfk_conf_new(opts->bootstrap, "order-service-dlq", &p->opq_p, err, errlen);
+    if (pc == NULL)
+        goto fail;
+    if (os_conf_set(pc, "linger.ms", "0", err, errlen))
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(pc, os_dlq_dr_cb);
+    p->producer = kfk_producer_new(pc, err, errlen);
+    pc = NULL;
+    if (p->producer == NULL)
+        goto fail;
+
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, opts->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(p->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(err, errlen, "projection: subscribe %s: %s", opts->topic, rd_kafka_err2str(e));
+        goto fail;
+    }
+    if (opts->metrics) {
+        metrics_declare(opts->metrics, "order_projection_events_total", METRICS_COUNTER,
+                        "Customer events applied to the read model, by decision.", NULL, 0);
+        metrics_declare(opts->metrics, "order_projection_batches_total", METRICS_COUNTER,
+                        "Projection transactions, by result.", NULL, 0);
+        metrics_declare(opts->metrics, "order_projection_dlq_total", METRICS_COUNTER,
+                        "Messages sent to the dead-letter topic, by reason.", NULL, 0);
+        metrics_declare(opts->metrics, "order_projection_lag_ms", METRICS_GAUGE,
+                        "Age of the newest applied event at commit (now - occurredAt), ms.",
+                        NULL, 0);
+        static const double b[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                                   0.2,   0.5,   1,     2,    5,    10,   60};
+        metrics_declare(opts->metrics, "order_projection_lag_seconds", METRICS_HISTOGRAM,
+                        "Event age at commit (now - occurredAt).", b, sizeof b / sizeof b[0]);
+        metrics_declare(opts->metrics, "order_consumer_lag", METRICS_GAUGE,
+                        "High watermark minus next offset, per partition.", NULL, 0);
+    }
+    return p;
+fail:
+    if (cc)
+        rd_kafka_conf_destroy(cc);
+    if (pc)
+        rd_kafka_conf_destroy(pc);
+    os_projector_free(p);
+    return NULL;
+}
+
+/* Sends the batch's poison to the DLQ and waits for the broker's acks. 0 or -1. */
+static int os_send_dlq(os_projector_t *p, const os_batch_t *b)
+{
+    atomic_store(&p->dlq_failed, 0);
+    for (size_t i = 0; i < b->npoison; i++) {
+        const os_poison_t *x = &b->poison[i];
+        const rd_kafka_message_t *m = x->msg;
+        char part[16], off[32];
+        snprintf(part, sizeof part, "%d", (int)m->partition);
+        snprintf(off, sizeof off, "%" PRId64, m->offset);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+        rd_kafka_header_add(h, "dlq.reason", -1, x->reason, -1);
+        rd_kafka_header_add(h, "dlq.detail", -1, x->detail, -1);
+        rd_kafka_header_add(h, "dlq.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+        rd_kafka_header_add(h, "dlq.source.partition", -1, part, -1);
+        rd_kafka_header_add(h, "dlq.source.offset", -1, off, -1);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->producer, RD_KAFKA_V_TOPIC(p->o.dlq_topic),
+            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        if (e) {
+            rd_kafka_headers_destroy(h);
+            clog_error(p->o.log, "projection: dead-letter produce failed: %s", rd_kafka_err2str(e));
+            return -1;
+        }
+        clog_ev(p->o.log, CLOG_WARN,
+                json_pack("{s:s,s:s,s:i,s:I}", "reason", x->reason, "detail", x->detail,
+                          "partition", (int)m->partition, "offset", (json_int_t)m->offset),
+                "projection: message sent to %s", p->o.dlq_topic);
+        if (p->o.metrics) {
+            char lab[64];
+            snprintf(lab, sizeof lab, "reason=\"%s\"", x->reason);
+            metrics_add(p->o.metrics, "order_projection_dlq_total", lab, 1);
+        }
+    }
+    if (b->npoison > 0 && rd_kafka_flush(p->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return atomic_load(&p->dlq_failed) ? -1 : 0;
+}
+
+static void os_seek_back(os_projector_t *p, const os_batch_t *b)
+{
+    os_offset_t first[OS_MAX_PARTS];
+    size_t n = os_batch_first_offsets(b, first, OS_MAX_PARTS);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, p->o.topic, first[i].partition)->offset =
+            first[i].next_offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(p->consumer, l, 5000);
+    if (e)
+        rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_proj_stats_t *st)
+{
+    int64_t now = os_wall_ms();
+    int64_t newest = 0;
+    atomic_fetch_add(&p->applied, b->nev);
+    for (size_t i = 0; i < b->nev; i++)
+        if (!b->events[i].tombstone && b->events[i].occurred_at_ms > newest)
+            newest = b->events[i].occurred_at_ms;
+    /* Kafka offsets too (async; informational — PostgreSQL holds the truth) */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)b->noffs);
+    for (size_t i = 0; i < b->noffs; i++)
+        rd_kafka_topic_partition_list_add(l, p->o.topic, b->offs[i].partition)->offset =
+            b->offs[i].next_offset;
+    rd_kafka_commit(p->consumer, l, 1);
+    if (p->o.metrics) {
+        metrics_t *m = p->o.metrics;
+        metrics_add(m, "order_projection_batches_total", "result=\"committed\"", 1);
+        metrics_add(m, "order_projection_events_total", "decision=\"insert\"", (double)st->inserted);
+        metrics_add(m, "order_projection_events_total", "decision=\"update\"", (double)st->updated);
+        metrics_add(m, "order_projection_events_total", "decision=\"delete\"", (double)st->deleted);
+        metrics_add(m, "order_projection_events_total", "decision=\"skip-stale\"",
+                    (double)st->skipped_stale);
+        metrics_add(m, "order_projection_events_total", "decision=\"skip-absent\"",
+                    (double)st->skipped_absent);
+        for (size_t i = 0; i < b->nev; i++)
+            if (!b->events[i].tombstone && b->events[i].occurred_at_ms > 0)
+                metrics_observe(m, "order_projection_lag_seconds", NULL,
+                                (double)(now - b->events[i].occurred_at_ms) / 1000.0);
+        if (newest > 0)
+            metrics_set(m, "order_projection_lag_ms", NULL, (double)(now - newest));
+        for (size_t i = 0; i < b->noffs; i++) {
+            int64_t lo, hi;
+            char lab[48];
+            if (rd_kafka_get_watermark_offsets(p->consumer, p->o.topic, b->offs[i].partition,
+                                               &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(lab, sizeof lab, "partition=\"%d\"", (int)b->offs[i].partition);
+                int64_t lag = hi - b->offs[i].next_offset;
+                metrics_set(m, "order_consumer_lag", lab, (double)(lag < 0 ? 0 : lag));
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    if (p->o.changes.bump)
+        p->o.changes.bump(p->o.changes.self);
+}
+
+/* Polls up to batch_max messages: waits poll_ms for the first, then takes what is
+ * already fetched. A rebalance in between discards the batch (it will be re-read from the
+ * stored offsets). */
+static void os_collect(os_projector_t *p, os_batch_t *b)
+{
+    unsigned long gen = p->assign_gen;
+    int timeout = p->o.poll_ms;
+    while ((int)b->n < p->o.batch_max && !atomic_load(&p->stop)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout);
+        if (p->assign_gen != gen) {
+            if (m)
+                rd_kafka_message_destroy(m);
+            os_batch_reset(b);
+            gen = p->assign_gen;
+            timeout = p->o.poll_ms;
+            continue;
+        }
+        if (m == NULL)
+            break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                clog_warn(p->o.log, "projection: consumer: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            if (b->n > 0)
+                break;
+            continue;
+        }
+        if (os_batch_add(b, m) != 0)
+            break;
+        timeout = 0;
+    }
+}
+
+static void *os_projector_main(void *arg)
+{
+    os_projector_t *p = arg;
+    os_batch_t b;
+    char err[1024];
+    long backoff = 100;
+    os_batch_init(&b);
+    atomic_store(&p->healthy, 1);
+    while (!atomic_load(&p->stop)) {
+        os_collect(p, &b);
+        if (b.n == 0)
+            continue;
+        os_proj_stats_t st;
+        memset(&st, 0, sizeof st);
+        int ok = os_batch_decode(&b, p->o.codec) == 0 && os_send_dlq(p, &b) == 0;
+        if (ok) {
+            if (PQstatus(p->pg) != CONNECTION_OK)
+                PQreset(p->pg);
+            os_projstore_port_t port = os_pgproj_port(&p->store);
+            ok = os_projection_apply(&port, p->o.topic, b.events, b.nev, b.offs, b.noffs, &st,
+                                     err, sizeof err) == 0;
+            if (!ok)
+                clog_error(p->o.log, "projection: batch of %zu rolled back: %s", b.n, err);
+        }
+        if (ok) {
+            os_after_commit(p, &b, &st);
+            atomic_store(&p->healthy, 1);
+            backoff = 100;
+        } else {
+            atomic_store(&p->healthy, 0);
+            if (p->o.metrics)
+                metrics_add(p->o.metrics, "order_projection_batches_total", "result=\"failed\"", 1);
+            os_seek_back(p, &b);
+            os_sleep_ms(backoff);
+            backoff = backoff < 5000 ? backoff * 2 : 5000;
+        }
+        os_batch_reset(&b);
+    }
+    os_batch_free(&b);
+    rd_kafka_consumer_close(p->consumer);
+    return NULL;
+}
+
+int os_projector_start(os_projector_t *p)
+{
+    if (pthread_create(&p->thread, NULL, os_projector_main, p) != 0)
+        return -1;
+    p->started = 1;
+    return 0;
+}
+
+void os_projector_stop(os_projector_t *p)
+{
+    if (p == NULL || !p->started)
+        return;
+    atomic_store(&p->stop, 1);
+    pthread_join(p->thread, NULL);
+    p->started = 0;
+}
+
+void os_projector_free(os_projector_t *p)
+{
+    if (p == NULL)
+        return;
+    os_projector_stop(p);
+    if (p->consumer)
+        rd_kafka_destroy(p->consumer);
+    if (p->producer) {
+        rd_kafka_flush(p->producer, 5000);
+        rd_kafka_destroy(p->producer);
+    }
+    PQfinish(p->pg);
+    free(p);
+}
+
+int os_projector_healthy(const os_projector_t *p)
+{
+    return p != NULL && p->started && atomic_load(&p->healthy);
+}
+
+unsigned long long os_projector_applied(const os_projector_t *p)
+{
+    return p ? atomic_load(&p->applied) : 0;
+}
