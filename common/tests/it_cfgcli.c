@@ -1,0 +1,355 @@
+/* it_cfgcli.c — the config client against the REAL config-server binary.
+ *
+ * Each test runs its own config-server ($CQ_BIN_DIR/config-server --repo <copy of
+ * config-repo> --port <free port>) and checks: a plain fetch with Spring precedence,
+ * retry then success (server started after the client began retrying), the fail-fast
+ * message and exit code (in a child process, like a service's main), 4xx is final,
+ * failover past a dead URL, env overrides and k8s placeholders, the last-known-good
+ * cache, and the YAML form. Needs no PostgreSQL or Kafka.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfgcli.h"
+#include "it_cfgcli_srv.h"
+#include "ts.h"
+
+static char *const EMPTY_ENV[] = {NULL};
+
+static void opts_for(cfgcli_opts_t *o, const char *app, const char *profiles, const char *urls)
+{
+    cfgcli_opts_init(o, app);
+    snprintf(o->profiles, sizeof o->profiles, "%s", profiles);
+    snprintf(o->urls, sizeof o->urls, "%s", urls);
+    o->attempts = 3;
+    o->initial_backoff_ms = 50;
+    o->max_backoff_ms = 200;
+    o->connect_timeout_ms = 1000;
+    o->request_timeout_ms = 5000;
+    o->envp = EMPTY_ENV;
+}
+
+static int start_server(void **state)
+{
+    itsrv_t *s = calloc(1, sizeof *s);
+    if (s == NULL || itsrv_prepare(s) != 0 || itsrv_spawn(s) != 0 || itsrv_wait_ready(s, 10000) != 0) {
+        fprintf(stderr, "it_cfgcli: config-server did not start (see %s/server.log)\n", s ? s->dir : "?");
+        if (s)
+            itsrv_destroy(s);
+        free(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static int stop_server(void **state)
+{
+    itsrv_t *s = *state;
+    if (s) {
+        itsrv_destroy(s);
+        free(s);
+    }
+    return 0;
+}
+
+static void test_fetch_precedence(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024];
+    opts_for(&o, "customer-service", "local", s->url);
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    int port = 0;
+    assert_int_equal(cfgcli_get_int_range(c, "server.port", 0, 1, 65535, &port, err, sizeof err), 0);
+    assert_int_equal(port, 8184);
+    assert_non_null(strstr(cfgcli_source_of(c, "server.port"), "customer-service.yml"));
+    /* application-local.yml beats application.yml */
+    assert_string_equal(cfgcli_get_str(c, "datasource.port", NULL), "5433");
+    assert_non_null(strstr(cfgcli_source_of(c, "datasource.port"), "application-local.yml"));
+    assert_string_equal(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL), "127.0.0.1:9092");
+    /* from application.yml */
+    assert_string_equal(cfgcli_get_str(c, "kafka-producer-config.acks", NULL), "all");
+    long long ll;
+    assert_int_equal(cfgcli_get_long(c, "kafka-producer-config.batch-size", 0, &ll, err, sizeof err), 0);
+    assert_int_equal(ll, 16384);
+    assert_string_equal(cfgcli_get_str(c, "customer-service.customer-topic-name", NULL), "customer");
+    assert_string_equal(cfgcli_origin(c), s->url);
+    assert_int_equal(cfgcli_from_cache(c), 0);
+    cfgcli_free(c);
+
+    /* order-service, test profile: the app's profile file beats everything */
+    opts_for(&o, "order-service", "test", s->url);
+    c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "28181");
+    assert_string_equal(cfgcli_get_str(c, "datasource.port", NULL), "25433");
+    assert_string_equal(cfgcli_get_str(c, "order-service.dlq-topic-name", NULL), "customer.DLQ");
+    assert_string_equal(cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", NULL), "customer-topic-consumer");
+    cfgcli_free(c);
+}
+
+static void test_env_override_and_k8s(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024];
+    char *env[] = {"KAFKA_CONFIG_BOOTSTRAP_SERVERS=10.0.0.1:9092", "SERVER_PORT=notaport", "DB_HOST=pg.internal",
+                   "DB_PASSWORD=s3cret", NULL};
+    opts_for(&o, "order-service", "k8s", s->url);
+    o.envp = env;
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    assert_string_equal(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL), "10.0.0.1:9092");
+    assert_string_equal(cfgcli_source_of(c, "kafka-config.bootstrap-servers"), "env:KAFKA_CONFIG_BOOTSTRAP_SERVERS");
+    int port;
+    assert_int_equal(cfgcli_get_int(c, "server.port", 0, &port, err, sizeof err), -1);
+    assert_string_equal(err, "config key 'server.port' = 'notaport' (from env:SERVER_PORT) is not an integer");
+    /* k8s placeholders, resolved by the client from its env */
+    assert_string_equal(cfgcli_get_str(c, "datasource.host", NULL), "pg.internal");
+    assert_string_equal(cfgcli_get_str(c, "datasource.password", NULL), "s3cret");
+    assert_string_equal(cfgcli_get_str(c, "datasource.dbname", NULL), "cqrs");
+    assert_int_equal(cfgcli_get_int(c, "kafka-config.num-of-partitions", 0, &port, err, sizeof err), 0);
+    assert_int_equal(port, 3);
+    cfgcli_free(c);
+
+    opts_for(&o, "order-service", "k8s", s->url); /* empty env: the defaults */
+    c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    assert_string_equal(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL), "kafka:9092");
+    assert_string_equal(cfgcli_get_str(c, "datasource.host", NULL), "postgresql");
+    assert_string_equal(cfgcli_get_str(c, "datasource.password", NULL), "");
+    cfgcli_free(c);
+}
+
+static void test_failover(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024], urls[256];
+    snprintf(urls, sizeof urls, "http://127.0.0.1:%d, %s", itsrv_free_port(), s->url);
+    opts_for(&o, "customer-service", "local", urls);
+    o.attempts = 1; /* the second URL must answer within the same round */
+    long long t0 = ts_now_ms();
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    assert_string_equal(cfgcli_origin(c), s->url);
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "8184");
+    assert_true(ts_now_ms() - t0 < 2000);
+    cfgcli_free(c);
+}
+
+static void test_unknown_app_is_final(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024];
+    opts_for(&o, "no-such-service", "local", s->url);
+    o.attempts = 5;
+    o.initial_backoff_ms = 1000;
+    long long t0 = ts_now_ms();
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    assert_null(c);
+    assert_true(ts_now_ms() - t0 < 900); /* no retry after a 4xx */
+    assert_non_null(strstr(err, "refused"));
+    assert_non_null(strstr(err, "HTTP 404"));
+    assert_non_null(strstr(err, "/no-such-service/local"));
+}
+
+/* Runs a fetch in a child like a service's main would, returning its exit status and
+ * what it printed. */
+static int run_child(const cfgcli_opts_t *o, char *out, size_t outlen)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        char err[1024];
+        cfgcli_t *c = cfgcli_fetch(o, NULL, err, sizeof err);
+        if (c == NULL) {
+            dprintf(p[1], "%s", err);
+            _exit(CFGCLI_EXIT_UNAVAILABLE);
+        }
+        cfgcli_free(c);
+        _exit(0);
+    }
+    close(p[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < outlen && (r = read(p[0], out + n, outlen - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(p[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+static void test_fail_fast(void **state)
+{
+    (void)state;
+    cfgcli_opts_t o;
+    char msg[2048], dead[64];
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", itsrv_free_port());
+    opts_for(&o, "customer-service", "local", dead);
+    o.attempts = 4;
+    o.initial_backoff_ms = 100;
+    o.max_backoff_ms = 400;
+    o.jitter = 0;
+    long long t0 = ts_now_ms();
+    int st = run_child(&o, msg, sizeof msg);
+    long long took = ts_now_ms() - t0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), CFGCLI_EXIT_UNAVAILABLE);
+    assert_non_null(strstr(msg, "unreachable after 4 attempts"));
+    assert_non_null(strstr(msg, dead));
+    assert_non_null(strstr(msg, "/customer-service/local"));
+    assert_non_null(strstr(msg, "onnect")); /* curl's "Couldn't connect" / "Connection refused" */
+    /* backoff 100 + 200 + 400 between the 4 rounds */
+    assert_true(took >= 650);
+    assert_true(took < 5000);
+    fprintf(stderr, "fail-fast message (%lld ms): %s\n", took, msg);
+}
+
+typedef struct {
+    cfgcli_opts_t o;
+    cfgcli_t *c;
+    char err[1024];
+    long long took;
+} fetch_job_t;
+
+static void *fetch_thread(void *ud)
+{
+    fetch_job_t *j = ud;
+    long long t0 = ts_now_ms();
+    j->c = cfgcli_fetch(&j->o, NULL, j->err, sizeof j->err);
+    j->took = ts_now_ms() - t0;
+    return NULL;
+}
+
+static void test_retry_then_success(void **state)
+{
+    (void)state;
+    itsrv_t s;
+    assert_int_equal(itsrv_prepare(&s), 0);
+    fetch_job_t j = {0};
+    opts_for(&j.o, "order-service", "local", s.url);
+    j.o.attempts = 30;
+    j.o.initial_backoff_ms = 100;
+    j.o.max_backoff_ms = 300;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fetch_thread, &j), 0);
+    ts_sleep_ms(800); /* the client is retrying against nothing */
+    assert_int_equal(itsrv_spawn(&s), 0);
+    pthread_join(th, NULL);
+    itsrv_destroy(&s);
+    if (j.c == NULL)
+        fail_msg("fetch: %s", j.err);
+    assert_true(j.took >= 800);
+    assert_string_equal(cfgcli_get_str(j.c, "server.port", NULL), "8181");
+    fprintf(stderr, "retry then success after %lld ms\n", j.took);
+    cfgcli_free(j.c);
+}
+
+static void test_cache_fallback(void **state)
+{
+    (void)state;
+    itsrv_t s;
+    char err[1024], cache[400];
+    assert_int_equal(itsrv_prepare(&s), 0);
+    assert_int_equal(itsrv_spawn(&s), 0);
+    assert_int_equal(itsrv_wait_ready(&s, 10000), 0);
+    snprintf(cache, sizeof cache, "%s/lkg.json", s.dir);
+    cfgcli_opts_t o;
+    opts_for(&o, "customer-service", "local", s.url);
+    snprintf(o.cache_file, sizeof o.cache_file, "%s", cache);
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    cfgcli_free(c);
+    struct stat st;
+    assert_int_equal(stat(cache, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    itsrv_stop(&s); /* nobody answers any more */
+    char *logbuf = NULL;
+    size_t loglen = 0;
+    FILE *mem = open_memstream(&logbuf, &loglen);
+    clog_t log;
+    clog_init(&log, "it_cfgcli", "info", mem);
+    char *env[] = {"SERVER_PORT=18184", NULL};
+    o.envp = env;
+    o.attempts = 2;
+    c = cfgcli_fetch(&o, &log, err, sizeof err);
+    fclose(mem);
+    if (c == NULL)
+        fail_msg("cache fallback: %s", err);
+    assert_int_equal(cfgcli_from_cache(c), 1);
+    assert_string_equal(cfgcli_get_str(c, "datasource.port", NULL), "5433");
+    assert_non_null(strstr(cfgcli_source_of(c, "datasource.port"), "cache:"));
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "18184"); /* env still applies */
+    assert_non_null(strstr(logbuf, "last-known-good"));
+    cfgcli_free(c);
+    free(logbuf);
+
+    /* a cache for other profiles is not used */
+    snprintf(o.profiles, sizeof o.profiles, "test");
+    c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "unreachable after 2 attempts"));
+    assert_non_null(strstr(err, "another app/profiles/label"));
+    itsrv_destroy(&s);
+}
+
+static void test_yaml_form(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024];
+    opts_for(&o, "customer-service", "local", s->url);
+    o.format = CFGCLI_FORMAT_YAML;
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch yaml: %s", err);
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "8184");
+    assert_string_equal(cfgcli_get_str(c, "datasource.port", NULL), "5433");
+    assert_string_equal(cfgcli_get_str(c, "kafka-producer-config.acks", NULL), "all");
+    cfgcli_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest with_server[] = {
+        cmocka_unit_test(test_fetch_precedence), cmocka_unit_test(test_env_override_and_k8s),
+        cmocka_unit_test(test_failover),         cmocka_unit_test(test_unknown_app_is_final),
+        cmocka_unit_test(test_yaml_form),
+    };
+    const struct CMUnitTest own_server[] = {
+        cmocka_unit_test(test_fail_fast),
+        cmocka_unit_test(test_retry_then_success),
+        cmocka_unit_test(test_cache_fallback),
+    };
+    int failed = cmocka_run_group_tests_name("own_server", own_server, NULL, NULL);
+    failed += cmocka_run_group_tests_name("with_server", with_server, start_server, stop_server);
+    return failed ? 1 : 0;
+}
