@@ -1,31 +1,264 @@
-/* main.c — config-server: serves config-repo/ over HTTP (Spring Cloud Config API).
+/* main.c — config-server: serves a config repository over HTTP with the Spring Cloud
+ * Config API (see http/routes.h), reloading it live (watch/watcher.h).
  *
- * At this stage the program only parses its command line: --help and --version.
+ * Wiring only: parse the command line / environment, load the repo, start the HTTP
+ * server and the watcher, wait for SIGTERM/SIGINT, drain, exit 0.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "clog.h"
+#include "http/routes.h"
+#include "httpd.h"
+#include "repo/repo.h"
+#include "watch/watcher.h"
+
+typedef struct opts {
+    const char *repo;
+    const char *host;
+    int port;
+    int threads;
+    int rescan_ms;
+    int accept_empty;
+    const char *cred_file;
+    const char *log_level;
+    long max_file_bytes;
+} opts_t;
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: config-server [--help] [--version]\n\n"
-                 "config-server — serves config-repo/ over HTTP (Spring Cloud Config API).\n");
+    fprintf(out,
+            "usage: config-server [options]\n\n"
+            "Serves a config repository (YAML/.properties) with the Spring Cloud Config Server API:\n"
+            "  GET /{app}/{profiles}[/{label}], /{app}-{profiles}.yml|.yaml|.properties|.json,\n"
+            "  /{label}/{app}-{profiles}.{ext}, /actuator/health (also /health).\n"
+            "Edits to the repository are served within a second (inotify + periodic rescan).\n\n"
+            "options (environment variable in brackets):\n"
+            "  --repo DIR              config repository (CONFIG_SERVER_REPO, default ./config-repo)\n"
+            "  --port N                TCP port (CONFIG_SERVER_PORT, default 8888)\n"
+            "  --host ADDR             bind address (CONFIG_SERVER_HOST, default 0.0.0.0)\n"
+            "  --threads N             event-loop threads (CONFIG_SERVER_THREADS, default 2)\n"
+            "  --rescan-ms N           periodic rescan interval (CONFIG_SERVER_RESCAN_MS, default 2000)\n"
+            "  --accept-empty          unknown application → 200 with no sources, as Spring\n"
+            "                          (CONFIG_SERVER_ACCEPT_EMPTY=true; default: 404 problem+json)\n"
+            "  --credentials-file F    HTTP Basic credentials, one line user:password\n"
+            "                          (CONFIG_SERVER_CREDENTIALS_FILE; or CONFIG_SERVER_USER and\n"
+            "                          CONFIG_SERVER_PASSWORD). Health stays open.\n"
+            "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
+            "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
+            "  --help, --version\n\n"
+            "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n");
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0' ? v : dflt;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int truthy(const char *s)
+{
+    return s != NULL && (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0);
+}
+
+/* Returns 0 to run, 1 when --help/--version was handled, 2 on a usage error. */
+static int parse_opts(int argc, char **argv, opts_t *o)
+{
+    long v;
+    o->repo = env_or("CONFIG_SERVER_REPO", "config-repo");
+    o->host = env_or("CONFIG_SERVER_HOST", "0.0.0.0");
+    o->cred_file = env_or("CONFIG_SERVER_CREDENTIALS_FILE", NULL);
+    o->log_level = env_or("CONFIG_SERVER_LOG_LEVEL", "info");
+    o->accept_empty = truthy(env_or("CONFIG_SERVER_ACCEPT_EMPTY", NULL));
+    const char *port = env_or("CONFIG_SERVER_PORT", "8888"), *threads = env_or("CONFIG_SERVER_THREADS", "2");
+    const char *rescan = env_or("CONFIG_SERVER_RESCAN_MS", "2000");
+    const char *maxfile = env_or("CONFIG_SERVER_MAX_FILE_BYTES", "1048576");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("config-server %s\n", CQ_VERSION);
+            return 1;
+        }
+        if (strcmp(a, "--accept-empty") == 0) {
+            o->accept_empty = 1;
+            continue;
+        }
+        const char **slot = strcmp(a, "--repo") == 0               ? &o->repo
+                            : strcmp(a, "--host") == 0             ? &o->host
+                            : strcmp(a, "--port") == 0             ? &port
+                            : strcmp(a, "--threads") == 0          ? &threads
+                            : strcmp(a, "--rescan-ms") == 0        ? &rescan
+                            : strcmp(a, "--credentials-file") == 0 ? &o->cred_file
+                            : strcmp(a, "--max-file-bytes") == 0   ? &maxfile
+                            : strcmp(a, "--log-level") == 0        ? &o->log_level
+                                                                   : NULL;
+        if (slot == NULL || next == NULL) {
+            fprintf(stderr, "config-server: %s '%s'\n", slot == NULL ? "unknown argument" : "missing value for", a);
+            usage(stderr);
+            return 2;
+        }
+        *slot = next;
+        i++;
+    }
+    if (parse_int(port, 1, 65535, &v) != 0) {
+        fprintf(stderr, "config-server: invalid port '%s' (1..65535)\n", port);
+        return 2;
+    }
+    o->port = (int)v;
+    if (parse_int(threads, 1, 64, &v) != 0) {
+        fprintf(stderr, "config-server: invalid thread count '%s' (1..64)\n", threads);
+        return 2;
+    }
+    o->threads = (int)v;
+    if (parse_int(rescan, 100, 3600000, &v) != 0) {
+        fprintf(stderr, "config-server: invalid rescan interval '%s' ms (100..3600000)\n", rescan);
+        return 2;
+    }
+    o->rescan_ms = (int)v;
+    if (parse_int(maxfile, 1024, 64L << 20, &v) != 0) {
+        fprintf(stderr, "config-server: invalid max file size '%s' (1024..67108864)\n", maxfile);
+        return 2;
+    }
+    o->max_file_bytes = v;
+    if (clog_level_parse(o->log_level) < 0) {
+        fprintf(stderr, "config-server: invalid log level '%s'\n", o->log_level);
+        return 2;
+    }
+    return 0;
+}
+
+/* Reads "user:password" from `path` (never from inside `repo_real`). 0 or -1. */
+static int read_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
+                            size_t psize, const clog_t *log)
+{
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL) {
+        clog_error(log, "cannot read credentials file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t rl = strlen(repo_real);
+    if (strncmp(real, repo_real, rl) == 0 && (real[rl] == '/' || real[rl] == '\0')) {
+        clog_error(log, "credentials file %s lies inside the served repository; refusing", path);
+        return -1;
+    }
+    FILE *f = fopen(real, "r");
+    char line[1024] = "";
+    int rc = -1;
+    if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
+        clog_error(log, "cannot read credentials file %s", path);
+        goto cleanup;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    char *colon = strchr(line, ':');
+    if (colon == NULL || colon == line) {
+        clog_error(log, "credentials file %s: expected one line user:password", path);
+        goto cleanup;
+    }
+    *colon = '\0';
+    snprintf(user, usize, "%s", line);
+    snprintf(pass, psize, "%s", colon + 1);
+    rc = 0;
+cleanup:
+    if (f != NULL)
+        fclose(f);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("config-server %s\n", CQ_VERSION);
-            return 0;
-        }
-        fprintf(stderr, "config-server: unknown argument '%s'\n", argv[i]);
-        usage(stderr);
-        return 2;
+    opts_t o = {0};
+    int prc = parse_opts(argc, argv, &o);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    if (httpd_block_signals() != 0) {
+        fprintf(stderr, "config-server: cannot block signals\n");
+        return 1;
     }
-    fprintf(stderr, "config-server: not yet able to run; see --help\n");
-    return 1;
+    clog_t log;
+    clog_init(&log, "config-server", o.log_level, stderr);
+
+    int rc = 1, repo_open = 0, http_ready = 0;
+    char err[512];
+    char repo_real[PATH_MAX];
+    char user[256] = "", pass[512] = "";
+    cs_repo_t repo;
+    cs_http_t http;
+    cs_watch_t watch = {.ifd = -1, .wake = {-1, -1}};
+    httpd_t *srv = NULL;
+
+    if (realpath(o.repo, repo_real) == NULL) {
+        clog_error(&log, "config repository %s: %s", o.repo, strerror(errno));
+        goto cleanup;
+    }
+    if (o.cred_file != NULL) {
+        if (read_credentials(o.cred_file, repo_real, user, sizeof(user), pass, sizeof(pass), &log) != 0)
+            goto cleanup;
+    } else {
+        snprintf(user, sizeof(user), "%s", env_or("CONFIG_SERVER_USER", ""));
+        snprintf(pass, sizeof(pass), "%s", env_or("CONFIG_SERVER_PASSWORD", ""));
+    }
+    cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
+    if (cs_repo_open(&repo, repo_real, &lim, &log, err, sizeof(err)) != 0) {
+        clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real), "cannot load the config repository: %s",
+                err);
+        goto cleanup;
+    }
+    repo_open = 1;
+    if (cs_http_init(&http, &repo, repo_real, o.accept_empty, user, pass, &log) != 0) {
+        clog_error(&log, "out of memory");
+        goto cleanup;
+    }
+    http_ready = 1;
+    memset(pass, 0, sizeof(pass));
+    httpd_opts_t ho = {.host = o.host, .port = o.port, .threads = o.threads, .max_body = 64 * 1024,
+                       .drain_ms = 5000, .server_name = "", .log = &log};
+    srv = httpd_new(&ho, err, sizeof(err));
+    if (srv == NULL || httpd_route(srv, "GET", "/", "config", cs_http_handle, &http) != 0 ||
+        httpd_start(srv, err, sizeof(err)) != 0) {
+        clog_error(&log, "cannot start the HTTP server: %s", err);
+        goto cleanup;
+    }
+    if (cs_watch_start(&watch, &repo, o.rescan_ms) != 0)
+        clog_warn(&log, "cannot start the repository watcher; edits will not be picked up");
+    {
+        unsigned tok;
+        const cs_snap_t *s = cs_repo_enter(&repo, &tok);
+        clog_ev(&log, CLOG_INFO,
+                json_pack("{s:s,s:i,s:s,s:I,s:b,s:b}", "repo", repo_real, "port", httpd_port(srv), "version",
+                          s->version, "files", (json_int_t)s->nfiles, "auth", user[0] != '\0', "accept_empty",
+                          o.accept_empty),
+                "config-server ready");
+        cs_repo_exit(&repo, tok);
+    }
+    httpd_run_until_signal(srv);
+    cs_watch_stop(&watch);
+    clog_info(&log, "config-server stopped");
+    rc = 0;
+cleanup:
+    cs_watch_stop(&watch);
+    httpd_free(srv);
+    if (http_ready)
+        cs_http_free(&http);
+    if (repo_open)
+        cs_repo_close(&repo);
+    return rc;
 }

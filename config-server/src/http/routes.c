@@ -1,0 +1,320 @@
+/* routes.c — URL grammar, auth, ETag and the responses of the config-server (routes.h). */
+#include "http/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "dbuf.h"
+#include "env/environment.h"
+#include "env/render.h"
+
+#define MAX_SEGS 8
+
+static const char *const fmt_ext[] = {".yml", ".yaml", ".properties", ".json"};
+static const int fmt_of_ext[] = {CS_FMT_YAML, CS_FMT_YAML, CS_FMT_PROPERTIES, CS_FMT_JSON};
+
+/* Copies `src` into `dst` (truncating; the callers validated the length already). */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Generic checks on a decoded segment (before the stricter allow-lists). */
+static int segment_safe(const char *s)
+{
+    if (*s == '\0' || strstr(s, "..") != NULL)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\' || *p == '#' || *p == '?' || *p == '%')
+            return 0;
+    return 1;
+}
+
+/* "{app}-{profiles}.{ext}" → out; 0 or 400/404 */
+static int parse_flat(const char *seg, cs_req_t *out, char *why, size_t whylen)
+{
+    size_t n = strlen(seg);
+    for (int i = 0; i < 4; i++) {
+        size_t el = strlen(fmt_ext[i]);
+        if (n <= el || strcmp(seg + n - el, fmt_ext[i]) != 0)
+            continue;
+        char stem[CS_PATH_NAME_MAX + 1026];
+        if (n - el >= sizeof(stem)) {
+            snprintf(why, whylen, "name too long");
+            return 400;
+        }
+        memcpy(stem, seg, n - el);
+        stem[n - el] = '\0';
+        char *dash = strrchr(stem, '-');
+        if (dash == NULL) {
+            snprintf(why, whylen, "expected /{application}-{profiles}%s", fmt_ext[i]);
+            return 404;
+        }
+        *dash = '\0';
+        if (!cs_path_name_ok(stem) || !cs_path_profiles_ok(dash + 1)) {
+            snprintf(why, whylen, "invalid application or profile name");
+            return 400;
+        }
+        copy_str(out->app, sizeof(out->app), stem);
+        copy_str(out->profiles, sizeof(out->profiles), dash + 1);
+        out->kind = CS_REQ_FLAT;
+        out->fmt = fmt_of_ext[i];
+        return 0;
+    }
+    return -1; /* not a flat form */
+}
+
+int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
+{
+    char segs[MAX_SEGS][CS_PATH_NAME_MAX + 1026];
+    int nseg = 0;
+    memset(out, 0, sizeof(*out));
+    if (strcmp(path, "/actuator/health") == 0 || strcmp(path, "/health") == 0) {
+        out->kind = CS_REQ_HEALTH;
+        return 0;
+    }
+    if (path[0] != '/') {
+        snprintf(why, whylen, "path must start with /");
+        return 400;
+    }
+    const char *p = path + 1;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        if (nseg == MAX_SEGS) {
+            snprintf(why, whylen, "too many path segments");
+            return 404;
+        }
+        if (len == 0) {
+            snprintf(why, whylen, "empty path segment");
+            return 400;
+        }
+        if (cs_path_decode(p, len, segs[nseg], sizeof(segs[nseg])) != 0 || !segment_safe(segs[nseg])) {
+            snprintf(why, whylen, "path segment %d is not an allowed name (after decoding)", nseg + 1);
+            return 400;
+        }
+        nseg++;
+        if (slash == NULL)
+            break;
+        p = slash + 1;
+    }
+    int rc;
+    switch (nseg) {
+    case 1:
+        rc = parse_flat(segs[0], out, why, whylen);
+        if (rc < 0) {
+            snprintf(why, whylen, "expected /{application}/{profiles}[/{label}] or /{application}-{profiles}.yml");
+            return 404;
+        }
+        return rc;
+    case 2:
+        rc = parse_flat(segs[1], out, why, whylen);
+        if (rc == 0) {
+            if (!cs_path_name_ok(segs[0])) {
+                snprintf(why, whylen, "invalid label name");
+                return 400;
+            }
+            copy_str(out->label, sizeof(out->label), segs[0]);
+            return 0;
+        }
+        if (rc > 0)
+            return rc;
+        /* fall through: /{app}/{profiles} */
+        /* FALLTHRU */
+    case 3:
+        if (!cs_path_name_ok(segs[0]) || !cs_path_profiles_ok(segs[1]) || (nseg == 3 && !cs_path_name_ok(segs[2]))) {
+            snprintf(why, whylen, "invalid application, profile or label name");
+            return 400;
+        }
+        out->kind = CS_REQ_ENV;
+        copy_str(out->app, sizeof(out->app), segs[0]);
+        copy_str(out->profiles, sizeof(out->profiles), segs[1]);
+        if (nseg == 3)
+            copy_str(out->label, sizeof(out->label), segs[2]);
+        return 0;
+    default:
+        snprintf(why, whylen, "plain-text resources are not served");
+        return 404;
+    }
+}
+
+int cs_http_init(cs_http_t *h, cs_repo_t *repo, const char *repo_display, int accept_empty, const char *user,
+                 const char *pass, const clog_t *log)
+{
+    memset(h, 0, sizeof(*h));
+    h->repo = repo;
+    h->repo_display = repo_display;
+    h->accept_empty = accept_empty;
+    h->log = log;
+    if (user == NULL || *user == '\0')
+        return 0;
+    dbuf_t cred;
+    dbuf_init(&cred, 4096);
+    if (dbuf_addf(&cred, "%s:%s", user, pass != NULL ? pass : "") != 0)
+        return -1;
+    size_t enc_len = 4 * ((cred.len + 2) / 3) + 1;
+    h->auth = malloc(6 + enc_len);
+    if (h->auth == NULL) {
+        dbuf_free(&cred);
+        return -1;
+    }
+    memcpy(h->auth, "Basic ", 6);
+    EVP_EncodeBlock((unsigned char *)h->auth + 6, (const unsigned char *)dbuf_ptr(&cred), (int)cred.len);
+    OPENSSL_cleanse(cred.ptr, cred.len);
+    dbuf_free(&cred);
+    return 0;
+}
+
+void cs_http_free(cs_http_t *h)
+{
+    if (h == NULL)
+        return;
+    if (h->auth != NULL)
+        OPENSSL_cleanse(h->auth, strlen(h->auth));
+    free(h->auth);
+    h->auth = NULL;
+}
+
+static int send_health(cs_http_t *h, h2o_req_t *req)
+{
+    int degraded = 0;
+    json_t *details = cs_repo_health(h->repo, &degraded);
+    json_t *body = json_pack("{s:s,s:{s:{s:s,s:o}}}", "status", "UP", "components", "configServer", "status",
+                             degraded ? "DEGRADED" : "UP", "details", details);
+    return httpd_send_json(req, 200, body);
+}
+
+static int authorized(cs_http_t *h, h2o_req_t *req)
+{
+    if (h->auth == NULL)
+        return 1;
+    const char *got = httpd_header(req, "authorization");
+    size_t want = strlen(h->auth);
+    return got != NULL && strlen(got) == want && CRYPTO_memcmp(got, h->auth, want) == 0;
+}
+
+/* 1 when If-None-Match lists `etag` (or "*"). */
+static int etag_matches(const char *inm, const char *etag)
+{
+    if (inm == NULL)
+        return 0;
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+static int query_false(const char *q, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = q; p && *p;) {
+        if (strncmp(p, name, nl) == 0 && p[nl] == '=')
+            return strncmp(p + nl + 1, "false", 5) == 0;
+        p = strchr(p, '&');
+        if (p != NULL)
+            p++;
+    }
+    return 0;
+}
+
+static int send_flat(h2o_req_t *req, const cs_env_t *env, const cs_req_t *r)
+{
+    json_t *flat = cs_env_merge(env, !query_false(httpd_query(req), "resolvePlaceholders"));
+    if (flat == NULL)
+        return httpd_send_problem(req, 500, "Internal Server Error", "out of memory");
+    if (r->fmt == CS_FMT_JSON) {
+        json_t *nested = cs_render_nest(flat);
+        json_decref(flat);
+        return httpd_send_json(req, 200, nested);
+    }
+    dbuf_t out;
+    dbuf_init(&out, 64u << 20);
+    int rc = r->fmt == CS_FMT_YAML ? cs_render_yaml(flat, &out) : cs_render_properties(flat, &out);
+    json_decref(flat);
+    if (rc != 0) {
+        dbuf_free(&out);
+        return httpd_send_problem(req, 500, "Internal Server Error", "the document could not be rendered");
+    }
+    httpd_send(req, 200, "text/plain; charset=utf-8", dbuf_ptr(&out), dbuf_len(&out));
+    dbuf_free(&out);
+    return 0;
+}
+
+int cs_http_handle(void *ctx, h2o_req_t *req)
+{
+    cs_http_t *h = ctx;
+    char why[256] = "";
+    cs_req_t r;
+    int status = cs_http_parse(httpd_path(req), &r, why, sizeof(why));
+    if (status == 0 && r.kind == CS_REQ_HEALTH)
+        return send_health(h, req);
+    if (!authorized(h, req)) {
+        httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"config-server\", charset=\"UTF-8\"");
+        return httpd_send_problem(req, 401, "Unauthorized", "valid HTTP Basic credentials are required");
+    }
+    if (status != 0)
+        return httpd_send_problem(req, status, status == 400 ? "Bad Request" : "Not Found", "%s", why);
+
+    unsigned tok;
+    const cs_snap_t *s = cs_repo_enter(h->repo, &tok);
+    const cs_label_t *lbl = cs_snap_label(s, r.label[0] ? r.label : NULL);
+    if (lbl == NULL) {
+        httpd_send_problem(req, 404, "Label Not Found", "no label '%s' in the config repository", r.label);
+        goto done;
+    }
+    int known = cs_snap_has_app(s, lbl, r.app);
+    if (!known && !h->accept_empty) {
+        httpd_send_problem(req, 404, "Application Not Found",
+                           "no %s.yml nor %s-{profile}.yml in the config repository (label %s)", r.app, r.app,
+                           r.label[0] ? r.label : "master");
+        goto done;
+    }
+    char etag[64];
+    snprintf(etag, sizeof(etag), "\"%s\"", s->version);
+    httpd_add_header(req, "ETag", etag);
+    httpd_add_header(req, "Cache-Control", "no-cache");
+    if (etag_matches(httpd_header(req, "if-none-match"), etag)) {
+        httpd_send(req, 304, NULL, NULL, 0);
+        goto done;
+    }
+    char profbuf[sizeof(r.profiles)];
+    char *profiles[CS_ENV_MAX_PROFILES];
+    snprintf(profbuf, sizeof(profbuf), "%s", r.profiles);
+    size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
+    cs_env_t *env = malloc(sizeof(*env));
+    if (env == NULL) {
+        httpd_send_problem(req, 500, "Internal Server Error", "out of memory");
+        goto done;
+    }
+    env->n = 0;
+    if (known)
+        cs_env_collect(s, lbl, r.app, profiles, np, env);
+    if (r.kind == CS_REQ_FLAT) {
+        send_flat(req, env, &r);
+    } else {
+        const char *accept = httpd_header(req, "accept");
+        int v2 = accept != NULL && strstr(accept, "vnd.spring-cloud.config-server.v2+json") != NULL;
+        httpd_send_json(req, 200,
+                        cs_env_json(env, r.app, profiles, np, r.label[0] ? r.label : NULL, s->version,
+                                    h->repo_display, v2));
+    }
+    free(env);
+done:
+    cs_repo_exit(h->repo, tok);
+    return 0;
+}

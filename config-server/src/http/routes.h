@@ -1,0 +1,54 @@
+/* routes.h — the config-server's HTTP surface on top of common/httpd:
+ *
+ *   GET /{app}/{profiles}[/{label}]              JSON Environment (v2 values on request)
+ *   GET /{app}-{profiles}.yml|.yaml|.properties|.json   merged document
+ *   GET /{label}/{app}-{profiles}.{ext}          the same for a label
+ *   GET /actuator/health, /health                status + snapshot age + last reload error
+ *
+ * Every name segment is fully decoded and allow-listed (repo/pathsafe.h): traversal
+ * attempts get 400 problem+json. Unknown label → 404; unknown application → 404 unless
+ * `accept_empty` (Spring's 200 with no property sources). ETag = the snapshot version;
+ * If-None-Match → 304. Optional HTTP Basic auth on everything but health.
+ */
+#ifndef CS_ROUTES_H
+#define CS_ROUTES_H
+
+#include <stddef.h>
+
+#include "clog.h"
+#include "httpd.h"
+#include "repo/pathsafe.h"
+#include "repo/repo.h"
+
+enum { CS_FMT_YAML = 0, CS_FMT_PROPERTIES, CS_FMT_JSON };
+enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH };
+
+typedef struct cs_req {
+    int kind;
+    int fmt; /* CS_REQ_FLAT */
+    char app[CS_PATH_NAME_MAX + 1];
+    char profiles[1025];
+    char label[CS_PATH_NAME_MAX + 1]; /* "" when not given */
+} cs_req_t;
+
+/* Parses a raw request path (no query). Returns 0, or the HTTP status to answer (400 or
+ * 404) with the reason in `why`. */
+int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen);
+
+typedef struct cs_http {
+    cs_repo_t *repo;          /* borrowed */
+    const char *repo_display; /* borrowed: prefix of property-source names */
+    int accept_empty;
+    char *auth; /* owned "Basic …" expected value, NULL = no auth */
+    const clog_t *log; /* borrowed, may be NULL */
+} cs_http_t;
+
+/* Sets up the handler context; `user`/`pass` NULL or empty = no auth. 0 or -1. */
+int cs_http_init(cs_http_t *h, cs_repo_t *repo, const char *repo_display, int accept_empty, const char *user,
+                 const char *pass, const clog_t *log);
+void cs_http_free(cs_http_t *h);
+
+/* httpd handler for every GET (ctx = cs_http_t *). */
+int cs_http_handle(void *ctx, h2o_req_t *req);
+
+#endif

@@ -1,0 +1,107 @@
+/* pathsafe.c — full decoding and allow-list of URL name segments (see pathsafe.h). */
+#include "repo/pathsafe.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* One round of percent-decoding in place; returns the number of escapes decoded, -1 on
+ * a malformed escape or a decoded NUL. */
+static int decode_round(char *s)
+{
+    char *w = s;
+    int n = 0;
+    for (const char *r = s; *r; r++) {
+        if (*r != '%') {
+            *w++ = *r;
+            continue;
+        }
+        int hi = hexval(r[1]), lo = hi >= 0 ? hexval(r[2]) : -1;
+        if (hi < 0 || lo < 0)
+            return -1;
+        char c = (char)(hi * 16 + lo);
+        if (c == '\0')
+            return -1;
+        *w++ = c;
+        r += 2;
+        n++;
+    }
+    *w = '\0';
+    return n;
+}
+
+int cs_path_decode(const char *raw, size_t len, char *out, size_t size)
+{
+    if (len >= size || memchr(raw, '\0', len) != NULL)
+        return -1;
+    memcpy(out, raw, len);
+    out[len] = '\0';
+    int round = 0;
+    for (;;) {
+        int n = decode_round(out);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        if (++round >= 4)
+            return strchr(out, '%') != NULL ? -1 : 0;
+    }
+    /* "+" is literal in a path (it is not a form field). Spring's "(_)" means "/". */
+    char *p;
+    while ((p = strstr(out, "(_)")) != NULL) {
+        *p = '/';
+        memmove(p + 1, p + 3, strlen(p + 3) + 1);
+    }
+    return 0;
+}
+
+static int name_char_ok(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' || c == '+' || c == '@';
+}
+
+static int name_ok_len(const char *s, size_t len)
+{
+    if (len == 0 || len > CS_PATH_NAME_MAX)
+        return 0;
+    if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[len - 1]))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!name_char_ok(s[i]))
+            return 0;
+        if (s[i] == '.' && i + 1 < len && s[i + 1] == '.')
+            return 0;
+    }
+    return 1;
+}
+
+int cs_path_name_ok(const char *name)
+{
+    return name != NULL && name_ok_len(name, strlen(name));
+}
+
+int cs_path_profiles_ok(const char *list)
+{
+    if (list == NULL || *list == '\0' || strlen(list) > 1024)
+        return 0;
+    const char *s = list;
+    for (;;) {
+        const char *c = strchr(s, ',');
+        size_t len = c != NULL ? (size_t)(c - s) : strlen(s);
+        if (!name_ok_len(s, len))
+            return 0;
+        if (c == NULL)
+            return 1;
+        s = c + 1;
+    }
+}

@@ -1,0 +1,25 @@
+/* pathsafe.h — decoding and allow-listing of the {application}, {profiles} and {label}
+ * URL segments (the Spring Cloud Config path-traversal CVEs: 2019-3799, 2020-5405,
+ * 2020-5410, 2026-22739).
+ *
+ * A raw segment is percent-decoded repeatedly until stable (so %252e%252e → ..), then
+ * Spring's "(_)" becomes "/". The result must then pass the allow-list: letters, digits
+ * and "-_.+@", starting and ending with a letter or digit, no "..", at most 128 bytes.
+ * "/", "\", "#", NUL, control characters and empty names are therefore always rejected.
+ */
+#ifndef CS_PATHSAFE_H
+#define CS_PATHSAFE_H
+
+#include <stddef.h>
+
+#define CS_PATH_NAME_MAX 128
+
+/* Decodes `len` raw bytes into `out` (NUL-terminated). Returns 0, or -1 when the segment
+ * is malformed (bad %-escape, still encoded after 4 rounds, NUL, too long). */
+int cs_path_decode(const char *raw, size_t len, char *out, size_t size);
+/* 1 when `name` is an acceptable application or label name. */
+int cs_path_name_ok(const char *name);
+/* 1 when `list` is a non-empty comma list of acceptable profile names (no empty item). */
+int cs_path_profiles_ok(const char *list);
+
+#endif
