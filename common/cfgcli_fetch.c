@@ -49,6 +49,25 @@ static int add_segment(dbuf_t *b, const char *s, int keep_commas)
     return 0;
 }
 
+/* Copies base URL `b` (len bytes) into `out` with any "user:password@" replaced by "***@",
+ * so that messages and logs never show inline credentials. */
+static void redact_url(const char *b, size_t len, char *out, size_t cap)
+{
+    const char *end = b + len;
+    const char *hs = memmem(b, len, "://", 3);
+    const char *host = hs ? hs + 3 : b;
+    const char *slash = memchr(host, '/', (size_t)(end - host));
+    const char *lim = slash ? slash : end;
+    const char *at = NULL;
+    for (const char *q = host; q < lim; q++)
+        if (*q == '@')
+            at = q;
+    if (at == NULL)
+        snprintf(out, cap, "%.*s", (int)len, b);
+    else
+        snprintf(out, cap, "%.*s***%.*s", (int)(host - b), b, (int)(end - at), at);
+}
+
 /* The request URL for base `base` (len bytes). */
 static int build_url(const cfgcli_opts_t *o, const char *base, size_t blen, dbuf_t *u)
 {
@@ -94,7 +113,8 @@ static void body_reason(const char *body, size_t len, char *out, size_t cap)
 }
 
 /* One GET of `url`. On TRY_OK *doc is an owned Environment document. */
-static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, json_t **doc, char *err, size_t errlen)
+static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *shown, json_t **doc, char *err,
+                        size_t errlen)
 {
     try_rc_t rc = TRY_RETRY;
     char cerr[CURL_ERROR_SIZE] = "";
@@ -103,7 +123,7 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, json_t **doc, c
     dbuf_init(&body, CFGCLI_MAX_BODY);
     CURL *h = curl_easy_init();
     if (h == NULL) {
-        cfgcli_errf(err, errlen, "%s: curl_easy_init failed", url);
+        cfgcli_errf(err, errlen, "%s: curl_easy_init failed", shown);
         goto cleanup;
     }
     hdrs = curl_slist_append(NULL, o->format == CFGCLI_FORMAT_YAML ? "Accept: application/x-yaml, text/plain, */*"
@@ -126,9 +146,9 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, json_t **doc, c
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         if (cc == CURLE_WRITE_ERROR)
-            cfgcli_errf(err, errlen, "%s: response larger than %u bytes", url, CFGCLI_MAX_BODY);
+            cfgcli_errf(err, errlen, "%s: response larger than %u bytes", shown, CFGCLI_MAX_BODY);
         else
-            cfgcli_errf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
+            cfgcli_errf(err, errlen, "%s: %s", shown, cerr[0] ? cerr : curl_easy_strerror(cc));
         goto cleanup;
     }
     long status = 0;
@@ -136,20 +156,20 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, json_t **doc, c
     if (status < 200 || status > 299) {
         char why[200];
         body_reason(dbuf_ptr(&body), dbuf_len(&body), why, sizeof why);
-        cfgcli_errf(err, errlen, "%s: HTTP %ld%s", url, status, why);
+        cfgcli_errf(err, errlen, "%s: HTTP %ld%s", shown, status, why);
         /* the server answered: a 4xx will not change by asking again */
         rc = (status >= 400 && status < 500 && status != 408 && status != 429) ? TRY_FINAL : TRY_RETRY;
         goto cleanup;
     }
     if (o->format == CFGCLI_FORMAT_YAML) {
-        *doc = cfgcli_yaml_to_env(dbuf_ptr(&body), dbuf_len(&body), url, err, errlen);
+        *doc = cfgcli_yaml_to_env(dbuf_ptr(&body), dbuf_len(&body), shown, err, errlen);
     } else {
         json_error_t je;
         *doc = json_loadb(dbuf_ptr(&body), dbuf_len(&body), 0, &je);
         if (*doc == NULL)
-            cfgcli_errf(err, errlen, "%s: invalid JSON at line %d: %s", url, je.line, je.text);
+            cfgcli_errf(err, errlen, "%s: invalid JSON at line %d: %s", shown, je.line, je.text);
         else if (!json_is_array(json_object_get(*doc, "propertySources"))) {
-            cfgcli_errf(err, errlen, "%s: answer is not a config Environment (no propertySources)", url);
+            cfgcli_errf(err, errlen, "%s: answer is not a config Environment (no propertySources)", shown);
             json_decref(*doc);
             *doc = NULL;
         }
@@ -220,13 +240,16 @@ static try_rc_t one_round(const cfgcli_opts_t *o, const clog_t *log, int round, 
             continue;
         dbuf_reset(&u);
         if (build_url(o, b, (size_t)(e - b), &u) < 0) {
-            cfgcli_errf(err, errlen, "config URL too long: %.*s", (int)(e - b), b);
+            cfgcli_errf(err, errlen, "config URL too long (%zu bytes)", (size_t)(e - b));
             rc = TRY_FINAL;
             break;
         }
-        rc = try_url(o, dbuf_ptr(&u), doc, err, errlen);
+        char base_shown[1024], shown[9216];
+        redact_url(b, (size_t)(e - b), base_shown, sizeof base_shown);
+        redact_url(dbuf_ptr(&u), dbuf_len(&u), shown, sizeof shown);
+        rc = try_url(o, dbuf_ptr(&u), shown, doc, err, errlen);
         if (rc == TRY_OK) {
-            *used = strndup(b, (size_t)(e - b));
+            *used = strdup(base_shown);
             if (*used == NULL) {
                 json_decref(*doc);
                 *doc = NULL;
@@ -236,7 +259,7 @@ static try_rc_t one_round(const cfgcli_opts_t *o, const clog_t *log, int round, 
             break;
         }
         if (log)
-            clog_ev(log, CLOG_WARN, json_pack("{s:s, s:i, s:i}", "url", dbuf_ptr(&u), "attempt", round,
+            clog_ev(log, CLOG_WARN, json_pack("{s:s, s:i, s:i}", "url", shown, "attempt", round,
                                               "max_attempts", o->attempts),
                     "config fetch failed: %s", err);
         if (rc == TRY_FINAL)

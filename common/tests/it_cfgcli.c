@@ -229,6 +229,14 @@ static void test_fail_fast(void **state)
     assert_true(took >= 650);
     assert_true(took < 5000);
     fprintf(stderr, "fail-fast message (%lld ms): %s\n", took, msg);
+
+    /* inline credentials never show in the message */
+    snprintf(o.urls, sizeof o.urls, "http://cfguser:topsecret@127.0.0.1:%d", itsrv_free_port());
+    o.attempts = 1;
+    st = run_child(&o, msg, sizeof msg);
+    assert_int_equal(WEXITSTATUS(st), CFGCLI_EXIT_UNAVAILABLE);
+    assert_null(strstr(msg, "topsecret"));
+    assert_non_null(strstr(msg, "http://***@127.0.0.1:"));
 }
 
 typedef struct {
