@@ -10,14 +10,16 @@
  *   - Env overrides with relaxed binding (see cfgcli_env_name): KAFKA_CONFIG_BOOTSTRAP_SERVERS
  *     overrides kafka-config.bootstrap-servers, also for keys absent from the server.
  *   - ${NAME:default} placeholders are resolved (against the merged config, then the env).
+ *   - Inline URL credentials (http://user:pw@host) never appear in messages or logs.
  *   - Optional last-known-good cache file: written atomically after every successful fetch,
  *     used (with a warning in the log) when no server answers.
  * Every value remembers where it came from (property source name, "env:VAR", "cache:…",
  * "default"), and every getter error names the key and that origin.
  *
  * Typical use in main():
- *     cfgcli_opts_t o; cfgcli_opts_from_env(&o, "customer-service");
- *     char err[512]; cfgcli_t *cfg = cfgcli_fetch(&o, &log, err, sizeof err);
+ *     cfgcli_opts_t o; char err[1024];
+ *     if (cfgcli_opts_from_env(&o, "customer-service", err, sizeof err)) { …exit 78… }
+ *     cfgcli_t *cfg = cfgcli_fetch(&o, &log, err, sizeof err);
  *     if (!cfg) { clog_error(&log, "%s", err); return CFGCLI_EXIT_UNAVAILABLE; }
  *     int port; if (cfgcli_get_int(cfg, "server.port", 8184, &port, err, sizeof err)) ...
  *     cfgcli_free(cfg);
