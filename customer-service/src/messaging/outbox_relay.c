@@ -64,6 +64,16 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *
         r->o.lock_key = 0x637573746f6d6572LL;
     if (r->o.flush_ms <= 0)
         r->o.flush_ms = 5000;
+    if (r->o.cleanup_interval_ms <= 0)
+        r->o.cleanup_interval_ms = 60000;
+    if (r->o.backoff_initial_ms <= 0)
+        r->o.backoff_initial_ms = 100;
+    if (r->o.backoff_max_ms < r->o.backoff_initial_ms)
+        r->o.backoff_max_ms = r->o.backoff_initial_ms > 30000 ? r->o.backoff_initial_ms : 30000;
+    if (r->o.partitions <= 0)
+        r->o.partitions = 3;
+    if (r->o.replication <= 0)
+        r->o.replication = 1;
     r->log = log;
     r->m = m;
     r->op.log = log;
@@ -368,14 +378,36 @@ static void relay_cleanup(outbox_relay_t *r)
     PQclear(res);
 }
 
+/* Creates the topic if needed. Returns 0 when it exists. */
+static int relay_ensure_topic(outbox_relay_t *r)
+{
+    static const kfk_kv_t cfg[] = {{"cleanup.policy", "compact"}};
+    char err[512];
+    int rc = kfk_ensure_topic(r->rk, r->o.topic, r->o.partitions, r->o.replication, cfg, 1, 10000, err, sizeof err);
+    if (rc < 0) {
+        clog_warn(r->log, "outbox relay: cannot make sure topic %s exists yet: %s", r->o.topic, err);
+        return -1;
+    }
+    if (rc == 1)
+        clog_info(r->log, "outbox relay: created topic %s (%d partitions, replication %d, compacted)",
+                  r->o.topic, r->o.partitions, r->o.replication);
+    r->topic_ready = 1;
+    return 0;
+}
+
 static void *relay_main(void *arg)
 {
     outbox_relay_t *r = arg;
-    int backoff = 100;
+    int backoff = r->o.backoff_initial_ms;
     long long last_cleanup = 0;
 
     while (!atomic_load(&r->stop)) {
         relay_chores(r);
+        if (!r->topic_ready && relay_ensure_topic(r) != 0) {
+            relay_wait(r, backoff);
+            backoff = backoff * 2 > r->o.backoff_max_ms ? r->o.backoff_max_ms : backoff * 2;
+            continue;
+        }
         if (!atomic_load(&r->leader)) {
             if (!relay_try_lead(r))
                 relay_wait(r, r->o.lock_poll_ms);
@@ -388,13 +420,13 @@ static void *relay_main(void *arg)
         int n = relay_round(r);
         if (n < 0) {
             relay_wait(r, backoff);
-            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            backoff = backoff * 2 > r->o.backoff_max_ms ? r->o.backoff_max_ms : backoff * 2;
             continue;
         }
-        backoff = 100;
+        backoff = r->o.backoff_initial_ms;
         if (n == r->o.batch_size)
             continue;
-        if (relay_mono_ms() - last_cleanup > 60000 && r->pg != NULL) {
+        if (relay_mono_ms() - last_cleanup > r->o.cleanup_interval_ms && r->pg != NULL) {
             relay_cleanup(r);
             last_cleanup = relay_mono_ms();
         }

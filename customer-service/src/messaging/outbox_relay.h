@@ -14,6 +14,8 @@
  *   first reads the last record of every partition and marks as published the rows that
  *   partition already holds (id ≤ that header, same murmur2 partitioner as the producer),
  *   so rows the dead leader published but could not mark are not sent again.
+ * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
+ *   publish, retrying with backoff while the broker is away.
  * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert) plus a sweep every
  *   `sweep_ms`. Published rows older than `retention_ms` are deleted.
  */
@@ -34,6 +36,11 @@ typedef struct outbox_relay_opts {
     long long retention_ms; /* delete published rows older than this; default 24 h; < 0 keep */
     long long lock_key;    /* advisory lock key; default 0x637573746f6d6572 ("customer") */
     int flush_ms;          /* on stop: how long to wait for in-flight deliveries; default 5000 */
+    long long cleanup_interval_ms; /* how often the retention delete runs; default 60000 */
+    int backoff_initial_ms; /* after a failed round; doubles; default 100 */
+    int backoff_max_ms;     /* default 30000 */
+    int partitions;         /* for creating the topic (cleanup.policy=compact); default 3 */
+    int replication;        /* default 1 */
 } outbox_relay_opts_t;
 
 typedef struct outbox_relay outbox_relay_t;

@@ -38,6 +38,7 @@ struct outbox_relay {
     int pending;
     long long last_probe_ms;
     long long last_backlog_ms;
+    int topic_ready;
 };
 
 long long relay_now_ms(void);
