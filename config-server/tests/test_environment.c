@@ -1,0 +1,247 @@
+/* test_environment.c — unit tests of precedence (Spring native order), flattening and
+ * typing in the JSON Environment, list replacement when merging, placeholders, profile
+ * expressions, the rendered forms, and snapshot loading errors — on the fixture repo.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "env/environment.h"
+#include "env/render.h"
+#include "repo/snapshot.h"
+
+static cs_snap_t *load_fixture(void)
+{
+    char err[512];
+    cs_snap_t *s = cs_snap_load(CS_FIXTURE_REPO, NULL, err, sizeof(err));
+    if (s == NULL)
+        fail_msg("fixture: %s", err);
+    return s;
+}
+
+static const char *src_name(const cs_env_t *e, size_t i, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s#%zu", e->src[i].file->rel, e->src[i].docidx);
+    return buf;
+}
+
+static void test_precedence(void **state)
+{
+    (void)state;
+    cs_snap_t *s = load_fixture();
+    char pb[] = "dev,prod";
+    char *prof[4];
+    size_t np = cs_env_split_profiles(pb, prof, 4);
+    cs_env_t e;
+    cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
+    const char *want[] = {"billing-prod.yml#0", "billing-dev.yml#1", "billing-dev.yml#0", "billing.yml#0",
+                          "application-dev.yml#0", "application.yml#1", "application.yml#0"};
+    char buf[256];
+    assert_int_equal(e.n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < e.n; i++)
+        assert_string_equal(src_name(&e, i, buf, sizeof(buf)), want[i]);
+
+    /* label overlay first, then the root */
+    char pd[] = "default";
+    np = cs_env_split_profiles(pd, prof, 4);
+    cs_env_collect(s, cs_snap_label(s, "v2"), "billing", prof, np, &e);
+    assert_string_equal(src_name(&e, 0, buf, sizeof(buf)), "v2/billing.yml#0");
+    assert_string_equal(src_name(&e, 1, buf, sizeof(buf)), "billing.yml#0");
+    assert_null(cs_snap_label(s, "nope"));
+    assert_true(cs_snap_label(s, "main") == cs_snap_label(s, "master"));
+    assert_true(cs_snap_has_app(s, NULL, "billing"));
+    assert_true(cs_snap_has_app(s, NULL, "legacy"));
+    assert_false(cs_snap_has_app(s, NULL, "bill"));
+    cs_snap_free(s);
+}
+
+static void test_json_and_typing(void **state)
+{
+    (void)state;
+    cs_snap_t *s = load_fixture();
+    char pb[] = "dev";
+    char *prof[4];
+    size_t np = cs_env_split_profiles(pb, prof, 4);
+    cs_env_t e;
+    cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
+    json_t *j = cs_env_json(&e, "billing", prof, np, NULL, s->version, "/repo", 0);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "billing");
+    assert_true(json_is_null(json_object_get(j, "label")));
+    assert_string_equal(json_string_value(json_object_get(j, "version")), s->version);
+    json_t *ps = json_object_get(j, "propertySources");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "name")),
+                        "file:/repo/billing-dev.yml (document #1)");
+    json_t *billing = json_object_get(json_array_get(ps, 2), "source");
+    assert_true(json_is_integer(json_object_get(billing, "server.port")));
+    assert_true(json_is_string(json_object_get(billing, "billing.quoted-number")));
+    assert_true(json_is_true(json_object_get(billing, "billing.enabled")));
+    assert_true(json_is_real(json_object_get(billing, "billing.ratio")));
+    assert_string_equal(json_string_value(json_object_get(billing, "billing.nothing")), "");
+    assert_string_equal(json_string_value(json_object_get(billing, "billing.hosts[1]")), "beta");
+    /* the JSON form keeps placeholders raw (the client resolves them) */
+    assert_non_null(strstr(json_string_value(json_object_get(billing, "billing.url")), "${billing.host:localhost}"));
+    json_decref(j);
+    j = cs_env_json(&e, "billing", prof, np, "master", s->version, "/repo", 1);
+    ps = json_object_get(j, "propertySources");
+    json_t *v = json_object_get(json_object_get(json_array_get(ps, 1), "source"), "server.port");
+    assert_int_equal(json_integer_value(json_object_get(v, "value")), 9090);
+    assert_non_null(strstr(json_string_value(json_object_get(v, "origin")), "billing-dev.yml:2"));
+    json_decref(j);
+    cs_snap_free(s);
+}
+
+static void test_merge_lists_placeholders(void **state)
+{
+    (void)state;
+    cs_snap_t *s = load_fixture();
+    char pb[] = "dev";
+    char *prof[4];
+    size_t np = cs_env_split_profiles(pb, prof, 4);
+    cs_env_t e;
+    cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
+    json_t *flat = cs_env_merge(&e, 1);
+    assert_string_equal(json_string_value(json_object_get(flat, "billing.hosts[0]")), "gamma");
+    assert_null(json_object_get(flat, "billing.hosts[1]")); /* list replaced, not merged */
+    assert_string_equal(json_string_value(json_object_get(flat, "shared.list[0]")), "dev-only");
+    assert_null(json_object_get(flat, "shared.list[1]"));
+    assert_int_equal(json_integer_value(json_object_get(flat, "server.port")), 9090);
+    assert_string_equal(json_string_value(json_object_get(flat, "billing.url")), "http://dev.example:9090/api");
+    assert_string_equal(json_string_value(json_object_get(flat, "billing.escaped")), "${not.resolved}");
+    assert_string_equal(json_string_value(json_object_get(flat, "billing.unresolved")), "${no.such.key}");
+    assert_string_equal(json_string_value(json_object_get(flat, "app-name")), "billing");
+    assert_string_equal(json_string_value(json_object_get(flat, "shared.greeting")),
+                        "hello from application dev document");
+    assert_null(json_object_get(flat, "spring.profiles"));
+    assert_null(json_object_get(flat, "spring.config.activate.on-profile"));
+
+    dbuf_t out;
+    dbuf_init(&out, 1 << 20);
+    assert_int_equal(cs_render_yaml(flat, &out), 0);
+    assert_non_null(strstr(dbuf_ptr(&out), "quoted-number: \"42\""));
+    assert_non_null(strstr(dbuf_ptr(&out), "  port: 9090\n"));
+    assert_non_null(strstr(dbuf_ptr(&out), "  - gamma\n"));
+    dbuf_reset(&out);
+    assert_int_equal(cs_render_properties(flat, &out), 0);
+    assert_non_null(strstr(dbuf_ptr(&out), "billing.hosts[0]: gamma\n"));
+    dbuf_free(&out);
+    json_t *nested = cs_render_nest(flat);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_object_get(nested, "billing"), "hosts"), 0)), "gamma");
+    json_decref(nested);
+    json_decref(flat);
+
+    flat = cs_env_merge(&e, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(flat, "billing.url")), "${"));
+    json_decref(flat);
+    cs_snap_free(s);
+}
+
+static void test_placeholder_edges(void **state)
+{
+    (void)state;
+    json_t *flat = json_pack("{s:s,s:s,s:s,s:i,s:s}", "a", "${b}", "b", "${a}", "x", "X", "n", 5, "nest",
+                             "${missing:${x}}");
+    char *r = cs_env_resolve(flat, "[${x}] ${n} ${missing:def} ${missing} ${nest} ${a} ${unterminated");
+    assert_non_null(r);
+    assert_non_null(strstr(r, "[X] 5 def ${missing} X "));
+    assert_non_null(strstr(r, "${unterminated"));
+    free(r);
+    json_decref(flat);
+}
+
+static void test_profile_expressions(void **state)
+{
+    (void)state;
+    char *p[] = {"dev", "cloud"};
+    assert_true(cs_env_profile_match("dev", p, 2));
+    assert_true(cs_env_profile_match("prod,dev", p, 2));
+    assert_false(cs_env_profile_match("prod", p, 2));
+    assert_true(cs_env_profile_match("!prod", p, 2));
+    assert_false(cs_env_profile_match("!dev", p, 2));
+    assert_true(cs_env_profile_match("dev & cloud", p, 2));
+    assert_false(cs_env_profile_match("dev & prod", p, 2));
+    assert_true(cs_env_profile_match("prod | cloud", p, 2));
+    assert_true(cs_env_profile_match("(dev & !prod)", p, 2));
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_load_errors(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cs-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char err[512];
+    write_file(dir, "good.yml", "a: 1\n");
+    cs_snap_t *s = cs_snap_load(dir, NULL, err, sizeof(err));
+    assert_non_null(s);
+    char v1[41];
+    memcpy(v1, s->version, sizeof(v1));
+    cs_snap_free(s);
+    write_file(dir, "bad.yml", "a: 1\nb: [unclosed\n");
+    assert_null(cs_snap_load(dir, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "bad.yml:"));
+    write_file(dir, "bad.yml", "a: \xff\xfe\n");
+    assert_null(cs_snap_load(dir, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "bad.yml:1:"));
+    write_file(dir, "bad.yml", "a: 2\n");
+    s = cs_snap_load(dir, NULL, err, sizeof(err));
+    assert_non_null(s);
+    assert_string_not_equal(s->version, v1);
+    cs_snap_free(s);
+    /* a symlink leaving the repository is refused */
+    char link[512];
+    snprintf(link, sizeof(link), "%s/evil.yml", dir);
+    assert_int_equal(symlink("/etc/hostname", link), 0);
+    assert_null(cs_snap_load(dir, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "evil.yml"));
+    unlink(link);
+    /* a symlink inside the repository (ConfigMap style) is fine */
+    assert_int_equal(symlink("good.yml", link), 0);
+    s = cs_snap_load(dir, NULL, err, sizeof(err));
+    assert_non_null(s);
+    cs_snap_free(s);
+    unlink(link);
+    /* a huge file is refused with a clear message */
+    cs_snap_limits_t lim = {.max_file_bytes = 1024};
+    char big[4096];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    big[0] = 'k', big[1] = ':', big[2] = ' ';
+    write_file(dir, "bad.yml", big);
+    assert_null(cs_snap_load(dir, &lim, err, sizeof(err)));
+    assert_non_null(strstr(err, "limit"));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/bad.yml", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/good.yml", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_precedence),        cmocka_unit_test(test_json_and_typing),
+        cmocka_unit_test(test_merge_lists_placeholders), cmocka_unit_test(test_placeholder_edges),
+        cmocka_unit_test(test_profile_expressions), cmocka_unit_test(test_load_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

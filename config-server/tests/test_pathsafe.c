@@ -1,0 +1,140 @@
+/* test_pathsafe.c — unit tests of the URL grammar and the name hardening: every vector
+ * of CVE-2019-3799, CVE-2020-5405, CVE-2020-5410 and CVE-2026-22739 must be refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "http/routes.h"
+#include "repo/pathsafe.h"
+
+static int parse(const char *path, cs_req_t *r)
+{
+    char why[256];
+    return cs_http_parse(path, r, why, sizeof(why));
+}
+
+static void test_decode(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_int_equal(cs_path_decode("a%2e%2e", 7, out, sizeof(out)), 0);
+    assert_string_equal(out, "a..");
+    assert_int_equal(cs_path_decode("%252e%252e", 10, out, sizeof(out)), 0);
+    assert_string_equal(out, "..");
+    assert_int_equal(cs_path_decode("%25252e", 7, out, sizeof(out)), 0);
+    assert_string_equal(out, ".");
+    assert_int_equal(cs_path_decode("a(_)b", 5, out, sizeof(out)), 0);
+    assert_string_equal(out, "a/b");
+    assert_int_equal(cs_path_decode("%00", 3, out, sizeof(out)), -1);
+    assert_int_equal(cs_path_decode("%2500", 5, out, sizeof(out)), -1);
+    assert_int_equal(cs_path_decode("%zz", 3, out, sizeof(out)), -1);
+    assert_int_equal(cs_path_decode("%", 1, out, sizeof(out)), -1);
+    assert_int_equal(cs_path_decode("%252525252525252e", 17, out, sizeof(out)), -1); /* never-ending */
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_true(cs_path_name_ok("customer-service"));
+    assert_true(cs_path_name_ok("a.b_c+d@e1"));
+    assert_false(cs_path_name_ok(""));
+    assert_false(cs_path_name_ok(".."));
+    assert_false(cs_path_name_ok("a..b"));
+    assert_false(cs_path_name_ok("-a"));
+    assert_false(cs_path_name_ok("a/b"));
+    assert_false(cs_path_name_ok("a\\b"));
+    assert_false(cs_path_name_ok("a#b"));
+    assert_false(cs_path_name_ok("a b"));
+    assert_false(cs_path_name_ok("a,b"));
+    assert_true(cs_path_profiles_ok("dev,prod"));
+    assert_false(cs_path_profiles_ok("dev,"));
+    assert_false(cs_path_profiles_ok(",dev"));
+    assert_false(cs_path_profiles_ok("dev,,prod"));
+    assert_false(cs_path_profiles_ok("dev,../x"));
+}
+
+static void test_url_forms(void **state)
+{
+    (void)state;
+    cs_req_t r;
+    assert_int_equal(parse("/billing/dev", &r), 0);
+    assert_true(r.kind == CS_REQ_ENV && strcmp(r.app, "billing") == 0 && strcmp(r.profiles, "dev") == 0 && !r.label[0]);
+    assert_int_equal(parse("/billing/dev,prod/v2", &r), 0);
+    assert_string_equal(r.label, "v2");
+    assert_int_equal(parse("/customer-service-local.yml", &r), 0);
+    assert_true(r.kind == CS_REQ_FLAT && r.fmt == CS_FMT_YAML);
+    assert_string_equal(r.app, "customer-service");
+    assert_string_equal(r.profiles, "local");
+    assert_int_equal(parse("/a-b,c.properties", &r), 0);
+    assert_true(r.fmt == CS_FMT_PROPERTIES && strcmp(r.profiles, "b,c") == 0);
+    assert_int_equal(parse("/a-b.yaml", &r), 0);
+    assert_int_equal(parse("/a-b.json", &r), 0);
+    assert_int_equal(r.fmt, CS_FMT_JSON);
+    assert_int_equal(parse("/v2/a-b.json", &r), 0);
+    assert_string_equal(r.label, "v2");
+    assert_int_equal(parse("/actuator/health", &r), 0);
+    assert_int_equal(r.kind, CS_REQ_HEALTH);
+    assert_int_equal(parse("/health", &r), 0);
+    assert_int_equal(parse("/billing", &r), 404);
+    assert_int_equal(parse("/", &r), 400);
+    assert_int_equal(parse("//dev", &r), 400);
+    assert_int_equal(parse("/billing/dev/", &r), 400);
+    assert_int_equal(parse("/a/b/c/d", &r), 404);
+}
+
+static void test_cve_vectors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        /* CVE-2019-3799: plain-text endpoint with double-encoded ../ */
+        "/test/pathtraversal/master/..%252f..%252f..%252f..%252f../etc/passwd",
+        "/test/pathtraversal/master/..%252F..%252F..%252F..%252F..%252Fetc%252Fpasswd",
+        /* CVE-2020-5405: encoded traversal in {label} */
+        "/a/b/%252f..%252f..%252f..%252fetc%252fpasswd",
+        "/a/b/..%252F..%252F..%252Fetc%252Fpasswd",
+        "/a/b/..%2F..%2F..%2Fetc%2Fpasswd",
+        /* CVE-2020-5410: {application} with %23 truncating the suffix */
+        "/..%252F..%252F..%252F..%252F..%252F..%252Fetc%252Fpasswd%23foo/development",
+        "/..%2F..%2F..%2Fetc%2Fpasswd%23foo/development",
+        "/..%5C..%5Cetc%5Cpasswd/development",
+        "/(_)etc(_)passwd/development",
+        "/a(_)..(_)..(_)etc/dev",
+        /* CVE-2026-22739: {profile} never validated */
+        "/app/..%252F..%252Fetc%252Fpasswd",
+        "/app/dev,..%2F..%2Fetc%2Fpasswd",
+        "/app/%2e%2e",
+        "/app/dev%00",
+        "/app/dev%2500.yml",
+        "/app-..%252f..%252fetc%252fpasswd.yml",
+        "/..%252f..%252fetc-passwd.properties",
+        "/%2e%2e/app-dev.yml",
+        "/app/dev/..",
+        "/app/dev/%2e%2e%2f",
+        "/app/dev#x",
+        "/app/de%23v",
+        "/app/%5c",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cs_req_t r;
+        int rc = parse(bad[i], &r);
+        if (rc != 400 && rc != 404)
+            fail_msg("%s → %d, want 400/404", bad[i], rc);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_cve_vectors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
