@@ -100,8 +100,10 @@ typedef struct cfgcli cfgcli_t;
  * `log` is borrowed and may be NULL. Returns an OWNED result (cfgcli_free), or NULL with a
  * one-line message in `err` naming the URL(s) tried, the number of attempts and the last
  * error, e.g.
- *   "config server unreachable after 6 attempts: http://127.0.0.1:8888/customer-service/local:
- *    Couldn't connect to server (and no cache file)"
+ *   "config server unavailable after 6 attempts; last error: http://127.0.0.1:8888/customer-service/local:
+ *    Failed to connect to 127.0.0.1 port 8888 …: Couldn't connect to server (no cache file)"
+ * or, when a server answered 4xx (final, no retry, no cache):
+ *   "config server refused the request: http://…/no-such-app/local: HTTP 404: no no-such-app.yml …"
  * The caller then exits with CFGCLI_EXIT_UNAVAILABLE. */
 cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, size_t errlen);
 

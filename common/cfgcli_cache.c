@@ -21,6 +21,25 @@
 int cfgcli_cache_write(const cfgcli_opts_t *o, const json_t *doc, const char *url, char *err, size_t errlen);
 cfgcli_t *cfgcli_cache_load(const cfgcli_opts_t *o, const clog_t *log, char *err, size_t errlen);
 
+/* Makes the rename durable: fsync of the directory holding `path` (best effort). */
+static void fsync_dir(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 int cfgcli_cache_write(const cfgcli_opts_t *o, const json_t *doc, const char *url, char *err, size_t errlen)
 {
     int rc = -1, fd = -1;
@@ -66,6 +85,7 @@ int cfgcli_cache_write(const cfgcli_opts_t *o, const json_t *doc, const char *ur
         goto cleanup;
     }
     tmp[0] = '\0';
+    fsync_dir(o->cache_file);
     rc = 0;
 cleanup:
     if (fd >= 0)

@@ -319,10 +319,10 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
         char cerr[600];
         c = cfgcli_cache_load(o, log, cerr, sizeof cerr);
         if (c == NULL)
-            cfgcli_errf(err, errlen, "config server unreachable after %d attempts; last error: %s; cache: %s",
+            cfgcli_errf(err, errlen, "config server unavailable after %d attempts; last error: %s; cache: %s",
                         attempts, last, cerr);
     } else {
-        cfgcli_errf(err, errlen, "config server unreachable after %d attempts; last error: %s (no cache file)",
+        cfgcli_errf(err, errlen, "config server unavailable after %d attempts; last error: %s (no cache file)",
                     attempts, last);
     }
 cleanup:

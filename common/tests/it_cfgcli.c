@@ -221,7 +221,7 @@ static void test_fail_fast(void **state)
     long long took = ts_now_ms() - t0;
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), CFGCLI_EXIT_UNAVAILABLE);
-    assert_non_null(strstr(msg, "unreachable after 4 attempts"));
+    assert_non_null(strstr(msg, "unavailable after 4 attempts"));
     assert_non_null(strstr(msg, dead));
     assert_non_null(strstr(msg, "/customer-service/local"));
     assert_non_null(strstr(msg, "onnect")); /* curl's "Couldn't connect" / "Connection refused" */
@@ -324,7 +324,7 @@ static void test_cache_fallback(void **state)
     snprintf(o.profiles, sizeof o.profiles, "test");
     c = cfgcli_fetch(&o, NULL, err, sizeof err);
     assert_null(c);
-    assert_non_null(strstr(err, "unreachable after 2 attempts"));
+    assert_non_null(strstr(err, "unavailable after 2 attempts"));
     assert_non_null(strstr(err, "another app/profiles/label"));
     itsrv_destroy(&s);
 }
