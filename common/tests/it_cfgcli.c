@@ -5,7 +5,7 @@
  * retry then success (server started after the client began retrying), the fail-fast
  * message and exit code (in a child process, like a service's main), 4xx is final,
  * failover past a dead URL, env overrides and k8s placeholders, the last-known-good
- * cache, and the YAML form. Needs no PostgreSQL or Kafka.
+ * cache, labels, HTTP Basic auth, and the YAML form. Needs no PostgreSQL or Kafka.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -329,6 +329,62 @@ static void test_cache_fallback(void **state)
     itsrv_destroy(&s);
 }
 
+static void test_label(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024];
+    opts_for(&o, "customer-service", "local", s->url);
+    snprintf(o.label, sizeof o.label, "main");
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch label main: %s", err);
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "8184");
+    cfgcli_free(c);
+    snprintf(o.label, sizeof o.label, "no-such-label");
+    o.initial_backoff_ms = 1000;
+    long long t0 = ts_now_ms();
+    assert_null(cfgcli_fetch(&o, NULL, err, sizeof err));
+    assert_true(ts_now_ms() - t0 < 900);
+    assert_non_null(strstr(err, "HTTP 404"));
+    assert_non_null(strstr(err, "/customer-service/local/no-such-label"));
+}
+
+static void test_basic_auth(void **state)
+{
+    (void)state;
+    itsrv_t s;
+    char err[1024];
+    assert_int_equal(itsrv_prepare(&s), 0);
+    snprintf(s.cred_file, sizeof s.cred_file, "%s/creds", s.dir);
+    FILE *f = fopen(s.cred_file, "w");
+    assert_non_null(f);
+    fprintf(f, "cfguser:cfg-pass-1\n");
+    fclose(f);
+    assert_int_equal(itsrv_spawn(&s), 0);
+    assert_int_equal(itsrv_wait_ready(&s, 10000), 0);
+    cfgcli_opts_t o;
+    opts_for(&o, "order-service", "local", s.url);
+    o.initial_backoff_ms = 1000;
+    long long t0 = ts_now_ms();
+    assert_null(cfgcli_fetch(&o, NULL, err, sizeof err)); /* no credentials: 401 is final */
+    assert_true(ts_now_ms() - t0 < 900);
+    assert_non_null(strstr(err, "refused"));
+    assert_non_null(strstr(err, "HTTP 401"));
+    snprintf(o.user, sizeof o.user, "cfguser");
+    snprintf(o.password, sizeof o.password, "wrong");
+    assert_null(cfgcli_fetch(&o, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "HTTP 401"));
+    assert_null(strstr(err, "wrong"));
+    snprintf(o.password, sizeof o.password, "cfg-pass-1");
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch with credentials: %s", err);
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "8181");
+    cfgcli_free(c);
+    itsrv_destroy(&s);
+}
+
 static void test_yaml_form(void **state)
 {
     itsrv_t *s = *state;
@@ -350,12 +406,13 @@ int main(void)
     const struct CMUnitTest with_server[] = {
         cmocka_unit_test(test_fetch_precedence), cmocka_unit_test(test_env_override_and_k8s),
         cmocka_unit_test(test_failover),         cmocka_unit_test(test_unknown_app_is_final),
-        cmocka_unit_test(test_yaml_form),
+        cmocka_unit_test(test_yaml_form),        cmocka_unit_test(test_label),
     };
     const struct CMUnitTest own_server[] = {
         cmocka_unit_test(test_fail_fast),
         cmocka_unit_test(test_retry_then_success),
         cmocka_unit_test(test_cache_fallback),
+        cmocka_unit_test(test_basic_auth),
     };
     int failed = cmocka_run_group_tests_name("own_server", own_server, NULL, NULL);
     failed += cmocka_run_group_tests_name("with_server", with_server, start_server, stop_server);

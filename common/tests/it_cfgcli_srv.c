@@ -101,7 +101,11 @@ int itsrv_spawn(itsrv_t *s)
             dup2(fd, 2);
             close(fd);
         }
-        execl(bin, bin, "--repo", s->repo, "--port", port, (char *)NULL);
+        if (s->cred_file[0])
+            execl(bin, bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", "--credentials-file",
+                  s->cred_file, (char *)NULL);
+        else
+            execl(bin, bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", (char *)NULL);
         _exit(127);
     }
     s->pid = pid;

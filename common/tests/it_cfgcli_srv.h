@@ -13,6 +13,7 @@ typedef struct itsrv {
     int port;
     pid_t pid; /* 0 when not running */
     char url[64];
+    char cred_file[320]; /* when set: passed as --credentials-file */
 } itsrv_t;
 
 /* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
