@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# bench/config-server/run.sh — our config-server vs Spring Cloud Config Server 5.0.x.
+#
+# Both serve the same repository (native backend for Spring) on 127.0.0.1. For each server:
+# start-to-first-response time, wrk at 50 connections on /{app}/{profile} and on
+# /{app}-{profile}.yml (req/s, p50, p99), RSS after the load. Prints a table with ratios.
+#
+# The Spring peer is built once from Maven Central (bench/config-server/peer/pom.xml:
+# spring-boot 4.0.7 parent + spring-cloud-dependencies 2025.1.4) into the git-ignored
+# bench/config-server/.peer/. Needs: wrk, java 17+, mvn, curl.
+#
+# Env: REPO (default <root>/config-repo), APP (customer-service), PROFILE (local),
+#      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 2), BIN (our binary;
+#      default: a Release build in <root>/build-bench), OUR_PORT (38888), PEER_PORT (38889).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+REPO=$(cd "${REPO:-$ROOT/config-repo}" && pwd)
+APP=${APP:-customer-service}
+PROFILE=${PROFILE:-local}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-5s}
+THREADS=${THREADS:-2}
+OUR_PORT=${OUR_PORT:-38888}
+PEER_PORT=${PEER_PORT:-38889}
+PEER_DIR=$HERE/.peer
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+for tool in wrk java mvn curl; do
+    command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is required" >&2; exit 2; }
+done
+
+# --- our binary -------------------------------------------------------------------
+if [[ -z "${BIN:-}" ]]; then
+    cmake -S "$ROOT" -B "$ROOT/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$ROOT/build-bench" --target config-server >/dev/null
+    BIN=$ROOT/build-bench/bin/config-server
+fi
+
+# --- the Spring peer --------------------------------------------------------------
+JAR=$PEER_DIR/target/spring-config-peer.jar
+if [[ ! -f "$JAR" ]]; then
+    mkdir -p "$PEER_DIR"
+    cp -r "$HERE/peer/." "$PEER_DIR/"
+    echo "building the Spring Cloud Config Server peer (Maven Central)…" >&2
+    (cd "$PEER_DIR" && mvn -B -q -DskipTests package) >&2
+fi
+
+now_ms() { date +%s%3N; }
+
+# wait_first URL PID → prints ms from $START to the first 200
+wait_first() {
+    local url=$1 pid=$2
+    for _ in $(seq 1 6000); do
+        if curl -fsS -o /dev/null "$url" 2>/dev/null; then echo $(( $(now_ms) - START )); return 0; fi
+        kill -0 "$pid" 2>/dev/null || { echo "server $pid died" >&2; return 1; }
+        sleep 0.01
+    done
+    echo "no response from $url" >&2
+    return 1
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# run_wrk URL → "rps p50_ms p99_ms"
+run_wrk() {
+    local out
+    out=$(wrk -t2 -c50 -d"$DURATION" --latency "$1")
+    local rps p50 p99
+    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+
+to_ms() { # wrk prints 123.45us / 1.23ms / 1.02s
+    local v=$1
+    case $v in
+        *us) awk -v x="${v%us}" 'BEGIN {printf "%.3f", x/1000}' ;;
+        *ms) awk -v x="${v%ms}" 'BEGIN {printf "%.3f", x}' ;;
+        *s) awk -v x="${v%s}" 'BEGIN {printf "%.3f", x*1000}' ;;
+        *) echo "$v" ;;
+    esac
+}
+
+# bench NAME BASE PID → sets global results
+declare -A R
+bench() {
+    local name=$1 base=$2 pid=$3
+    local env_url="$base/$APP/$PROFILE" yml_url="$base/$APP-$PROFILE.yml"
+    curl -fsS -o /dev/null "$env_url"
+    curl -fsS -o /dev/null "$yml_url"
+    wrk -t2 -c50 -d"$WARMUP" "$env_url" >/dev/null
+    wrk -t2 -c50 -d"$WARMUP" "$yml_url" >/dev/null
+    read -r R[$name.env.rps] R[$name.env.p50] R[$name.env.p99] < <(run_wrk "$env_url")
+    read -r R[$name.yml.rps] R[$name.yml.p50] R[$name.yml.p99] < <(run_wrk "$yml_url")
+    R[$name.rss]=$(rss_kb "$pid")
+}
+
+echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t2 -c50 -d$DURATION (after $WARMUP warm-up)" >&2
+
+# --- ours ---------------------------------------------------------------------------
+START=$(now_ms)
+"$BIN" --repo "$REPO" --port "$OUR_PORT" --host 127.0.0.1 --threads "$THREADS" --log-level warn &
+OUR_PID=$!
+PIDS+=("$OUR_PID")
+R[ours.start]=$(wait_first "http://127.0.0.1:$OUR_PORT/$APP/$PROFILE" "$OUR_PID")
+bench ours "http://127.0.0.1:$OUR_PORT" "$OUR_PID"
+kill -TERM "$OUR_PID"
+wait "$OUR_PID" || true
+
+# --- Spring Cloud Config Server (native) ---------------------------------------------
+START=$(now_ms)
+java -jar "$JAR" --server.port="$PEER_PORT" --server.address=127.0.0.1 --spring.profiles.active=native \
+    --spring.cloud.config.server.native.search-locations="file:$REPO/" \
+    --logging.level.root=WARN >"$PEER_DIR/peer.log" 2>&1 &
+PEER_PID=$!
+PIDS+=("$PEER_PID")
+R[spring.start]=$(wait_first "http://127.0.0.1:$PEER_PORT/$APP/$PROFILE" "$PEER_PID")
+SPRING_VERSION=$(unzip -l "$JAR" 2>/dev/null | grep -o 'spring-cloud-config-server-[0-9.]*\.jar' | head -1 || true)
+bench spring "http://127.0.0.1:$PEER_PORT" "$PEER_PID"
+kill -TERM "$PEER_PID"
+wait "$PEER_PID" || true
+
+# --- table -----------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.1fx", a / b }'; }
+printf '\n%-34s %14s %14s %10s\n' "metric" "ours" "spring" "ratio"
+printf '%-34s %14s %14s %10s\n' "----------------------------------" "--------------" "--------------" "----------"
+row() { printf '%-34s %14s %14s %10s\n' "$1" "$2" "$3" "$4"; }
+row "/$APP/$PROFILE req/s" "${R[ours.env.rps]}" "${R[spring.env.rps]}" "$(ratio "${R[ours.env.rps]}" "${R[spring.env.rps]}")"
+row "/$APP/$PROFILE p50 ms" "${R[ours.env.p50]}" "${R[spring.env.p50]}" "$(ratio "${R[spring.env.p50]}" "${R[ours.env.p50]}")"
+row "/$APP/$PROFILE p99 ms" "${R[ours.env.p99]}" "${R[spring.env.p99]}" "$(ratio "${R[spring.env.p99]}" "${R[ours.env.p99]}")"
+row "/$APP-$PROFILE.yml req/s" "${R[ours.yml.rps]}" "${R[spring.yml.rps]}" "$(ratio "${R[ours.yml.rps]}" "${R[spring.yml.rps]}")"
+row "/$APP-$PROFILE.yml p50 ms" "${R[ours.yml.p50]}" "${R[spring.yml.p50]}" "$(ratio "${R[spring.yml.p50]}" "${R[ours.yml.p50]}")"
+row "/$APP-$PROFILE.yml p99 ms" "${R[ours.yml.p99]}" "${R[spring.yml.p99]}" "$(ratio "${R[spring.yml.p99]}" "${R[ours.yml.p99]}")"
+row "RSS after load (MiB)" "$(awk -v k="${R[ours.rss]}" 'BEGIN{printf "%.1f", k/1024}')" \
+    "$(awk -v k="${R[spring.rss]}" 'BEGIN{printf "%.1f", k/1024}')" "$(ratio "${R[spring.rss]}" "${R[ours.rss]}")"
+row "start to first response (ms)" "${R[ours.start]}" "${R[spring.start]}" "$(ratio "${R[spring.start]}" "${R[ours.start]}")"
+echo "(ratios: ours/spring for req/s, spring/ours for latency, memory and start time; peer: ${SPRING_VERSION:-spring-cloud-config-server})"
