@@ -1,0 +1,219 @@
+/* it_customer_handover.c — two replicas of customer-service share one database; only the
+ * one holding the advisory lock relays the outbox. Kill -9 that one while creates and
+ * updates continue through the other: every event still arrives on the topic, exactly
+ * once, in version order per key, and the survivor becomes the publisher within seconds.
+ *
+ * Isolated from whatever else runs: the test creates its own database (cq_it_handover)
+ * and topic (it-handover-<time>) and starts its own two replicas from CQ_BIN_DIR with the
+ * config-server at CQ_CONFIG_URL (profile CQ_PROFILE), overriding the database name,
+ * topic, ports (CQ_HANDOVER_PORT, +1; default 28190) and lock poll interval by env. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "cs_it.h"
+#include "ts.h"
+
+extern char **environ;
+
+#define N_CUST 20
+#define DBNAME "cq_it_handover"
+
+typedef struct replica {
+    pid_t pid;
+    int port;
+    char url[64];
+} replica_t;
+
+static char topic[64];
+
+static pid_t spawn_replica(int port)
+{
+    char *envp[256];
+    char e_port[64], e_db[64], e_topic[128], e_cfg[256], e_prof[64], e_log[256], bin[512];
+    size_t n = 0;
+    pid_t pid = -1;
+    char *argv[] = {bin, NULL};
+    posix_spawn_file_actions_t fa;
+
+    snprintf(bin, sizeof bin, "%s/customer-service", ts_env("CQ_BIN_DIR", "./build/bin"));
+    snprintf(e_port, sizeof e_port, "SERVER_PORT=%d", port);
+    snprintf(e_db, sizeof e_db, "DATASOURCE_DBNAME=%s", DBNAME);
+    snprintf(e_topic, sizeof e_topic, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", topic);
+    snprintf(e_cfg, sizeof e_cfg, "CONFIG_SERVER_URL=%s", ts_env("CQ_CONFIG_URL", "http://127.0.0.1:28888"));
+    snprintf(e_prof, sizeof e_prof, "APP_PROFILES=%s", ts_env("CQ_PROFILE", "test"));
+    snprintf(e_log, sizeof e_log, "/tmp/it_customer_handover_%d.log", port);
+    for (char **e = environ; *e && n < 240; e++)
+        if (strncmp(*e, "SERVER_PORT=", 12) && strncmp(*e, "DATASOURCE_DBNAME=", 18))
+            envp[n++] = *e;
+    envp[n++] = e_port;
+    envp[n++] = e_db;
+    envp[n++] = e_topic;
+    envp[n++] = e_cfg;
+    envp[n++] = e_prof;
+    envp[n++] = "OUTBOX_LOCK_POLL_MS=200";
+    envp[n++] = "SERVER_ADDRESS=127.0.0.1";
+    envp[n] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, e_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+static long get_status(const char *url)
+{
+    ts_resp_t r = {0};
+    long st;
+    ts_http("GET", url, NULL, 0, NULL, &r);
+    st = r.status;
+    ts_resp_free(&r);
+    return st;
+}
+
+static int is_leader(const replica_t *rp)
+{
+    char url[128];
+    ts_resp_t r = {0};
+    int yes;
+    snprintf(url, sizeof url, "%s/metrics", rp->url);
+    ts_http("GET", url, NULL, 0, NULL, &r);
+    yes = r.body && strstr(r.body, "\ncustomer_outbox_relay_leader 1") != NULL;
+    ts_resp_free(&r);
+    return yes;
+}
+
+typedef struct want {
+    char ids[N_CUST][37];
+    int versions[N_CUST];
+} want_t;
+
+static int have_all(const cs_recs_t *r, void *ud)
+{
+    want_t *w = ud;
+    const cs_rec_t *x[1];
+    for (int i = 0; i < N_CUST; i++)
+        if ((int)cs_recs_for_key(r, w->ids[i], x, 0) < w->versions[i])
+            return 0;
+    return 1;
+}
+
+static void t_handover(void **state)
+{
+    const char *bs = ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092");
+    int base_port = atoi(ts_env("CQ_HANDOVER_PORT", "28190"));
+    replica_t rp[2];
+    static want_t w;
+    int64_t hi[CS_IT_MAX_PARTITIONS];
+    cs_recs_t recs = {0};
+    int leader = -1, np = -1, requests = 0;
+    long long t0 = ts_now_ms(), killed_at, took_over_ms = -1;
+
+    /* A fresh database for the two replicas. */
+    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "DROP DATABASE IF EXISTS " DBNAME " WITH (FORCE)"));
+    PGresult *res = PQexec(c, "CREATE DATABASE " DBNAME);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c);
+    snprintf(topic, sizeof topic, "it-handover-%lld", (long long)time(NULL));
+
+    for (int i = 0; i < 2; i++) {
+        rp[i].port = base_port + i;
+        snprintf(rp[i].url, sizeof rp[i].url, "http://127.0.0.1:%d", rp[i].port);
+        rp[i].pid = spawn_replica(rp[i].port);
+        assert_true(rp[i].pid > 0);
+        ts_sleep_ms(300); /* the first one migrates */
+    }
+    for (int i = 0; i < 2; i++) {
+        char url[128];
+        snprintf(url, sizeof url, "%s/health/readiness", rp[i].url);
+        for (int k = 0; k < 100 && get_status(url) != 200; k++)
+            ts_sleep_ms(200);
+        assert_int_equal(get_status(url), 200);
+    }
+    for (int k = 0; k < 50 && leader < 0; k++) {
+        for (int i = 0; i < 2; i++)
+            if (is_leader(&rp[i]))
+                leader = i;
+        if (leader < 0)
+            ts_sleep_ms(200);
+    }
+    assert_true(leader >= 0);
+    assert_false(is_leader(&rp[1 - leader]));
+    np = cs_it_watermarks(bs, topic, hi);
+    assert_true(np >= 1);
+
+    const char *via = rp[1 - leader].url;
+    for (int i = 0; i < N_CUST; i++) {
+        char user[64];
+        snprintf(user, sizeof user, "ho-%lld-%d", t0, i);
+        assert_int_equal(cs_it_create(via, NULL, user, "Hand", "Over", w.ids[i]), 201);
+        w.versions[i] = 1;
+        requests++;
+    }
+    /* Updates keep flowing; the leader is killed in the middle of them. */
+    killed_at = 0;
+    for (int round = 0; round < 30; round++) {
+        if (round == 10) {
+            kill(rp[leader].pid, SIGKILL);
+            waitpid(rp[leader].pid, NULL, 0);
+            killed_at = ts_now_ms();
+        }
+        for (int i = 0; i < N_CUST; i++) {
+            char user[64];
+            snprintf(user, sizeof user, "ho-%lld-%d", t0, i);
+            assert_int_equal(cs_it_update(via, w.ids[i], user, "Hand", round % 2 ? "Over" : "Out"), 200);
+            w.versions[i]++;
+            requests++;
+        }
+        if (killed_at && took_over_ms < 0 && is_leader(&rp[1 - leader]))
+            took_over_ms = ts_now_ms() - killed_at;
+    }
+    for (int k = 0; k < 100 && took_over_ms < 0; k++) {
+        if (is_leader(&rp[1 - leader]))
+            took_over_ms = ts_now_ms() - killed_at;
+        else
+            ts_sleep_ms(100);
+    }
+    assert_true(took_over_ms >= 0 && took_over_ms < 10000);
+
+    assert_int_equal(cs_it_consume(bs, topic, hi, np, have_all, &w, 60000, &recs), 0);
+    for (int i = 0; i < N_CUST; i++) {
+        const cs_rec_t *x[64];
+        size_t n = cs_recs_for_key(&recs, w.ids[i], x, 64);
+        if ((int)n != w.versions[i])
+            fail_msg("customer %s: %zu records, want %d", w.ids[i], n, w.versions[i]);
+        for (size_t k = 0; k < n; k++) {
+            assert_int_equal(x[k]->decode_rc, EVCODEC_OK);
+            assert_int_equal(x[k]->ev.version, (int64_t)k + 1);
+        }
+    }
+    printf("# handover: %d requests via the standby, leader killed -9 after %d, survivor publishing after "
+           "%lld ms; %zu records, each exactly once, in order\n", requests, N_CUST * 11, took_over_ms, recs.n);
+    cs_recs_free(&recs);
+    kill(rp[1 - leader].pid, SIGTERM);
+    int wst = 0;
+    waitpid(rp[1 - leader].pid, &wst, 0);
+    assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(t_handover)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
