@@ -199,7 +199,7 @@ int main(int argc, char **argv)
     int rc = 1, repo_open = 0, http_ready = 0;
     char err[512];
     char repo_real[PATH_MAX];
-    char user[256] = "", pass[512] = "";
+    char user[1024] = "", pass[1024] = "";
     cs_repo_t repo;
     cs_http_t http;
     cs_watch_t watch = {.ifd = -1, .wake = {-1, -1}};

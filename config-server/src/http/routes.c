@@ -232,27 +232,38 @@ static int query_false(const char *q, const char *name)
     return 0;
 }
 
-static int send_flat(h2o_req_t *req, const cs_env_t *env, const cs_req_t *r)
+/* Renders the body for `r` into `out`; sets *ctype (static). 0 or -1. */
+static int render_body(const cs_env_t *env, const cs_req_t *r, char *const *profiles, size_t np, const char *version,
+                       const char *repo, int v2, int resolve, dbuf_t *out, const char **ctype)
 {
-    json_t *flat = cs_env_merge(env, !query_false(httpd_query(req), "resolvePlaceholders"));
-    if (flat == NULL)
-        return httpd_send_problem(req, 500, "Internal Server Error", "out of memory");
-    if (r->fmt == CS_FMT_JSON) {
-        json_t *nested = cs_render_nest(flat);
-        json_decref(flat);
-        return httpd_send_json(req, 200, nested);
+    json_t *j = NULL;
+    int rc = -1;
+    if (r->kind == CS_REQ_ENV) {
+        *ctype = "application/json";
+        j = cs_env_json(env, r->app, profiles, np, r->label[0] ? r->label : NULL, version, repo, v2);
+    } else {
+        json_t *flat = cs_env_merge(env, resolve);
+        if (flat == NULL)
+            goto cleanup;
+        if (r->fmt == CS_FMT_JSON) {
+            *ctype = "application/json";
+            j = cs_render_nest(flat);
+            json_decref(flat);
+        } else {
+            *ctype = "text/plain; charset=utf-8";
+            rc = r->fmt == CS_FMT_YAML ? cs_render_yaml(flat, out) : cs_render_properties(flat, out);
+            json_decref(flat);
+            goto cleanup;
+        }
     }
-    dbuf_t out;
-    dbuf_init(&out, 64u << 20);
-    int rc = r->fmt == CS_FMT_YAML ? cs_render_yaml(flat, &out) : cs_render_properties(flat, &out);
-    json_decref(flat);
-    if (rc != 0) {
-        dbuf_free(&out);
-        return httpd_send_problem(req, 500, "Internal Server Error", "the document could not be rendered");
+    if (j != NULL) {
+        char *txt = json_dumps(j, JSON_COMPACT);
+        rc = txt != NULL ? dbuf_adds(out, txt) : -1;
+        free(txt);
     }
-    httpd_send(req, 200, "text/plain; charset=utf-8", dbuf_ptr(&out), dbuf_len(&out));
-    dbuf_free(&out);
-    return 0;
+cleanup:
+    json_decref(j);
+    return rc;
 }
 
 int cs_http_handle(void *ctx, h2o_req_t *req)
@@ -292,27 +303,36 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
         httpd_send(req, 304, NULL, NULL, 0);
         goto done;
     }
+    const char *accept = httpd_header(req, "accept");
+    int v2 = r.kind == CS_REQ_ENV && accept != NULL && strstr(accept, "vnd.spring-cloud.config-server.v2+json") != NULL;
+    int resolve = r.kind == CS_REQ_FLAT && !query_false(httpd_query(req), "resolvePlaceholders");
+    char key[1500];
+    snprintf(key, sizeof(key), "%d|%d|%d|%d|%s|%s|%s", r.kind, r.fmt, v2, resolve, r.app, r.profiles, r.label);
+    const cs_cache_ent_t *hit = cs_cache_get(s->cache, key);
+    if (hit != NULL) {
+        httpd_send(req, 200, hit->ctype, hit->body, hit->len);
+        goto done;
+    }
     char profbuf[sizeof(r.profiles)];
     char *profiles[CS_ENV_MAX_PROFILES];
     snprintf(profbuf, sizeof(profbuf), "%s", r.profiles);
     size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
     cs_env_t *env = malloc(sizeof(*env));
-    if (env == NULL) {
-        httpd_send_problem(req, 500, "Internal Server Error", "out of memory");
-        goto done;
+    dbuf_t body;
+    dbuf_init(&body, 64u << 20);
+    const char *ctype = "application/json";
+    if (env != NULL) {
+        env->n = 0;
+        if (known)
+            cs_env_collect(s, lbl, r.app, profiles, np, env);
     }
-    env->n = 0;
-    if (known)
-        cs_env_collect(s, lbl, r.app, profiles, np, env);
-    if (r.kind == CS_REQ_FLAT) {
-        send_flat(req, env, &r);
+    if (env == NULL || render_body(env, &r, profiles, np, s->version, h->repo_display, v2, resolve, &body, &ctype) != 0) {
+        httpd_send_problem(req, 500, "Internal Server Error", "the response could not be rendered");
     } else {
-        const char *accept = httpd_header(req, "accept");
-        int v2 = accept != NULL && strstr(accept, "vnd.spring-cloud.config-server.v2+json") != NULL;
-        httpd_send_json(req, 200,
-                        cs_env_json(env, r.app, profiles, np, r.label[0] ? r.label : NULL, s->version,
-                                    h->repo_display, v2));
+        cs_cache_put(s->cache, key, ctype, dbuf_ptr(&body), dbuf_len(&body));
+        httpd_send(req, 200, ctype, dbuf_ptr(&body), dbuf_len(&body));
     }
+    dbuf_free(&body);
     free(env);
 done:
     cs_repo_exit(h->repo, tok);

@@ -324,6 +324,7 @@ void cs_snap_free(cs_snap_t *s)
     for (size_t i = 0; i < s->nlabels; i++)
         label_clear(&s->labels[i]);
     free(s->labels);
+    cs_cache_free(s->cache);
     free(s);
 }
 
@@ -391,6 +392,7 @@ cs_snap_t *cs_snap_load(const char *root, const cs_snap_limits_t *lim_in, char *
         snprintf(s->version + 2 * i, 3, "%02x", dg[i]);
     s->loaded_at = time(NULL);
     s->nfiles = ld.nfiles;
+    s->cache = cs_cache_new(); /* NULL only means no memo */
     ok = 1;
 cleanup:
     if (subs != NULL) {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "repo/cache.h"
 #include "yamlconf.h"
 
 typedef struct cs_file {
@@ -38,6 +39,7 @@ typedef struct cs_snap {
     char version[41];
     time_t loaded_at;
     size_t nfiles; /* over all labels */
+    cs_cache_t *cache; /* owned: memo of rendered responses (the only mutable part) */
 } cs_snap_t;
 
 typedef struct cs_snap_limits {
