@@ -95,9 +95,16 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
             evcodec_err_t e = evcodec_decode_customer(codec, m->payload, m->len, &b->decoded[i],
                                                       detail, sizeof detail);
             if (e != EVCODEC_OK) {
-                char full[256];
-                snprintf(full, sizeof full, "%s%s%s", evcodec_strerror(e), *detail ? ": " : "",
-                         detail);
+                /* the codec's detail usually starts with its strerror text already */
+                const char *what = evcodec_strerror(e);
+                size_t wl = strlen(what);
+                char full[600];
+                if (*detail == '\0')
+                    snprintf(full, sizeof full, "%s", what);
+                else if (strncmp(detail, what, wl) == 0)
+                    snprintf(full, sizeof full, "%s", detail);
+                else
+                    snprintf(full, sizeof full, "%s: %s", what, detail);
                 os_batch_poison(b, i, os_batch_reason(e), full);
                 continue;
             }

@@ -1,0 +1,105 @@
+/* config.c — cfgcli → os_config_t. See config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbuf.h"
+#include "pgx.h"
+
+typedef struct os_kv_acc {
+    os_config_t *cfg;
+} os_kv_acc_t;
+
+static int os_collect_kv(void *ud, const char *key, const char *rest, const char *value,
+                         const char *source)
+{
+    os_kv_acc_t *a = ud;
+    (void)key;
+    (void)source;
+    if (strcmp(rest, "customer-group-id") == 0 || strcmp(rest, "poll-timeout-ms") == 0 ||
+        strcmp(rest, "group-id") == 0)
+        return 0;
+    if (a->cfg->n_consumer_kv < OS_MAX_KV) {
+        a->cfg->consumer_kv[a->cfg->n_consumer_kv].key = rest;
+        a->cfg->consumer_kv[a->cfg->n_consumer_kv].value = value;
+        a->cfg->n_consumer_kv++;
+    }
+    return 0;
+}
+
+static int os_word(const char *s)
+{
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+            return 0;
+    return 1;
+}
+
+int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen)
+{
+    int dbport, timeout;
+    const char *sslmode;
+    memset(cfg, 0, sizeof *cfg);
+    if (cfgcli_get_int_range(c, "server.port", 8181, 0, 65535, &cfg->port, err, errlen) ||
+        cfgcli_get_int_range(c, "server.threads", 4, 1, 64, &cfg->http_threads, err, errlen) ||
+        cfgcli_get_int_range(c, "datasource.pool-size", 4, 1, 64, &cfg->pool_size, err, errlen) ||
+        cfgcli_get_int_range(c, "datasource.port", 5432, 1, 65535, &dbport, err, errlen) ||
+        cfgcli_get_int_range(c, "datasource.connect-timeout-s", 5, 1, 600, &timeout, err, errlen) ||
+        cfgcli_get_int_range(c, "kafka-config.num-of-partitions", 3, 1, 1024, &cfg->partitions,
+                             err, errlen) ||
+        cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 16, &cfg->replication,
+                             err, errlen) ||
+        cfgcli_get_ms(c, "order-service.customer-wait-ms", 2000, &cfg->customer_wait_ms, err,
+                      errlen) ||
+        cfgcli_get_int_range(c, "projection.batch-size", 500, 1, 100000, &cfg->batch_size, err,
+                             errlen) ||
+        cfgcli_get_int_range(c, "kafka-consumer-config.poll-timeout-ms", 150, 1, 60000,
+                             &cfg->poll_ms, err, errlen))
+        return -1;
+    cfg->log_level = cfgcli_get_str(c, "logging.level", "info");
+    cfg->bootstrap = cfgcli_get_str(c, "kafka-config.bootstrap-servers", "localhost:9092");
+    cfg->topic = cfgcli_get_str(c, "order-service.customer-topic-name", "customer");
+    cfg->dlq_topic = cfgcli_get_str(c, "order-service.dlq-topic-name", "customer.DLQ");
+    cfg->group_id = cfgcli_get_str(c, "kafka-consumer-config.customer-group-id",
+                                   "customer-topic-consumer");
+    if (*cfg->topic == '\0' || *cfg->dlq_topic == '\0' || *cfg->group_id == '\0') {
+        snprintf(err, errlen, "topic, DLQ topic and group id must not be empty");
+        return -1;
+    }
+    sslmode = cfgcli_get_str(c, "datasource.sslmode", "prefer");
+    if (!os_word(sslmode)) {
+        snprintf(err, errlen, "config key 'datasource.sslmode' = '%s' is not valid", sslmode);
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", dbport);
+    char *base = pgx_conninfo(cfgcli_get_str(c, "datasource.host", "localhost"), port,
+                              cfgcli_get_str(c, "datasource.user", "postgres"),
+                              cfgcli_get_str(c, "datasource.password", NULL),
+                              cfgcli_get_str(c, "datasource.dbname", "cqrs"));
+    dbuf_t b;
+    dbuf_init(&b, 8192);
+    if (base == NULL || dbuf_addf(&b, "%s sslmode=%s connect_timeout=%d "
+                                      "application_name=order-service", base, sslmode, timeout)) {
+        free(base);
+        dbuf_free(&b);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(base);
+    cfg->conninfo = dbuf_take(&b, NULL);
+    os_kv_acc_t acc = {cfg};
+    cfgcli_foreach_prefix(c, "kafka-consumer-config.", os_collect_kv, &acc);
+    return 0;
+}
+
+void os_config_clear(os_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->conninfo);
+    cfg->conninfo = NULL;
+}

@@ -1,0 +1,39 @@
+/* config.h — order-service's configuration, read once from the config client (cfgcli) into
+ * a plain struct with the documented defaults (config-repo/order-service.yml).
+ */
+#ifndef OS_CONFIG_H
+#define OS_CONFIG_H
+
+#include <stddef.h>
+
+#include "cfgcli.h"
+#include "kfk.h"
+
+#define OS_MAX_KV 64
+
+typedef struct os_config {
+    int port;                  /* server.port, 8181 */
+    int http_threads;          /* server.threads, 4 */
+    const char *log_level;     /* logging.level */
+    char *conninfo;            /* assembled from datasource.* (owned) */
+    int pool_size;             /* datasource.pool-size, 4 */
+    const char *bootstrap;     /* kafka-config.bootstrap-servers */
+    int partitions;            /* kafka-config.num-of-partitions, 3 */
+    int replication;           /* kafka-config.replication-factor, 1 */
+    const char *topic;         /* order-service.customer-topic-name, customer */
+    const char *dlq_topic;     /* order-service.dlq-topic-name, customer.DLQ */
+    const char *group_id;      /* kafka-consumer-config.customer-group-id */
+    long customer_wait_ms;     /* order-service.customer-wait-ms, 2000 */
+    int batch_size;            /* projection.batch-size, 500 */
+    int poll_ms;               /* kafka-consumer-config.poll-timeout-ms, 150 */
+    kfk_kv_t consumer_kv[OS_MAX_KV]; /* the other kafka-consumer-config.* keys (borrowed) */
+    size_t n_consumer_kv;
+} os_config_t;
+
+/* Reads `c` (borrowed: the struct's strings point into it). Returns 0, or -1 with err
+ * naming the bad key. */
+int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen);
+/* Frees what os_config_load allocated. NULL-safe. */
+void os_config_clear(os_config_t *cfg);
+
+#endif

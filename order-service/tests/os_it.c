@@ -1,0 +1,305 @@
+/* os_it.c — integration test helpers. See os_it.h. */
+#include "os_it.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ts.h"
+
+static int os_it_counter;
+
+static void os_it_sleep(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void os_it_uuid(char out[37], long n)
+{
+    snprintf(out, 37, "00000000-0000-4000-8000-%012ld", n);
+}
+
+static int os_it_admin_db(const char *sql)
+{
+    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO",
+                                   "host=127.0.0.1 port=5433 user=postgres dbname=cqrs"));
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            fprintf(stderr, "os_it: %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+static rd_kafka_t *os_it_admin_client(const char *bootstrap)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err);
+    return rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+}
+
+static int os_it_topics(rd_kafka_t *rk, const char *const *names, int n, int partitions,
+                        int create)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    int rc = 0;
+    if (create) {
+        rd_kafka_NewTopic_t *nt[4];
+        char err[256];
+        for (int i = 0; i < n; i++) {
+            nt[i] = rd_kafka_NewTopic_new(names[i], i == 0 ? partitions : 1, 1, err, sizeof err);
+            if (i == 0)
+                rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", "compact");
+        }
+        rd_kafka_CreateTopics(rk, nt, (size_t)n, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+        if (ev == NULL || rd_kafka_event_error(ev))
+            rc = -1;
+        else {
+            size_t cnt;
+            const rd_kafka_topic_result_t **res =
+                rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+            for (size_t i = 0; i < cnt; i++)
+                if (rd_kafka_topic_result_error(res[i]) &&
+                    rd_kafka_topic_result_error(res[i]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                    rc = -1;
+        }
+        if (ev)
+            rd_kafka_event_destroy(ev);
+        for (int i = 0; i < n; i++)
+            rd_kafka_NewTopic_destroy(nt[i]);
+    } else {
+        rd_kafka_DeleteTopic_t *dt[4];
+        for (int i = 0; i < n; i++)
+            dt[i] = rd_kafka_DeleteTopic_new(names[i]);
+        rd_kafka_DeleteTopics(rk, dt, (size_t)n, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+        if (ev)
+            rd_kafka_event_destroy(ev);
+        for (int i = 0; i < n; i++)
+            rd_kafka_DeleteTopic_destroy(dt[i]);
+    }
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+int os_it_setup(os_it_t *t, const char *name, int partitions)
+{
+    char sql[256], err[256];
+    const char *bootstrap = ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
+    memset(t, 0, sizeof *t);
+    snprintf(t->tag, sizeof t->tag, "it-order-%s-%d-%d", name, (int)getpid(), ++os_it_counter);
+    snprintf(t->dbname, sizeof t->dbname, "it_order_%s_%d_%d", name, (int)getpid(), os_it_counter);
+    for (char *p = t->dbname; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    snprintf(t->topic, sizeof t->topic, "%s", t->tag);
+    snprintf(t->dlq, sizeof t->dlq, "%s.DLQ", t->tag);
+    snprintf(t->group, sizeof t->group, "%s-group", t->tag);
+    snprintf(t->bin, sizeof t->bin, "%s/order-service", ts_env("CQ_BIN_DIR", "./bin"));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", t->dbname);
+    if (os_it_admin_db(sql) != 0)
+        return -1;
+    /* same server, private database: rewrite dbname in the conninfo */
+    snprintf(t->conninfo, sizeof t->conninfo, "%s dbname=%s",
+             ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs"),
+             t->dbname);
+    t->pg = PQconnectdb(t->conninfo);
+    if (PQstatus(t->pg) != CONNECTION_OK)
+        return -1;
+    rd_kafka_t *adm = os_it_admin_client(bootstrap);
+    const char *names[2] = {t->topic, t->dlq};
+    int rc = os_it_topics(adm, names, 2, partitions, 1);
+    rd_kafka_destroy(adm);
+    if (rc != 0)
+        return -1;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err))
+        return -1;
+    t->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    t->codec = evcodec_new_default(err, sizeof err);
+    return t->producer && t->codec ? 0 : -1;
+}
+
+void os_it_teardown(os_it_t *t)
+{
+    char sql[256];
+    if (t->producer) {
+        rd_kafka_flush(t->producer, 10000);
+        rd_kafka_destroy(t->producer);
+    }
+    evcodec_free(t->codec);
+    PQfinish(t->pg);
+    if (getenv("OS_IT_KEEP") == NULL) {
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->dbname);
+        os_it_admin_db(sql);
+        rd_kafka_t *adm = os_it_admin_client(ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"));
+        const char *names[2] = {t->topic, t->dlq};
+        os_it_topics(adm, names, 2, 1, 0);
+        rd_kafka_destroy(adm);
+    }
+    memset(t, 0, sizeof *t);
+}
+
+int os_it_send_raw(os_it_t *t, const char *key, const void *val, size_t len, int flush)
+{
+    rd_kafka_resp_err_t e;
+    for (;;) {
+        e = rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(t->topic),
+                              RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE((void *)val, len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(t->producer, 10);
+    }
+    if (e)
+        return -1;
+    rd_kafka_poll(t->producer, 0);
+    return flush ? os_it_flush(t) : 0;
+}
+
+int os_it_flush(os_it_t *t)
+{
+    return rd_kafka_flush(t->producer, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int os_it_send(os_it_t *t, const char *id, int64_t version, const char *username, int flush)
+{
+    evcodec_customer_t ev;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.id, sizeof ev.id, "%s", id);
+    ev.username = (char *)username;
+    ev.first_name = (char *)"First";
+    ev.last_name = (char *)"Last";
+    ev.version = version;
+    ev.event_type = version > 1 ? EVCODEC_UPDATED : EVCODEC_CREATED;
+    ev.occurred_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (evcodec_encode_customer(t->codec, &ev, &buf, &len) != EVCODEC_OK)
+        return -1;
+    int rc = os_it_send_raw(t, id, buf, len, flush);
+    free(buf);
+    return rc;
+}
+
+int os_it_send_tombstone(os_it_t *t, const char *id, int flush)
+{
+    return os_it_send_raw(t, id, NULL, 0, flush);
+}
+
+pid_t os_it_start(os_it_t *t, int port, const char *const *extra_env, const char *logfile)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    char v[1024];
+    setenv("CONFIG_SERVER_URL", "none", 1);
+    /* connection parts from the conninfo are easier passed whole: */
+    const char *ci = ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs");
+    const char *h = strstr(ci, "host=");
+    const char *p = strstr(ci, "port=");
+    if (h) {
+        sscanf(h + 5, "%255[^ ]", v);
+        setenv("DATASOURCE_HOST", v, 1);
+    }
+    if (p) {
+        sscanf(p + 5, "%255[^ ]", v);
+        setenv("DATASOURCE_PORT", v, 1);
+    }
+    setenv("DATASOURCE_DBNAME", t->dbname, 1);
+    setenv("DATASOURCE_SSLMODE", "disable", 1);
+    setenv("KAFKA_CONFIG_BOOTSTRAP_SERVERS", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"), 1);
+    setenv("ORDER_SERVICE_CUSTOMER_TOPIC_NAME", t->topic, 1);
+    setenv("ORDER_SERVICE_DLQ_TOPIC_NAME", t->dlq, 1);
+    setenv("KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID", t->group, 1);
+    snprintf(v, sizeof v, "%d", port);
+    setenv("SERVER_PORT", v, 1);
+    for (size_t i = 0; extra_env && extra_env[i]; i++)
+        putenv((char *)extra_env[i]);
+    if (logfile) {
+        FILE *f = freopen(logfile, "a", stderr);
+        (void)f;
+    }
+    execl(t->bin, t->bin, (char *)NULL);
+    _exit(127);
+}
+
+int os_it_wait_ready(int port, long timeout_ms)
+{
+    char url[128];
+    long long end = ts_now_ms() + timeout_ms;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/health/readiness", port);
+    while (ts_now_ms() < end) {
+        ts_resp_t r;
+        if (ts_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200) {
+            ts_resp_free(&r);
+            return 0;
+        }
+        ts_resp_free(&r);
+        os_it_sleep(100);
+    }
+    return -1;
+}
+
+int os_it_stop(pid_t pid)
+{
+    int st = 0;
+    kill(pid, SIGTERM);
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void os_it_kill9(pid_t pid)
+{
+    int st;
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
+long long os_it_scalar(os_it_t *t, const char *sql)
+{
+    PGresult *r = PQexec(t->pg, sql);
+    long long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+long long os_it_wait_scalar(os_it_t *t, const char *sql, long long want, long timeout_ms)
+{
+    long long end = ts_now_ms() + timeout_ms;
+    long long v = os_it_scalar(t, sql);
+    while (v != want && ts_now_ms() < end) {
+        os_it_sleep(50);
+        v = os_it_scalar(t, sql);
+    }
+    return v;
+}
+
+char *os_it_text(os_it_t *t, const char *sql)
+{
+    PGresult *r = PQexec(t->pg, sql);
+    char *v = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
