@@ -144,6 +144,20 @@ if [ -s "$d" ]; then
   else
     fail "checksum/config-repo annotation missing"
   fi
+  # Pod Security Standards "restricted": every container (programs and the test Pod) has it.
+  nc=$(grep -c '^ *image: ' "$d")
+  for want in 'allowPrivilegeEscalation: false' 'readOnlyRootFilesystem: true' 'runAsNonRoot: true' \
+              'type: RuntimeDefault'; do
+    got=$(grep -c "^ *$want\$" "$d")
+    # runAsNonRoot and seccomp appear at pod and container level
+    case "$want" in runAsNonRoot*|type:*) got=$((got / 2)) ;; esac
+    [ "$got" -ge "$nc" ] || { fail "restricted PSS: '$want' on $got of $nc containers"; nc=-1; }
+  done
+  if [ "$nc" -gt 0 ] && [ "$(grep -A1 '^ *drop:$' "$d" | grep -c -- '- ALL$')" -ge "$nc" ]; then
+    pass "restricted Pod Security: all $nc containers non-root, read-only root, no escalation, seccomp, drop ALL"
+  else
+    fail "restricted Pod Security: capabilities.drop ALL missing somewhere"
+  fi
   if grep -q '"helm.sh/hook": test' "$d"; then pass "helm test hook rendered"; else fail "no helm test hook"; fi
   envok=1
   for v in CONFIG_SERVER_URL APP_PROFILES KAFKA_BOOTSTRAP_SERVERS DB_HOST DB_PORT DB_USER DB_NAME DB_PASSWORD; do
