@@ -76,6 +76,13 @@ for l in config-repo:../../config-repo files/smoke.sh:../../../scripts/smoke.sh;
   fi
 done
 
+if grep -q '"\$schema": "http://json-schema.org/draft-07/schema#"' "$chart/values.schema.json" &&
+   ! grep -Eq '"\$ref": *"[^#]' "$chart/values.schema.json"; then
+  pass "values.schema.json is draft-07 with local \$refs only"
+else
+  fail "values.schema.json must be draft-07 and self-contained (no remote \$ref)"
+fi
+
 # --- 1. lint ---------------------------------------------------------------------------------
 lint() { # lint LABEL [helm args...]
   local label=$1; shift
