@@ -10,15 +10,11 @@
  * without If-Match we re-read and retry a few times. */
 #define CUSTOMER_APP_RETRIES 5
 
-static app_rc_t app_fail(customer_result_t *res, app_rc_t rc, const char *fmt, const char *arg)
-    __attribute__((format(printf, 3, 0)));
-static app_rc_t app_fail(customer_result_t *res, app_rc_t rc, const char *fmt, const char *arg)
+/* Sets rc and detail = a + b + c (any may be NULL). */
+static app_rc_t app_fail(customer_result_t *res, app_rc_t rc, const char *a, const char *b, const char *c)
 {
     res->rc = rc;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(res->detail, sizeof res->detail, fmt, arg ? arg : "");
-#pragma GCC diagnostic pop
+    snprintf(res->detail, sizeof res->detail, "%s%s%s", a ? a : "", b ? b : "", c ? c : "");
     return rc;
 }
 
@@ -27,17 +23,17 @@ static app_rc_t app_repo_fail(customer_result_t *res, repo_rc_t r, const custome
 {
     switch (r) {
     case REPO_NOT_FOUND:
-        return app_fail(res, APP_NOT_FOUND, "no customer with id %s", c->id);
+        return app_fail(res, APP_NOT_FOUND, "no customer with id ", c->id, NULL);
     case REPO_DUP_ID:
-        return app_fail(res, APP_CONFLICT, "a customer with id %s already exists", c->id);
+        return app_fail(res, APP_CONFLICT, "a customer with id ", c->id, " already exists");
     case REPO_DUP_USERNAME:
-        return app_fail(res, APP_CONFLICT, "username '%s' is already taken", c->username);
+        return app_fail(res, APP_CONFLICT, "username '", c->username, "' is already taken");
     case REPO_CONFLICT:
-        return app_fail(res, APP_PRECONDITION, "customer %s was changed concurrently", c->id);
+        return app_fail(res, APP_PRECONDITION, "customer ", c->id, " was changed concurrently");
     case REPO_UNAVAILABLE:
-        return app_fail(res, APP_UNAVAILABLE, "the database is unavailable%s", "");
+        return app_fail(res, APP_UNAVAILABLE, "the database is unavailable", NULL, NULL);
     default:
-        return app_fail(res, APP_ERROR, "the database reported an error%s", "");
+        return app_fail(res, APP_ERROR, "the database reported an error", NULL, NULL);
     }
 }
 
@@ -90,7 +86,7 @@ app_rc_t customer_app_create(const customer_app_t *app, const customer_cmd_t *cm
         return app_invalid(res);
     customer_event_of(&ev, CUSTOMER_EV_CREATED, &res->customer, now);
     if (app->encoder.ops->encode(app->encoder.self, &ev, &payload, &len) != 0)
-        return app_fail(res, APP_ERROR, "could not encode the event%s", "");
+        return app_fail(res, APP_ERROR, "could not encode the event", NULL, NULL);
     r = app->repo.ops->insert(app->repo.self, &res->customer, &ev, payload, len);
     free(payload);
     if (r != REPO_OK)
@@ -136,7 +132,7 @@ app_rc_t customer_app_update(const customer_app_t *app, const customer_cmd_t *cm
             return app_invalid(res);
         customer_event_of(&ev, CUSTOMER_EV_UPDATED, &res->customer, now);
         if (app->encoder.ops->encode(app->encoder.self, &ev, &payload, &len) != 0)
-            return app_fail(res, APP_ERROR, "could not encode the event%s", "");
+            return app_fail(res, APP_ERROR, "could not encode the event", NULL, NULL);
         r = app->repo.ops->update(app->repo.self, &res->customer, expected, &ev, payload, len);
         free(payload);
         if (r == REPO_OK) {

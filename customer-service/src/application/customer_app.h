@@ -101,7 +101,7 @@ typedef struct customer_result {
     app_rc_t rc;
     customer_t customer;            /* the state after the command (or found by get) */
     customer_violation_t violation; /* rc == APP_INVALID */
-    char detail[200];               /* a human-readable explanation for every non-OK rc */
+    char detail[640];               /* a human-readable explanation for every non-OK rc */
 } customer_result_t;
 
 app_rc_t customer_app_create(const customer_app_t *app, const customer_cmd_t *cmd, customer_result_t *res);

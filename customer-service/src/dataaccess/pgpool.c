@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define PGPOOL_MAX 64
@@ -18,6 +19,18 @@ struct pgpool {
     PGconn *idle[PGPOOL_MAX];
     int nidle;
 };
+
+static void pgpool_notice(void *arg, const char *msg)
+{
+    size_t n = strlen(msg);
+    clog_debug(arg, "postgres: %.*s", (int)(n > 0 && msg[n - 1] == '\n' ? n - 1 : n), msg);
+}
+
+void pgpool_route_notices(PGconn *c, const clog_t *log)
+{
+    if (c != NULL && log != NULL)
+        PQsetNoticeProcessor(c, pgpool_notice, (void *)log);
+}
 
 pgpool_t *pgpool_new(const char *conninfo, int size, const clog_t *log)
 {
@@ -81,6 +94,8 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
             p->opened--;
             pthread_cond_signal(&p->cv);
             pthread_mutex_unlock(&p->mu);
+        } else {
+            pgpool_route_notices(c, p->log);
         }
     } else if (c != NULL && PQstatus(c) != CONNECTION_OK) {
         PQreset(c);

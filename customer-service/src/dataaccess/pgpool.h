@@ -22,6 +22,10 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms);
 /* Returns a connection; `broken` (or a bad status) closes it so the next get reconnects. */
 void pgpool_put(pgpool_t *p, PGconn *c, int broken);
 
+/* Routes the server's NOTICE/WARNING messages on `c` into `log` (debug level) instead of
+ * libpq's default stderr print, which would break the JSON-lines log. */
+void pgpool_route_notices(PGconn *c, const clog_t *log);
+
 /* 1 when a connection answers "SELECT 1" (readiness). */
 int pgpool_ping(pgpool_t *p);
 
