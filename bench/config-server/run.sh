@@ -11,7 +11,7 @@
 #
 # Env: REPO (default <root>/config-repo), APP (customer-service), PROFILE (local),
 #      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 2), BIN (our binary;
-#      default: a Release build in <root>/build-bench), OUR_PORT (38888), PEER_PORT (38889).
+#      default: a Release build in <root>/build-bench), OUR_PORT (23417), PEER_PORT (23418): below the ephemeral range.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -22,8 +22,8 @@ PROFILE=${PROFILE:-local}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
 THREADS=${THREADS:-2}
-OUR_PORT=${OUR_PORT:-38888}
-PEER_PORT=${PEER_PORT:-38889}
+OUR_PORT=${OUR_PORT:-23417}
+PEER_PORT=${PEER_PORT:-23418}
 PEER_DIR=$HERE/.peer
 PIDS=()
 
@@ -54,6 +54,13 @@ if [[ ! -f "$JAR" ]]; then
 fi
 
 now_ms() { date +%s%3N; }
+
+for p in "$OUR_PORT" "$PEER_PORT"; do
+    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
+        echo "run.sh: port $p is already in use; set OUR_PORT/PEER_PORT" >&2
+        exit 2
+    fi
+done
 
 # wait_first URL PID → prints ms from $START to the first 200
 wait_first() {
