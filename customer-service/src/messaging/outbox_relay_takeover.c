@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TAKEOVER_TIMEOUT_MS 10000
 
@@ -86,7 +87,7 @@ void relay_takeover_scan(outbox_relay_t *r)
     long long *maxid = NULL, top = 0, *ids = NULL;
     rd_kafka_topic_t *rkt = NULL;
     PGresult *res = NULL;
-    int n = 0;
+    int n = 0, tails_ok = 0;
     char topbuf[24];
     const char *vals[1] = {topbuf};
 
@@ -95,7 +96,16 @@ void relay_takeover_scan(outbox_relay_t *r)
         return;
     }
     maxid = calloc((size_t)np, sizeof *maxid);
-    if (maxid == NULL || takeover_tails(r, np, maxid) != 0) {
+    /* A topic created a moment ago may not have partition leaders yet: retry briefly. */
+    for (int attempt = 0; maxid != NULL && attempt < 5; attempt++) {
+        if (takeover_tails(r, np, maxid) == 0) {
+            tails_ok = 1;
+            break;
+        }
+        struct timespec ts = {0, 500 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (!tails_ok) {
         clog_warn(r->log, "outbox takeover: could not read the partition tails; rows may be re-sent");
         goto cleanup;
     }
