@@ -166,7 +166,7 @@ static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t e
     base = pgx_conninfo(cfgcli_get_str(cfg, "datasource.host", "localhost"),
                         cfgcli_get_str(cfg, "datasource.port", "5432"), cfgcli_get_str(cfg, "datasource.user", "postgres"),
                         cfgcli_get_str(cfg, "datasource.password", ""), cfgcli_get_str(cfg, "datasource.dbname", "cqrs"));
-    if (base == NULL || asprintf(&s->conninfo, "%s sslmode=%s application_name=customer-service", base, ssl) < 0) {
+    if (base == NULL || asprintf(&s->conninfo, "%s sslmode=%s connect_timeout=5 application_name=customer-service", base, ssl) < 0) {
         s->conninfo = NULL;
         free(base);
         snprintf(err, errlen, "out of memory");
@@ -260,6 +260,9 @@ int main(int argc, char **argv)
     }
     clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfg),
               cfgcli_version(cfg), st.topic, st.bootstrap);
+    if (*cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "") != '\0')
+        clog_warn(&log, "kafka-config.schema-registry-url is set but not supported yet: schema ids come from "
+                        "the embedded kafka-model catalog");
 
     if (migrate(st.conninfo, &log) != 0) {
         clog_error(&log, "database unavailable or migration failed; giving up");

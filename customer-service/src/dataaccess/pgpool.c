@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +19,15 @@ struct pgpool {
     int opened;              /* connections in existence (idle or lent) */
     PGconn *idle[PGPOOL_MAX];
     int nidle;
+    atomic_llong last_ok_ms; /* when a connection last came back healthy */
 };
+
+static long long pgpool_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void pgpool_notice(void *arg, const char *msg)
 {
@@ -112,6 +121,7 @@ void pgpool_put(pgpool_t *p, PGconn *c, int broken)
     if (c == NULL)
         return;
     if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+        atomic_store(&p->last_ok_ms, pgpool_mono_ms());
         pthread_mutex_lock(&p->mu);
         p->idle[p->nidle++] = c;
     } else {
@@ -125,9 +135,14 @@ void pgpool_put(pgpool_t *p, PGconn *c, int broken)
 
 int pgpool_ping(pgpool_t *p)
 {
-    PGconn *c = pgpool_get(p, 1000);
+    PGconn *c;
     PGresult *r;
     int ok;
+    /* Under load every connection is busy: a request that just finished fine is proof
+     * enough, and probes must not queue behind the traffic. */
+    if (pgpool_mono_ms() - atomic_load(&p->last_ok_ms) < 2000)
+        return 1;
+    c = pgpool_get(p, 1000);
     if (c == NULL)
         return 0;
     r = PQexec(c, "SELECT 1");

@@ -26,7 +26,8 @@ void pgpool_put(pgpool_t *p, PGconn *c, int broken);
  * libpq's default stderr print, which would break the JSON-lines log. */
 void pgpool_route_notices(PGconn *c, const clog_t *log);
 
-/* 1 when a connection answers "SELECT 1" (readiness). */
+/* 1 when a connection answers "SELECT 1" (readiness), or one came back healthy from a
+ * request within the last 2 s. */
 int pgpool_ping(pgpool_t *p);
 
 #endif
