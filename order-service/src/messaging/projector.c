@@ -348,6 +348,8 @@ static void *os_projector_main(void *arg)
                 clog_error(p->o.log, "projection: batch of %zu rolled back: %s", b.n, err);
         }
         if (ok) {
+            clog_debug(p->o.log, "projection: batch of %zu committed (%zu rows written, %zu dlq)",
+                       b.n, st.ops, b.npoison);
             os_after_commit(p, &b, &st);
             atomic_store(&p->healthy, 1);
             backoff = 100;
