@@ -42,8 +42,9 @@ static void test_precedence(void **state)
     size_t np = cs_env_split_profiles(pb, prof, 4);
     cs_env_t e;
     cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
-    const char *want[] = {"billing-prod.yml#0", "billing-dev.yml#1", "billing-dev.yml#0", "billing.yml#0",
-                          "application-dev.yml#0", "application.yml#1", "application.yml#0"};
+    /* the order Spring Cloud Config Server 5.0.6 (native) gives for the same repo */
+    const char *want[] = {"billing-prod.yml#0", "billing-dev.yml#1", "billing-dev.yml#0", "application-dev.yml#0",
+                          "billing.yml#0", "application.yml#1", "application.yml#0"};
     char buf[256];
     assert_int_equal(e.n, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < e.n; i++)
@@ -72,15 +73,16 @@ static void test_json_and_typing(void **state)
     size_t np = cs_env_split_profiles(pb, prof, 4);
     cs_env_t e;
     cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
-    json_t *j = cs_env_json(&e, "billing", prof, np, NULL, s->version, "/repo", 0);
+    json_t *j = cs_env_json(&e, "billing", "dev", NULL, s->version, "/repo", 0);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "billing");
     assert_true(json_is_null(json_object_get(j, "label")));
     assert_string_equal(json_string_value(json_object_get(j, "version")), s->version);
     json_t *ps = json_object_get(j, "propertySources");
     assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "name")),
-                        "file:/repo/billing-dev.yml (document #1)");
-    json_t *billing = json_object_get(json_array_get(ps, 2), "source");
+                        "Config resource 'file [/repo/billing-dev.yml]' via location 'file:/repo/' (document #1)");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 3), "name")), "file:/repo/billing.yml");
+    json_t *billing = json_object_get(json_array_get(ps, 3), "source");
     assert_true(json_is_integer(json_object_get(billing, "server.port")));
     assert_true(json_is_string(json_object_get(billing, "billing.quoted-number")));
     assert_true(json_is_true(json_object_get(billing, "billing.enabled")));
@@ -90,7 +92,7 @@ static void test_json_and_typing(void **state)
     /* the JSON form keeps placeholders raw (the client resolves them) */
     assert_non_null(strstr(json_string_value(json_object_get(billing, "billing.url")), "${billing.host:localhost}"));
     json_decref(j);
-    j = cs_env_json(&e, "billing", prof, np, "master", s->version, "/repo", 1);
+    j = cs_env_json(&e, "billing", "dev", "master", s->version, "/repo", 1);
     ps = json_object_get(j, "propertySources");
     json_t *v = json_object_get(json_object_get(json_array_get(ps, 1), "source"), "server.port");
     assert_int_equal(json_integer_value(json_object_get(v, "value")), 9090);
@@ -121,17 +123,17 @@ static void test_merge_lists_placeholders(void **state)
     assert_string_equal(json_string_value(json_object_get(flat, "shared.greeting")),
                         "hello from application dev document");
     assert_null(json_object_get(flat, "spring.profiles"));
-    assert_null(json_object_get(flat, "spring.config.activate.on-profile"));
+    assert_non_null(json_object_get(flat, "spring.config.activate.on-profile")); /* Spring keeps it */
 
     dbuf_t out;
     dbuf_init(&out, 1 << 20);
     assert_int_equal(cs_render_yaml(flat, &out), 0);
-    assert_non_null(strstr(dbuf_ptr(&out), "quoted-number: \"42\""));
+    assert_non_null(strstr(dbuf_ptr(&out), "quoted-number: '42'"));
     assert_non_null(strstr(dbuf_ptr(&out), "  port: 9090\n"));
     assert_non_null(strstr(dbuf_ptr(&out), "  - gamma\n"));
     dbuf_reset(&out);
     assert_int_equal(cs_render_properties(flat, &out), 0);
-    assert_non_null(strstr(dbuf_ptr(&out), "billing.hosts[0]: gamma\n"));
+    assert_non_null(strstr(dbuf_ptr(&out), "\nbilling.hosts[0]: gamma"));
     dbuf_free(&out);
     json_t *nested = cs_render_nest(flat);
     assert_string_equal(

@@ -84,18 +84,15 @@ static void add_source(cs_env_t *out, const cs_file_t *f, size_t di)
         out->src[out->n++] = (cs_source_t){.file = f, .doc = d, .docidx = di};
 }
 
-enum { DOCS_PROFILE_FILE, DOCS_ACTIVATED, DOCS_PLAIN };
-
-static void add_docs(cs_env_t *out, const cs_file_t *f, int mode, char *const *profiles, size_t np)
+/* Adds the documents of `f` that apply (unconditional or activated by the profiles),
+ * later documents first — measured against Spring Cloud Config Server 5.0.6. */
+static void add_docs(cs_env_t *out, const cs_file_t *f, char *const *profiles, size_t np)
 {
     if (f == NULL)
         return;
-    for (size_t k = f->conf.ndocs; k > 0; k--) { /* later documents win */
+    for (size_t k = f->conf.ndocs; k > 0; k--) {
         const yamlconf_doc_t *d = &f->conf.docs[k - 1];
-        int cond = d->profiles != NULL;
-        int match = cond && cs_env_profile_match(d->profiles, profiles, np);
-        if ((mode == DOCS_PROFILE_FILE && (!cond || match)) || (mode == DOCS_ACTIVATED && match) ||
-            (mode == DOCS_PLAIN && !cond))
+        if (d->profiles == NULL || cs_env_profile_match(d->profiles, profiles, np))
             add_source(out, f, k - 1);
     }
 }
@@ -109,32 +106,37 @@ void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, 
     const cs_label_t *locs[2] = {lbl, &s->labels[0]};
     size_t nlocs = lbl == &s->labels[0] ? 1 : 2;
     char base[2 * 128 + 8];
-    for (size_t ni = 0; ni < nnames; ni++) {
-        for (size_t p = np; p > 0; p--) {
-            snprintf(base, sizeof(base), "%s-%s", names[ni], profiles[p - 1]);
-            for (size_t li = 0; li < nlocs; li++)
+    /* profile-specific files: last profile first, then label overlay before root, then
+     * {app} before application (Spring native backend, measured) */
+    for (size_t p = np; p > 0; p--)
+        for (size_t li = 0; li < nlocs; li++)
+            for (size_t ni = 0; ni < nnames; ni++) {
+                snprintf(base, sizeof(base), "%s-%s", names[ni], profiles[p - 1]);
                 for (int ext = 0; ext < 3; ext++)
-                    add_docs(out, cs_snap_find(locs[li], base, ext), DOCS_PROFILE_FILE, profiles, np);
-        }
-        for (int mode = DOCS_ACTIVATED; mode <= DOCS_PLAIN; mode++)
-            for (size_t li = 0; li < nlocs; li++)
-                for (int ext = 0; ext < 3; ext++)
-                    add_docs(out, cs_snap_find(locs[li], names[ni], ext), mode, profiles, np);
-    }
+                    add_docs(out, cs_snap_find(locs[li], base, ext), profiles, np);
+            }
+    /* then the plain files, whose profile-activated documents count where they stand */
+    for (size_t li = 0; li < nlocs; li++)
+        for (size_t ni = 0; ni < nnames; ni++)
+            for (int ext = 0; ext < 3; ext++)
+                add_docs(out, cs_snap_find(locs[li], names[ni], ext), profiles, np);
 }
 
-json_t *cs_env_json(const cs_env_t *e, const char *app, char *const *profiles, size_t np, const char *label,
+json_t *cs_env_json(const cs_env_t *e, const char *app, const char *profiles, const char *label,
                     const char *version, const char *repo, int v2)
 {
-    json_t *profs = json_array();
+    json_t *profs = json_array(); /* Spring echoes the requested list as one element */
     json_t *sources = json_array();
-    for (size_t i = 0; i < np; i++)
-        json_array_append_new(profs, json_string(profiles[i]));
+    json_array_append_new(profs, json_string(profiles));
     for (size_t i = 0; i < e->n; i++) {
         const cs_source_t *src = &e->src[i];
         char name[1024];
-        if (src->file->conf.ndocs > 1)
-            snprintf(name, sizeof(name), "file:%s/%s (document #%zu)", repo, src->file->rel, src->docidx);
+        if (src->file->conf.ndocs > 1) {
+            const char *slash = strrchr(src->file->rel, '/');
+            int dirlen = slash != NULL ? (int)(slash - src->file->rel + 1) : 0;
+            snprintf(name, sizeof(name), "Config resource 'file [%s/%s]' via location 'file:%s/%.*s' (document #%zu)",
+                     repo, src->file->rel, repo, dirlen, src->file->rel, src->docidx);
+        }
         else
             snprintf(name, sizeof(name), "file:%s/%s", repo, src->file->rel);
         json_t *map = json_object();
@@ -156,8 +158,7 @@ json_t *cs_env_json(const cs_env_t *e, const char *app, char *const *profiles, s
 
 static int dropped_key(const char *k)
 {
-    return strcmp(k, "spring.profiles") == 0 || strncmp(k, "spring.profiles[", 16) == 0 ||
-           strncmp(k, "spring.config.activate.", 23) == 0;
+    return strcmp(k, "spring.profiles") == 0 || strncmp(k, "spring.profiles[", 16) == 0;
 }
 
 /* Removes from `flat` every key of the list `prefix` (prefix itself, prefix[…]…). */
@@ -197,6 +198,20 @@ json_t *cs_env_merge(const cs_env_t *e, int resolve)
             if (!dropped_key(d->props[k].key))
                 json_object_set_new(flat, d->props[k].key, yamlconf_prop_json(&d->props[k]));
     }
+    /* Spring lists the non-list keys first, then the list entries */
+    json_t *ordered = json_object();
+    const char *ok;
+    json_t *ov;
+    for (int pass = 0; pass < 2 && ordered != NULL; pass++)
+        json_object_foreach(flat, ok, ov)
+        {
+            if ((strchr(ok, '[') != NULL && ok[0] != '[') == pass)
+                json_object_set(ordered, ok, ov);
+        }
+    json_decref(flat);
+    flat = ordered;
+    if (flat == NULL)
+        return NULL;
     if (resolve) {
         /* resolve against a frozen copy so the result does not depend on key order */
         json_t *src = json_copy(flat);

@@ -2,13 +2,14 @@
  * sources apply, in which order, and the merged flat view used by the .yml/.properties/
  * .json forms.
  *
- * Order (highest precedence first, as Spring's native backend):
- *   {app}-{pN} … {app}-{p1}  (later profiles win; label overlay before root)
- *   {app}.yml documents activated by the profiles (spring.config.activate.on-profile /
- *   spring.profiles; later documents first), then its unconditional documents,
- *   then the same for `application`.
+ * Order (highest precedence first), as measured on Spring Cloud Config Server 5.0.6's
+ * native backend: profile-specific files first — last profile first; within a profile the
+ * label overlay before the root, and {app}-{p} before application-{p} — then the plain
+ * files in the same location/name order. Within a file, later documents come first and
+ * documents activated for other profiles (spring.config.activate.on-profile, legacy
+ * spring.profiles) are left out.
  * Merging (flat forms): lowest to highest, a higher source's list (`key[i]`) replaces the
- * whole lower list; `spring.profiles` / `spring.config.activate.*` are dropped; then
+ * whole lower list; `spring.profiles` is dropped; list entries are listed last; then
  * `${key:default}` placeholders are resolved against the merged values only
  * (unresolvable ones are left as they are; `\${` escapes).
  */
@@ -44,9 +45,11 @@ int cs_env_profile_match(const char *expr, char *const *profiles, size_t np);
 void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, char *const *profiles, size_t np,
                     cs_env_t *out);
 
-/* The JSON Environment. `label` may be NULL (→ null). `repo` prefixes source names
- * ("file:<repo>/<rel>"). `v2` gives {"value","origin"} values. New reference or NULL. */
-json_t *cs_env_json(const cs_env_t *e, const char *app, char *const *profiles, size_t np, const char *label,
+/* The JSON Environment. `profiles` is the requested comma list (echoed as Spring does,
+ * one element); `label` may be NULL (→ null). Source names are Spring's: "file:<repo>/<rel>",
+ * or "Config resource 'file [<repo>/<rel>]' via location 'file:<repo>/' (document #N)" for
+ * multi-document files. `v2` gives {"value","origin"} values. New reference or NULL. */
+json_t *cs_env_json(const cs_env_t *e, const char *app, const char *profiles, const char *label,
                     const char *version, const char *repo, int v2);
 
 /* The merged flat map (ordered JSON object: flat key → typed value); placeholders

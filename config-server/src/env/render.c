@@ -16,7 +16,9 @@ int cs_render_properties(const json_t *flat, dbuf_t *out)
     json_object_foreach((json_t *)flat, k, v)
     {
         char *t = cs_env_value_text(v);
-        if (t == NULL || dbuf_adds(out, k) != 0 || dbuf_add(out, ": ", 2) != 0) {
+        /* lines are separated, not terminated, by "\n" (byte-identical to Spring) */
+        if (t == NULL || (out->len > 0 && dbuf_add(out, "\n", 1) != 0) || dbuf_adds(out, k) != 0 ||
+            dbuf_add(out, ": ", 2) != 0) {
             free(t);
             return -1;
         }
@@ -28,8 +30,6 @@ int cs_render_properties(const json_t *flat, dbuf_t *out)
             }
         }
         free(t);
-        if (dbuf_add(out, "\n", 1) != 0)
-            return -1;
     }
     return 0;
 }
@@ -138,7 +138,7 @@ static int emit_scalar(yaml_emitter_t *em, const char *text, int quote)
 {
     yaml_event_t ev;
     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), !quote, 1,
-                                 quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+                                 quote ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
     return yaml_emitter_emit(em, &ev);
 }
 

@@ -233,14 +233,14 @@ static int query_false(const char *q, const char *name)
 }
 
 /* Renders the body for `r` into `out`; sets *ctype (static). 0 or -1. */
-static int render_body(const cs_env_t *env, const cs_req_t *r, char *const *profiles, size_t np, const char *version,
-                       const char *repo, int v2, int resolve, dbuf_t *out, const char **ctype)
+static int render_body(const cs_env_t *env, const cs_req_t *r, const char *version, const char *repo, int v2,
+                       int resolve, dbuf_t *out, const char **ctype)
 {
     json_t *j = NULL;
     int rc = -1;
     if (r->kind == CS_REQ_ENV) {
         *ctype = "application/json";
-        j = cs_env_json(env, r->app, profiles, np, r->label[0] ? r->label : NULL, version, repo, v2);
+        j = cs_env_json(env, r->app, r->profiles, r->label[0] ? r->label : NULL, version, repo, v2);
     } else {
         json_t *flat = cs_env_merge(env, resolve);
         if (flat == NULL)
@@ -326,7 +326,7 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
         if (known)
             cs_env_collect(s, lbl, r.app, profiles, np, env);
     }
-    if (env == NULL || render_body(env, &r, profiles, np, s->version, h->repo_display, v2, resolve, &body, &ctype) != 0) {
+    if (env == NULL || render_body(env, &r, s->version, h->repo_display, v2, resolve, &body, &ctype) != 0) {
         httpd_send_problem(req, 500, "Internal Server Error", "the response could not be rendered");
     } else {
         cs_cache_put(s->cache, key, ctype, dbuf_ptr(&body), dbuf_len(&body));
