@@ -16,6 +16,16 @@ static void pgx_sleep_ms(long ms)
     nanosleep(&t, NULL);
 }
 
+/* Server NOTICEs ("relation … already exists, skipping") go to the log as debug lines
+ * instead of raw text on stderr. */
+static void pgx_on_notice(void *arg, const char *message)
+{
+    size_t n = strlen(message);
+    while (n > 0 && message[n - 1] == '\n')
+        n--;
+    clog_debug(arg, "postgres: %.*s", (int)n, message);
+}
+
 PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
 {
     long pause = 200;
@@ -23,8 +33,11 @@ PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
         attempts = 1;
     for (int i = 1; i <= attempts; i++) {
         PGconn *c = PQconnectdb(conninfo);
-        if (c != NULL && PQstatus(c) == CONNECTION_OK)
+        if (c != NULL && PQstatus(c) == CONNECTION_OK) {
+            if (log != NULL)
+                PQsetNoticeProcessor(c, pgx_on_notice, (void *)log);
             return c;
+        }
         const char *msg = c ? PQerrorMessage(c) : "out of memory";
         size_t n = strlen(msg);
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))

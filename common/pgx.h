@@ -18,7 +18,8 @@
 
 /* Connects to `conninfo`, trying up to `attempts` times (≥ 1) with a growing pause
  * (0.2 s doubling to 2 s). Returns an owned connection (PQfinish it) or NULL after
- * logging the last error. */
+ * logging the last error. Server notices go to `log` (debug), which must outlive the
+ * connection. */
 PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log);
 
 /* Runs `sql` (no parameters, no rows expected). Returns 0, or -1 with the server's

@@ -6,7 +6,11 @@
 #   2. POST $CUSTOMER_URL/customers                      -> 201 (write side);
 #   3. poll GET $ORDER_URL/customers/{id} until 200      (the read model, fed through Kafka);
 #   4. POST $ORDER_URL/orders for that customer          -> 201 with an orderTrackingId;
-#   5. GET  $ORDER_URL/orders/{trackingId}               -> 200, orderStatus PENDING.
+#   5. GET  $ORDER_URL/orders/{trackingId}               -> 200, orderStatus PENDING;
+#   6. PUT  $CUSTOMER_URL/customers/{id}                 -> 200, version 2, and poll the read
+#      model until it shows the new name and version 2 (an update propagates);
+#   7. DELETE $CUSTOMER_URL/customers/{id}               -> 204, and poll the read model until
+#      GET $ORDER_URL/customers/{id} is 404 (a delete, i.e. a tombstone, removes the row).
 #
 # Environment: CUSTOMER_URL, ORDER_URL (required, e.g. http://127.0.0.1:8184),
 #   SMOKE_TIMEOUT (seconds to wait for readiness and for the read model, default 30),
@@ -125,4 +129,42 @@ http GET "$ORDER_URL/orders/$tracking"
 status=$(json_str orderStatus)
 [ "$status" = PENDING ] || fail "order $tracking has orderStatus '$status', expected PENDING: $BODY"
 echo "smoke: order $tracking is $status"
+
+# json_num NAME -> the value of the first "NAME": <number> in BODY.
+json_num() {
+  printf '%s' "$BODY" | tr -d '\n' | sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p"
+}
+
+# 6. an update propagates to the read model.
+http PUT "$CUSTOMER_URL/customers/$id" \
+  "{\"username\":\"$user\",\"firstName\":\"Smoke\",\"lastName\":\"Updated\"}"
+[ "$CODE" = 200 ] || fail "PUT $CUSTOMER_URL/customers/$id: expected 200, got $CODE: $BODY"
+[ "$(json_num version)" = 2 ] || fail "PUT /customers/$id answered version '$(json_num version)', expected 2: $BODY"
+echo "smoke: updated customer $id on customer-service: 200, version 2"
+start=$(now_ms)
+deadline=$(( $(now) + TIMEOUT ))
+while :; do
+  http GET "$ORDER_URL/customers/$id"
+  [ "$CODE" = 200 ] && [ "$(json_num version)" = 2 ] && break
+  [ "$(now)" -gt "$deadline" ] &&
+    fail "update of $id not in the read model after ${TIMEOUT}s (last HTTP $CODE: $BODY)"
+  nap
+done
+[ "$(json_str lastName)" = Updated ] || fail "read model row for $id has lastName '$(json_str lastName)': $BODY"
+echo "smoke: update visible in the read model (version 2) after $(( $(now_ms) - start )) ms"
+
+# 7. a delete (a tombstone on the topic) removes the read-model row.
+http DELETE "$CUSTOMER_URL/customers/$id"
+[ "$CODE" = 204 ] || fail "DELETE $CUSTOMER_URL/customers/$id: expected 204, got $CODE: $BODY"
+echo "smoke: deleted customer $id on customer-service: 204"
+start=$(now_ms)
+deadline=$(( $(now) + TIMEOUT ))
+while :; do
+  http GET "$ORDER_URL/customers/$id"
+  [ "$CODE" = 404 ] && break
+  [ "$(now)" -gt "$deadline" ] &&
+    fail "customer $id still in the read model ${TIMEOUT}s after its delete (last HTTP $CODE: $BODY)"
+  nap
+done
+echo "smoke: customer $id gone from the read model after $(( $(now_ms) - start )) ms"
 echo "smoke: OK"
