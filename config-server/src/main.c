@@ -146,6 +146,18 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     return 0;
 }
 
+/* httpd observe hook: one debug line per request (dropped cheaply above debug level). */
+static void access_log(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
+{
+    const clog_t *log = ctx;
+    if (log->min > CLOG_DEBUG)
+        return;
+    clog_ev(log, CLOG_DEBUG,
+            json_pack("{s:s%,s:s%,s:i,s:I,s:s}", "method", req->method.base, req->method.len, "path", req->path.base,
+                      req->path.len, "status", status, "us", (json_int_t)duration_us, "route", route),
+            "request");
+}
+
 /* Reads "user:password" from `path` (never from inside `repo_real`). 0 or -1. */
 static int read_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
                             size_t psize, const clog_t *log)
@@ -230,7 +242,8 @@ int main(int argc, char **argv)
     http_ready = 1;
     memset(pass, 0, sizeof(pass));
     httpd_opts_t ho = {.host = o.host, .port = o.port, .threads = o.threads, .max_body = 64 * 1024,
-                       .drain_ms = 5000, .server_name = "", .log = &log};
+                       .drain_ms = 5000, .server_name = "", .log = &log, .observe = access_log,
+                       .observe_ctx = &log};
     srv = httpd_new(&ho, err, sizeof(err));
     if (srv == NULL || httpd_route(srv, "GET", "/", "config", cs_http_handle, &http) != 0 ||
         httpd_start(srv, err, sizeof(err)) != 0) {
