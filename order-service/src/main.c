@@ -158,7 +158,7 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
 static int os_rebuild_cli(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log)
 {
     os_rebuild_opts_t ro = {cfg->bootstrap, cfg->topic, cfg->group_id, cfg->conninfo,
-                            cfg->consumer_kv, cfg->n_consumer_kv, 5000, codec, log, NULL};
+                            cfg->consumer_kv, cfg->n_consumer_kv, 10000, codec, log, NULL};
     os_rebuild_stats_t st;
     char err[1024];
     if (os_rebuild_run(&ro, &st, err, sizeof err) != 0) {
@@ -206,7 +206,7 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
         goto cleanup;
     }
     os_rebuild_opts_t ro = {cfg->bootstrap, cfg->topic, cfg->group_id, cfg->conninfo,
-                            cfg->consumer_kv, cfg->n_consumer_kv, 5000, codec, log, NULL};
+                            cfg->consumer_kv, cfg->n_consumer_kv, 10000, codec, log, NULL};
     rctl = os_rebuild_ctl_new(&ro);
 
     memset(&app, 0, sizeof app);

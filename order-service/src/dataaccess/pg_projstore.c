@@ -74,6 +74,12 @@ static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_sto
     }
     if (n == 0)
         return 0;
+    if (s->cache != NULL) {
+        for (size_t i = 0; i < n; i++)
+            out[i].found = os_vcache_get(s->cache, ids[i], &out[i].version);
+        dbuf_free(&arr);
+        return 0;
+    }
     if (os_pgarr_open(&arr) != 0)
         goto oom;
     for (size_t i = 0; i < n; i++)
@@ -81,8 +87,10 @@ static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_sto
             goto oom;
     if (os_pgarr_close(&arr) != 0)
         goto oom;
-    snprintf(sql, sizeof sql,
-             "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[]) FOR UPDATE", s->table);
+    /* the live table's rows are locked against a concurrent writer (a replica during a
+     * rebalance, or the swap); nobody else writes a shadow table */
+    snprintf(sql, sizeof sql, "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[])%s",
+             s->table, strcmp(s->table, OS_TABLE_LIVE) == 0 ? " FOR UPDATE" : "");
     const char *vals[1] = {dbuf_ptr(&arr)};
     r = PQexecParams(s->conn, sql, 1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -168,6 +176,12 @@ static int os_pgproj_apply(void *self, const proj_op_t *ops, size_t n, char *err
         if (os_pg_cmd(s->conn, sql, 6, vals, "upsert customers", err, errlen) != 0)
             goto cleanup;
     }
+    for (size_t i = 0; s->cache != NULL && i < n; i++) {
+        if (ops[i].kind == PROJ_OP_DELETE)
+            os_vcache_del(s->cache, ops[i].ev->customer_id);
+        else if (os_vcache_put(s->cache, ops[i].ev->customer_id, ops[i].ev->version) != 0)
+            goto oom;
+    }
     rc = 0;
     goto cleanup;
 oom:
@@ -242,20 +256,36 @@ int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_
     return 0;
 }
 
+static void os_pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "table does not exist, skipping" and the like */
+}
+
 int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen)
 {
-    return os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, 0, NULL, "drop shadow", err,
-                     errlen);
+    PQnoticeProcessor old = PQsetNoticeProcessor(c, os_pg_quiet, NULL);
+    int rc = os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, 0, NULL, "drop shadow", err,
+                       errlen);
+    PQsetNoticeProcessor(c, old, NULL);
+    return rc;
 }
 
 int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen)
 {
     if (os_pgproj_shadow_drop(c, err, errlen) != 0)
         return -1;
+    /* UNLOGGED while it is filled (no WAL); made LOGGED before the swap */
     return os_pg_cmd(c,
-                     "CREATE TABLE " OS_TABLE_SHADOW " (LIKE " OS_TABLE_LIVE
+                     "CREATE UNLOGGED TABLE " OS_TABLE_SHADOW " (LIKE " OS_TABLE_LIVE
                      " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
                      0, NULL, "create shadow", err, errlen);
+}
+
+int os_pgproj_shadow_set_logged(PGconn *c, char *err, size_t errlen)
+{
+    return os_pg_cmd(c, "ALTER TABLE " OS_TABLE_SHADOW " SET LOGGED", 0, NULL, "shadow set logged",
+                     err, errlen);
 }
 
 int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen)

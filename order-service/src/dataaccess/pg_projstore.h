@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "application/ports.h"
+#include "dataaccess/vcache.h"
 
 #define OS_TABLE_LIVE "\"order\".customers"
 #define OS_TABLE_SHADOW "\"order\".customers_rebuild"
@@ -22,6 +23,8 @@ typedef struct os_pgproj {
     PGconn *conn;      /* borrowed; used by one thread only */
     const char *table; /* OS_TABLE_LIVE or OS_TABLE_SHADOW (static) */
     int nested;        /* 1: batches are savepoints inside the caller's transaction */
+    os_vcache_t *cache; /* optional (shadow table only): versions kept in memory instead of
+                           read back; updated by apply — the caller aborts on any failure */
 } os_pgproj_t;
 
 /* The port view (borrowed: valid while `s` lives). */
@@ -34,6 +37,8 @@ int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_
 
 /* (Re)creates the empty shadow table (drops a left-over one first). 0 or -1. */
 int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen);
+/* Makes the (UNLOGGED while filled) shadow table crash-safe; done before the swap. */
+int os_pgproj_shadow_set_logged(PGconn *c, char *err, size_t errlen);
 /* Drops the shadow table if it exists. */
 int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen);
 

@@ -2,6 +2,7 @@
 #include "dataaccess/pgarr.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 static int os_pgarr_sep(dbuf_t *b)
 {
@@ -22,11 +23,17 @@ int os_pgarr_text(dbuf_t *b, const char *s)
         return dbuf_adds(b, "NULL");
     if (dbuf_add(b, "\"", 1) != 0)
         return -1;
-    for (const char *p = s; *p; p++) {
-        if ((*p == '"' || *p == '\\') && dbuf_add(b, "\\", 1) != 0)
+    for (const char *p = s; *p;) {
+        size_t run = strcspn(p, "\"\\");
+        if (run > 0 && dbuf_add(b, p, run) != 0)
             return -1;
-        if (dbuf_add(b, p, 1) != 0)
-            return -1;
+        p += run;
+        if (*p != '\0') {
+            char esc[2] = {'\\', *p};
+            if (dbuf_add(b, esc, 2) != 0)
+                return -1;
+            p++;
+        }
     }
     return dbuf_add(b, "\"", 1);
 }

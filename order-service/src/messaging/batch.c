@@ -64,7 +64,11 @@ static void os_batch_poison(os_batch_t *b, size_t i, const char *reason, const c
     os_poison_t *p = &b->poison[b->npoison++];
     p->msg = b->msgs[i];
     p->reason = reason;
-    snprintf(p->detail, sizeof p->detail, "%s", detail);
+    size_t n = strlen(detail);
+    if (n >= sizeof p->detail)
+        n = sizeof p->detail - 1;
+    memcpy(p->detail, detail, n);
+    p->detail[n] = '\0';
 }
 
 int os_batch_decode(os_batch_t *b, const evcodec_t *codec)

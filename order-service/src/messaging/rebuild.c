@@ -25,6 +25,7 @@ typedef struct os_rb {
     int64_t target[OS_RB_MAX_PARTS];
     os_batch_t b;
     os_rebuild_stats_t *st;
+    int64_t apply_ms; /* time spent in database transactions (for the log) */
 } os_rb_t;
 
 static int64_t os_rb_ms(void)
@@ -87,8 +88,10 @@ static int os_rb_catch_up(os_rb_t *r, char *err, size_t errlen)
         os_projstore_port_t port = os_pgproj_port(&r->store);
         r->st->events += r->b.n;
         r->st->poison += r->b.npoison;
+        int64_t t0 = os_rb_ms();
         int rc = os_projection_apply(&port, r->o->topic, r->b.events, r->b.nev, NULL, 0, NULL,
                                      err, errlen);
+        r->apply_ms += os_rb_ms() - t0;
         os_batch_reset(&r->b);
         if (rc != 0)
             return -1;
@@ -197,7 +200,14 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
     }
     r->store.conn = r->pg;
     r->store.table = OS_TABLE_SHADOW;
-    if (os_pgproj_shadow_create(r->pg, err, errlen) != 0)
+    r->store.cache = os_vcache_new();
+    if (r->store.cache == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    /* the shadow is throw-away until the swap: no need to wait for WAL flushes */
+    if (pgx_exec(r->pg, "SET synchronous_commit TO off", err, errlen) != 0 ||
+        os_pgproj_shadow_create(r->pg, err, errlen) != 0)
         goto cleanup;
     if (os_rb_consumer(r, &opq, err, errlen) != 0)
         goto drop;
@@ -205,9 +215,13 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
               r->nparts);
     if (os_rb_catch_up(r, err, errlen) != 0)
         goto drop;
-    clog_info(o->log, "rebuild: %" PRIu64 " events replayed; swapping", st->events);
+    clog_info(o->log, "rebuild: %" PRIu64 " events replayed (%lld ms in the database); swapping",
+              st->events, (long long)r->apply_ms);
+    if (os_pgproj_shadow_set_logged(r->pg, err, errlen) != 0)
+        goto drop;
     int64_t ts = os_rb_ms();
-    if (pgx_exec(r->pg, "BEGIN", err, errlen) != 0)
+    if (pgx_exec(r->pg, "SET synchronous_commit TO on", err, errlen) != 0 ||
+        pgx_exec(r->pg, "BEGIN", err, errlen) != 0)
         goto drop;
     if (os_rb_swap(r, err, errlen) != 0) {
         PQclear(PQexec(r->pg, "ROLLBACK"));
@@ -235,6 +249,7 @@ cleanup:
         rd_kafka_destroy(r->rk);
     }
     PQfinish(r->pg);
+    os_vcache_free(r->store.cache);
     free(r);
     return rc;
 }
