@@ -22,6 +22,7 @@ cs_cache_t *cs_cache_new(void)
     for (size_t i = 0; i < CS_CACHE_BUCKETS; i++)
         atomic_init(&c->buckets[i], NULL);
     atomic_init(&c->count, 0);
+    atomic_init(&c->bytes, 0);
     return c;
 }
 
@@ -57,6 +58,8 @@ const cs_cache_ent_t *cs_cache_get(cs_cache_t *c, const char *key)
 const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body, size_t len)
 {
     if (c == NULL || atomic_fetch_add(&c->count, 1) >= CS_CACHE_MAX_ENTRIES)
+        return NULL;
+    if (atomic_fetch_add(&c->bytes, len) + len > CS_CACHE_MAX_BYTES)
         return NULL;
     cs_cache_ent_t *e = calloc(1, sizeof(*e));
     if (e == NULL)

@@ -3,7 +3,8 @@
  * A response of the config-server depends only on (snapshot, request key), so rendered
  * bodies are memoised per snapshot: readers look up without locks; a miss renders and
  * publishes the entry with a CAS push on its bucket (a racing duplicate is harmless).
- * The entry count is capped; entries are freed with the snapshot (after its grace period).
+ * The entry count and the body bytes are capped (a client cycling through profile names
+ * cannot grow it without bound); entries are freed with the snapshot (after its grace period).
  */
 #ifndef CS_CACHE_H
 #define CS_CACHE_H
@@ -14,6 +15,7 @@
 
 #define CS_CACHE_BUCKETS 1024
 #define CS_CACHE_MAX_ENTRIES 4096
+#define CS_CACHE_MAX_BYTES (64u << 20) /* bodies per snapshot */
 
 typedef struct cs_cache_ent {
     struct cs_cache_ent *next;
@@ -27,6 +29,7 @@ typedef struct cs_cache_ent {
 typedef struct cs_cache {
     _Atomic(cs_cache_ent_t *) buckets[CS_CACHE_BUCKETS];
     atomic_int count;
+    atomic_size_t bytes;
 } cs_cache_t;
 
 cs_cache_t *cs_cache_new(void);
