@@ -300,12 +300,13 @@ static void os_collect(os_projector_t *p, os_batch_t *b)
     while ((int)b->n < p->o.batch_max && !atomic_load(&p->stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, timeout);
         if (p->assign_gen != gen) {
-            if (m)
-                rd_kafka_message_destroy(m);
+            /* A rebalance ran inside this poll: what was collected before belongs to the
+             * old assignment and is dropped (the new assignment starts at the stored
+             * offsets, so it is read again). A message returned by this same poll was
+             * fetched under the new assignment (librdkafka discards outdated fetches):
+             * it must be kept — dropping it would skip it for good. */
             os_batch_reset(b);
             gen = p->assign_gen;
-            timeout = p->o.poll_ms;
-            continue;
         }
         if (m == NULL)
             break;

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/cqrs-lag/trio.sh — start/stop a PRIVATE config-server + customer-service +
+# order-service trio against the dev PostgreSQL and Kafka, with its own database, topic,
+# consumer group and ports, so benchmarks and manual end-to-end runs never disturb the
+# shared stack. Sourced by run.sh; usable by hand:
+#   bench/cqrs-lag/trio.sh up      # prints the URLs, state in $TRIO_DIR
+#   bench/cqrs-lag/trio.sh down
+# Env: BUILD_DIR (default build), PG_HOST/PG_PORT (127.0.0.1:5433), CQ_KAFKA_BOOTSTRAP
+# (127.0.0.1:9092), TRIO_DIR (/tmp/cq-trio-$USER), TRIO_PORT_BASE (39000).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+BIN=${CQ_BIN_DIR:-$BUILD_DIR/bin}
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5433}
+BOOTSTRAP=${CQ_KAFKA_BOOTSTRAP:-127.0.0.1:9092}
+TRIO_DIR=${TRIO_DIR:-/tmp/cq-trio-${USER:-root}}
+BASE=${TRIO_PORT_BASE:-39000}
+CONFIG_PORT=$((BASE + 888)); CUSTOMER_PORT=$((BASE + 184)); ORDER_PORT=$((BASE + 181))
+CUSTOMER_URL=http://127.0.0.1:$CUSTOMER_PORT
+ORDER_URL=http://127.0.0.1:$ORDER_PORT
+
+trio_psql() { psql -X -q -v ON_ERROR_STOP=1 "host=$PG_HOST port=$PG_PORT user=postgres dbname=cqrs" "$@"; }
+
+trio_wait() { # url seconds
+  local end=$(( $(date +%s) + $2 ))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$end" ] || { echo "trio: $1 not ready after $2 s" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+trio_start() { # name port args...
+  local name=$1 port=$2; shift 2
+  ( export CONFIG_SERVER_URL="http://127.0.0.1:$CONFIG_PORT" APP_PROFILES=local SERVER_PORT=$port \
+      DATASOURCE_HOST=$PG_HOST DATASOURCE_PORT=$PG_PORT DATASOURCE_DBNAME=$TRIO_DB \
+      KAFKA_CONFIG_BOOTSTRAP_SERVERS=$BOOTSTRAP \
+      CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC ORDER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC \
+      ORDER_SERVICE_DLQ_TOPIC_NAME=$TRIO_TOPIC.DLQ \
+      KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=$TRIO_TOPIC-group LOGGING_LEVEL=${TRIO_LOG_LEVEL:-info}
+    exec setsid "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$name.log" 2>&1 ) &
+  echo $! >"$TRIO_DIR/$name.pid"
+}
+
+trio_up() {
+  mkdir -p "$TRIO_DIR"
+  TRIO_DB=${TRIO_DB:-trio_$$}; TRIO_TOPIC=${TRIO_TOPIC:-trio-$$}
+  echo "TRIO_DB=$TRIO_DB TRIO_TOPIC=$TRIO_TOPIC" >"$TRIO_DIR/env"
+  trio_psql -c "CREATE DATABASE $TRIO_DB" >/dev/null
+  trio_start config-server "$CONFIG_PORT" --repo "$ROOT/config-repo" --port "$CONFIG_PORT"
+  trio_wait "http://127.0.0.1:$CONFIG_PORT/actuator/health" 30
+  trio_start customer-service "$CUSTOMER_PORT"
+  trio_wait "$CUSTOMER_URL/health/readiness" 60
+  trio_start order-service "$ORDER_PORT"
+  trio_wait "$ORDER_URL/health/readiness" 60
+  echo "trio up: CUSTOMER_URL=$CUSTOMER_URL ORDER_URL=$ORDER_URL db=$TRIO_DB topic=$TRIO_TOPIC (logs in $TRIO_DIR)"
+}
+
+trio_down() {
+  local rc=0
+  for n in order-service customer-service config-server; do
+    local f=$TRIO_DIR/$n.pid
+    [ -f "$f" ] || continue
+    local p; p=$(cat "$f")
+    if kill -TERM "$p" 2>/dev/null; then
+      for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$p" 2>/dev/null && { echo "trio: $n did not stop, killing" >&2; kill -KILL "$p"; rc=1; }
+    fi
+    rm -f "$f"
+  done
+  if [ -f "$TRIO_DIR/env" ] && [ "${KEEP:-0}" != 1 ]; then
+    # shellcheck disable=SC1091
+    . "$TRIO_DIR/env"
+    trio_psql -c "DROP DATABASE IF EXISTS $TRIO_DB WITH (FORCE)" >/dev/null || true
+    [ -x "$BIN/os_produce" ] && "$BIN/os_produce" --bootstrap "$BOOTSTRAP" --topic "$TRIO_TOPIC" --delete >/dev/null 2>&1 || true
+    [ -x "$BIN/os_produce" ] && "$BIN/os_produce" --bootstrap "$BOOTSTRAP" --topic "$TRIO_TOPIC.DLQ" --delete >/dev/null 2>&1 || true
+    rm -f "$TRIO_DIR/env"
+  fi
+  return $rc
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case ${1:-} in
+    up) trio_up ;;
+    down) trio_down ;;
+    *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  esac
+fi
