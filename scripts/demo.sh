@@ -20,5 +20,5 @@ echo "== the CQRS flow: write side $customer -> Kafka topic 'customer' -> read s
 CUSTOMER_URL=$customer ORDER_URL=$order "$root/scripts/smoke.sh"
 echo
 echo "== what the services counted (GET /metrics)"
-curl -fsS "$customer/metrics" | grep -E '^(http_requests_total|outbox_backlog|outbox_published_total)' | head -8 | sed 's/^/   customer-service: /' || true
-curl -fsS "$order/metrics" | grep -E '^(projection_events_total|projection_lag_ms|consumer_lag)' | head -8 | sed 's/^/   order-service:    /' || true
+curl -fsS "$customer/metrics" | grep -E '^(http_requests_total|customer_outbox_backlog|customer_outbox_published_total|customer_outbox_relay_leader)' | head -10 | sed 's/^/   customer-service: /' || true
+curl -fsS "$order/metrics" | grep -E '^(order_projection_events_total|order_projection_lag_ms|order_consumer_lag)' | head -10 | sed 's/^/   order-service:    /' || true
