@@ -122,9 +122,10 @@ static int os_health(void *ctx, h2o_req_t *req)
         strcmp(path, "/actuator/health") != 0)
         return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
     int ok = h->ready == NULL || h->ready(h->ready_ctx, why, sizeof why);
-    return httpd_send_json(req, ok ? 200 : 503,
-                           json_pack("{s:s,s:s?}", "status", ok ? "UP" : "DOWN", "reason",
-                                     ok ? NULL : why));
+    json_t *j = json_pack("{s:s}", "status", ok ? "UP" : "DOWN");
+    if (j != NULL && !ok)
+        json_object_set_new(j, "reason", json_string(why));
+    return httpd_send_json(req, ok ? 200 : 503, j);
 }
 
 static int os_metrics_h(void *ctx, h2o_req_t *req)
