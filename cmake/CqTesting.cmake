@@ -20,7 +20,7 @@ function(cq_unit_test)
 endfunction()
 
 function(cq_integration_test)
-  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBS;FIXTURES" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "LABEL;SOURCES;LIBS;FIXTURES" ${ARGN})
   if(NOT T_LABEL)
     set(T_LABEL integration)
   endif()
@@ -30,13 +30,13 @@ function(cq_integration_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE cqcommon cqtestsupport PkgConfig::CMOCKA ${T_LIBS})
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
-  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABEL}" TIMEOUT ${T_TIMEOUT}
                        FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK stack
                        ENVIRONMENT "${CQ_TEST_ENV}")
 endfunction()
 
 function(cq_script_test)
-  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "COMMAND;FIXTURES" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "LABEL;COMMAND;FIXTURES" ${ARGN})
   if(NOT T_LABEL)
     set(T_LABEL integration)
   endif()
@@ -44,7 +44,7 @@ function(cq_script_test)
     set(T_TIMEOUT 300)
   endif()
   add_test(NAME ${T_NAME} COMMAND ${T_COMMAND})
-  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABEL}" TIMEOUT ${T_TIMEOUT}
                        FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK stack
                        ENVIRONMENT "${CQ_TEST_ENV}")
 endfunction()

@@ -3,7 +3,8 @@
 # .ci/run calls exactly this).
 #
 # Installs what is missing (scripts/setup.sh), builds the sanitizer build (ASan + UBSan)
-# in build-san/ with warnings as errors, and runs every test with ctest: unit tests, then
+# in build-san/ with warnings as errors (and the programs once more in build-vg/ for the
+# valgrind tests), and runs every test with ctest: unit tests, then
 # the integration and e2e tests against a real PostgreSQL 15 and Kafka 4.x broker (and the
 # three programs) that ctest's fixtures start once on their own ports and stop at the end.
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L unit` or `-R config`.
@@ -11,8 +12,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CQ_TEST_BUILD_DIR:-$root/build-san}
 
+vgbuild=${CQ_VG_BUILD_DIR:-$root/build-vg}
+
 "$root/scripts/setup.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCQ_WERROR=ON >/dev/null
+# The programs once more without sanitizers, for the valgrind tests.
+cmake -S "$root" -B "$vgbuild" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCQ_WERROR=ON >/dev/null
+cmake --build "$vgbuild" --target config-server customer-service order-service
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCQ_WERROR=ON \
+      -DCQ_VALGRIND_BIN_DIR="$vgbuild/bin" >/dev/null
 cmake --build "$build"
 cd "$build"
 exec ctest --output-on-failure -j2 "$@"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test_vg_customer_service.sh — a second customer-service replica under valgrind (config
+# from the test config-server, the test PostgreSQL and Kafka): creates, updates, reads,
+# deletes and bad input, then SIGTERM; no memory errors, no definitely-lost leaks, exit 0.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+port=36184
+export CONFIG_SERVER_URL=$CQ_CONFIG_URL APP_PROFILES=test SERVER_PORT=$port
+"$here/vg_check.sh" customer-service $port /health/readiness '
+  set -e
+  for i in 1 2 3; do
+    id=$(cat /proc/sys/kernel/random/uuid)
+    curl -fsS -o /dev/null -X POST -H "Content-Type: application/json" \
+      -d "{\"customerId\":\"$id\",\"username\":\"vg-$id\",\"firstName\":\"V\",\"lastName\":\"G\"}" "$BASE/customers"
+    curl -fsS -o /dev/null -X PUT -H "Content-Type: application/json" \
+      -d "{\"username\":\"vg-$id\",\"firstName\":\"V2\",\"lastName\":\"G\"}" "$BASE/customers/$id"
+    curl -fsS -o /dev/null "$BASE/customers/$id"
+    curl -fsS -o /dev/null -X DELETE "$BASE/customers/$id"
+  done
+  code=$(curl -s -o /dev/null -w "%{http_code}" -X POST -H "Content-Type: application/json" -d "{bad json" "$BASE/customers"); [ "$code" = 400 ]
+  code=$(curl -s -o /dev/null -w "%{http_code}" "$BASE/customers/not-a-uuid"); [ "$code" = 400 ]
+  curl -fsS -o /dev/null "$BASE/metrics"
+  sleep 2
+' -- "$CQ_VG_BIN_DIR/customer-service"
