@@ -57,7 +57,11 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         cfgcli_get_int_range(c, "projection.batch-size", 500, 1, 100000, &cfg->batch_size, err,
                              errlen) ||
         cfgcli_get_int_range(c, "kafka-consumer-config.poll-timeout-ms", 150, 1, 60000,
-                             &cfg->poll_ms, err, errlen))
+                             &cfg->poll_ms, err, errlen) ||
+        cfgcli_get_int_range(c, "projection.max-retries", 5, 1, 1000, &cfg->max_retries, err,
+                             errlen) ||
+        cfgcli_get_ms(c, "projection.retry-backoff-ms", 1000, &cfg->retry_backoff_ms, err,
+                      errlen))
         return -1;
     cfg->log_level = cfgcli_get_str(c, "logging.level", "info");
     cfg->bootstrap = cfgcli_get_str(c, "kafka-config.bootstrap-servers", "localhost:9092");
@@ -93,6 +97,25 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     cfg->conninfo = dbuf_take(&b, NULL);
     os_kv_acc_t acc = {cfg};
     cfgcli_foreach_prefix(c, "kafka-consumer-config.", os_collect_kv, &acc);
+    /* keys set only by env vars (relaxed binding) are not listed by foreach: ask for the
+     * seed's consumer keys by name */
+    static const char *const known[] = {"auto-offset-reset", "session-timeout-ms",
+                                        "heartbeat-interval-ms", "max-poll-interval-ms",
+                                        "max-partition-fetch-bytes-default", "fetch-max-wait-ms"};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        char key[96];
+        int have = 0;
+        snprintf(key, sizeof key, "kafka-consumer-config.%s", known[k]);
+        const char *v = cfgcli_get_str(c, key, NULL);
+        for (size_t i = 0; i < cfg->n_consumer_kv; i++)
+            if (strcmp(cfg->consumer_kv[i].key, known[k]) == 0)
+                have = 1;
+        if (v != NULL && !have && cfg->n_consumer_kv < OS_MAX_KV) {
+            cfg->consumer_kv[cfg->n_consumer_kv].key = known[k];
+            cfg->consumer_kv[cfg->n_consumer_kv].value = v;
+            cfg->n_consumer_kv++;
+        }
+    }
     return 0;
 }
 

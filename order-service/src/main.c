@@ -198,7 +198,8 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     }
     os_projector_opts_t po = {cfg->bootstrap, cfg->topic, cfg->group_id, cfg->dlq_topic,
                               cfg->conninfo, cfg->consumer_kv, cfg->n_consumer_kv,
-                              cfg->batch_size, cfg->poll_ms, codec, m.metrics,
+                              cfg->batch_size, cfg->poll_ms, cfg->max_retries,
+                              (int)cfg->retry_backoff_ms, codec, m.metrics,
                               os_changes_port(changes), log};
     m.projector = os_projector_new(&po, err, sizeof err);
     if (m.projector == NULL || os_projector_start(m.projector) != 0) {

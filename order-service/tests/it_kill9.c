@@ -1,9 +1,12 @@
-/* it_kill9.c — crash safety of the projection on the real PostgreSQL and Kafka:
+/* it_kill9.c — crash safety and faults of the projection on the real PostgreSQL and Kafka:
  *  1. kill -9 of order-service in the middle of a 50,000-event stream, then a restart:
  *     the read model equals the expected final state exactly (no loss, no double apply
  *     can show: versions + offsets stored in the same transaction).
  *  2. two replicas in one consumer group, one killed -9 mid-stream: the other takes its
  *     partitions over (seeking to the stored offsets) and the final state is still exact.
+ *  3. an event the database keeps rejecting (a CHECK constraint added for the test) is
+ *     retried projection.max-retries times, then dead-lettered ("apply-failed") while the
+ *     events around it are applied.
  * Stream: 10,000 customers × (versions 1..4, then v5 — or a tombstone for every 10th).
  */
 #include <setjmp.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "os_it.h"
 #include "ts.h"
@@ -131,11 +135,47 @@ static void test_two_replicas_one_killed(void **state)
     os_it_teardown(&t);
 }
 
+static void test_apply_failed_goes_to_dlq(void **state)
+{
+    (void)state;
+    os_it_t t;
+    char a[37], evil[37], c[37], sql[256];
+    static const char *const env[] = {"PROJECTION_MAX_RETRIES=2", "PROJECTION_RETRY_BACKOFF_MS=100",
+                                      NULL};
+    assert_int_equal(os_it_setup(&t, "fault", 1), 0);
+    pid_t pid = os_it_start(&t, 38295, env, "/tmp/it_order_fault.log");
+    assert_int_equal(os_it_wait_ready(38295, 30000), 0);
+    assert_int_equal(os_it_scalar(&t, "SELECT 1 FROM pg_constraint LIMIT 1"), 1);
+    PQclear(PQexec(t.pg, "ALTER TABLE \"order\".customers ADD CONSTRAINT it_no_evil "
+                         "CHECK (username <> 'evil')"));
+    os_it_uuid(a, 1);
+    os_it_uuid(evil, 2);
+    os_it_uuid(c, 3);
+    assert_int_equal(os_it_send(&t, a, 1, "good-a", 0), 0);
+    assert_int_equal(os_it_send(&t, evil, 1, "evil", 0), 0);
+    assert_int_equal(os_it_send(&t, c, 1, "good-c", 1), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"order\".customers WHERE id IN ('%s','%s')", a, c);
+    assert_int_equal(os_it_wait_scalar(&t, sql, 2, 30000), 2);
+    assert_int_equal(os_it_wait_scalar(&t, OFFSETS_SQL, 3, 10000), 3);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"order\".customers WHERE id = '%s'", evil);
+    assert_int_equal(os_it_scalar(&t, sql), 0);
+    json_t *dlq = NULL;
+    assert_int_equal(os_it_dlq_read(&t, &dlq), 1);
+    json_t *x = json_array_get(dlq, 0);
+    assert_string_equal(json_string_value(json_object_get(x, "dlq.reason")), "apply-failed");
+    assert_string_equal(json_string_value(json_object_get(x, "dlq.source.offset")), "1");
+    assert_non_null(strstr(json_string_value(json_object_get(x, "dlq.detail")), "it_no_evil"));
+    json_decref(dlq);
+    assert_int_equal(os_it_stop(pid), 0);
+    os_it_teardown(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_mid_stream),
         cmocka_unit_test(test_two_replicas_one_killed),
+        cmocka_unit_test(test_apply_failed_goes_to_dlq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,53 +149,6 @@ static void test_tombstone(void **state)
     assert_int_equal(os_it_send_tombstone(&w->t, id, 1), 0);
 }
 
-static int dlq_count(world_t *w, json_t **reasons)
-{
-    char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-                      err, sizeof err);
-    rd_kafka_conf_set(conf, "group.id", "it-dlq-reader", err, sizeof err);
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
-    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    rd_kafka_poll_set_consumer(c);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, w->t.dlq, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(c, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    int n = 0;
-    *reasons = json_array();
-    long long end = ts_now_ms() + 10000;
-    while (ts_now_ms() < end) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
-        if (m == NULL)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            rd_kafka_message_destroy(m);
-            break;
-        }
-        if (!m->err) {
-            rd_kafka_headers_t *h = NULL;
-            const void *v;
-            size_t vl;
-            n++;
-            json_t *o = json_object();
-            if (rd_kafka_message_headers(m, &h) == 0) {
-                const char *names[] = {"dlq.reason", "dlq.source.topic", "dlq.source.partition",
-                                       "dlq.source.offset", "dlq.detail"};
-                for (int i = 0; i < 5; i++)
-                    if (rd_kafka_header_get_last(h, names[i], &v, &vl) == 0)
-                        json_object_set_new(o, names[i], json_stringn(v, vl));
-            }
-            json_array_append_new(*reasons, o);
-        }
-        rd_kafka_message_destroy(m);
-    }
-    rd_kafka_consumer_close(c);
-    rd_kafka_destroy(c);
-    return n;
-}
-
 static void test_poison_to_dlq(void **state)
 {
     world_t *w = *state;
@@ -212,7 +165,7 @@ static void test_poison_to_dlq(void **state)
     snprintf(sql, sizeof sql, "SELECT version FROM \"order\".customers WHERE id = '%s'", id);
     assert_int_equal(os_it_wait_scalar(&w->t, sql, 1, 20000), 1);
     json_t *reasons = NULL;
-    int n = dlq_count(w, &reasons);
+    int n = os_it_dlq_read(&w->t, &reasons);
     char *dump = json_dumps(reasons, JSON_COMPACT);
     printf("DLQ: %s\n", dump);
     free(dump);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "ts.h"
 
 static int os_it_counter;
@@ -302,4 +304,51 @@ char *os_it_text(os_it_t *t, const char *sql)
         v = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
     return v;
+}
+
+int os_it_dlq_read(os_it_t *t, json_t **out)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+                      err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", "it-dlq-reader", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, t->dlq, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int n = 0;
+    *out = json_array();
+    long long end = ts_now_ms() + 10000;
+    while (ts_now_ms() < end) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
+        if (m == NULL)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            rd_kafka_message_destroy(m);
+            break;
+        }
+        if (!m->err) {
+            rd_kafka_headers_t *h = NULL;
+            const void *v;
+            size_t vl;
+            n++;
+            json_t *o = json_object();
+            if (rd_kafka_message_headers(m, &h) == 0) {
+                const char *names[] = {"dlq.reason", "dlq.source.topic", "dlq.source.partition",
+                                       "dlq.source.offset", "dlq.detail"};
+                for (int i = 0; i < 5; i++)
+                    if (rd_kafka_header_get_last(h, names[i], &v, &vl) == 0)
+                        json_object_set_new(o, names[i], json_stringn(v, vl));
+            }
+            json_array_append_new(*out, o);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return n;
 }

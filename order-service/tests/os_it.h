@@ -58,6 +58,11 @@ char *os_it_text(os_it_t *t, const char *sql);
 /* Polls `sql` until it returns `want` or timeout. Returns the last value. */
 long long os_it_wait_scalar(os_it_t *t, const char *sql, long long want, long timeout_ms);
 
+/* Reads the whole DLQ topic: returns the message count and a JSON array (new reference)
+ * of objects with the dlq.* headers of each message. */
+struct json_t;
+int os_it_dlq_read(os_it_t *t, struct json_t **out);
+
 /* The UUID for test customer number n: 00000000-0000-4000-8000-<n as 12 digits>. */
 void os_it_uuid(char out[37], long n);
 

@@ -20,6 +20,7 @@ static int os_batch_grow(os_batch_t *b)
     OS_GROW(decoded)
     OS_GROW(keys)
     OS_GROW(events)
+    OS_GROW(ev_msg)
     OS_GROW(poison)
     OS_GROW(offs)
 #undef OS_GROW
@@ -124,6 +125,7 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
             os_batch_poison(b, i, "invalid-event", detail);
             continue;
         }
+        b->ev_msg[b->nev] = i;
         b->nev++;
     }
     return 0;
@@ -150,6 +152,7 @@ void os_batch_free(os_batch_t *b)
     free(b->decoded);
     free(b->keys);
     free(b->events);
+    free(b->ev_msg);
     free(b->poison);
     free(b->offs);
     memset(b, 0, sizeof *b);

@@ -30,6 +30,7 @@ typedef struct os_batch {
     evcodec_customer_t *decoded; /* one per message (zeroed when not decoded) */
     char (*keys)[PROJ_ID_LEN + 1];
     proj_event_t *events;      /* decoded events, in poll order */
+    size_t *ev_msg;            /* events[i] came from msgs[ev_msg[i]] */
     size_t nev;
     os_poison_t *poison;
     size_t npoison;

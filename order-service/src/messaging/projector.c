@@ -116,6 +116,10 @@ os_projector_t *os_projector_new(const os_projector_opts_t *opts, char *err, siz
         p->o.batch_max = 1000;
     if (p->o.poll_ms <= 0)
         p->o.poll_ms = 100;
+    if (p->o.max_retries <= 0)
+        p->o.max_retries = 5;
+    if (p->o.retry_backoff_ms <= 0)
+        p->o.retry_backoff_ms = 1000;
     p->opq_c.log = opts->log;
     p->opq_c.user = p;
     p->opq_p = p->opq_c;
@@ -190,12 +194,12 @@ fail:
     return NULL;
 }
 
-/* Sends the batch's poison to the DLQ and waits for the broker's acks. 0 or -1. */
-static int os_send_dlq(os_projector_t *p, const os_batch_t *b)
+/* Sends `n` poison entries to the DLQ and waits for the broker's acks. 0 or -1. */
+static int os_send_poison(os_projector_t *p, const os_poison_t *list, size_t n)
 {
     atomic_store(&p->dlq_failed, 0);
-    for (size_t i = 0; i < b->npoison; i++) {
-        const os_poison_t *x = &b->poison[i];
+    for (size_t i = 0; i < n; i++) {
+        const os_poison_t *x = &list[i];
         const rd_kafka_message_t *m = x->msg;
         char part[16], off[32];
         snprintf(part, sizeof part, "%d", (int)m->partition);
@@ -225,9 +229,60 @@ static int os_send_dlq(os_projector_t *p, const os_batch_t *b)
             metrics_add(p->o.metrics, "order_projection_dlq_total", lab, 1);
         }
     }
-    if (b->npoison > 0 && rd_kafka_flush(p->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (n > 0 && rd_kafka_flush(p->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return -1;
     return atomic_load(&p->dlq_failed) ? -1 : 0;
+}
+
+static int os_send_dlq(os_projector_t *p, const os_batch_t *b)
+{
+    return os_send_poison(p, b->poison, b->npoison);
+}
+
+/* 1 when PostgreSQL answers (so a failing batch is about its data, not an outage). */
+static int os_db_up(os_projector_t *p)
+{
+    if (PQstatus(p->pg) != CONNECTION_OK)
+        PQreset(p->pg);
+    PGresult *r = PQexec(p->pg, "SELECT 1");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+}
+
+/* After max_retries: one transaction per message; an event that fails alone (with the
+ * database up) is dead-lettered and its offset stored. Returns 0 when the whole batch is
+ * settled, -1 when the database went away (retry later). `st` accumulates. */
+static int os_apply_one_by_one(os_projector_t *p, const os_batch_t *b, os_proj_stats_t *st)
+{
+    char err[1024];
+    os_projstore_port_t port = os_pgproj_port(&p->store);
+    size_t ev = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *m = b->msgs[i];
+        os_offset_t off = {m->partition, m->offset + 1};
+        const proj_event_t *e = NULL;
+        if (ev < b->nev && b->ev_msg[ev] == i)
+            e = &b->events[ev++];
+        if (os_projection_apply(&port, p->o.topic, e, e ? 1 : 0, &off, 1, st, err,
+                                sizeof err) == 0)
+            continue;
+        if (!os_db_up(p))
+            return -1;
+        os_poison_t x;
+        memset(&x, 0, sizeof x);
+        x.msg = m;
+        x.reason = "apply-failed";
+        size_t el = strlen(err) < sizeof x.detail - 1 ? strlen(err) : sizeof x.detail - 1;
+        memcpy(x.detail, err, el);
+        x.detail[el] = '\0';
+        clog_error(p->o.log, "projection: event at %d/%" PRId64 " cannot be applied: %s",
+                   (int)m->partition, m->offset, err);
+        if (os_send_poison(p, &x, 1) != 0 ||
+            os_projection_apply(&port, p->o.topic, NULL, 0, &off, 1, st, err, sizeof err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static void os_seek_back(os_projector_t *p, const os_batch_t *b)
@@ -329,7 +384,8 @@ static void *os_projector_main(void *arg)
     os_projector_t *p = arg;
     os_batch_t b;
     char err[1024];
-    long backoff = 100;
+    long backoff = p->o.retry_backoff_ms;
+    int failures = 0; /* consecutive failed attempts of the current batch */
     os_batch_init(&b);
     atomic_store(&p->healthy, 1);
     while (!atomic_load(&p->stop)) {
@@ -345,21 +401,30 @@ static void *os_projector_main(void *arg)
             os_projstore_port_t port = os_pgproj_port(&p->store);
             ok = os_projection_apply(&port, p->o.topic, b.events, b.nev, b.offs, b.noffs, &st,
                                      err, sizeof err) == 0;
-            if (!ok)
-                clog_error(p->o.log, "projection: batch of %zu rolled back: %s", b.n, err);
+            if (!ok) {
+                clog_error(p->o.log, "projection: batch of %zu rolled back (attempt %d): %s",
+                           b.n, failures + 1, err);
+                if (failures + 1 >= p->o.max_retries && os_db_up(p)) {
+                    memset(&st, 0, sizeof st);
+                    ok = os_apply_one_by_one(p, &b, &st) == 0;
+                }
+            }
         }
         if (ok) {
             clog_debug(p->o.log, "projection: batch of %zu committed (%zu rows written, %zu dlq)",
                        b.n, st.ops, b.npoison);
             os_after_commit(p, &b, &st);
             atomic_store(&p->healthy, 1);
-            backoff = 100;
+            backoff = p->o.retry_backoff_ms;
+            failures = 0;
         } else {
+            failures++;
             atomic_store(&p->healthy, 0);
             if (p->o.metrics)
                 metrics_add(p->o.metrics, "order_projection_batches_total", "result=\"failed\"", 1);
             os_seek_back(p, &b);
-            os_sleep_ms(backoff);
+            for (long slept = 0; slept < backoff && !atomic_load(&p->stop); slept += 50)
+                os_sleep_ms(50);
             backoff = backoff < 5000 ? backoff * 2 : 5000;
         }
         os_batch_reset(&b);

@@ -9,7 +9,11 @@
  * batch is committed; then the events and the next offsets are applied in ONE PostgreSQL
  * transaction (application/projection_svc.h). After each commit the change counter is
  * bumped (read-your-writes) and offsets are also committed to Kafka (for lag tooling only).
- * A failed batch is rolled back, the partitions are sought back, and it is retried.
+ * A failed batch is rolled back, the partitions are sought back, and it is retried with
+ * backoff. While PostgreSQL is unreachable it is retried forever (nothing is skipped);
+ * when the database answers but the same batch failed max_retries times, its events are
+ * applied one per transaction and an event that still fails is dead-lettered
+ * (reason "apply-failed") so one bad event cannot stop the projection.
  *
  * Runs on its own thread (os_projector_start) with its own PostgreSQL connection.
  */
@@ -34,6 +38,11 @@ typedef struct os_projector_opts {
     size_t n_consumer_kv;
     int batch_max;               /* messages per transaction; ≤ 0 → 1000 */
     int poll_ms;                 /* first poll's wait; ≤ 0 → 100 */
+    int max_retries;             /* failed attempts of a batch (database up) before its
+                                    events are applied one by one and the one that still
+                                    fails goes to the DLQ ("apply-failed"); ≤ 0 → 5 */
+    int retry_backoff_ms;        /* first pause after a failed batch (doubles, ≤ 5 s);
+                                    ≤ 0 → 1000 */
     const evcodec_t *codec;      /* borrowed */
     metrics_t *metrics;          /* borrowed, may be NULL */
     os_changes_port_t changes;   /* bumped after each commit (bump may be NULL) */
