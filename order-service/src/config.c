@@ -13,8 +13,7 @@ typedef struct os_kv_acc {
     os_config_t *cfg;
 } os_kv_acc_t;
 
-static int os_collect_kv(void *ud, const char *key, const char *rest, const char *value,
-                         const char *source)
+static int os_collect_kv(void *ud, const char *key, const char *rest, const char *value, const char *source)
 {
     os_kv_acc_t *a = ud;
     (void)key;
@@ -48,27 +47,22 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         cfgcli_get_int_range(c, "datasource.pool-size", 4, 1, 64, &cfg->pool_size, err, errlen) ||
         cfgcli_get_int_range(c, "datasource.port", 5432, 1, 65535, &dbport, err, errlen) ||
         cfgcli_get_int_range(c, "datasource.connect-timeout-s", 5, 1, 600, &timeout, err, errlen) ||
-        cfgcli_get_int_range(c, "kafka-config.num-of-partitions", 3, 1, 1024, &cfg->partitions,
-                             err, errlen) ||
-        cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 16, &cfg->replication,
-                             err, errlen) ||
-        cfgcli_get_ms(c, "order-service.customer-wait-ms", 2000, &cfg->customer_wait_ms, err,
-                      errlen) ||
-        cfgcli_get_int_range(c, "projection.batch-size", 500, 1, 100000, &cfg->batch_size, err,
+        cfgcli_get_int_range(c, "kafka-config.num-of-partitions", 3, 1, 1024, &cfg->partitions, err,
                              errlen) ||
-        cfgcli_get_int_range(c, "kafka-consumer-config.poll-timeout-ms", 150, 1, 60000,
-                             &cfg->poll_ms, err, errlen) ||
-        cfgcli_get_int_range(c, "projection.max-retries", 5, 1, 1000, &cfg->max_retries, err,
+        cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 16, &cfg->replication, err,
                              errlen) ||
-        cfgcli_get_ms(c, "projection.retry-backoff-ms", 1000, &cfg->retry_backoff_ms, err,
-                      errlen))
+        cfgcli_get_ms(c, "order-service.customer-wait-ms", 2000, &cfg->customer_wait_ms, err, errlen) ||
+        cfgcli_get_int_range(c, "projection.batch-size", 500, 1, 100000, &cfg->batch_size, err, errlen) ||
+        cfgcli_get_int_range(c, "kafka-consumer-config.poll-timeout-ms", 150, 1, 60000, &cfg->poll_ms, err,
+                             errlen) ||
+        cfgcli_get_int_range(c, "projection.max-retries", 5, 1, 1000, &cfg->max_retries, err, errlen) ||
+        cfgcli_get_ms(c, "projection.retry-backoff-ms", 1000, &cfg->retry_backoff_ms, err, errlen))
         return -1;
     cfg->log_level = cfgcli_get_str(c, "logging.level", "info");
     cfg->bootstrap = cfgcli_get_str(c, "kafka-config.bootstrap-servers", "localhost:9092");
     cfg->topic = cfgcli_get_str(c, "order-service.customer-topic-name", "customer");
     cfg->dlq_topic = cfgcli_get_str(c, "order-service.dlq-topic-name", "customer.DLQ");
-    cfg->group_id = cfgcli_get_str(c, "kafka-consumer-config.customer-group-id",
-                                   "customer-topic-consumer");
+    cfg->group_id = cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", "customer-topic-consumer");
     if (*cfg->topic == '\0' || *cfg->dlq_topic == '\0' || *cfg->group_id == '\0') {
         snprintf(err, errlen, "topic, DLQ topic and group id must not be empty");
         return -1;
@@ -86,8 +80,10 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
                               cfgcli_get_str(c, "datasource.dbname", "cqrs"));
     dbuf_t b;
     dbuf_init(&b, 8192);
-    if (base == NULL || dbuf_addf(&b, "%s sslmode=%s connect_timeout=%d "
-                                      "application_name=order-service", base, sslmode, timeout)) {
+    if (base == NULL || dbuf_addf(&b,
+                                  "%s sslmode=%s connect_timeout=%d "
+                                  "application_name=order-service",
+                                  base, sslmode, timeout)) {
         free(base);
         dbuf_free(&b);
         snprintf(err, errlen, "out of memory");
@@ -99,9 +95,12 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     cfgcli_foreach_prefix(c, "kafka-consumer-config.", os_collect_kv, &acc);
     /* keys set only by env vars (relaxed binding) are not listed by foreach: ask for the
      * seed's consumer keys by name */
-    static const char *const known[] = {"auto-offset-reset", "session-timeout-ms",
-                                        "heartbeat-interval-ms", "max-poll-interval-ms",
-                                        "max-partition-fetch-bytes-default", "fetch-max-wait-ms"};
+    static const char *const known[] = {"auto-offset-reset",
+                                        "session-timeout-ms",
+                                        "heartbeat-interval-ms",
+                                        "max-poll-interval-ms",
+                                        "max-partition-fetch-bytes-default",
+                                        "fetch-max-wait-ms"};
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
         char key[96];
         int have = 0;

@@ -12,22 +12,22 @@
 #define OS_MAX_KV 64
 
 typedef struct os_config {
-    int port;                  /* server.port, 8181 */
-    int http_threads;          /* server.threads, 4 */
-    const char *log_level;     /* logging.level */
-    char *conninfo;            /* assembled from datasource.* (owned) */
-    int pool_size;             /* datasource.pool-size, 4 */
-    const char *bootstrap;     /* kafka-config.bootstrap-servers */
-    int partitions;            /* kafka-config.num-of-partitions, 3 */
-    int replication;           /* kafka-config.replication-factor, 1 */
-    const char *topic;         /* order-service.customer-topic-name, customer */
-    const char *dlq_topic;     /* order-service.dlq-topic-name, customer.DLQ */
-    const char *group_id;      /* kafka-consumer-config.customer-group-id */
-    long customer_wait_ms;     /* order-service.customer-wait-ms, 2000 */
-    int batch_size;            /* projection.batch-size, 500 */
-    int poll_ms;               /* kafka-consumer-config.poll-timeout-ms, 150 */
-    int max_retries;           /* projection.max-retries, 5 */
-    long retry_backoff_ms;     /* projection.retry-backoff-ms, 1000 */
+    int port;                        /* server.port, 8181 */
+    int http_threads;                /* server.threads, 4 */
+    const char *log_level;           /* logging.level */
+    char *conninfo;                  /* assembled from datasource.* (owned) */
+    int pool_size;                   /* datasource.pool-size, 4 */
+    const char *bootstrap;           /* kafka-config.bootstrap-servers */
+    int partitions;                  /* kafka-config.num-of-partitions, 3 */
+    int replication;                 /* kafka-config.replication-factor, 1 */
+    const char *topic;               /* order-service.customer-topic-name, customer */
+    const char *dlq_topic;           /* order-service.dlq-topic-name, customer.DLQ */
+    const char *group_id;            /* kafka-consumer-config.customer-group-id */
+    long customer_wait_ms;           /* order-service.customer-wait-ms, 2000 */
+    int batch_size;                  /* projection.batch-size, 500 */
+    int poll_ms;                     /* kafka-consumer-config.poll-timeout-ms, 150 */
+    int max_retries;                 /* projection.max-retries, 5 */
+    long retry_backoff_ms;           /* projection.retry-backoff-ms, 1000 */
     kfk_kv_t consumer_kv[OS_MAX_KV]; /* the other kafka-consumer-config.* keys (borrowed) */
     size_t n_consumer_kv;
 } os_config_t;

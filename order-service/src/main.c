@@ -101,8 +101,7 @@ static int os_ready(void *ctx, char *why, size_t whylen)
     return 1;
 }
 
-static void os_observe(void *ctx, const char *route, const h2o_req_t *req, int status,
-                       uint64_t duration_us)
+static void os_observe(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
 {
     metrics_t *m = ctx;
     char lab[160], r[96];
@@ -146,19 +145,18 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
         clog_warn(log, "cannot check topics: %s", err);
         return;
     }
-    if (kfk_ensure_topic(rk, cfg->topic, cfg->partitions, cfg->replication, compact, 1, 15000,
-                         err, sizeof err) < 0)
-        clog_warn(log, "topic %s: %s", cfg->topic, err);
-    if (kfk_ensure_topic(rk, cfg->dlq_topic, 1, cfg->replication, NULL, 0, 15000, err,
+    if (kfk_ensure_topic(rk, cfg->topic, cfg->partitions, cfg->replication, compact, 1, 15000, err,
                          sizeof err) < 0)
+        clog_warn(log, "topic %s: %s", cfg->topic, err);
+    if (kfk_ensure_topic(rk, cfg->dlq_topic, 1, cfg->replication, NULL, 0, 15000, err, sizeof err) < 0)
         clog_warn(log, "topic %s: %s", cfg->dlq_topic, err);
     rd_kafka_destroy(rk);
 }
 
 static int os_rebuild_cli(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log)
 {
-    os_rebuild_opts_t ro = {cfg->bootstrap, cfg->topic, cfg->group_id, cfg->conninfo,
-                            cfg->consumer_kv, cfg->n_consumer_kv, 10000, codec, log, NULL};
+    os_rebuild_opts_t ro = {cfg->bootstrap,     cfg->topic, cfg->group_id, cfg->conninfo, cfg->consumer_kv,
+                            cfg->n_consumer_kv, 10000,      codec,         log,           NULL};
     os_rebuild_stats_t st;
     char err[1024];
     if (os_rebuild_run(&ro, &st, err, sizeof err) != 0) {
@@ -168,9 +166,8 @@ static int os_rebuild_cli(const os_config_t *cfg, const evcodec_t *codec, const 
     double secs = (double)st.elapsed_ms / 1000.0;
     printf("{\"events\":%llu,\"rows\":%llu,\"poison\":%llu,\"elapsedMs\":%lld,\"swapMs\":%lld,"
            "\"eventsPerSecond\":%.0f}\n",
-           (unsigned long long)st.events, (unsigned long long)st.rows,
-           (unsigned long long)st.poison, (long long)st.elapsed_ms, (long long)st.swap_ms,
-           secs > 0 ? (double)st.events / secs : 0.0);
+           (unsigned long long)st.events, (unsigned long long)st.rows, (unsigned long long)st.poison,
+           (long long)st.elapsed_ms, (long long)st.swap_ms, secs > 0 ? (double)st.events / secs : 0.0);
     return 0;
 }
 
@@ -196,18 +193,28 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
         clog_error(log, "%s", err);
         goto cleanup;
     }
-    os_projector_opts_t po = {cfg->bootstrap, cfg->topic, cfg->group_id, cfg->dlq_topic,
-                              cfg->conninfo, cfg->consumer_kv, cfg->n_consumer_kv,
-                              cfg->batch_size, cfg->poll_ms, cfg->max_retries,
-                              (int)cfg->retry_backoff_ms, codec, m.metrics,
-                              os_changes_port(changes), log};
+    os_projector_opts_t po = {cfg->bootstrap,
+                              cfg->topic,
+                              cfg->group_id,
+                              cfg->dlq_topic,
+                              cfg->conninfo,
+                              cfg->consumer_kv,
+                              cfg->n_consumer_kv,
+                              cfg->batch_size,
+                              cfg->poll_ms,
+                              cfg->max_retries,
+                              (int)cfg->retry_backoff_ms,
+                              codec,
+                              m.metrics,
+                              os_changes_port(changes),
+                              log};
     m.projector = os_projector_new(&po, err, sizeof err);
     if (m.projector == NULL || os_projector_start(m.projector) != 0) {
         clog_error(log, "projection: %s", err);
         goto cleanup;
     }
-    os_rebuild_opts_t ro = {cfg->bootstrap, cfg->topic, cfg->group_id, cfg->conninfo,
-                            cfg->consumer_kv, cfg->n_consumer_kv, 10000, codec, log, NULL};
+    os_rebuild_opts_t ro = {cfg->bootstrap,     cfg->topic, cfg->group_id, cfg->conninfo, cfg->consumer_kv,
+                            cfg->n_consumer_kv, 10000,      codec,         log,           NULL};
     rctl = os_rebuild_ctl_new(&ro);
 
     memset(&app, 0, sizeof app);
@@ -293,8 +300,7 @@ int main(int argc, char **argv)
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
-    clog_init(&log, "order-service", getenv("LOG_LEVEL") ? getenv("LOG_LEVEL") : cfg.log_level,
-              stderr);
+    clog_init(&log, "order-service", getenv("LOG_LEVEL") ? getenv("LOG_LEVEL") : cfg.log_level, stderr);
     pg = pgx_connect(cfg.conninfo, 30, &log);
     if (pg == NULL || pgx_migrate(pg, "order-service", order_migrations, &log) < 0) {
         clog_error(&log, "database not usable; giving up");

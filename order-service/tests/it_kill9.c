@@ -60,8 +60,7 @@ static void check_exact(os_it_t *t)
         os_it_uuid(id, c);
         snprintf(name, sizeof name, "u%ld-v%d", c, NVER);
         if (row >= n || strcmp(PQgetvalue(r, row, 0), id) != 0 ||
-            strtol(PQgetvalue(r, row, 1), NULL, 10) != NVER ||
-            strcmp(PQgetvalue(r, row, 2), name) != 0) {
+            strtol(PQgetvalue(r, row, 1), NULL, 10) != NVER || strcmp(PQgetvalue(r, row, 2), name) != 0) {
             if (mismatches++ < 5)
                 printf("mismatch at customer %ld (row %d of %d)\n", c, row, n);
         }
@@ -100,8 +99,7 @@ static void test_kill9_mid_stream(void **state)
     assert_true(pid > 0);
     long long t0 = ts_now_ms();
     assert_int_equal(os_it_wait_scalar(&t, OFFSETS_SQL, NEVENTS, 120000), NEVENTS);
-    printf("restart caught up the remaining %lld events in %lld ms\n", NEVENTS - offs_at,
-           ts_now_ms() - t0);
+    printf("restart caught up the remaining %lld events in %lld ms\n", NEVENTS - offs_at, ts_now_ms() - t0);
     check_exact(&t);
     assert_int_equal(os_it_stop(pid), 0);
     os_it_teardown(&t);
@@ -128,8 +126,7 @@ static void test_two_replicas_one_killed(void **state)
     produce(&t, NEVENTS / 2, NEVENTS);
     long long t0 = ts_now_ms();
     assert_int_equal(os_it_wait_scalar(&t, OFFSETS_SQL, NEVENTS, 120000), NEVENTS);
-    printf("replica B finished the stream %lld ms after the second half was produced\n",
-           ts_now_ms() - t0);
+    printf("replica B finished the stream %lld ms after the second half was produced\n", ts_now_ms() - t0);
     check_exact(&t);
     assert_int_equal(os_it_stop(b), 0);
     os_it_teardown(&t);
@@ -140,8 +137,7 @@ static void test_apply_failed_goes_to_dlq(void **state)
     (void)state;
     os_it_t t;
     char a[37], evil[37], c[37], sql[256];
-    static const char *const env[] = {"PROJECTION_MAX_RETRIES=2", "PROJECTION_RETRY_BACKOFF_MS=100",
-                                      NULL};
+    static const char *const env[] = {"PROJECTION_MAX_RETRIES=2", "PROJECTION_RETRY_BACKOFF_MS=100", NULL};
     assert_int_equal(os_it_setup(&t, "fault", 1), 0);
     pid_t pid = os_it_start(&t, 38295, env, "/tmp/it_order_fault.log");
     assert_int_equal(os_it_wait_ready(38295, 30000), 0);

@@ -22,8 +22,8 @@
 #define PORT 38291
 #define REST "d215b5f8-0249-4dc5-89a3-51fd148cfb45"
 #define PROD "d215b5f8-0249-4dc5-89a3-51fd148cfb48"
-#define HASH_SQL                                                                                   \
-    "SELECT md5(coalesce(string_agg(id::text||'|'||username||'|'||first_name||'|'||last_name||'|'" \
+#define HASH_SQL                                                                                             \
+    "SELECT md5(coalesce(string_agg(id::text||'|'||username||'|'||first_name||'|'||last_name||'|'"           \
     "||version||'|'||updated_at::text, ',' ORDER BY id), '')) FROM \"order\".customers"
 
 typedef struct world {
@@ -39,8 +39,7 @@ static char *url(world_t *w, const char *path)
     return buf;
 }
 
-static long http(world_t *w, const char *method, const char *path, const char *body,
-                 json_t **out)
+static long http(world_t *w, const char *method, const char *path, const char *body, json_t **out)
 {
     const char *hdrs[] = {"Content-Type: application/json", NULL};
     ts_resp_t r;
@@ -61,8 +60,7 @@ static int setup(void **state)
     if (os_it_setup(&w.t, "proj", 3) != 0)
         return -1;
     snprintf(w.base, sizeof w.base, "http://127.0.0.1:%d", PORT);
-    static const char *env[] = {"ORDER_ADMIN_TOKEN=it-secret", "ORDER_SERVICE_CUSTOMER_WAIT_MS=800",
-                                NULL};
+    static const char *env[] = {"ORDER_ADMIN_TOKEN=it-secret", "ORDER_SERVICE_CUSTOMER_WAIT_MS=800", NULL};
     w.pid = os_it_start(&w.t, PORT, env, "/tmp/it_order_projection.log");
     if (w.pid < 0 || os_it_wait_ready(PORT, 30000) != 0)
         return -1;
@@ -193,8 +191,8 @@ static void test_poison_to_dlq(void **state)
     ts_resp_free(&r);
 }
 
-static const char *order_body(char *buf, size_t len, const char *cust, const char *price,
-                              const char *sub2, const char *postal)
+static const char *order_body(char *buf, size_t len, const char *cust, const char *price, const char *sub2,
+                              const char *postal)
 {
     snprintf(buf, len,
              "{\"customerId\":\"%s\",\"restaurantId\":\"" REST "\",\"price\":%s,"
@@ -222,7 +220,8 @@ static void test_orders_api(void **state)
     json_t *j = NULL;
     os_it_uuid(cust, 2);
     /* 200 == 200.00 */
-    assert_int_equal(http(w, "POST", "/orders", order_body(body, sizeof body, cust, "200", "150", "1000AB"), &j), 201);
+    assert_int_equal(
+        http(w, "POST", "/orders", order_body(body, sizeof body, cust, "200", "150", "1000AB"), &j), 201);
     assert_string_equal(json_string_value(json_object_get(j, "orderStatus")), "PENDING");
     assert_string_equal(json_string_value(json_object_get(j, "message")), "Order created successfully");
     snprintf(path, sizeof path, "/orders/%s", json_string_value(json_object_get(j, "orderTrackingId")));
@@ -273,7 +272,9 @@ static void test_read_your_writes(void **state)
         assert_int_equal(os_it_send(&w->t, cust, 1, "fresh", 0), 0);
         rd_kafka_poll(w->t.producer, 0);
         /* immediately: the customer is (most likely) not projected yet */
-        assert_int_equal(http(w, "POST", "/orders", order_body(body, sizeof body, cust, "200", "150", "1000AB"), NULL), 201);
+        assert_int_equal(
+            http(w, "POST", "/orders", order_body(body, sizeof body, cust, "200", "150", "1000AB"), NULL),
+            201);
     }
 }
 
@@ -343,7 +344,11 @@ static void test_rebuild_while_reading(void **state)
     assert_string_equal(before, after); /* identical table from an unchanged topic */
     free(before);
     free(after);
-    assert_int_equal(os_it_scalar(&w->t, "SELECT count(*) FROM pg_tables WHERE schemaname = 'order' AND tablename LIKE 'customers_%'"), 0);
+    assert_int_equal(
+        os_it_scalar(
+            &w->t,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'order' AND tablename LIKE 'customers_%'"),
+        0);
     /* the projection goes on after the swap */
     os_it_uuid(id, 7777);
     assert_int_equal(os_it_send(&w->t, id, 1, "after-rebuild", 1), 0);

@@ -28,8 +28,7 @@ void os_it_uuid(char out[37], long n)
 
 static int os_it_admin_db(const char *sql)
 {
-    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO",
-                                   "host=127.0.0.1 port=5433 user=postgres dbname=cqrs"));
+    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs"));
     int ok = PQstatus(c) == CONNECTION_OK;
     if (ok) {
         PGresult *r = PQexec(c, sql);
@@ -50,8 +49,7 @@ static rd_kafka_t *os_it_admin_client(const char *bootstrap)
     return rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
 }
 
-static int os_it_topics(rd_kafka_t *rk, const char *const *names, int n, int partitions,
-                        int create)
+static int os_it_topics(rd_kafka_t *rk, const char *const *names, int n, int partitions, int create)
 {
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     int rc = 0;
@@ -114,8 +112,7 @@ int os_it_setup(os_it_t *t, const char *name, int partitions)
         return -1;
     /* same server, private database: rewrite dbname in the conninfo */
     snprintf(t->conninfo, sizeof t->conninfo, "%s dbname=%s",
-             ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs"),
-             t->dbname);
+             ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs"), t->dbname);
     t->pg = PQconnectdb(t->conninfo);
     if (PQstatus(t->pg) != CONNECTION_OK)
         return -1;
@@ -159,10 +156,9 @@ int os_it_send_raw(os_it_t *t, const char *key, const void *val, size_t len, int
 {
     rd_kafka_resp_err_t e;
     for (;;) {
-        e = rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(t->topic),
-                              RD_KAFKA_V_KEY(key, strlen(key)),
-                              RD_KAFKA_V_VALUE((void *)val, len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        e = rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(t->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(t->producer, 10);
@@ -310,8 +306,8 @@ int os_it_dlq_read(os_it_t *t, json_t **out)
 {
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-                      err, sizeof err);
+    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"), err,
+                      sizeof err);
     rd_kafka_conf_set(conf, "group.id", "it-dlq-reader", err, sizeof err);
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
     rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);

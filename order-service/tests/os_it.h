@@ -17,16 +17,16 @@
 #include "evcodec.h"
 
 typedef struct os_it {
-    char tag[64];        /* "it-order-<pid>-<n>" */
-    char dbname[64];     /* private database */
+    char tag[64];    /* "it-order-<pid>-<n>" */
+    char dbname[64]; /* private database */
     char topic[96];
     char dlq[112];
     char group[112];
-    char conninfo[512];  /* to the private database */
-    char bin[512];       /* order-service binary */
+    char conninfo[512]; /* to the private database */
+    char bin[512];      /* order-service binary */
     rd_kafka_t *producer;
     evcodec_t *codec;
-    PGconn *pg;          /* to the private database */
+    PGconn *pg; /* to the private database */
 } os_it_t;
 
 /* Creates the database and the topic (`partitions`), a producer and a codec. 0 or -1. */

@@ -30,7 +30,7 @@ typedef struct bench {
     double rate;
     double seconds;
     int threads;
-    long n;          /* records planned */
+    long n; /* records planned */
     rec_t *recs;
     atomic_long next; /* closed loop: next record to send */
     atomic_long sent, ok, failed;
@@ -204,9 +204,9 @@ int main(int argc, char **argv)
         arr[len] = '\0';
         if (cnt > 0) {
             const char *vals[1] = {arr};
-            PGresult *res = PQexecParams(pg,
-                                         "SELECT id::text FROM \"order\".customers WHERE id = ANY($1::uuid[])",
-                                         1, NULL, vals, NULL, NULL, 0);
+            PGresult *res =
+                PQexecParams(pg, "SELECT id::text FROM \"order\".customers WHERE id = ANY($1::uuid[])", 1,
+                             NULL, vals, NULL, NULL, 0);
             int64_t t = now_ns();
             if (PQresultStatus(res) == PGRES_TUPLES_OK) {
                 for (int k = 0; k < PQntuples(res); k++) {
@@ -221,8 +221,8 @@ int main(int argc, char **argv)
             PQclear(res);
         }
         /* advance the low mark over settled records */
-        while (low < hi && (atomic_load(&b.recs[low].t_vis) != 0 ||
-                            (done && atomic_load(&b.recs[low].t_ok) == 0)))
+        while (low < hi &&
+               (atomic_load(&b.recs[low].t_vis) != 0 || (done && atomic_load(&b.recs[low].t_ok) == 0)))
             low++;
         if (done && (low >= hi || now_ns() > deadline))
             break;
@@ -257,15 +257,18 @@ int main(int argc, char **argv)
     }
     qsort(lags, (size_t)nv, sizeof *lags, cmp_i64);
     double p50 = nv ? (double)lags[nv / 2] / 1e6 : 0;
-    double p99 = nv ? (double)lags[(size_t)((double)nv * 0.99) < (size_t)nv ? (size_t)((double)nv * 0.99) : (size_t)nv - 1] / 1e6 : 0;
+    double p99 = nv ? (double)lags[(size_t)((double)nv * 0.99) < (size_t)nv ? (size_t)((double)nv * 0.99)
+                                                                            : (size_t)nv - 1] /
+                          1e6
+                    : 0;
     double mx = nv ? (double)lags[nv - 1] / 1e6 : 0;
     double span = (double)(last_ok - b.t0) / 1e9;
     printf("{\"mode\":\"%s\",\"targetRate\":%.0f,\"sent\":%ld,\"ok\":%ld,\"failed\":%ld,"
            "\"visible\":%ld,\"lost\":%ld,\"createsPerSecond\":%.0f,\"lagMs\":{\"p50\":%.2f,"
            "\"p99\":%.2f,\"max\":%.2f}}\n",
-           b.rate > 0 ? "open-loop" : "closed-loop", b.rate, atomic_load(&b.sent),
-           atomic_load(&b.ok), atomic_load(&b.failed), nv, lost,
-           span > 0 ? (double)atomic_load(&b.ok) / span : 0.0, p50, p99, mx);
+           b.rate > 0 ? "open-loop" : "closed-loop", b.rate, atomic_load(&b.sent), atomic_load(&b.ok),
+           atomic_load(&b.failed), nv, lost, span > 0 ? (double)atomic_load(&b.ok) / span : 0.0, p50, p99,
+           mx);
     free(lags);
     free(arr);
     free(th);

@@ -135,11 +135,10 @@ int main(int argc, char **argv)
                 break;
             }
             rd_kafka_resp_err_t e;
-            while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                          RD_KAFKA_V_KEY(ev.id, strlen(ev.id)),
+            while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(ev.id, strlen(ev.id)),
                                           RD_KAFKA_V_VALUE(buf, len),
-                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                          RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END)) ==
+                   RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(rk, 10);
             if (e) {
                 free(buf);

@@ -24,20 +24,19 @@
 
 typedef struct fake {
     pthread_mutex_t mu;
-    int customer_present;   /* read model has CUST */
-    int appear_after;       /* CUST appears at this lookup number (0 = never) */
+    int customer_present; /* read model has CUST */
+    int appear_after;     /* CUST appears at this lookup number (0 = never) */
     int lookups;
-    int store_error;        /* readmodel fails */
+    int store_error; /* readmodel fails */
     int save_error;
     int saved;
     order_t last_saved;
-    int64_t now;            /* fake monotonic clock */
+    int64_t now; /* fake monotonic clock */
     int waits;
     int uuid_n;
 } fake_t;
 
-static int fk_get_customer(void *self, const char *id, os_customer_t *out, char *err,
-                           size_t errlen)
+static int fk_get_customer(void *self, const char *id, os_customer_t *out, char *err, size_t errlen)
 {
     fake_t *f = self;
     int rc;
@@ -74,8 +73,7 @@ static int fk_save(void *self, const order_t *o, char *err, size_t errlen)
     return 0;
 }
 
-static int fk_find(void *self, const char *tracking_id, os_order_view_t *out, char *err,
-                   size_t errlen)
+static int fk_find(void *self, const char *tracking_id, os_order_view_t *out, char *err, size_t errlen)
 {
     fake_t *f = self;
     (void)err;
@@ -91,14 +89,25 @@ static int fk_find(void *self, const char *tracking_id, os_order_view_t *out, ch
     return 0;
 }
 
-static int64_t fk_wall(void *self) { (void)self; return 1700000000000; }
-static int64_t fk_mono(void *self) { return ((fake_t *)self)->now; }
+static int64_t fk_wall(void *self)
+{
+    (void)self;
+    return 1700000000000;
+}
+static int64_t fk_mono(void *self)
+{
+    return ((fake_t *)self)->now;
+}
 static void fk_uuid(void *self, char out[ORDER_UUID_LEN + 1])
 {
     fake_t *f = self;
     snprintf(out, ORDER_UUID_LEN + 1, "00000000-0000-4000-8000-%012d", ++f->uuid_n);
 }
-static uint64_t fk_gen(void *self) { (void)self; return 0; }
+static uint64_t fk_gen(void *self)
+{
+    (void)self;
+    return 0;
+}
 static int fk_wait(void *self, uint64_t seen, int64_t timeout_ms)
 {
     fake_t *f = self;
@@ -214,8 +223,8 @@ static void test_create_unknown_customer_waits_bounded(void **st)
     sample(&r);
     assert_int_equal(os_create_order(&a, &r.o, &res), OS_EINVALID);
     assert_string_equal(res.msg, "Could not find customer with customer id: " CUST);
-    assert_int_equal(f.now, 2000);          /* waited exactly customer-wait-ms */
-    assert_int_equal(f.waits, 2000 / 25);   /* re-checking every poll interval */
+    assert_int_equal(f.now, 2000);        /* waited exactly customer-wait-ms */
+    assert_int_equal(f.waits, 2000 / 25); /* re-checking every poll interval */
     assert_int_equal(f.lookups, f.waits + 1);
     assert_int_equal(f.saved, 0);
 }

@@ -71,8 +71,8 @@ static void test_too_many_decimals(void **st)
 static void test_syntax(void **st)
 {
     (void)st;
-    const char *bad[] = {"", "-", "+", ".", "abc", "1a", "1.2.3", "1e", "1e+", "--1",
-                         "1 ", " 1", "0x10", "1,5", "e5", "NaN", "Infinity", "1..2"};
+    const char *bad[] = {"",    "-",  "+",  ".",    "abc", "1a", "1.2.3", "1e",       "1e+",
+                         "--1", "1 ", " 1", "0x10", "1,5", "e5", "NaN",   "Infinity", "1..2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(perr(bad[i]), MONEY_ESYNTAX);
     money_t m;
@@ -104,8 +104,7 @@ static void test_format(void **st)
     assert_string_equal(money_format(money_from_cents(5), b, sizeof b), "0.05");
     assert_string_equal(money_format(money_from_cents(-50), b, sizeof b), "-0.50");
     assert_string_equal(money_format(money_from_cents(0), b, sizeof b), "0.00");
-    assert_string_equal(money_format(money_from_cents(INT64_MIN), b, sizeof b),
-                        "-92233720368547758.08");
+    assert_string_equal(money_format(money_from_cents(INT64_MIN), b, sizeof b), "-92233720368547758.08");
 }
 
 static void test_arith(void **st)
@@ -116,12 +115,10 @@ static void test_arith(void **st)
     assert_int_equal(r.cents, 20000);
     assert_int_equal(money_mul(money_from_cents(5000), 3, &r), MONEY_OK);
     assert_int_equal(r.cents, 15000);
-    assert_int_equal(money_add(money_from_cents(MONEY_MAX_CENTS), money_from_cents(1), &r),
-                     MONEY_ERANGE);
+    assert_int_equal(money_add(money_from_cents(MONEY_MAX_CENTS), money_from_cents(1), &r), MONEY_ERANGE);
     assert_int_equal(money_mul(money_from_cents(MONEY_MAX_CENTS), 2, &r), MONEY_ERANGE);
     assert_int_equal(money_mul(money_from_cents(INT64_MAX), INT64_MAX, &r), MONEY_ERANGE);
-    assert_int_equal(money_add(money_from_cents(INT64_MAX), money_from_cents(1), &r),
-                     MONEY_ERANGE);
+    assert_int_equal(money_add(money_from_cents(INT64_MAX), money_from_cents(1), &r), MONEY_ERANGE);
     assert_true(money_eq(money_from_cents(20000), money_from_cents(20000)));
     assert_false(money_is_positive(money_from_cents(0)));
 }
@@ -129,9 +126,12 @@ static void test_arith(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scale_normalised), cmocka_unit_test(test_zero_and_negative),
-        cmocka_unit_test(test_too_many_decimals), cmocka_unit_test(test_syntax),
-        cmocka_unit_test(test_range),  cmocka_unit_test(test_format),
+        cmocka_unit_test(test_scale_normalised),
+        cmocka_unit_test(test_zero_and_negative),
+        cmocka_unit_test(test_too_many_decimals),
+        cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_range),
+        cmocka_unit_test(test_format),
         cmocka_unit_test(test_arith),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -205,21 +205,23 @@ static void test_address(void **st)
     (void)st;
     char dst[ORDER_POSTAL_CODE_MAX + 1];
     char msg[ORDER_MSG_MAX];
-    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "1000AB", 6,
-                                    msg, sizeof msg), 0);
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "1000AB", 6, msg, sizeof msg), 0);
     assert_string_equal(dst, "1000AB");
-    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode",
-                                    "12345678901", 11, msg, sizeof msg), -1);
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "12345678901", 11, msg, sizeof msg),
+        -1);
     assert_string_equal(msg, "address.postalCode must be at most 10 characters");
-    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode",
-                                    "1234567890", 10, msg, sizeof msg), 0);
-    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "   ", 3,
-                                    msg, sizeof msg), -1);
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "1234567890", 10, msg, sizeof msg),
+        0);
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "   ", 3, msg, sizeof msg), -1);
     assert_string_equal(msg, "address.postalCode must not be empty");
-    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", NULL, 0,
-                                    msg, sizeof msg), -1);
-    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "a\0b", 3,
-                                    msg, sizeof msg), -1);
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", NULL, 0, msg, sizeof msg), -1);
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "a\0b", 3, msg, sizeof msg), -1);
 
     fixture_t f;
     sample(&f);
@@ -253,11 +255,11 @@ static void test_initialize_and_status(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sample_valid),     cmocka_unit_test(test_scale_does_not_matter),
-        cmocka_unit_test(test_total_price_positive), cmocka_unit_test(test_item_price_rules),
-        cmocka_unit_test(test_item_quantity),    cmocka_unit_test(test_item_overflow),
-        cmocka_unit_test(test_sum_must_match),   cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_uuid_helpers),     cmocka_unit_test(test_address),
+        cmocka_unit_test(test_sample_valid),          cmocka_unit_test(test_scale_does_not_matter),
+        cmocka_unit_test(test_total_price_positive),  cmocka_unit_test(test_item_price_rules),
+        cmocka_unit_test(test_item_quantity),         cmocka_unit_test(test_item_overflow),
+        cmocka_unit_test(test_sum_must_match),        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_uuid_helpers),          cmocka_unit_test(test_address),
         cmocka_unit_test(test_initialize_and_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

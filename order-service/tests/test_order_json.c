@@ -61,8 +61,7 @@ static void test_structure_errors(void **st)
     expect("{\"customerId\":\"" CUST "\",\"restaurantId\":\"" REST "\"}", "price is required");
     expect("{\"customerId\":\"" CUST "\",\"restaurantId\":\"" REST "\",\"price\":true}",
            "price must be a number");
-    expect("{\"customerId\":\"" CUST "\",\"restaurantId\":\"" REST "\",\"price\":1}",
-           "items is required");
+    expect("{\"customerId\":\"" CUST "\",\"restaurantId\":\"" REST "\",\"price\":1}", "items is required");
     expect("{\"customerId\":\"" CUST "\",\"restaurantId\":\"" REST "\",\"price\":1,\"items\":{}}",
            "items must be an array");
     expect("{\"customerId\":\"" CUST "\",\"restaurantId\":\"" REST "\",\"price\":1,\"items\":[1]}",
@@ -134,8 +133,12 @@ static void test_render(void **st)
     j = os_order_view_json(&v);
     assert_int_equal(json_array_size(json_object_get(j, "failureMessages")), 0);
     json_decref(j);
-    os_customer_t c = {"00000000-0000-4000-8000-000000000002", (char *)"u", (char *)"F",
-                       (char *)"L", 7, "2026-01-01T00:00:00.000Z"};
+    os_customer_t c = {"00000000-0000-4000-8000-000000000002",
+                       (char *)"u",
+                       (char *)"F",
+                       (char *)"L",
+                       7,
+                       "2026-01-01T00:00:00.000Z"};
     j = os_customer_json(&c);
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 7);
     assert_string_equal(json_string_value(json_object_get(j, "firstName")), "F");
@@ -166,8 +169,8 @@ static void test_admin_auth(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sample),      cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_money_json),  cmocka_unit_test(test_render),
+        cmocka_unit_test(test_sample),     cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_money_json), cmocka_unit_test(test_render),
         cmocka_unit_test(test_admin_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

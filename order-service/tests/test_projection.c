@@ -58,8 +58,7 @@ typedef struct plan {
     size_t nops;
 } plan_t;
 
-static void run(const proj_event_t *evs, size_t n, const proj_stored_t *st, size_t nst,
-                plan_t *p)
+static void run(const proj_event_t *evs, size_t n, const proj_stored_t *st, size_t nst, plan_t *p)
 {
     memset(p, 0, sizeof *p);
     assert_int_equal(proj_plan(evs, n, st, nst, p->d, p->ops, &p->nops), 0);
@@ -148,8 +147,8 @@ static void test_tombstones(void **st)
 static void test_several_customers(void **st)
 {
     (void)st;
-    proj_event_t evs[] = {up(C, 1, "c1"), up(A, 2, "a2"), del(B), up(A, 1, "a1"),
-                          up(C, 2, "c2"), up(B, 9, "b9")};
+    proj_event_t evs[] = {up(C, 1, "c1"), up(A, 2, "a2"), del(B),
+                          up(A, 1, "a1"), up(C, 2, "c2"), up(B, 9, "b9")};
     proj_stored_t s[] = {stored(B, 3), stored(A, 1)};
     plan_t p;
     run(evs, 6, s, 2, &p);

@@ -28,7 +28,7 @@ typedef struct db {
 
 typedef struct fstore {
     db_t committed;
-    db_t tx;         /* working copy inside a transaction */
+    db_t tx; /* working copy inside a transaction */
     int in_tx;
     const char *fail_at; /* "begin", "load", "apply", "offsets", "commit" or NULL */
     int commits, rollbacks, applies;
@@ -62,8 +62,7 @@ static int fs_begin(void *self, char *err, size_t errlen)
     return 0;
 }
 
-static int fs_load(void *self, const char *const *ids, size_t n, proj_stored_t *out, char *err,
-                   size_t errlen)
+static int fs_load(void *self, const char *const *ids, size_t n, proj_stored_t *out, char *err, size_t errlen)
 {
     fstore_t *s = self;
     assert_true(s->in_tx);
@@ -106,8 +105,7 @@ static int fs_apply(void *self, const proj_op_t *ops, size_t n, char *err, size_
     return 0;
 }
 
-static int fs_offsets(void *self, const char *topic, const os_offset_t *o, size_t n, char *err,
-                      size_t errlen)
+static int fs_offsets(void *self, const char *topic, const os_offset_t *o, size_t n, char *err, size_t errlen)
 {
     fstore_t *s = self;
     assert_string_equal(topic, "customer");

@@ -53,8 +53,7 @@ os_status_t os_create_order(const os_app_t *app, order_t *o, os_result_t *res)
         return res->status;
     if (rc == 0) {
         res->status = OS_EINVALID;
-        snprintf(res->msg, sizeof res->msg, "Could not find customer with customer id: %s",
-                 o->customer_id);
+        snprintf(res->msg, sizeof res->msg, "Could not find customer with customer id: %s", o->customer_id);
         return res->status;
     }
     app->ids.new_uuid(app->ids.self, id);
@@ -68,8 +67,7 @@ os_status_t os_create_order(const os_app_t *app, order_t *o, os_result_t *res)
     return res->status;
 }
 
-os_status_t os_get_order(const os_app_t *app, const char *tracking_id, os_order_view_t *out,
-                         os_result_t *res)
+os_status_t os_get_order(const os_app_t *app, const char *tracking_id, os_order_view_t *out, os_result_t *res)
 {
     char err[256] = "";
     int rc = app->orders.find_by_tracking_id(app->orders.self, tracking_id, out, err, sizeof err);
@@ -77,16 +75,14 @@ os_status_t os_get_order(const os_app_t *app, const char *tracking_id, os_order_
         os_res(res, OS_EINTERNAL, err);
     } else if (rc == 0) {
         res->status = OS_ENOTFOUND;
-        snprintf(res->msg, sizeof res->msg, "Could not find order with tracking id: %s",
-                 tracking_id);
+        snprintf(res->msg, sizeof res->msg, "Could not find order with tracking id: %s", tracking_id);
     } else {
         os_res(res, OS_OK, NULL);
     }
     return res->status;
 }
 
-os_status_t os_get_customer(const os_app_t *app, const char *id, os_customer_t *out,
-                            os_result_t *res)
+os_status_t os_get_customer(const os_app_t *app, const char *id, os_customer_t *out, os_result_t *res)
 {
     char err[256] = "";
     int rc = app->readmodel.get_customer(app->readmodel.self, id, out, err, sizeof err);

@@ -47,7 +47,6 @@ os_status_t os_get_order(const os_app_t *app, const char *tracking_id, os_order_
 
 /* Looks a customer up in the read model. OS_ENOTFOUND → "Could not find customer with
  * customer id: <id>". `out` must be zeroed; the caller clears it. */
-os_status_t os_get_customer(const os_app_t *app, const char *id, os_customer_t *out,
-                            os_result_t *res);
+os_status_t os_get_customer(const os_app_t *app, const char *id, os_customer_t *out, os_result_t *res);
 
 #endif

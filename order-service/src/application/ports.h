@@ -39,8 +39,7 @@ void os_order_view_clear(os_order_view_t *v);
 /* Read access to the customer read model. */
 typedef struct os_readmodel_port {
     void *self;
-    int (*get_customer)(void *self, const char *id, os_customer_t *out, char *err,
-                        size_t errlen);
+    int (*get_customer)(void *self, const char *id, os_customer_t *out, char *err, size_t errlen);
 } os_readmodel_port_t;
 
 /* The orders (write side of this service). */
@@ -48,8 +47,8 @@ typedef struct os_order_repo_port {
     void *self;
     /* Saves a validated, initialised order with its items and address atomically. */
     int (*save)(void *self, const order_t *o, char *err, size_t errlen);
-    int (*find_by_tracking_id)(void *self, const char *tracking_id, os_order_view_t *out,
-                               char *err, size_t errlen);
+    int (*find_by_tracking_id)(void *self, const char *tracking_id, os_order_view_t *out, char *err,
+                               size_t errlen);
 } os_order_repo_port_t;
 
 /* The next offset to read per partition, stored with the rows it produced. */
@@ -64,20 +63,20 @@ typedef struct os_projstore_port {
     void *self;
     int (*begin)(void *self, char *err, size_t errlen);
     /* The stored state of `n` customers (locked until commit): out[i] for ids[i]. */
-    int (*load_versions)(void *self, const char *const *ids, size_t n, proj_stored_t *out,
-                         char *err, size_t errlen);
+    int (*load_versions)(void *self, const char *const *ids, size_t n, proj_stored_t *out, char *err,
+                         size_t errlen);
     int (*apply)(void *self, const proj_op_t *ops, size_t n, char *err, size_t errlen);
     /* May be NULL (a rebuild into a shadow table keeps no offsets). */
-    int (*save_offsets)(void *self, const char *topic, const os_offset_t *offs, size_t n,
-                        char *err, size_t errlen);
+    int (*save_offsets)(void *self, const char *topic, const os_offset_t *offs, size_t n, char *err,
+                        size_t errlen);
     int (*commit)(void *self, char *err, size_t errlen);
     void (*rollback)(void *self);
 } os_projstore_port_t;
 
 typedef struct os_clock_port {
     void *self;
-    int64_t (*wall_ms)(void *self);  /* Unix epoch ms */
-    int64_t (*mono_ms)(void *self);  /* monotonic ms */
+    int64_t (*wall_ms)(void *self); /* Unix epoch ms */
+    int64_t (*mono_ms)(void *self); /* monotonic ms */
 } os_clock_port_t;
 
 typedef struct os_idgen_port {

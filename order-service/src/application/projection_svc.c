@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int os_projection_apply(const os_projstore_port_t *store, const char *topic,
-                        const proj_event_t *evs, size_t n, const os_offset_t *offs,
-                        size_t noffs, os_proj_stats_t *stats, char *err, size_t errlen)
+int os_projection_apply(const os_projstore_port_t *store, const char *topic, const proj_event_t *evs,
+                        size_t n, const os_offset_t *offs, size_t noffs, os_proj_stats_t *stats, char *err,
+                        size_t errlen)
 {
     int rc = -1;
     int in_tx = 0;
@@ -54,11 +54,21 @@ int os_projection_apply(const os_projstore_port_t *store, const char *topic,
         stats->ops += nops;
         for (size_t i = 0; i < n; i++) {
             switch (dec[i]) {
-            case PROJ_INSERT: stats->inserted++; break;
-            case PROJ_UPDATE: stats->updated++; break;
-            case PROJ_DELETE: stats->deleted++; break;
-            case PROJ_SKIP_STALE: stats->skipped_stale++; break;
-            case PROJ_SKIP_ABSENT: stats->skipped_absent++; break;
+            case PROJ_INSERT:
+                stats->inserted++;
+                break;
+            case PROJ_UPDATE:
+                stats->updated++;
+                break;
+            case PROJ_DELETE:
+                stats->deleted++;
+                break;
+            case PROJ_SKIP_STALE:
+                stats->skipped_stale++;
+                break;
+            case PROJ_SKIP_ABSENT:
+                stats->skipped_absent++;
+                break;
             }
         }
     }

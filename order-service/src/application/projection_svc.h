@@ -20,8 +20,8 @@ typedef struct os_proj_stats {
  * (`noffs` entries for `topic`; skipped when the store has no save_offsets) atomically.
  * Returns 0 (committed; `stats` accumulated when not NULL), or -1 (rolled back, nothing
  * changed; err says why). */
-int os_projection_apply(const os_projstore_port_t *store, const char *topic,
-                        const proj_event_t *evs, size_t n, const os_offset_t *offs,
-                        size_t noffs, os_proj_stats_t *stats, char *err, size_t errlen);
+int os_projection_apply(const os_projstore_port_t *store, const char *topic, const proj_event_t *evs,
+                        size_t n, const os_offset_t *offs, size_t noffs, os_proj_stats_t *stats, char *err,
+                        size_t errlen);
 
 #endif

@@ -22,8 +22,8 @@ static int os_pg_fail(PGresult *r, PGconn *c, const char *what, char *err, size_
     return -1;
 }
 
-static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals,
-                     const char *what, char *err, size_t errlen)
+static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals, const char *what, char *err,
+                     size_t errlen)
 {
     /* no parameters: PQexec, which also runs several ';'-separated statements */
     PGresult *r = np == 0 ? PQexec(c, sql) : PQexecParams(c, sql, np, NULL, vals, NULL, NULL, 0);
@@ -36,8 +36,7 @@ static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals
 static int os_pgproj_begin(void *self, char *err, size_t errlen)
 {
     os_pgproj_t *s = self;
-    return os_pg_cmd(s->conn, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, "begin", err,
-                     errlen);
+    return os_pg_cmd(s->conn, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, "begin", err, errlen);
 }
 
 static int os_pgproj_commit(void *self, char *err, size_t errlen)
@@ -59,8 +58,8 @@ static void os_pgproj_rollback(void *self)
     PQclear(PQexec(s->conn, s->nested ? "ROLLBACK TO SAVEPOINT os_batch" : "ROLLBACK"));
 }
 
-static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_stored_t *out,
-                          char *err, size_t errlen)
+static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_stored_t *out, char *err,
+                          size_t errlen)
 {
     os_pgproj_t *s = self;
     int rc = -1;
@@ -89,8 +88,8 @@ static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_sto
         goto oom;
     /* the live table's rows are locked against a concurrent writer (a replica during a
      * rebalance, or the swap); nobody else writes a shadow table */
-    snprintf(sql, sizeof sql, "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[])%s",
-             s->table, strcmp(s->table, OS_TABLE_LIVE) == 0 ? " FOR UPDATE" : "");
+    snprintf(sql, sizeof sql, "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[])%s", s->table,
+             strcmp(s->table, OS_TABLE_LIVE) == 0 ? " FOR UPDATE" : "");
     const char *vals[1] = {dbuf_ptr(&arr)};
     r = PQexecParams(s->conn, sql, 1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -193,8 +192,8 @@ cleanup:
     return rc;
 }
 
-static int os_pgproj_save_offsets(void *self, const char *topic, const os_offset_t *offs,
-                                  size_t n, char *err, size_t errlen)
+static int os_pgproj_save_offsets(void *self, const char *topic, const os_offset_t *offs, size_t n, char *err,
+                                  size_t errlen)
 {
     os_pgproj_t *s = self;
     int rc = -1;
@@ -236,8 +235,8 @@ os_projstore_port_t os_pgproj_port(os_pgproj_t *s)
     return p;
 }
 
-int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap,
-                           size_t *n, char *err, size_t errlen)
+int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap, size_t *n, char *err,
+                           size_t errlen)
 {
     const char *vals[1] = {topic};
     PGresult *r = PQexecParams(c,
@@ -265,8 +264,7 @@ static void os_pg_quiet(void *arg, const char *message)
 int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen)
 {
     PQnoticeProcessor old = PQsetNoticeProcessor(c, os_pg_quiet, NULL);
-    int rc = os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, 0, NULL, "drop shadow", err,
-                       errlen);
+    int rc = os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, 0, NULL, "drop shadow", err, errlen);
     PQsetNoticeProcessor(c, old, NULL);
     return rc;
 }
@@ -284,8 +282,8 @@ int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen)
 
 int os_pgproj_shadow_set_logged(PGconn *c, char *err, size_t errlen)
 {
-    return os_pg_cmd(c, "ALTER TABLE " OS_TABLE_SHADOW " SET LOGGED", 0, NULL, "shadow set logged",
-                     err, errlen);
+    return os_pg_cmd(c, "ALTER TABLE " OS_TABLE_SHADOW " SET LOGGED", 0, NULL, "shadow set logged", err,
+                     errlen);
 }
 
 int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen)

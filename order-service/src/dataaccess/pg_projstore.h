@@ -20,9 +20,9 @@
 #define OS_TABLE_SHADOW "\"order\".customers_rebuild"
 
 typedef struct os_pgproj {
-    PGconn *conn;      /* borrowed; used by one thread only */
-    const char *table; /* OS_TABLE_LIVE or OS_TABLE_SHADOW (static) */
-    int nested;        /* 1: batches are savepoints inside the caller's transaction */
+    PGconn *conn;       /* borrowed; used by one thread only */
+    const char *table;  /* OS_TABLE_LIVE or OS_TABLE_SHADOW (static) */
+    int nested;         /* 1: batches are savepoints inside the caller's transaction */
     os_vcache_t *cache; /* optional (shadow table only): versions kept in memory instead of
                            read back; updated by apply — the caller aborts on any failure */
 } os_pgproj_t;
@@ -32,8 +32,8 @@ os_projstore_port_t os_pgproj_port(os_pgproj_t *s);
 
 /* Loads the stored offsets of `topic`: up to `cap` entries into out, count in *n.
  * Returns 0 or -1. */
-int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap,
-                           size_t *n, char *err, size_t errlen);
+int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap, size_t *n, char *err,
+                           size_t errlen);
 
 /* (Re)creates the empty shadow table (drops a left-over one first). 0 or -1. */
 int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen);

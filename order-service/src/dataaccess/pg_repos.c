@@ -20,19 +20,17 @@ static int os_repo_err(PGresult *r, PGconn *c, const char *what, char *err, size
     return -1;
 }
 
-static int os_pg_get_customer(void *self, const char *id, os_customer_t *out, char *err,
-                              size_t errlen)
+static int os_pg_get_customer(void *self, const char *id, os_customer_t *out, char *err, size_t errlen)
 {
     os_pgpool_t *pool = self;
     PGconn *c = os_pgpool_get(pool);
     const char *vals[1] = {id};
     int rc = -1;
-    PGresult *r = PQexecParams(
-        c,
-        "SELECT id::text, username, first_name, last_name, version, "
-        "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-        "FROM \"order\".customers WHERE id = $1::uuid",
-        1, NULL, vals, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c,
+                               "SELECT id::text, username, first_name, last_name, version, "
+                               "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+                               "FROM \"order\".customers WHERE id = $1::uuid",
+                               1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         os_repo_err(r, c, "read customer", err, errlen);
         goto cleanup;
@@ -66,8 +64,8 @@ os_readmodel_port_t os_pg_readmodel_port(os_pgpool_t *pool)
     return p;
 }
 
-static int os_pg_exec(PGconn *c, const char *sql, int np, const char *const *vals,
-                      const char *what, char *err, size_t errlen)
+static int os_pg_exec(PGconn *c, const char *sql, int np, const char *const *vals, const char *what,
+                      char *err, size_t errlen)
 {
     PGresult *r = PQexecParams(c, sql, np, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -88,8 +86,8 @@ static int os_pg_save_order(void *self, const order_t *o, char *err, size_t errl
     dbuf_init(&prices, 1 << 20);
     dbuf_init(&qtys, 1 << 20);
     dbuf_init(&subs, 1 << 20);
-    if (os_pgarr_open(&ids) || os_pgarr_open(&prods) || os_pgarr_open(&prices) ||
-        os_pgarr_open(&qtys) || os_pgarr_open(&subs))
+    if (os_pgarr_open(&ids) || os_pgarr_open(&prods) || os_pgarr_open(&prices) || os_pgarr_open(&qtys) ||
+        os_pgarr_open(&subs))
         goto oom;
     for (size_t i = 0; i < o->n_items; i++) {
         char p[MONEY_STR_MAX], s[MONEY_STR_MAX];
@@ -99,20 +97,24 @@ static int os_pg_save_order(void *self, const order_t *o, char *err, size_t errl
             os_pgarr_text(&subs, money_format(o->items[i].sub_total, s, sizeof s)))
             goto oom;
     }
-    if (os_pgarr_close(&ids) || os_pgarr_close(&prods) || os_pgarr_close(&prices) ||
-        os_pgarr_close(&qtys) || os_pgarr_close(&subs))
+    if (os_pgarr_close(&ids) || os_pgarr_close(&prods) || os_pgarr_close(&prices) || os_pgarr_close(&qtys) ||
+        os_pgarr_close(&subs))
         goto oom;
     if (os_pg_exec(c, "BEGIN", 0, NULL, "begin", err, errlen) != 0)
         goto cleanup;
-    const char *ov[6] = {o->id, o->customer_id, o->restaurant_id, o->tracking_id,
-                         money_format(o->price, price, sizeof price), order_status_name(o->status)};
+    const char *ov[6] = {o->id,
+                         o->customer_id,
+                         o->restaurant_id,
+                         o->tracking_id,
+                         money_format(o->price, price, sizeof price),
+                         order_status_name(o->status)};
     if (os_pg_exec(c,
                    "INSERT INTO \"order\".orders (id, customer_id, restaurant_id, tracking_id, "
                    "price, order_status, failure_messages) VALUES ($1::uuid, $2::uuid, $3::uuid, "
                    "$4::uuid, $5::numeric, $6::\"order\".order_status, '')",
                    6, ov, "insert order", err, errlen) != 0)
         goto rollback;
-    const char *iv[6] = {o->id, dbuf_ptr(&ids), dbuf_ptr(&prods), dbuf_ptr(&prices),
+    const char *iv[6] = {o->id,           dbuf_ptr(&ids), dbuf_ptr(&prods), dbuf_ptr(&prices),
                          dbuf_ptr(&qtys), dbuf_ptr(&subs)};
     if (o->n_items > 0 &&
         os_pg_exec(c,
@@ -146,8 +148,8 @@ cleanup:
     return rc;
 }
 
-static int os_pg_find_order(void *self, const char *tracking_id, os_order_view_t *out,
-                            char *err, size_t errlen)
+static int os_pg_find_order(void *self, const char *tracking_id, os_order_view_t *out, char *err,
+                            size_t errlen)
 {
     os_pgpool_t *pool = self;
     PGconn *c = os_pgpool_get(pool);

@@ -12,8 +12,14 @@ static int os_pgarr_sep(dbuf_t *b)
     return 0;
 }
 
-int os_pgarr_open(dbuf_t *b) { return dbuf_add(b, "{", 1); }
-int os_pgarr_close(dbuf_t *b) { return dbuf_add(b, "}", 1); }
+int os_pgarr_open(dbuf_t *b)
+{
+    return dbuf_add(b, "{", 1);
+}
+int os_pgarr_close(dbuf_t *b)
+{
+    return dbuf_add(b, "}", 1);
+}
 
 int os_pgarr_text(dbuf_t *b, const char *s)
 {

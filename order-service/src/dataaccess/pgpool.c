@@ -16,8 +16,8 @@ struct os_pgpool {
     const clog_t *log;
 };
 
-os_pgpool_t *os_pgpool_new(const char *conninfo, int size, int attempts, const clog_t *log,
-                           char *err, size_t errlen)
+os_pgpool_t *os_pgpool_new(const char *conninfo, int size, int attempts, const clog_t *log, char *err,
+                           size_t errlen)
 {
     os_pgpool_t *p = calloc(1, sizeof *p);
     if (size < 1)

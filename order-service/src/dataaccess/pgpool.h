@@ -17,8 +17,8 @@ typedef struct os_pgpool os_pgpool_t;
 
 /* Opens `size` connections to `conninfo` (borrowed, copied), each with up to `attempts`
  * tries. Returns an owned pool or NULL (err says why). `log` borrowed, may be NULL. */
-os_pgpool_t *os_pgpool_new(const char *conninfo, int size, int attempts, const clog_t *log,
-                           char *err, size_t errlen);
+os_pgpool_t *os_pgpool_new(const char *conninfo, int size, int attempts, const clog_t *log, char *err,
+                           size_t errlen);
 void os_pgpool_free(os_pgpool_t *p); /* NULL-safe; all connections must be returned */
 
 /* Borrows a connection (blocks while all are busy). Never NULL. */

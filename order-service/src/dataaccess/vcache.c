@@ -13,8 +13,8 @@ typedef struct os_vslot {
 
 struct os_vcache {
     os_vslot_t *slots;
-    size_t cap;   /* power of two */
-    size_t used;  /* state 1 */
+    size_t cap;    /* power of two */
+    size_t used;   /* state 1 */
     size_t filled; /* state 1 or 2 */
 };
 
@@ -162,4 +162,7 @@ void os_vcache_del(os_vcache_t *c, const char *id)
     }
 }
 
-size_t os_vcache_count(const os_vcache_t *c) { return c->used; }
+size_t os_vcache_count(const os_vcache_t *c)
+{
+    return c->used;
+}

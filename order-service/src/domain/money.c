@@ -8,15 +8,18 @@
  * unless it is leading zeros (skipped) or trailing fractional zeros (checked). */
 #define MONEY_MAX_DIGITS 40
 
-static int money_is_digit(char c) { return c >= '0' && c <= '9'; }
+static int money_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 money_err_t money_parse(const char *s, size_t len, money_t *out)
 {
     size_t i = 0;
     int neg = 0;
     char digits[MONEY_MAX_DIGITS];
-    int nd = 0;          /* significant digits kept (after leading zeros) */
-    long frac = 0;       /* digits after the point, counting skipped leading zeros */
+    int nd = 0;    /* significant digits kept (after leading zeros) */
+    long frac = 0; /* digits after the point, counting skipped leading zeros */
     int seen_digit = 0;
     int seen_point = 0;
     long exp = 0;
@@ -104,8 +107,8 @@ const char *money_format(money_t m, char *buf, size_t buflen)
 {
     /* cents may be any int64 here (sums are checked, but be safe): use unsigned magnitude */
     uint64_t mag = m.cents < 0 ? (uint64_t)0 - (uint64_t)m.cents : (uint64_t)m.cents;
-    snprintf(buf, buflen, "%s%llu.%02llu", m.cents < 0 ? "-" : "",
-             (unsigned long long)(mag / 100), (unsigned long long)(mag % 100));
+    snprintf(buf, buflen, "%s%llu.%02llu", m.cents < 0 ? "-" : "", (unsigned long long)(mag / 100),
+             (unsigned long long)(mag % 100));
     return buf;
 }
 

@@ -24,9 +24,9 @@ typedef struct money {
 
 typedef enum {
     MONEY_OK = 0,
-    MONEY_ESYNTAX,   /* not a decimal number */
-    MONEY_ESCALE,    /* more than two non-zero decimals */
-    MONEY_ERANGE,    /* |amount| > MONEY_MAX_CENTS */
+    MONEY_ESYNTAX, /* not a decimal number */
+    MONEY_ESCALE,  /* more than two non-zero decimals */
+    MONEY_ERANGE,  /* |amount| > MONEY_MAX_CENTS */
 } money_err_t;
 
 /* Parses `len` bytes of `s` (no NUL needed). Grammar: [+-]digits[.digits][(e|E)[+-]digits]
@@ -40,8 +40,18 @@ money_err_t money_add(money_t a, money_t b, money_t *out);
 /* out = a × n; MONEY_ERANGE on overflow or out of range. */
 money_err_t money_mul(money_t a, int64_t n, money_t *out);
 
-static inline int money_eq(money_t a, money_t b) { return a.cents == b.cents; }
-static inline int money_is_positive(money_t a) { return a.cents > 0; }
-static inline money_t money_from_cents(int64_t c) { money_t m = {c}; return m; }
+static inline int money_eq(money_t a, money_t b)
+{
+    return a.cents == b.cents;
+}
+static inline int money_is_positive(money_t a)
+{
+    return a.cents > 0;
+}
+static inline money_t money_from_cents(int64_t c)
+{
+    money_t m = {c};
+    return m;
+}
 
 #endif

@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const order_status_names[] = {"PENDING", "PAID", "APPROVED", "CANCELLED",
-                                                 "CANCELLING"};
+static const char *const order_status_names[] = {"PENDING", "PAID", "APPROVED", "CANCELLED", "CANCELLING"};
 
 int order_uuid_valid(const char *s)
 {
@@ -36,8 +35,8 @@ int order_uuid_normalize(const char *s, char out[ORDER_UUID_LEN + 1])
     return 0;
 }
 
-int order_set_text(char *dst, size_t cap, const char *field, const char *src, size_t len,
-                   char *msg, size_t msglen)
+int order_set_text(char *dst, size_t cap, const char *field, const char *src, size_t len, char *msg,
+                   size_t msglen)
 {
     size_t blank = 0;
     if (src == NULL)
@@ -62,8 +61,7 @@ int order_set_text(char *dst, size_t cap, const char *field, const char *src, si
     return 0;
 }
 
-static int order_check_field(const char *v, size_t cap, const char *field, char *msg,
-                             size_t msglen)
+static int order_check_field(const char *v, size_t cap, const char *field, char *msg, size_t msglen)
 {
     char tmp[ORDER_STREET_MAX + ORDER_CITY_MAX + 2];
     size_t len = strnlen(v, cap + 1);
@@ -85,8 +83,7 @@ order_err_t order_validate(const order_t *o, char *msg, size_t msglen)
         return ORDER_EINVALID;
     }
     if (order_check_field(o->address.street, ORDER_STREET_MAX, "address.street", msg, msglen) ||
-        order_check_field(o->address.postal_code, ORDER_POSTAL_CODE_MAX, "address.postalCode",
-                          msg, msglen) ||
+        order_check_field(o->address.postal_code, ORDER_POSTAL_CODE_MAX, "address.postalCode", msg, msglen) ||
         order_check_field(o->address.city, ORDER_CITY_MAX, "address.city", msg, msglen))
         return ORDER_EINVALID;
     if (!money_is_positive(o->price)) {
@@ -109,8 +106,7 @@ order_err_t order_validate(const order_t *o, char *msg, size_t msglen)
                      it->quantity, it->product_id);
             return ORDER_EINVALID;
         }
-        if (!money_is_positive(it->price) ||
-            money_mul(it->price, it->quantity, &expect) != MONEY_OK ||
+        if (!money_is_positive(it->price) || money_mul(it->price, it->quantity, &expect) != MONEY_OK ||
             !money_eq(expect, it->sub_total)) {
             snprintf(msg, msglen, "Order item price: %s is not valid for product %s",
                      money_format(it->price, a, sizeof a), it->product_id);

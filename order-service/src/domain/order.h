@@ -43,12 +43,12 @@ typedef struct order_address {
 } order_address_t;
 
 typedef struct order {
-    char id[ORDER_UUID_LEN + 1];           /* set by order_initialize */
-    char tracking_id[ORDER_UUID_LEN + 1];  /* set by order_initialize */
+    char id[ORDER_UUID_LEN + 1];          /* set by order_initialize */
+    char tracking_id[ORDER_UUID_LEN + 1]; /* set by order_initialize */
     char customer_id[ORDER_UUID_LEN + 1];
     char restaurant_id[ORDER_UUID_LEN + 1];
     money_t price;
-    order_item_t *items;                   /* owned by whoever built the order */
+    order_item_t *items; /* owned by whoever built the order */
     size_t n_items;
     order_address_t address;
     order_status_t status;
@@ -67,8 +67,8 @@ int order_uuid_normalize(const char *s, char out[ORDER_UUID_LEN + 1]);
 /* Copies a text field into `dst` (capacity cap + 1) after checking it is non-empty (not
  * only blanks) and at most `cap` bytes. Returns 0, or -1 with msg set, e.g.
  * "address.street must not be empty" / "address.city must be at most 50 characters". */
-int order_set_text(char *dst, size_t cap, const char *field, const char *src, size_t len,
-                   char *msg, size_t msglen);
+int order_set_text(char *dst, size_t cap, const char *field, const char *src, size_t len, char *msg,
+                   size_t msglen);
 
 /* Checks the order's invariants, in the seed's order where it had one:
  * ids are UUIDs, the address is complete, the total price is > 0 ("Total price must be

@@ -39,8 +39,8 @@ static int proj_utf8_valid(const unsigned char *s, size_t len)
                 return 0;
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
             return 0;
         i += n + 1;
     }
@@ -105,11 +105,16 @@ proj_decision_t proj_decide(int found, int64_t stored_version, const proj_event_
 const char *proj_decision_name(proj_decision_t d)
 {
     switch (d) {
-    case PROJ_INSERT: return "insert";
-    case PROJ_UPDATE: return "update";
-    case PROJ_DELETE: return "delete";
-    case PROJ_SKIP_STALE: return "skip-stale";
-    case PROJ_SKIP_ABSENT: return "skip-absent";
+    case PROJ_INSERT:
+        return "insert";
+    case PROJ_UPDATE:
+        return "update";
+    case PROJ_DELETE:
+        return "delete";
+    case PROJ_SKIP_STALE:
+        return "skip-stale";
+    case PROJ_SKIP_ABSENT:
+        return "skip-absent";
     }
     return "unknown";
 }
@@ -157,8 +162,8 @@ long proj_distinct_ids(const proj_event_t *events, size_t n, const char **ids)
     return k;
 }
 
-int proj_plan(const proj_event_t *events, size_t n, const proj_stored_t *stored,
-              size_t nstored, proj_decision_t *decisions, proj_op_t *ops, size_t *nops)
+int proj_plan(const proj_event_t *events, size_t n, const proj_stored_t *stored, size_t nstored,
+              proj_decision_t *decisions, proj_op_t *ops, size_t *nops)
 {
     int rc = -1;
     proj_ref_t *refs = proj_sorted_refs(events, n);
@@ -186,7 +191,7 @@ int proj_plan(const proj_event_t *events, size_t n, const proj_stored_t *stored,
         int had = hit != NULL && (*hit)->found;
         int found = had;
         int64_t ver = had ? (*hit)->version : 0;
-        const proj_event_t *last_set = NULL;   /* event that made the current row */
+        const proj_event_t *last_set = NULL; /* event that made the current row */
         const proj_event_t *last_del = NULL;
 
         for (size_t j = g; j < end; j++) {

@@ -22,13 +22,13 @@
 
 /* One decoded event (all strings borrowed from whoever decoded it). */
 typedef struct proj_event {
-    const char *customer_id;  /* canonical UUID text */
-    int tombstone;            /* 1 = deletion; the fields below are unused */
+    const char *customer_id; /* canonical UUID text */
+    int tombstone;           /* 1 = deletion; the fields below are unused */
     int64_t version;
     const char *username;
     const char *first_name;
     const char *last_name;
-    int64_t occurred_at_ms;   /* 0 when unknown */
+    int64_t occurred_at_ms; /* 0 when unknown */
 } proj_event_t;
 
 /* The stored version of one customer (found = 0 when there is no row). */
@@ -51,9 +51,9 @@ typedef enum { PROJ_OP_UPSERT = 0, PROJ_OP_DELETE } proj_op_kind_t;
 /* One net change to the read model. */
 typedef struct proj_op {
     proj_op_kind_t kind;
-    const proj_event_t *ev;   /* UPSERT: the event whose values become the row (borrowed);
-                                 DELETE: the tombstone */
-    int had_row;              /* 1 when a row existed before the batch */
+    const proj_event_t *ev; /* UPSERT: the event whose values become the row (borrowed);
+                               DELETE: the tombstone */
+    int had_row;            /* 1 when a row existed before the batch */
 } proj_op_t;
 
 /* Longest username/first/last name the read model accepts (bytes). */
@@ -76,8 +76,8 @@ const char *proj_decision_name(proj_decision_t d);
  * Writes one decision per event into decisions[n] and the net operations into ops (room
  * for n), their count in *nops (ops are sorted by customer id). Returns 0, or -1 when
  * out of memory (nothing written). */
-int proj_plan(const proj_event_t *events, size_t n, const proj_stored_t *stored,
-              size_t nstored, proj_decision_t *decisions, proj_op_t *ops, size_t *nops);
+int proj_plan(const proj_event_t *events, size_t n, const proj_stored_t *stored, size_t nstored,
+              proj_decision_t *decisions, proj_op_t *ops, size_t *nops);
 
 /* The distinct customer ids of a batch: writes up to n borrowed pointers into ids
  * (sorted) and returns their count, or -1 when out of memory. */

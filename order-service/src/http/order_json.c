@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int os_money_from_json(const json_t *v, const char *field, money_t *out, char *msg,
-                       size_t msglen)
+int os_money_from_json(const json_t *v, const char *field, money_t *out, char *msg, size_t msglen)
 {
     char buf[64];
     const char *txt;
@@ -33,7 +32,8 @@ int os_money_from_json(const json_t *v, const char *field, money_t *out, char *m
     }
     len = strlen(txt);
     switch (money_parse(txt, len, out)) {
-    case MONEY_OK: return 0;
+    case MONEY_OK:
+        return 0;
     case MONEY_ESCALE:
         snprintf(msg, msglen, "%s: %s has more than 2 decimals", field, txt);
         return -1;
@@ -46,8 +46,8 @@ int os_money_from_json(const json_t *v, const char *field, money_t *out, char *m
     }
 }
 
-static int os_uuid_field(const json_t *obj, const char *key, const char *name, char *dst,
-                         char *msg, size_t msglen)
+static int os_uuid_field(const json_t *obj, const char *key, const char *name, char *dst, char *msg,
+                         size_t msglen)
 {
     const json_t *v = json_object_get(obj, key);
     if (v == NULL || json_is_null(v)) {
@@ -61,8 +61,8 @@ static int os_uuid_field(const json_t *obj, const char *key, const char *name, c
     return 0;
 }
 
-static int os_text_field(const json_t *obj, const char *key, const char *name, char *dst,
-                         size_t cap, char *msg, size_t msglen)
+static int os_text_field(const json_t *obj, const char *key, const char *name, char *dst, size_t cap,
+                         char *msg, size_t msglen)
 {
     const json_t *v = json_object_get(obj, key);
     if (v == NULL || json_is_null(v)) {
@@ -73,8 +73,7 @@ static int os_text_field(const json_t *obj, const char *key, const char *name, c
         snprintf(msg, msglen, "%s must be a string", name);
         return -1;
     }
-    return order_set_text(dst, cap, name, json_string_value(v), json_string_length(v), msg,
-                          msglen);
+    return order_set_text(dst, cap, name, json_string_value(v), json_string_length(v), msg, msglen);
 }
 
 static int os_items_from_json(const json_t *arr, order_t *o, char *msg, size_t msglen)
@@ -123,8 +122,7 @@ static int os_items_from_json(const json_t *arr, order_t *o, char *msg, size_t m
         if (os_money_from_json(json_object_get(it, "price"), name, &x->price, msg, msglen) != 0)
             return -1;
         snprintf(name, sizeof name, "items[%zu].subTotal", i);
-        if (os_money_from_json(json_object_get(it, "subTotal"), name, &x->sub_total, msg,
-                               msglen) != 0)
+        if (os_money_from_json(json_object_get(it, "subTotal"), name, &x->sub_total, msg, msglen) != 0)
             return -1;
     }
     return 0;
@@ -142,8 +140,7 @@ int os_order_from_json(const char *body, size_t len, order_t *o, char *msg, size
     }
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
-        snprintf(msg, msglen, "malformed JSON at line %d column %d: %s", je.line, je.column,
-                 je.text);
+        snprintf(msg, msglen, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
         return -1;
     }
     if (!json_is_object(root)) {
@@ -164,10 +161,9 @@ int os_order_from_json(const char *body, size_t len, order_t *o, char *msg, size
         snprintf(msg, msglen, "address must be an object");
         goto cleanup;
     }
-    if (os_text_field(a, "street", "address.street", o->address.street, ORDER_STREET_MAX, msg,
-                      msglen) ||
-        os_text_field(a, "postalCode", "address.postalCode", o->address.postal_code,
-                      ORDER_POSTAL_CODE_MAX, msg, msglen) ||
+    if (os_text_field(a, "street", "address.street", o->address.street, ORDER_STREET_MAX, msg, msglen) ||
+        os_text_field(a, "postalCode", "address.postalCode", o->address.postal_code, ORDER_POSTAL_CODE_MAX,
+                      msg, msglen) ||
         os_text_field(a, "city", "address.city", o->address.city, ORDER_CITY_MAX, msg, msglen))
         goto cleanup;
     rc = 0;
@@ -205,8 +201,7 @@ json_t *os_order_view_json(const os_order_view_t *v)
 json_t *os_customer_json(const os_customer_t *c)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "customerId", c->id, "username",
-                     c->username ? c->username : "", "firstName",
-                     c->first_name ? c->first_name : "", "lastName",
-                     c->last_name ? c->last_name : "", "version", (json_int_t)c->version,
+                     c->username ? c->username : "", "firstName", c->first_name ? c->first_name : "",
+                     "lastName", c->last_name ? c->last_name : "", "version", (json_int_t)c->version,
                      "updatedAt", c->updated_at);
 }

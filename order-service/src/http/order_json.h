@@ -23,8 +23,7 @@ int os_order_from_json(const char *body, size_t len, order_t *o, char *msg, size
 void os_order_json_free_items(order_t *o);
 
 /* Parses a money value (number or string) named `field`. 0 or -1 + msg. */
-int os_money_from_json(const json_t *v, const char *field, money_t *out, char *msg,
-                       size_t msglen);
+int os_money_from_json(const json_t *v, const char *field, money_t *out, char *msg, size_t msglen);
 
 /* {"orderTrackingId","orderStatus","failureMessages":[…]} — new reference. */
 json_t *os_order_view_json(const os_order_view_t *v);

@@ -20,9 +20,12 @@ static const char *os_body(h2o_req_t *req, size_t *len)
 static int os_send_status_problem(h2o_req_t *req, const os_result_t *res)
 {
     switch (res->status) {
-    case OS_EINVALID: return httpd_send_problem(req, 400, "Bad Request", "%s", res->msg);
-    case OS_ENOTFOUND: return httpd_send_problem(req, 404, "Not Found", "%s", res->msg);
-    default: return httpd_send_problem(req, 503, "Service Unavailable", "%s", res->msg);
+    case OS_EINVALID:
+        return httpd_send_problem(req, 400, "Bad Request", "%s", res->msg);
+    case OS_ENOTFOUND:
+        return httpd_send_problem(req, 404, "Not Found", "%s", res->msg);
+    default:
+        return httpd_send_problem(req, 503, "Service Unavailable", "%s", res->msg);
     }
 }
 
@@ -54,9 +57,8 @@ static int os_post_order(void *ctx, h2o_req_t *req)
     snprintf(loc, sizeof loc, "/orders/%s", o.tracking_id);
     httpd_add_header(req, "location", loc);
     return httpd_send_json(req, 201,
-                           json_pack("{s:s,s:s,s:s}", "orderTrackingId", o.tracking_id,
-                                     "orderStatus", order_status_name(o.status), "message",
-                                     res.msg));
+                           json_pack("{s:s,s:s,s:s}", "orderTrackingId", o.tracking_id, "orderStatus",
+                                     order_status_name(o.status), "message", res.msg));
 }
 
 /* The single path segment after `prefix` ("/orders/" → the id), or NULL. */

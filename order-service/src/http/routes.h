@@ -22,12 +22,12 @@
 typedef int (*os_ready_fn)(void *ctx, char *why, size_t whylen);
 
 typedef struct os_http {
-    const os_app_t *app;         /* borrowed */
-    metrics_t *metrics;          /* borrowed, may be NULL */
-    os_ready_fn ready;           /* may be NULL (always ready) */
+    const os_app_t *app; /* borrowed */
+    metrics_t *metrics;  /* borrowed, may be NULL */
+    os_ready_fn ready;   /* may be NULL (always ready) */
     void *ready_ctx;
-    os_rebuild_ctl_t *rebuild;   /* borrowed, may be NULL (admin endpoint answers 503) */
-    const char *admin_token;     /* borrowed; NULL/"" → the admin endpoint is disabled */
+    os_rebuild_ctl_t *rebuild; /* borrowed, may be NULL (admin endpoint answers 503) */
+    const char *admin_token;   /* borrowed; NULL/"" → the admin endpoint is disabled */
     const clog_t *log;
 } os_http_t;
 

@@ -5,16 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-void os_batch_init(os_batch_t *b) { memset(b, 0, sizeof *b); }
+void os_batch_init(os_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+}
 
 static int os_batch_grow(os_batch_t *b)
 {
     size_t cap = b->cap ? b->cap * 2 : 256;
     void *p;
-#define OS_GROW(field)                                                                             \
-    p = realloc(b->field, cap * sizeof *b->field);                                                 \
-    if (p == NULL)                                                                                 \
-        return -1;                                                                                 \
+#define OS_GROW(field)                                                                                       \
+    p = realloc(b->field, cap * sizeof *b->field);                                                           \
+    if (p == NULL)                                                                                           \
+        return -1;                                                                                           \
     b->field = p;
     OS_GROW(msgs)
     OS_GROW(decoded)
@@ -51,12 +54,16 @@ int os_batch_add(os_batch_t *b, rd_kafka_message_t *m)
 static const char *os_batch_reason(evcodec_err_t e)
 {
     switch (e) {
-    case EVCODEC_E_MAGIC: return "bad-magic";
-    case EVCODEC_E_UNKNOWN_ID: return "unknown-schema-id";
-    case EVCODEC_E_FIELD: return "invalid-event";
+    case EVCODEC_E_MAGIC:
+        return "bad-magic";
+    case EVCODEC_E_UNKNOWN_ID:
+        return "unknown-schema-id";
+    case EVCODEC_E_FIELD:
+        return "invalid-event";
     case EVCODEC_E_SHORT:
     case EVCODEC_E_AVRO:
-    default: return "bad-avro";
+    default:
+        return "bad-avro";
     }
 }
 
@@ -97,8 +104,8 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
             ev->tombstone = 1;
         } else {
             detail[0] = '\0';
-            evcodec_err_t e = evcodec_decode_customer(codec, m->payload, m->len, &b->decoded[i],
-                                                      detail, sizeof detail);
+            evcodec_err_t e =
+                evcodec_decode_customer(codec, m->payload, m->len, &b->decoded[i], detail, sizeof detail);
             if (e != EVCODEC_OK) {
                 /* the codec's detail usually starts with its strerror text already */
                 const char *what = evcodec_strerror(e);

@@ -29,12 +29,12 @@ typedef struct os_batch {
     size_t n, cap;
     evcodec_customer_t *decoded; /* one per message (zeroed when not decoded) */
     char (*keys)[PROJ_ID_LEN + 1];
-    proj_event_t *events;      /* decoded events, in poll order */
-    size_t *ev_msg;            /* events[i] came from msgs[ev_msg[i]] */
+    proj_event_t *events; /* decoded events, in poll order */
+    size_t *ev_msg;       /* events[i] came from msgs[ev_msg[i]] */
     size_t nev;
     os_poison_t *poison;
     size_t npoison;
-    os_offset_t *offs;         /* next offset per partition seen */
+    os_offset_t *offs; /* next offset per partition seen */
     size_t noffs;
 } os_batch_t;
 

@@ -30,8 +30,8 @@ struct os_projector {
     atomic_int stop;
     atomic_int healthy;
     atomic_ullong applied;
-    atomic_int dlq_failed;    /* delivery failures of the current batch */
-    unsigned long assign_gen; /* bumped by every rebalance (consumer thread only) */
+    atomic_int dlq_failed;              /* delivery failures of the current batch */
+    unsigned long assign_gen;           /* bumped by every rebalance (consumer thread only) */
     os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
 };
 
@@ -49,8 +49,8 @@ static void os_sleep_ms(long ms)
 }
 
 /* Seeks the assigned partitions to the offsets stored in PostgreSQL. */
-static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                            void *opaque)
 {
     os_projector_t *p = kfk_user(rk);
     (void)opaque;
@@ -80,9 +80,8 @@ static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             for (size_t k = 0; k < n; k++)
                 if (offs[k].partition == tp->partition)
                     tp->offset = offs[k].next_offset;
-        clog_info(p->o.log, "projection: assigned %s[%d] from %s%" PRId64, tp->topic,
-                  (int)tp->partition, tp->offset < 0 ? "the beginning " : "offset ",
-                  tp->offset < 0 ? (int64_t)0 : tp->offset);
+        clog_info(p->o.log, "projection: assigned %s[%d] from %s%" PRId64, tp->topic, (int)tp->partition,
+                  tp->offset < 0 ? "the beginning " : "offset ", tp->offset < 0 ? (int64_t)0 : tp->offset);
     }
     rd_kafka_assign(rk, parts);
 }
@@ -93,8 +92,7 @@ static void os_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
     (void)opaque;
     if (m->err) {
         atomic_fetch_add(&p->dlq_failed, 1);
-        clog_error(p->o.log, "projection: dead-letter delivery failed: %s",
-                   rd_kafka_err2str(m->err));
+        clog_error(p->o.log, "projection: dead-letter delivery failed: %s", rd_kafka_err2str(m->err));
     }
 }
 
@@ -135,8 +133,7 @@ os_projector_t *os_projector_new(const os_projector_opts_t *opts, char *err, siz
     cc = kfk_conf_new(opts->bootstrap, "order-service-projection", &p->opq_c, err, errlen);
     if (cc == NULL)
         goto fail;
-    if (kfk_conf_apply_all(cc, KFK_CONSUMER, opts->consumer_kv, opts->n_consumer_kv, err,
-                           errlen) != 0 ||
+    if (kfk_conf_apply_all(cc, KFK_CONSUMER, opts->consumer_kv, opts->n_consumer_kv, err, errlen) != 0 ||
         os_conf_set(cc, "group.id", opts->group_id, err, errlen) ||
         os_conf_set(cc, "enable.auto.commit", "false", err, errlen) ||
         os_conf_set(cc, "enable.auto.offset.store", "false", err, errlen) ||
@@ -175,10 +172,8 @@ os_projector_t *os_projector_new(const os_projector_opts_t *opts, char *err, siz
         metrics_declare(opts->metrics, "order_projection_dlq_total", METRICS_COUNTER,
                         "Messages sent to the dead-letter topic, by reason.", NULL, 0);
         metrics_declare(opts->metrics, "order_projection_lag_ms", METRICS_GAUGE,
-                        "Age of the newest applied event at commit (now - occurredAt), ms.",
-                        NULL, 0);
-        static const double b[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
-                                   0.2,   0.5,   1,     2,    5,    10,   60};
+                        "Age of the newest applied event at commit (now - occurredAt), ms.", NULL, 0);
+        static const double b[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 60};
         metrics_declare(opts->metrics, "order_projection_lag_seconds", METRICS_HISTOGRAM,
                         "Event age at commit (now - occurredAt).", b, sizeof b / sizeof b[0]);
         metrics_declare(opts->metrics, "order_consumer_lag", METRICS_GAUGE,
@@ -211,17 +206,17 @@ static int os_send_poison(os_projector_t *p, const os_poison_t *list, size_t n)
         rd_kafka_header_add(h, "dlq.source.partition", -1, part, -1);
         rd_kafka_header_add(h, "dlq.source.offset", -1, off, -1);
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->producer, RD_KAFKA_V_TOPIC(p->o.dlq_topic),
-            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+            p->producer, RD_KAFKA_V_TOPIC(p->o.dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (e) {
             rd_kafka_headers_destroy(h);
             clog_error(p->o.log, "projection: dead-letter produce failed: %s", rd_kafka_err2str(e));
             return -1;
         }
         clog_ev(p->o.log, CLOG_WARN,
-                json_pack("{s:s,s:s,s:i,s:I}", "reason", x->reason, "detail", x->detail,
-                          "partition", (int)m->partition, "offset", (json_int_t)m->offset),
+                json_pack("{s:s,s:s,s:i,s:I}", "reason", x->reason, "detail", x->detail, "partition",
+                          (int)m->partition, "offset", (json_int_t)m->offset),
                 "projection: message sent to %s", p->o.dlq_topic);
         if (p->o.metrics) {
             char lab[64];
@@ -264,8 +259,7 @@ static int os_apply_one_by_one(os_projector_t *p, const os_batch_t *b, os_proj_s
         const proj_event_t *e = NULL;
         if (ev < b->nev && b->ev_msg[ev] == i)
             e = &b->events[ev++];
-        if (os_projection_apply(&port, p->o.topic, e, e ? 1 : 0, &off, 1, st, err,
-                                sizeof err) == 0)
+        if (os_projection_apply(&port, p->o.topic, e, e ? 1 : 0, &off, 1, st, err, sizeof err) == 0)
             continue;
         if (!os_db_up(p))
             return -1;
@@ -276,8 +270,8 @@ static int os_apply_one_by_one(os_projector_t *p, const os_batch_t *b, os_proj_s
         size_t el = strlen(err) < sizeof x.detail - 1 ? strlen(err) : sizeof x.detail - 1;
         memcpy(x.detail, err, el);
         x.detail[el] = '\0';
-        clog_error(p->o.log, "projection: event at %d/%" PRId64 " cannot be applied: %s",
-                   (int)m->partition, m->offset, err);
+        clog_error(p->o.log, "projection: event at %d/%" PRId64 " cannot be applied: %s", (int)m->partition,
+                   m->offset, err);
         if (os_send_poison(p, &x, 1) != 0 ||
             os_projection_apply(&port, p->o.topic, NULL, 0, &off, 1, st, err, sizeof err) != 0)
             return -1;
@@ -291,8 +285,7 @@ static void os_seek_back(os_projector_t *p, const os_batch_t *b)
     size_t n = os_batch_first_offsets(b, first, OS_MAX_PARTS);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
     for (size_t i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(l, p->o.topic, first[i].partition)->offset =
-            first[i].next_offset;
+        rd_kafka_topic_partition_list_add(l, p->o.topic, first[i].partition)->offset = first[i].next_offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(p->consumer, l, 5000);
     if (e)
         rd_kafka_error_destroy(e);
@@ -319,8 +312,7 @@ static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_pro
         metrics_add(m, "order_projection_events_total", "decision=\"insert\"", (double)st->inserted);
         metrics_add(m, "order_projection_events_total", "decision=\"update\"", (double)st->updated);
         metrics_add(m, "order_projection_events_total", "decision=\"delete\"", (double)st->deleted);
-        metrics_add(m, "order_projection_events_total", "decision=\"skip-stale\"",
-                    (double)st->skipped_stale);
+        metrics_add(m, "order_projection_events_total", "decision=\"skip-stale\"", (double)st->skipped_stale);
         metrics_add(m, "order_projection_events_total", "decision=\"skip-absent\"",
                     (double)st->skipped_absent);
         for (size_t i = 0; i < b->nev; i++)
@@ -332,8 +324,8 @@ static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_pro
         for (size_t i = 0; i < b->noffs; i++) {
             int64_t lo, hi;
             char lab[48];
-            if (rd_kafka_get_watermark_offsets(p->consumer, p->o.topic, b->offs[i].partition,
-                                               &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (rd_kafka_get_watermark_offsets(p->consumer, p->o.topic, b->offs[i].partition, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
                 snprintf(lab, sizeof lab, "partition=\"%d\"", (int)b->offs[i].partition);
                 int64_t lag = hi - b->offs[i].next_offset;
                 metrics_set(m, "order_consumer_lag", lab, (double)(lag < 0 ? 0 : lag));
@@ -399,11 +391,11 @@ static void *os_projector_main(void *arg)
             if (PQstatus(p->pg) != CONNECTION_OK)
                 PQreset(p->pg);
             os_projstore_port_t port = os_pgproj_port(&p->store);
-            ok = os_projection_apply(&port, p->o.topic, b.events, b.nev, b.offs, b.noffs, &st,
-                                     err, sizeof err) == 0;
+            ok = os_projection_apply(&port, p->o.topic, b.events, b.nev, b.offs, b.noffs, &st, err,
+                                     sizeof err) == 0;
             if (!ok) {
-                clog_error(p->o.log, "projection: batch of %zu rolled back (attempt %d): %s",
-                           b.n, failures + 1, err);
+                clog_error(p->o.log, "projection: batch of %zu rolled back (attempt %d): %s", b.n,
+                           failures + 1, err);
                 if (failures + 1 >= p->o.max_retries && os_db_up(p)) {
                     memset(&st, 0, sizeof st);
                     ok = os_apply_one_by_one(p, &b, &st) == 0;
@@ -411,8 +403,8 @@ static void *os_projector_main(void *arg)
             }
         }
         if (ok) {
-            clog_debug(p->o.log, "projection: batch of %zu committed (%zu rows written, %zu dlq)",
-                       b.n, st.ops, b.npoison);
+            clog_debug(p->o.log, "projection: batch of %zu committed (%zu rows written, %zu dlq)", b.n,
+                       st.ops, b.npoison);
             os_after_commit(p, &b, &st);
             atomic_store(&p->healthy, 1);
             backoff = p->o.retry_backoff_ms;

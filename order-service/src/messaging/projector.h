@@ -36,17 +36,17 @@ typedef struct os_projector_opts {
     const char *conninfo;        /* PostgreSQL */
     const kfk_kv_t *consumer_kv; /* extra seed-style consumer keys (kfk_conf_apply_all) */
     size_t n_consumer_kv;
-    int batch_max;               /* messages per transaction; ≤ 0 → 1000 */
-    int poll_ms;                 /* first poll's wait; ≤ 0 → 100 */
-    int max_retries;             /* failed attempts of a batch (database up) before its
-                                    events are applied one by one and the one that still
-                                    fails goes to the DLQ ("apply-failed"); ≤ 0 → 5 */
-    int retry_backoff_ms;        /* first pause after a failed batch (doubles, ≤ 5 s);
-                                    ≤ 0 → 1000 */
-    const evcodec_t *codec;      /* borrowed */
-    metrics_t *metrics;          /* borrowed, may be NULL */
-    os_changes_port_t changes;   /* bumped after each commit (bump may be NULL) */
-    const clog_t *log;           /* borrowed */
+    int batch_max;             /* messages per transaction; ≤ 0 → 1000 */
+    int poll_ms;               /* first poll's wait; ≤ 0 → 100 */
+    int max_retries;           /* failed attempts of a batch (database up) before its
+                                  events are applied one by one and the one that still
+                                  fails goes to the DLQ ("apply-failed"); ≤ 0 → 5 */
+    int retry_backoff_ms;      /* first pause after a failed batch (doubles, ≤ 5 s);
+                                  ≤ 0 → 1000 */
+    const evcodec_t *codec;    /* borrowed */
+    metrics_t *metrics;        /* borrowed, may be NULL */
+    os_changes_port_t changes; /* bumped after each commit (bump may be NULL) */
+    const clog_t *log;         /* borrowed */
 } os_projector_opts_t;
 
 typedef struct os_projector os_projector_t;

@@ -21,7 +21,7 @@ typedef struct os_rb {
     PGconn *pg;
     os_pgproj_t store;
     int nparts;
-    int64_t pos[OS_RB_MAX_PARTS];    /* next offset per partition */
+    int64_t pos[OS_RB_MAX_PARTS]; /* next offset per partition */
     int64_t target[OS_RB_MAX_PARTS];
     os_batch_t b;
     os_rebuild_stats_t *st;
@@ -89,8 +89,7 @@ static int os_rb_catch_up(os_rb_t *r, char *err, size_t errlen)
         r->st->events += r->b.n;
         r->st->poison += r->b.npoison;
         int64_t t0 = os_rb_ms();
-        int rc = os_projection_apply(&port, r->o->topic, r->b.events, r->b.nev, NULL, 0, NULL,
-                                     err, errlen);
+        int rc = os_projection_apply(&port, r->o->topic, r->b.events, r->b.nev, NULL, 0, NULL, err, errlen);
         r->apply_ms += os_rb_ms() - t0;
         os_batch_reset(&r->b);
         if (rc != 0)
@@ -106,8 +105,7 @@ static int os_rb_consumer(os_rb_t *r, kfk_opaque_t *opq, char *err, size_t errle
     if (c == NULL)
         return -1;
     snprintf(group, sizeof group, "%s-rebuild-%d-%lld",
-             r->o->group_prefix ? r->o->group_prefix : "order-service", (int)getpid(),
-             (long long)os_rb_ms());
+             r->o->group_prefix ? r->o->group_prefix : "order-service", (int)getpid(), (long long)os_rb_ms());
     if (kfk_conf_apply_all(c, KFK_CONSUMER, r->o->consumer_kv, r->o->n_consumer_kv, err, errlen) ||
         kfk_conf_set(c, "group.id", group, err, errlen) ||
         kfk_conf_set(c, "enable.auto.commit", "false", err, errlen) ||
@@ -128,8 +126,7 @@ static int os_rb_consumer(os_rb_t *r, kfk_opaque_t *opq, char *err, size_t errle
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
     for (int i = 0; i < r->nparts; i++) {
         int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(r->rk, r->o->topic, i, &lo, &hi, 10000);
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(r->rk, r->o->topic, i, &lo, &hi, 10000);
         if (e) {
             rd_kafka_topic_partition_list_destroy(l);
             snprintf(err, errlen, "watermarks of %s[%d]: %s", r->o->topic, i, rd_kafka_err2str(e));
@@ -173,8 +170,7 @@ static int os_rb_swap(os_rb_t *r, char *err, size_t errlen)
     return 0;
 }
 
-int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err,
-                   size_t errlen)
+int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err, size_t errlen)
 {
     int rc = -1;
     os_rb_t *r = calloc(1, sizeof *r);
@@ -211,12 +207,11 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
         goto cleanup;
     if (os_rb_consumer(r, &opq, err, errlen) != 0)
         goto drop;
-    clog_info(o->log, "rebuild: replaying %s (%d partitions) into the shadow table", o->topic,
-              r->nparts);
+    clog_info(o->log, "rebuild: replaying %s (%d partitions) into the shadow table", o->topic, r->nparts);
     if (os_rb_catch_up(r, err, errlen) != 0)
         goto drop;
-    clog_info(o->log, "rebuild: %" PRIu64 " events replayed (%lld ms in the database); swapping",
-              st->events, (long long)r->apply_ms);
+    clog_info(o->log, "rebuild: %" PRIu64 " events replayed (%lld ms in the database); swapping", st->events,
+              (long long)r->apply_ms);
     if (os_pgproj_shadow_set_logged(r->pg, err, errlen) != 0)
         goto drop;
     int64_t ts = os_rb_ms();
@@ -231,17 +226,17 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
         goto drop;
     st->swap_ms = os_rb_ms() - ts;
     st->elapsed_ms = os_rb_ms() - t0;
-    clog_info(o->log, "rebuild: done, %" PRIu64 " events, %" PRIu64 " rows, %" PRIu64
+    clog_info(o->log,
+              "rebuild: done, %" PRIu64 " events, %" PRIu64 " rows, %" PRIu64
               " poison skipped, %lld ms (live table locked %lld ms)",
               st->events, st->rows, st->poison, (long long)st->elapsed_ms, (long long)st->swap_ms);
     rc = 0;
     goto cleanup;
-drop:
-    {
-        char e2[256];
-        if (PQstatus(r->pg) == CONNECTION_OK)
-            os_pgproj_shadow_drop(r->pg, e2, sizeof e2);
-    }
+drop : {
+    char e2[256];
+    if (PQstatus(r->pg) == CONNECTION_OK)
+        os_pgproj_shadow_drop(r->pg, e2, sizeof e2);
+}
 cleanup:
     os_batch_free(&r->b);
     if (r->rk) {

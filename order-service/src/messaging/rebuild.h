@@ -30,23 +30,22 @@ typedef struct os_rebuild_opts {
     const char *conninfo;
     const kfk_kv_t *consumer_kv; /* extra consumer keys (auto-offset-reset etc. ignored) */
     size_t n_consumer_kv;
-    int batch_max;               /* ≤ 0 → 5000 */
-    const evcodec_t *codec;      /* borrowed */
-    const clog_t *log;           /* borrowed */
-    const volatile int *cancel;  /* optional: non-zero aborts (shadow dropped) */
+    int batch_max;              /* ≤ 0 → 5000 */
+    const evcodec_t *codec;     /* borrowed */
+    const clog_t *log;          /* borrowed */
+    const volatile int *cancel; /* optional: non-zero aborts (shadow dropped) */
 } os_rebuild_opts_t;
 
 typedef struct os_rebuild_stats {
-    uint64_t events;        /* messages read */
-    uint64_t poison;        /* skipped undecodable messages */
-    uint64_t rows;          /* rows in the table after the swap */
+    uint64_t events; /* messages read */
+    uint64_t poison; /* skipped undecodable messages */
+    uint64_t rows;   /* rows in the table after the swap */
     int64_t elapsed_ms;
-    int64_t swap_ms;        /* time the live table was locked */
+    int64_t swap_ms; /* time the live table was locked */
 } os_rebuild_stats_t;
 
 /* Runs a rebuild to completion. Returns 0 (swapped), or -1 with err (the live table is
  * untouched and the shadow dropped). */
-int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err,
-                   size_t errlen);
+int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err, size_t errlen);
 
 #endif

@@ -82,9 +82,8 @@ json_t *os_rebuild_ctl_status(os_rebuild_ctl_t *c)
     pthread_mutex_lock(&c->mu);
     json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s?}", "state", c->state, "events",
                           (json_int_t)c->st.events, "rows", (json_int_t)c->st.rows, "poison",
-                          (json_int_t)c->st.poison, "elapsedMs", (json_int_t)c->st.elapsed_ms,
-                          "swapMs", (json_int_t)c->st.swap_ms, "error",
-                          c->error[0] ? c->error : NULL);
+                          (json_int_t)c->st.poison, "elapsedMs", (json_int_t)c->st.elapsed_ms, "swapMs",
+                          (json_int_t)c->st.swap_ms, "error", c->error[0] ? c->error : NULL);
     pthread_mutex_unlock(&c->mu);
     return j;
 }
