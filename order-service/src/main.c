@@ -35,7 +35,8 @@
 extern const embed_file_t order_migrations[];
 
 #define EXIT_USAGE 2
-#define EXIT_RUNTIME 1
+#define EXIT_RUNTIME 70 /* EX_SOFTWARE: any other start-up or run failure */
+#define EXIT_DB 69      /* EX_UNAVAILABLE: database unreachable or migration failed */
 
 static void usage(FILE *out)
 {
@@ -54,8 +55,10 @@ static void usage(FILE *out)
             "  ORDER_ADMIN_TOKEN    token for the admin endpoint (unset = endpoint disabled)\n"
             "  any config key as an env var, e.g. SERVER_PORT, DATASOURCE_HOST,\n"
             "  KAFKA_CONFIG_BOOTSTRAP_SERVERS, ORDER_SERVICE_CUSTOMER_TOPIC_NAME,\n"
-            "  ORDER_SERVICE_CUSTOMER_WAIT_MS, KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID\n",
-            CFGCLI_DEFAULT_URL);
+            "  ORDER_SERVICE_CUSTOMER_WAIT_MS, KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID\n\n"
+            "exit codes: 0 after SIGTERM/SIGINT (or a successful rebuild), 2 usage, %d configuration\n"
+            "unavailable/invalid, %d database unreachable or migration failed, %d other failure.\n",
+            CFGCLI_DEFAULT_URL, CFGCLI_EXIT_CONFIG, EXIT_DB, EXIT_RUNTIME);
 }
 
 /* ---- ports implemented here (clock, ids) ---- */
@@ -87,18 +90,12 @@ typedef struct os_main {
     os_projector_t *projector;
 } os_main_t;
 
-static int os_ready(void *ctx, char *why, size_t whylen)
+static void os_ready(void *ctx, os_readiness_t *out)
 {
     os_main_t *m = ctx;
-    if (!os_pgpool_ping(m->pool)) {
-        snprintf(why, whylen, "PostgreSQL is not reachable");
-        return 0;
-    }
-    if (!os_projector_healthy(m->projector)) {
-        snprintf(why, whylen, "the projection is failing (see logs)");
-        return 0;
-    }
-    return 1;
+    out->db = os_pgpool_ping(m->pool);
+    out->kafka = os_projector_kafka_ok(m->projector);
+    out->projection = os_projector_healthy(m->projector);
 }
 
 static void os_observe(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
@@ -304,6 +301,7 @@ int main(int argc, char **argv)
     pg = pgx_connect(cfg.conninfo, 30, &log);
     if (pg == NULL || pgx_migrate(pg, "order-service", order_migrations, &log) < 0) {
         clog_error(&log, "database not usable; giving up");
+        rc = EXIT_DB;
         goto cleanup;
     }
     PQfinish(pg);

@@ -117,17 +117,19 @@ static int os_health(void *ctx, h2o_req_t *req)
 {
     os_http_t *h = ctx;
     const char *path = httpd_path(req);
-    char why[256] = "";
     if (strcmp(path, "/health/liveness") == 0)
         return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
     if (strcmp(path, "/health") != 0 && strcmp(path, "/health/readiness") != 0 &&
         strcmp(path, "/actuator/health") != 0)
         return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
-    int ok = h->ready == NULL || h->ready(h->ready_ctx, why, sizeof why);
-    json_t *j = json_pack("{s:s}", "status", ok ? "UP" : "DOWN");
-    if (j != NULL && !ok)
-        json_object_set_new(j, "reason", json_string(why));
-    return httpd_send_json(req, ok ? 200 : 503, j);
+    os_readiness_t r = {1, 1, 1};
+    if (h->ready != NULL)
+        h->ready(h->ready_ctx, &r);
+    int ok = r.db && r.kafka && r.projection;
+    return httpd_send_json(req, ok ? 200 : 503,
+                           json_pack("{s:s,s:{s:s,s:s,s:s}}", "status", ok ? "UP" : "DOWN", "components",
+                                     "db", r.db ? "UP" : "DOWN", "kafka", r.kafka ? "UP" : "DOWN",
+                                     "projection", r.projection ? "UP" : "DOWN"));
 }
 
 static int os_metrics_h(void *ctx, h2o_req_t *req)

@@ -18,8 +18,13 @@
 #include "messaging/rebuild_ctl.h"
 #include "metrics.h"
 
-/* Readiness probe: 1 ready, 0 not (why filled). */
-typedef int (*os_ready_fn)(void *ctx, char *why, size_t whylen);
+/* Readiness probe: fills the components' states (1 up, 0 down). */
+typedef struct os_readiness {
+    int db;         /* PostgreSQL answers */
+    int kafka;      /* a broker answers */
+    int projection; /* the projection's last batch did not fail */
+} os_readiness_t;
+typedef void (*os_ready_fn)(void *ctx, os_readiness_t *out);
 
 typedef struct os_http {
     const os_app_t *app; /* borrowed */

@@ -30,7 +30,9 @@ struct os_projector {
     atomic_int stop;
     atomic_int healthy;
     atomic_ullong applied;
-    atomic_int dlq_failed;              /* delivery failures of the current batch */
+    atomic_int dlq_failed;         /* delivery failures of the current batch */
+    atomic_llong kafka_checked_ms; /* readiness cache: when Kafka was last asked */
+    atomic_int kafka_ok;
     unsigned long assign_gen;           /* bumped by every rebalance (consumer thread only) */
     os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
 };
@@ -461,6 +463,21 @@ void os_projector_free(os_projector_t *p)
 int os_projector_healthy(const os_projector_t *p)
 {
     return p != NULL && p->started && atomic_load(&p->healthy);
+}
+
+int os_projector_kafka_ok(os_projector_t *p)
+{
+    if (p == NULL || p->producer == NULL)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long last = atomic_load(&p->kafka_checked_ms);
+    if (last == 0 || now - last > 2000) {
+        atomic_store(&p->kafka_checked_ms, now);
+        atomic_store(&p->kafka_ok, kfk_reachable(p->producer, 1000));
+    }
+    return atomic_load(&p->kafka_ok);
 }
 
 unsigned long long os_projector_applied(const os_projector_t *p)

@@ -64,6 +64,9 @@ void os_projector_free(os_projector_t *p);
 
 /* 1 when the thread runs and its last batch did not fail. */
 int os_projector_healthy(const os_projector_t *p);
+/* 1 when a Kafka broker answered a metadata request recently (cached for 2 s; may block
+ * up to 1 s when the cache is stale). Thread-safe. */
+int os_projector_kafka_ok(os_projector_t *p);
 /* Events applied since start (for tests/logs). */
 unsigned long long os_projector_applied(const os_projector_t *p);
 
