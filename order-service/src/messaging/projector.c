@@ -82,8 +82,12 @@ static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
             for (size_t k = 0; k < n; k++)
                 if (offs[k].partition == tp->partition)
                     tp->offset = offs[k].next_offset;
-        clog_info(p->o.log, "projection: assigned %s[%d] from %s%" PRId64, tp->topic, (int)tp->partition,
-                  tp->offset < 0 ? "the beginning " : "offset ", tp->offset < 0 ? (int64_t)0 : tp->offset);
+        if (tp->offset < 0)
+            clog_info(p->o.log, "projection: assigned %s[%d] from the beginning (no stored offset)",
+                      tp->topic, (int)tp->partition);
+        else
+            clog_info(p->o.log, "projection: assigned %s[%d] from stored offset %" PRId64, tp->topic,
+                      (int)tp->partition, tp->offset);
     }
     rd_kafka_assign(rk, parts);
 }
