@@ -201,6 +201,15 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
         snprintf(err, errlen, "out of memory");
         goto cleanup;
     }
+    /* one rebuild at a time per database (CLI and admin endpoints of every replica share
+     * the shadow table); the session lock goes away with the connection */
+    PGresult *lk = PQexec(r->pg, "SELECT pg_try_advisory_lock(hashtext('order-service rebuild'))");
+    int locked = PQresultStatus(lk) == PGRES_TUPLES_OK && strcmp(PQgetvalue(lk, 0, 0), "t") == 0;
+    PQclear(lk);
+    if (!locked) {
+        snprintf(err, errlen, "another rebuild of the read model is running");
+        goto cleanup;
+    }
     /* the shadow is throw-away until the swap: no need to wait for WAL flushes */
     if (pgx_exec(r->pg, "SET synchronous_commit TO off", err, errlen) != 0 ||
         os_pgproj_shadow_create(r->pg, err, errlen) != 0)
