@@ -67,6 +67,9 @@ static pid_t spawn_replica(int port)
     envp[n++] = "SERVER_ADDRESS=127.0.0.1";
     envp[n] = NULL;
     posix_spawn_file_actions_init(&fa);
+    /* stdout must not be inherited: a replica outliving a failed test would keep a pipe
+     * reading the test's output open. */
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, e_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
         pid = -1;
@@ -111,11 +114,29 @@ static int have_all(const cs_recs_t *r, void *ud)
     return 1;
 }
 
+static int setup(void **state)
+{
+    replica_t *rp = calloc(2, sizeof *rp);
+    *state = rp;
+    return rp ? 0 : -1;
+}
+
+/* Kills replicas a failed assertion left behind. */
+static int teardown(void **state)
+{
+    replica_t *rp = *state;
+    for (int i = 0; i < 2; i++)
+        if (rp[i].pid > 0 && kill(rp[i].pid, SIGKILL) == 0)
+            waitpid(rp[i].pid, NULL, 0);
+    free(rp);
+    return 0;
+}
+
 static void t_handover(void **state)
 {
     const char *bs = ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092");
     int base_port = atoi(ts_env("CQ_HANDOVER_PORT", "28190"));
-    replica_t rp[2];
+    replica_t *rp = *state;
     static want_t w;
     int64_t hi[CS_IT_MAX_PARTITIONS];
     cs_recs_t recs = {0};
@@ -172,6 +193,7 @@ static void t_handover(void **state)
         if (round == 10) {
             kill(rp[leader].pid, SIGKILL);
             waitpid(rp[leader].pid, NULL, 0);
+            rp[leader].pid = 0;
             killed_at = ts_now_ms();
         }
         for (int i = 0; i < N_CUST; i++) {
@@ -209,11 +231,12 @@ static void t_handover(void **state)
     kill(rp[1 - leader].pid, SIGTERM);
     int wst = 0;
     waitpid(rp[1 - leader].pid, &wst, 0);
+    rp[1 - leader].pid = 0;
     assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(t_handover)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_setup_teardown(t_handover, setup, teardown)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
