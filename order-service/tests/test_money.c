@@ -47,6 +47,26 @@ static void test_scale_normalised(void **st)
     assert_int_equal(cents("+3"), 300);
 }
 
+static void test_exponent_with_fraction(void **st)
+{
+    (void)st;
+    assert_int_equal(cents("1.5e1"), 1500);
+    assert_int_equal(cents("1.234e2"), 12340);
+    assert_int_equal(cents("1.2345e2"), 12345);
+    assert_int_equal(cents("12345E-2"), 12345);
+    assert_int_equal(cents("1234500e-4"), 12345);
+    assert_int_equal(cents("0.00012345e6"), 12345);
+    assert_int_equal(cents("1e+2"), 10000);
+    assert_int_equal(cents("00.10"), 10);
+    assert_int_equal(perr("1.23456e2"), MONEY_ESCALE);
+    assert_int_equal(perr("12345e-3"), MONEY_ESCALE);
+    assert_int_equal(perr("9.9999999999e7"), MONEY_ESCALE);
+    assert_int_equal(cents("9.999999999e7"), MONEY_MAX_CENTS);
+    assert_int_equal(perr("1e"), MONEY_ESYNTAX);
+    assert_int_equal(perr("1e2.5"), MONEY_ESYNTAX);
+    assert_int_equal(perr("1ee2"), MONEY_ESYNTAX);
+}
+
 static void test_zero_and_negative(void **st)
 {
     (void)st;
@@ -127,6 +147,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scale_normalised),
+        cmocka_unit_test(test_exponent_with_fraction),
         cmocka_unit_test(test_zero_and_negative),
         cmocka_unit_test(test_too_many_decimals),
         cmocka_unit_test(test_syntax),

@@ -126,6 +126,54 @@ static void test_item_quantity(void **st)
     assert_int_equal(validate(&f), ORDER_EINVALID);
 }
 
+static void test_quantity_bounds_and_no_items(void **st)
+{
+    (void)st;
+    fixture_t f;
+    sample(&f);
+    f.o.n_items = 1;
+    f.o.price = M("50000000.00");
+    f.items[0].quantity = ORDER_QUANTITY_MAX; /* 1,000,000 × 50.00 = 50,000,000.00 */
+    f.items[0].sub_total = M("50000000");
+    assert_int_equal(validate(&f), ORDER_OK);
+    f.items[0].quantity = ORDER_QUANTITY_MAX + 1;
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "Order item quantity: 1000001 is not valid for product " PROD);
+    sample(&f);
+    f.o.items = NULL;
+    f.o.n_items = 0;
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "Total price: 200.00 is not equal to Order items total: 0.00!");
+    sample(&f);
+    f.o.n_items = ORDER_MAX_ITEMS + 1;
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "An order may have at most 1000 items");
+}
+
+static void test_rule_order(void **st)
+{
+    (void)st;
+    /* the seed's order: total price first, then items, then the sum */
+    fixture_t f;
+    sample(&f);
+    f.o.price = M("0");
+    f.items[0].price = M("0");
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "Total price must be greater than zero!");
+    sample(&f);
+    f.o.price = M("1");
+    f.items[1].sub_total = M("1");
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "Order item price: 50.00 is not valid for product " PROD);
+    /* the first bad item is named */
+    sample(&f);
+    strcpy(f.items[1].product_id, "d215b5f8-0249-4dc5-89a3-51fd148cfb49");
+    f.items[0].sub_total = M("49");
+    f.items[1].sub_total = M("1");
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "Order item price: 50.00 is not valid for product " PROD);
+}
+
 static void test_item_overflow(void **st)
 {
     (void)st;
@@ -255,11 +303,18 @@ static void test_initialize_and_status(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sample_valid),          cmocka_unit_test(test_scale_does_not_matter),
-        cmocka_unit_test(test_total_price_positive),  cmocka_unit_test(test_item_price_rules),
-        cmocka_unit_test(test_item_quantity),         cmocka_unit_test(test_item_overflow),
-        cmocka_unit_test(test_sum_must_match),        cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_uuid_helpers),          cmocka_unit_test(test_address),
+        cmocka_unit_test(test_sample_valid),
+        cmocka_unit_test(test_scale_does_not_matter),
+        cmocka_unit_test(test_total_price_positive),
+        cmocka_unit_test(test_item_price_rules),
+        cmocka_unit_test(test_item_quantity),
+        cmocka_unit_test(test_item_overflow),
+        cmocka_unit_test(test_quantity_bounds_and_no_items),
+        cmocka_unit_test(test_rule_order),
+        cmocka_unit_test(test_sum_must_match),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_uuid_helpers),
+        cmocka_unit_test(test_address),
         cmocka_unit_test(test_initialize_and_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
