@@ -11,7 +11,7 @@
 #
 # Env: PG (conninfo to create the database; default host=127.0.0.1 port=5433 user=postgres
 #      dbname=cqrs), PROFILE (local), CONNECTIONS (50), WRK_THREADS (2), DURATION (10s),
-#      THREADS (server.threads, 4), POOL (datasource.pool-size, 8), PORT (18894),
+#      THREADS (server.threads, 8), POOL (datasource.pool-size, 8), PORT (18894),
 #      CONFIG_PORT (18897), BIN_DIR (prebuilt binaries; default: build Release).
 set -euo pipefail
 
@@ -22,7 +22,7 @@ PROFILE=${PROFILE:-local}
 CONNECTIONS=${CONNECTIONS:-50}
 WRK_THREADS=${WRK_THREADS:-2}
 DURATION=${DURATION:-10s}
-THREADS=${THREADS:-4}
+THREADS=${THREADS:-8}
 POOL=${POOL:-8}
 PORT=${PORT:-18894}
 CONFIG_PORT=${CONFIG_PORT:-18897}

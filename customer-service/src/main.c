@@ -41,7 +41,7 @@ static void usage(FILE *out)
             "  CONFIG_LABEL, CONFIG_SERVER_USER/PASSWORD, CONFIG_CACHE_FILE (see config-repo/README.md)\n"
             "Every key can be overridden by an env var: server.port ← SERVER_PORT,\n"
             "kafka-config.bootstrap-servers ← KAFKA_CONFIG_BOOTSTRAP_SERVERS, …\n"
-            "Keys used: server.port (8184), server.threads (4), server.max-body-bytes (65536),\n"
+            "Keys used: server.port (8184), server.threads (8), server.max-body-bytes (65536),\n"
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
             "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, logging.level.\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
@@ -124,7 +124,7 @@ static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t e
     char *base = NULL;
     memset(s, 0, sizeof *s);
     if (cfgcli_get_int_range(cfg, "server.port", 8184, 0, 65535, &s->port, err, errlen) ||
-        cfgcli_get_int_range(cfg, "server.threads", 4, 1, 64, &s->threads, err, errlen) ||
+        cfgcli_get_int_range(cfg, "server.threads", 8, 1, 64, &s->threads, err, errlen) ||
         cfgcli_get_long(cfg, "server.max-body-bytes", 65536, &s->max_body, err, errlen) ||
         cfgcli_get_int_range(cfg, "datasource.pool-size", 8, 1, 64, &s->pool_size, err, errlen) ||
         cfgcli_get_int_range(cfg, "kafka-config.num-of-partitions", 3, 1, 10000, &s->partitions, err, errlen) ||

@@ -88,28 +88,35 @@ static void t_update_delete(void **state)
     f->repo.bump_before_update = 1;
     cmd.if_match = 5;
     assert_int_equal(customer_app_update(&f->app, &cmd, &res), APP_PRECONDITION);
+    /* concurrent writers that keep winning: 409 after the retries, nothing written */
+    int nout = f->repo.nout;
     cmd.if_match = -1;
+    f->repo.bump_before_update = 100;
+    assert_int_equal(customer_app_update(&f->app, &cmd, &res), APP_CONFLICT);
+    assert_non_null(strstr(res.detail, "concurrently"));
+    assert_int_equal(f->repo.nout, nout);
+    f->repo.bump_before_update = 0;
     cmd.username = "";
     assert_int_equal(customer_app_update(&f->app, &cmd, &res), APP_INVALID);
     assert_string_equal(res.violation.field, "username");
     assert_int_equal(customer_app_get(&f->app, ID, &res), APP_OK);
-    assert_int_equal(res.customer.version, 6);
+    assert_int_equal(res.customer.version, 16); /* 6 + the 10 simulated concurrent writes */
     cmd.if_match = 1;
     assert_int_equal(customer_app_delete(&f->app, &cmd, &res), APP_PRECONDITION);
     cmd.if_match = -1;
     assert_int_equal(customer_app_delete(&f->app, &cmd, &res), APP_OK);
     fake_outbox_t *last = &f->repo.outbox[f->repo.nout - 1];
     assert_true(last->tombstone);
-    assert_int_equal(last->version, 7);
+    assert_int_equal(last->version, 17);
     assert_int_equal(last->type, CUSTOMER_EV_DELETED);
     assert_int_equal(customer_app_get(&f->app, ID, &res), APP_NOT_FOUND);
     assert_int_equal(customer_app_delete(&f->app, &cmd, &res), APP_NOT_FOUND);
     cmd.username = "x";
     assert_int_equal(customer_app_update(&f->app, &cmd, &res), APP_NOT_FOUND);
     assert_int_equal(customer_app_get(&f->app, "nope", &res), APP_INVALID);
-    /* the outbox holds one row per successful command, in order (4 and 6 were the
+    /* the outbox holds one row per successful command, in order (4, 6..16 were the
      * simulated concurrent writers' versions, written outside this fake's outbox) */
-    const int64_t want[] = {1, 2, 3, 5, 7};
+    const int64_t want[] = {1, 2, 3, 5, 17};
     assert_int_equal(f->repo.nout, 5);
     for (int i = 0; i < f->repo.nout; i++)
         assert_int_equal(f->repo.outbox[i].version, want[i]);

@@ -8,7 +8,7 @@
 
 /* Concurrent writers may bump the version between our read and our conditional write;
  * without If-Match we re-read and retry a few times. */
-#define CUSTOMER_APP_RETRIES 5
+#define CUSTOMER_APP_RETRIES 10
 
 /* Sets rc and detail = a + b + c (any may be NULL). */
 static app_rc_t app_fail(customer_result_t *res, app_rc_t rc, const char *a, const char *b, const char *c)
@@ -146,6 +146,9 @@ app_rc_t customer_app_update(const customer_app_t *app, const customer_cmd_t *cm
         if (r == REPO_NOT_FOUND)
             break; /* deleted meanwhile */
     }
+    if (r == REPO_CONFLICT && cmd->if_match < 0)
+        return app_fail(res, APP_CONFLICT, "customer ", res->customer.id,
+                        " is being changed concurrently; retry the request");
     return app_repo_fail(res, r, &res->customer);
 }
 
@@ -183,6 +186,8 @@ app_rc_t customer_app_delete(const customer_app_t *app, const customer_cmd_t *cm
         if (r != REPO_CONFLICT || cmd->if_match >= 0)
             break;
     }
+    if (r == REPO_CONFLICT && cmd->if_match < 0)
+        return app_fail(res, APP_CONFLICT, "customer ", id, " is being changed concurrently; retry the request");
     return app_repo_fail(res, r, &res->customer);
 }
 

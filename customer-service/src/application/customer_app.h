@@ -83,7 +83,7 @@ typedef enum {
     APP_OK = 0,
     APP_INVALID,      /* 400: a field broke a rule (see violation) */
     APP_NOT_FOUND,    /* 404 */
-    APP_CONFLICT,     /* 409: duplicate id or username (see detail) */
+    APP_CONFLICT,     /* 409: duplicate id or username, or concurrent changes kept winning (see detail) */
     APP_PRECONDITION, /* 412: If-Match version does not match */
     APP_UNAVAILABLE,  /* 503: database unreachable */
     APP_ERROR         /* 500 */
