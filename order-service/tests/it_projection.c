@@ -215,6 +215,38 @@ static void expect_400(world_t *w, const char *body, const char *detail)
     json_decref(j);
 }
 
+/* An event written with the seed's original 4-field schema (id 1) still projects: version
+ * defaults to 1, and without occurredAt the row's updatedAt is null. */
+static void test_seed_schema_event(void **state)
+{
+    world_t *w = *state;
+    char id[37], sql[256], path[128];
+    unsigned char frame[128];
+    size_t n = 0;
+    os_it_uuid(id, 3000);
+    frame[n++] = 0;
+    frame[n++] = 0;
+    frame[n++] = 0;
+    frame[n++] = 0;
+    frame[n++] = 1; /* schema id 1 */
+    const char *fields[] = {id, "seed-user", "Seed", "Schema"};
+    for (int i = 0; i < 4; i++) {
+        size_t len = strlen(fields[i]);
+        frame[n++] = (unsigned char)(len * 2); /* zigzag varint (len < 64) */
+        memcpy(frame + n, fields[i], len);
+        n += len;
+    }
+    assert_int_equal(os_it_send_raw(&w->t, id, frame, n, 1), 0);
+    snprintf(sql, sizeof sql, "SELECT version FROM \"order\".customers WHERE id = '%s'", id);
+    assert_int_equal(os_it_wait_scalar(&w->t, sql, 1, 20000), 1);
+    json_t *j = NULL;
+    snprintf(path, sizeof path, "/customers/%s", id);
+    assert_int_equal(http(w, "GET", path, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "username")), "seed-user");
+    assert_true(json_is_null(json_object_get(j, "updatedAt")));
+    json_decref(j);
+}
+
 static void test_orders_api(void **state)
 {
     world_t *w = *state;
@@ -465,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_versions_out_of_order),
         cmocka_unit_test(test_tombstone),
         cmocka_unit_test(test_poison_to_dlq),
+        cmocka_unit_test(test_seed_schema_event),
         cmocka_unit_test(test_orders_api),
         cmocka_unit_test(test_read_your_writes),
         cmocka_unit_test(test_rebuild_while_reading),

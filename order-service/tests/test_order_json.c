@@ -142,6 +142,11 @@ static void test_render(void **st)
     j = os_customer_json(&c);
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 7);
     assert_string_equal(json_string_value(json_object_get(j, "firstName")), "F");
+    assert_string_equal(json_string_value(json_object_get(j, "updatedAt")), "2026-01-01T00:00:00.000Z");
+    json_decref(j);
+    c.updated_at[0] = '\0'; /* an event without occurredAt (the seed's schema) */
+    j = os_customer_json(&c);
+    assert_true(json_is_null(json_object_get(j, "updatedAt")));
     json_decref(j);
 }
 

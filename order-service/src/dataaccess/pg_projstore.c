@@ -165,7 +165,8 @@ static int os_pgproj_apply(void *self, const proj_op_t *ops, size_t n, char *err
             vals[k] = dbuf_ptr(&a[k]);
         snprintf(sql, sizeof sql,
                  "INSERT INTO %s AS c (id, username, first_name, last_name, version, updated_at) "
-                 "SELECT u.id, u.un, u.fn, u.ln, u.v, to_timestamp(u.t::double precision / 1000) "
+                 "SELECT u.id, u.un, u.fn, u.ln, u.v, CASE WHEN u.t > 0 THEN to_timestamp(u.t::double "
+                 "precision / 1000) END "
                  "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
                  "$6::bigint[]) AS u(id, un, fn, ln, v, t) "
                  "ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, "

@@ -200,8 +200,8 @@ json_t *os_order_view_json(const os_order_view_t *v)
 
 json_t *os_customer_json(const os_customer_t *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "customerId", c->id, "username",
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s?}", "customerId", c->id, "username",
                      c->username ? c->username : "", "firstName", c->first_name ? c->first_name : "",
                      "lastName", c->last_name ? c->last_name : "", "version", (json_int_t)c->version,
-                     "updatedAt", c->updated_at);
+                     "updatedAt", c->updated_at[0] ? c->updated_at : NULL);
 }
