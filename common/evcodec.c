@@ -3,7 +3,7 @@
  * the NUL, logical types are ignored (UUIDs are checked by hand), schemas are kept as their
  * original JSON text and never re-serialised.
  */
-#include "evcodec.h"
+#include "evcodec_int.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -12,22 +12,6 @@
 #include <string.h>
 
 #include <avro.h>
-
-#define EVCODEC_MAX_SCHEMAS 32
-#define EVCODEC_CATALOG_NAME "catalog.tsv"
-
-typedef struct evcodec_entry {
-    int32_t id;
-    char subject[128];
-    const char *text;  /* borrowed from the embedded file set (static) */
-    avro_schema_t schema;
-    avro_value_iface_t *iface;
-} evcodec_entry_t;
-
-struct evcodec {
-    evcodec_entry_t e[EVCODEC_MAX_SCHEMAS];
-    size_t n;
-};
 
 extern const embed_file_t kafka_model_files[]; /* kafka-model/CMakeLists.txt */
 
@@ -106,6 +90,7 @@ static int evcodec_add_line(evcodec_t *c, const embed_file_t *files, char *line,
         return -1;
     }
     en->id = (int32_t)id;
+    en->catalog_id = (int32_t)id;
     snprintf(en->subject, sizeof en->subject, "%s", f_subj);
     en->text = (const char *)file->data;
     c->n++;
@@ -177,7 +162,7 @@ static const evcodec_entry_t *evcodec_latest(const evcodec_t *c, const char *sub
 {
     const evcodec_entry_t *best = NULL;
     for (size_t i = 0; c != NULL && subject != NULL && i < c->n; i++)
-        if (strcmp(c->e[i].subject, subject) == 0 && (best == NULL || c->e[i].id > best->id))
+        if (strcmp(c->e[i].subject, subject) == 0 && (best == NULL || c->e[i].catalog_id > best->catalog_id))
             best = &c->e[i];
     return best;
 }

@@ -73,6 +73,19 @@ int32_t evcodec_latest_id(const evcodec_t *c, const char *subject);
  * registry — never re-serialise avro-c schemas), or NULL. */
 const char *evcodec_schema_text(const evcodec_t *c, int32_t id);
 
+/* Confluent-compatible schema registry (design §4, kafka-config.schema-registry-url).
+ * Registers every catalog schema of `subject` with the registry at `url` (POST
+ * {url}/subjects/{subject}/versions with the ORIGINAL schema text; the registry answers the
+ * existing id for a schema it already has, so this is idempotent and gives every producer
+ * and consumer the same ids), then re-keys the codec by the registry's ids: the encoder
+ * writes them and the decoder looks them up. Call once at start-up, before the codec is
+ * shared between threads. Schemas are registered oldest first, so a registry enforcing
+ * BACKWARD compatibility accepts them. `user`/`password` (may be NULL) are HTTP Basic
+ * credentials. Returns 0, or -1 with err naming the URL and the registry's answer (the codec
+ * is then unchanged). */
+int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, const char *user,
+                         const char *password, long timeout_ms, char *err, size_t errlen);
+
 /* Encodes `ev` (borrowed) as a framed record under the newest customer schema. On success
  * *out is a malloc'ed buffer (caller frees) of *out_len bytes. Returns EVCODEC_OK or an
  * error (EVCODEC_E_ARG when a field is missing/invalid). */

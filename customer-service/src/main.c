@@ -25,7 +25,7 @@
 #include "metrics.h"
 #include "pgx.h"
 
-#define EXIT_DB 69 /* EX_UNAVAILABLE: database unreachable or migration failed */
+#define EXIT_DB 69 /* EX_UNAVAILABLE: database or schema registry unreachable, migration failed */
 #define EXIT_SOFTWARE 70
 
 static void usage(FILE *out)
@@ -45,7 +45,7 @@ static void usage(FILE *out)
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
             "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, logging.level.\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
-            "unreachable or migration failed, %d other start-up failure.\n",
+            "(or schema registry) unreachable or migration failed, %d other start-up failure.\n",
             CFGCLI_DEFAULT_URL, CFGCLI_EXIT_UNAVAILABLE, EXIT_DB, EXIT_SOFTWARE);
 }
 
@@ -260,9 +260,6 @@ int main(int argc, char **argv)
     }
     clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfg),
               cfgcli_version(cfg), st.topic, st.bootstrap);
-    if (*cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "") != '\0')
-        clog_warn(&log, "kafka-config.schema-registry-url is set but not supported yet: schema ids come from "
-                        "the embedded kafka-model catalog");
 
     if (migrate(st.conninfo, &log) != 0) {
         clog_error(&log, "database unavailable or migration failed; giving up");
@@ -275,6 +272,20 @@ int main(int argc, char **argv)
     if (codec == NULL || metrics == NULL || pool == NULL) {
         clog_error(&log, "start-up failed: %s", codec == NULL ? err : "out of memory");
         goto cleanup;
+    }
+    if (*cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "") != '\0') {
+        /* Schema ids from the registry instead of the embedded catalog (design §4). */
+        const char *reg = cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "");
+        if (evcodec_use_registry(codec, reg, EVCODEC_SUBJECT_CUSTOMER,
+                                 cfgcli_get_str(cfg, "kafka-config.schema-registry-user", NULL),
+                                 cfgcli_get_str(cfg, "kafka-config.schema-registry-password", NULL), 10000, err,
+                                 sizeof err) != 0) {
+            clog_error(&log, "%s", err);
+            rc = EXIT_DB;
+            goto cleanup;
+        }
+        clog_info(&log, "schema registry %s: subject %s has id %d", reg, EVCODEC_SUBJECT_CUSTOMER,
+                  (int)evcodec_latest_id(codec, EVCODEC_SUBJECT_CUSTOMER));
     }
     pconf = producer_conf(cfg, &st, err, sizeof err);
     if (pconf == NULL) {
