@@ -48,7 +48,12 @@ static void kfk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const c
     const clog_t *log = kfk_log(rk);
     if (log == NULL)
         return;
-    clog_ev(log, kfk_level(level),
+    /* Broker connection failures (facility FAIL) come at LOG_ERR and repeat while a broker
+     * is away; librdkafka reconnects by itself, so they are warnings, not errors. */
+    clog_level_t lv = kfk_level(level);
+    if (lv == CLOG_ERROR && fac != NULL && strcmp(fac, "FAIL") == 0)
+        lv = CLOG_WARN;
+    clog_ev(log, lv,
             json_pack("{s:s,s:s}", "component", "librdkafka", "facility", fac ? fac : ""), "%s",
             buf ? buf : "");
 }
