@@ -9,8 +9,12 @@
 # spring-boot 4.0.7 parent + spring-cloud-dependencies 2025.1.4) into the git-ignored
 # bench/config-server/.peer/. Needs: wrk, java 17+, mvn, curl.
 #
+# On a machine with 2+ cores the servers run pinned to core 0 and wrk (one thread) to core 1
+# (taskset), so the load generator never competes with the server it measures; both servers
+# get the same single core. PIN=0 turns this off.
+#
 # Env: REPO (default <root>/config-repo), APP (customer-service), PROFILE (local),
-#      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 2), BIN (our binary;
+#      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 1: the server has one core), BIN (our binary;
 #      default: a Release build in <root>/build-bench), OUR_PORT (23417), PEER_PORT (23418): below the ephemeral range.
 set -euo pipefail
 
@@ -21,11 +25,15 @@ APP=${APP:-customer-service}
 PROFILE=${PROFILE:-local}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 OUR_PORT=${OUR_PORT:-23417}
 PEER_PORT=${PEER_PORT:-23418}
 PEER_DIR=$HERE/.peer
 PIDS=()
+SRV_PIN=() WRK_PIN=() WRK_THREADS=2
+if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    SRV_PIN=(taskset -c 0) WRK_PIN=(taskset -c 1) WRK_THREADS=1
+fi
 
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -79,7 +87,7 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # run_wrk URL → "rps p50_ms p99_ms"
 run_wrk() {
     local out
-    out=$(wrk -t2 -c50 -d"$DURATION" --latency "$1")
+    out=$("${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$DURATION" --latency "$1")
     local rps p50 p99
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -104,18 +112,18 @@ bench() {
     local env_url="$base/$APP/$PROFILE" yml_url="$base/$APP-$PROFILE.yml"
     curl -fsS -o /dev/null "$env_url"
     curl -fsS -o /dev/null "$yml_url"
-    wrk -t2 -c50 -d"$WARMUP" "$env_url" >/dev/null
-    wrk -t2 -c50 -d"$WARMUP" "$yml_url" >/dev/null
+    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$env_url" >/dev/null
+    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$yml_url" >/dev/null
     read -r R[$name.env.rps] R[$name.env.p50] R[$name.env.p99] < <(run_wrk "$env_url")
     read -r R[$name.yml.rps] R[$name.yml.p50] R[$name.yml.p99] < <(run_wrk "$yml_url")
     R[$name.rss]=$(rss_kb "$pid")
 }
 
-echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t2 -c50 -d$DURATION (after $WARMUP warm-up)" >&2
+echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t$WRK_THREADS -c50 -d$DURATION (after $WARMUP warm-up)${SRV_PIN[*]:+; servers on core 0, wrk on core 1}" >&2
 
 # --- ours ---------------------------------------------------------------------------
 START=$(now_ms)
-"$BIN" --repo "$REPO" --port "$OUR_PORT" --host 127.0.0.1 --threads "$THREADS" --log-level warn &
+"${SRV_PIN[@]}" "$BIN" --repo "$REPO" --port "$OUR_PORT" --host 127.0.0.1 --threads "$THREADS" --log-level warn &
 OUR_PID=$!
 PIDS+=("$OUR_PID")
 R[ours.start]=$(wait_first "http://127.0.0.1:$OUR_PORT/$APP/$PROFILE" "$OUR_PID")
@@ -125,7 +133,7 @@ wait "$OUR_PID" || true
 
 # --- Spring Cloud Config Server (native) ---------------------------------------------
 START=$(now_ms)
-java -jar "$JAR" --server.port="$PEER_PORT" --server.address=127.0.0.1 --spring.profiles.active=native \
+"${SRV_PIN[@]}" java -jar "$JAR" --server.port="$PEER_PORT" --server.address=127.0.0.1 --spring.profiles.active=native \
     --spring.cloud.config.server.native.search-locations="file:$REPO/" \
     --logging.level.root=WARN >"$PEER_DIR/peer.log" 2>&1 &
 PEER_PID=$!
