@@ -26,6 +26,12 @@ static void pgx_on_notice(void *arg, const char *message)
     clog_debug(arg, "postgres: %.*s", (int)n, message);
 }
 
+void pgx_route_notices(PGconn *c, const clog_t *log)
+{
+    if (c != NULL && log != NULL)
+        PQsetNoticeProcessor(c, pgx_on_notice, (void *)log);
+}
+
 PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
 {
     long pause = 200;
@@ -34,8 +40,7 @@ PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
     for (int i = 1; i <= attempts; i++) {
         PGconn *c = PQconnectdb(conninfo);
         if (c != NULL && PQstatus(c) == CONNECTION_OK) {
-            if (log != NULL)
-                PQsetNoticeProcessor(c, pgx_on_notice, (void *)log);
+            pgx_route_notices(c, log);
             return c;
         }
         const char *msg = c ? PQerrorMessage(c) : "out of memory";

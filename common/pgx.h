@@ -22,6 +22,11 @@
  * connection. */
 PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log);
 
+/* Routes the server's NOTICE/WARNING messages on `c` into `log` (debug level) instead of
+ * libpq's default print to stderr, which would break the JSON-lines log. `log` must outlive
+ * the connection; NULL leaves libpq's default. */
+void pgx_route_notices(PGconn *c, const clog_t *log);
+
 /* Runs `sql` (no parameters, no rows expected). Returns 0, or -1 with the server's
  * message copied into err (may be NULL). */
 int pgx_exec(PGconn *c, const char *sql, char *err, size_t errlen);

@@ -15,7 +15,7 @@
 #include "cfgcli.h"
 #include "clog.h"
 #include "dataaccess/customer_pgrepo.h"
-#include "dataaccess/pgpool.h"
+#include "pgpool.h"
 #include "evcodec.h"
 #include "http/customer_http.h"
 #include "httpd.h"

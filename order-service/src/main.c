@@ -20,7 +20,7 @@
 #include "clog.h"
 #include "config.h"
 #include "dataaccess/pg_repos.h"
-#include "dataaccess/pgpool.h"
+#include "pgpool.h"
 #include "embed.h"
 #include "evcodec.h"
 #include "http/routes.h"
@@ -86,14 +86,14 @@ static void os_uuid(void *self, char out[ORDER_UUID_LEN + 1])
 
 typedef struct os_main {
     metrics_t *metrics;
-    os_pgpool_t *pool;
+    pgpool_t *pool;
     os_projector_t *projector;
 } os_main_t;
 
 static void os_ready(void *ctx, os_readiness_t *out)
 {
     os_main_t *m = ctx;
-    out->db = os_pgpool_ping(m->pool);
+    out->db = pgpool_ping(m->pool);
     out->kafka = os_projector_kafka_ok(m->projector);
     out->projection = os_projector_healthy(m->projector);
 }
@@ -185,9 +185,9 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     metrics_declare(m.metrics, "http_requests_total", METRICS_COUNTER, "HTTP requests.", NULL, 0);
     metrics_declare(m.metrics, "http_request_duration_seconds", METRICS_HISTOGRAM,
                     "HTTP request handling time.", NULL, 0);
-    m.pool = os_pgpool_new(cfg->conninfo, cfg->pool_size, 30, log, err, sizeof err);
+    m.pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
     if (m.pool == NULL) {
-        clog_error(log, "%s", err);
+        clog_error(log, "out of memory creating the database pool");
         goto cleanup;
     }
     os_projector_opts_t po = {cfg->bootstrap,
@@ -249,7 +249,7 @@ cleanup:
     httpd_free(srv);
     os_rebuild_ctl_free(rctl);
     os_projector_free(m.projector);
-    os_pgpool_free(m.pool);
+    pgpool_free(m.pool);
     metrics_free(m.metrics);
     os_changes_free(changes);
     if (rc == 0)

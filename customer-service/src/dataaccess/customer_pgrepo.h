@@ -7,7 +7,7 @@
 
 #include "application/customer_app.h"
 #include "clog.h"
-#include "dataaccess/pgpool.h"
+#include "pgpool.h"
 #include "embed.h"
 
 /* The embedded SQL migrations of customer-service (customer-service/CMakeLists.txt). */

@@ -3,7 +3,7 @@
  * outbox_relay_takeover.c). */
 #include "messaging/outbox_relay_int.h"
 
-#include "dataaccess/pgpool.h"
+#include "pgx.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -218,7 +218,7 @@ static int relay_try_lead(outbox_relay_t *r)
             r->pg = NULL;
             return 0;
         }
-        pgpool_route_notices(r->pg, r->log);
+        pgx_route_notices(r->pg, r->log);
     }
     snprintf(key, sizeof key, "%lld", r->o.lock_key);
     res = PQexecParams(r->pg, "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL, vals, NULL, NULL, 0);

@@ -9,6 +9,15 @@
 #include "dataaccess/pgarr.h"
 #include "dbuf.h"
 
+/* How long a request waits for a pooled connection before answering 503. */
+#define OS_PG_WAIT_MS 5000
+
+static int os_pg_unavailable(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "the database is unavailable (no connection within %d ms)", OS_PG_WAIT_MS);
+    return -1;
+}
+
 static int os_repo_err(PGresult *r, PGconn *c, const char *what, char *err, size_t errlen)
 {
     const char *m = r ? PQresultErrorMessage(r) : "";
@@ -22,8 +31,10 @@ static int os_repo_err(PGresult *r, PGconn *c, const char *what, char *err, size
 
 static int os_pg_get_customer(void *self, const char *id, os_customer_t *out, char *err, size_t errlen)
 {
-    os_pgpool_t *pool = self;
-    PGconn *c = os_pgpool_get(pool);
+    pgpool_t *pool = self;
+    PGconn *c = pgpool_get(pool, OS_PG_WAIT_MS);
+    if (c == NULL)
+        return os_pg_unavailable(err, errlen);
     const char *vals[1] = {id};
     int rc = -1;
     PGresult *r = PQexecParams(c,
@@ -54,11 +65,11 @@ static int os_pg_get_customer(void *self, const char *id, os_customer_t *out, ch
     }
     rc = 1;
 cleanup:
-    os_pgpool_put(pool, c, rc < 0 && PQstatus(c) != CONNECTION_OK);
+    pgpool_put(pool, c, rc < 0 && PQstatus(c) != CONNECTION_OK);
     return rc;
 }
 
-os_readmodel_port_t os_pg_readmodel_port(os_pgpool_t *pool)
+os_readmodel_port_t os_pg_readmodel_port(pgpool_t *pool)
 {
     os_readmodel_port_t p = {pool, os_pg_get_customer};
     return p;
@@ -76,8 +87,10 @@ static int os_pg_exec(PGconn *c, const char *sql, int np, const char *const *val
 
 static int os_pg_save_order(void *self, const order_t *o, char *err, size_t errlen)
 {
-    os_pgpool_t *pool = self;
-    PGconn *c = os_pgpool_get(pool);
+    pgpool_t *pool = self;
+    PGconn *c = pgpool_get(pool, OS_PG_WAIT_MS);
+    if (c == NULL)
+        return os_pg_unavailable(err, errlen);
     int rc = -1;
     char price[MONEY_STR_MAX];
     dbuf_t ids, prods, prices, qtys, subs;
@@ -144,15 +157,17 @@ cleanup:
     dbuf_free(&prices);
     dbuf_free(&qtys);
     dbuf_free(&subs);
-    os_pgpool_put(pool, c, rc < 0 && PQstatus(c) != CONNECTION_OK);
+    pgpool_put(pool, c, rc < 0 && PQstatus(c) != CONNECTION_OK);
     return rc;
 }
 
 static int os_pg_find_order(void *self, const char *tracking_id, os_order_view_t *out, char *err,
                             size_t errlen)
 {
-    os_pgpool_t *pool = self;
-    PGconn *c = os_pgpool_get(pool);
+    pgpool_t *pool = self;
+    PGconn *c = pgpool_get(pool, OS_PG_WAIT_MS);
+    if (c == NULL)
+        return os_pg_unavailable(err, errlen);
     const char *vals[1] = {tracking_id};
     int rc = -1;
     PGresult *r = PQexecParams(c,
@@ -178,11 +193,11 @@ static int os_pg_find_order(void *self, const char *tracking_id, os_order_view_t
     if (rc < 0)
         snprintf(err, errlen, "out of memory");
 cleanup:
-    os_pgpool_put(pool, c, rc < 0 && PQstatus(c) != CONNECTION_OK);
+    pgpool_put(pool, c, rc < 0 && PQstatus(c) != CONNECTION_OK);
     return rc;
 }
 
-os_order_repo_port_t os_pg_orders_port(os_pgpool_t *pool)
+os_order_repo_port_t os_pg_orders_port(pgpool_t *pool)
 {
     os_order_repo_port_t p = {pool, os_pg_save_order, os_pg_find_order};
     return p;

@@ -4,10 +4,10 @@
 #define OS_PG_REPOS_H
 
 #include "application/ports.h"
-#include "dataaccess/pgpool.h"
+#include "pgpool.h"
 
 /* Port views over `pool` (borrowed: it must outlive the ports). */
-os_readmodel_port_t os_pg_readmodel_port(os_pgpool_t *pool);
-os_order_repo_port_t os_pg_orders_port(os_pgpool_t *pool);
+os_readmodel_port_t os_pg_readmodel_port(pgpool_t *pool);
+os_order_repo_port_t os_pg_orders_port(pgpool_t *pool);
 
 #endif

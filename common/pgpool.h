@@ -1,8 +1,12 @@
-/* pgpool.h — a small blocking PostgreSQL connection pool for customer-service's request
- * threads. Connections are opened lazily (up to `size`), handed out exclusively, and
- * reset when they come back broken. */
-#ifndef CS_PGPOOL_H
-#define CS_PGPOOL_H
+/* pgpool.h — a small blocking PostgreSQL connection pool for the services' request threads.
+ *
+ * A libpq connection must not be used by two threads at once: each request borrows one and
+ * gives it back. Connections are opened lazily (up to `size`), handed out exclusively, and
+ * closed when they come back broken (the next borrow reconnects), so the pool recovers by
+ * itself after a database restart. Server notices go to the log (pgx_route_notices).
+ */
+#ifndef CQ_PGPOOL_H
+#define CQ_PGPOOL_H
 
 #include <libpq-fe.h>
 
@@ -21,10 +25,6 @@ void pgpool_free(pgpool_t *p);
 PGconn *pgpool_get(pgpool_t *p, int timeout_ms);
 /* Returns a connection; `broken` (or a bad status) closes it so the next get reconnects. */
 void pgpool_put(pgpool_t *p, PGconn *c, int broken);
-
-/* Routes the server's NOTICE/WARNING messages on `c` into `log` (debug level) instead of
- * libpq's default stderr print, which would break the JSON-lines log. */
-void pgpool_route_notices(PGconn *c, const clog_t *log);
 
 /* 1 when a connection answers "SELECT 1" (readiness), or one came back healthy from a
  * request within the last 2 s. */

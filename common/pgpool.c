@@ -1,5 +1,5 @@
 /* pgpool.c — blocking PostgreSQL connection pool. See pgpool.h. */
-#include "dataaccess/pgpool.h"
+#include "pgpool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "pgx.h"
 
 #define PGPOOL_MAX 64
 
@@ -27,18 +29,6 @@ static long long pgpool_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pgpool_notice(void *arg, const char *msg)
-{
-    size_t n = strlen(msg);
-    clog_debug(arg, "postgres: %.*s", (int)(n > 0 && msg[n - 1] == '\n' ? n - 1 : n), msg);
-}
-
-void pgpool_route_notices(PGconn *c, const clog_t *log)
-{
-    if (c != NULL && log != NULL)
-        PQsetNoticeProcessor(c, pgpool_notice, (void *)log);
 }
 
 pgpool_t *pgpool_new(const char *conninfo, int size, const clog_t *log)
@@ -104,7 +94,7 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
             pthread_cond_signal(&p->cv);
             pthread_mutex_unlock(&p->mu);
         } else {
-            pgpool_route_notices(c, p->log);
+            pgx_route_notices(c, p->log);
         }
     } else if (c != NULL && PQstatus(c) != CONNECTION_OK) {
         PQreset(c);
