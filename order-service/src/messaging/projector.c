@@ -17,6 +17,7 @@
 #include "pgx.h"
 
 #define OS_MAX_PARTS 1024
+#define OS_CLOSE_MS 3000 /* bound on leaving the consumer group at stop */
 
 struct os_projector {
     os_projector_opts_t o;
@@ -27,6 +28,7 @@ struct os_projector {
     os_pgproj_t store;
     pthread_t thread;
     int started;
+    int closed; /* the consumer left its group (set by the thread before it ends) */
     atomic_int stop;
     atomic_int healthy;
     atomic_ullong applied;
@@ -230,8 +232,17 @@ static int os_send_poison(os_projector_t *p, const os_poison_t *list, size_t n)
             metrics_add(p->o.metrics, "order_projection_dlq_total", lab, 1);
         }
     }
-    if (n > 0 && rd_kafka_flush(p->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return -1;
+    /* Wait for the acks (≤ 30 s) in slices so that a stop request is not held up by an
+     * unreachable broker: an unacknowledged batch is not committed and is read again. */
+    for (int waited = 0; n > 0; waited += 200) {
+        if (rd_kafka_flush(p->producer, 200) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        if (waited >= 30000 || atomic_load(&p->stop)) {
+            clog_warn(p->o.log, "projection: dead-letter messages not acknowledged%s; batch not committed",
+                      atomic_load(&p->stop) ? " before stop" : " within 30 s");
+            return -1;
+        }
+    }
     return atomic_load(&p->dlq_failed) ? -1 : 0;
 }
 
@@ -377,6 +388,40 @@ static void os_collect(os_projector_t *p, os_batch_t *b)
     }
 }
 
+static int64_t os_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Leaves the group within `ms`. rd_kafka_consumer_close() waits without a limit for the
+ * group coordinator (pending offset commits, LeaveGroup), so with the broker gone it never
+ * returns; the asynchronous close is served here (the rebalance callback runs on this
+ * thread) until it completes or the deadline passes. Returns 1 closed, 0 abandoned (the
+ * handle must then be destroyed with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE). Nothing is
+ * lost by abandoning: the read model and its offsets are committed in PostgreSQL. */
+static int os_close_consumer(os_projector_t *p, int ms)
+{
+    int closed = 0;
+    int64_t deadline = os_mono_ms() + ms;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(p->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(p->consumer, q);
+    if (e != NULL) {
+        clog_warn(p->o.log, "projection: consumer close: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        goto cleanup;
+    }
+    while (!(closed = rd_kafka_consumer_closed(p->consumer)) && os_mono_ms() < deadline)
+        rd_kafka_queue_poll_callback(q, 100);
+    if (!closed)
+        clog_warn(p->o.log, "projection: the consumer did not leave the group within %d ms (Kafka unreachable?); "
+                  "closing without it (offsets are safe in PostgreSQL)", ms);
+cleanup:
+    rd_kafka_queue_destroy(q);
+    return closed;
+}
+
 static void *os_projector_main(void *arg)
 {
     os_projector_t *p = arg;
@@ -428,7 +473,7 @@ static void *os_projector_main(void *arg)
         os_batch_reset(&b);
     }
     os_batch_free(&b);
-    rd_kafka_consumer_close(p->consumer);
+    p->closed = os_close_consumer(p, OS_CLOSE_MS);
     return NULL;
 }
 
@@ -455,10 +500,15 @@ void os_projector_free(os_projector_t *p)
         return;
     os_projector_stop(p);
     if (p->consumer)
-        rd_kafka_destroy(p->consumer);
+        rd_kafka_destroy_flags(p->consumer, p->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    clog_debug(p->o.log, "projection: consumer destroyed");
     if (p->producer) {
-        rd_kafka_flush(p->producer, 5000);
+        /* Nothing is waiting here normally (each batch flushes its dead letters); what a
+         * stop interrupted is dropped — that batch was not committed and is read again. */
+        if (rd_kafka_flush(p->producer, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_purge(p->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(p->producer);
+        clog_debug(p->o.log, "projection: dead-letter producer destroyed");
     }
     PQfinish(p->pg);
     free(p);
