@@ -2,7 +2,10 @@
 # setup.sh — install everything cqrs-ordering needs on Debian 12, idempotently.
 #
 # 1. Debian packages: build tools, the -dev libraries, PostgreSQL 15, JDK 17, Maven, kcat, wrk.
-# 2. The Kafka 4.x broker jars from Maven Central (scripts/kafka/pom.xml), copied into
+# 2. A Go >= 1.26 toolchain for the Helm chart checks (helm is built with `go install`) when
+#    the machine has none: Debian's Go 1.19 fetches the official toolchain module through the
+#    Go module proxy into .stack/go (the way GOTOOLCHAIN does it).
+# 3. The Kafka 4.x broker jars from Maven Central (scripts/kafka/pom.xml), copied into
 #    .stack/kafka-libs; a stamp file keyed on the pom's hash makes a second run a no-op.
 #
 # Usage: scripts/setup.sh [--no-apt] [--no-kafka]
@@ -45,6 +48,22 @@ if [ "$do_apt" = 1 ]; then
     echo "setup: all Debian packages present"
   fi
   # Debian's own cluster is not used; the stack runs a private one.
+fi
+
+# Go for the chart checks: a go >= 1.26 on PATH, or the one kept in .stack/go.
+GO_TOOLCHAIN=go1.26.0
+go_ok() { "$1" env GOVERSION 2>/dev/null | awk -F'[go.]' '{ exit !($3 > 1 || ($3 == 1 && $4 >= 26)) }'; }
+if [ "$do_apt" = 1 ] && ! { command -v go >/dev/null && go_ok go; } && ! go_ok "$root/.stack/go/bin/go"; then
+  echo "setup: fetching the Go $GO_TOOLCHAIN toolchain (for the Helm chart checks)"
+  command -v go >/dev/null || sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go
+  mod=$root/.stack/gomod
+  dir=$(GOMODCACHE="$mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+        go mod download -json "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64" \
+        | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -n "$dir" ] && [ -d "$dir/bin" ] || { echo "setup: could not fetch the Go toolchain" >&2; exit 1; }
+  chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*   # module zips carry no exec bits
+  ln -sfn "$dir" "$root/.stack/go"
+  echo "setup: $("$root/.stack/go/bin/go" version) in .stack/go"
 fi
 
 if [ "$do_kafka" = 1 ]; then
