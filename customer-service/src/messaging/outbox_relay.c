@@ -1,15 +1,17 @@
-/* outbox_relay.c — the outbox relay thread: lock, read in id order, produce, wait for
- * delivery reports, mark, sweep. See outbox_relay.h (the takeover scan is in
- * outbox_relay_takeover.c). */
+/* outbox_relay.c — the outbox relay thread: leadership (advisory lock), waking up (NOTIFY,
+ * delivery reports, sweep timer), backoff, retention. See outbox_relay.h; the publishing
+ * pipeline is in outbox_relay_pump.c, the takeover scan in outbox_relay_takeover.c. */
 #include "messaging/outbox_relay_int.h"
 
 #include "pgx.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 long long relay_now_ms(void)
 {
@@ -18,28 +20,11 @@ long long relay_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static long long relay_mono_ms(void)
+long long relay_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    outbox_relay_t *r = kfk_user(rk);
-    relay_slot_t *s = m->_private;
-    if (r == NULL || s == NULL)
-        return;
-    s->state = m->err ? -1 : 1;
-    r->pending--;
-    if (m->err) {
-        metrics_add(r->m, "customer_outbox_publish_errors_total", NULL, 1);
-        clog_warn(r->log, "outbox row %lld not delivered: %s", s->id, rd_kafka_err2str(m->err));
-    } else {
-        metrics_observe(r->m, "customer_outbox_publish_latency_seconds", NULL,
-                        (double)(relay_now_ms() - s->occurred_ms) / 1000.0);
-    }
 }
 
 outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf,
@@ -54,6 +39,7 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *
         return NULL;
     }
     r->o = *o;
+    r->evfd[0] = r->evfd[1] = -1;
     if (r->o.batch_size <= 0)
         r->o.batch_size = 500;
     if (r->o.sweep_ms <= 0)
@@ -80,12 +66,15 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *
     r->m = m;
     r->op.log = log;
     r->op.user = r;
-    r->slots = calloc((size_t)r->o.batch_size, sizeof *r->slots);
-    if (r->slots == NULL) {
+    if (relay_pump_init(r) != 0 || pipe(r->evfd) != 0) {
         rd_kafka_conf_destroy(conf);
-        free(r);
-        snprintf(err, errlen, "out of memory");
+        outbox_relay_free(r);
+        snprintf(err, errlen, "out of memory or file descriptors");
         return NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(r->evfd[i], F_SETFL, fcntl(r->evfd[i], F_GETFL) | O_NONBLOCK);
+        fcntl(r->evfd[i], F_SETFD, FD_CLOEXEC);
     }
     if (rd_kafka_conf_get(conf, "bootstrap.servers", bs, &bsz) == RD_KAFKA_CONF_OK)
         r->bootstrap = strdup(bs);
@@ -107,6 +96,11 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *
         outbox_relay_free(r);
         return NULL;
     }
+    /* Delivery reports land on the main queue: have librdkafka write to our pipe when it
+     * fills, so the relay's poll() wakes on them as on a NOTIFY. */
+    rd_kafka_queue_t *mq = rd_kafka_queue_get_main(r->rk);
+    rd_kafka_queue_io_event_enable(mq, r->evfd[1], "1", 1);
+    rd_kafka_queue_destroy(mq);
     metrics_declare(m, "customer_outbox_backlog", METRICS_GAUGE,
                     "Outbox rows not yet published (as seen by this replica).", NULL, 0);
     metrics_declare(m, "customer_outbox_published_total", METRICS_COUNTER,
@@ -161,8 +155,13 @@ static void relay_chores(outbox_relay_t *r)
     }
 }
 
+/* Gives up leadership: waits for the in-flight deliveries while the session (and so the
+ * lock) may still be alive, forgets what was delivered but not marked (the next leader's
+ * takeover scan marks it), closes the session. */
 static void relay_lose(outbox_relay_t *r, const char *why)
 {
+    relay_drain(r);
+    relay_forget(r);
     if (atomic_load(&r->leader))
         clog_warn(r->log, "outbox relay: lost leadership (%s)", why);
     atomic_store(&r->leader, 0);
@@ -171,33 +170,42 @@ static void relay_lose(outbox_relay_t *r, const char *why)
     r->pg = NULL;
 }
 
-/* Sleeps up to ms, returning early on NOTIFY or stop; serves librdkafka callbacks. */
-static void relay_wait(outbox_relay_t *r, int ms)
+/* Sleeps up to ms, returning early on stop and, when `wake` is set, on NOTIFY (sets
+ * r->dirty) or librdkafka events (delivery reports; served here). NOTIFYs that libpq
+ * already read during an earlier query are taken first: the socket will not signal them
+ * again. */
+static void relay_wait(outbox_relay_t *r, int ms, int wake)
 {
     long long end = relay_mono_ms() + ms;
     while (!atomic_load(&r->stop)) {
-        long long left = end - relay_mono_ms();
-        int got = 0;
+        struct pollfd pfd[2] = {{r->evfd[0], POLLIN, 0}, {-1, POLLIN, 0}};
+        int pg_ok = r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK;
+        long long left;
+        if (pg_ok) {
+            PGnotify *n;
+            while ((n = PQnotifies(r->pg)) != NULL) {
+                PQfreemem(n);
+                r->dirty = 1;
+            }
+            if (wake && r->dirty && atomic_load(&r->leader))
+                return;
+            pfd[1].fd = PQsocket(r->pg);
+        }
+        left = end - relay_mono_ms();
         if (left <= 0)
             return;
-        rd_kafka_poll(r->rk, 0);
-        if (r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK) {
-            struct pollfd pfd = {PQsocket(r->pg), POLLIN, 0};
-            if (poll(&pfd, 1, (int)(left < 200 ? left : 200)) > 0) {
-                PGnotify *n;
-                if (!PQconsumeInput(r->pg))
-                    return;
-                while ((n = PQnotifies(r->pg)) != NULL) {
-                    PQfreemem(n);
-                    got = 1;
-                }
-                if (got)
-                    return;
-            }
-        } else {
-            struct timespec ts = {0, 200 * 1000000L};
-            nanosleep(&ts, NULL);
+        if (poll(pfd, 2, (int)(left < 200 ? left : 200)) <= 0)
+            continue;
+        if (pfd[0].revents) {
+            char buf[64];
+            while (read(r->evfd[0], buf, sizeof buf) > 0)
+                ;
+            rd_kafka_poll(r->rk, 0);
+            if (wake)
+                return;
         }
+        if (pfd[1].revents && !PQconsumeInput(r->pg))
+            return;
     }
 }
 
@@ -229,139 +237,21 @@ static int relay_try_lead(outbox_relay_t *r)
     PQclear(res);
     if (!got)
         return 0;
-    res = PQexec(r->pg, "LISTEN customer_outbox");
+    /* The marks may commit asynchronously: if the database crashes before flushing one, the
+     * connection drops, and the next leader's takeover scan re-marks the rows the topic holds
+     * (no duplicates). The customer writes themselves (other sessions) stay synchronous. */
+    res = PQexec(r->pg, "LISTEN customer_outbox; SET synchronous_commit = off");
     PQclear(res);
+    if (relay_prepare(r) != 0) {
+        relay_lose(r, "could not prepare the relay statements");
+        return 0;
+    }
     atomic_store(&r->leader, 1);
+    r->dirty = 1;
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 1);
     clog_info(r->log, "outbox relay: this replica is now the publisher (advisory lock %lld)", r->o.lock_key);
     relay_takeover_scan(r);
     return 1;
-}
-
-static long long relay_be64(const char *p)
-{
-    unsigned long long v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | (unsigned char)p[i];
-    return (long long)v;
-}
-
-/* Marks `n` ids published. Returns 0 or -1. */
-int relay_mark(outbox_relay_t *r, const long long *ids, int n)
-{
-    char *arr = NULL;
-    size_t cap = (size_t)n * 21 + 3, len = 0;
-    PGresult *res;
-    int rc = -1;
-    const char *vals[1];
-    if (n == 0)
-        return 0;
-    arr = malloc(cap);
-    if (arr == NULL)
-        return -1;
-    arr[len++] = '{';
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", ids[i]);
-    arr[len++] = '}';
-    arr[len] = '\0';
-    vals[0] = arr;
-    res = PQexecParams(r->pg, "UPDATE customer.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                       1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK)
-        rc = 0;
-    else
-        clog_error(r->log, "outbox relay: marking rows published failed: %s", PQerrorMessage(r->pg));
-    PQclear(res);
-    free(arr);
-    return rc;
-}
-
-/* One round. Returns rows published (≥ 0) or -1 (error: back off). */
-static int relay_round(outbox_relay_t *r)
-{
-    char lim[16];
-    const char *vals[1] = {lim};
-    PGresult *res;
-    int n, ok = 0, failed = 0;
-    long long deadline = 0, *ids = NULL;
-
-    snprintf(lim, sizeof lim, "%d", r->o.batch_size);
-    res = PQexecParams(r->pg,
-                       "SELECT id, aggregate_id::text, payload,"
-                       " (extract(epoch FROM occurred_at) * 1000)::int8"
-                       " FROM customer.outbox WHERE published_at IS NULL ORDER BY id LIMIT $1::int",
-                       1, NULL, vals, NULL, NULL, 1);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        clog_warn(r->log, "outbox relay: reading the outbox failed: %s", PQerrorMessage(r->pg));
-        PQclear(res);
-        return -1;
-    }
-    n = PQntuples(res);
-    r->pending = 0;
-    for (int i = 0; i < n; i++) {
-        relay_slot_t *s = &r->slots[i];
-        char idtxt[24];
-        rd_kafka_resp_err_t e;
-        s->id = relay_be64(PQgetvalue(res, i, 0));
-        s->occurred_ms = relay_be64(PQgetvalue(res, i, 3));
-        s->state = 0;
-        snprintf(idtxt, sizeof idtxt, "%lld", s->id);
-        for (;;) {
-            e = rd_kafka_producev(r->rk, RD_KAFKA_V_TOPIC(r->o.topic),
-                                  RD_KAFKA_V_KEY(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)),
-                                  RD_KAFKA_V_VALUE(PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
-                                                   PQgetisnull(res, i, 2) ? 0 : (size_t)PQgetlength(res, i, 2)),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_HEADER(RELAY_HEADER, idtxt, -1), RD_KAFKA_V_OPAQUE(s),
-                                  RD_KAFKA_V_END);
-            if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                break;
-            rd_kafka_poll(r->rk, 50);
-        }
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            /* Keep per-key order: nothing after a row that could not be queued. */
-            clog_error(r->log, "outbox relay: produce of row %lld failed: %s", s->id, rd_kafka_err2str(e));
-            metrics_add(r->m, "customer_outbox_publish_errors_total", NULL, 1);
-            s->state = -1;
-            n = i + 1;
-            break;
-        }
-        r->pending++;
-    }
-    PQclear(res);
-    /* Wait for every delivery report. With unlimited retries this takes as long as the
-     * broker is away; on stop, give in-flight messages flush_ms, then purge. */
-    while (r->pending > 0) {
-        rd_kafka_poll(r->rk, 100);
-        relay_chores(r);
-        if (atomic_load(&r->stop)) {
-            if (deadline == 0)
-                deadline = relay_mono_ms() + r->o.flush_ms;
-            else if (relay_mono_ms() > deadline) {
-                rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-                while (r->pending > 0)
-                    rd_kafka_poll(r->rk, 100);
-            }
-        }
-    }
-    ids = malloc(sizeof *ids * (size_t)(n > 0 ? n : 1));
-    if (ids == NULL)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        if (r->slots[i].state == 1)
-            ids[ok++] = r->slots[i].id;
-        else
-            failed++;
-    }
-    if (PQstatus(r->pg) != CONNECTION_OK || relay_mark(r, ids, ok) != 0) {
-        free(ids);
-        relay_lose(r, "database connection lost while marking");
-        return -1;
-    }
-    free(ids);
-    atomic_fetch_add(&r->published, ok);
-    metrics_add(r->m, "customer_outbox_published_total", NULL, ok);
-    return failed ? -1 : ok;
 }
 
 static void relay_cleanup(outbox_relay_t *r)
@@ -398,43 +288,83 @@ static int relay_ensure_topic(outbox_relay_t *r)
     return 0;
 }
 
+/* One pass of the leader: serve delivery reports, mark what was delivered, read and produce
+ * what is new, then sleep until something happens. Returns 0, or -1 after a failure (the
+ * pipeline is drained and settled; the caller backs off). */
+static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *last_cleanup)
+{
+    long long now;
+    int rc;
+    rd_kafka_poll(r->rk, 0);
+    rc = relay_settle(r);
+    if (rc < 0) {
+        relay_lose(r, "database connection lost while marking");
+        return 0;
+    }
+    now = relay_mono_ms();
+    if (now >= *next_sweep) {
+        r->dirty = 1;
+        *next_sweep = now + r->o.sweep_ms;
+    }
+    if (rc == 0 && r->dirty && r->n_free > 0) {
+        int want = r->n_free, n;
+        r->dirty = 0;
+        n = relay_fetch(r);
+        if (n < 0)
+            rc = 1;
+        else if (n == want)
+            r->dirty = 1; /* there may be more */
+    }
+    if (rc > 0) {
+        relay_drain(r);
+        if (relay_settle(r) < 0)
+            relay_lose(r, "database connection lost while marking");
+        r->dirty = 1;
+        return -1;
+    }
+    if (r->dirty && r->n_free > 0)
+        return 0;
+    if (r->inflight == 0 && now - *last_cleanup > r->o.cleanup_interval_ms) {
+        relay_cleanup(r);
+        *last_cleanup = relay_mono_ms();
+    }
+    relay_wait(r, (int)(*next_sweep - now), 1);
+    return 0;
+}
+
 static void *relay_main(void *arg)
 {
     outbox_relay_t *r = arg;
     int backoff = r->o.backoff_initial_ms;
-    long long last_cleanup = 0;
+    long long last_cleanup = 0, next_sweep = 0;
 
     while (!atomic_load(&r->stop)) {
         relay_chores(r);
         if (!r->topic_ready && relay_ensure_topic(r) != 0) {
-            relay_wait(r, backoff);
+            relay_wait(r, backoff, 0);
             backoff = backoff * 2 > r->o.backoff_max_ms ? r->o.backoff_max_ms : backoff * 2;
             continue;
         }
         if (!atomic_load(&r->leader)) {
             if (!relay_try_lead(r))
-                relay_wait(r, r->o.lock_poll_ms);
+                relay_wait(r, r->o.lock_poll_ms, 0);
             continue;
         }
         if (PQstatus(r->pg) != CONNECTION_OK) {
             relay_lose(r, "database connection lost");
             continue;
         }
-        int n = relay_round(r);
-        if (n < 0) {
-            relay_wait(r, backoff);
+        if (relay_lead_pass(r, &next_sweep, &last_cleanup) < 0) {
+            relay_wait(r, backoff, 0);
             backoff = backoff * 2 > r->o.backoff_max_ms ? r->o.backoff_max_ms : backoff * 2;
-            continue;
+        } else {
+            backoff = r->o.backoff_initial_ms;
         }
-        backoff = r->o.backoff_initial_ms;
-        if (n == r->o.batch_size)
-            continue;
-        if (relay_mono_ms() - last_cleanup > r->o.cleanup_interval_ms && r->pg != NULL) {
-            relay_cleanup(r);
-            last_cleanup = relay_mono_ms();
-        }
-        relay_wait(r, r->o.sweep_ms);
     }
+    /* In-flight deliveries get flush_ms; what was delivered is marked. */
+    relay_drain(r);
+    if (r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK && relay_settle(r) < 0)
+        clog_warn(r->log, "outbox relay: could not mark the last delivered rows (the next leader will)");
     rd_kafka_flush(r->rk, r->o.flush_ms);
     if (r->pg != NULL) {
         /* Closing the session releases the advisory lock: a standby takes over. */
@@ -478,7 +408,10 @@ void outbox_relay_free(outbox_relay_t *r)
         rd_kafka_destroy(r->rk);
     }
     PQfinish(r->pg);
+    for (int i = 0; i < 2; i++)
+        if (r->evfd[i] >= 0)
+            close(r->evfd[i]);
     free(r->bootstrap);
-    free(r->slots);
+    relay_pump_free(r);
     free(r);
 }

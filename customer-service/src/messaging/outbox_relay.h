@@ -9,15 +9,20 @@
  *   produced with key = customer id through an idempotent producer whose retries and
  *   message timeout are unlimited, so per partition nothing is reordered, dropped or
  *   duplicated while the broker is down — the relay simply waits, HTTP keeps answering.
- * - Marking: a row gets published_at only after its delivery report succeeded.
+ * - Pipeline: rows are produced as soon as the relay is woken, while earlier ones are still
+ *   in flight (up to batch_size rows between produce and mark), and what has been
+ *   delivered is marked in one UPDATE per pass (outbox_relay_pump.c).
+ * - Marking: a row gets published_at only after its delivery report succeeded. The relay's
+ *   session commits its marks with synchronous_commit off: a mark lost in a database crash
+ *   is redone by the takeover scan below (the crash ends the session and its lock).
  * - Hand-over without duplicates: every record carries a header `outbox-id`. A new leader
  *   first reads the last record of every partition and marks as published the rows that
  *   partition already holds (id ≤ that header, same murmur2 partitioner as the producer),
  *   so rows the dead leader published but could not mark are not sent again.
  * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
  *   publish, retrying with backoff while the broker is away.
- * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert) plus a sweep every
- *   `sweep_ms`. Published rows older than `retention_ms` are deleted.
+ * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert), delivery reports
+ *   (librdkafka writes to a pipe the relay polls) and a sweep every `sweep_ms`. Published rows older than `retention_ms` are deleted.
  */
 #ifndef CS_OUTBOX_RELAY_H
 #define CS_OUTBOX_RELAY_H
