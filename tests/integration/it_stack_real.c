@@ -39,8 +39,35 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *group)
     return rk;
 }
 
-/* The broker is a Kafka 4.x: ApiVersions must offer the KRaft-era APIs, and the Admin API
- * creates a topic with 3 partitions that metadata then reports. */
+/* The broker the stack started is Apache Kafka 4.x in KRaft mode: its own start-up log says
+ * so (the broker logs "Kafka version: X" and "Kafka Server started"), and it runs with no
+ * ZooKeeper at all (4.x removed it). */
+static void test_kafka_is_4x_kraft(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/logs/kafka.log", ts_env("CQ_STACK_DIR", "build/test-stack"));
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        fail_msg("cannot open the broker log %s", path);
+    char line[4096], version[64] = "";
+    int started = 0, zookeeper = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *v = strstr(line, "Kafka version: ");
+        if (v != NULL && version[0] == '\0')
+            sscanf(v + strlen("Kafka version: "), "%63s", version);
+        started |= strstr(line, "Kafka Server started") != NULL;
+        zookeeper |= strstr(line, "zookeeper.connect =") != NULL && strstr(line, "zookeeper.connect = null") == NULL;
+    }
+    fclose(f);
+    assert_true(started);
+    assert_int_equal(zookeeper, 0);
+    if (strncmp(version, "4.", 2) != 0)
+        fail_msg("broker version is '%s', expected 4.x", version);
+}
+
+/* The Admin API creates a topic with 3 partitions that metadata then reports; 200 messages
+ * produced with the idempotent producer are consumed exactly once. */
 static void test_kafka_admin_produce_consume(void **state)
 {
     (void)state;
@@ -161,6 +188,7 @@ static void test_postgres_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kafka_is_4x_kraft),
         cmocka_unit_test(test_kafka_admin_produce_consume),
         cmocka_unit_test(test_postgres_rows),
     };
