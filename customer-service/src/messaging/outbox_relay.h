@@ -22,7 +22,8 @@
  * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
  *   publish, retrying with backoff while the broker is away.
  * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert), delivery reports
- *   (librdkafka writes to a pipe the relay polls) and a sweep every `sweep_ms`. Published rows older than `retention_ms` are deleted.
+ *   (librdkafka writes to a pipe the relay polls) and a sweep every `sweep_ms`.
+ *   Published rows older than `retention_ms` are deleted.
  */
 #ifndef CS_OUTBOX_RELAY_H
 #define CS_OUTBOX_RELAY_H
