@@ -1,7 +1,8 @@
 /* customer_pgrepo.h — the PostgreSQL adapter of the customer repository port
  * (application/customer_app.h). Each write is ONE statement (a data-modifying CTE) that
  * changes customer.customers and inserts the event's customer.outbox row, so both commit
- * together or not at all. Thread-safe: connections come from a pgpool. */
+ * together or not at all. Thread-safe: connections come from a pgpool. The statements are
+ * prepared once per pooled connection (names cs_insert, cs_update, cs_delete, cs_find). */
 #ifndef CS_CUSTOMER_PGREPO_H
 #define CS_CUSTOMER_PGREPO_H
 
