@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -38,6 +39,7 @@ typedef struct srv {
     int port;
     char dir[256];  /* temp dir holding repo/ */
     char repo[300];
+    char log[300]; /* the server's stderr (its JSON-lines log) */
 } srv_t;
 
 typedef struct resp {
@@ -125,6 +127,7 @@ static void start(srv_t *s, const char *const *extra_env, const char *const *ext
     snprintf(s->dir, sizeof(s->dir), "/tmp/it-cfgsrv-XXXXXX");
     assert_non_null(mkdtemp(s->dir));
     snprintf(s->repo, sizeof(s->repo), "%s/repo", s->dir);
+    snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", CS_FIXTURE_REPO, s->repo);
     assert_int_equal(system(cmd), 0);
@@ -132,7 +135,7 @@ static void start(srv_t *s, const char *const *extra_env, const char *const *ext
     char bin[512], port[16];
     snprintf(bin, sizeof(bin), "%s/config-server", ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR));
     snprintf(port, sizeof(port), "%d", s->port);
-    const char *argv[32] = {bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", "--rescan-ms", "500",
+    const char *argv[32] = {bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", "--rescan-ms", "60000",
                             "--max-file-bytes", "65536"};
     size_t ac = 11;
     for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && ac < 30; i++)
@@ -146,7 +149,13 @@ static void start(srv_t *s, const char *const *extra_env, const char *const *ext
     for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
         envp[ne++] = (char *)extra_env[i];
     envp[ne] = NULL;
-    assert_int_equal(posix_spawn(&s->pid, bin, NULL, NULL, (char *const *)argv, envp), 0);
+    /* The periodic rescan is set to a minute so that reloads within a second prove inotify;
+     * the log goes to a file the tests read. */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_int_equal(posix_spawn(&s->pid, bin, &fa, NULL, (char *const *)argv, envp), 0);
+    posix_spawn_file_actions_destroy(&fa);
     long long t0 = ts_now_ms();
     while (ts_now_ms() - t0 < 10000) {
         resp_t r;
@@ -298,6 +307,19 @@ static void test_etag(void **state)
     free(etag);
 }
 
+/* 1 when the server's log file has a line containing both `a` and `b`. */
+static int log_has(const srv_t *s, const char *a, const char *b)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[8192];
+    int hit = 0;
+    while (f != NULL && !hit && fgets(line, sizeof line, f) != NULL)
+        hit = strstr(line, a) != NULL && strstr(line, b) != NULL;
+    if (f != NULL)
+        fclose(f);
+    return hit;
+}
+
 /* Polls `path` until its body contains `needle`; returns the elapsed ms or -1. */
 static long long wait_for(const srv_t *s, const char *path, const char *needle, long long limit_ms)
 {
@@ -368,6 +390,9 @@ static void test_live_reload_and_broken_edits(void **state)
             fail_msg("broken %s: health never showed '%s': %s", broken[i].name, broken[i].why, dbuf_ptr(&r.body));
         }
         assert_int_equal(get_status(s, "/actuator/health", "\"DEGRADED\""), 200);
+        /* … and the log says what is wrong, as a JSON line */
+        if (!log_has(s, "\"level\":\"", broken[i].why))
+            fail_msg("broken %s: the log has no line naming '%s'", broken[i].name, broken[i].why);
         /* the previous snapshot is still served */
         assert_int_equal(get_status(s, "/billing-default.properties", "server.port: 8181\n"), 200);
         if (strcmp(broken[i].name, "billing.yml") != 0) {
@@ -451,6 +476,27 @@ static void test_cli(void **state)
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof(cmd), "'%s/config-server' --repo /nonexistent --port 1 2>/dev/null", bin);
     assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+    /* credentials are never read from inside the served repository */
+    snprintf(cmd, sizeof(cmd),
+             "timeout 10 '%s/config-server' --repo '%s' --port 1 --credentials-file '%s/application.yml' 2>&1"
+             " | grep -q 'inside the served repository'",
+             bin, CS_FIXTURE_REPO, CS_FIXTURE_REPO);
+    assert_int_equal(system(cmd), 0);
+    /* a port that is taken: a clear error and a non-zero exit, not a server without a socket */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    snprintf(cmd, sizeof(cmd), "timeout 10 '%s/config-server' --repo '%s' --host 127.0.0.1 --port %d 2>&1 | grep -q 'in use'",
+             bin, CS_FIXTURE_REPO, ntohs(sa.sin_port));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "timeout 10 '%s/config-server' --repo '%s' --host 127.0.0.1 --port %d 2>/dev/null",
+             bin, CS_FIXTURE_REPO, ntohs(sa.sin_port));
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124);
+    close(fd);
 }
 
 static int setup(void **state)
