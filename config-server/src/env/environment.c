@@ -249,8 +249,9 @@ char *cs_env_value_text(const json_t *v)
             if (strtod(buf, NULL) == json_real_value(v))
                 break;
         }
-        if (strpbrk(buf, ".eEni") == NULL)
-            strcat(buf, ".0");
+        size_t n = strlen(buf);
+        if (strpbrk(buf, ".eEni") == NULL && n + 2 < sizeof(buf))
+            memcpy(buf + n, ".0", 3);
     }
     return strdup(buf);
 }
