@@ -1,6 +1,7 @@
 /* test_httpd.c — unit tests of common/httpd: starts a real server in-process on an
  * ephemeral 127.0.0.1 port and talks to it with libcurl (routing, 404/405/413 problem+json,
- * content_length/keep-alive on errors, headers, observe hook, drain with idle keep-alive).
+ * content_length/keep-alive on errors, headers, observe hook, drain with idle keep-alive,
+ * and a request in flight at stop time that still gets its answer).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +196,53 @@ static void test_drain_closes_idle_keepalive(void **state)
     httpd_free(s);
 }
 
+static int h_slow(void *ctx, h2o_req_t *req)
+{
+    (void)ctx;
+    struct timespec t = {0, 400 * 1000000L};
+    nanosleep(&t, NULL); /* a request still being handled when the stop comes */
+    return httpd_send(req, 200, "text/plain", "slow-done", 9);
+}
+
+typedef struct inflight {
+    int port;
+    resp_t r;
+} inflight_t;
+
+static void *inflight_client(void *arg)
+{
+    inflight_t *f = arg;
+    CURL *c = curl_easy_init();
+    do_req(c, "GET", f->port, "/slow", NULL, 0, &f->r);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* SIGTERM's path: httpd_stop while a request is in flight lets it finish and answer. */
+static void test_drain_finishes_in_flight(void **state)
+{
+    (void)state;
+    char err[256];
+    obs_t o = {0};
+    httpd_opts_t opts = {.host = "127.0.0.1", .threads = 1, .drain_ms = 3000, .observe = observe, .observe_ctx = &o};
+    httpd_t *s = httpd_new(&opts, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(httpd_route(s, "GET", "/slow", "slow", h_slow, NULL), 0);
+    assert_int_equal(httpd_start(s, err, sizeof(err)), 0);
+    inflight_t f = {.port = httpd_port(s)};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, inflight_client, &f), 0);
+    struct timespec t = {0, 150 * 1000000L};
+    nanosleep(&t, NULL);
+    httpd_stop(s);
+    pthread_join(th, NULL);
+    assert_int_equal(f.r.status, 200);
+    assert_string_equal(dbuf_ptr(&f.r.body), "slow-done");
+    resp_free(&f.r);
+    assert_int_equal(atomic_load(&o.count), 1);
+    httpd_free(s);
+}
+
 static void test_stop_before_start(void **state)
 {
     (void)state;
@@ -213,6 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_and_errors),
         cmocka_unit_test(test_drain_closes_idle_keepalive),
+        cmocka_unit_test(test_drain_finishes_in_flight),
         cmocka_unit_test(test_stop_before_start),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
