@@ -202,8 +202,8 @@ int cfgcli_require_str(const cfgcli_t *c, const char *key, const char **out, cha
     char hint[512];
     if (cfgcli_lookup(c, key, &v, &s, &unres) != 0 || v[0] == '\0') {
         env_hint(key, hint, sizeof hint);
-        cfgcli_errf(err, errlen, "config key '%s' is required but %s (set it in config-repo or env %s)",
-                    key, cfgcli_has(c, key) ? "empty" : "not set", hint);
+        cfgcli_errf(err, errlen, "config key '%s' is required but %s (set it in config-repo or env %s)", key,
+                    cfgcli_has(c, key) ? "empty" : "not set", hint);
         return -1;
     }
     if (unres) {
@@ -235,7 +235,8 @@ static int typed_lookup(const cfgcli_t *c, const char *key, const char **v, cons
     return 0;
 }
 
-static int bad_value(const char *key, const char *v, const char *s, const char *what, char *err, size_t errlen)
+static int bad_value(const char *key, const char *v, const char *s, const char *what, char *err,
+                     size_t errlen)
 {
     cfgcli_errf(err, errlen, "config key '%s' = '%s' (from %s) %s", key, v, s, what);
     return -1;
@@ -275,8 +276,8 @@ int cfgcli_get_long(const cfgcli_t *c, const char *key, long long dflt, long lon
     return 0;
 }
 
-int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, int max, int *out,
-                         char *err, size_t errlen)
+int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, int max, int *out, char *err,
+                         size_t errlen)
 {
     const char *v, *s;
     int r = typed_lookup(c, key, &v, &s, err, errlen);
@@ -303,8 +304,7 @@ int cfgcli_get_int(const cfgcli_t *c, const char *key, int dflt, int *out, char 
     return cfgcli_get_int_range(c, key, dflt, INT_MIN, INT_MAX, out, err, errlen);
 }
 
-int cfgcli_get_double(const cfgcli_t *c, const char *key, double dflt, double *out, char *err,
-                      size_t errlen)
+int cfgcli_get_double(const cfgcli_t *c, const char *key, double dflt, double *out, char *err, size_t errlen)
 {
     const char *v, *s;
     int r = typed_lookup(c, key, &v, &s, err, errlen);

@@ -56,22 +56,22 @@ typedef enum {
 
 /* Everything cfgcli_fetch needs. Plain value type: copy it freely, nothing to free. */
 typedef struct cfgcli_opts {
-    char urls[1024];       /* comma list of base URLs, tried in order (failover) */
-    char app[128];         /* application name, e.g. "customer-service" */
-    char profiles[256];    /* comma list, e.g. "local" or "k8s,debug"; "" → "default" */
-    char label[128];       /* "" → the server's default label */
-    char user[128];        /* HTTP Basic auth user; "" → no auth */
+    char urls[1024];    /* comma list of base URLs, tried in order (failover) */
+    char app[128];      /* application name, e.g. "customer-service" */
+    char profiles[256]; /* comma list, e.g. "local" or "k8s,debug"; "" → "default" */
+    char label[128];    /* "" → the server's default label */
+    char user[128];     /* HTTP Basic auth user; "" → no auth */
     char password[256];
     char cache_file[1024]; /* last-known-good cache; "" → no cache */
     cfgcli_format_t format;
-    int attempts;             /* rounds over the URL list, ≥ 1 */
-    long initial_backoff_ms;  /* delay after the first failed round */
-    long max_backoff_ms;      /* cap on any delay */
-    double multiplier;        /* delay growth per round, ≥ 1 */
-    double jitter;            /* 0..1: each delay is scaled by a random factor in [1-j, 1+j] */
-    long connect_timeout_ms;  /* per request */
-    long request_timeout_ms;  /* per request, whole transfer */
-    int env_overrides;        /* 1 (default): env vars override keys (relaxed binding) */
+    int attempts;            /* rounds over the URL list, ≥ 1 */
+    long initial_backoff_ms; /* delay after the first failed round */
+    long max_backoff_ms;     /* cap on any delay */
+    double multiplier;       /* delay growth per round, ≥ 1 */
+    double jitter;           /* 0..1: each delay is scaled by a random factor in [1-j, 1+j] */
+    long connect_timeout_ms; /* per request */
+    long request_timeout_ms; /* per request, whole transfer */
+    int env_overrides;       /* 1 (default): env vars override keys (relaxed binding) */
     /* Environment used for overrides and placeholders: a NULL-terminated "NAME=value"
      * array, borrowed (must stay valid during cfgcli_fetch/cfgcli_from_json only; the
      * result keeps its own copy). NULL → the process environment. Tests inject one. */
@@ -110,8 +110,8 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
 /* Builds a result from a JSON Environment document (`json`, `len` bytes, borrowed) as if it
  * had been fetched from `origin` (borrowed, e.g. the URL; used in source names), applying
  * env overrides and placeholders per `o`. For tests and tools. Owned result or NULL+err. */
-cfgcli_t *cfgcli_from_json(const cfgcli_opts_t *o, const char *json, size_t len,
-                           const char *origin, char *err, size_t errlen);
+cfgcli_t *cfgcli_from_json(const cfgcli_opts_t *o, const char *json, size_t len, const char *origin,
+                           char *err, size_t errlen);
 
 /* An empty result (no keys); with cfgcli_set, services' unit tests build fake configs.
  * Env is NOT consulted by results made this way. Owned; NULL on out-of-memory. */
@@ -138,12 +138,11 @@ const char *cfgcli_get_str(const cfgcli_t *c, const char *key, const char *dflt)
 int cfgcli_require_str(const cfgcli_t *c, const char *key, const char **out, char *err, size_t errlen);
 int cfgcli_get_int(const cfgcli_t *c, const char *key, int dflt, int *out, char *err, size_t errlen);
 /* get_int with an inclusive range check (ports: 1..65535). */
-int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, int max, int *out,
-                         char *err, size_t errlen);
+int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, int max, int *out, char *err,
+                         size_t errlen);
 int cfgcli_get_long(const cfgcli_t *c, const char *key, long long dflt, long long *out, char *err,
                     size_t errlen);
-int cfgcli_get_double(const cfgcli_t *c, const char *key, double dflt, double *out, char *err,
-                      size_t errlen);
+int cfgcli_get_double(const cfgcli_t *c, const char *key, double dflt, double *out, char *err, size_t errlen);
 /* true/false, yes/no, on/off, 1/0 (case-insensitive). */
 int cfgcli_get_bool(const cfgcli_t *c, const char *key, int dflt, int *out, char *err, size_t errlen);
 /* A duration in milliseconds: "250" (ms), "250ms", "5s", "2m", "1h" (Spring Duration style). */

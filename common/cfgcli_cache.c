@@ -45,8 +45,8 @@ int cfgcli_cache_write(const cfgcli_opts_t *o, const json_t *doc, const char *ur
     int rc = -1, fd = -1;
     char *text = NULL;
     char tmp[sizeof o->cache_file + 16];
-    json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:O}", "format", CFGCLI_CACHE_FORMAT, "app", o->app,
-                             "profiles", o->profiles, "label", o->label, "url", url, "saved_at",
+    json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:O}", "format", CFGCLI_CACHE_FORMAT, "app",
+                             o->app, "profiles", o->profiles, "label", o->label, "url", url, "saved_at",
                              (json_int_t)time(NULL), "environment", (json_t *)doc);
     if (root == NULL || (text = json_dumps(root, JSON_INDENT(1))) == NULL) {
         cfgcli_errf(err, errlen, "out of memory");
@@ -121,7 +121,8 @@ cfgcli_t *cfgcli_cache_load(const cfgcli_opts_t *o, const clog_t *log, char *err
                     CFGCLI_CACHE_FORMAT);
         goto cleanup;
     }
-    if (!same(root, "app", o->app) || !same(root, "profiles", o->profiles) || !same(root, "label", o->label)) {
+    if (!same(root, "app", o->app) || !same(root, "profiles", o->profiles) ||
+        !same(root, "label", o->label)) {
         cfgcli_errf(err, errlen, "%s: holds another app/profiles/label than %s/%s/%s", o->cache_file, o->app,
                     o->profiles, o->label[0] ? o->label : "(default)");
         goto cleanup;

@@ -232,7 +232,8 @@ int cfgcli_resolve_all(cfgcli_t *c, char *err, size_t errlen)
         if (strstr(c->ents[i].value, "${") == NULL)
             continue;
         dbuf_reset(&b);
-        if (resolve_text(c, c->ents[i].value, 0, &b, &unres[i]) < 0 || (vals[i] = dbuf_take(&b, NULL)) == NULL) {
+        if (resolve_text(c, c->ents[i].value, 0, &b, &unres[i]) < 0 ||
+            (vals[i] = dbuf_take(&b, NULL)) == NULL) {
             cfgcli_errf(err, errlen, "config key '%s' (from %s): placeholder expansion failed (too large?)",
                         c->ents[i].key, c->ents[i].source);
             goto cleanup;

@@ -47,8 +47,8 @@ static int set_meta(char **dst, const char *s)
     return 0;
 }
 
-cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *origin,
-                       const char *src_prefix, char *err, size_t errlen)
+cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *origin, const char *src_prefix,
+                       char *err, size_t errlen)
 {
     cfgcli_t *c = cfgcli_new();
     char *srcname = NULL;
@@ -62,13 +62,15 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
         goto fail;
     }
     const json_t *ver = json_object_get(doc, "version");
-    if (set_meta(&c->origin, origin) < 0 || set_meta(&c->version, json_is_string(ver) ? json_string_value(ver) : "") < 0) {
+    if (set_meta(&c->origin, origin) < 0 ||
+        set_meta(&c->version, json_is_string(ver) ? json_string_value(ver) : "") < 0) {
         cfgcli_errf(err, errlen, "out of memory");
         goto fail;
     }
     size_t i;
     const json_t *ps;
-    json_array_foreach(sources, i, ps) {
+    json_array_foreach(sources, i, ps)
+    {
         const json_t *name = json_object_get(ps, "name");
         const json_t *src = json_object_get(ps, "source");
         if (!json_is_object(src)) {
@@ -86,7 +88,8 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
         snprintf(srcname, sl, "%s%s", src_prefix, nm);
         const char *key;
         const json_t *val;
-        json_object_foreach((json_t *)src, key, val) {
+        json_object_foreach((json_t *)src, key, val)
+        {
             char *text = cfgcli_json_text(val);
             /* earlier sources have precedence: never overwrite */
             int r = text ? cfgcli_put(c, key, text, srcname, 0) : -1;

@@ -126,8 +126,9 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *sho
         cfgcli_errf(err, errlen, "%s: curl_easy_init failed", shown);
         goto cleanup;
     }
-    hdrs = curl_slist_append(NULL, o->format == CFGCLI_FORMAT_YAML ? "Accept: application/x-yaml, text/plain, */*"
-                                                                  : "Accept: application/json");
+    hdrs = curl_slist_append(NULL, o->format == CFGCLI_FORMAT_YAML
+                                       ? "Accept: application/x-yaml, text/plain, */*"
+                                       : "Accept: application/json");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -259,8 +260,8 @@ static try_rc_t one_round(const cfgcli_opts_t *o, const clog_t *log, int round, 
             break;
         }
         if (log)
-            clog_ev(log, CLOG_WARN, json_pack("{s:s, s:i, s:i}", "url", shown, "attempt", round,
-                                              "max_attempts", o->attempts),
+            clog_ev(log, CLOG_WARN,
+                    json_pack("{s:s, s:i, s:i}", "url", shown, "attempt", round, "max_attempts", o->attempts),
                     "config fetch failed: %s", err);
         if (rc == TRY_FINAL)
             break;
@@ -293,7 +294,8 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
         if (round < attempts) {
             long d = cfgcli_backoff_ms(o, round, rand32());
             if (log)
-                clog_ev(log, CLOG_INFO, json_pack("{s:i, s:I}", "attempt", round, "retry_in_ms", (json_int_t)d),
+                clog_ev(log, CLOG_INFO,
+                        json_pack("{s:i, s:I}", "attempt", round, "retry_in_ms", (json_int_t)d),
                         "config server not available yet, retrying");
             sleep_ms(d);
         }
@@ -322,8 +324,9 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
             cfgcli_errf(err, errlen, "config server unavailable after %d attempts; last error: %s; cache: %s",
                         attempts, last, cerr);
     } else {
-        cfgcli_errf(err, errlen, "config server unavailable after %d attempts; last error: %s (no cache file)",
-                    attempts, last);
+        cfgcli_errf(err, errlen,
+                    "config server unavailable after %d attempts; last error: %s (no cache file)", attempts,
+                    last);
     }
 cleanup:
     json_decref(doc);

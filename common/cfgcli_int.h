@@ -52,8 +52,8 @@ int cfgcli_resolve_all(cfgcli_t *c, char *err, size_t errlen);
 
 /* Builds a result from a parsed JSON Environment (`doc` borrowed). Source names are
  * `src_prefix` + the propertySource name. Owned result or NULL + err. */
-cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *origin,
-                       const char *src_prefix, char *err, size_t errlen);
+cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *origin, const char *src_prefix,
+                       char *err, size_t errlen);
 /* Text form of a JSON scalar (malloc'ed), NULL on OOM. */
 char *cfgcli_json_text(const json_t *v);
 

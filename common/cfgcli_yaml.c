@@ -16,7 +16,8 @@ json_t *cfgcli_yaml_to_env(const char *body, size_t len, const char *name, char 
     yamlconf_err_t ye = {0};
     json_t *env = NULL, *src = NULL;
     if (yamlconf_parse(body, len, NULL, &y, &ye) != 0) {
-        cfgcli_errf(err, errlen, "%s: invalid YAML at line %d column %d: %s", name, ye.line, ye.column, ye.msg);
+        cfgcli_errf(err, errlen, "%s: invalid YAML at line %d column %d: %s", name, ye.line, ye.column,
+                    ye.msg);
         goto cleanup;
     }
     src = json_object();
@@ -31,8 +32,8 @@ json_t *cfgcli_yaml_to_env(const char *body, size_t len, const char *name, char 
                 goto oom;
         }
     }
-    env = json_pack("{s:s, s:s, s:[{s:s, s:O}]}", "name", name, "version", "", "propertySources", "name", name,
-                    "source", src);
+    env = json_pack("{s:s, s:s, s:[{s:s, s:O}]}", "name", name, "version", "", "propertySources", "name",
+                    name, "source", src);
     if (env == NULL)
         goto oom;
     goto cleanup;

@@ -36,8 +36,8 @@ static const embed_file_t *evcodec_find_file(const embed_file_t *files, const ch
 }
 
 /* Parses one catalog line into c->e[c->n]. Returns 0 (added or blank/comment), -1. */
-static int evcodec_add_line(evcodec_t *c, const embed_file_t *files, char *line, int lineno,
-                            char *err, size_t errlen)
+static int evcodec_add_line(evcodec_t *c, const embed_file_t *files, char *line, int lineno, char *err,
+                            size_t errlen)
 {
     char *save = NULL, *f_id, *f_subj, *f_file, *end = NULL;
     const embed_file_t *file;
@@ -66,14 +66,12 @@ static int evcodec_add_line(evcodec_t *c, const embed_file_t *files, char *line,
             return -1;
         }
     if (c->n == EVCODEC_MAX_SCHEMAS || strlen(f_subj) >= sizeof c->e[0].subject) {
-        evcodec_errf(err, errlen, "catalog.tsv line %d: too many schemas or subject too long",
-                     lineno);
+        evcodec_errf(err, errlen, "catalog.tsv line %d: too many schemas or subject too long", lineno);
         return -1;
     }
     file = evcodec_find_file(files, f_file);
     if (file == NULL) {
-        evcodec_errf(err, errlen, "catalog.tsv line %d: schema file %s is not embedded", lineno,
-                     f_file);
+        evcodec_errf(err, errlen, "catalog.tsv line %d: schema file %s is not embedded", lineno, f_file);
         return -1;
     }
     en = &c->e[c->n];
@@ -197,8 +195,10 @@ int evcodec_is_uuid(const char *s)
 const char *evcodec_event_type_name(evcodec_event_type_t t)
 {
     switch (t) {
-    case EVCODEC_CREATED: return "CREATED";
-    case EVCODEC_UPDATED: return "UPDATED";
+    case EVCODEC_CREATED:
+        return "CREATED";
+    case EVCODEC_UPDATED:
+        return "UPDATED";
     }
     return NULL;
 }
@@ -206,15 +206,24 @@ const char *evcodec_event_type_name(evcodec_event_type_t t)
 const char *evcodec_strerror(evcodec_err_t e)
 {
     switch (e) {
-    case EVCODEC_OK: return "ok";
-    case EVCODEC_E_EMPTY: return "empty value (tombstone?)";
-    case EVCODEC_E_SHORT: return "frame shorter than the 5-byte header";
-    case EVCODEC_E_MAGIC: return "bad magic byte (not Confluent wire format)";
-    case EVCODEC_E_UNKNOWN_ID: return "unknown schema id";
-    case EVCODEC_E_AVRO: return "Avro body does not match the writer schema";
-    case EVCODEC_E_FIELD: return "invalid field value";
-    case EVCODEC_E_NOMEM: return "out of memory";
-    case EVCODEC_E_ARG: return "invalid argument";
+    case EVCODEC_OK:
+        return "ok";
+    case EVCODEC_E_EMPTY:
+        return "empty value (tombstone?)";
+    case EVCODEC_E_SHORT:
+        return "frame shorter than the 5-byte header";
+    case EVCODEC_E_MAGIC:
+        return "bad magic byte (not Confluent wire format)";
+    case EVCODEC_E_UNKNOWN_ID:
+        return "unknown schema id";
+    case EVCODEC_E_AVRO:
+        return "Avro body does not match the writer schema";
+    case EVCODEC_E_FIELD:
+        return "invalid field value";
+    case EVCODEC_E_NOMEM:
+        return "out of memory";
+    case EVCODEC_E_ARG:
+        return "invalid argument";
     }
     return "unknown error";
 }
@@ -239,8 +248,8 @@ evcodec_err_t evcodec_frame_id(const void *buf, size_t len, int32_t *id_out)
     if (p[0] != 0)
         return EVCODEC_E_MAGIC;
     if (id_out)
-        *id_out = (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) |
-                            ((uint32_t)p[3] << 8) | (uint32_t)p[4]);
+        *id_out = (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 8) |
+                            (uint32_t)p[4]);
     return EVCODEC_OK;
 }
 
@@ -275,8 +284,8 @@ static int evcodec_set_enum_sym(avro_value_t *rec, const char *name, const char 
     return avro_value_set_enum(&f, idx) == 0 ? 0 : -1;
 }
 
-evcodec_err_t evcodec_encode_customer(const evcodec_t *c, const evcodec_customer_t *ev,
-                                      unsigned char **out, size_t *out_len)
+evcodec_err_t evcodec_encode_customer(const evcodec_t *c, const evcodec_customer_t *ev, unsigned char **out,
+                                      size_t *out_len)
 {
     evcodec_err_t rc = EVCODEC_E_ARG;
     const evcodec_entry_t *en = evcodec_latest(c, EVCODEC_SUBJECT_CUSTOMER);
@@ -392,17 +401,24 @@ static int evcodec_utf8_ok(const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        if ((b & 0xE0) == 0xC0) { k = 1; cp = b & 0x1F; }
-        else if ((b & 0xF0) == 0xE0) { k = 2; cp = b & 0x0F; }
-        else if ((b & 0xF8) == 0xF0) { k = 3; cp = b & 0x07; }
-        else return 0;
+        if ((b & 0xE0) == 0xC0) {
+            k = 1;
+            cp = b & 0x1F;
+        } else if ((b & 0xF0) == 0xE0) {
+            k = 2;
+            cp = b & 0x0F;
+        } else if ((b & 0xF8) == 0xF0) {
+            k = 3;
+            cp = b & 0x07;
+        } else
+            return 0;
         for (size_t j = 1; j <= k; j++) {
             if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
                 return 0;
             cp = (cp << 6) | (s[i + j] & 0x3F);
         }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
             return 0;
         i += k + 1;
     }
@@ -426,8 +442,8 @@ static int evcodec_get_str(avro_value_t *rec, const char *name, char **dst)
     return *dst ? 0 : -3;
 }
 
-evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_t len,
-                                      evcodec_customer_t *ev, char *err, size_t errlen)
+evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_t len, evcodec_customer_t *ev,
+                                      char *err, size_t errlen)
 {
     evcodec_err_t rc;
     int32_t id = 0;
@@ -452,14 +468,12 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
     en = evcodec_by_id(c, id);
     if (en == NULL || strcmp(en->subject, EVCODEC_SUBJECT_CUSTOMER) != 0) {
         rc = EVCODEC_E_UNKNOWN_ID;
-        evcodec_errf(err, errlen, "unknown schema id %d for subject %s", (int)id,
-                     EVCODEC_SUBJECT_CUSTOMER);
+        evcodec_errf(err, errlen, "unknown schema id %d for subject %s", (int)id, EVCODEC_SUBJECT_CUSTOMER);
         goto cleanup;
     }
     if (evcodec_guard(en->schema, (const unsigned char *)buf + 5, len - 5) != 0) {
         rc = EVCODEC_E_AVRO;
-        evcodec_errf(err, errlen, "schema id %d: a length runs past the end of the record",
-                     (int)id);
+        evcodec_errf(err, errlen, "schema id %d: a length runs past the end of the record", (int)id);
         goto cleanup;
     }
     rc = EVCODEC_E_NOMEM;
@@ -491,9 +505,12 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
     }
     for (int i = 0; i < EVCODEC_UUID_LEN; i++)
         ev->id[i] = (char)tolower((unsigned char)idtxt[i]);
-    if ((g = evcodec_get_str(&rec, "username", &ev->username)) != 0) bad = "username";
-    else if ((g = evcodec_get_str(&rec, "firstName", &ev->first_name)) != 0) bad = "firstName";
-    else if ((g = evcodec_get_str(&rec, "lastName", &ev->last_name)) != 0) bad = "lastName";
+    if ((g = evcodec_get_str(&rec, "username", &ev->username)) != 0)
+        bad = "username";
+    else if ((g = evcodec_get_str(&rec, "firstName", &ev->first_name)) != 0)
+        bad = "firstName";
+    else if ((g = evcodec_get_str(&rec, "lastName", &ev->last_name)) != 0)
+        bad = "lastName";
     if (bad != NULL) {
         rc = g == -3 ? EVCODEC_E_NOMEM : EVCODEC_E_FIELD;
         goto cleanup;

@@ -41,7 +41,7 @@ typedef enum {
     EVCODEC_E_AVRO = -5,       /* Avro body does not parse under the writer's schema */
     EVCODEC_E_FIELD = -6,      /* parsed, but a field is invalid (id not a UUID, bad enum …) */
     EVCODEC_E_NOMEM = -7,
-    EVCODEC_E_ARG = -8         /* invalid argument to encode (missing field, bad UUID …) */
+    EVCODEC_E_ARG = -8 /* invalid argument to encode (missing field, bad UUID …) */
 } evcodec_err_t;
 
 /* One customer event. Strings are owned by the struct after a decode (free them with
@@ -51,10 +51,10 @@ typedef struct evcodec_customer {
     char *username;
     char *first_name;
     char *last_name;
-    int64_t version;               /* per-customer, starts at 1 */
+    int64_t version; /* per-customer, starts at 1 */
     evcodec_event_type_t event_type;
-    int64_t occurred_at_ms;        /* Unix epoch milliseconds (timestamp-millis) */
-    int32_t schema_id;             /* decode: the writer's schema id; ignored by encode */
+    int64_t occurred_at_ms; /* Unix epoch milliseconds (timestamp-millis) */
+    int32_t schema_id;      /* decode: the writer's schema id; ignored by encode */
 } evcodec_customer_t;
 
 typedef struct evcodec evcodec_t;
@@ -89,14 +89,14 @@ int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, con
 /* Encodes `ev` (borrowed) as a framed record under the newest customer schema. On success
  * *out is a malloc'ed buffer (caller frees) of *out_len bytes. Returns EVCODEC_OK or an
  * error (EVCODEC_E_ARG when a field is missing/invalid). */
-evcodec_err_t evcodec_encode_customer(const evcodec_t *c, const evcodec_customer_t *ev,
-                                      unsigned char **out, size_t *out_len);
+evcodec_err_t evcodec_encode_customer(const evcodec_t *c, const evcodec_customer_t *ev, unsigned char **out,
+                                      size_t *out_len);
 
 /* Decodes a framed record into `ev` (which must be zeroed or cleared; on error it is left
  * cleared). On success the caller owns the strings: evcodec_customer_clear(ev). If err is
  * not NULL it receives a human-readable detail. */
-evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_t len,
-                                      evcodec_customer_t *ev, char *err, size_t errlen);
+evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_t len, evcodec_customer_t *ev,
+                                      char *err, size_t errlen);
 
 /* Reads only the frame header: the schema id, or an error code (< 0). */
 evcodec_err_t evcodec_frame_id(const void *buf, size_t len, int32_t *id_out);

@@ -14,7 +14,7 @@ typedef struct evcodec_entry {
     int32_t id;         /* the id on the wire: the catalog's, or the registry's */
     int32_t catalog_id; /* the catalog's id: defines "newest" even after re-keying */
     char subject[128];
-    const char *text;  /* borrowed from the embedded file set (static) */
+    const char *text; /* borrowed from the embedded file set (static) */
     avro_schema_t schema;
     avro_value_iface_t *iface;
 } evcodec_entry_t;

@@ -112,8 +112,8 @@ int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, con
         curl_easy_setopt(h, CURLOPT_PASSWORD, password ? password : "");
     }
     for (size_t k = 0; k < n; k++) {
-        long id = reg_register(h, base, subject, c->e[order[k]].text, timeout_ms > 0 ? timeout_ms : 10000, err,
-                               errlen);
+        long id = reg_register(h, base, subject, c->e[order[k]].text, timeout_ms > 0 ? timeout_ms : 10000,
+                               err, errlen);
         if (id < 0)
             goto cleanup;
         ids[k] = (int32_t)id;
@@ -122,8 +122,8 @@ int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, con
     for (size_t k = 0; k < n; k++)
         for (size_t i = 0; i < c->n; i++)
             if (strcmp(c->e[i].subject, subject) != 0 && c->e[i].id == ids[k]) {
-                snprintf(err, errlen, "schema registry: id %d of %s collides with the catalog's %s", (int)ids[k],
-                         subject, c->e[i].subject);
+                snprintf(err, errlen, "schema registry: id %d of %s collides with the catalog's %s",
+                         (int)ids[k], subject, c->e[i].subject);
                 goto cleanup;
             }
     for (size_t k = 0; k < n; k++)

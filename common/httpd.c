@@ -82,27 +82,48 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 const char *httpd_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status < 400 ? "OK" : "Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 400 ? "OK" : "Error";
     }
 }
 
@@ -145,7 +166,8 @@ int httpd_send_problem(h2o_req_t *req, int status, const char *title, const char
     char *s = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     if (s == NULL) {
-        static const char fallback[] = "{\"type\":\"about:blank\",\"title\":\"Error\",\"status\":500,\"detail\":\"\"}";
+        static const char fallback[] =
+            "{\"type\":\"about:blank\",\"title\":\"Error\",\"status\":500,\"detail\":\"\"}";
         return httpd_send(req, status, "application/problem+json", fallback, sizeof(fallback) - 1);
     }
     httpd_send(req, status, "application/problem+json", s, strlen(s));
@@ -246,8 +268,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t len = req->path_normalized.len;
 
     if (req->entity.base != NULL && req->entity.len > s->o.max_body) {
-        httpd_send_problem(req, 413, "Payload Too Large", "request body of %zu bytes exceeds the limit of %zu bytes",
-                           req->entity.len, s->o.max_body);
+        httpd_send_problem(req, 413, "Payload Too Large",
+                           "request body of %zu bytes exceeds the limit of %zu bytes", req->entity.len,
+                           s->o.max_body);
         goto done;
     }
     const httpd_route_ent_t *best = NULL;
@@ -269,7 +292,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (prefix_seen)
             send_405(s, req, best_plen, path, len);
         else
-            httpd_send_problem(req, 404, "Not Found", "no resource at %.*s", (int)(len > 200 ? 200 : len), path);
+            httpd_send_problem(req, 404, "Not Found", "no resource at %.*s", (int)(len > 200 ? 200 : len),
+                               path);
         goto done;
     }
     label = best->label;
@@ -286,7 +310,8 @@ done:
 int httpd_route(httpd_t *s, const char *method, const char *prefix, const char *label, httpd_handler_fn fn,
                 void *ctx)
 {
-    if (s == NULL || s->started || s->nroutes >= HTTPD_MAX_ROUTES || prefix == NULL || prefix[0] != '/' || fn == NULL)
+    if (s == NULL || s->started || s->nroutes >= HTTPD_MAX_ROUTES || prefix == NULL || prefix[0] != '/' ||
+        fn == NULL)
         return -1;
     httpd_route_ent_t *r = &s->routes[s->nroutes];
     r->method = method != NULL ? strdup(method) : NULL;

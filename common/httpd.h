@@ -46,14 +46,14 @@ typedef void (*httpd_observe_fn)(void *ctx, const char *route, const h2o_req_t *
                                  uint64_t duration_us);
 
 typedef struct httpd_opts {
-    const char *host;        /* bind address; NULL → "0.0.0.0" */
-    int port;                /* 0 → an ephemeral port (read it back with httpd_port) */
-    int threads;             /* event-loop threads; <= 0 → 1 */
-    size_t max_body;         /* bigger request bodies get 413 problem+json; 0 → 1 MiB */
-    int drain_ms;            /* httpd_stop's deadline for in-flight work; 0 → 5000 */
-    int idle_timeout_ms;     /* keep-alive idle / request read timeout; 0 → 10000 */
-    const char *server_name; /* "Server:" header; NULL or "" → no Server header */
-    const clog_t *log;       /* borrowed, may be NULL */
+    const char *host;         /* bind address; NULL → "0.0.0.0" */
+    int port;                 /* 0 → an ephemeral port (read it back with httpd_port) */
+    int threads;              /* event-loop threads; <= 0 → 1 */
+    size_t max_body;          /* bigger request bodies get 413 problem+json; 0 → 1 MiB */
+    int drain_ms;             /* httpd_stop's deadline for in-flight work; 0 → 5000 */
+    int idle_timeout_ms;      /* keep-alive idle / request read timeout; 0 → 10000 */
+    const char *server_name;  /* "Server:" header; NULL or "" → no Server header */
+    const clog_t *log;        /* borrowed, may be NULL */
     httpd_observe_fn observe; /* optional per-request hook (metrics, access log) */
     void *observe_ctx;
 } httpd_opts_t;

@@ -53,8 +53,7 @@ static void kfk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const c
     clog_level_t lv = kfk_level(level);
     if (lv == CLOG_ERROR && fac != NULL && strcmp(fac, "FAIL") == 0)
         lv = CLOG_WARN;
-    clog_ev(log, lv,
-            json_pack("{s:s,s:s}", "component", "librdkafka", "facility", fac ? fac : ""), "%s",
+    clog_ev(log, lv, json_pack("{s:s,s:s}", "component", "librdkafka", "facility", fac ? fac : ""), "%s",
             buf ? buf : "");
 }
 
@@ -84,8 +83,8 @@ int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
     return 0;
 }
 
-rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op,
-                              char *err, size_t errlen)
+rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op, char *err,
+                              size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf == NULL) {
@@ -130,8 +129,8 @@ static const kfk_map_t kfk_consumer_map[] = {
     {NULL, NULL},
 };
 
-int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value,
-                   char *err, size_t errlen)
+int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value, char *err,
+                   size_t errlen)
 {
     static const char pfx[] = "properties.";
     const kfk_map_t *map = role == KFK_PRODUCER ? kfk_producer_map : kfk_consumer_map;
@@ -161,8 +160,8 @@ int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, cons
     return 1;
 }
 
-int kfk_conf_apply_all(rd_kafka_conf_t *conf, kfk_role_t role, const kfk_kv_t *kv, size_t n,
-                       char *err, size_t errlen)
+int kfk_conf_apply_all(rd_kafka_conf_t *conf, kfk_role_t role, const kfk_kv_t *kv, size_t n, char *err,
+                       size_t errlen)
 {
     const char *batch = NULL, *boost = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -243,8 +242,7 @@ rd_kafka_t *kfk_consumer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
 }
 
 int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication,
-                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err,
-                     size_t errlen)
+                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err, size_t errlen)
 {
     rd_kafka_NewTopic_t *nt = NULL;
     rd_kafka_AdminOptions_t *opts = NULL;
@@ -257,8 +255,8 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int repl
     int rc = -1;
 
     if (rk == NULL || topic == NULL || partitions < 1 || replication < 1) {
-        kfk_errf(err, errlen, "ensure topic: invalid arguments (partitions %d, replication %d)",
-                 partitions, replication);
+        kfk_errf(err, errlen, "ensure topic: invalid arguments (partitions %d, replication %d)", partitions,
+                 replication);
         return -1;
     }
     nt = rd_kafka_NewTopic_new(topic, partitions, replication, e, sizeof e);
@@ -267,15 +265,18 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int repl
         goto cleanup;
     }
     for (size_t i = 0; i < nconfigs; i++) {
-        if (rd_kafka_NewTopic_set_config(nt, configs[i].key, configs[i].value) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_NewTopic_set_config(nt, configs[i].key, configs[i].value) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
             kfk_errf(err, errlen, "topic %s: bad config %s=%s", topic, configs[i].key, configs[i].value);
             goto cleanup;
         }
     }
     opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     if (opts == NULL ||
-        rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, e, sizeof e) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, e, sizeof e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, e, sizeof e) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, e, sizeof e) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
         kfk_errf(err, errlen, "topic %s: admin options: %s", topic, opts ? e : "out of memory");
         goto cleanup;
     }

@@ -39,12 +39,11 @@ typedef enum { KFK_PRODUCER = 0, KFK_CONSUMER = 1 } kfk_role_t;
  * NULL), log + error callbacks into op->log, and opaque = op (borrowed: it must outlive
  * every handle made from the conf). Returns an owned conf (rd_kafka_conf_destroy) or NULL
  * with a message in err. */
-rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op,
-                              char *err, size_t errlen);
+rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op, char *err,
+                              size_t errlen);
 
 /* Sets one raw librdkafka property. Returns 0, or -1 with librdkafka's message in err. */
-int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
-                 size_t errlen);
+int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen);
 
 /* Applies one seed-style key (without the "kafka-producer-config."/"kafka-consumer-config."
  * prefix) for `role`:
@@ -56,14 +55,14 @@ int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
  *   both:     properties.<librdkafka key> → <librdkafka key>, verbatim
  * Java-only keys (*-serializer-class, *-deserializer, batch-size-boost-factor, …) are
  * ignored. Returns 0 applied, 1 ignored, -1 invalid value (message in err names the key). */
-int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value,
-                   char *err, size_t errlen);
+int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value, char *err,
+                   size_t errlen);
 
 /* kfk_conf_apply for each of `n` pairs; batch-size is multiplied by
  * batch-size-boost-factor when both are present (the seed's semantics), capped at
  * librdkafka's maximum. Returns 0 or -1 at the first invalid pair. */
-int kfk_conf_apply_all(rd_kafka_conf_t *conf, kfk_role_t role, const kfk_kv_t *kv, size_t n,
-                       char *err, size_t errlen);
+int kfk_conf_apply_all(rd_kafka_conf_t *conf, kfk_role_t role, const kfk_kv_t *kv, size_t n, char *err,
+                       size_t errlen);
 
 /* Creates an idempotent producer from `conf` (STOLEN, also on failure): forces
  * enable.idempotence=true and acks=all. Install your dr_msg_cb on the conf before. */
@@ -83,8 +82,7 @@ const clog_t *kfk_log(const rd_kafka_t *rk);
  * (the existing topic is left as it is). Waits at most timeout_ms.
  * Returns 1 created, 0 already existed, -1 error (message in err). */
 int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication,
-                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err,
-                     size_t errlen);
+                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err, size_t errlen);
 
 /* The number of partitions of `topic` per broker metadata, or -1 (unknown/unreachable). */
 int kfk_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);

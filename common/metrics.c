@@ -16,8 +16,8 @@ const double metrics_default_buckets[METRICS_DEFAULT_NBUCKETS] = {
 
 typedef struct metrics_series {
     struct metrics_series *next;
-    char *labels;          /* owned, "" when none */
-    double value;          /* counter/gauge value, histogram sum */
+    char *labels; /* owned, "" when none */
+    double value; /* counter/gauge value, histogram sum */
     unsigned long long count;
     unsigned long long *bucket; /* histogram: per-bucket (non-cumulative) counts, owned */
 } metrics_series_t;
@@ -74,8 +74,8 @@ static int metrics_name_ok(const char *n)
     if (n == NULL || *n == '\0' || (*n >= '0' && *n <= '9'))
         return 0;
     for (; *n; n++)
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-              *n == '_' || *n == ':'))
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '_' ||
+              *n == ':'))
             return 0;
     return 1;
 }

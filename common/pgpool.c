@@ -18,7 +18,7 @@ struct pgpool {
     const char *conninfo;
     const clog_t *log;
     int size;
-    int opened;              /* connections in existence (idle or lent) */
+    int opened; /* connections in existence (idle or lent) */
     PGconn *idle[PGPOOL_MAX];
     int nidle;
     atomic_llong last_ok_ms; /* when a connection last came back healthy */

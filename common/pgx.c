@@ -47,8 +47,8 @@ PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
         size_t n = strlen(msg);
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             n--;
-        clog_msg(log, i == attempts ? CLOG_ERROR : CLOG_WARN, "PostgreSQL connection failed (attempt %d/%d): %.*s",
-                 i, attempts, (int)n, msg);
+        clog_msg(log, i == attempts ? CLOG_ERROR : CLOG_WARN,
+                 "PostgreSQL connection failed (attempt %d/%d): %.*s", i, attempts, (int)n, msg);
         PQfinish(c);
         if (i < attempts) {
             pgx_sleep_ms(pause);
@@ -89,9 +89,9 @@ const char *pgx_sqlstate(const PGresult *r)
 static int pgx_applied(PGconn *c, const char *component, const char *version)
 {
     const char *params[2] = {component, version};
-    PGresult *r = PQexecParams(c,
-                               "SELECT 1 FROM public.cq_schema_migrations WHERE component = $1 AND version = $2",
-                               2, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "SELECT 1 FROM public.cq_schema_migrations WHERE component = $1 AND version = $2", 2,
+                     NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? (PQntuples(r) > 0) : -1;
     PQclear(r);
     return rc;
@@ -107,8 +107,9 @@ static int pgx_apply(PGconn *c, const char *component, const embed_file_t *f, co
     if (pgx_exec(c, (const char *)f->data, err, sizeof err) != 0)
         goto rollback;
     const char *params[2] = {component, f->name};
-    PGresult *r = PQexecParams(c, "INSERT INTO public.cq_schema_migrations(component, version) VALUES ($1, $2)", 2,
-                               NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "INSERT INTO public.cq_schema_migrations(component, version) VALUES ($1, $2)", 2,
+                     NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         pgx_copy_err(err, sizeof err, PQresultErrorMessage(r));
@@ -193,7 +194,8 @@ static int pgx_conninfo_add(dbuf_t *b, const char *key, const char *val)
     return dbuf_adds(b, "'");
 }
 
-char *pgx_conninfo(const char *host, const char *port, const char *user, const char *password, const char *dbname)
+char *pgx_conninfo(const char *host, const char *port, const char *user, const char *password,
+                   const char *dbname)
 {
     dbuf_t b;
     dbuf_init(&b, 4096);

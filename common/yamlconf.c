@@ -23,7 +23,8 @@ typedef struct walk {
     yamlconf_err_t *err;
 } walk_t;
 
-static void set_err(yamlconf_err_t *e, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void set_err(yamlconf_err_t *e, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void set_err(yamlconf_err_t *e, int line, int col, const char *fmt, ...)
 {
     if (e == NULL)
@@ -164,7 +165,8 @@ void yamlconf_type_plain(const char *text, yamlconf_prop_t *p)
 {
     static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
     static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
-    static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", "no",  "No",
+                                         "NO",    "off",   "Off",   "OFF", NULL};
     p->type = YAMLCONF_STR;
     if (is_one_of(text, nulls))
         p->type = YAMLCONF_NULL;
@@ -183,11 +185,16 @@ void yamlconf_type_plain(const char *text, yamlconf_prop_t *p)
 json_t *yamlconf_prop_json(const yamlconf_prop_t *p)
 {
     switch (p->type) {
-    case YAMLCONF_INT: return json_integer(p->i);
-    case YAMLCONF_FLOAT: return isfinite(p->d) ? json_real(p->d) : json_string(p->text);
-    case YAMLCONF_BOOL: return json_boolean(p->b);
-    case YAMLCONF_NULL: return json_string("");
-    default: return json_stringn(p->text, strlen(p->text));
+    case YAMLCONF_INT:
+        return json_integer(p->i);
+    case YAMLCONF_FLOAT:
+        return isfinite(p->d) ? json_real(p->d) : json_string(p->text);
+    case YAMLCONF_BOOL:
+        return json_boolean(p->b);
+    case YAMLCONF_NULL:
+        return json_string("");
+    default:
+        return json_stringn(p->text, strlen(p->text));
     }
 }
 
@@ -301,7 +308,8 @@ static int walk_mapping(walk_t *w, yaml_node_t *n, const char *prefix, int depth
         yaml_node_t *k = yaml_document_get_node(w->doc, pr->key);
         int kline = k != NULL ? (int)k->start_mark.line + 1 : line;
         if (k == NULL || k->type != YAML_SCALAR_NODE) {
-            set_err(w->err, kline, k ? (int)k->start_mark.column + 1 : 0, "only scalar mapping keys are supported");
+            set_err(w->err, kline, k ? (int)k->start_mark.column + 1 : 0,
+                    "only scalar mapping keys are supported");
             goto cleanup;
         }
         const char *ks = (const char *)k->data.scalar.value;
@@ -313,7 +321,8 @@ static int walk_mapping(walk_t *w, yaml_node_t *n, const char *prefix, int depth
         }
         for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
             yaml_node_t *qk = yaml_document_get_node(w->doc, q->key);
-            if (qk != NULL && qk->type == YAML_SCALAR_NODE && strcmp((char *)qk->data.scalar.value, ks) == 0) {
+            if (qk != NULL && qk->type == YAML_SCALAR_NODE &&
+                strcmp((char *)qk->data.scalar.value, ks) == 0) {
                 set_err(w->err, kline, (int)k->start_mark.column + 1, "duplicate key '%.100s'", ks);
                 goto cleanup;
             }
@@ -353,7 +362,8 @@ static int walk_node(walk_t *w, int id, const char *prefix, int depth)
             return 0;
         return add_prop(w, prefix, (const char *)n->data.scalar.value, n->data.scalar.length,
                         n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, line);
-    case YAML_MAPPING_NODE: return walk_mapping(w, n, prefix, depth);
+    case YAML_MAPPING_NODE:
+        return walk_mapping(w, n, prefix, depth);
     case YAML_SEQUENCE_NODE: {
         dbuf_t key;
         dbuf_init(&key, 4096);
@@ -373,7 +383,8 @@ static int walk_node(walk_t *w, int id, const char *prefix, int depth)
         dbuf_free(&key);
         return rc;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 

@@ -26,8 +26,8 @@
 typedef enum { YAMLCONF_STR = 0, YAMLCONF_INT, YAMLCONF_FLOAT, YAMLCONF_BOOL, YAMLCONF_NULL } yamlconf_type_t;
 
 typedef struct yamlconf_prop {
-    char *key;   /* owned: "a.b[0].c" */
-    char *text;  /* owned: the scalar exactly as written ("" for null / empty collection) */
+    char *key;  /* owned: "a.b[0].c" */
+    char *text; /* owned: the scalar exactly as written ("" for null / empty collection) */
     yamlconf_type_t type;
     long long i; /* YAMLCONF_INT */
     double d;    /* YAMLCONF_FLOAT */

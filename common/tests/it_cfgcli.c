@@ -100,7 +100,8 @@ static void test_fetch_precedence(void **state)
     assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "28181");
     assert_string_equal(cfgcli_get_str(c, "datasource.port", NULL), "25433");
     assert_string_equal(cfgcli_get_str(c, "order-service.dlq-topic-name", NULL), "customer.DLQ");
-    assert_string_equal(cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", NULL), "customer-topic-consumer");
+    assert_string_equal(cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", NULL),
+                        "customer-topic-consumer");
     cfgcli_free(c);
 }
 
@@ -109,18 +110,20 @@ static void test_env_override_and_k8s(void **state)
     itsrv_t *s = *state;
     cfgcli_opts_t o;
     char err[1024];
-    char *env[] = {"KAFKA_CONFIG_BOOTSTRAP_SERVERS=10.0.0.1:9092", "SERVER_PORT=notaport", "DB_HOST=pg.internal",
-                   "DB_PASSWORD=s3cret", NULL};
+    char *env[] = {"KAFKA_CONFIG_BOOTSTRAP_SERVERS=10.0.0.1:9092", "SERVER_PORT=notaport",
+                   "DB_HOST=pg.internal", "DB_PASSWORD=s3cret", NULL};
     opts_for(&o, "order-service", "k8s", s->url);
     o.envp = env;
     cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
     if (c == NULL)
         fail_msg("fetch: %s", err);
     assert_string_equal(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL), "10.0.0.1:9092");
-    assert_string_equal(cfgcli_source_of(c, "kafka-config.bootstrap-servers"), "env:KAFKA_CONFIG_BOOTSTRAP_SERVERS");
+    assert_string_equal(cfgcli_source_of(c, "kafka-config.bootstrap-servers"),
+                        "env:KAFKA_CONFIG_BOOTSTRAP_SERVERS");
     int port;
     assert_int_equal(cfgcli_get_int(c, "server.port", 0, &port, err, sizeof err), -1);
-    assert_string_equal(err, "config key 'server.port' = 'notaport' (from env:SERVER_PORT) is not an integer");
+    assert_string_equal(err,
+                        "config key 'server.port' = 'notaport' (from env:SERVER_PORT) is not an integer");
     /* k8s placeholders, resolved by the client from its env */
     assert_string_equal(cfgcli_get_str(c, "datasource.host", NULL), "pg.internal");
     assert_string_equal(cfgcli_get_str(c, "datasource.password", NULL), "s3cret");

@@ -76,11 +76,14 @@ static void test_precedence(void **state)
     (void)state;
     cfgcli_t *c = load(NULL);
     assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "18181");
-    assert_string_equal(cfgcli_source_of(c, "server.port"), "configserver:file:config-repo/order-service-local.yml");
+    assert_string_equal(cfgcli_source_of(c, "server.port"),
+                        "configserver:file:config-repo/order-service-local.yml");
     assert_string_equal(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL), "127.0.0.1:9092");
     assert_string_equal(cfgcli_get_str(c, "datasource.port", NULL), "5433");
-    assert_string_equal(cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", NULL), "customer-topic-consumer");
-    assert_string_equal(cfgcli_get_str(c, "kafka-producer-config.properties.enable.idempotence", NULL), "true");
+    assert_string_equal(cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", NULL),
+                        "customer-topic-consumer");
+    assert_string_equal(cfgcli_get_str(c, "kafka-producer-config.properties.enable.idempotence", NULL),
+                        "true");
     assert_string_equal(cfgcli_get_str(c, "kafka-producer-config.ratio", NULL), "0.25");
     assert_string_equal(cfgcli_get_str(c, "nothing", "x"), "");
     assert_string_equal(cfgcli_get_str(c, "absent", "dflt"), "dflt");
@@ -94,11 +97,16 @@ static void test_precedence(void **state)
 static void test_env_override(void **state)
 {
     (void)state;
-    char *env[] = {"KAFKA_CONFIG_BOOTSTRAP_SERVERS=broker:19092", "SERVER_PORT=9999",
-                   "DATASOURCE_PASSWORD=s3cret", "NEW_KEY_ONLY_IN_ENV=42", "DB_HOST=db.example", NULL};
+    char *env[] = {"KAFKA_CONFIG_BOOTSTRAP_SERVERS=broker:19092",
+                   "SERVER_PORT=9999",
+                   "DATASOURCE_PASSWORD=s3cret",
+                   "NEW_KEY_ONLY_IN_ENV=42",
+                   "DB_HOST=db.example",
+                   NULL};
     cfgcli_t *c = load(env);
     assert_string_equal(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL), "broker:19092");
-    assert_string_equal(cfgcli_source_of(c, "kafka-config.bootstrap-servers"), "env:KAFKA_CONFIG_BOOTSTRAP_SERVERS");
+    assert_string_equal(cfgcli_source_of(c, "kafka-config.bootstrap-servers"),
+                        "env:KAFKA_CONFIG_BOOTSTRAP_SERVERS");
     int port = 0;
     assert_int_equal(cfgcli_get_int(c, "server.port", 1, &port, NULL, 0), 0);
     assert_int_equal(port, 9999);
@@ -180,7 +188,8 @@ static void test_typed_getters(void **state)
     assert_int_equal(cfgcli_get_int_range(c, "datasource.port", 0, 1, 65535, &i, err, sizeof err), 0);
     assert_int_equal(i, 5433);
     long long ll;
-    assert_int_equal(cfgcli_get_long(c, "kafka-producer-config.properties.message.max.bytes", 0, &ll, err, sizeof err), 0);
+    assert_int_equal(
+        cfgcli_get_long(c, "kafka-producer-config.properties.message.max.bytes", 0, &ll, err, sizeof err), 0);
     assert_int_equal(ll, 1000000);
     double d;
     assert_int_equal(cfgcli_get_double(c, "kafka-producer-config.ratio", 0, &d, err, sizeof err), 0);
@@ -190,7 +199,8 @@ static void test_typed_getters(void **state)
     int b;
     assert_int_equal(cfgcli_get_bool(c, "flag.on", 0, &b, err, sizeof err), 0);
     assert_int_equal(b, 1);
-    assert_int_equal(cfgcli_get_bool(c, "kafka-producer-config.properties.enable.idempotence", 0, &b, err, sizeof err), 0);
+    assert_int_equal(
+        cfgcli_get_bool(c, "kafka-producer-config.properties.enable.idempotence", 0, &b, err, sizeof err), 0);
     assert_int_equal(b, 1);
     assert_int_equal(cfgcli_get_bool(c, "flag.bad", 0, &b, err, sizeof err), -1);
     assert_non_null(strstr(err, "'flag.bad' = 'maybe'"));
@@ -312,9 +322,9 @@ static void test_backoff(void **state)
     assert_int_equal(cfgcli_backoff_ms(&o, 5, 0), 1000);
     assert_int_equal(cfgcli_backoff_ms(&o, 500, 0), 1000);
     o.jitter = 0.5;
-    assert_int_equal(cfgcli_backoff_ms(&o, 1, 0), 50);           /* factor 0.5 */
-    assert_int_equal(cfgcli_backoff_ms(&o, 1, 0x80000000u), 100); /* factor 1.0 */
-    assert_int_equal(cfgcli_backoff_ms(&o, 2, 0xFFFFFFFFu), 300); /* factor ~1.5 */
+    assert_int_equal(cfgcli_backoff_ms(&o, 1, 0), 50);             /* factor 0.5 */
+    assert_int_equal(cfgcli_backoff_ms(&o, 1, 0x80000000u), 100);  /* factor 1.0 */
+    assert_int_equal(cfgcli_backoff_ms(&o, 2, 0xFFFFFFFFu), 300);  /* factor ~1.5 */
     assert_int_equal(cfgcli_backoff_ms(&o, 9, 0xFFFFFFFFu), 1000); /* capped */
     for (uint32_t r = 0; r < 0xF0000000u; r += 0x0F000000u) {
         long d = cfgcli_backoff_ms(&o, 3, r);
@@ -372,11 +382,16 @@ static void test_fetch_fail_fast_no_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_env_name),       cmocka_unit_test(test_precedence),
-        cmocka_unit_test(test_env_override),   cmocka_unit_test(test_placeholders),
-        cmocka_unit_test(test_typed_getters),  cmocka_unit_test(test_foreach_prefix),
-        cmocka_unit_test(test_new_set_dump),   cmocka_unit_test(test_bad_documents),
-        cmocka_unit_test(test_backoff),        cmocka_unit_test(test_opts_from_env),
+        cmocka_unit_test(test_env_name),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_env_override),
+        cmocka_unit_test(test_placeholders),
+        cmocka_unit_test(test_typed_getters),
+        cmocka_unit_test(test_foreach_prefix),
+        cmocka_unit_test(test_new_set_dump),
+        cmocka_unit_test(test_bad_documents),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_opts_from_env),
         cmocka_unit_test(test_fetch_fail_fast_no_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,7 +44,8 @@ static void log_debug(const clog_t *l)
 }
 static void log_fields(const clog_t *l)
 {
-    clog_ev(l, CLOG_WARN, json_pack("{s:s,s:i}", "route", "/customers", "status", 409), "conflict \"quoted\"");
+    clog_ev(l, CLOG_WARN, json_pack("{s:s,s:i}", "route", "/customers", "status", 409),
+            "conflict \"quoted\"");
 }
 static void log_bad_utf8(const clog_t *l)
 {

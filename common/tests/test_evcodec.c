@@ -207,9 +207,8 @@ static void t_bad_catalog(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_catalog),     cmocka_unit_test(t_roundtrip),
-        cmocka_unit_test(t_decode_v1),   cmocka_unit_test(t_errors),
-        cmocka_unit_test(t_encode_args), cmocka_unit_test(t_fuzz),
+        cmocka_unit_test(t_catalog),     cmocka_unit_test(t_roundtrip),   cmocka_unit_test(t_decode_v1),
+        cmocka_unit_test(t_errors),      cmocka_unit_test(t_encode_args), cmocka_unit_test(t_fuzz),
         cmocka_unit_test(t_bad_catalog),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,7 +20,7 @@
 typedef struct fake_reg {
     char *schemas[8]; /* registered texts; id = 100 + index */
     int n;
-    int fail;         /* answer 409 (incompatible) */
+    int fail; /* answer 409 (incompatible) */
     char subject_seen[128];
 } fake_reg_t;
 
@@ -31,7 +31,8 @@ static int reg_handler(void *ctx, h2o_req_t *req)
     json_t *b;
     const char *text;
     if (r->fail)
-        return httpd_send_json(req, 409, json_pack("{s:i,s:s}", "error_code", 409, "message", "incompatible schema"));
+        return httpd_send_json(req, 409,
+                               json_pack("{s:i,s:s}", "error_code", 409, "message", "incompatible schema"));
     if (sscanf(path, "/subjects/%127[^/]/versions", r->subject_seen) != 1)
         return httpd_send_problem(req, 404, NULL, "no");
     b = json_loadb(req->entity.base, req->entity.len, 0, NULL);
@@ -70,16 +71,18 @@ static void t_registry(void **state)
 
     /* registry refuses: error names the URL and the answer, codec unchanged */
     reg.fail = 1;
-    assert_int_equal(evcodec_use_registry(c, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), -1);
+    assert_int_equal(
+        evcodec_use_registry(c, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), -1);
     assert_non_null(strstr(err, "409"));
     assert_non_null(strstr(err, "incompatible"));
     assert_int_equal(evcodec_latest_id(c, EVCODEC_SUBJECT_CUSTOMER), 2);
     reg.fail = 0;
 
-    assert_int_equal(evcodec_use_registry(c, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), 0);
+    assert_int_equal(
+        evcodec_use_registry(c, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), 0);
     assert_string_equal(reg.subject_seen, "customer-value");
     assert_int_equal(reg.n, 2);
-    assert_null(strstr(reg.schemas[0], "eventType")); /* the seed's schema first */
+    assert_null(strstr(reg.schemas[0], "eventType"));                     /* the seed's schema first */
     assert_non_null(strstr(reg.schemas[1], "\"logicalType\": \"uuid\"")); /* original text */
     assert_int_equal(evcodec_latest_id(c, EVCODEC_SUBJECT_CUSTOMER), 101);
     assert_non_null(evcodec_schema_text(c, 100));
@@ -102,14 +105,16 @@ static void t_registry(void **state)
 
     /* a second codec (another service) gets the same ids: registration is idempotent */
     evcodec_t *c2 = evcodec_new_default(err, sizeof err);
-    assert_int_equal(evcodec_use_registry(c2, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), 0);
+    assert_int_equal(
+        evcodec_use_registry(c2, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), 0);
     assert_int_equal(reg.n, 2);
     assert_int_equal(evcodec_latest_id(c2, EVCODEC_SUBJECT_CUSTOMER), 101);
     evcodec_free(c2);
 
     /* unreachable registry */
-    assert_int_equal(evcodec_use_registry(c, "http://127.0.0.1:1", EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 1000, err,
-                                          sizeof err), -1);
+    assert_int_equal(evcodec_use_registry(c, "http://127.0.0.1:1", EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 1000,
+                                          err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "127.0.0.1:1"));
 
     httpd_free(s);

@@ -69,7 +69,8 @@ typedef struct resp {
     long new_conns;
 } resp_t;
 
-static void do_req(CURL *c, const char *method, int port, const char *path, const char *body, size_t blen, resp_t *r)
+static void do_req(CURL *c, const char *method, int port, const char *path, const char *body, size_t blen,
+                   resp_t *r)
 {
     char url[256];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
@@ -103,8 +104,13 @@ static void resp_free(resp_t *r)
 static httpd_t *start(obs_t *o, int threads)
 {
     char err[256];
-    httpd_opts_t opts = {.host = "127.0.0.1", .port = 0, .threads = threads, .max_body = 1024,
-                         .drain_ms = 3000, .observe = observe, .observe_ctx = o};
+    httpd_opts_t opts = {.host = "127.0.0.1",
+                         .port = 0,
+                         .threads = threads,
+                         .max_body = 1024,
+                         .drain_ms = 3000,
+                         .observe = observe,
+                         .observe_ctx = o};
     httpd_t *s = httpd_new(&opts, err, sizeof(err));
     assert_non_null(s);
     assert_int_equal(httpd_route(s, "GET", "/hello", "hello", h_hello, NULL), 0);
@@ -224,7 +230,8 @@ static void test_drain_finishes_in_flight(void **state)
     (void)state;
     char err[256];
     obs_t o = {0};
-    httpd_opts_t opts = {.host = "127.0.0.1", .threads = 1, .drain_ms = 3000, .observe = observe, .observe_ctx = &o};
+    httpd_opts_t opts = {
+        .host = "127.0.0.1", .threads = 1, .drain_ms = 3000, .observe = observe, .observe_ctx = &o};
     httpd_t *s = httpd_new(&opts, err, sizeof(err));
     assert_non_null(s);
     assert_int_equal(httpd_route(s, "GET", "/slow", "slow", h_slow, NULL), 0);

@@ -33,12 +33,14 @@ static void t_apply(void **state)
     assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "compression-type", "snappy", err, sizeof err), 0);
     assert_string_equal(conf_get(conf, "compression.type"), "snappy");
     assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "key-serializer-class", "x", err, sizeof err), 1);
-    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "properties.queue.buffering.max.messages",
-                                    "12345", err, sizeof err), 0);
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "properties.queue.buffering.max.messages", "12345",
+                                    err, sizeof err),
+                     0);
     assert_string_equal(conf_get(conf, "queue.buffering.max.messages"), "12345");
     assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "linger-ms", "soon", err, sizeof err), -1);
     assert_non_null(strstr(err, "kafka-producer-config.linger-ms"));
-    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "properties.no.such.thing", "1", err, sizeof err), -1);
+    assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "properties.no.such.thing", "1", err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "no.such.thing"));
     assert_int_equal(kfk_conf_apply(conf, KFK_CONSUMER, "auto-offset-reset", "earliest", err, sizeof err), 0);
     assert_string_equal(conf_get(conf, "auto.offset.reset"), "smallest");

@@ -111,7 +111,8 @@ static void test_merge_keys(void **state)
     yamlconf_free(&c);
 }
 
-static void expect_error(const char *y, size_t len, const yamlconf_limits_t *lim, const char *needle, int line)
+static void expect_error(const char *y, size_t len, const yamlconf_limits_t *lim, const char *needle,
+                         int line)
 {
     yamlconf_t c;
     yamlconf_err_t e;
@@ -167,10 +168,11 @@ static void test_type_plain(void **state)
     const struct {
         const char *t;
         yamlconf_type_t ty;
-    } cases[] = {{"0", YAMLCONF_INT}, {"010", YAMLCONF_INT}, {"1_000", YAMLCONF_INT}, {"+5", YAMLCONF_INT},
-                 {"1e5", YAMLCONF_FLOAT}, {"-.5", YAMLCONF_FLOAT}, {"3.", YAMLCONF_FLOAT}, {"True", YAMLCONF_BOOL},
-                 {"tRue", YAMLCONF_STR}, {"y", YAMLCONF_STR}, {"NULL", YAMLCONF_NULL}, {"0x", YAMLCONF_STR},
-                 {"12ab", YAMLCONF_STR}, {".", YAMLCONF_STR}, {"-", YAMLCONF_STR}};
+    } cases[] = {{"0", YAMLCONF_INT},    {"010", YAMLCONF_INT},   {"1_000", YAMLCONF_INT},
+                 {"+5", YAMLCONF_INT},   {"1e5", YAMLCONF_FLOAT}, {"-.5", YAMLCONF_FLOAT},
+                 {"3.", YAMLCONF_FLOAT}, {"True", YAMLCONF_BOOL}, {"tRue", YAMLCONF_STR},
+                 {"y", YAMLCONF_STR},    {"NULL", YAMLCONF_NULL}, {"0x", YAMLCONF_STR},
+                 {"12ab", YAMLCONF_STR}, {".", YAMLCONF_STR},     {"-", YAMLCONF_STR}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memset(&p, 0, sizeof(p));
         yamlconf_type_plain(cases[i].t, &p);

@@ -30,27 +30,28 @@ typedef struct opts {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: config-server [options]\n\n"
-            "Serves a config repository (YAML/.properties) with the Spring Cloud Config Server API:\n"
-            "  GET /{app}/{profiles}[/{label}], /{app}-{profiles}.yml|.yaml|.properties|.json,\n"
-            "  /{label}/{app}-{profiles}.{ext}, /actuator/health (also /health).\n"
-            "Edits to the repository are served within a second (inotify + periodic rescan).\n\n"
-            "options (environment variable in brackets):\n"
-            "  --repo DIR              config repository (CONFIG_SERVER_REPO, default ./config-repo)\n"
-            "  --port N                TCP port (CONFIG_SERVER_PORT, default 8888)\n"
-            "  --host ADDR             bind address (CONFIG_SERVER_HOST, default 0.0.0.0)\n"
-            "  --threads N             event-loop threads (CONFIG_SERVER_THREADS, default 2)\n"
-            "  --rescan-ms N           periodic rescan interval (CONFIG_SERVER_RESCAN_MS, default 2000)\n"
-            "  --accept-empty          unknown application → 200 with no sources, as Spring\n"
-            "                          (CONFIG_SERVER_ACCEPT_EMPTY=true; default: 404 problem+json)\n"
-            "  --credentials-file F    HTTP Basic credentials, one line user:password\n"
-            "                          (CONFIG_SERVER_CREDENTIALS_FILE; or CONFIG_SERVER_USER and\n"
-            "                          CONFIG_SERVER_PASSWORD). Health stays open.\n"
-            "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
-            "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
-            "  --help, --version\n\n"
-            "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n");
+    fprintf(
+        out,
+        "usage: config-server [options]\n\n"
+        "Serves a config repository (YAML/.properties) with the Spring Cloud Config Server API:\n"
+        "  GET /{app}/{profiles}[/{label}], /{app}-{profiles}.yml|.yaml|.properties|.json,\n"
+        "  /{label}/{app}-{profiles}.{ext}, /actuator/health (also /health).\n"
+        "Edits to the repository are served within a second (inotify + periodic rescan).\n\n"
+        "options (environment variable in brackets):\n"
+        "  --repo DIR              config repository (CONFIG_SERVER_REPO, default ./config-repo)\n"
+        "  --port N                TCP port (CONFIG_SERVER_PORT, default 8888)\n"
+        "  --host ADDR             bind address (CONFIG_SERVER_HOST, default 0.0.0.0)\n"
+        "  --threads N             event-loop threads (CONFIG_SERVER_THREADS, default 2)\n"
+        "  --rescan-ms N           periodic rescan interval (CONFIG_SERVER_RESCAN_MS, default 2000)\n"
+        "  --accept-empty          unknown application → 200 with no sources, as Spring\n"
+        "                          (CONFIG_SERVER_ACCEPT_EMPTY=true; default: 404 problem+json)\n"
+        "  --credentials-file F    HTTP Basic credentials, one line user:password\n"
+        "                          (CONFIG_SERVER_CREDENTIALS_FILE; or CONFIG_SERVER_USER and\n"
+        "                          CONFIG_SERVER_PASSWORD). Health stays open.\n"
+        "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
+        "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
+        "  --help, --version\n\n"
+        "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n");
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -112,7 +113,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                             : strcmp(a, "--log-level") == 0        ? &o->log_level
                                                                    : NULL;
         if (slot == NULL || next == NULL) {
-            fprintf(stderr, "config-server: %s '%s'\n", slot == NULL ? "unknown argument" : "missing value for", a);
+            fprintf(stderr, "config-server: %s '%s'\n",
+                    slot == NULL ? "unknown argument" : "missing value for", a);
             usage(stderr);
             return 2;
         }
@@ -153,8 +155,9 @@ static void access_log(void *ctx, const char *route, const h2o_req_t *req, int s
     if (log->min > CLOG_DEBUG)
         return;
     clog_ev(log, CLOG_DEBUG,
-            json_pack("{s:s%,s:s%,s:i,s:I,s:s}", "method", req->method.base, req->method.len, "path", req->path.base,
-                      req->path.len, "status", status, "us", (json_int_t)duration_us, "route", route),
+            json_pack("{s:s%,s:s%,s:i,s:I,s:s}", "method", req->method.base, req->method.len, "path",
+                      req->path.base, req->path.len, "status", status, "us", (json_int_t)duration_us, "route",
+                      route),
             "request");
 }
 
@@ -230,8 +233,8 @@ int main(int argc, char **argv)
     }
     cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
     if (cs_repo_open(&repo, repo_real, &lim, &log, err, sizeof(err)) != 0) {
-        clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real), "cannot load the config repository: %s",
-                err);
+        clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real),
+                "cannot load the config repository: %s", err);
         goto cleanup;
     }
     repo_open = 1;
@@ -241,8 +244,14 @@ int main(int argc, char **argv)
     }
     http_ready = 1;
     memset(pass, 0, sizeof(pass));
-    httpd_opts_t ho = {.host = o.host, .port = o.port, .threads = o.threads, .max_body = 64 * 1024,
-                       .drain_ms = 5000, .server_name = "", .log = &log, .observe = access_log,
+    httpd_opts_t ho = {.host = o.host,
+                       .port = o.port,
+                       .threads = o.threads,
+                       .max_body = 64 * 1024,
+                       .drain_ms = 5000,
+                       .server_name = "",
+                       .log = &log,
+                       .observe = access_log,
                        .observe_ctx = &log};
     srv = httpd_new(&ho, err, sizeof(err));
     if (srv == NULL || httpd_route(srv, "GET", "/", "config", cs_http_handle, &http) != 0 ||

@@ -37,7 +37,7 @@ extern char **environ;
 typedef struct srv {
     pid_t pid;
     int port;
-    char dir[256];  /* temp dir holding repo/ */
+    char dir[256]; /* temp dir holding repo/ */
     char repo[300];
     char log[300]; /* the server's stderr (its JSON-lines log) */
 } srv_t;
@@ -135,8 +135,8 @@ static void start(srv_t *s, const char *const *extra_env, const char *const *ext
     char bin[512], port[16];
     snprintf(bin, sizeof(bin), "%s/config-server", ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR));
     snprintf(port, sizeof(port), "%d", s->port);
-    const char *argv[32] = {bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", "--rescan-ms", "60000",
-                            "--max-file-bytes", "65536"};
+    const char *argv[32] = {bin,         "--repo",      s->repo, "--port",           port,   "--host",
+                            "127.0.0.1", "--rescan-ms", "60000", "--max-file-bytes", "65536"};
     size_t ac = 11;
     for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && ac < 30; i++)
         argv[ac++] = extra_args[i];
@@ -196,15 +196,18 @@ static void stop(srv_t *s)
 static void test_url_forms(void **state)
 {
     srv_t *s = *state;
-    assert_int_equal(get_status(s, "/billing/dev", "\"propertySources\":[{\"name\":\"Config resource 'file ["), 200);
+    assert_int_equal(
+        get_status(s, "/billing/dev", "\"propertySources\":[{\"name\":\"Config resource 'file ["), 200);
     assert_int_equal(get_status(s, "/billing/dev", "\"server.port\":9090"), 200);
     assert_int_equal(get_status(s, "/billing/dev/master", "\"label\":\"master\""), 200);
     assert_int_equal(get_status(s, "/billing/dev/main", "\"label\":\"main\""), 200);
     assert_int_equal(get_status(s, "/billing/dev,prod", "\"profiles\":[\"dev,prod\"]"), 200);
     assert_int_equal(get_status(s, "/billing-dev.yml", "  port: 9090\n"), 200);
     assert_int_equal(get_status(s, "/billing-dev.yaml", "quoted-number: '42'"), 200);
-    assert_int_equal(get_status(s, "/billing-dev.properties", "billing.url: http://dev.example:9090/api\n"), 200);
-    assert_int_equal(get_status(s, "/billing-dev.properties?resolvePlaceholders=false", "${server.port}"), 200);
+    assert_int_equal(get_status(s, "/billing-dev.properties", "billing.url: http://dev.example:9090/api\n"),
+                     200);
+    assert_int_equal(get_status(s, "/billing-dev.properties?resolvePlaceholders=false", "${server.port}"),
+                     200);
     assert_int_equal(get_status(s, "/billing-dev.json", "\"hosts\":[\"gamma\"]"), 200);
     assert_int_equal(get_status(s, "/billing-dev,prod.properties", "server.port: 443\n"), 200);
     assert_int_equal(get_status(s, "/v2/billing-default.yml", "currency: USD"), 200);
@@ -360,9 +363,10 @@ static void test_live_reload_and_broken_edits(void **state)
         {"billing.yml", "a: 1\na: 2\n", "duplicate key"},
         {"deep.yml", NULL, "nesting deeper"},
         {"huge.yml", NULL, "limit"},
-        {"bomb.yml", "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                     "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                     "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+        {"bomb.yml",
+         "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+         "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+         "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
          "alias expansion"},
     };
     for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
@@ -387,7 +391,8 @@ static void test_live_reload_and_broken_edits(void **state)
         if (t < 0) {
             resp_t r;
             get(s, "/actuator/health", NULL, &r);
-            fail_msg("broken %s: health never showed '%s': %s", broken[i].name, broken[i].why, dbuf_ptr(&r.body));
+            fail_msg("broken %s: health never showed '%s': %s", broken[i].name, broken[i].why,
+                     dbuf_ptr(&r.body));
         }
         assert_int_equal(get_status(s, "/actuator/health", "\"DEGRADED\""), 200);
         /* … and the log says what is wrong, as a JSON line */
@@ -489,11 +494,13 @@ static void test_cli(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(listen(fd, 1), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    snprintf(cmd, sizeof(cmd), "timeout 10 '%s/config-server' --repo '%s' --host 127.0.0.1 --port %d 2>&1 | grep -q 'in use'",
+    snprintf(cmd, sizeof(cmd),
+             "timeout 10 '%s/config-server' --repo '%s' --host 127.0.0.1 --port %d 2>&1 | grep -q 'in use'",
              bin, CS_FIXTURE_REPO, ntohs(sa.sin_port));
     assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "timeout 10 '%s/config-server' --repo '%s' --host 127.0.0.1 --port %d 2>/dev/null",
-             bin, CS_FIXTURE_REPO, ntohs(sa.sin_port));
+    snprintf(cmd, sizeof(cmd),
+             "timeout 10 '%s/config-server' --repo '%s' --host 127.0.0.1 --port %d 2>/dev/null", bin,
+             CS_FIXTURE_REPO, ntohs(sa.sin_port));
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124);
     close(fd);
@@ -517,8 +524,10 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_forms),  cmocka_unit_test(test_not_found),
-        cmocka_unit_test(test_cve_vectors), cmocka_unit_test(test_etag),
+        cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_cve_vectors),
+        cmocka_unit_test(test_etag),
         cmocka_unit_test(test_live_reload_and_broken_edits),
     };
     const struct CMUnitTest solo[] = {

@@ -43,8 +43,9 @@ static void test_precedence(void **state)
     cs_env_t e;
     cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
     /* the order Spring Cloud Config Server 5.0.6 (native) gives for the same repo */
-    const char *want[] = {"billing-prod.yml#0", "billing-dev.yml#1", "billing-dev.yml#0", "application-dev.yml#0",
-                          "billing.yml#0", "application.yml#1", "application.yml#0"};
+    const char *want[] = {"billing-prod.yml#0",    "billing-dev.yml#1", "billing-dev.yml#0",
+                          "application-dev.yml#0", "billing.yml#0",     "application.yml#1",
+                          "application.yml#0"};
     char buf[256];
     assert_int_equal(e.n, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < e.n; i++)
@@ -79,9 +80,11 @@ static void test_json_and_typing(void **state)
     assert_true(json_is_null(json_object_get(j, "label")));
     assert_string_equal(json_string_value(json_object_get(j, "version")), s->version);
     json_t *ps = json_object_get(j, "propertySources");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "name")),
-                        "Config resource 'file [/repo/billing-dev.yml]' via location 'file:/repo/' (document #1)");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 3), "name")), "file:/repo/billing.yml");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(ps, 0), "name")),
+        "Config resource 'file [/repo/billing-dev.yml]' via location 'file:/repo/' (document #1)");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 3), "name")),
+                        "file:/repo/billing.yml");
     json_t *billing = json_object_get(json_array_get(ps, 3), "source");
     assert_true(json_is_integer(json_object_get(billing, "server.port")));
     assert_true(json_is_string(json_object_get(billing, "billing.quoted-number")));
@@ -90,7 +93,8 @@ static void test_json_and_typing(void **state)
     assert_string_equal(json_string_value(json_object_get(billing, "billing.nothing")), "");
     assert_string_equal(json_string_value(json_object_get(billing, "billing.hosts[1]")), "beta");
     /* the JSON form keeps placeholders raw (the client resolves them) */
-    assert_non_null(strstr(json_string_value(json_object_get(billing, "billing.url")), "${billing.host:localhost}"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(billing, "billing.url")), "${billing.host:localhost}"));
     json_decref(j);
     j = cs_env_json(&e, "billing", "dev", "master", s->version, "/repo", 1);
     ps = json_object_get(j, "propertySources");
@@ -116,7 +120,8 @@ static void test_merge_lists_placeholders(void **state)
     assert_string_equal(json_string_value(json_object_get(flat, "shared.list[0]")), "dev-only");
     assert_null(json_object_get(flat, "shared.list[1]"));
     assert_int_equal(json_integer_value(json_object_get(flat, "server.port")), 9090);
-    assert_string_equal(json_string_value(json_object_get(flat, "billing.url")), "http://dev.example:9090/api");
+    assert_string_equal(json_string_value(json_object_get(flat, "billing.url")),
+                        "http://dev.example:9090/api");
     assert_string_equal(json_string_value(json_object_get(flat, "billing.escaped")), "${not.resolved}");
     assert_string_equal(json_string_value(json_object_get(flat, "billing.unresolved")), "${no.such.key}");
     assert_string_equal(json_string_value(json_object_get(flat, "app-name")), "billing");
@@ -137,7 +142,8 @@ static void test_merge_lists_placeholders(void **state)
     dbuf_free(&out);
     json_t *nested = cs_render_nest(flat);
     assert_string_equal(
-        json_string_value(json_array_get(json_object_get(json_object_get(nested, "billing"), "hosts"), 0)), "gamma");
+        json_string_value(json_array_get(json_object_get(json_object_get(nested, "billing"), "hosts"), 0)),
+        "gamma");
     json_decref(nested);
     json_decref(flat);
 
@@ -241,9 +247,12 @@ static void test_load_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence),        cmocka_unit_test(test_json_and_typing),
-        cmocka_unit_test(test_merge_lists_placeholders), cmocka_unit_test(test_placeholder_edges),
-        cmocka_unit_test(test_profile_expressions), cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_json_and_typing),
+        cmocka_unit_test(test_merge_lists_placeholders),
+        cmocka_unit_test(test_placeholder_edges),
+        cmocka_unit_test(test_profile_expressions),
+        cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,8 @@ static void test_url_forms(void **state)
     (void)state;
     cs_req_t r;
     assert_int_equal(parse("/billing/dev", &r), 0);
-    assert_true(r.kind == CS_REQ_ENV && strcmp(r.app, "billing") == 0 && strcmp(r.profiles, "dev") == 0 && !r.label[0]);
+    assert_true(r.kind == CS_REQ_ENV && strcmp(r.app, "billing") == 0 && strcmp(r.profiles, "dev") == 0 &&
+                !r.label[0]);
     assert_int_equal(parse("/billing/dev,prod/v2", &r), 0);
     assert_string_equal(r.label, "v2");
     assert_int_equal(parse("/customer-service-local.yml", &r), 0);

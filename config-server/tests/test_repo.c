@@ -94,7 +94,8 @@ static void test_reload_and_readers(void **state)
     int degraded = 0;
     json_t *h = cs_repo_health(&repo, &degraded);
     assert_true(degraded);
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(h, "lastError"), "message")), "app.yml:"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(h, "lastError"), "message")), "app.yml:"));
     json_decref(h);
     write_file(dir, "app.yml", "a: 1000\n");
     assert_int_equal(cs_repo_reload(&repo), 1);

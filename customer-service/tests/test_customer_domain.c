@@ -15,7 +15,8 @@ static void t_create(void **s)
 {
     customer_t c;
     customer_violation_t v;
-    assert_int_equal(customer_create(&c, ID, "user_1", "Zoë", "O'Brien; DROP TABLE--", 1000, &v), CUSTOMER_OK);
+    assert_int_equal(customer_create(&c, ID, "user_1", "Zoë", "O'Brien; DROP TABLE--", 1000, &v),
+                     CUSTOMER_OK);
     assert_string_equal(c.id, "3fa85f64-5717-4562-b3fc-2c963f66afa6");
     assert_int_equal(c.version, 1);
     assert_int_equal(c.created_at_ms, 1000);

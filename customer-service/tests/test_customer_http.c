@@ -99,7 +99,8 @@ static void t_crud(void **state)
     hx_t *h = *state;
     ts_resp_t r;
     json_t *j = req(h, "POST", "/customers",
-                    "{\"customerId\":\"" ID "\",\"username\":\"u\",\"firstName\":\"F\",\"lastName\":\"L\"}", NULL, 201, &r);
+                    "{\"customerId\":\"" ID "\",\"username\":\"u\",\"firstName\":\"F\",\"lastName\":\"L\"}",
+                    NULL, 201, &r);
     assert_string_equal(json_string_value(json_object_get(j, "customerId")), ID);
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
     assert_string_equal(json_string_value(json_object_get(j, "message")), "Customer saved successfully!");
@@ -111,9 +112,11 @@ static void t_crud(void **state)
     ts_resp_free(&r);
     json_decref(j);
 
-    j = req(h, "POST", "/customers", "{\"username\":\"u2\",\"firstName\":\"F\",\"lastName\":\"L\",\"customerId\":null}",
-            NULL, 201, NULL);
-    assert_string_equal(json_string_value(json_object_get(j, "customerId")), "00000000-0000-4000-8000-000000000001");
+    j = req(h, "POST", "/customers",
+            "{\"username\":\"u2\",\"firstName\":\"F\",\"lastName\":\"L\",\"customerId\":null}", NULL, 201,
+            NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "customerId")),
+                        "00000000-0000-4000-8000-000000000001");
     json_decref(j);
 
     j = req(h, "GET", "/customers/" ID, NULL, NULL, 200, NULL);
@@ -121,16 +124,17 @@ static void t_crud(void **state)
     assert_non_null(json_string_value(json_object_get(j, "createdAt")));
     json_decref(j);
 
-    j = req(h, "PUT", "/customers/" ID, "{\"username\":\"u\",\"firstName\":\"G\",\"lastName\":\"L\"}", "If-Match: \"1\"",
-            200, NULL);
+    j = req(h, "PUT", "/customers/" ID, "{\"username\":\"u\",\"firstName\":\"G\",\"lastName\":\"L\"}",
+            "If-Match: \"1\"", 200, NULL);
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
     json_decref(j);
     json_decref(req(h, "PUT", "/customers/" ID, "{\"username\":\"u\",\"firstName\":\"G\",\"lastName\":\"L\"}",
                     "If-Match: 1", 412, NULL));
-    json_decref(req(h, "PUT", "/customers/" ID, "{\"username\":\"u2\",\"firstName\":\"G\",\"lastName\":\"L\"}", NULL,
-                    409, NULL));
+    json_decref(req(h, "PUT", "/customers/" ID,
+                    "{\"username\":\"u2\",\"firstName\":\"G\",\"lastName\":\"L\"}", NULL, 409, NULL));
     j = req(h, "PUT", "/customers/" ID,
-            "{\"customerId\":\"00000000-0000-4000-8000-000000000001\",\"username\":\"u\",\"firstName\":\"G\",\"lastName\":\"L\"}",
+            "{\"customerId\":\"00000000-0000-4000-8000-000000000001\",\"username\":\"u\",\"firstName\":\"G\","
+            "\"lastName\":\"L\"}",
             NULL, 400, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "field")), "customerId");
     json_decref(j);
@@ -144,7 +148,8 @@ static void t_crud(void **state)
 static void t_errors(void **state)
 {
     hx_t *h = *state;
-    json_t *j = req(h, "POST", "/customers", "{\"username\":\"u\",\"firstName\":[],\"lastName\":\"L\"}", NULL, 400, NULL);
+    json_t *j = req(h, "POST", "/customers", "{\"username\":\"u\",\"firstName\":[],\"lastName\":\"L\"}", NULL,
+                    400, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "field")), "firstName");
     assert_int_equal(json_integer_value(json_object_get(j, "status")), 400);
     json_decref(j);
@@ -156,7 +161,8 @@ static void t_errors(void **state)
     big[sizeof big - 1] = '\0';
     json_decref(req(h, "POST", "/customers", big, NULL, 413, NULL));
     h->fx->repo.force = REPO_UNAVAILABLE;
-    json_decref(req(h, "POST", "/customers", "{\"username\":\"z\",\"firstName\":\"F\",\"lastName\":\"L\"}", NULL, 503, NULL));
+    json_decref(req(h, "POST", "/customers", "{\"username\":\"z\",\"firstName\":\"F\",\"lastName\":\"L\"}",
+                    NULL, 503, NULL));
     h->fx->repo.force = REPO_OK;
     assert_int_equal(h->fx->repo.nout, 0);
 }
@@ -171,10 +177,12 @@ static void t_ops(void **state)
     json_decref(j);
     h->kafka_up = 0;
     j = req(h, "GET", "/health/readiness", NULL, NULL, 503, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "components"), "kafka")), "DOWN");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "components"), "kafka")),
+                        "DOWN");
     json_decref(j);
     req(h, "GET", "/metrics", NULL, NULL, 200, &r);
-    assert_non_null(strstr(r.body, "http_requests_total{method=\"GET\",route=\"/health/readiness\",status=\"503\"} 1"));
+    assert_non_null(
+        strstr(r.body, "http_requests_total{method=\"GET\",route=\"/health/readiness\",status=\"503\"} 1"));
     ts_resp_free(&r);
 }
 

@@ -19,7 +19,8 @@ static clog_t quiet;
 
 static PGconn *connect_test_db(void)
 {
-    PGconn *c = pgx_connect(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"), 3, &quiet);
+    PGconn *c = pgx_connect(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"),
+                            3, &quiet);
     assert_non_null(c);
     return c;
 }
@@ -55,8 +56,8 @@ static void test_migrate_once_in_order(void **s)
     /* A third, broken migration fails, is rolled back, and leaves the data alone. */
     char m3[256];
     snprintf(m3, sizeof m3, "INSERT INTO %s_t VALUES (3); SELECT no_such_function()", comp);
-    const embed_file_t more[] = {files[0], files[1], {"003_broken.sql", (const unsigned char *)m3, strlen(m3)},
-                                 {NULL, NULL, 0}};
+    const embed_file_t more[] = {
+        files[0], files[1], {"003_broken.sql", (const unsigned char *)m3, strlen(m3)}, {NULL, NULL, 0}};
     assert_int_equal(pgx_migrate(c, comp, more, &quiet), -1);
     snprintf(sql, sizeof sql, "SELECT string_agg(v::text, ',') FROM %s_t", comp);
     PGresult *r = PQexec(c, sql);

@@ -24,14 +24,16 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *group)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"),
-                                       err, sizeof err),
+    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                       ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), err, sizeof err),
                      RD_KAFKA_CONF_OK);
     if (type == RD_KAFKA_PRODUCER) {
-        assert_int_equal(rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err), RD_KAFKA_CONF_OK);
+        assert_int_equal(rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err),
+                         RD_KAFKA_CONF_OK);
     } else {
         assert_int_equal(rd_kafka_conf_set(conf, "group.id", group, err, sizeof err), RD_KAFKA_CONF_OK);
-        assert_int_equal(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err), RD_KAFKA_CONF_OK);
+        assert_int_equal(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err),
+                         RD_KAFKA_CONF_OK);
     }
     rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err); /* takes conf */
     if (rk == NULL)
@@ -57,7 +59,8 @@ static void test_kafka_is_4x_kraft(void **state)
         if (v != NULL && version[0] == '\0')
             sscanf(v + strlen("Kafka version: "), "%63s", version);
         started |= strstr(line, "Kafka Server started") != NULL;
-        zookeeper |= strstr(line, "zookeeper.connect =") != NULL && strstr(line, "zookeeper.connect = null") == NULL;
+        zookeeper |=
+            strstr(line, "zookeeper.connect =") != NULL && strstr(line, "zookeeper.connect = null") == NULL;
     }
     fclose(f);
     assert_true(started);
@@ -110,9 +113,9 @@ static void test_kafka_admin_produce_consume(void **state)
         char key[16], val[32];
         snprintf(key, sizeof key, "k%d", i % 7);
         snprintf(val, sizeof val, "value-%d", i);
-        rd_kafka_resp_err_t e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                                                  RD_KAFKA_V_VALUE(val, strlen(val)),
-                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val, strlen(val)),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         assert_int_equal(e, RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     assert_int_equal(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);

@@ -21,8 +21,8 @@ static size_t ts_on_data(char *p, size_t sz, size_t n, void *ud)
     return dbuf_add(ud, p, sz * n) == 0 ? sz * n : 0;
 }
 
-int ts_http(const char *method, const char *url, const char *body, size_t body_len,
-            const char *const *hdrs, ts_resp_t *out)
+int ts_http(const char *method, const char *url, const char *body, size_t body_len, const char *const *hdrs,
+            ts_resp_t *out)
 {
     int rc = -1;
     CURL *c = curl_easy_init();

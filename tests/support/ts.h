@@ -13,16 +13,16 @@
 const char *ts_env(const char *name, const char *dflt);
 
 typedef struct ts_resp {
-    long status;     /* HTTP status, 0 when the request failed */
-    char *body;      /* malloc'ed, NUL-terminated; free with ts_resp_free */
+    long status; /* HTTP status, 0 when the request failed */
+    char *body;  /* malloc'ed, NUL-terminated; free with ts_resp_free */
     size_t body_len;
-    char *headers;   /* malloc'ed raw response header block */
+    char *headers; /* malloc'ed raw response header block */
 } ts_resp_t;
 
 /* Performs one request. `body` may be NULL; `hdrs` is a NULL-terminated list of
  * "Name: value" strings or NULL. Returns 0 when a response arrived (any status). */
-int ts_http(const char *method, const char *url, const char *body, size_t body_len,
-            const char *const *hdrs, ts_resp_t *out);
+int ts_http(const char *method, const char *url, const char *body, size_t body_len, const char *const *hdrs,
+            ts_resp_t *out);
 void ts_resp_free(ts_resp_t *r);
 /* The value of response header `name` (case-insensitive), malloc'ed, or NULL. */
 char *ts_resp_header(const ts_resp_t *r, const char *name);

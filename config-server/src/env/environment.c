@@ -14,7 +14,8 @@
 size_t cs_env_split_profiles(char *buf, char **out, size_t max)
 {
     size_t n = 0;
-    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p != NULL && n < max; p = strtok_r(NULL, ",", &save))
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p != NULL && n < max;
+         p = strtok_r(NULL, ",", &save))
         out[n++] = p;
     return n;
 }
@@ -97,8 +98,8 @@ static void add_docs(cs_env_t *out, const cs_file_t *f, char *const *profiles, s
     }
 }
 
-void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, char *const *profiles, size_t np,
-                    cs_env_t *out)
+void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, char *const *profiles,
+                    size_t np, cs_env_t *out)
 {
     out->n = 0;
     const char *names[2] = {app, "application"};
@@ -134,10 +135,10 @@ json_t *cs_env_json(const cs_env_t *e, const char *app, const char *profiles, co
         if (src->file->conf.ndocs > 1) {
             const char *slash = strrchr(src->file->rel, '/');
             int dirlen = slash != NULL ? (int)(slash - src->file->rel + 1) : 0;
-            snprintf(name, sizeof(name), "Config resource 'file [%s/%s]' via location 'file:%s/%.*s' (document #%zu)",
-                     repo, src->file->rel, repo, dirlen, src->file->rel, src->docidx);
-        }
-        else
+            snprintf(name, sizeof(name),
+                     "Config resource 'file [%s/%s]' via location 'file:%s/%.*s' (document #%zu)", repo,
+                     src->file->rel, repo, dirlen, src->file->rel, src->docidx);
+        } else
             snprintf(name, sizeof(name), "file:%s/%s", repo, src->file->rel);
         json_t *map = json_object();
         for (size_t k = 0; k < src->doc->n; k++) {
@@ -235,12 +236,20 @@ char *cs_env_value_text(const json_t *v)
 {
     char buf[64];
     switch (json_typeof(v)) {
-    case JSON_STRING: return strdup(json_string_value(v));
-    case JSON_INTEGER: snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-    case JSON_REAL: snprintf(buf, sizeof(buf), "%.17g", json_real_value(v)); break;
-    case JSON_TRUE: return strdup("true");
-    case JSON_FALSE: return strdup("false");
-    default: return strdup("");
+    case JSON_STRING:
+        return strdup(json_string_value(v));
+    case JSON_INTEGER:
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        break;
+    case JSON_TRUE:
+        return strdup("true");
+    case JSON_FALSE:
+        return strdup("false");
+    default:
+        return strdup("");
     }
     /* shortest text that round-trips: 1.5, not 1.5000000000000000 */
     if (json_is_real(v)) {

@@ -42,8 +42,8 @@ size_t cs_env_split_profiles(char *buf, char **out, size_t max);
 int cs_env_profile_match(const char *expr, char *const *profiles, size_t np);
 
 /* Collects the sources for `app` with `profiles` on label overlay `lbl` of `s`. */
-void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, char *const *profiles, size_t np,
-                    cs_env_t *out);
+void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, char *const *profiles,
+                    size_t np, cs_env_t *out);
 
 /* The JSON Environment. `profiles` is the requested comma list (echoed as Spring does,
  * one element); `label` may be NULL (→ null). Source names are Spring's: "file:<repo>/<rel>",

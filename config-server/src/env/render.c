@@ -23,7 +23,9 @@ int cs_render_properties(const json_t *flat, dbuf_t *out)
             return -1;
         }
         for (const char *p = t; *p; p++) {
-            int rc = *p == '\n' ? dbuf_add(out, "\\n", 2) : *p == '\r' ? dbuf_add(out, "\\r", 2) : dbuf_add(out, p, 1);
+            int rc = *p == '\n'   ? dbuf_add(out, "\\n", 2)
+                     : *p == '\r' ? dbuf_add(out, "\\r", 2)
+                                  : dbuf_add(out, p, 1);
             if (rc != 0) {
                 free(t);
                 return -1;

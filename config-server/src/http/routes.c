@@ -109,7 +109,8 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
     case 1:
         rc = parse_flat(segs[0], out, why, whylen);
         if (rc < 0) {
-            snprintf(why, whylen, "expected /{application}/{profiles}[/{label}] or /{application}-{profiles}.yml");
+            snprintf(why, whylen,
+                     "expected /{application}/{profiles}[/{label}] or /{application}-{profiles}.yml");
             return 404;
         }
         return rc;
@@ -128,7 +129,8 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
         /* fall through: /{app}/{profiles} */
         /* FALLTHRU */
     case 3:
-        if (!cs_path_name_ok(segs[0]) || !cs_path_profiles_ok(segs[1]) || (nseg == 3 && !cs_path_name_ok(segs[2]))) {
+        if (!cs_path_name_ok(segs[0]) || !cs_path_profiles_ok(segs[1]) ||
+            (nseg == 3 && !cs_path_name_ok(segs[2]))) {
             snprintf(why, whylen, "invalid application, profile or label name");
             return 400;
         }
@@ -304,10 +306,12 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
         goto done;
     }
     const char *accept = httpd_header(req, "accept");
-    int v2 = r.kind == CS_REQ_ENV && accept != NULL && strstr(accept, "vnd.spring-cloud.config-server.v2+json") != NULL;
+    int v2 = r.kind == CS_REQ_ENV && accept != NULL &&
+             strstr(accept, "vnd.spring-cloud.config-server.v2+json") != NULL;
     int resolve = r.kind == CS_REQ_FLAT && !query_false(httpd_query(req), "resolvePlaceholders");
     char key[1500];
-    snprintf(key, sizeof(key), "%d|%d|%d|%d|%s|%s|%s", r.kind, r.fmt, v2, resolve, r.app, r.profiles, r.label);
+    snprintf(key, sizeof(key), "%d|%d|%d|%d|%s|%s|%s", r.kind, r.fmt, v2, resolve, r.app, r.profiles,
+             r.label);
     const cs_cache_ent_t *hit = cs_cache_get(s->cache, key);
     if (hit != NULL) {
         httpd_send(req, 200, hit->ctype, hit->body, hit->len);

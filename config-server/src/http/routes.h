@@ -39,7 +39,7 @@ typedef struct cs_http {
     cs_repo_t *repo;          /* borrowed */
     const char *repo_display; /* borrowed: prefix of property-source names */
     int accept_empty;
-    char *auth; /* owned "Basic …" expected value, NULL = no auth */
+    char *auth;        /* owned "Basic …" expected value, NULL = no auth */
     const clog_t *log; /* borrowed, may be NULL */
 } cs_http_t;
 

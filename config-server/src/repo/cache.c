@@ -55,7 +55,8 @@ const cs_cache_ent_t *cs_cache_get(cs_cache_t *c, const char *key)
     return NULL;
 }
 
-const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body, size_t len)
+const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body,
+                                   size_t len)
 {
     if (c == NULL || atomic_fetch_add(&c->count, 1) >= CS_CACHE_MAX_ENTRIES)
         return NULL;

@@ -20,9 +20,9 @@
 typedef struct cs_cache_ent {
     struct cs_cache_ent *next;
     uint64_t hash;
-    char *key;          /* owned */
-    const char *ctype;  /* static string */
-    char *body;         /* owned */
+    char *key;         /* owned */
+    const char *ctype; /* static string */
+    char *body;        /* owned */
     size_t len;
 } cs_cache_ent_t;
 
@@ -39,6 +39,7 @@ void cs_cache_free(cs_cache_t *c);
 const cs_cache_ent_t *cs_cache_get(cs_cache_t *c, const char *key);
 /* Publishes a copy of `body`; `ctype` must be a static string. Returns the stored entry,
  * or NULL when full / out of memory (the caller still has its own body). */
-const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body, size_t len);
+const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body,
+                                   size_t len);
 
 #endif

@@ -112,8 +112,8 @@ int cs_repo_reload(cs_repo_t *r)
     publish(r, next);
     r->reloads++;
     if (r->log != NULL)
-        clog_ev(r->log, CLOG_INFO, json_pack("{s:s,s:s,s:I}", "old_version", oldv, "version", newv, "files",
-                                             (json_int_t)nfiles),
+        clog_ev(r->log, CLOG_INFO,
+                json_pack("{s:s,s:s,s:I}", "old_version", oldv, "version", newv, "files", (json_int_t)nfiles),
                 "config repository reloaded");
     rc = 1;
 cleanup:
@@ -131,8 +131,9 @@ json_t *cs_repo_health(cs_repo_t *r, int *degraded)
     json_array_append_new(labels, json_string("master"));
     for (size_t i = 1; i < s->nlabels; i++)
         json_array_append_new(labels, json_string(s->labels[i].name));
-    json_t *d = json_pack("{s:s,s:s,s:I,s:I,s:o}", "version", s->version, "loadedAt", loaded, "ageSeconds",
-                          (json_int_t)(time(NULL) - s->loaded_at), "files", (json_int_t)s->nfiles, "labels", labels);
+    json_t *d =
+        json_pack("{s:s,s:s,s:I,s:I,s:o}", "version", s->version, "loadedAt", loaded, "ageSeconds",
+                  (json_int_t)(time(NULL) - s->loaded_at), "files", (json_int_t)s->nfiles, "labels", labels);
     cs_repo_exit(r, tok);
     pthread_mutex_lock(&r->mu);
     iso_time(r->checked_at, checked, sizeof(checked));

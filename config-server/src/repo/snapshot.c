@@ -242,7 +242,8 @@ static int load_dir(loader_t *ld, int dirfd, const char *label, cs_label_t *l, c
     char **names = NULL;
     int n = list_dir(dirfd, &names), rc = -1, ns = 0;
     if (n < 0) {
-        set_err(ld->err, ld->errlen, "%s: cannot list directory: %s", label[0] ? label : ".", strerror(errno));
+        set_err(ld->err, ld->errlen, "%s: cannot list directory: %s", label[0] ? label : ".",
+                strerror(errno));
         return -1;
     }
     l->files = calloc((size_t)n + 1, sizeof(*l->files));

@@ -28,7 +28,7 @@ typedef struct cs_file {
 } cs_file_t;
 
 typedef struct cs_label {
-    char *name; /* owned: "" for the root */
+    char *name;       /* owned: "" for the root */
     cs_file_t *files; /* owned, sorted by name */
     size_t nfiles;
 } cs_label_t;
@@ -38,7 +38,7 @@ typedef struct cs_snap {
     size_t nlabels;
     char version[41];
     time_t loaded_at;
-    size_t nfiles; /* over all labels */
+    size_t nfiles;     /* over all labels */
     cs_cache_t *cache; /* owned: memo of rendered responses (the only mutable part) */
 } cs_snap_t;
 

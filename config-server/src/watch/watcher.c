@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WATCH_MASK                                                                                          \
-    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |      \
+#define WATCH_MASK                                                                                           \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |     \
      IN_MOVE_SELF | IN_MODIFY)
 #define QUIET_MS 50
 
@@ -80,7 +80,8 @@ int cs_watch_start(cs_watch_t *w, cs_repo_t *repo, int rescan_ms)
     w->wake[0] = w->wake[1] = -1;
     w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (w->ifd < 0 && repo->log != NULL)
-        clog_warn(repo->log, "inotify unavailable (%s); relying on the %d ms rescan", strerror(errno), w->rescan_ms);
+        clog_warn(repo->log, "inotify unavailable (%s); relying on the %d ms rescan", strerror(errno),
+                  w->rescan_ms);
     if (pipe2(w->wake, O_CLOEXEC) != 0)
         goto fail;
     if (pthread_create(&w->tid, NULL, watch_main, w) != 0)

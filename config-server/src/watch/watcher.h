@@ -13,8 +13,8 @@
 typedef struct cs_watch {
     cs_repo_t *repo; /* borrowed */
     int rescan_ms;
-    int ifd;        /* inotify fd or -1 */
-    int wake[2];    /* stop pipe */
+    int ifd;     /* inotify fd or -1 */
+    int wake[2]; /* stop pipe */
     pthread_t tid;
     int running;
 } cs_watch_t;

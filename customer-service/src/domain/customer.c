@@ -40,10 +40,17 @@ static size_t customer_utf8_next(const unsigned char *s, size_t n, unsigned *cp)
         *cp = s[0];
         return 1;
     }
-    if ((s[0] & 0xE0) == 0xC0) { k = 2; c = s[0] & 0x1Fu; }
-    else if ((s[0] & 0xF0) == 0xE0) { k = 3; c = s[0] & 0x0Fu; }
-    else if ((s[0] & 0xF8) == 0xF0) { k = 4; c = s[0] & 0x07u; }
-    else return 0;
+    if ((s[0] & 0xE0) == 0xC0) {
+        k = 2;
+        c = s[0] & 0x1Fu;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        k = 3;
+        c = s[0] & 0x0Fu;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        k = 4;
+        c = s[0] & 0x07u;
+    } else
+        return 0;
     if (k > n)
         return 0;
     for (size_t i = 1; i < k; i++) {
@@ -97,8 +104,8 @@ customer_rule_t customer_check_name(const char *field, const char *value, custom
     return CUSTOMER_OK;
 }
 
-static customer_rule_t customer_check_all(const char *username, const char *first_name,
-                                          const char *last_name, customer_violation_t *v)
+static customer_rule_t customer_check_all(const char *username, const char *first_name, const char *last_name,
+                                          customer_violation_t *v)
 {
     customer_rule_t r;
     if ((r = customer_check_name("username", username, v)) != CUSTOMER_OK ||
@@ -108,9 +115,8 @@ static customer_rule_t customer_check_all(const char *username, const char *firs
     return CUSTOMER_OK;
 }
 
-customer_rule_t customer_create(customer_t *c, const char *id, const char *username,
-                                const char *first_name, const char *last_name, int64_t now_ms,
-                                customer_violation_t *v)
+customer_rule_t customer_create(customer_t *c, const char *id, const char *username, const char *first_name,
+                                const char *last_name, int64_t now_ms, customer_violation_t *v)
 {
     customer_rule_t r;
     char nid[CUSTOMER_ID_LEN + 1];
@@ -145,8 +151,7 @@ customer_rule_t customer_update(customer_t *c, const char *username, const char 
     return CUSTOMER_OK;
 }
 
-void customer_event_of(customer_event_t *ev, customer_event_type_t type, const customer_t *c,
-                       int64_t now_ms)
+void customer_event_of(customer_event_t *ev, customer_event_type_t type, const customer_t *c, int64_t now_ms)
 {
     ev->type = type;
     ev->customer = *c;
@@ -156,9 +161,12 @@ void customer_event_of(customer_event_t *ev, customer_event_type_t type, const c
 const char *customer_event_type_name(customer_event_type_t t)
 {
     switch (t) {
-    case CUSTOMER_EV_CREATED: return "CREATED";
-    case CUSTOMER_EV_UPDATED: return "UPDATED";
-    case CUSTOMER_EV_DELETED: return "DELETED";
+    case CUSTOMER_EV_CREATED:
+        return "CREATED";
+    case CUSTOMER_EV_UPDATED:
+        return "UPDATED";
+    case CUSTOMER_EV_DELETED:
+        return "DELETED";
     }
     return "UNKNOWN";
 }

@@ -32,11 +32,11 @@ typedef struct customer {
 
 typedef enum {
     CUSTOMER_OK = 0,
-    CUSTOMER_E_REQUIRED,  /* missing or empty */
-    CUSTOMER_E_TOO_LONG,  /* more than CUSTOMER_NAME_MAX_CHARS characters */
-    CUSTOMER_E_BLANK,     /* only whitespace */
-    CUSTOMER_E_ENCODING,  /* not valid UTF-8, or contains control characters */
-    CUSTOMER_E_UUID       /* not a canonical UUID */
+    CUSTOMER_E_REQUIRED, /* missing or empty */
+    CUSTOMER_E_TOO_LONG, /* more than CUSTOMER_NAME_MAX_CHARS characters */
+    CUSTOMER_E_BLANK,    /* only whitespace */
+    CUSTOMER_E_ENCODING, /* not valid UTF-8, or contains control characters */
+    CUSTOMER_E_UUID      /* not a canonical UUID */
 } customer_rule_t;
 
 /* A validation failure: which field (API name, static string) broke which rule, and a
@@ -47,7 +47,11 @@ typedef struct customer_violation {
     char message[160];
 } customer_violation_t;
 
-typedef enum { CUSTOMER_EV_CREATED = 0, CUSTOMER_EV_UPDATED = 1, CUSTOMER_EV_DELETED = 2 } customer_event_type_t;
+typedef enum {
+    CUSTOMER_EV_CREATED = 0,
+    CUSTOMER_EV_UPDATED = 1,
+    CUSTOMER_EV_DELETED = 2
+} customer_event_type_t;
 
 /* A domain event: the state after the change (for DELETED only id and version are
  * meaningful: version is the deleted customer's last version + 1). */
@@ -68,9 +72,8 @@ customer_rule_t customer_check_name(const char *field, const char *value, custom
 /* Builds a new customer (version 1, created = updated = now_ms) after checking every
  * field. `id` must already be present (the application generates one when the client gave
  * none). All strings borrowed (copied). Returns CUSTOMER_OK or the first violation. */
-customer_rule_t customer_create(customer_t *c, const char *id, const char *username,
-                                const char *first_name, const char *last_name, int64_t now_ms,
-                                customer_violation_t *v);
+customer_rule_t customer_create(customer_t *c, const char *id, const char *username, const char *first_name,
+                                const char *last_name, int64_t now_ms, customer_violation_t *v);
 
 /* Applies a full update to `c` (in place, only when every field is valid): new names,
  * version + 1, updated_at = now_ms. Returns CUSTOMER_OK or the first violation. */
@@ -78,8 +81,7 @@ customer_rule_t customer_update(customer_t *c, const char *username, const char 
                                 const char *last_name, int64_t now_ms, customer_violation_t *v);
 
 /* The event describing `c`'s current state. */
-void customer_event_of(customer_event_t *ev, customer_event_type_t type, const customer_t *c,
-                       int64_t now_ms);
+void customer_event_of(customer_event_t *ev, customer_event_type_t type, const customer_t *c, int64_t now_ms);
 
 /* "CREATED", "UPDATED", "DELETED". */
 const char *customer_event_type_name(customer_event_type_t t);
