@@ -1,0 +1,63 @@
+/* it_ops_util.h — helpers shared by the it_ops_* integration tests: start a program of
+ * CQ_BIN_DIR as a child with env overrides and its stdout/stderr captured to files, free
+ * ports, HTTP probes, SIGTERM with a bound, a private PostgreSQL database, Kafka topic
+ * configuration (Admin DescribeConfigs) and the JSON-lines log check. */
+#ifndef IT_OPS_UTIL_H
+#define IT_OPS_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A free TCP port on 127.0.0.1 (bind to 0, read, close). -1 on error. */
+int ops_free_port(void);
+
+/* Starts CQ_BIN_DIR/<prog> with argv `args` (NULL-terminated, may be NULL), the test's
+ * environment with every "NAME=value" of `env` (NULL-terminated) replacing/adding that
+ * variable, stdout to `out_path` (NULL = /dev/null) and stderr to `err_path` (truncated).
+ * Returns the pid or -1. */
+pid_t ops_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
+                const char *err_path);
+/* The env entries every service instance of these tests gets: config-server URL
+ * (CQ_CONFIG_URL), APP_PROFILES (CQ_PROFILE or test), DATASOURCE_HOST/PORT and
+ * KAFKA_CONFIG_BOOTSTRAP_SERVERS from CQ_PG_CONNINFO / CQ_KAFKA_BOOTSTRAP, SERVER_PORT and
+ * DATASOURCE_DBNAME, SERVER_ADDRESS, LSAN_OPTIONS. Written into `buf` (entries point into it), NULL-terminated in `env`
+ * after `n` entries; returns the count. `env` must hold at least OPS_BASE_ENV+1 slots. */
+#define OPS_BASE_ENV 9
+size_t ops_base_env(char buf[OPS_BASE_ENV][256], const char **env, int port, const char *dbname);
+
+/* Waits (bounded) for the child to exit; returns its exit code, 128+signal, or -1 on a
+ * timeout (then it is SIGKILLed and reaped). */
+int ops_wait_exit(pid_t pid, long timeout_ms);
+/* SIGTERM, then ops_wait_exit. */
+int ops_term(pid_t pid, long timeout_ms);
+/* 1 when the child is still running (not reaped). */
+int ops_alive(pid_t pid);
+
+/* GET http://127.0.0.1:port/path; the status (0 when no answer). */
+long ops_get_status(int port, const char *path);
+/* Polls until GET returns `want` or timeout. Returns the last status. */
+long ops_wait_status(int port, const char *path, long want, long timeout_ms);
+
+/* Runs `sql` on a connection to `dbname` of CQ_PG_CONNINFO's server (NULL = its own
+ * dbname). 0 when it succeeded. */
+int ops_pg_exec(const char *dbname, const char *sql);
+/* The first value of `sql` as long long (-1 on error/NULL). */
+long long ops_pg_scalar(const char *dbname, const char *sql);
+/* Drops (FORCE) and creates database `dbname`. 0 or -1. */
+int ops_create_db(const char *dbname);
+void ops_drop_db(const char *dbname);
+/* A conninfo for `dbname` on CQ_PG_CONNINFO's server, in `out`. */
+void ops_conninfo(char *out, size_t len, const char *dbname);
+
+/* The value of topic config `name` (DescribeConfigs) into out; the partition count
+ * (metadata) into *partitions. 0 or -1. */
+int ops_topic_config(const char *topic, const char *name, char *out, size_t len, int *partitions);
+/* Deletes the topics (best effort). */
+void ops_delete_topics(const char *const *topics, size_t n);
+
+/* Checks every line of the file is a JSON object with string fields ts, level, service
+ * (== `service`) and msg. Returns the number of lines checked, or -1 and prints the first
+ * offending line. */
+long ops_check_json_log(const char *path, const char *service);
+
+#endif
