@@ -1,13 +1,11 @@
 /* config.c — cfgcli → os_config_t. See config.h. */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbuf.h"
-#include "pgx.h"
+#include "svc.h"
 
 typedef struct os_kv_acc {
     os_config_t *cfg;
@@ -29,24 +27,12 @@ static int os_collect_kv(void *ud, const char *key, const char *rest, const char
     return 0;
 }
 
-static int os_word(const char *s)
-{
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-            return 0;
-    return 1;
-}
-
 int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen)
 {
-    int dbport, timeout;
-    const char *sslmode;
     memset(cfg, 0, sizeof *cfg);
     if (cfgcli_get_int_range(c, "server.port", 8181, 0, 65535, &cfg->port, err, errlen) ||
         cfgcli_get_int_range(c, "server.threads", 4, 1, 64, &cfg->http_threads, err, errlen) ||
         cfgcli_get_int_range(c, "datasource.pool-size", 4, 1, 64, &cfg->pool_size, err, errlen) ||
-        cfgcli_get_int_range(c, "datasource.port", 5432, 1, 65535, &dbport, err, errlen) ||
-        cfgcli_get_int_range(c, "datasource.connect-timeout-s", 5, 1, 600, &timeout, err, errlen) ||
         cfgcli_get_int_range(c, "kafka-config.num-of-partitions", 3, 1, 1024, &cfg->partitions, err,
                              errlen) ||
         cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 16, &cfg->replication, err,
@@ -67,30 +53,9 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         snprintf(err, errlen, "topic, DLQ topic and group id must not be empty");
         return -1;
     }
-    sslmode = cfgcli_get_str(c, "datasource.sslmode", "prefer");
-    if (!os_word(sslmode)) {
-        snprintf(err, errlen, "config key 'datasource.sslmode' = '%s' is not valid", sslmode);
+    cfg->conninfo = svc_conninfo(c, "order-service", err, errlen);
+    if (cfg->conninfo == NULL)
         return -1;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", dbport);
-    char *base = pgx_conninfo(cfgcli_get_str(c, "datasource.host", "localhost"), port,
-                              cfgcli_get_str(c, "datasource.user", "postgres"),
-                              cfgcli_get_str(c, "datasource.password", NULL),
-                              cfgcli_get_str(c, "datasource.dbname", "cqrs"));
-    dbuf_t b;
-    dbuf_init(&b, 8192);
-    if (base == NULL || dbuf_addf(&b,
-                                  "%s sslmode=%s connect_timeout=%d "
-                                  "application_name=order-service",
-                                  base, sslmode, timeout)) {
-        free(base);
-        dbuf_free(&b);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    free(base);
-    cfg->conninfo = dbuf_take(&b, NULL);
     os_kv_acc_t acc = {cfg};
     cfgcli_foreach_prefix(c, "kafka-consumer-config.", os_collect_kv, &acc);
     /* keys set only by env vars (relaxed binding) are not listed by foreach: ask for the

@@ -2,15 +2,21 @@
  *
  * The container: fetch the configuration (config-server via cfgcli, or env only with
  * CONFIG_SERVER_URL=none), connect to PostgreSQL and apply the migrations, make sure the
- * topics exist, start the projector thread (customer topic → "order".customers) and the
- * HTTP server, then wait for SIGTERM/SIGINT: stop accepting and drain HTTP, let the
- * projector finish (commit) its batch, exit 0. `order-service rebuild-read-model` rebuilds
- * the read model from the topic and exits.
+ * topics exist, start the HTTP server (a taken port fails the start at once) and the
+ * projector thread (customer topic → "order".customers), then wait for SIGTERM/SIGINT: stop
+ * accepting and drain HTTP, let the projector finish (commit) its batch, exit 0 — within
+ * 10 s even with Kafka or PostgreSQL gone (common/svc.h's watchdog; exit 75 if it has to
+ * cut the teardown short). A SIGTERM during the start-up is honoured between its steps.
+ * `order-service rebuild-read-model` rebuilds the read model from the topic and exits.
+ * The glue shared with customer-service (arguments, configuration, health, metrics, stop)
+ * is common/svc.h.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uuid/uuid.h>
 
@@ -31,12 +37,13 @@
 #include "messaging/rebuild_ctl.h"
 #include "metrics.h"
 #include "pgx.h"
+#include "svc.h"
 
 extern const embed_file_t order_migrations[];
 
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 70 /* EX_SOFTWARE: any other start-up or run failure */
-#define EXIT_DB 69      /* EX_UNAVAILABLE: database unreachable or migration failed */
+#define EXIT_RUNTIME SVC_EXIT_SOFTWARE /* 70: any other start-up or run failure */
+#define EXIT_DB SVC_EXIT_UNAVAILABLE    /* 69: database unreachable or migration failed */
+#define STOP_DEADLINE_MS 10000
 
 static void usage(FILE *out)
 {
@@ -57,8 +64,10 @@ static void usage(FILE *out)
             "  KAFKA_CONFIG_BOOTSTRAP_SERVERS, ORDER_SERVICE_CUSTOMER_TOPIC_NAME,\n"
             "  ORDER_SERVICE_CUSTOMER_WAIT_MS, KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID\n\n"
             "exit codes: 0 after SIGTERM/SIGINT (or a successful rebuild), 2 usage, %d configuration\n"
-            "unavailable/invalid, %d database unreachable or migration failed, %d other failure.\n",
-            CFGCLI_DEFAULT_URL, CFGCLI_EXIT_CONFIG, EXIT_DB, EXIT_RUNTIME);
+            "unavailable/invalid, %d database unreachable or migration failed, %d other failure\n"
+            "(e.g. the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
+            CFGCLI_DEFAULT_URL, CFGCLI_EXIT_CONFIG, EXIT_DB, EXIT_RUNTIME, SVC_EXIT_STOP_TIMEOUT,
+            STOP_DEADLINE_MS / 1000);
 }
 
 /* ---- ports implemented here (clock, ids) ---- */
@@ -87,48 +96,20 @@ static void os_uuid(void *self, char out[ORDER_UUID_LEN + 1])
 typedef struct os_main {
     metrics_t *metrics;
     pgpool_t *pool;
-    os_projector_t *projector;
+    _Atomic(os_projector_t *) projector; /* set once started; read by the readiness checks */
 } os_main_t;
 
-static void os_ready(void *ctx, os_readiness_t *out)
+static int os_db_up(void *ctx)
 {
-    os_main_t *m = ctx;
-    out->db = pgpool_ping(m->pool);
-    out->kafka = os_projector_kafka_ok(m->projector);
-    out->projection = os_projector_healthy(m->projector);
+    return pgpool_ping(((os_main_t *)ctx)->pool);
 }
-
-static void os_observe(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
+static int os_kafka_up(void *ctx)
 {
-    metrics_t *m = ctx;
-    char lab[160], r[96];
-    metrics_label_escape(route, r, sizeof r);
-    snprintf(lab, sizeof lab, "route=\"%s\",method=\"%.*s\",status=\"%d\"", r,
-             (int)(req->method.len < 10 ? req->method.len : 10), req->method.base, status);
-    metrics_add(m, "http_requests_total", lab, 1);
-    snprintf(lab, sizeof lab, "route=\"%s\"", r);
-    metrics_observe(m, "http_request_duration_seconds", lab, (double)duration_us / 1e6);
+    return os_projector_kafka_ok(atomic_load(&((os_main_t *)ctx)->projector));
 }
-
-static cfgcli_t *os_fetch_config(const clog_t *log)
+static int os_projection_up(void *ctx)
 {
-    cfgcli_opts_t o;
-    char err[1024];
-    cfgcli_t *c = NULL;
-    const char *url = getenv("CONFIG_SERVER_URL");
-    if (cfgcli_opts_from_env(&o, "order-service", err, sizeof err) != 0) {
-        clog_error(log, "%s", err);
-        return NULL;
-    }
-    if (url != NULL && strcmp(url, "none") == 0) {
-        static const char empty[] = "{\"name\":\"order-service\",\"propertySources\":[]}";
-        c = cfgcli_from_json(&o, empty, sizeof empty - 1, "env", err, sizeof err);
-    } else {
-        c = cfgcli_fetch(&o, log, err, sizeof err);
-    }
-    if (c == NULL)
-        clog_error(log, "configuration: %s", err);
-    return c;
+    return os_projector_healthy(atomic_load(&((os_main_t *)ctx)->projector));
 }
 
 static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
@@ -140,6 +121,13 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
     static const kfk_kv_t compact[] = {{"cleanup.policy", "compact"}};
     if (rk == NULL) {
         clog_warn(log, "cannot check topics: %s", err);
+        return;
+    }
+    if (!kfk_reachable(rk, 3000)) {
+        /* Not 2 × 15 s of a deaf start-up: the consumer waits for the topic anyway. */
+        clog_warn(log, "Kafka (%s) unreachable: topics %s and %s not checked", cfg->bootstrap, cfg->topic,
+                  cfg->dlq_topic);
+        rd_kafka_destroy(rk);
         return;
     }
     if (kfk_ensure_topic(rk, cfg->topic, cfg->partitions, cfg->replication, compact, 1, 15000, err,
@@ -171,23 +159,54 @@ static int os_rebuild_cli(const os_config_t *cfg, const evcodec_t *codec, const 
 static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log)
 {
     int rc = EXIT_RUNTIME;
-    char err[1024];
+    char err[1024] = "";
     os_main_t m = {0};
+    os_projector_t *proj = NULL;
     os_changes_t *changes = os_changes_new();
     os_rebuild_ctl_t *rctl = NULL;
     httpd_t *srv = NULL;
+    svc_stop_t *stop = NULL;
     os_app_t app;
     os_http_t http;
 
     m.metrics = metrics_new();
     if (changes == NULL || m.metrics == NULL)
         goto cleanup;
-    metrics_declare(m.metrics, "http_requests_total", METRICS_COUNTER, "HTTP requests.", NULL, 0);
-    metrics_declare(m.metrics, "http_request_duration_seconds", METRICS_HISTOGRAM,
-                    "HTTP request handling time.", NULL, 0);
+    svc_metrics_declare(m.metrics);
     m.pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
     if (m.pool == NULL) {
         clog_error(log, "out of memory creating the database pool");
+        goto cleanup;
+    }
+    os_rebuild_opts_t ro = {cfg->bootstrap,     cfg->topic, cfg->group_id, cfg->conninfo, cfg->consumer_kv,
+                            cfg->n_consumer_kv, 10000,      codec,         log,           NULL};
+    rctl = os_rebuild_ctl_new(&ro);
+
+    memset(&app, 0, sizeof app);
+    app.readmodel = os_pg_readmodel_port(m.pool);
+    app.orders = os_pg_orders_port(m.pool);
+    app.clock = (os_clock_port_t){NULL, os_wall, os_mono};
+    app.ids = (os_idgen_port_t){NULL, os_uuid};
+    app.changes = os_changes_port(changes);
+    app.customer_wait_ms = cfg->customer_wait_ms;
+    app.wait_poll_ms = 25;
+
+    /* HTTP first: a taken port fails the start before any Kafka group is joined. Until the
+     * projector runs, readiness reports kafka and projection DOWN. */
+    const char *token = getenv("ORDER_ADMIN_TOKEN");
+    http = (os_http_t){&app, rctl, token, log};
+    const svc_check_t checks[] = {{"db", os_db_up, &m}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
+    const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
+    httpd_opts_t ho = {0};
+    ho.port = cfg->port;
+    ho.threads = cfg->http_threads;
+    ho.log = log;
+    ho.observe = svc_observe;
+    ho.observe_ctx = m.metrics;
+    srv = httpd_new(&ho, err, sizeof err);
+    if (srv == NULL || os_http_register(srv, &http) != 0 || svc_http_register(srv, &sh) != 0 ||
+        httpd_start(srv, err, sizeof err) != 0) {
+        clog_error(log, "http: %s", err[0] ? err : "route registration failed");
         goto cleanup;
     }
     os_projector_opts_t po = {cfg->bootstrap,
@@ -205,62 +224,57 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
                               m.metrics,
                               os_changes_port(changes),
                               log};
-    m.projector = os_projector_new(&po, err, sizeof err);
-    if (m.projector == NULL || os_projector_start(m.projector) != 0) {
+    proj = os_projector_new(&po, err, sizeof err);
+    if (proj == NULL || os_projector_start(proj) != 0) {
         clog_error(log, "projection: %s", err);
         goto cleanup;
     }
-    os_rebuild_opts_t ro = {cfg->bootstrap,     cfg->topic, cfg->group_id, cfg->conninfo, cfg->consumer_kv,
-                            cfg->n_consumer_kv, 10000,      codec,         log,           NULL};
-    rctl = os_rebuild_ctl_new(&ro);
-
-    memset(&app, 0, sizeof app);
-    app.readmodel = os_pg_readmodel_port(m.pool);
-    app.orders = os_pg_orders_port(m.pool);
-    app.clock = (os_clock_port_t){NULL, os_wall, os_mono};
-    app.ids = (os_idgen_port_t){NULL, os_uuid};
-    app.changes = os_changes_port(changes);
-    app.customer_wait_ms = cfg->customer_wait_ms;
-    app.wait_poll_ms = 25;
-
-    const char *token = getenv("ORDER_ADMIN_TOKEN");
-    http = (os_http_t){&app, m.metrics, os_ready, &m, rctl, token, log};
-    httpd_opts_t ho = {0};
-    ho.port = cfg->port;
-    ho.threads = cfg->http_threads;
-    ho.log = log;
-    ho.observe = os_observe;
-    ho.observe_ctx = m.metrics;
-    srv = httpd_new(&ho, err, sizeof err);
-    if (srv == NULL || os_http_register(srv, &http) != 0 || httpd_start(srv, err, sizeof err) != 0) {
-        clog_error(log, "http: %s", err);
-        goto cleanup;
-    }
+    atomic_store(&m.projector, proj);
     clog_ev(log, CLOG_INFO,
             json_pack("{s:i,s:s,s:s,s:s}", "port", httpd_port(srv), "topic", cfg->topic, "group",
                       cfg->group_id, "dlq", cfg->dlq_topic),
             "order-service listening on port %d", httpd_port(srv));
-    int sig = httpd_wait_signal();
-    clog_info(log, "signal %d: draining HTTP, finishing the projection batch", sig);
+    stop = svc_wait_stop(log, STOP_DEADLINE_MS, "draining HTTP, finishing the projection batch", NULL);
     httpd_stop(srv);
-    os_projector_stop(m.projector);
+    if (os_projector_shutdown(proj) != 0) {
+        /* Everything is committed in PostgreSQL; only librdkafka's thread is still waiting for
+         * the unreachable broker and uses our logger: leave without unwinding. */
+        clog_info(log, "order-service stopped (Kafka consumer abandoned)");
+        fflush(stderr);
+        _exit(0);
+    }
     rc = 0;
 cleanup:
+    if (stop == NULL)
+        stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
+    atomic_store(&m.projector, NULL);
     os_rebuild_ctl_free(rctl);
-    os_projector_free(m.projector);
+    os_projector_free(proj);
     pgpool_free(m.pool);
     metrics_free(m.metrics);
     os_changes_free(changes);
+    svc_stop_done(stop);
     if (rc == 0)
         clog_info(log, "order-service stopped");
     return rc;
 }
 
+/* Ends a start-up that a SIGTERM/SIGINT interrupted (checked between the slow steps). */
+static int os_stop_requested(const clog_t *log)
+{
+    if (!svc_stop_pending())
+        return 0;
+    clog_info(log, "signal during start-up: exiting");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    int rebuild = 0;
-    int rc = EXIT_RUNTIME;
+    static const char *const commands[] = {"rebuild-read-model", NULL};
+    static const svc_info_t info = {"order-service", CQ_VERSION, usage, commands};
+    int command = -1;
+    int rc = svc_args(&info, argc, argv, &command);
     clog_t log;
     cfgcli_t *cfgc = NULL;
     os_config_t cfg;
@@ -268,37 +282,27 @@ int main(int argc, char **argv)
     PGconn *pg = NULL;
     char err[1024];
 
+    if (rc != SVC_CONTINUE)
+        return rc;
     memset(&cfg, 0, sizeof cfg);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("order-service %s\n", CQ_VERSION);
-            return 0;
-        }
-        if (strcmp(argv[i], "rebuild-read-model") == 0) {
-            rebuild = 1;
-            continue;
-        }
-        fprintf(stderr, "order-service: unknown argument '%s'\n", argv[i]);
-        usage(stderr);
-        return EXIT_USAGE;
-    }
     if (httpd_block_signals() != 0)
         return EXIT_RUNTIME;
     clog_init(&log, "order-service", getenv("LOG_LEVEL"), stderr);
-    cfgc = os_fetch_config(&log);
+    cfgc = svc_config("order-service", 1, &log, &rc);
     if (cfgc == NULL)
-        return CFGCLI_EXIT_UNAVAILABLE;
+        return rc;
+    rc = EXIT_RUNTIME;
     if (os_config_load(&cfg, cfgc, err, sizeof err) != 0) {
         clog_error(&log, "configuration: %s", err);
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
-    clog_init(&log, "order-service", getenv("LOG_LEVEL") ? getenv("LOG_LEVEL") : cfg.log_level, stderr);
+    svc_log_level(&log, "order-service", cfgc);
     pg = pgx_connect(cfg.conninfo, 30, &log);
+    if (os_stop_requested(&log)) {
+        rc = 0;
+        goto cleanup;
+    }
     if (pg == NULL || pgx_migrate(pg, "order-service", order_migrations, &log) < 0) {
         clog_error(&log, "database not usable; giving up");
         rc = EXIT_DB;
@@ -312,7 +316,11 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     os_ensure_topics(&cfg, &log);
-    rc = rebuild ? os_rebuild_cli(&cfg, codec, &log) : os_serve(&cfg, codec, &log);
+    if (os_stop_requested(&log)) {
+        rc = 0;
+        goto cleanup;
+    }
+    rc = command == 0 ? os_rebuild_cli(&cfg, codec, &log) : os_serve(&cfg, codec, &log);
 cleanup:
     PQfinish(pg);
     evcodec_free(codec);

@@ -113,37 +113,6 @@ static int os_get_customer_h(void *ctx, h2o_req_t *req)
     return httpd_send_json(req, 200, j);
 }
 
-static int os_health(void *ctx, h2o_req_t *req)
-{
-    os_http_t *h = ctx;
-    const char *path = httpd_path(req);
-    if (strcmp(path, "/health/liveness") == 0)
-        return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
-    if (strcmp(path, "/health") != 0 && strcmp(path, "/health/readiness") != 0 &&
-        strcmp(path, "/actuator/health") != 0)
-        return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
-    os_readiness_t r = {1, 1, 1};
-    if (h->ready != NULL)
-        h->ready(h->ready_ctx, &r);
-    int ok = r.db && r.kafka && r.projection;
-    return httpd_send_json(req, ok ? 200 : 503,
-                           json_pack("{s:s,s:{s:s,s:s,s:s}}", "status", ok ? "UP" : "DOWN", "components",
-                                     "db", r.db ? "UP" : "DOWN", "kafka", r.kafka ? "UP" : "DOWN",
-                                     "projection", r.projection ? "UP" : "DOWN"));
-}
-
-static int os_metrics_h(void *ctx, h2o_req_t *req)
-{
-    os_http_t *h = ctx;
-    size_t len = 0;
-    char *txt = h->metrics ? metrics_render(h->metrics, &len) : NULL;
-    if (txt == NULL)
-        return httpd_send(req, 200, "text/plain; version=0.0.4", "", 0);
-    httpd_send(req, 200, "text/plain; version=0.0.4", txt, len);
-    free(txt);
-    return 0;
-}
-
 int os_http_admin_authorized(const char *authorization, const char *token)
 {
     unsigned char dec[512];
@@ -212,9 +181,6 @@ int os_http_register(httpd_t *s, os_http_t *h)
     if (httpd_route(s, "POST", "/orders", "/orders", os_post_order, h) ||
         httpd_route(s, "GET", "/orders", "/orders/{trackingId}", os_get_order_h, h) ||
         httpd_route(s, "GET", "/customers", "/customers/{id}", os_get_customer_h, h) ||
-        httpd_route(s, "GET", "/health", "/health", os_health, h) ||
-        httpd_route(s, "GET", "/actuator/health", "/health", os_health, h) ||
-        httpd_route(s, "GET", "/metrics", "/metrics", os_metrics_h, h) ||
         httpd_route(s, "POST", "/admin/rebuild-read-model", "/admin", os_admin_rebuild, h) ||
         httpd_route(s, "GET", "/admin/rebuild-read-model", "/admin", os_admin_rebuild, h))
         return -1;

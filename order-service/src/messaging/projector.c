@@ -17,7 +17,8 @@
 #include "pgx.h"
 
 #define OS_MAX_PARTS 1024
-#define OS_CLOSE_MS 3000 /* bound on leaving the consumer group at stop */
+#define OS_CLOSE_MS 2000   /* bound on leaving the consumer group at stop */
+#define OS_DESTROY_MS 4000 /* bound on destroying the consumer handle after that */
 
 struct os_projector {
     os_projector_opts_t o;
@@ -28,7 +29,8 @@ struct os_projector {
     os_pgproj_t store;
     pthread_t thread;
     int started;
-    int closed; /* the consumer left its group (set by the thread before it ends) */
+    int closed;    /* the consumer left its group (set by the thread before it ends) */
+    int abandoned; /* the consumer handle outlived OS_DESTROY_MS (see shutdown) */
     atomic_int stop;
     atomic_int healthy;
     atomic_ullong applied;
@@ -412,8 +414,14 @@ static int os_close_consumer(os_projector_t *p, int ms)
         rd_kafka_error_destroy(e);
         goto cleanup;
     }
-    while (!(closed = rd_kafka_consumer_closed(p->consumer)) && os_mono_ms() < deadline)
-        rd_kafka_queue_poll_callback(q, 100);
+    while (!(closed = rd_kafka_consumer_closed(p->consumer)) && os_mono_ms() < deadline) {
+        /* The event API (the callback one asserts on fetched messages still queued): a
+         * rebalance goes to the usual callback, anything else is dropped. */
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+        if (ev != NULL && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+            os_rebalance_cb(p->consumer, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), NULL);
+        rd_kafka_event_destroy(ev);
+    }
     if (!closed)
         clog_warn(p->o.log, "projection: the consumer did not leave the group within %d ms (Kafka unreachable?); "
                   "closing without it (offsets are safe in PostgreSQL)", ms);
@@ -494,22 +502,55 @@ void os_projector_stop(os_projector_t *p)
     p->started = 0;
 }
 
-void os_projector_free(os_projector_t *p)
+/* Runs rd_kafka_destroy of the consumer (the helper thread of os_projector_shutdown). */
+static void *os_destroy_consumer(void *arg)
 {
+    os_projector_t *p = arg;
+    rd_kafka_destroy_flags(p->consumer, p->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return NULL;
+}
+
+int os_projector_shutdown(os_projector_t *p)
+{
+    pthread_t t;
+    struct timespec until;
     if (p == NULL)
-        return;
+        return 0;
     os_projector_stop(p);
-    if (p->consumer)
-        rd_kafka_destroy_flags(p->consumer, p->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    clog_debug(p->o.log, "projection: consumer destroyed");
+    if (p->consumer != NULL) {
+        /* Even without the consumer close, librdkafka keeps the handle until offset commits
+         * still waiting for an unreachable coordinator expire (session.timeout.ms after the
+         * close began): the destroy gets OS_DESTROY_MS, then the handle is abandoned. */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += OS_DESTROY_MS / 1000;
+        if (pthread_create(&t, NULL, os_destroy_consumer, p) != 0) {
+            os_destroy_consumer(p);
+        } else if (pthread_timedjoin_np(t, NULL, &until) != 0) {
+            pthread_detach(t);
+            clog_warn(p->o.log, "projection: the Kafka consumer did not shut down within %d ms (offset commits "
+                      "waiting for an unreachable coordinator); abandoning it", OS_DESTROY_MS);
+            p->abandoned = 1;
+            return 1;
+        }
+        p->consumer = NULL;
+        clog_debug(p->o.log, "projection: consumer destroyed");
+    }
     if (p->producer) {
         /* Nothing is waiting here normally (each batch flushes its dead letters); what a
          * stop interrupted is dropped — that batch was not committed and is read again. */
         if (rd_kafka_flush(p->producer, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             rd_kafka_purge(p->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(p->producer);
+        p->producer = NULL;
         clog_debug(p->o.log, "projection: dead-letter producer destroyed");
     }
+    return 0;
+}
+
+void os_projector_free(os_projector_t *p)
+{
+    if (p == NULL || os_projector_shutdown(p) != 0 || p->abandoned)
+        return; /* abandoned: librdkafka still uses it (see projector.h) */
     PQfinish(p->pg);
     free(p);
 }

@@ -59,7 +59,12 @@ int os_projector_start(os_projector_t *p);
 /* Asks the thread to finish its current batch (committed), closes the consumer (leaving
  * the group) and joins. Idempotent. */
 void os_projector_stop(os_projector_t *p);
-/* Stops if needed and frees. NULL-safe. */
+/* Stops if needed and destroys the Kafka handles within a bound (≈ 6 s): 0 done, 1 when
+ * the consumer handle had to be abandoned (Kafka unreachable with offset commits pending):
+ * librdkafka threads still use the projector and its logger then, so the caller must not
+ * free anything they reference and should end the process with _exit. NULL-safe. */
+int os_projector_shutdown(os_projector_t *p);
+/* Shuts down if needed and frees (nothing when abandoned). NULL-safe. */
 void os_projector_free(os_projector_t *p);
 
 /* 1 when the thread runs and its last batch did not fail. */

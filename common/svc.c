@@ -1,0 +1,279 @@
+/* svc.c — the process glue shared by the two services: command line, configuration, log
+ * level, conninfo, health/metrics endpoints, bounded stop. See svc.h. */
+#include "svc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgx.h"
+
+int svc_args(const svc_info_t *info, int argc, char **argv, int *command)
+{
+    *command = -1;
+    for (int i = 1; i < argc; i++) {
+        int found = -1;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            info->usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", info->name, info->version);
+            return 0;
+        }
+        for (int k = 0; info->commands != NULL && info->commands[k] != NULL; k++)
+            if (strcmp(argv[i], info->commands[k]) == 0)
+                found = k;
+        if (found >= 0) {
+            *command = found;
+            continue;
+        }
+        fprintf(stderr, "%s: unknown argument '%s'\n", info->name, argv[i]);
+        info->usage(stderr);
+        return SVC_EXIT_USAGE;
+    }
+    return SVC_CONTINUE;
+}
+
+cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *exit_code)
+{
+    cfgcli_opts_t o;
+    char err[1024] = "";
+    cfgcli_t *c = NULL;
+    const char *url = getenv("CONFIG_SERVER_URL");
+    if (cfgcli_opts_from_env(&o, app, err, sizeof err) != 0) {
+        clog_error(log, "configuration: %s", err);
+        *exit_code = CFGCLI_EXIT_CONFIG;
+        return NULL;
+    }
+    if (env_only_ok && url != NULL && strcmp(url, "none") == 0) {
+        char doc[256];
+        int n = snprintf(doc, sizeof doc, "{\"name\":\"%s\",\"propertySources\":[]}", app);
+        c = cfgcli_from_json(&o, doc, (size_t)n, "env", err, sizeof err);
+    } else {
+        c = cfgcli_fetch(&o, log, err, sizeof err);
+    }
+    if (c == NULL) {
+        clog_error(log, "configuration: %s", err);
+        *exit_code = CFGCLI_EXIT_UNAVAILABLE;
+    }
+    return c;
+}
+
+void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg)
+{
+    const char *lvl = getenv("LOG_LEVEL");
+    if (lvl == NULL || *lvl == '\0')
+        lvl = cfg ? cfgcli_get_str(cfg, "logging.level", "info") : "info";
+    clog_init(log, app, lvl, stderr);
+}
+
+static int svc_sslmode_ok(const char *s)
+{
+    static const char *const ok[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(s, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
+char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen)
+{
+    int port, timeout;
+    char ports[16];
+    char *base = NULL, *out = NULL;
+    const char *ssl, *pw;
+    if (cfgcli_get_int_range(cfg, "datasource.port", 5432, 1, 65535, &port, err, errlen) ||
+        cfgcli_get_int_range(cfg, "datasource.connect-timeout-s", 5, 1, 600, &timeout, err, errlen))
+        return NULL;
+    ssl = cfgcli_get_str(cfg, "datasource.sslmode", "prefer");
+    if (!svc_sslmode_ok(ssl)) {
+        snprintf(err, errlen, "config key 'datasource.sslmode' = '%s' is not a libpq sslmode", ssl);
+        return NULL;
+    }
+    pw = cfgcli_get_str(cfg, "datasource.password", NULL);
+    snprintf(ports, sizeof ports, "%d", port);
+    base = pgx_conninfo(cfgcli_get_str(cfg, "datasource.host", "localhost"), ports,
+                        cfgcli_get_str(cfg, "datasource.user", "postgres"), pw && *pw ? pw : NULL,
+                        cfgcli_get_str(cfg, "datasource.dbname", "cqrs"));
+    if (base == NULL || asprintf(&out, "%s sslmode=%s connect_timeout=%d application_name=%s", base, ssl,
+                                 timeout, app) < 0) {
+        out = NULL;
+        snprintf(err, errlen, "out of memory");
+    }
+    free(base);
+    return out;
+}
+
+/* ---- health and metrics ---- */
+
+void svc_metrics_declare(metrics_t *m)
+{
+    if (m == NULL)
+        return;
+    metrics_declare(m, "http_requests_total", METRICS_COUNTER, "HTTP requests by route and status.", NULL, 0);
+    metrics_declare(m, "http_request_duration_seconds", METRICS_HISTOGRAM, "HTTP request handling time.", NULL, 0);
+}
+
+static int svc_readiness(const svc_http_t *h, h2o_req_t *req)
+{
+    int all = 1;
+    json_t *comp = json_object();
+    for (size_t i = 0; comp != NULL && i < h->n_checks; i++) {
+        int up = h->checks[i].up(h->checks[i].self) == 1;
+        all = all && up;
+        json_object_set_new(comp, h->checks[i].name, json_string(up ? "UP" : "DOWN"));
+    }
+    return httpd_send_json(req, all ? 200 : 503, json_pack("{s:s,s:o*}", "status", all ? "UP" : "DOWN",
+                                                           "components", comp));
+}
+
+static int svc_health(void *ctx, h2o_req_t *req)
+{
+    const char *path = httpd_path(req);
+    if (strcmp(path, "/health/liveness") == 0)
+        return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
+    if (strcmp(path, "/health/readiness") == 0 || strcmp(path, "/health") == 0 ||
+        strcmp(path, "/actuator/health") == 0)
+        return svc_readiness(ctx, req);
+    return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
+}
+
+static int svc_metrics_h(void *ctx, h2o_req_t *req)
+{
+    const svc_http_t *h = ctx;
+    static const char ct[] = "text/plain; version=0.0.4; charset=utf-8";
+    size_t len = 0;
+    char *txt;
+    if (h->metrics == NULL)
+        return httpd_send(req, 200, ct, "", 0);
+    txt = metrics_render(h->metrics, &len);
+    if (txt == NULL)
+        return httpd_send_problem(req, 500, "Internal Server Error", "metrics could not be rendered");
+    httpd_send(req, 200, ct, txt, len);
+    free(txt);
+    return 0;
+}
+
+int svc_http_register(httpd_t *s, const svc_http_t *h)
+{
+    void *ctx = (void *)h; /* the handlers only read it */
+    if (httpd_route(s, "GET", "/health/liveness", "/health/liveness", svc_health, ctx) ||
+        httpd_route(s, "GET", "/health/readiness", "/health/readiness", svc_health, ctx) ||
+        httpd_route(s, "GET", "/health", "/health", svc_health, ctx) ||
+        httpd_route(s, "GET", "/actuator/health", "/health", svc_health, ctx) ||
+        httpd_route(s, "GET", "/metrics", "/metrics", svc_metrics_h, ctx))
+        return -1;
+    return 0;
+}
+
+void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
+{
+    metrics_t *m = metrics;
+    char labels[192], method[16], r[96];
+    if (m == NULL)
+        return;
+    snprintf(method, sizeof method, "%.*s", (int)(req->method.len < 15 ? req->method.len : 15), req->method.base);
+    for (char *p = method; *p; p++)
+        if (*p < 'A' || *p > 'Z')
+            *p = '_';
+    metrics_label_escape(route ? route : "unmatched", r, sizeof r);
+    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", method, r, status);
+    metrics_add(m, "http_requests_total", labels, 1);
+    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\"", method, r);
+    metrics_observe(m, "http_request_duration_seconds", labels, (double)duration_us / 1e6);
+}
+
+/* ---- stop ---- */
+
+struct svc_stop {
+    const clog_t *log;
+    int deadline_ms;
+    atomic_int done;
+    pthread_t thread;
+};
+
+static int64_t svc_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void svc_stop_sigs(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+}
+
+int svc_stop_pending(void)
+{
+    sigset_t p;
+    if (sigpending(&p) != 0)
+        return 0;
+    return sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1;
+}
+
+/* The watchdog: waits in 100 ms slices (also for a second signal) until done or late. */
+static void *svc_watchdog(void *arg)
+{
+    svc_stop_t *st = arg;
+    sigset_t set;
+    int64_t end = svc_mono_ms() + st->deadline_ms;
+    svc_stop_sigs(&set);
+    while (!atomic_load(&st->done)) {
+        struct timespec slice = {0, 100 * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &slice);
+        if (atomic_load(&st->done))
+            break;
+        if (sig > 0) {
+            clog_error(st->log, "signal %d during shutdown: exiting now (status %d)", sig, SVC_EXIT_STOP_TIMEOUT);
+            _exit(SVC_EXIT_STOP_TIMEOUT);
+        }
+        if (svc_mono_ms() >= end) {
+            clog_error(st->log, "shutdown did not finish within %d ms: exiting (status %d)", st->deadline_ms,
+                       SVC_EXIT_STOP_TIMEOUT);
+            _exit(SVC_EXIT_STOP_TIMEOUT);
+        }
+    }
+    return NULL;
+}
+
+svc_stop_t *svc_stop_guard(const clog_t *log, int deadline_ms)
+{
+    svc_stop_t *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    st->log = log;
+    st->deadline_ms = deadline_ms > 0 ? deadline_ms : 10000;
+    if (pthread_create(&st->thread, NULL, svc_watchdog, st) != 0) {
+        clog_warn(log, "cannot start the shutdown watchdog: %s", strerror(errno));
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+svc_stop_t *svc_wait_stop(const clog_t *log, int deadline_ms, const char *what, int *sig)
+{
+    int s = httpd_wait_signal();
+    if (sig != NULL)
+        *sig = s;
+    clog_info(log, "signal %d: %s (at most %d ms)", s, what ? what : "stopping", deadline_ms > 0 ? deadline_ms : 10000);
+    return svc_stop_guard(log, deadline_ms);
+}
+
+void svc_stop_done(svc_stop_t *st)
+{
+    if (st == NULL)
+        return;
+    atomic_store(&st->done, 1);
+    pthread_join(st->thread, NULL);
+    free(st);
+}

@@ -1,0 +1,118 @@
+/* svc.h — the process glue customer-service and order-service share around their own
+ * wiring (so it exists once): the command line (--help, --version, commands), the
+ * configuration fetch with the fail-fast exit codes, the log level, the PostgreSQL conninfo
+ * built from the datasource.* keys, the health and metrics endpoints with the
+ * request-metrics hook, and a bounded stop (signal wait + a watchdog on the teardown).
+ *
+ * Typical main:
+ *   if ((rc = svc_args(&info, argc, argv, &cmd)) != SVC_CONTINUE) return rc;
+ *   httpd_block_signals();                       (before any thread exists)
+ *   clog_init(&log, name, getenv("LOG_LEVEL"), stderr);
+ *   if ((cfg = svc_config(name, 0, &log, &rc)) == NULL) return rc;
+ *   svc_log_level(&log, name, cfg);
+ *   … start; svc_stop_pending() between slow start-up steps …
+ *   svc_stop_t *st = svc_wait_stop(&log, 10000, "draining HTTP");
+ *   … ordered teardown …
+ *   svc_stop_done(st);
+ * Nothing here keeps global state; everything is thread-safe after start-up.
+ */
+#ifndef CQ_SVC_H
+#define CQ_SVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cfgcli.h"
+#include "clog.h"
+#include "httpd.h"
+#include "metrics.h"
+
+#define SVC_CONTINUE (-1)        /* svc_args: go on starting */
+#define SVC_EXIT_USAGE 2         /* bad command line */
+#define SVC_EXIT_UNAVAILABLE 69  /* EX_UNAVAILABLE: a dependency (database…) unusable at start */
+#define SVC_EXIT_SOFTWARE 70     /* EX_SOFTWARE: any other start-up or run failure */
+#define SVC_EXIT_STOP_TIMEOUT 75 /* the teardown overran its deadline (or a second signal came);
+                                    whatever was still being flushed was abandoned */
+
+typedef struct svc_info {
+    const char *name;            /* program name, e.g. "order-service" */
+    const char *version;         /* printed by --version */
+    void (*usage)(FILE *out);    /* prints the help text */
+    const char *const *commands; /* NULL-terminated accepted positional words, or NULL */
+} svc_info_t;
+
+/* Parses argv. --help/-h: usage(stdout), returns 0. --version: "<name> <version>", 0. A
+ * word of info->commands: *command = its index (the last one wins; -1 when none). Anything
+ * else: a message and usage(stderr), returns SVC_EXIT_USAGE. Otherwise SVC_CONTINUE. */
+int svc_args(const svc_info_t *info, int argc, char **argv, int *command);
+
+/* The configuration of `app` from config-server (cfgcli_opts_from_env + cfgcli_fetch).
+ * With `env_only_ok`, CONFIG_SERVER_URL=none gives an empty server document (keys from env
+ * vars only). NULL after logging why, with *exit_code = CFGCLI_EXIT_CONFIG (bad client
+ * settings) or CFGCLI_EXIT_UNAVAILABLE. Owned result (cfgcli_free). */
+cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *exit_code);
+
+/* Re-initialises `log` (to stderr) with LOG_LEVEL from the environment when set, otherwise
+ * the config key logging.level (default info). `cfg` may be NULL. */
+void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg);
+
+/* The libpq conninfo from datasource.host (localhost), .port (5432, 1..65535), .user
+ * (postgres), .password (none), .dbname (cqrs), .sslmode (prefer; a libpq sslmode) and
+ * .connect-timeout-s (5, 1..600), plus application_name=<app>. Owned string (free) or
+ * NULL with err naming the bad key. */
+char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen);
+
+/* ---- health and metrics endpoints ---- */
+
+/* One readiness component: up(self) returns 1 when healthy. Called on HTTP threads. */
+typedef struct svc_check {
+    const char *name;
+    int (*up)(void *self);
+    void *self;
+} svc_check_t;
+
+typedef struct svc_http {
+    metrics_t *metrics;        /* borrowed, may be NULL (/metrics answers empty) */
+    const svc_check_t *checks; /* borrowed, n_checks entries; the readiness components */
+    size_t n_checks;
+} svc_http_t;
+
+/* Declares http_requests_total{method,route,status} and
+ * http_request_duration_seconds{method,route} on `m` (NULL-safe). */
+void svc_metrics_declare(metrics_t *m);
+
+/* Registers (before httpd_start; `h` borrowed, must outlive the server):
+ *   GET /health/liveness                    200 {"status":"UP"}
+ *   GET /health/readiness, /health,
+ *       /actuator/health                    200 or 503 {"status":"UP|DOWN","components":{name:"UP|DOWN",…}}
+ *   GET /metrics                            Prometheus text
+ * Any other /health/… is a 404 problem. Returns 0 or -1. */
+int svc_http_register(httpd_t *s, const svc_http_t *h);
+
+/* An httpd observe hook (ctx = the metrics_t): counts the request in http_requests_total
+ * and its duration in http_request_duration_seconds (route escaped, method sanitised). */
+void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us);
+
+/* ---- stop ---- */
+
+typedef struct svc_stop svc_stop_t;
+
+/* 1 when SIGTERM or SIGINT is pending (blocked and not yet waited for): lets a slow
+ * start-up give up between its steps. Does not consume the signal. */
+int svc_stop_pending(void);
+
+/* Waits for SIGTERM/SIGINT (blocked by httpd_block_signals), logs "signal N: <what>" and
+ * arms a watchdog: when svc_stop_done is not called within `deadline_ms`, or a second
+ * SIGTERM/SIGINT arrives, it logs why and ends the process with SVC_EXIT_STOP_TIMEOUT.
+ * Returns the owned watchdog (NULL only when its thread could not start: the teardown is
+ * then unguarded). *sig (may be NULL) receives the signal number. */
+svc_stop_t *svc_wait_stop(const clog_t *log, int deadline_ms, const char *what, int *sig);
+
+/* Arms the same watchdog without waiting for a signal (a failed start-up's teardown). */
+svc_stop_t *svc_stop_guard(const clog_t *log, int deadline_ms);
+
+/* Disarms and frees the watchdog. NULL-safe. */
+void svc_stop_done(svc_stop_t *st);
+
+#endif
