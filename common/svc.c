@@ -120,44 +120,54 @@ void svc_metrics_declare(metrics_t *m)
     metrics_declare(m, "http_request_duration_seconds", METRICS_HISTOGRAM, "HTTP request handling time.", NULL, 0);
 }
 
-static int svc_readiness(const svc_http_t *h, h2o_req_t *req)
+int svc_send_liveness(h2o_req_t *req)
+{
+    return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
+}
+
+int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n)
 {
     int all = 1;
     json_t *comp = json_object();
-    for (size_t i = 0; comp != NULL && i < h->n_checks; i++) {
-        int up = h->checks[i].up(h->checks[i].self) == 1;
+    for (size_t i = 0; comp != NULL && i < n; i++) {
+        int up = checks[i].up(checks[i].self) == 1;
         all = all && up;
-        json_object_set_new(comp, h->checks[i].name, json_string(up ? "UP" : "DOWN"));
+        json_object_set_new(comp, checks[i].name, json_string(up ? "UP" : "DOWN"));
     }
     return httpd_send_json(req, all ? 200 : 503, json_pack("{s:s,s:o*}", "status", all ? "UP" : "DOWN",
                                                            "components", comp));
 }
 
-static int svc_health(void *ctx, h2o_req_t *req)
+int svc_send_metrics(h2o_req_t *req, metrics_t *m)
 {
-    const char *path = httpd_path(req);
-    if (strcmp(path, "/health/liveness") == 0)
-        return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
-    if (strcmp(path, "/health/readiness") == 0 || strcmp(path, "/health") == 0 ||
-        strcmp(path, "/actuator/health") == 0)
-        return svc_readiness(ctx, req);
-    return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
-}
-
-static int svc_metrics_h(void *ctx, h2o_req_t *req)
-{
-    const svc_http_t *h = ctx;
     static const char ct[] = "text/plain; version=0.0.4; charset=utf-8";
     size_t len = 0;
     char *txt;
-    if (h->metrics == NULL)
+    if (m == NULL)
         return httpd_send(req, 200, ct, "", 0);
-    txt = metrics_render(h->metrics, &len);
+    txt = metrics_render(m, &len);
     if (txt == NULL)
         return httpd_send_problem(req, 500, "Internal Server Error", "metrics could not be rendered");
     httpd_send(req, 200, ct, txt, len);
     free(txt);
     return 0;
+}
+
+static int svc_health(void *ctx, h2o_req_t *req)
+{
+    const svc_http_t *h = ctx;
+    const char *path = httpd_path(req);
+    if (strcmp(path, "/health/liveness") == 0)
+        return svc_send_liveness(req);
+    if (strcmp(path, "/health/readiness") == 0 || strcmp(path, "/health") == 0 ||
+        strcmp(path, "/actuator/health") == 0)
+        return svc_send_readiness(req, h->checks, h->n_checks);
+    return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
+}
+
+static int svc_metrics_h(void *ctx, h2o_req_t *req)
+{
+    return svc_send_metrics(req, ((const svc_http_t *)ctx)->metrics);
 }
 
 int svc_http_register(httpd_t *s, const svc_http_t *h)

@@ -90,6 +90,13 @@ void svc_metrics_declare(metrics_t *m);
  * Any other /health/… is a 404 problem. Returns 0 or -1. */
 int svc_http_register(httpd_t *s, const svc_http_t *h);
 
+/* The pieces of the above, for a service that registers its own routes (call from a
+ * handler): 200 {"status":"UP"}; the readiness document of `n` checks (200 when all are
+ * up, else 503); the Prometheus text of `m` (NULL → empty 200). Each returns 0. */
+int svc_send_liveness(h2o_req_t *req);
+int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n);
+int svc_send_metrics(h2o_req_t *req, metrics_t *m);
+
 /* An httpd observe hook (ctx = the metrics_t): counts the request in http_requests_total
  * and its duration in http_request_duration_seconds (route escaped, method sanitised). */
 void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us);

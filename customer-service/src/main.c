@@ -1,8 +1,12 @@
 /* main.c — customer-service: the write side (customer commands → PostgreSQL + outbox →
  * Kafka). The container: fetch the configuration from the config-server, connect to
  * PostgreSQL and migrate, build the adapters and wire them into the application's ports,
- * start the outbox relay and the HTTP server, and on SIGTERM/SIGINT: stop accepting,
- * finish in-flight requests, flush the producer, exit 0.
+ * start the HTTP server (a taken port fails the start at once, exit 70) and the outbox
+ * relay, and on SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush the
+ * producer, exit 0 — within 10 s (common/svc.h's watchdog ends an overrunning teardown with
+ * exit 75; unpublished outbox rows stay in the outbox for the next relay). The glue shared
+ * with order-service (arguments, configuration, conninfo, health, metrics, stop) is
+ * common/svc.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +28,11 @@
 #include "messaging/outbox_relay.h"
 #include "metrics.h"
 #include "pgx.h"
+#include "svc.h"
 
-#define EXIT_DB 69 /* EX_UNAVAILABLE: database or schema registry unreachable, migration failed */
-#define EXIT_SOFTWARE 70
+#define EXIT_DB SVC_EXIT_UNAVAILABLE /* 69: database or schema registry unreachable, migration failed */
+#define EXIT_SOFTWARE SVC_EXIT_SOFTWARE /* 70 */
+#define STOP_DEADLINE_MS 10000
 
 static void usage(FILE *out)
 {
@@ -45,8 +51,10 @@ static void usage(FILE *out)
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
             "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, logging.level.\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
-            "(or schema registry) unreachable or migration failed, %d other start-up failure.\n",
-            CFGCLI_DEFAULT_URL, CFGCLI_EXIT_UNAVAILABLE, EXIT_DB, EXIT_SOFTWARE);
+            "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
+            "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
+            CFGCLI_DEFAULT_URL, CFGCLI_EXIT_UNAVAILABLE, EXIT_DB, EXIT_SOFTWARE, SVC_EXIT_STOP_TIMEOUT,
+            STOP_DEADLINE_MS / 1000);
 }
 
 /* ---- small adapters for the clock, id generator and health ports ---- */
@@ -108,20 +116,9 @@ static int collect_kv(void *ud, const char *key, const char *rest, const char *v
     return 0;
 }
 
-static int sslmode_ok(const char *s)
-{
-    static const char *const ok[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(s, ok[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t errlen)
 {
     long long ll;
-    const char *ssl;
-    char *base = NULL;
     memset(s, 0, sizeof *s);
     if (cfgcli_get_int_range(cfg, "server.port", 8184, 0, 65535, &s->port, err, errlen) ||
         cfgcli_get_int_range(cfg, "server.threads", 8, 1, 64, &s->threads, err, errlen) ||
@@ -158,21 +155,9 @@ static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t e
     s->relay.lock_key = ll;
     if (s->relay.retention_ms == 0)
         s->relay.retention_ms = -1; /* 0 in config: keep published rows */
-    ssl = cfgcli_get_str(cfg, "datasource.sslmode", "prefer");
-    if (!sslmode_ok(ssl)) {
-        snprintf(err, errlen, "config key 'datasource.sslmode' = '%s' is not a libpq sslmode", ssl);
+    s->conninfo = svc_conninfo(cfg, "customer-service", err, errlen);
+    if (s->conninfo == NULL)
         return -1;
-    }
-    base = pgx_conninfo(cfgcli_get_str(cfg, "datasource.host", "localhost"),
-                        cfgcli_get_str(cfg, "datasource.port", "5432"), cfgcli_get_str(cfg, "datasource.user", "postgres"),
-                        cfgcli_get_str(cfg, "datasource.password", ""), cfgcli_get_str(cfg, "datasource.dbname", "cqrs"));
-    if (base == NULL || asprintf(&s->conninfo, "%s sslmode=%s connect_timeout=5 application_name=customer-service", base, ssl) < 0) {
-        s->conninfo = NULL;
-        free(base);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    free(base);
     s->relay.conninfo = s->conninfo;
     return 0;
 }
@@ -207,11 +192,13 @@ static int migrate(const char *conninfo, const clog_t *log)
 
 int main(int argc, char **argv)
 {
-    int rc = EXIT_SOFTWARE, sig;
+    static const svc_info_t info = {"customer-service", CQ_VERSION, usage, NULL};
+    int command;
+    int rc = svc_args(&info, argc, argv, &command);
     char err[1024] = "";
     clog_t log;
-    cfgcli_opts_t co;
     cfgcli_t *cfg = NULL;
+    svc_stop_t *stop = NULL;
     settings_t st = {0};
     evcodec_t *codec = NULL;
     metrics_t *metrics = NULL;
@@ -225,34 +212,18 @@ int main(int argc, char **argv)
     health_ctx_t health;
     httpd_opts_t ho;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("customer-service %s\n", CQ_VERSION);
-            return 0;
-        }
-        fprintf(stderr, "customer-service: unknown argument '%s'\n", argv[i]);
-        usage(stderr);
-        return 2;
-    }
+    if (rc != SVC_CONTINUE)
+        return rc;
+    rc = EXIT_SOFTWARE;
     /* Before any thread exists (libpq, librdkafka, h2o): SIGTERM/SIGINT go to sigwait. */
     httpd_block_signals();
     clog_init(&log, "customer-service", getenv("LOG_LEVEL"), stderr);
 
-    if (cfgcli_opts_from_env(&co, "customer-service", err, sizeof err) != 0) {
-        clog_error(&log, "%s", err);
-        return CFGCLI_EXIT_CONFIG;
-    }
-    cfg = cfgcli_fetch(&co, &log, err, sizeof err);
-    if (cfg == NULL) {
-        clog_error(&log, "%s", err);
-        return CFGCLI_EXIT_UNAVAILABLE;
-    }
-    if (getenv("LOG_LEVEL") == NULL)
-        clog_init(&log, "customer-service", cfgcli_get_str(cfg, "logging.level", "info"), stderr);
+    cfg = svc_config("customer-service", 0, &log, &rc);
+    if (cfg == NULL)
+        return rc;
+    rc = EXIT_SOFTWARE;
+    svc_log_level(&log, "customer-service", cfg);
     if (read_settings(cfg, &st, err, sizeof err) != 0) {
         clog_error(&log, "%s", err);
         rc = CFGCLI_EXIT_CONFIG;
@@ -261,9 +232,14 @@ int main(int argc, char **argv)
     clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfg),
               cfgcli_version(cfg), st.topic, st.bootstrap);
 
-    if (migrate(st.conninfo, &log) != 0) {
+    if (migrate(st.conninfo, &log) != 0 && !svc_stop_pending()) {
         clog_error(&log, "database unavailable or migration failed; giving up");
         rc = EXIT_DB;
+        goto cleanup;
+    }
+    if (svc_stop_pending()) { /* SIGTERM during the start-up (the database wait) */
+        clog_info(&log, "signal during start-up: exiting");
+        rc = 0;
         goto cleanup;
     }
     codec = evcodec_new_default(err, sizeof err);
@@ -315,8 +291,8 @@ int main(int argc, char **argv)
     ho.threads = st.threads;
     ho.max_body = (size_t)st.max_body;
     ho.log = &log;
-    ho.observe = customer_http_observe;
-    ho.observe_ctx = &http;
+    ho.observe = svc_observe;
+    ho.observe_ctx = metrics;
     srv = httpd_new(&ho, err, sizeof err);
     if (srv == NULL || customer_http_register(&http, srv) != 0 || httpd_start(srv, err, sizeof err) != 0) {
         clog_error(&log, "HTTP server: %s", err[0] ? err : "route registration failed");
@@ -328,12 +304,13 @@ int main(int argc, char **argv)
     }
     clog_info(&log, "customer-service %s listening on port %d", CQ_VERSION, httpd_port(srv));
 
-    sig = httpd_wait_signal();
-    clog_info(&log, "signal %d: draining HTTP, flushing the producer", sig);
+    stop = svc_wait_stop(&log, STOP_DEADLINE_MS, "draining HTTP, flushing the producer", NULL);
     httpd_stop(srv);
     outbox_relay_stop(relay);
     rc = 0;
 cleanup:
+    if (stop == NULL && srv != NULL)
+        stop = svc_stop_guard(&log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
     outbox_relay_free(relay);
     if (pconf)
@@ -343,6 +320,7 @@ cleanup:
     evcodec_free(codec);
     free(st.conninfo);
     cfgcli_free(cfg);
+    svc_stop_done(stop);
     if (rc == 0)
         clog_info(&log, "stopped");
     return rc;

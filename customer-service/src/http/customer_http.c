@@ -265,53 +265,30 @@ static int cs_customers(void *ctx, h2o_req_t *req)
 
 static int cs_liveness(void *ctx, h2o_req_t *req)
 {
-    return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
+    return svc_send_liveness(req);
 }
 
 static int cs_readiness(void *ctx, h2o_req_t *req)
 {
     customer_http_t *h = ctx;
-    int db = h->health->db_ok(h->health_self);
-    int kafka = h->health->kafka_ok(h->health_self);
-    int up = db && kafka;
-    return httpd_send_json(req, up ? 200 : 503,
-                           json_pack("{s:s,s:{s:s,s:s}}", "status", up ? "UP" : "DOWN", "components", "db",
-                                     db ? "UP" : "DOWN", "kafka", kafka ? "UP" : "DOWN"));
+    const svc_check_t checks[] = {{"db", h->health->db_ok, h->health_self},
+                                  {"kafka", h->health->kafka_ok, h->health_self}};
+    return svc_send_readiness(req, checks, sizeof checks / sizeof checks[0]);
 }
 
 static int cs_metrics(void *ctx, h2o_req_t *req)
 {
-    customer_http_t *h = ctx;
-    size_t len = 0;
-    char *txt = metrics_render(h->metrics, &len);
-    if (txt == NULL)
-        return cs_problem(req, 500, NULL, "metrics could not be rendered");
-    httpd_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", txt, len);
-    free(txt);
-    return 0;
+    return svc_send_metrics(req, ((customer_http_t *)ctx)->metrics);
 }
 
 void customer_http_observe(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
 {
-    customer_http_t *h = ctx;
-    char labels[160], method[16];
-    snprintf(method, sizeof method, "%.*s", (int)(req->method.len < 15 ? req->method.len : 15), req->method.base);
-    for (char *p = method; *p; p++)
-        if (!((*p >= 'A' && *p <= 'Z')))
-            *p = '_';
-    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", method, route ? route : "unmatched",
-             status);
-    metrics_add(h->metrics, "http_requests_total", labels, 1);
-    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\"", method, route ? route : "unmatched");
-    metrics_observe(h->metrics, "http_request_duration_seconds", labels, (double)duration_us / 1e6);
+    svc_observe(((customer_http_t *)ctx)->metrics, route, req, status, duration_us);
 }
 
 int customer_http_register(customer_http_t *h, httpd_t *s)
 {
-    metrics_declare(h->metrics, "http_requests_total", METRICS_COUNTER, "HTTP requests by route and status.",
-                    NULL, 0);
-    metrics_declare(h->metrics, "http_request_duration_seconds", METRICS_HISTOGRAM,
-                    "HTTP request handling time.", NULL, 0);
+    svc_metrics_declare(h->metrics);
     if (httpd_route(s, NULL, CS_PREFIX, CS_PREFIX, cs_customers, h) != 0 ||
         httpd_route(s, "GET", "/health/liveness", "/health/liveness", cs_liveness, h) != 0 ||
         httpd_route(s, "GET", "/health/readiness", "/health/readiness", cs_readiness, h) != 0 ||

@@ -4,6 +4,7 @@
  *   PUT    /customers/{id}       full update, version + 1; If-Match: <version> → 412
  *   DELETE /customers/{id}       204 (a tombstone event follows); If-Match honoured
  *   GET    /health/liveness, /health/readiness (DB and Kafka reachable), /metrics
+ *          (answered by common/svc.h, shared with order-service)
  * JSON in and out; every error is application/problem+json naming the problem (and the
  * offending `field` where there is one). See customer-service/openapi.yaml.
  */
@@ -13,6 +14,7 @@
 #include "application/customer_app.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "svc.h"
 
 /* Readiness checks: each returns 1 when healthy. */
 typedef struct customer_health_ops {
