@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
+
 #include "pgx.h"
 
 int svc_args(const svc_info_t *info, int argc, char **argv, int *command)
@@ -108,6 +110,32 @@ char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errle
     }
     free(base);
     return out;
+}
+
+/* ---- clocks, ids ---- */
+
+static int64_t svc_clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t svc_wall_ms(void)
+{
+    return svc_clock_ms(CLOCK_REALTIME);
+}
+
+int64_t svc_mono_ms(void)
+{
+    return svc_clock_ms(CLOCK_MONOTONIC);
+}
+
+void svc_uuid(char out[37])
+{
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
 }
 
 /* ---- health and metrics ---- */
@@ -208,12 +236,6 @@ struct svc_stop {
     pthread_t thread;
 };
 
-static int64_t svc_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void svc_stop_sigs(sigset_t *set)
 {

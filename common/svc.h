@@ -63,6 +63,14 @@ void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg);
  * NULL with err naming the bad key. */
 char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen);
 
+/* ---- clock and id adapters' bodies ---- */
+
+/* Milliseconds since the epoch (CLOCK_REALTIME) / on CLOCK_MONOTONIC. */
+int64_t svc_wall_ms(void);
+int64_t svc_mono_ms(void);
+/* A random (v4) UUID, lower case, into out[37]. */
+void svc_uuid(char out[37]);
+
 /* ---- health and metrics endpoints ---- */
 
 /* One readiness component: up(self) returns 1 when healthy. Called on HTTP threads. */

@@ -11,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <uuid/uuid.h>
 
 #include "application/customer_app.h"
 #include "cfgcli.h"
@@ -61,17 +58,13 @@ static void usage(FILE *out)
 
 static int64_t sys_now_ms(void *self)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return svc_wall_ms();
 }
 static const customer_clock_ops_t sys_clock_ops = {sys_now_ms};
 
 static void uuid_new_id(void *self, char out[CUSTOMER_ID_LEN + 1])
 {
-    uuid_t u;
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, out);
+    svc_uuid(out);
 }
 static const customer_idgen_ops_t uuid_idgen_ops = {uuid_new_id};
 

@@ -15,10 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <uuid/uuid.h>
 
 #include "application/changes.h"
 #include "application/handlers.h"
@@ -73,24 +70,15 @@ static void usage(FILE *out)
 /* ---- ports implemented here (clock, ids) ---- */
 static int64_t os_wall(void *self)
 {
-    struct timespec ts;
-    (void)self;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return svc_wall_ms();
 }
 static int64_t os_mono(void *self)
 {
-    struct timespec ts;
-    (void)self;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return svc_mono_ms();
 }
 static void os_uuid(void *self, char out[ORDER_UUID_LEN + 1])
 {
-    uuid_t u;
-    (void)self;
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, out);
+    svc_uuid(out);
 }
 
 typedef struct os_main {

@@ -1,0 +1,285 @@
+/* test_svc.c — common/svc: argument parsing, the datasource conninfo, the env-only
+ * configuration, the health/metrics endpoints and the observe hook (a real httpd on an
+ * ephemeral 127.0.0.1 port, libcurl), the stop watchdog (in forked children) and the
+ * clock/uuid helpers. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "dbuf.h"
+#include "svc.h"
+
+static void usage_fn(FILE *out)
+{
+    fputs("usage: t [--help]\n", out);
+}
+
+static void t_args(void **state)
+{
+    static const char *const cmds[] = {"rebuild", "other", NULL};
+    const svc_info_t info = {"t", "1.2.3", usage_fn, cmds};
+    int cmd = 7;
+    char *none[] = {"t", NULL};
+    char *help[] = {"t", "--help", NULL};
+    char *ver[] = {"t", "--version", NULL};
+    char *c1[] = {"t", "other", NULL};
+    char *bad[] = {"t", "--bogus", NULL};
+    (void)state;
+    assert_int_equal(svc_args(&info, 1, none, &cmd), SVC_CONTINUE);
+    assert_int_equal(cmd, -1);
+    assert_int_equal(svc_args(&info, 2, help, &cmd), 0);
+    assert_int_equal(svc_args(&info, 2, ver, &cmd), 0);
+    assert_int_equal(svc_args(&info, 2, c1, &cmd), SVC_CONTINUE);
+    assert_int_equal(cmd, 1);
+    assert_int_equal(svc_args(&info, 2, bad, &cmd), SVC_EXIT_USAGE);
+    const svc_info_t nocmds = {"t", "1", usage_fn, NULL};
+    assert_int_equal(svc_args(&nocmds, 2, c1, &cmd), SVC_EXIT_USAGE);
+}
+
+static cfgcli_t *doc(const char *props)
+{
+    cfgcli_opts_t o;
+    char err[512], json[1024];
+    static char *const empty_env[] = {NULL};
+    cfgcli_opts_init(&o, "t");
+    o.envp = empty_env;
+    snprintf(json, sizeof json, "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{%s}}]}", props);
+    cfgcli_t *c = cfgcli_from_json(&o, json, strlen(json), "u", err, sizeof err);
+    if (c == NULL)
+        fail_msg("from_json: %s", err);
+    return c;
+}
+
+static void t_conninfo(void **state)
+{
+    char err[256] = "";
+    (void)state;
+    cfgcli_t *c = doc("\"a\":\"b\"");
+    char *ci = svc_conninfo(c, "app-x", err, sizeof err);
+    assert_non_null(ci);
+    assert_string_equal(ci, "host='localhost' port='5432' user='postgres' dbname='cqrs' sslmode=prefer "
+                            "connect_timeout=5 application_name=app-x");
+    free(ci);
+    cfgcli_free(c);
+
+    c = doc("\"datasource.host\":\"db\",\"datasource.port\":6000,\"datasource.password\":\"p w\","
+            "\"datasource.sslmode\":\"require\",\"datasource.connect-timeout-s\":9");
+    ci = svc_conninfo(c, "a", err, sizeof err);
+    assert_non_null(ci);
+    assert_non_null(strstr(ci, "host='db' port='6000' "));
+    assert_non_null(strstr(ci, "password='p w'"));
+    assert_non_null(strstr(ci, "sslmode=require connect_timeout=9 application_name=a"));
+    free(ci);
+    cfgcli_free(c);
+
+    c = doc("\"datasource.sslmode\":\"maybe\"");
+    assert_null(svc_conninfo(c, "a", err, sizeof err));
+    assert_non_null(strstr(err, "datasource.sslmode"));
+    cfgcli_free(c);
+    c = doc("\"datasource.port\":70000");
+    assert_null(svc_conninfo(c, "a", err, sizeof err));
+    assert_non_null(strstr(err, "datasource.port"));
+    cfgcli_free(c);
+}
+
+static void t_config_env_only(void **state)
+{
+    clog_t log;
+    int rc = -1;
+    (void)state;
+    clog_init(&log, "t", "error", stderr);
+    setenv("CONFIG_SERVER_URL", "none", 1);
+    setenv("SERVER_PORT", "4321", 1);
+    cfgcli_t *c = svc_config("t", 1, &log, &rc);
+    assert_non_null(c);
+    assert_string_equal(cfgcli_get_str(c, "server.port", "?"), "4321");
+    setenv("LOG_LEVEL", "debug", 1);
+    svc_log_level(&log, "t", c);
+    unsetenv("LOG_LEVEL");
+    svc_log_level(&log, "t", NULL);
+    cfgcli_free(c);
+    unsetenv("SERVER_PORT");
+    unsetenv("CONFIG_SERVER_URL");
+}
+
+/* ---- endpoints ---- */
+
+static int up_flag(void *self)
+{
+    return *(int *)self;
+}
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+    return dbuf_add(ud, p, sz * n) == 0 ? sz * n : 0;
+}
+
+static long get(int port, const char *path, dbuf_t *body)
+{
+    char url[128];
+    long st = 0;
+    CURL *c = curl_easy_init();
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    dbuf_init(body, 1 << 20);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    return st;
+}
+
+static void t_endpoints(void **state)
+{
+    char err[256];
+    int db = 1, kafka = 1;
+    dbuf_t b;
+    metrics_t *m = metrics_new();
+    const svc_check_t checks[] = {{"db", up_flag, &db}, {"kafka", up_flag, &kafka}};
+    const svc_http_t h = {m, checks, 2};
+    httpd_opts_t o = {0};
+    (void)state;
+    svc_metrics_declare(m);
+    o.host = "127.0.0.1";
+    o.observe = svc_observe;
+    o.observe_ctx = m;
+    httpd_t *s = httpd_new(&o, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(svc_http_register(s, &h), 0);
+    assert_int_equal(httpd_start(s, err, sizeof err), 0);
+    int port = httpd_port(s);
+
+    assert_int_equal(get(port, "/health/liveness", &b), 200);
+    assert_string_equal(b.ptr, "{\"status\":\"UP\"}");
+    dbuf_free(&b);
+    assert_int_equal(get(port, "/health/readiness", &b), 200);
+    assert_string_equal(b.ptr, "{\"status\":\"UP\",\"components\":{\"db\":\"UP\",\"kafka\":\"UP\"}}");
+    dbuf_free(&b);
+    kafka = 0;
+    assert_int_equal(get(port, "/health/readiness", &b), 503);
+    assert_string_equal(b.ptr, "{\"status\":\"DOWN\",\"components\":{\"db\":\"UP\",\"kafka\":\"DOWN\"}}");
+    dbuf_free(&b);
+    assert_int_equal(get(port, "/health", &b), 503);
+    dbuf_free(&b);
+    assert_int_equal(get(port, "/actuator/health", &b), 503);
+    dbuf_free(&b);
+    assert_int_equal(get(port, "/health/other", &b), 404);
+    assert_non_null(strstr(b.ptr, "\"status\":404"));
+    dbuf_free(&b);
+    assert_int_equal(get(port, "/metrics", &b), 200);
+    assert_non_null(strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health/readiness\",status=\"503\"} 1"));
+    assert_non_null(strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health\",status=\"404\"} 1"));
+    assert_non_null(strstr(b.ptr, "http_request_duration_seconds_count{method=\"GET\",route=\"/health/liveness\"} 1"));
+    dbuf_free(&b);
+    httpd_free(s);
+    metrics_free(m);
+}
+
+static void t_metrics_null(void **state)
+{
+    char err[256];
+    dbuf_t b;
+    const svc_http_t h = {NULL, NULL, 0};
+    httpd_opts_t o = {0};
+    (void)state;
+    o.host = "127.0.0.1";
+    o.observe = svc_observe; /* NULL metrics: ignored */
+    httpd_t *s = httpd_new(&o, err, sizeof err);
+    assert_int_equal(svc_http_register(s, &h), 0);
+    assert_int_equal(httpd_start(s, err, sizeof err), 0);
+    assert_int_equal(get(httpd_port(s), "/metrics", &b), 200);
+    assert_int_equal(b.len, 0);
+    dbuf_free(&b);
+    assert_int_equal(get(httpd_port(s), "/health", &b), 200); /* no checks: ready */
+    dbuf_free(&b);
+    httpd_free(s);
+}
+
+/* ---- stop ---- */
+
+static int child_status(pid_t pid)
+{
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void t_stop(void **state)
+{
+    clog_t log;
+    (void)state;
+    clog_init(&log, "t", "error", stderr);
+    /* disarmed in time: nothing happens */
+    svc_stop_t *st = svc_stop_guard(&log, 5000);
+    assert_non_null(st);
+    svc_stop_done(st);
+    svc_stop_done(NULL);
+
+    /* overrun: the watchdog ends the process with SVC_EXIT_STOP_TIMEOUT */
+    pid_t pid = fork();
+    if (pid == 0) {
+        svc_stop_guard(&log, 200);
+        sleep(5);
+        _exit(0);
+    }
+    int64_t t0 = svc_mono_ms();
+    assert_int_equal(child_status(pid), SVC_EXIT_STOP_TIMEOUT);
+    assert_true(svc_mono_ms() - t0 < 3000);
+
+    /* the signal: pending before the wait, then a second one during the teardown */
+    pid = fork();
+    if (pid == 0) {
+        httpd_block_signals();
+        if (svc_stop_pending())
+            _exit(10);
+        kill(getpid(), SIGTERM);
+        if (!svc_stop_pending())
+            _exit(11);
+        int sig = 0;
+        svc_stop_t *w = svc_wait_stop(&log, 10000, "test", &sig);
+        if (sig != SIGTERM || svc_stop_pending())
+            _exit(12);
+        kill(getpid(), SIGINT);
+        sleep(5);
+        svc_stop_done(w);
+        _exit(0);
+    }
+    assert_int_equal(child_status(pid), SVC_EXIT_STOP_TIMEOUT);
+}
+
+static void t_clock_uuid(void **state)
+{
+    char a[37], b[37];
+    (void)state;
+    svc_uuid(a);
+    svc_uuid(b);
+    assert_int_equal(strlen(a), 36);
+    assert_int_equal(a[14], '4');
+    assert_string_not_equal(a, b);
+    int64_t m0 = svc_mono_ms();
+    assert_true(svc_mono_ms() >= m0);
+    assert_true(svc_wall_ms() > 1600000000000LL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_args),          cmocka_unit_test(t_conninfo),     cmocka_unit_test(t_config_env_only),
+        cmocka_unit_test(t_endpoints),     cmocka_unit_test(t_metrics_null), cmocka_unit_test(t_stop),
+        cmocka_unit_test(t_clock_uuid),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
