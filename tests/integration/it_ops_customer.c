@@ -4,7 +4,8 @@
  *   - published outbox rows are deleted once older than outbox.retention-ms;
  *   - the topic the relay creates is compacted and has kafka-config.num-of-partitions;
  *   - while its database refuses connections, readiness is 503 and liveness 200 (no crash),
- *     and readiness recovers when the database comes back;
+ *     and readiness recovers when the database comes back; unreachable at start-up: exit
+ *     69 (EX_UNAVAILABLE) after its connection retries, with JSON error lines;
  *   - SIGTERM with creates in flight: exit 0, and every create answered 201 has its event
  *     on the topic (the producer was flushed before exit);
  *   - every line the instance wrote to stderr in each scenario is a JSON log line
@@ -203,6 +204,35 @@ static void t_db_unreachable(void **state)
     assert_json_log(in);
 }
 
+/* ---- database unreachable at start: a clean exit 69 with JSON error lines ---- */
+
+static void t_db_dead_at_start(void **state)
+{
+    inst_t *in = *state;
+    char buf[OPS_BASE_ENV][256], dead[64], topic_env[160];
+    const char *env[OPS_BASE_ENV + 4];
+    size_t n;
+    int rc;
+
+    memset(in, 0, sizeof *in);
+    in->port = ops_free_port();
+    snprintf(in->log, sizeof in->log, "/tmp/it_ops_customer_deadport_%d.log", (int)getpid());
+    snprintf(in->topic, sizeof in->topic, "it-ops-cs-deadport-%d", (int)getpid());
+    n = ops_base_env(buf, env, in->port, "cqrs");
+    snprintf(dead, sizeof dead, "DATASOURCE_PORT=%d", ops_free_port()); /* nothing listens there */
+    env[n++] = dead;
+    snprintf(topic_env, sizeof topic_env, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", in->topic);
+    env[n++] = topic_env;
+    env[n] = NULL;
+    in->pid = ops_spawn(SVC, NULL, env, NULL, in->log);
+    assert_true(in->pid > 0);
+    rc = ops_wait_exit(in->pid, 90000);
+    in->pid = 0;
+    in->topic[0] = '\0'; /* never created */
+    assert_int_equal(rc, 69); /* EX_UNAVAILABLE, not a crash or a hang */
+    assert_json_log(in);
+}
+
 /* ---- SIGTERM with requests in flight ---- */
 
 #define N_WORKERS 6
@@ -314,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_retention_and_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(t_db_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_db_dead_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sigterm_inflight, setup, teardown),
     };
     ts_resp_t r = {0};
