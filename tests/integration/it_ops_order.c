@@ -8,6 +8,8 @@
  *   - `order-service rebuild-read-model` (CLI, config from the config-server) rebuilds into
  *     an identical table and exits 0 while a running instance keeps answering reads, and
  *     that instance keeps projecting afterwards;
+ *   - while its database refuses connections: readiness 503, liveness 200, reads answer
+ *     503/504 (no crash); afterwards every event that arrived meanwhile is applied;
  *   - every line written to stderr by the instances and the CLI is a JSON log line.
  */
 #include <pthread.h>
@@ -307,6 +309,78 @@ static void t_sigterm_commits(void **state)
     assert_json_log(c->log);
 }
 
+/* ---- database outage: readiness 503, liveness 200, nothing skipped ---- */
+
+static void set_db_open(ctx_t *c, int open)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS %s", c->t.dbname, open ? "true" : "false");
+    assert_int_equal(ops_pg_exec(NULL, sql), 0);
+    if (!open) {
+        snprintf(sql, sizeof sql,
+                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' AND pid <> "
+                 "pg_backend_pid()",
+                 c->t.dbname);
+        assert_int_equal(ops_pg_exec(NULL, sql), 0);
+    } else {
+        PQreset(c->t.pg); /* the test's own connection was terminated too */
+        assert_int_equal(PQstatus(c->t.pg), CONNECTION_OK);
+    }
+}
+
+static void t_db_outage(void **state)
+{
+    ctx_t *c = *state;
+    char id[37], url[160];
+    long st;
+    ts_resp_t r = {0};
+
+    assert_int_equal(os_it_setup(&c->t, "ops_dbdown", 3), 0);
+    c->ready = 1;
+    start_instance(c, "dbdown");
+    for (long k = 0; k < 100; k++) {
+        os_it_uuid(id, k);
+        assert_int_equal(os_it_send(&c->t, id, 1, "before", 0), 0);
+    }
+    assert_int_equal(os_it_flush(&c->t), 0);
+    assert_int_equal(os_it_wait_scalar(&c->t, "SELECT count(*) FROM \"order\".customers", 100, 30000), 100);
+
+    set_db_open(c, 0);
+    st = ops_wait_status(c->port, "/health/readiness", 503, 20000);
+    assert_int_equal(st, 503);
+    /* events keep arriving while the database is gone */
+    for (long k = 0; k < 100; k++) {
+        os_it_uuid(id, k);
+        assert_int_equal(os_it_send(&c->t, id, 2, "during", 0), 0);
+    }
+    assert_int_equal(os_it_flush(&c->t), 0);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(ops_get_status(c->port, "/health/readiness"), 503);
+        assert_int_equal(ops_get_status(c->port, "/health/liveness"), 200);
+        ts_sleep_ms(200);
+    }
+    os_it_uuid(id, 7);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/customers/%s", c->port, id);
+    assert_int_equal(ts_http("GET", url, NULL, 0, NULL, &r), 0);
+    if (r.status != 503 && r.status != 504)
+        fprintf(stderr, "GET /customers/{id} while the database is unreachable answered %ld: %s\n", r.status,
+                r.body ? r.body : "");
+    assert_true(r.status == 503 || r.status == 504);
+    ts_resp_free(&r);
+    assert_true(ops_alive(c->pid));
+
+    set_db_open(c, 1);
+    assert_int_equal(ops_wait_status(c->port, "/health/readiness", 200, 60000), 200);
+    /* nothing was skipped: every customer reaches version 2 */
+    assert_int_equal(os_it_wait_scalar(&c->t, "SELECT count(*) FROM \"order\".customers WHERE version = 2", 100,
+                                       60000),
+                     100);
+    assert_int_equal(stored_sum(c), 200);
+    assert_int_equal(ops_term(c->pid, 30000), 0);
+    c->pid = 0;
+    assert_json_log(c->log);
+}
+
 /* ---- rebuild-read-model CLI while reads are served ---- */
 
 typedef struct reader {
@@ -434,6 +508,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_sigterm_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(t_rebuild_cli, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_db_outage, setup, teardown),
     };
     ts_resp_t r = {0};
     ts_http("GET", "http://127.0.0.1:1/", NULL, 0, NULL, &r); /* libcurl global init before threads */
