@@ -209,9 +209,9 @@ static long compare_table(ctx_t *c, const int *ver)
 {
     PGresult *r = PQexec(c->t.pg, "SELECT id::text, version FROM \"order\".customers");
     long bad = 0, rows = 0, want_rows = 0;
-    static int have[N_CUST];
-    memset(have, 0, sizeof have);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    int *have = calloc(N_CUST, sizeof *have); /* owned */
+    if (have == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        free(have);
         PQclear(r);
         return -1;
     }
@@ -233,6 +233,7 @@ static long compare_table(ctx_t *c, const int *ver)
     }
     if (rows != want_rows)
         fprintf(stderr, "read model has %ld rows, expected %ld\n", rows, want_rows);
+    free(have);
     return bad + (rows != want_rows);
 }
 
@@ -241,7 +242,7 @@ static void t_sigterm_commits(void **state)
     ctx_t *c = *state;
     char id[37], user[64], sql[256], log_a[256];
     int64_t upto[MAXP];
-    static int ver[N_CUST];
+    int *ver = calloc(N_CUST, sizeof *ver); /* owned */
     long long total = (long long)N_CUST * N_VER, at_term, stored, handled, stale;
     int np = 3, rc;
 
@@ -284,7 +285,7 @@ static void t_sigterm_commits(void **state)
         upto[p] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
     }
     PQclear(r);
-    memset(ver, 0, sizeof ver);
+    assert_non_null(ver);
     assert_int_equal(expected_versions(c, upto, np, ver), 0);
     assert_int_equal(compare_table(c, ver), 0);
 
@@ -305,6 +306,7 @@ static void t_sigterm_commits(void **state)
     assert_int_equal(compare_table(c, ver), 0);
     assert_int_equal(ops_term(c->pid, 30000), 0);
     c->pid = 0;
+    free(ver);
     assert_json_log(log_a);
     assert_json_log(c->log);
 }
@@ -410,7 +412,7 @@ static void *reader_run(void *arg)
 #define RB_CUST 3000
 #define RB_VER 3
 
-static const char *SNAP_SQL =
+static const char SNAP_SQL[] =
     "SELECT count(*)::text || ':' || coalesce(md5(string_agg(id::text || '|' || username || '|' || first_name || "
     "'|' || last_name || '|' || version || '|' || coalesce(updated_at::text, '-'), ',' ORDER BY id)), '') "
     "FROM \"order\".customers";
