@@ -76,6 +76,7 @@ set(CQ_TEST_ENV
   "CQ_CUSTOMER_URL=http://127.0.0.1:${CQ_TEST_CUSTOMER_PORT}"
   "CQ_ORDER_URL=http://127.0.0.1:${CQ_TEST_ORDER_PORT}"
   "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1"
-  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+  "LSAN_OPTIONS=print_suppressions=0")
 # All programs land in build/bin so the stack script finds them.
 set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin CACHE PATH "" FORCE)
