@@ -171,7 +171,8 @@ static void relay_lose(outbox_relay_t *r, const char *why)
 }
 
 /* Sleeps up to ms, returning early on stop and, when `wake` is set, on NOTIFY (sets
- * r->dirty) or librdkafka events (delivery reports; served here). NOTIFYs that libpq
+ * r->dirty; returns when nothing is in flight) or librdkafka events (delivery reports;
+ * served here). NOTIFYs that libpq
  * already read during an earlier query are taken first: the socket will not signal them
  * again. */
 static void relay_wait(outbox_relay_t *r, int ms, int wake)
@@ -187,7 +188,7 @@ static void relay_wait(outbox_relay_t *r, int ms, int wake)
                 PQfreemem(n);
                 r->dirty = 1;
             }
-            if (wake && r->dirty && atomic_load(&r->leader))
+            if (wake && r->dirty && r->inflight == 0 && atomic_load(&r->leader))
                 return;
             pfd[1].fd = PQsocket(r->pg);
         }
@@ -293,20 +294,19 @@ static int relay_ensure_topic(outbox_relay_t *r)
  * pipeline is drained and settled; the caller backs off). */
 static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *last_cleanup)
 {
-    long long now;
-    int rc;
+    long long now = relay_mono_ms();
+    int rc = 0;
     rd_kafka_poll(r->rk, 0);
-    rc = relay_settle(r);
-    if (rc < 0) {
-        relay_lose(r, "database connection lost while marking");
-        return 0;
-    }
-    now = relay_mono_ms();
     if (now >= *next_sweep) {
         r->dirty = 1;
         *next_sweep = now + r->o.sweep_ms;
     }
-    if (rc == 0 && r->dirty && r->n_free > 0) {
+    /* Natural batching: new rows are read when the previous read is fully acknowledged.
+     * An idle relay sends a row the moment it is woken; under load the rows that commit
+     * while a batch is in flight go out together in the next one (fewer, larger produce
+     * requests, and fewer, larger transactions on the read side). The read comes before
+     * the marking: the marks are not on the latency path. */
+    if (r->failed == 0 && r->inflight == 0 && r->dirty && r->n_free > 0) {
         int want = r->n_free, n;
         r->dirty = 0;
         n = relay_fetch(r);
@@ -315,6 +315,12 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
         else if (n == want)
             r->dirty = 1; /* there may be more */
     }
+    if (rc == 0)
+        rc = relay_settle(r);
+    if (rc < 0) {
+        relay_lose(r, "database connection lost while marking");
+        return 0;
+    }
     if (rc > 0) {
         relay_drain(r);
         if (relay_settle(r) < 0)
@@ -322,7 +328,7 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
         r->dirty = 1;
         return -1;
     }
-    if (r->dirty && r->n_free > 0)
+    if (r->dirty && r->n_free > 0 && r->inflight == 0)
         return 0;
     if (r->inflight == 0 && now - *last_cleanup > r->o.cleanup_interval_ms) {
         relay_cleanup(r);

@@ -1,10 +1,11 @@
 /* outbox_relay_pump.c — the leader's publishing pipeline: read unpublished outbox rows,
  * produce them at once, and mark them published as their delivery reports come in.
  *
- * Rows are not produced in lock-step rounds (read → produce → wait for all reports → mark →
- * read again): the relay keeps up to batch_size rows in the pipeline, reads new rows as soon
- * as it is woken (NOTIFY) even while earlier ones are still in flight, and marks whatever has
- * been delivered in one UPDATE per pass. The guarantees are unchanged:
+ * The relay reads and produces as soon as it is woken (NOTIFY) when nothing is in flight,
+ * and otherwise as soon as the last delivery report of the batch in flight arrives (natural
+ * batching: under load what committed meanwhile goes out as one batch). Marking is off the
+ * latency path: the delivered rows are marked in one UPDATE per pass, after the next read.
+ * The guarantees are unchanged:
  * - a row is marked only after ITS delivery report succeeded;
  * - rows are produced in id order, each exactly once while it is in the pipeline (a read
  *   excludes the ids in flight), through the one idempotent producer: per partition no
