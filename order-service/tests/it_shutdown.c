@@ -37,7 +37,7 @@ static int listen_any(int *port)
 {
     struct sockaddr_in a;
     socklen_t al = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* not inherited by the service */
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -49,12 +49,49 @@ static int listen_any(int *port)
     return fd;
 }
 
-/* A port nothing listens on (bound then closed: connections are refused). */
+/* A port nothing listens on, below the kernel's ephemeral range (32768+) so that no client
+ * socket takes it meanwhile (bound then closed: connections are refused). */
 static int unused_port(void)
 {
-    int port;
-    close(listen_any(&port));
-    return port;
+    static int next;
+    for (int i = 0; i < 2000; i++) {
+        struct sockaddr_in a;
+        int port = 20000 + (int)((getpid() * 7919L + (next++) * 131L) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return port;
+    }
+    return -1;
+}
+
+/* *state holds the pid of the service the running test started (-1 none): the teardown
+ * kills it when an assertion left it running. */
+static int child_setup(void **state)
+{
+    pid_t *pid = malloc(sizeof *pid);
+    if (pid == NULL)
+        return -1;
+    *pid = -1;
+    *state = pid;
+    return 0;
+}
+
+static int kill_child(void **state)
+{
+    pid_t *pid = *state;
+    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    free(pid);
+    return 0;
 }
 
 /* Waits for `pid` to exit for at most `ms`: its exit status (128+signal when killed), or
@@ -131,13 +168,12 @@ static void test_kafka_down_sigterm(void **state)
     char logf[256], boot[96], *body = NULL;
     long long elapsed;
     int port = unused_port();
-    (void)state;
     assert_int_equal(os_it_setup(&t, "shutdown-kdown", 1), 0);
     snprintf(boot, sizeof boot, "KAFKA_CONFIG_BOOTSTRAP_SERVERS=127.0.0.1:%d", unused_port());
     const char *env[] = {boot, NULL};
     log_path(logf, sizeof logf, "kdown");
     long long t0 = ts_now_ms();
-    pid_t pid = os_it_start(&t, port, env, logf);
+    pid_t pid = *(pid_t *)*state = os_it_start(&t, port, env, logf);
     assert_true(pid > 0);
     assert_int_equal(wait_live(port, 30000), 0);
     print_message("started with Kafka unreachable in %lld ms\n", ts_now_ms() - t0);
@@ -160,12 +196,11 @@ static void test_sigterm_during_startup(void **state)
     os_it_t t;
     char logf[256], boot[96];
     long long elapsed;
-    (void)state;
     assert_int_equal(os_it_setup(&t, "shutdown-early", 1), 0);
     snprintf(boot, sizeof boot, "KAFKA_CONFIG_BOOTSTRAP_SERVERS=127.0.0.1:%d", unused_port());
     const char *env[] = {boot, NULL};
     log_path(logf, sizeof logf, "early");
-    pid_t pid = os_it_start(&t, unused_port(), env, logf);
+    pid_t pid = *(pid_t *)*state = os_it_start(&t, unused_port(), env, logf);
     assert_true(pid > 0);
     ts_sleep_ms(700);
     kill(pid, SIGTERM);
@@ -182,11 +217,10 @@ static void test_port_taken(void **state)
     char logf[256];
     long long elapsed;
     int port;
-    (void)state;
     assert_int_equal(os_it_setup(&t, "shutdown-port", 1), 0);
     int fd = listen_any(&port);
     log_path(logf, sizeof logf, "port");
-    pid_t pid = os_it_start(&t, port, NULL, logf);
+    pid_t pid = *(pid_t *)*state = os_it_start(&t, port, NULL, logf);
     assert_true(pid > 0);
     int rc = wait_exit(pid, STOP_LIMIT_MS, &elapsed);
     print_message("HTTP port taken: exit %d after %lld ms\n", rc, elapsed);
@@ -203,10 +237,9 @@ static void test_ready_then_sigterm(void **state)
     char logf[256], *body = NULL;
     long long elapsed;
     int port = unused_port();
-    (void)state;
     assert_int_equal(os_it_setup(&t, "shutdown-ready", 1), 0);
     log_path(logf, sizeof logf, "ready");
-    pid_t pid = os_it_start(&t, port, NULL, logf);
+    pid_t pid = *(pid_t *)*state = os_it_start(&t, port, NULL, logf);
     assert_true(pid > 0);
     assert_int_equal(os_it_wait_ready(port, 60000), 0);
     assert_int_equal(http_status(port, "/health/readiness", &body), 200);
@@ -226,10 +259,10 @@ static void test_ready_then_sigterm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kafka_down_sigterm),
-        cmocka_unit_test(test_sigterm_during_startup),
-        cmocka_unit_test(test_port_taken),
-        cmocka_unit_test(test_ready_then_sigterm),
+        cmocka_unit_test_setup_teardown(test_kafka_down_sigterm, child_setup, kill_child),
+        cmocka_unit_test_setup_teardown(test_sigterm_during_startup, child_setup, kill_child),
+        cmocka_unit_test_setup_teardown(test_port_taken, child_setup, kill_child),
+        cmocka_unit_test_setup_teardown(test_ready_then_sigterm, child_setup, kill_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
