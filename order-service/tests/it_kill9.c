@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -82,7 +83,10 @@ static void test_kill9_mid_stream(void **state)
     os_it_t t;
     assert_int_equal(os_it_setup(&t, "kill", 3), 0);
     produce(&t, 0, NEVENTS / 2);
-    pid_t pid = os_it_start(&t, 38292, fast_env, "/tmp/it_order_kill9.log");
+    char logf[128];
+    int port = os_it_free_port();
+    snprintf(logf, sizeof logf, "/tmp/it_order_kill9_%d.log", (int)getpid());
+    pid_t pid = os_it_start(&t, port, fast_env, logf);
     assert_true(pid > 0);
     produce(&t, NEVENTS / 2, NEVENTS);
     /* kill -9 somewhere in the middle */
@@ -95,7 +99,7 @@ static void test_kill9_mid_stream(void **state)
     long long offs_at = os_it_scalar(&t, OFFSETS_SQL);
     printf("killed -9 with %lld/%d events committed (%lld rows)\n", offs_at, NEVENTS, rows_at);
     assert_true(offs_at < NEVENTS);
-    pid = os_it_start(&t, 38292, fast_env, "/tmp/it_order_kill9.log");
+    pid = os_it_start(&t, port, fast_env, logf);
     assert_true(pid > 0);
     long long t0 = ts_now_ms();
     assert_int_equal(os_it_wait_scalar(&t, OFFSETS_SQL, NEVENTS, 120000), NEVENTS);
@@ -110,11 +114,15 @@ static void test_two_replicas_one_killed(void **state)
     (void)state;
     os_it_t t;
     assert_int_equal(os_it_setup(&t, "repl", 4), 0);
-    pid_t a = os_it_start(&t, 38293, fast_env, "/tmp/it_order_replica_a.log");
-    pid_t b = os_it_start(&t, 38294, fast_env, "/tmp/it_order_replica_b.log");
+    char loga[128], logb[128];
+    int pa = os_it_free_port(), pb = os_it_free_port();
+    snprintf(loga, sizeof loga, "/tmp/it_order_replica_a_%d.log", (int)getpid());
+    snprintf(logb, sizeof logb, "/tmp/it_order_replica_b_%d.log", (int)getpid());
+    pid_t a = os_it_start(&t, pa, fast_env, loga);
+    pid_t b = os_it_start(&t, pb, fast_env, logb);
     assert_true(a > 0 && b > 0);
-    assert_int_equal(os_it_wait_ready(38293, 30000), 0);
-    assert_int_equal(os_it_wait_ready(38294, 30000), 0);
+    assert_int_equal(os_it_wait_ready(pa, 30000), 0);
+    assert_int_equal(os_it_wait_ready(pb, 30000), 0);
     ts_sleep_ms(4000); /* both in the group, partitions split */
     produce(&t, 0, NEVENTS / 2);
     long long end = ts_now_ms() + 60000;
@@ -139,8 +147,11 @@ static void test_apply_failed_goes_to_dlq(void **state)
     char a[37], evil[37], c[37], sql[256];
     static const char *const env[] = {"PROJECTION_MAX_RETRIES=2", "PROJECTION_RETRY_BACKOFF_MS=100", NULL};
     assert_int_equal(os_it_setup(&t, "fault", 1), 0);
-    pid_t pid = os_it_start(&t, 38295, env, "/tmp/it_order_fault.log");
-    assert_int_equal(os_it_wait_ready(38295, 30000), 0);
+    char logf[128];
+    snprintf(logf, sizeof logf, "/tmp/it_order_fault_%d.log", (int)getpid());
+    int port = os_it_free_port();
+    pid_t pid = os_it_start(&t, port, env, logf);
+    assert_int_equal(os_it_wait_ready(port, 30000), 0);
     assert_int_equal(os_it_scalar(&t, "SELECT 1 FROM pg_constraint LIMIT 1"), 1);
     PQclear(PQexec(t.pg, "ALTER TABLE \"order\".customers ADD CONSTRAINT it_no_evil "
                          "CHECK (username <> 'evil')"));

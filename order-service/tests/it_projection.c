@@ -21,7 +21,6 @@
 #include "os_it.h"
 #include "ts.h"
 
-#define PORT 38291
 #define REST "d215b5f8-0249-4dc5-89a3-51fd148cfb45"
 #define PROD "d215b5f8-0249-4dc5-89a3-51fd148cfb48"
 #define HASH_SQL                                                                                             \
@@ -61,10 +60,13 @@ static int setup(void **state)
     memset(&w, 0, sizeof w);
     if (os_it_setup(&w.t, "proj", 3) != 0)
         return -1;
-    snprintf(w.base, sizeof w.base, "http://127.0.0.1:%d", PORT);
+    int port = os_it_free_port(); /* not a fixed one: parallel runs do not meet */
+    char logf[128];
+    snprintf(logf, sizeof logf, "/tmp/it_order_projection_%d.log", (int)getpid());
+    snprintf(w.base, sizeof w.base, "http://127.0.0.1:%d", port);
     static const char *env[] = {"ORDER_ADMIN_TOKEN=it-secret", "ORDER_SERVICE_CUSTOMER_WAIT_MS=800", NULL};
-    w.pid = os_it_start(&w.t, PORT, env, "/tmp/it_order_projection.log");
-    if (w.pid < 0 || os_it_wait_ready(PORT, 30000) != 0)
+    w.pid = os_it_start(&w.t, port, env, logf);
+    if (w.pid < 0 || os_it_wait_ready(port, 30000) != 0)
         return -1;
     *state = &w;
     return 0;

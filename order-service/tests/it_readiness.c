@@ -154,76 +154,23 @@ static void relay_stop(relay_t *r)
     pthread_join(r->thread, NULL);
 }
 
-/* *state holds the pid of the service the running test started (-1 none): the teardown
- * kills it when an assertion left it running. */
-static int child_setup(void **state)
-{
-    pid_t *pid = malloc(sizeof *pid);
-    if (pid == NULL)
-        return -1;
-    *pid = -1;
-    *state = pid;
-    return 0;
-}
 
-static int kill_child(void **state)
-{
-    pid_t *pid = *state;
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-    }
-    free(pid);
-    return 0;
-}
-
-static long get(int port, const char *path, char **body, char **ctype)
-{
-    char url[160];
-    ts_resp_t r;
-    long st;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    if (ts_http("GET", url, NULL, 0, NULL, &r) != 0) {
-        ts_resp_free(&r);
-        return 0;
-    }
-    st = r.status;
-    if (ctype != NULL)
-        *ctype = ts_resp_header(&r, "content-type");
-    if (body != NULL) {
-        *body = r.body;
-        r.body = NULL;
-    }
-    ts_resp_free(&r);
-    return st;
-}
 
 /* Polls readiness until it answers `want`; returns the time it took or -1. */
 static long long wait_readiness(int port, long want, long timeout_ms)
 {
     long long t0 = ts_now_ms();
     while (ts_now_ms() - t0 < timeout_ms) {
-        if (get(port, "/health/readiness", NULL, NULL) == want)
+        if (os_it_get(port, "/health/readiness", NULL, NULL) == want)
             return ts_now_ms() - t0;
         ts_sleep_ms(100);
     }
     return -1;
 }
 
-/* A free port below the kernel's ephemeral range (32768+): a client socket can then never
- * take it, nor connect to itself on it while nothing listens (TCP self-connect). */
 static int free_port(void)
 {
-    static int next;
-    for (int i = 0; i < 2000; i++) {
-        int port = 20000 + (int)((getpid() * 7919L + (next++) * 131L) % 12000);
-        int fd = relay_listen(port);
-        if (fd >= 0) {
-            close(fd);
-            return port;
-        }
-    }
-    return -1;
+    return os_it_free_port();
 }
 
 static void test_readiness_follows_database(void **state)
@@ -246,9 +193,9 @@ static void test_readiness_follows_database(void **state)
     assert_int_equal(os_it_send(&t, id, 1, "ready-7", 1), 0);
     assert_int_equal(os_it_wait_ready(port, 60000), 0);
     snprintf(path, sizeof path, "/customers/%s", id);
-    for (int k = 0; k < 100 && get(port, path, NULL, NULL) != 200; k++)
+    for (int k = 0; k < 100 && os_it_get(port, path, NULL, NULL) != 200; k++)
         ts_sleep_ms(100);
-    assert_int_equal(get(port, "/health/readiness", &body, NULL), 200);
+    assert_int_equal(os_it_get(port, "/health/readiness", &body, NULL), 200);
     assert_non_null(strstr(body, "\"db\":\"UP\",\"kafka\":\"UP\",\"projection\":\"UP\""));
     free(body);
 
@@ -256,12 +203,12 @@ static void test_readiness_follows_database(void **state)
     long long took = wait_readiness(port, 503, 15000);
     print_message("database cut: readiness 503 after %lld ms\n", took);
     assert_true(took >= 0);
-    assert_int_equal(get(port, "/health/readiness", &body, NULL), 503);
+    assert_int_equal(os_it_get(port, "/health/readiness", &body, NULL), 503);
     assert_non_null(strstr(body, "\"db\":\"DOWN\""));
     assert_non_null(strstr(body, "\"kafka\":\"UP\""));
     free(body);
     long long t0 = ts_now_ms();
-    long st = get(port, path, &body, &ct);
+    long st = os_it_get(port, path, &body, &ct);
     print_message("read with the database cut: %ld after %lld ms\n", st, ts_now_ms() - t0);
     assert_true(st >= 500 && st <= 599);
     assert_non_null(ct);
@@ -269,7 +216,7 @@ static void test_readiness_follows_database(void **state)
     assert_non_null(strstr(body, "\"status\":"));
     free(body);
     free(ct);
-    assert_int_equal(get(port, "/health/liveness", NULL, NULL), 200); /* alive all along */
+    assert_int_equal(os_it_get(port, "/health/liveness", NULL, NULL), 200); /* alive all along */
 
     int rs = -1;
     for (int k = 0; k < 50 && (rs = relay_start(&r, relay_port, pg_port)) != 0; k++)
@@ -279,9 +226,9 @@ static void test_readiness_follows_database(void **state)
     took = wait_readiness(port, 200, 30000);
     print_message("database back: readiness 200 after %lld ms\n", took);
     assert_true(took >= 0);
-    for (int k = 0; k < 50 && get(port, path, NULL, NULL) != 200; k++)
+    for (int k = 0; k < 50 && os_it_get(port, path, NULL, NULL) != 200; k++)
         ts_sleep_ms(100);
-    assert_int_equal(get(port, path, NULL, NULL), 200);
+    assert_int_equal(os_it_get(port, path, NULL, NULL), 200);
 
     assert_int_equal(os_it_stop(pid), 0);
     relay_stop(&r);
@@ -291,7 +238,7 @@ static void test_readiness_follows_database(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_readiness_follows_database, child_setup, kill_child),
+        cmocka_unit_test_setup_teardown(test_readiness_follows_database, os_it_child_setup, os_it_child_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,50 +49,11 @@ static int listen_any(int *port)
     return fd;
 }
 
-/* A port nothing listens on, below the kernel's ephemeral range (32768+) so that no client
- * socket takes it meanwhile (bound then closed: connections are refused). */
 static int unused_port(void)
 {
-    static int next;
-    for (int i = 0; i < 2000; i++) {
-        struct sockaddr_in a;
-        int port = 20000 + (int)((getpid() * 7919L + (next++) * 131L) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons((uint16_t)port);
-        int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (ok)
-            return port;
-    }
-    return -1;
+    return os_it_free_port();
 }
 
-/* *state holds the pid of the service the running test started (-1 none): the teardown
- * kills it when an assertion left it running. */
-static int child_setup(void **state)
-{
-    pid_t *pid = malloc(sizeof *pid);
-    if (pid == NULL)
-        return -1;
-    *pid = -1;
-    *state = pid;
-    return 0;
-}
-
-static int kill_child(void **state)
-{
-    pid_t *pid = *state;
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-    }
-    free(pid);
-    return 0;
-}
 
 /* Waits for `pid` to exit for at most `ms`: its exit status (128+signal when killed), or
  * -1 after SIGKILLing it when it was still running. *elapsed gets the time waited. */
@@ -114,30 +75,12 @@ static int wait_exit(pid_t pid, long ms, long long *elapsed)
     return -1;
 }
 
-static long http_status(int port, const char *path, char **body)
-{
-    char url[128];
-    ts_resp_t r;
-    long st;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    if (ts_http("GET", url, NULL, 0, NULL, &r) != 0) {
-        ts_resp_free(&r);
-        return 0;
-    }
-    st = r.status;
-    if (body != NULL) {
-        *body = r.body;
-        r.body = NULL;
-    }
-    ts_resp_free(&r);
-    return st;
-}
 
 static int wait_live(int port, long ms)
 {
     long long end = ts_now_ms() + ms;
     while (ts_now_ms() < end) {
-        if (http_status(port, "/health/liveness", NULL) == 200)
+        if (os_it_get(port, "/health/liveness", NULL, NULL) == 200)
             return 0;
         ts_sleep_ms(50);
     }
@@ -178,7 +121,7 @@ static void test_kafka_down_sigterm(void **state)
     assert_int_equal(wait_live(port, 30000), 0);
     print_message("started with Kafka unreachable in %lld ms\n", ts_now_ms() - t0);
     ts_sleep_ms(1500);
-    assert_int_equal(http_status(port, "/health/readiness", &body), 503);
+    assert_int_equal(os_it_get(port, "/health/readiness", &body, NULL), 503);
     assert_non_null(strstr(body, "\"kafka\":\"DOWN\""));
     assert_non_null(strstr(body, "\"db\":\"UP\""));
     free(body);
@@ -242,7 +185,7 @@ static void test_ready_then_sigterm(void **state)
     pid_t pid = *(pid_t *)*state = os_it_start(&t, port, NULL, logf);
     assert_true(pid > 0);
     assert_int_equal(os_it_wait_ready(port, 60000), 0);
-    assert_int_equal(http_status(port, "/health/readiness", &body), 200);
+    assert_int_equal(os_it_get(port, "/health/readiness", &body, NULL), 200);
     assert_non_null(strstr(body, "\"db\":\"UP\""));
     assert_non_null(strstr(body, "\"kafka\":\"UP\""));
     assert_non_null(strstr(body, "\"projection\":\"UP\""));
@@ -259,10 +202,10 @@ static void test_ready_then_sigterm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kafka_down_sigterm, child_setup, kill_child),
-        cmocka_unit_test_setup_teardown(test_sigterm_during_startup, child_setup, kill_child),
-        cmocka_unit_test_setup_teardown(test_port_taken, child_setup, kill_child),
-        cmocka_unit_test_setup_teardown(test_ready_then_sigterm, child_setup, kill_child),
+        cmocka_unit_test_setup_teardown(test_kafka_down_sigterm, os_it_child_setup, os_it_child_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_during_startup, os_it_child_setup, os_it_child_teardown),
+        cmocka_unit_test_setup_teardown(test_port_taken, os_it_child_setup, os_it_child_teardown),
+        cmocka_unit_test_setup_teardown(test_ready_then_sigterm, os_it_child_setup, os_it_child_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

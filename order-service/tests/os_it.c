@@ -1,6 +1,9 @@
 /* os_it.c — integration test helpers. See os_it.h. */
 #include "os_it.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +239,68 @@ pid_t os_it_start(os_it_t *t, int port, const char *const *extra_env, const char
     }
     execl(t->bin, t->bin, (char *)NULL);
     _exit(127);
+}
+
+int os_it_free_port(void)
+{
+    static int next; /* test-process helper: successive calls walk on */
+    for (int i = 0; i < 4000; i++) {
+        struct sockaddr_in a;
+        int port = 20000 + (int)((getpid() * 7919L + (next++) * 131L) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return port;
+    }
+    return -1;
+}
+
+int os_it_child_setup(void **state)
+{
+    pid_t *pid = malloc(sizeof *pid);
+    if (pid == NULL)
+        return -1;
+    *pid = -1;
+    *state = pid;
+    return 0;
+}
+
+int os_it_child_teardown(void **state)
+{
+    pid_t *pid = *state;
+    if (pid != NULL && *pid > 0 && waitpid(*pid, NULL, WNOHANG) == 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    free(pid);
+    return 0;
+}
+
+long os_it_get(int port, const char *path, char **body, char **ctype)
+{
+    char url[256];
+    ts_resp_t r;
+    long st;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    if (ts_http("GET", url, NULL, 0, NULL, &r) != 0) {
+        ts_resp_free(&r);
+        return 0;
+    }
+    st = r.status;
+    if (ctype != NULL)
+        *ctype = ts_resp_header(&r, "content-type");
+    if (body != NULL) {
+        *body = r.body;
+        r.body = NULL;
+    }
+    ts_resp_free(&r);
+    return st;
 }
 
 int os_it_wait_ready(int port, long timeout_ms)

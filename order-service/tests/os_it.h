@@ -44,6 +44,11 @@ int os_it_flush(os_it_t *t);
 /* Starts order-service on `port` with the run's names and extra "NAME=value" env entries
  * (NULL-terminated, may be NULL). Returns the pid or -1. */
 pid_t os_it_start(os_it_t *t, int port, const char *const *extra_env, const char *logfile);
+/* A 127.0.0.1 port nothing listens on, below the kernel's ephemeral range (32768+) so no
+ * client socket takes it meanwhile, varied by pid so parallel runs do not meet; -1 if
+ * none. Successive calls return different ports. */
+int os_it_free_port(void);
+
 /* Waits until GET /health/readiness answers 200 (timeout ms). 0 or -1. */
 int os_it_wait_ready(int port, long timeout_ms);
 /* SIGTERM + wait; returns the exit status (or -1). */
@@ -51,8 +56,28 @@ int os_it_stop(pid_t pid);
 /* SIGKILL + wait. */
 void os_it_kill9(pid_t pid);
 
+/* cmocka setup/teardown pair for tests that start a service: *state holds a pid (-1 at
+ * first; the test stores what os_it_start returned); the teardown SIGKILLs the service
+ * when an assertion left it running, and frees the slot. */
+int os_it_child_setup(void **state);
+int os_it_child_teardown(void **state);
+
+/* GET http://127.0.0.1:<port><path>: the status (0 when no answer); *body and *ctype (each
+ * may be NULL) receive malloc'ed copies of the body and the Content-Type (caller frees). */
+long os_it_get(int port, const char *path, char **body, char **ctype);
+
 /* The first column of the first row of `sql` as a long long (or -1 on error). */
 long long os_it_scalar(os_it_t *t, const char *sql);
+/* cmocka setup/teardown pair for tests that start a service: *state holds a pid (-1 at
+ * first; the test stores what os_it_start returned); the teardown SIGKILLs the service
+ * when an assertion left it running, and frees the slot. */
+int os_it_child_setup(void **state);
+int os_it_child_teardown(void **state);
+
+/* GET http://127.0.0.1:<port><path>: the status (0 when no answer); *body and *ctype (each
+ * may be NULL) receive malloc'ed copies of the body and the Content-Type (caller frees). */
+long os_it_get(int port, const char *path, char **body, char **ctype);
+
 /* The first column of the first row as malloc'ed text (caller frees), or NULL. */
 char *os_it_text(os_it_t *t, const char *sql);
 /* Polls `sql` until it returns `want` or timeout. Returns the last value. */
