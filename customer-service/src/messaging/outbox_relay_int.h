@@ -46,9 +46,9 @@ struct outbox_relay {
     relay_slot_t *slots; /* o.batch_size of them: the most rows between produce and mark */
     int *free_idx;       /* stack of free slot indexes */
     int n_free;
-    int inflight;  /* produced, delivery report pending */
-    int delivered; /* delivered, not yet marked */
-    int failed;    /* delivery failed, not yet settled */
+    int inflight;   /* produced, delivery report pending */
+    int delivered;  /* delivered, not yet marked */
+    int failed;     /* delivery failed, not yet settled */
     long long *ids; /* scratch, o.batch_size */
     char *arr;      /* scratch text array, o.batch_size * 21 + 3 */
     int dirty;      /* there may be unpublished rows not yet read (NOTIFY, sweep, full read) */
@@ -60,10 +60,10 @@ struct outbox_relay {
 long long relay_now_ms(void);
 long long relay_mono_ms(void);
 /* outbox_relay_pump.c: */
-int relay_pump_init(outbox_relay_t *r);   /* slots and scratch; 0 or -1 */
+int relay_pump_init(outbox_relay_t *r); /* slots and scratch; 0 or -1 */
 void relay_pump_free(outbox_relay_t *r);
 void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-int relay_prepare(outbox_relay_t *r);     /* prepares the statements on r->pg; 0 or -1 */
+int relay_prepare(outbox_relay_t *r); /* prepares the statements on r->pg; 0 or -1 */
 /* Reads unpublished rows not already in the pipeline (up to the free slots) and produces
  * them without waiting. Returns rows produced, or -1 when the read failed or a row could not
  * be queued (then nothing after it is produced: per-key order). */

@@ -141,13 +141,12 @@ static rd_kafka_resp_err_t relay_produce(outbox_relay_t *r, PGresult *res, int i
     int null = PQgetisnull(res, i, 2);
     snprintf(idtxt, sizeof idtxt, "%lld", s->id);
     for (;;) {
-        e = rd_kafka_producev(r->rk, RD_KAFKA_V_TOPIC(r->o.topic),
-                              RD_KAFKA_V_KEY(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)),
-                              RD_KAFKA_V_VALUE(null ? NULL : PQgetvalue(res, i, 2),
-                                               null ? 0 : (size_t)PQgetlength(res, i, 2)),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_HEADER(RELAY_HEADER, idtxt, -1), RD_KAFKA_V_OPAQUE(s),
-                              RD_KAFKA_V_END);
+        e = rd_kafka_producev(
+            r->rk, RD_KAFKA_V_TOPIC(r->o.topic),
+            RD_KAFKA_V_KEY(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)),
+            RD_KAFKA_V_VALUE(null ? NULL : PQgetvalue(res, i, 2), null ? 0 : (size_t)PQgetlength(res, i, 2)),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADER(RELAY_HEADER, idtxt, -1),
+            RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return e;
         rd_kafka_poll(r->rk, 50);
