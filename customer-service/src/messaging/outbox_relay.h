@@ -9,9 +9,10 @@
  *   produced with key = customer id through an idempotent producer whose retries and
  *   message timeout are unlimited, so per partition nothing is reordered, dropped or
  *   duplicated while the broker is down — the relay simply waits, HTTP keeps answering.
- * - Pipeline: rows are produced as soon as the relay is woken, while earlier ones are still
- *   in flight (up to batch_size rows between produce and mark), and what has been
- *   delivered is marked in one UPDATE per pass (outbox_relay_pump.c).
+ * - Batching: an idle relay produces a row the moment it is woken; while a batch is in
+ *   flight, rows that commit meanwhile wait and go out together once it is acknowledged
+ *   (natural batching, up to batch_size rows). Delivered rows are marked in one UPDATE per
+ *   pass, after the next read (outbox_relay_pump.c).
  * - Marking: a row gets published_at only after its delivery report succeeded. The relay's
  *   session commits its marks with synchronous_commit off: a mark lost in a database crash
  *   is redone by the takeover scan below (the crash ends the session and its lock).
