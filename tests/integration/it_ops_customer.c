@@ -220,7 +220,9 @@ static void t_db_dead_at_start(void **state)
     snprintf(in->topic, sizeof in->topic, "it-ops-cs-deadport-%d", (int)getpid());
     n = ops_base_env(buf, env, in->port, "cqrs");
     snprintf(dead, sizeof dead, "DATASOURCE_PORT=%d", ops_free_port()); /* nothing listens there */
-    env[n++] = dead;
+    for (size_t i = 0; i < n; i++) /* replace the base environment's database port */
+        if (strncmp(env[i], "DATASOURCE_PORT=", 16) == 0)
+            env[i] = dead;
     snprintf(topic_env, sizeof topic_env, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", in->topic);
     env[n++] = topic_env;
     env[n] = NULL;

@@ -1,11 +1,19 @@
 /* outbox_relay_takeover.c — what a new relay leader does first: find out which outbox
- * rows the previous leader published but could not mark, so they are not sent twice.
+ * rows the previous leader published but could not mark, so they are not sent twice —
+ * and never mark a row that is not on the topic, so none is lost.
  *
- * Per partition the relay's records are in outbox-id order (rows are produced in id order
- * by one idempotent producer at a time, with unlimited retries: no gaps, no reordering),
- * so the `outbox-id` header of a partition's LAST record says: every row of this partition
- * with an id up to here is on the topic. Rows are mapped to partitions with librdkafka's
- * murmur2_random partitioner, the one the producer is configured with.
+ * Per partition the relay's records are produced in outbox-id order by one idempotent
+ * producer at a time, and a leader marks every row whose delivery report it has seen, so
+ * the records that are on the topic but not marked form a SUFFIX of each partition, and
+ * every one of them is an unpublished row. With u[p] unpublished rows mapped to partition
+ * p (librdkafka's murmur2_random partitioner, the one the producer uses), the last u[p]
+ * records of p therefore contain all of them. The scan reads exactly those records,
+ * collects their `outbox-id` headers, and marks only unpublished rows whose id it SAW.
+ *
+ * Ids alone would not do: a transaction that took a lower id but committed after a higher
+ * id was published is unpublished with an id below the partition's last one; it must be
+ * sent, not marked. (Per key there is no such race: a customer's next event is written
+ * only after the previous one's transaction committed, under the row lock.)
  */
 #include "messaging/outbox_relay_int.h"
 
@@ -14,17 +22,30 @@
 #include <string.h>
 #include <time.h>
 
-#define TAKEOVER_TIMEOUT_MS 10000
+#define TAKEOVER_TIMEOUT_MS 30000
 
-/* Reads the last record's outbox-id of every partition into maxid[0..np). Returns 0 when
- * every partition was read (empty partitions count as 0), -1 otherwise. */
-static int takeover_tails(outbox_relay_t *r, int np, long long *maxid)
+typedef struct takeover_row {
+    long long id;
+    int32_t partition;
+} takeover_row_t;
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Reads the last want[p] records of every partition p and stores their outbox-ids in
+ * seen[0..cap). Returns the number of ids, or -1 when a partition could not be read to its
+ * end in time. */
+static int takeover_tails(outbox_relay_t *r, int np, const int *want, long long *seen, int cap)
 {
     char err[512];
     rd_kafka_conf_t *conf = kfk_conf_new(r->bootstrap, "customer-outbox-takeover", &r->op, err, sizeof err);
     rd_kafka_t *c = NULL;
     rd_kafka_topic_partition_list_t *tl = NULL;
-    int want = 0, got = 0, rc = -1;
+    int64_t *end = NULL;
+    int open = 0, n = 0, rc = -1;
     long long t0 = relay_now_ms();
 
     if (conf == NULL || kfk_conf_set(conf, "group.id", "customer-outbox-takeover", err, sizeof err) != 0 ||
@@ -41,40 +62,54 @@ static int takeover_tails(outbox_relay_t *r, int np, long long *maxid)
         return -1;
     }
     tl = rd_kafka_topic_partition_list_new(np);
+    end = calloc((size_t)np, sizeof *end);
+    if (end == NULL)
+        goto cleanup;
     for (int p = 0; p < np; p++) {
         int64_t lo = 0, hi = 0;
-        maxid[p] = 0;
+        if (want[p] == 0)
+            continue;
         if (rd_kafka_query_watermark_offsets(c, r->o.topic, p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             goto cleanup;
         if (hi > lo) {
-            rd_kafka_topic_partition_list_add(tl, r->o.topic, p)->offset = hi - 1;
-            want++;
+            int64_t from = hi - want[p] > lo ? hi - want[p] : lo;
+            rd_kafka_topic_partition_list_add(tl, r->o.topic, p)->offset = from;
+            end[p] = hi;
+            open++;
         }
     }
-    if (want > 0 && rd_kafka_assign(c, tl) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (open > 0 && rd_kafka_assign(c, tl) != RD_KAFKA_RESP_ERR_NO_ERROR)
         goto cleanup;
-    while (got < want && relay_now_ms() - t0 < TAKEOVER_TIMEOUT_MS) {
+    while (open > 0 && relay_now_ms() - t0 < TAKEOVER_TIMEOUT_MS) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
+        rd_kafka_headers_t *hdrs = NULL;
         const void *hv = NULL;
         size_t hl = 0;
-        rd_kafka_headers_t *hdrs = NULL;
         if (m == NULL)
             continue;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition >= 0 && m->partition < np) {
-            char num[24] = "";
-            if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                rd_kafka_header_get_last(hdrs, RELAY_HEADER, &hv, &hl) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                hv != NULL && hl < sizeof num) {
-                memcpy(num, hv, hl);
-                num[hl] = '\0';
-                maxid[m->partition] = strtoll(num, NULL, 10);
+        int p = m->partition;
+        if (p >= 0 && p < np && end[p] > 0) {
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < end[p]) {
+                char num[24] = "";
+                if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    rd_kafka_header_get_last(hdrs, RELAY_HEADER, &hv, &hl) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    hv != NULL && hl < sizeof num && n < cap) {
+                    memcpy(num, hv, hl);
+                    num[hl] = '\0';
+                    seen[n++] = strtoll(num, NULL, 10);
+                }
             }
-            got++;
+            if ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset >= end[p] - 1) ||
+                m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                end[p] = 0; /* this partition is read to the end we wanted */
+                open--;
+            }
         }
         rd_kafka_message_destroy(m);
     }
-    rc = got == want ? 0 : -1;
+    rc = open == 0 ? n : -1;
 cleanup:
+    free(end);
     rd_kafka_topic_partition_list_destroy(tl);
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
@@ -84,60 +119,63 @@ cleanup:
 void relay_takeover_scan(outbox_relay_t *r)
 {
     int np = kfk_partition_count(r->rk, r->o.topic, 5000);
-    long long *maxid = NULL, top = 0, *ids = NULL;
+    int *want = NULL, nrows = 0, nseen = -1, n = 0;
+    takeover_row_t *rows = NULL;
+    long long *seen = NULL, *ids = NULL;
     rd_kafka_topic_t *rkt = NULL;
     PGresult *res = NULL;
-    int n = 0, tails_ok = 0;
-    char topbuf[24];
-    const char *vals[1] = {topbuf};
 
     if (np < 1) {
         clog_warn(r->log, "outbox takeover: topic %s metadata unavailable; skipping the scan", r->o.topic);
         return;
     }
-    maxid = calloc((size_t)np, sizeof *maxid);
-    /* A topic created a moment ago may not have partition leaders yet: retry briefly. */
-    for (int attempt = 0; maxid != NULL && attempt < 5; attempt++) {
-        if (takeover_tails(r, np, maxid) == 0) {
-            tails_ok = 1;
-            break;
-        }
-        struct timespec ts = {0, 500 * 1000000L};
-        nanosleep(&ts, NULL);
+    res = PQexec(r->pg, "SELECT id, aggregate_id::text FROM customer.outbox WHERE published_at IS NULL ORDER BY id");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        goto cleanup;
+    nrows = PQntuples(res);
+    if (nrows == 0)
+        goto cleanup;
+    want = calloc((size_t)np, sizeof *want);
+    rows = calloc((size_t)nrows, sizeof *rows);
+    seen = calloc((size_t)nrows, sizeof *seen);
+    ids = calloc((size_t)nrows, sizeof *ids);
+    rkt = rd_kafka_topic_new(r->rk, r->o.topic, NULL);
+    if (want == NULL || rows == NULL || seen == NULL || ids == NULL || rkt == NULL)
+        goto cleanup;
+    for (int i = 0; i < nrows; i++) {
+        const char *key = PQgetvalue(res, i, 1);
+        rows[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        rows[i].partition = rd_kafka_msg_partitioner_murmur2_random(rkt, key, strlen(key), np, NULL, NULL);
+        if (rows[i].partition >= 0 && rows[i].partition < np)
+            want[rows[i].partition]++;
     }
-    if (!tails_ok) {
+    /* A topic created a moment ago may not have partition leaders yet: retry briefly. */
+    for (int attempt = 0; attempt < 5 && nseen < 0; attempt++) {
+        nseen = takeover_tails(r, np, want, seen, nrows);
+        if (nseen < 0) {
+            struct timespec ts = {0, 500 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (nseen < 0) {
         clog_warn(r->log, "outbox takeover: could not read the partition tails; rows may be re-sent");
         goto cleanup;
     }
-    for (int p = 0; p < np; p++)
-        top = maxid[p] > top ? maxid[p] : top;
-    if (top == 0)
-        goto cleanup;
-    snprintf(topbuf, sizeof topbuf, "%lld", top);
-    res = PQexecParams(r->pg,
-                       "SELECT id, aggregate_id::text FROM customer.outbox"
-                       " WHERE published_at IS NULL AND id <= $1::bigint ORDER BY id",
-                       1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        goto cleanup;
-    ids = malloc(sizeof *ids * (size_t)(PQntuples(res) + 1));
-    rkt = rd_kafka_topic_new(r->rk, r->o.topic, NULL);
-    if (ids == NULL || rkt == NULL)
-        goto cleanup;
-    for (int i = 0; i < PQntuples(res); i++) {
-        long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        const char *key = PQgetvalue(res, i, 1);
-        int32_t p = rd_kafka_msg_partitioner_murmur2_random(rkt, key, strlen(key), np, NULL, NULL);
-        if (p >= 0 && p < np && id <= maxid[p])
-            ids[n++] = id;
-    }
+    qsort(seen, (size_t)nseen, sizeof *seen, cmp_ll);
+    for (int i = 0; i < nrows; i++)
+        if (bsearch(&rows[i].id, seen, (size_t)nseen, sizeof *seen, cmp_ll) != NULL)
+            ids[n++] = rows[i].id;
     if (n > 0 && relay_mark(r, ids, n) == 0)
-        clog_warn(r->log, "outbox takeover: %d rows were already on the topic (published by the previous "
-                  "relay before it could mark them); marked, not re-sent", n);
+        clog_warn(r->log,
+                  "outbox takeover: %d of %d unpublished rows were already on the topic (published by the "
+                  "previous relay before it could mark them); marked, not re-sent",
+                  n, nrows);
 cleanup:
     PQclear(res);
     if (rkt)
         rd_kafka_topic_destroy(rkt);
+    free(want);
+    free(rows);
+    free(seen);
     free(ids);
-    free(maxid);
 }

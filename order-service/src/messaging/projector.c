@@ -38,6 +38,7 @@ struct os_projector {
     atomic_llong kafka_checked_ms; /* readiness cache: when Kafka was last asked */
     atomic_int kafka_ok;
     unsigned long assign_gen;           /* bumped by every rebalance (consumer thread only) */
+    int64_t kcommit_ms;                 /* last Kafka offset commit (consumer thread only) */
     os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
 };
 
@@ -319,12 +320,18 @@ static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_pro
     for (size_t i = 0; i < b->nev; i++)
         if (!b->events[i].tombstone && b->events[i].occurred_at_ms > newest)
             newest = b->events[i].occurred_at_ms;
-    /* Kafka offsets too (async; informational — PostgreSQL holds the truth) */
+    /* Kafka offsets too (async; informational, for lag tooling — PostgreSQL holds the truth),
+     * at most once a second: a commit per batch queues heartbeats behind commits at the
+     * group coordinator under load, and the session then times out (a 10 s stall). */
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)b->noffs);
     for (size_t i = 0; i < b->noffs; i++)
         rd_kafka_topic_partition_list_add(l, p->o.topic, b->offs[i].partition)->offset =
             b->offs[i].next_offset;
-    rd_kafka_commit(p->consumer, l, 1);
+    rd_kafka_offsets_store(p->consumer, l);
+    if (now - p->kcommit_ms >= 1000) {
+        rd_kafka_commit(p->consumer, NULL, 1); /* the stored offsets of every partition */
+        p->kcommit_ms = now;
+    }
     if (p->o.metrics) {
         metrics_t *m = p->o.metrics;
         metrics_add(m, "order_projection_batches_total", "result=\"committed\"", 1);
