@@ -103,8 +103,8 @@ char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errle
     base = pgx_conninfo(cfgcli_get_str(cfg, "datasource.host", "localhost"), ports,
                         cfgcli_get_str(cfg, "datasource.user", "postgres"), pw && *pw ? pw : NULL,
                         cfgcli_get_str(cfg, "datasource.dbname", "cqrs"));
-    if (base == NULL || asprintf(&out, "%s sslmode=%s connect_timeout=%d application_name=%s", base, ssl,
-                                 timeout, app) < 0) {
+    if (base == NULL ||
+        asprintf(&out, "%s sslmode=%s connect_timeout=%d application_name=%s", base, ssl, timeout, app) < 0) {
         out = NULL;
         snprintf(err, errlen, "out of memory");
     }
@@ -145,7 +145,8 @@ void svc_metrics_declare(metrics_t *m)
     if (m == NULL)
         return;
     metrics_declare(m, "http_requests_total", METRICS_COUNTER, "HTTP requests by route and status.", NULL, 0);
-    metrics_declare(m, "http_request_duration_seconds", METRICS_HISTOGRAM, "HTTP request handling time.", NULL, 0);
+    metrics_declare(m, "http_request_duration_seconds", METRICS_HISTOGRAM, "HTTP request handling time.",
+                    NULL, 0);
 }
 
 int svc_send_liveness(h2o_req_t *req)
@@ -162,8 +163,8 @@ int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n)
         all = all && up;
         json_object_set_new(comp, checks[i].name, json_string(up ? "UP" : "DOWN"));
     }
-    return httpd_send_json(req, all ? 200 : 503, json_pack("{s:s,s:o*}", "status", all ? "UP" : "DOWN",
-                                                           "components", comp));
+    return httpd_send_json(req, all ? 200 : 503,
+                           json_pack("{s:s,s:o*}", "status", all ? "UP" : "DOWN", "components", comp));
 }
 
 int svc_send_metrics(h2o_req_t *req, metrics_t *m)
@@ -216,7 +217,8 @@ void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int sta
     char labels[192], method[16], r[96];
     if (m == NULL)
         return;
-    snprintf(method, sizeof method, "%.*s", (int)(req->method.len < 15 ? req->method.len : 15), req->method.base);
+    snprintf(method, sizeof method, "%.*s", (int)(req->method.len < 15 ? req->method.len : 15),
+             req->method.base);
     for (char *p = method; *p; p++)
         if (*p < 'A' || *p > 'Z')
             *p = '_';
@@ -235,7 +237,6 @@ struct svc_stop {
     atomic_int done;
     pthread_t thread;
 };
-
 
 static void svc_stop_sigs(sigset_t *set)
 {
@@ -265,7 +266,8 @@ static void *svc_watchdog(void *arg)
         if (atomic_load(&st->done))
             break;
         if (sig > 0) {
-            clog_error(st->log, "signal %d during shutdown: exiting now (status %d)", sig, SVC_EXIT_STOP_TIMEOUT);
+            clog_error(st->log, "signal %d during shutdown: exiting now (status %d)", sig,
+                       SVC_EXIT_STOP_TIMEOUT);
             _exit(SVC_EXIT_STOP_TIMEOUT);
         }
         if (svc_mono_ms() >= end) {
@@ -297,7 +299,8 @@ svc_stop_t *svc_wait_stop(const clog_t *log, int deadline_ms, const char *what, 
     int s = httpd_wait_signal();
     if (sig != NULL)
         *sig = s;
-    clog_info(log, "signal %d: %s (at most %d ms)", s, what ? what : "stopping", deadline_ms > 0 ? deadline_ms : 10000);
+    clog_info(log, "signal %d: %s (at most %d ms)", s, what ? what : "stopping",
+              deadline_ms > 0 ? deadline_ms : 10000);
     return svc_stop_guard(log, deadline_ms);
 }
 

@@ -28,12 +28,13 @@
 #include "httpd.h"
 #include "metrics.h"
 
-#define SVC_CONTINUE (-1)        /* svc_args: go on starting */
-#define SVC_EXIT_USAGE 2         /* bad command line */
-#define SVC_EXIT_UNAVAILABLE 69  /* EX_UNAVAILABLE: a dependency (database…) unusable at start */
-#define SVC_EXIT_SOFTWARE 70     /* EX_SOFTWARE: any other start-up or run failure */
-#define SVC_EXIT_STOP_TIMEOUT 75 /* the teardown overran its deadline (or a second signal came);
-                                    whatever was still being flushed was abandoned */
+#define SVC_CONTINUE (-1)       /* svc_args: go on starting */
+#define SVC_EXIT_USAGE 2        /* bad command line */
+#define SVC_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: a dependency (database…) unusable at start */
+#define SVC_EXIT_SOFTWARE 70    /* EX_SOFTWARE: any other start-up or run failure */
+#define SVC_EXIT_STOP_TIMEOUT                                                                                \
+    75 /* the teardown overran its deadline (or a second signal came);                                       \
+          whatever was still being flushed was abandoned */
 
 typedef struct svc_info {
     const char *name;            /* program name, e.g. "order-service" */

@@ -52,7 +52,8 @@ static cfgcli_t *doc(const char *props)
     static char *const empty_env[] = {NULL};
     cfgcli_opts_init(&o, "t");
     o.envp = empty_env;
-    snprintf(json, sizeof json, "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{%s}}]}", props);
+    snprintf(json, sizeof json, "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{%s}}]}",
+             props);
     cfgcli_t *c = cfgcli_from_json(&o, json, strlen(json), "u", err, sizeof err);
     if (c == NULL)
         fail_msg("from_json: %s", err);
@@ -177,9 +178,11 @@ static void t_endpoints(void **state)
     assert_non_null(strstr(b.ptr, "\"status\":404"));
     dbuf_free(&b);
     assert_int_equal(get(port, "/metrics", &b), 200);
-    assert_non_null(strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health/readiness\",status=\"503\"} 1"));
+    assert_non_null(
+        strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health/readiness\",status=\"503\"} 1"));
     assert_non_null(strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health\",status=\"404\"} 1"));
-    assert_non_null(strstr(b.ptr, "http_request_duration_seconds_count{method=\"GET\",route=\"/health/liveness\"} 1"));
+    assert_non_null(
+        strstr(b.ptr, "http_request_duration_seconds_count{method=\"GET\",route=\"/health/liveness\"} 1"));
     dbuf_free(&b);
     httpd_free(s);
     metrics_free(m);
@@ -274,8 +277,8 @@ static void t_clock_uuid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_args),          cmocka_unit_test(t_conninfo),     cmocka_unit_test(t_config_env_only),
-        cmocka_unit_test(t_endpoints),     cmocka_unit_test(t_metrics_null), cmocka_unit_test(t_stop),
+        cmocka_unit_test(t_args),       cmocka_unit_test(t_conninfo),     cmocka_unit_test(t_config_env_only),
+        cmocka_unit_test(t_endpoints),  cmocka_unit_test(t_metrics_null), cmocka_unit_test(t_stop),
         cmocka_unit_test(t_clock_uuid),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -27,7 +27,7 @@
 #include "pgx.h"
 #include "svc.h"
 
-#define EXIT_DB SVC_EXIT_UNAVAILABLE /* 69: database or schema registry unreachable, migration failed */
+#define EXIT_DB SVC_EXIT_UNAVAILABLE    /* 69: database or schema registry unreachable, migration failed */
 #define EXIT_SOFTWARE SVC_EXIT_SOFTWARE /* 70 */
 #define STOP_DEADLINE_MS 10000
 
@@ -46,7 +46,8 @@ static void usage(FILE *out)
             "kafka-config.bootstrap-servers ← KAFKA_CONFIG_BOOTSTRAP_SERVERS, …\n"
             "Keys used: server.port (8184), server.threads (8), server.max-body-bytes (65536),\n"
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
-            "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, logging.level.\n\n"
+            "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, "
+            "logging.level.\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
             "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
             "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
@@ -117,8 +118,10 @@ static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t e
         cfgcli_get_int_range(cfg, "server.threads", 8, 1, 64, &s->threads, err, errlen) ||
         cfgcli_get_long(cfg, "server.max-body-bytes", 65536, &s->max_body, err, errlen) ||
         cfgcli_get_int_range(cfg, "datasource.pool-size", 8, 1, 64, &s->pool_size, err, errlen) ||
-        cfgcli_get_int_range(cfg, "kafka-config.num-of-partitions", 3, 1, 10000, &s->partitions, err, errlen) ||
-        cfgcli_get_int_range(cfg, "kafka-config.replication-factor", 1, 1, 100, &s->replication, err, errlen) ||
+        cfgcli_get_int_range(cfg, "kafka-config.num-of-partitions", 3, 1, 10000, &s->partitions, err,
+                             errlen) ||
+        cfgcli_get_int_range(cfg, "kafka-config.replication-factor", 1, 1, 100, &s->replication, err,
+                             errlen) ||
         cfgcli_require_str(cfg, "kafka-config.bootstrap-servers", &s->bootstrap, err, errlen))
         return -1;
     s->topic = cfgcli_get_str(cfg, "customer-service.customer-topic-name", "customer");
@@ -134,12 +137,14 @@ static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t e
     s->relay.partitions = s->partitions;
     s->relay.replication = s->replication;
     if (cfgcli_get_int_range(cfg, "outbox.batch-size", 500, 1, 100000, &s->relay.batch_size, err, errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.poll-interval-ms", 1000, 1, 3600000, &s->relay.sweep_ms, err, errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.lock-poll-ms", 1000, 10, 600000, &s->relay.lock_poll_ms, err, errlen) ||
+        cfgcli_get_int_range(cfg, "outbox.poll-interval-ms", 1000, 1, 3600000, &s->relay.sweep_ms, err,
+                             errlen) ||
+        cfgcli_get_int_range(cfg, "outbox.lock-poll-ms", 1000, 10, 600000, &s->relay.lock_poll_ms, err,
+                             errlen) ||
         cfgcli_get_long(cfg, "outbox.retention-ms", 86400000LL, &s->relay.retention_ms, err, errlen) ||
         cfgcli_get_long(cfg, "outbox.sweep-interval-ms", 60000, &s->relay.cleanup_interval_ms, err, errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.backoff-initial-ms", 100, 1, 600000, &s->relay.backoff_initial_ms, err,
-                             errlen) ||
+        cfgcli_get_int_range(cfg, "outbox.backoff-initial-ms", 100, 1, 600000, &s->relay.backoff_initial_ms,
+                             err, errlen) ||
         cfgcli_get_int_range(cfg, "outbox.backoff-max-ms", 30000, 1, 3600000, &s->relay.backoff_max_ms, err,
                              errlen) ||
         cfgcli_get_int_range(cfg, "outbox.flush-ms", 5000, 1, 600000, &s->relay.flush_ms, err, errlen) ||
@@ -247,8 +252,8 @@ int main(int argc, char **argv)
         const char *reg = cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "");
         if (evcodec_use_registry(codec, reg, EVCODEC_SUBJECT_CUSTOMER,
                                  cfgcli_get_str(cfg, "kafka-config.schema-registry-user", NULL),
-                                 cfgcli_get_str(cfg, "kafka-config.schema-registry-password", NULL), 10000, err,
-                                 sizeof err) != 0) {
+                                 cfgcli_get_str(cfg, "kafka-config.schema-registry-password", NULL), 10000,
+                                 err, sizeof err) != 0) {
             clog_error(&log, "%s", err);
             rc = EXIT_DB;
             goto cleanup;

@@ -93,7 +93,8 @@ int cs_it_consume(const char *bootstrap, const char *topic, const int64_t *from,
     long long end = ts_now_ms() + timeout_ms;
     int rc = -1;
     for (int p = 0; p < np; p++)
-        rd_kafka_topic_partition_list_add(tl, topic, p)->offset = from[p] < 0 ? RD_KAFKA_OFFSET_BEGINNING : from[p];
+        rd_kafka_topic_partition_list_add(tl, topic, p)->offset =
+            from[p] < 0 ? RD_KAFKA_OFFSET_BEGINNING : from[p];
     rd_kafka_assign(rk, tl);
     while (ts_now_ms() < end) {
         if (until(out, ud)) {
@@ -165,8 +166,8 @@ static long cs_send(const char *method, const char *url, json_t *body, char *id_
     return st;
 }
 
-long cs_it_create(const char *base, const char *id, const char *username, const char *first,
-                  const char *last, char *id_out)
+long cs_it_create(const char *base, const char *id, const char *username, const char *first, const char *last,
+                  char *id_out)
 {
     char url[512];
     json_t *b = json_pack("{s:s,s:s,s:s}", "username", username, "firstName", first, "lastName", last);
@@ -180,7 +181,8 @@ long cs_it_update(const char *base, const char *id, const char *username, const 
 {
     char url[512];
     snprintf(url, sizeof url, "%s/customers/%s", base, id);
-    return cs_send("PUT", url, json_pack("{s:s,s:s,s:s}", "username", username, "firstName", first, "lastName", last),
+    return cs_send("PUT", url,
+                   json_pack("{s:s,s:s,s:s}", "username", username, "firstName", first, "lastName", last),
                    NULL);
 }
 

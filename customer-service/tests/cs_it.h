@@ -14,9 +14,9 @@
 typedef struct cs_rec {
     char key[64];
     int tombstone;
-    evcodec_customer_t ev;   /* decoded value (zero for tombstones) */
-    int decode_rc;           /* evcodec result */
-    long long outbox_id;     /* the relay's outbox-id header, -1 when absent */
+    evcodec_customer_t ev; /* decoded value (zero for tombstones) */
+    int decode_rc;         /* evcodec result */
+    long long outbox_id;   /* the relay's outbox-id header, -1 when absent */
     int32_t partition;
     int64_t offset;
 } cs_rec_t;
@@ -39,8 +39,8 @@ size_t cs_recs_for_key(const cs_recs_t *r, const char *key, const cs_rec_t **out
 
 /* POST /customers with the given fields (customerId may be NULL). Returns the HTTP status;
  * the new id is copied into id_out (37 bytes) on 201. */
-long cs_it_create(const char *base, const char *id, const char *username, const char *first,
-                  const char *last, char *id_out);
+long cs_it_create(const char *base, const char *id, const char *username, const char *first, const char *last,
+                  char *id_out);
 /* PUT /customers/{id}. Returns the status. */
 long cs_it_update(const char *base, const char *id, const char *username, const char *first,
                   const char *last);

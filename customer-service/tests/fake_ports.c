@@ -24,8 +24,8 @@ static void add_outbox(fake_repo_t *r, const customer_event_t *ev, const unsigne
         snprintf(o->payload, sizeof o->payload, "%.*s", (int)len, (const char *)p);
 }
 
-static repo_rc_t f_insert(void *self, const customer_t *c, const customer_event_t *ev,
-                          const unsigned char *p, size_t len)
+static repo_rc_t f_insert(void *self, const customer_t *c, const customer_event_t *ev, const unsigned char *p,
+                          size_t len)
 {
     fake_repo_t *r = self;
     if (r->force != REPO_OK)
@@ -127,4 +127,3 @@ fx_t *fx_new(void)
     f->app.clock = (customer_clock_t){&fake_clock_ops, &f->clock};
     return f;
 }
-

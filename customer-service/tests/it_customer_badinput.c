@@ -28,12 +28,12 @@ static long long db_count(PGconn *c, const char *sql)
 
 typedef struct bad {
     const char *method;
-    const char *path;    /* appended to the base URL */
-    const char *ctype;   /* NULL → application/json */
-    const char *body;    /* NULL → none */
-    size_t len;          /* 0 → strlen(body) */
+    const char *path;  /* appended to the base URL */
+    const char *ctype; /* NULL → application/json */
+    const char *body;  /* NULL → none */
+    size_t len;        /* 0 → strlen(body) */
     long status;
-    const char *needle;  /* must appear in the problem's detail (or field) */
+    const char *needle; /* must appear in the problem's detail (or field) */
 } bad_t;
 
 #define ID0 "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -43,24 +43,42 @@ static const bad_t cases[] = {
     {"POST", "/customers", NULL, "not json at all", 0, 400, "malformed JSON"},
     {"POST", "/customers", NULL, "[1,2,3]", 0, 400, "JSON object"},
     {"POST", "/customers", NULL, "", 0, 400, "empty"},
-    {"POST", "/customers", NULL, "{\"username\":5,\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "username"},
-    {"POST", "/customers", NULL, "{\"username\":\"u\",\"firstName\":true,\"lastName\":\"b\"}", 0, 400, "firstName"},
-    {"POST", "/customers", NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":{}}", 0, 400, "lastName"},
+    {"POST", "/customers", NULL, "{\"username\":5,\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400,
+     "username"},
+    {"POST", "/customers", NULL, "{\"username\":\"u\",\"firstName\":true,\"lastName\":\"b\"}", 0, 400,
+     "firstName"},
+    {"POST", "/customers", NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":{}}", 0, 400,
+     "lastName"},
     {"POST", "/customers", NULL, "{\"username\":\"u\",\"firstName\":\"a\"}", 0, 400, "lastName"},
     {"POST", "/customers", NULL, "{}", 0, 400, "username"},
-    {"POST", "/customers", NULL, "{\"username\":\"\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "username"},
-    {"POST", "/customers", NULL, "{\"username\":\"   \",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "blank"},
-    {"POST", "/customers", NULL, "{\"customerId\":\"12345\",\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "customerId"},
-    {"POST", "/customers", NULL, "{\"customerId\":\"3fa85f64-5717-4562-b3fc-2c963f66afa6'; DROP TABLE customer.customers;--\",\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "customerId"},
-    {"POST", "/customers", NULL, "{\"customerId\":42,\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "customerId"},
-    {"POST", "/customers", NULL, "{\"username\":\"a\\u0000b\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "JSON"},
-    {"POST", "/customers", NULL, "{\"username\":\"a\\tb\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "control"},
-    {"POST", "/customers", NULL, "{\"username\":\"\xff\xfe\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "JSON"},
-    {"POST", "/customers", NULL, "{\"username\":\"u\",\"username\":\"v\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "duplicate"},
-    {"POST", "/customers", "text/plain", "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 415, "Content-Type"},
-    {"PUT", "/customers/not-a-uuid", NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "UUID"},
+    {"POST", "/customers", NULL, "{\"username\":\"\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400,
+     "username"},
+    {"POST", "/customers", NULL, "{\"username\":\"   \",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400,
+     "blank"},
+    {"POST", "/customers", NULL,
+     "{\"customerId\":\"12345\",\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400,
+     "customerId"},
+    {"POST", "/customers", NULL,
+     "{\"customerId\":\"3fa85f64-5717-4562-b3fc-2c963f66afa6'; DROP TABLE "
+     "customer.customers;--\",\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}",
+     0, 400, "customerId"},
+    {"POST", "/customers", NULL,
+     "{\"customerId\":42,\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "customerId"},
+    {"POST", "/customers", NULL, "{\"username\":\"a\\u0000b\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0,
+     400, "JSON"},
+    {"POST", "/customers", NULL, "{\"username\":\"a\\tb\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400,
+     "control"},
+    {"POST", "/customers", NULL, "{\"username\":\"\xff\xfe\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400,
+     "JSON"},
+    {"POST", "/customers", NULL,
+     "{\"username\":\"u\",\"username\":\"v\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "duplicate"},
+    {"POST", "/customers", "text/plain", "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0,
+     415, "Content-Type"},
+    {"PUT", "/customers/not-a-uuid", NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0,
+     400, "UUID"},
     {"PUT", "/customers/" ID0, NULL, "{\"username\":7}", 0, 400, "username"},
-    {"PUT", "/customers/" ID0, NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 404, ID0},
+    {"PUT", "/customers/" ID0, NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 404,
+     ID0},
     {"GET", "/customers/" ID0 "x", NULL, NULL, 0, 400, "UUID"},
     {"GET", "/customers/%27%20OR%201=1--", NULL, NULL, 0, 400, "UUID"},
     {"DELETE", "/customers/" ID0, NULL, NULL, 0, 404, ID0},
@@ -76,9 +94,9 @@ static void check_problem(const ts_resp_t *r, long want, const char *needle, con
     const char *detail = json_string_value(json_object_get(j, "detail"));
     const char *field = json_string_value(json_object_get(j, "field"));
     if (r->status != want || j == NULL || detail == NULL ||
-        (strstr(detail, needle) == NULL && (field == NULL || strstr(field, needle) == NULL)))
-    {
-        fprintf(stderr, "%s: status %ld (want %ld), body %s (want '%s')\n", what, r->status, want, r->body, needle);
+        (strstr(detail, needle) == NULL && (field == NULL || strstr(field, needle) == NULL))) {
+        fprintf(stderr, "%s: status %ld (want %ld), body %s (want '%s')\n", what, r->status, want, r->body,
+                needle);
         fail();
     }
     assert_non_null(ct);
@@ -103,7 +121,8 @@ static void t_bad(void **state)
         snprintf(url, sizeof url, "%s%s", base, b->path);
         snprintf(ct, sizeof ct, "Content-Type: %s", b->ctype ? b->ctype : "application/json");
         snprintf(what, sizeof what, "case %zu: %s %s %.200s", i, b->method, b->path, b->body ? b->body : "");
-        assert_int_equal(ts_http(b->method, url, b->body, b->body ? (b->len ? b->len : strlen(b->body)) : 0, hdrs, &r), 0);
+        assert_int_equal(
+            ts_http(b->method, url, b->body, b->body ? (b->len ? b->len : strlen(b->body)) : 0, hdrs, &r), 0);
         check_problem(&r, b->status, b->needle, what);
         ts_resp_free(&r);
     }

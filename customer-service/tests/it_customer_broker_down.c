@@ -126,7 +126,8 @@ static int restart_broker(void **state)
     if (stack("start-kafka") != 0)
         return -1;
     snprintf(user, sizeof user, "after-restart-%lld", ts_now_ms());
-    if (cs_it_create(ts_env("CQ_CUSTOMER_URL", "http://127.0.0.1:28184"), NULL, user, "After", "Restart", id) != 201)
+    if (cs_it_create(ts_env("CQ_CUSTOMER_URL", "http://127.0.0.1:28184"), NULL, user, "After", "Restart",
+                     id) != 201)
         return -1;
     snprintf(url, sizeof url, "%s/customers/%s", ts_env("CQ_ORDER_URL", "http://127.0.0.1:28181"), id);
     for (long long t0 = ts_now_ms(); ts_now_ms() - t0 < 60000; ts_sleep_ms(100)) {

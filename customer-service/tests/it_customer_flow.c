@@ -75,7 +75,8 @@ static void t_flow(void **state)
     assert_string_equal(x[0]->ev.last_name, "Lee");
     assert_int_equal(x[0]->ev.version, 1);
     assert_int_equal(x[0]->ev.event_type, EVCODEC_CREATED);
-    assert_true(x[0]->ev.occurred_at_ms >= wall0 - 5000 && x[0]->ev.occurred_at_ms <= (long long)time(NULL) * 1000 + 5000);
+    assert_true(x[0]->ev.occurred_at_ms >= wall0 - 5000 &&
+                x[0]->ev.occurred_at_ms <= (long long)time(NULL) * 1000 + 5000);
     assert_int_equal(x[0]->ev.schema_id, 2);
     assert_true(x[0]->outbox_id > 0);
     assert_true(x[1]->tombstone);
@@ -183,7 +184,8 @@ static void t_concurrent_updates(void **state)
         assert_int_equal(x[k]->ev.version, (int64_t)k + 1);
     }
     printf("# concurrent: %d threads x %d PUTs on one customer: %d ok, %d 409 (retries exhausted); "
-           "%zu records, versions 1..%zu in order\n", CONC_THREADS, CONC_PUTS, c.ok, c.conflicts, n, n);
+           "%zu records, versions 1..%zu in order\n",
+           CONC_THREADS, CONC_PUTS, c.ok, c.conflicts, n, n);
     cs_recs_free(&recs);
 }
 

@@ -226,7 +226,8 @@ static void t_handover(void **state)
         }
     }
     printf("# handover: %d requests via the standby, leader killed -9 after %d, survivor publishing after "
-           "%lld ms; %zu records, each exactly once, in order\n", requests, N_CUST * 11, took_over_ms, recs.n);
+           "%lld ms; %zu records, each exactly once, in order\n",
+           requests, N_CUST * 11, took_over_ms, recs.n);
     cs_recs_free(&recs);
     kill(rp[1 - leader].pid, SIGTERM);
     int wst = 0;

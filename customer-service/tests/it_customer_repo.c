@@ -85,8 +85,8 @@ static void t_repo(void **state)
     assert_int_equal(q_int(c, "SELECT count(*) FROM customer.outbox WHERE aggregate_id = $1::uuid", id), 1);
     {
         const char *vv[1] = {id};
-        PGresult *r = PQexecParams(c, "SELECT payload FROM customer.outbox WHERE aggregate_id = $1::uuid", 1, NULL,
-                                   vv, NULL, NULL, 1);
+        PGresult *r = PQexecParams(c, "SELECT payload FROM customer.outbox WHERE aggregate_id = $1::uuid", 1,
+                                   NULL, vv, NULL, NULL, 1);
         assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
         assert_int_equal(PQgetlength(r, 0, 0), (int)plen);
         assert_memory_equal(PQgetvalue(r, 0, 0), payload, plen);
@@ -119,11 +119,12 @@ static void t_repo(void **state)
     assert_int_equal(repo.ops->remove(repo.self, id, 1, &ev), REPO_CONFLICT);
     assert_int_equal(repo.ops->remove(repo.self, id, 2, &ev), REPO_OK);
     assert_int_equal(repo.ops->find(repo.self, id, &got), REPO_NOT_FOUND);
-    assert_int_equal(q_int(c,
-                           "SELECT count(*) FROM customer.outbox WHERE aggregate_id = $1::uuid AND payload IS NULL"
-                           " AND event_type = 'DELETED' AND version = 3",
-                           id),
-                     1);
+    assert_int_equal(
+        q_int(c,
+              "SELECT count(*) FROM customer.outbox WHERE aggregate_id = $1::uuid AND payload IS NULL"
+              " AND event_type = 'DELETED' AND version = 3",
+              id),
+        1);
     assert_int_equal(q_int(c, "SELECT count(*) FROM customer.outbox WHERE aggregate_id = $1::uuid", id), 3);
     /* ids grow in write order for one customer */
     assert_int_equal(q_int(c,

@@ -39,7 +39,7 @@
 extern const embed_file_t order_migrations[];
 
 #define EXIT_RUNTIME SVC_EXIT_SOFTWARE /* 70: any other start-up or run failure */
-#define EXIT_DB SVC_EXIT_UNAVAILABLE    /* 69: database unreachable or migration failed */
+#define EXIT_DB SVC_EXIT_UNAVAILABLE   /* 69: database unreachable or migration failed */
 #define STOP_DEADLINE_MS 10000
 
 static void usage(FILE *out)
@@ -183,7 +183,8 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
      * projector runs, readiness reports kafka and projection DOWN. */
     const char *token = getenv("ORDER_ADMIN_TOKEN");
     http = (os_http_t){&app, rctl, token, log};
-    const svc_check_t checks[] = {{"db", os_db_up, &m}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
+    const svc_check_t checks[] = {
+        {"db", os_db_up, &m}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
     const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
     httpd_opts_t ho = {0};
     ho.port = cfg->port;

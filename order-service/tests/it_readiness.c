@@ -154,8 +154,6 @@ static void relay_stop(relay_t *r)
     pthread_join(r->thread, NULL);
 }
 
-
-
 /* Polls readiness until it answers `want`; returns the time it took or -1. */
 static long long wait_readiness(int port, long want, long timeout_ms)
 {
@@ -238,7 +236,8 @@ static void test_readiness_follows_database(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_readiness_follows_database, os_it_child_setup, os_it_child_teardown),
+        cmocka_unit_test_setup_teardown(test_readiness_follows_database, os_it_child_setup,
+                                        os_it_child_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

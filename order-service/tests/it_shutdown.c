@@ -54,7 +54,6 @@ static int unused_port(void)
     return os_it_free_port();
 }
 
-
 /* Waits for `pid` to exit for at most `ms`: its exit status (128+signal when killed), or
  * -1 after SIGKILLing it when it was still running. *elapsed gets the time waited. */
 static int wait_exit(pid_t pid, long ms, long long *elapsed)
@@ -74,7 +73,6 @@ static int wait_exit(pid_t pid, long ms, long long *elapsed)
     waitpid(pid, &st, 0);
     return -1;
 }
-
 
 static int wait_live(int port, long ms)
 {

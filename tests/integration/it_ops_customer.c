@@ -230,7 +230,7 @@ static void t_db_dead_at_start(void **state)
     assert_true(in->pid > 0);
     rc = ops_wait_exit(in->pid, 90000);
     in->pid = 0;
-    in->topic[0] = '\0'; /* never created */
+    in->topic[0] = '\0';      /* never created */
     assert_int_equal(rc, 69); /* EX_UNAVAILABLE, not a crash or a hang */
     assert_json_log(in);
 }
@@ -310,8 +310,9 @@ static void t_sigterm_inflight(void **state)
         pthread_join(th[k], NULL);
         total += w[k].n_ok;
     }
-    fprintf(stderr, "SIGTERM after %d creates answered 201; exit code %d after %lld ms; %lld outbox rows "
-                    "unpublished at exit\n",
+    fprintf(stderr,
+            "SIGTERM after %d creates answered 201; exit code %d after %lld ms; %lld outbox rows "
+            "unpublished at exit\n",
             total, rc, t_term,
             ops_pg_scalar(in->db, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL"));
     assert_int_equal(rc, 0);
@@ -321,8 +322,8 @@ static void t_sigterm_inflight(void **state)
     assert_true(np >= 1);
     for (int p = 0; p < np; p++)
         from[p] = -1; /* from the beginning: the topic is this test's own */
-    cs_it_consume(ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), in->topic, from, np, have_all_ids, &wi, 20000,
-                  &recs);
+    cs_it_consume(ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), in->topic, from, np, have_all_ids, &wi,
+                  20000, &recs);
     for (int k = 0; k < N_WORKERS; k++)
         for (int i = 0; i < w[k].n_ok; i++) {
             const cs_rec_t *x[1];
@@ -330,8 +331,9 @@ static void t_sigterm_inflight(void **state)
                 fprintf(stderr, "customer %s got 201 but its event is not on the topic\n", w[k].ids[i]);
         }
     if (missing)
-        fprintf(stderr, "%d of %d acknowledged creates missing from the topic after exit 0 (%lld unpublished "
-                        "outbox rows)\n",
+        fprintf(stderr,
+                "%d of %d acknowledged creates missing from the topic after exit 0 (%lld unpublished "
+                "outbox rows)\n",
                 missing, total,
                 ops_pg_scalar(in->db, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL"));
     cs_recs_free(&recs);

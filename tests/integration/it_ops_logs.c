@@ -73,13 +73,14 @@ static long post_json(int port, const char *path, const char *body)
 
 static void order_body(char *out, size_t len, const char *customer)
 {
-    snprintf(out, len,
-             "{\"customerId\":\"%s\",\"restaurantId\":\"d215b5f8-0249-4dc5-89a3-51fd148cfb45\",\"price\":200,"
-             "\"items\":[{\"productId\":\"d215b5f8-0249-4dc5-89a3-51fd148cfb48\",\"quantity\":1,\"price\":50.00,"
-             "\"subTotal\":50.00},{\"productId\":\"d215b5f8-0249-4dc5-89a3-51fd148cfb48\",\"quantity\":3,"
-             "\"price\":50,\"subTotal\":150}],"
-             "\"address\":{\"street\":\"street_1\",\"postalCode\":\"1000AB\",\"city\":\"Amsterdam\"}}",
-             customer);
+    snprintf(
+        out, len,
+        "{\"customerId\":\"%s\",\"restaurantId\":\"d215b5f8-0249-4dc5-89a3-51fd148cfb45\",\"price\":200,"
+        "\"items\":[{\"productId\":\"d215b5f8-0249-4dc5-89a3-51fd148cfb48\",\"quantity\":1,\"price\":50.00,"
+        "\"subTotal\":50.00},{\"productId\":\"d215b5f8-0249-4dc5-89a3-51fd148cfb48\",\"quantity\":3,"
+        "\"price\":50,\"subTotal\":150}],"
+        "\"address\":{\"street\":\"street_1\",\"postalCode\":\"1000AB\",\"city\":\"Amsterdam\"}}",
+        customer);
 }
 
 /* Produces one undecodable value to the topic. */
@@ -89,12 +90,13 @@ static void send_poison(const char *topic)
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk;
     const char *key = "00000000-0000-4000-8000-000000000999";
-    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), err, sizeof err);
+    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), err,
+                      sizeof err);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     assert_non_null(rk);
     assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                                       RD_KAFKA_V_VALUE("not avro", 8), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                       RD_KAFKA_V_END),
+                                       RD_KAFKA_V_VALUE("not avro", 8),
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
                      0);
     assert_int_equal(rd_kafka_flush(rk, 15000), 0);
     rd_kafka_destroy(rk);
@@ -151,7 +153,8 @@ static void t_json_logs(void **state)
     snprintf(repo, sizeof repo, "%s/config-repo", ts_env("CQ_SOURCE_DIR", "."));
     snprintf(portarg, sizeof portarg, "%d", t->port[CFG]);
     {
-        const char *args[] = {"--repo", repo, "--port", portarg, "--host", "127.0.0.1", "--log-level", "debug", NULL};
+        const char *args[] = {"--repo",    repo,          "--port", portarg, "--host",
+                              "127.0.0.1", "--log-level", "debug",  NULL};
         const char *env[] = {"LSAN_OPTIONS=print_suppressions=0", NULL};
         t->pid[CFG] = ops_spawn(PROG[CFG], args, env, NULL, t->log[CFG]);
         assert_true(t->pid[CFG] > 0);

@@ -162,7 +162,8 @@ static int expected_versions(ctx_t *c, const int64_t *upto, int np, int *ver)
     long long end = ts_now_ms() + 30000;
 
     snprintf(gid, sizeof gid, "%s-verify", c->t.group);
-    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), err, sizeof err);
+    rd_kafka_conf_set(conf, "bootstrap.servers", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"), err,
+                      sizeof err);
     rd_kafka_conf_set(conf, "group.id", gid, err, sizeof err);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -186,7 +187,8 @@ static int expected_versions(ctx_t *c, const int64_t *upto, int np, int *ver)
         if (m->err == 0 && m->offset < upto[m->partition]) {
             evcodec_customer_t ev;
             memset(&ev, 0, sizeof ev);
-            if (m->payload && evcodec_decode_customer(c->t.codec, m->payload, m->len, &ev, NULL, 0) == EVCODEC_OK) {
+            if (m->payload &&
+                evcodec_decode_customer(c->t.codec, m->payload, m->len, &ev, NULL, 0) == EVCODEC_OK) {
                 long k = cust_no(ev.id);
                 if (k >= 0 && k < N_CUST && ev.version > ver[k])
                     ver[k] = (int)ev.version;
@@ -228,8 +230,8 @@ static long compare_table(ctx_t *c, const int *ver)
     for (long k = 0; k < N_CUST; k++) {
         want_rows += ver[k] > 0;
         if (have[k] != ver[k] && bad++ < 5)
-            fprintf(stderr, "customer %ld: read model version %d, events below the stored offsets say %d\n", k,
-                    have[k], ver[k]);
+            fprintf(stderr, "customer %ld: read model version %d, events below the stored offsets say %d\n",
+                    k, have[k], ver[k]);
     }
     if (rows != want_rows)
         fprintf(stderr, "read model has %ld rows, expected %ld\n", rows, want_rows);
@@ -265,8 +267,8 @@ static void t_sigterm_commits(void **state)
     rc = ops_wait_exit(c->pid, 40000);
     c->pid = 0;
     stored = stored_sum(c);
-    fprintf(stderr, "SIGTERM at stored offset sum %lld of %lld; exit %d; stored at exit %lld\n", at_term, total, rc,
-            stored);
+    fprintf(stderr, "SIGTERM at stored offset sum %lld of %lld; exit %d; stored at exit %lld\n", at_term,
+            total, rc, stored);
     assert_int_equal(rc, 0);
     if (stored >= total)
         fprintf(stderr, "warning: the whole stream was processed before the SIGTERM took effect\n");
@@ -275,7 +277,8 @@ static void t_sigterm_commits(void **state)
     for (int p = 0; p < MAXP; p++)
         upto[p] = 0;
     PGresult *r;
-    snprintf(sql, sizeof sql, "SELECT partition, next_offset FROM \"order\".projection_offsets WHERE topic = '%s'",
+    snprintf(sql, sizeof sql,
+             "SELECT partition, next_offset FROM \"order\".projection_offsets WHERE topic = '%s'",
              c->t.topic);
     r = PQexec(c->t.pg, sql);
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
@@ -298,7 +301,8 @@ static void t_sigterm_commits(void **state)
     ts_sleep_ms(300); /* metrics are added right after the commit */
     handled = (long long)metric_sum(c->port, "order_projection_events_total", NULL);
     stale = (long long)metric_sum(c->port, "order_projection_events_total", "decision=\"skip-stale\"");
-    fprintf(stderr, "restart handled %lld events (%lld stale), expected %lld\n", handled, stale, total - stored);
+    fprintf(stderr, "restart handled %lld events (%lld stale), expected %lld\n", handled, stale,
+            total - stored);
     assert_int_equal(handled, total - stored);
     assert_int_equal(stale, 0);
     for (long k = 0; k < N_CUST; k++)
@@ -374,9 +378,9 @@ static void t_db_outage(void **state)
     set_db_open(c, 1);
     assert_int_equal(ops_wait_status(c->port, "/health/readiness", 200, 60000), 200);
     /* nothing was skipped: every customer reaches version 2 */
-    assert_int_equal(os_it_wait_scalar(&c->t, "SELECT count(*) FROM \"order\".customers WHERE version = 2", 100,
-                                       60000),
-                     100);
+    assert_int_equal(
+        os_it_wait_scalar(&c->t, "SELECT count(*) FROM \"order\".customers WHERE version = 2", 100, 60000),
+        100);
     assert_int_equal(stored_sum(c), 200);
     assert_int_equal(ops_term(c->pid, 30000), 0);
     c->pid = 0;
@@ -413,7 +417,8 @@ static void *reader_run(void *arg)
 #define RB_VER 3
 
 static const char SNAP_SQL[] =
-    "SELECT count(*)::text || ':' || coalesce(md5(string_agg(id::text || '|' || username || '|' || first_name || "
+    "SELECT count(*)::text || ':' || coalesce(md5(string_agg(id::text || '|' || username || '|' || "
+    "first_name || "
     "'|' || last_name || '|' || version || '|' || coalesce(updated_at::text, '-'), ',' ORDER BY id)), '') "
     "FROM \"order\".customers";
 
@@ -465,8 +470,8 @@ static void t_rebuild_cli(void **state)
     ts_sleep_ms(200);
     rd.stop = 1;
     pthread_join(th, NULL);
-    fprintf(stderr, "rebuild-read-model exit %d; reads during it: %ld ok, %ld failed (last status %ld)\n", rc, rd.ok,
-            rd.bad, rd.last_bad);
+    fprintf(stderr, "rebuild-read-model exit %d; reads during it: %ld ok, %ld failed (last status %ld)\n", rc,
+            rd.ok, rd.bad, rd.last_bad);
     assert_int_equal(rc, 0);
     assert_true(rd.ok > 0);
     assert_int_equal(rd.bad, 0);

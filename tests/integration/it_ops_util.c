@@ -119,7 +119,8 @@ size_t ops_base_env(char buf[OPS_BASE_ENV][256], const char **env, int port, con
     ops_conninfo_part(ci, "port", v, sizeof v);
     snprintf(buf[n], 256, "DATASOURCE_PORT=%s", v[0] ? v : "5432");
     env[n] = buf[n], n++;
-    snprintf(buf[n], 256, "KAFKA_CONFIG_BOOTSTRAP_SERVERS=%s", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"));
+    snprintf(buf[n], 256, "KAFKA_CONFIG_BOOTSTRAP_SERVERS=%s",
+             ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092"));
     env[n] = buf[n], n++;
     snprintf(buf[n], 256, "SERVER_PORT=%d", port);
     env[n] = buf[n], n++;
@@ -381,11 +382,12 @@ long ops_check_json_log(const char *path, const char *service)
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         o = json_loadb(line, (size_t)len, 0, &je);
-        if (!json_is_object(o) || !ops_has_str(o, "ts") || !ops_has_str(o, "level") || !ops_has_str(o, "msg") ||
-            !json_is_string(json_object_get(o, "service")) ||
+        if (!json_is_object(o) || !ops_has_str(o, "ts") || !ops_has_str(o, "level") ||
+            !ops_has_str(o, "msg") || !json_is_string(json_object_get(o, "service")) ||
             strcmp(json_string_value(json_object_get(o, "service")), service) != 0) {
             if (bad++ == 0)
-                fprintf(stderr, "ops: %s line %ld is not a JSON log line of %s: %.300s\n", path, n, service, line);
+                fprintf(stderr, "ops: %s line %ld is not a JSON log line of %s: %.300s\n", path, n, service,
+                        line);
         }
         json_decref(o);
     }

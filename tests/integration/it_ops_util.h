@@ -20,8 +20,9 @@ pid_t ops_spawn(const char *prog, const char *const *args, const char *const *en
 /* The env entries every service instance of these tests gets: config-server URL
  * (CQ_CONFIG_URL), APP_PROFILES (CQ_PROFILE or test), DATASOURCE_HOST/PORT and
  * KAFKA_CONFIG_BOOTSTRAP_SERVERS from CQ_PG_CONNINFO / CQ_KAFKA_BOOTSTRAP, SERVER_PORT and
- * DATASOURCE_DBNAME, SERVER_ADDRESS, LSAN_OPTIONS. Written into `buf` (entries point into it), NULL-terminated in `env`
- * after `n` entries; returns the count. `env` must hold at least OPS_BASE_ENV+1 slots. */
+ * DATASOURCE_DBNAME, SERVER_ADDRESS, LSAN_OPTIONS. Written into `buf` (entries point into it),
+ * NULL-terminated in `env` after `n` entries; returns the count. `env` must hold at least OPS_BASE_ENV+1
+ * slots. */
 #define OPS_BASE_ENV 9
 size_t ops_base_env(char buf[OPS_BASE_ENV][256], const char **env, int port, const char *dbname);
 

@@ -187,7 +187,8 @@ app_rc_t customer_app_delete(const customer_app_t *app, const customer_cmd_t *cm
             break;
     }
     if (r == REPO_CONFLICT && cmd->if_match < 0)
-        return app_fail(res, APP_CONFLICT, "customer ", id, " is being changed concurrently; retry the request");
+        return app_fail(res, APP_CONFLICT, "customer ", id,
+                        " is being changed concurrently; retry the request");
     return app_repo_fail(res, r, &res->customer);
 }
 

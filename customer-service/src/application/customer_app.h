@@ -16,12 +16,12 @@
 
 typedef enum {
     REPO_OK = 0,
-    REPO_NOT_FOUND,      /* no such customer */
-    REPO_DUP_ID,         /* insert: the id exists */
-    REPO_DUP_USERNAME,   /* insert/update: another customer has the username */
-    REPO_CONFLICT,       /* update/remove: the stored version is not the expected one */
-    REPO_UNAVAILABLE,    /* the database cannot be reached / no connection */
-    REPO_ERROR           /* anything else */
+    REPO_NOT_FOUND,    /* no such customer */
+    REPO_DUP_ID,       /* insert: the id exists */
+    REPO_DUP_USERNAME, /* insert/update: another customer has the username */
+    REPO_CONFLICT,     /* update/remove: the stored version is not the expected one */
+    REPO_UNAVAILABLE,  /* the database cannot be reached / no connection */
+    REPO_ERROR         /* anything else */
 } repo_rc_t;
 
 typedef struct customer_repo_ops {
@@ -30,8 +30,8 @@ typedef struct customer_repo_ops {
                         const unsigned char *payload, size_t len);
     /* Stores `c` (whose version is expected_version + 1) only if the stored version is
      * expected_version, plus the outbox row. */
-    repo_rc_t (*update)(void *self, const customer_t *c, int64_t expected_version,
-                        const customer_event_t *ev, const unsigned char *payload, size_t len);
+    repo_rc_t (*update)(void *self, const customer_t *c, int64_t expected_version, const customer_event_t *ev,
+                        const unsigned char *payload, size_t len);
     /* Deletes customer `id` if its stored version is expected_version, plus an outbox
      * tombstone row (NULL payload) for `ev`. */
     repo_rc_t (*remove)(void *self, const char *id, int64_t expected_version, const customer_event_t *ev);
@@ -90,11 +90,11 @@ typedef enum {
 } app_rc_t;
 
 typedef struct customer_cmd {
-    const char *id;         /* create: optional (NULL → generated); update/delete: required */
+    const char *id; /* create: optional (NULL → generated); update/delete: required */
     const char *username;
     const char *first_name;
     const char *last_name;
-    int64_t if_match;       /* expected current version, or -1 for "any" */
+    int64_t if_match; /* expected current version, or -1 for "any" */
 } customer_cmd_t;
 
 typedef struct customer_result {

@@ -27,11 +27,10 @@ static const char SQL_DELETE[] =
     " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at)"
     " SELECT id, $3::bigint, 'DELETED', NULL, to_timestamp($4::float8 / 1000) FROM c";
 
-static const char SQL_FIND[] =
-    "SELECT id::text, username, first_name, last_name, version,"
-    " (extract(epoch FROM created_at) * 1000)::bigint,"
-    " (extract(epoch FROM updated_at) * 1000)::bigint"
-    " FROM customer.customers WHERE id = $1::uuid";
+static const char SQL_FIND[] = "SELECT id::text, username, first_name, last_name, version,"
+                               " (extract(epoch FROM created_at) * 1000)::bigint,"
+                               " (extract(epoch FROM updated_at) * 1000)::bigint"
+                               " FROM customer.customers WHERE id = $1::uuid";
 
 /* Executes the named prepared statement, preparing it first when this pooled connection
  * does not have it yet (SQLSTATE 26000: a fresh or reconnected connection). Preparing once
@@ -99,7 +98,8 @@ static repo_rc_t pg_insert(void *self, const customer_t *cu, const customer_even
     int rows = 0;
     snprintf(ver, sizeof ver, "%lld", (long long)cu->version);
     snprintf(ts, sizeof ts, "%lld", (long long)ev->occurred_at_ms);
-    const char *vals[7] = {cu->id, cu->username, cu->first_name, cu->last_name, ver, ts, (const char *)payload};
+    const char *vals[7] = {cu->id, cu->username, cu->first_name,       cu->last_name,
+                           ver,    ts,           (const char *)payload};
     const int lens[7] = {0, 0, 0, 0, 0, 0, (int)len};
     const int fmts[7] = {0, 0, 0, 0, 0, 0, 1};
     repo_rc_t rc = pgrepo_run(self, "cs_insert", SQL_INSERT, 7, vals, lens, fmts, &rows, NULL);
@@ -116,7 +116,8 @@ static repo_rc_t pg_update(void *self, const customer_t *cu, int64_t expected, c
     snprintf(ver, sizeof ver, "%lld", (long long)cu->version);
     snprintf(ts, sizeof ts, "%lld", (long long)ev->occurred_at_ms);
     snprintf(exp, sizeof exp, "%lld", (long long)expected);
-    const char *vals[8] = {cu->id, cu->username, cu->first_name, cu->last_name, ver, ts, (const char *)payload, exp};
+    const char *vals[8] = {cu->id, cu->username, cu->first_name,        cu->last_name,
+                           ver,    ts,           (const char *)payload, exp};
     const int lens[8] = {0, 0, 0, 0, 0, 0, (int)len, 0};
     const int fmts[8] = {0, 0, 0, 0, 0, 0, 1, 0};
     repo_rc_t rc = pgrepo_run(self, "cs_update", SQL_UPDATE, 8, vals, lens, fmts, &rows, NULL);

@@ -22,8 +22,8 @@ static int cs_problem(h2o_req_t *req, int status, const char *field, const char 
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title", httpd_reason(status), "status",
-                  status, "detail", detail);
+    p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title", httpd_reason(status), "status", status,
+                  "detail", detail);
     if (p != NULL && field != NULL)
         json_object_set_new(p, "field", json_string(field));
     s = p ? json_dumps(p, JSON_COMPACT) : NULL;
@@ -150,8 +150,9 @@ static int cs_if_match(h2o_req_t *req, int64_t *out)
 static int cs_write_reply(h2o_req_t *req, int status, const customer_t *c, const char *msg)
 {
     cs_etag(req, c->version);
-    return httpd_send_json(req, status, json_pack("{s:s,s:I,s:s}", "customerId", c->id, "version",
-                                                  (json_int_t)c->version, "message", msg));
+    return httpd_send_json(
+        req, status,
+        json_pack("{s:s,s:I,s:s}", "customerId", c->id, "version", (json_int_t)c->version, "message", msg));
 }
 
 static int cs_create(customer_http_t *h, h2o_req_t *req)
@@ -163,8 +164,10 @@ static int cs_create(customer_http_t *h, h2o_req_t *req)
     int rc = 0;
     if (b == NULL)
         return 0;
-    if (cs_str_field(req, b, "customerId", 0, &cmd.id) || cs_str_field(req, b, "username", 1, &cmd.username) ||
-        cs_str_field(req, b, "firstName", 1, &cmd.first_name) || cs_str_field(req, b, "lastName", 1, &cmd.last_name))
+    if (cs_str_field(req, b, "customerId", 0, &cmd.id) ||
+        cs_str_field(req, b, "username", 1, &cmd.username) ||
+        cs_str_field(req, b, "firstName", 1, &cmd.first_name) ||
+        cs_str_field(req, b, "lastName", 1, &cmd.last_name))
         goto cleanup;
     if (customer_app_create(h->app, &cmd, &res) != APP_OK) {
         cs_app_error(req, &res);
@@ -188,10 +191,12 @@ static int cs_update(customer_http_t *h, h2o_req_t *req, const char *id)
     if (cs_if_match(req, &cmd.if_match) != 0 || (b = cs_body(req)) == NULL)
         return 0;
     if (cs_str_field(req, b, "customerId", 0, &bid) || cs_str_field(req, b, "username", 1, &cmd.username) ||
-        cs_str_field(req, b, "firstName", 1, &cmd.first_name) || cs_str_field(req, b, "lastName", 1, &cmd.last_name))
+        cs_str_field(req, b, "firstName", 1, &cmd.first_name) ||
+        cs_str_field(req, b, "lastName", 1, &cmd.last_name))
         goto cleanup;
     if (bid != NULL && strcasecmp(bid, id) != 0) {
-        cs_problem(req, 400, "customerId", "customerId in the body (%.40s) differs from the one in the path", bid);
+        cs_problem(req, 400, "customerId", "customerId in the body (%.40s) differs from the one in the path",
+                   bid);
         goto cleanup;
     }
     if (customer_app_update(h->app, &cmd, &res) != APP_OK) {
@@ -225,10 +230,10 @@ static int cs_get(customer_http_t *h, h2o_req_t *req, const char *id)
     cs_iso8601(res.customer.updated_at_ms, ua);
     cs_etag(req, res.customer.version);
     return httpd_send_json(req, 200,
-                           json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "customerId", res.customer.id, "username",
-                                     res.customer.username, "firstName", res.customer.first_name, "lastName",
-                                     res.customer.last_name, "version", (json_int_t)res.customer.version,
-                                     "createdAt", ca, "updatedAt", ua));
+                           json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "customerId", res.customer.id,
+                                     "username", res.customer.username, "firstName", res.customer.first_name,
+                                     "lastName", res.customer.last_name, "version",
+                                     (json_int_t)res.customer.version, "createdAt", ca, "updatedAt", ua));
 }
 
 static int cs_not_allowed(h2o_req_t *req, const char *allow)
@@ -252,8 +257,9 @@ static int cs_customers(void *ctx, h2o_req_t *req)
     if (strchr(id, '/') != NULL)
         return cs_problem(req, 404, NULL, "no such resource");
     if (!customer_is_uuid(id))
-        return cs_problem(req, 400, "customerId", "customerId in the path must be a UUID like "
-                                                  "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+        return cs_problem(req, 400, "customerId",
+                          "customerId in the path must be a UUID like "
+                          "3fa85f64-5717-4562-b3fc-2c963f66afa6");
     if (httpd_method_is(req, "GET") || httpd_method_is(req, "HEAD"))
         return cs_get(h, req, id);
     if (httpd_method_is(req, "PUT"))
@@ -281,7 +287,8 @@ static int cs_metrics(void *ctx, h2o_req_t *req)
     return svc_send_metrics(req, ((customer_http_t *)ctx)->metrics);
 }
 
-void customer_http_observe(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
+void customer_http_observe(void *ctx, const char *route, const h2o_req_t *req, int status,
+                           uint64_t duration_us)
 {
     svc_observe(((customer_http_t *)ctx)->metrics, route, req, status, duration_us);
 }

@@ -23,11 +23,11 @@ typedef struct customer_health_ops {
 } customer_health_ops_t;
 
 typedef struct customer_http {
-    const customer_app_t *app;          /* borrowed */
-    metrics_t *metrics;                 /* borrowed */
+    const customer_app_t *app; /* borrowed */
+    metrics_t *metrics;        /* borrowed */
     const customer_health_ops_t *health;
     void *health_self;
-    const clog_t *log;                  /* borrowed */
+    const clog_t *log; /* borrowed */
 } customer_http_t;
 
 /* Registers every route on `s` (before httpd_start) and declares the HTTP metrics.

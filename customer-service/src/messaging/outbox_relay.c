@@ -27,8 +27,8 @@ long long relay_mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf,
-                                 const clog_t *log, metrics_t *m, char *err, size_t errlen)
+outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf, const clog_t *log,
+                                 metrics_t *m, char *err, size_t errlen)
 {
     outbox_relay_t *r = calloc(1, sizeof *r);
     char bs[1024];
@@ -111,8 +111,8 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *
                     "From the customer change's commit to the broker's acknowledgement.", NULL, 0);
     metrics_declare(m, "customer_outbox_relay_leader", METRICS_GAUGE,
                     "1 while this replica holds the relay lock.", NULL, 0);
-    metrics_declare(m, "customer_kafka_up", METRICS_GAUGE, "1 when the broker answered the last probe.",
-                    NULL, 0);
+    metrics_declare(m, "customer_kafka_up", METRICS_GAUGE, "1 when the broker answered the last probe.", NULL,
+                    0);
     return r;
 }
 
@@ -277,7 +277,8 @@ static int relay_ensure_topic(outbox_relay_t *r)
 {
     static const kfk_kv_t cfg[] = {{"cleanup.policy", "compact"}};
     char err[512];
-    int rc = kfk_ensure_topic(r->rk, r->o.topic, r->o.partitions, r->o.replication, cfg, 1, 10000, err, sizeof err);
+    int rc = kfk_ensure_topic(r->rk, r->o.topic, r->o.partitions, r->o.replication, cfg, 1, 10000, err,
+                              sizeof err);
     if (rc < 0) {
         clog_warn(r->log, "outbox relay: cannot make sure topic %s exists yet: %s", r->o.topic, err);
         return -1;

@@ -35,19 +35,19 @@
 #include "metrics.h"
 
 typedef struct outbox_relay_opts {
-    const char *conninfo;  /* borrowed */
-    const char *topic;     /* borrowed */
-    int batch_size;        /* rows per round; default 500 */
-    int sweep_ms;          /* poll even without NOTIFY; default 1000 */
-    int lock_poll_ms;      /* standby: how often to try the lock; default 1000 */
-    long long retention_ms; /* delete published rows older than this; default 24 h; < 0 keep */
-    long long lock_key;    /* advisory lock key; default 0x637573746f6d6572 ("customer") */
-    int flush_ms;          /* on stop: how long to wait for in-flight deliveries; default 5000 */
+    const char *conninfo;          /* borrowed */
+    const char *topic;             /* borrowed */
+    int batch_size;                /* rows per round; default 500 */
+    int sweep_ms;                  /* poll even without NOTIFY; default 1000 */
+    int lock_poll_ms;              /* standby: how often to try the lock; default 1000 */
+    long long retention_ms;        /* delete published rows older than this; default 24 h; < 0 keep */
+    long long lock_key;            /* advisory lock key; default 0x637573746f6d6572 ("customer") */
+    int flush_ms;                  /* on stop: how long to wait for in-flight deliveries; default 5000 */
     long long cleanup_interval_ms; /* how often the retention delete runs; default 60000 */
-    int backoff_initial_ms; /* after a failed round; doubles; default 100 */
-    int backoff_max_ms;     /* default 30000 */
-    int partitions;         /* for creating the topic (cleanup.policy=compact); default 3 */
-    int replication;        /* default 1 */
+    int backoff_initial_ms;        /* after a failed round; doubles; default 100 */
+    int backoff_max_ms;            /* default 30000 */
+    int partitions;                /* for creating the topic (cleanup.policy=compact); default 3 */
+    int replication;               /* default 1 */
 } outbox_relay_opts_t;
 
 typedef struct outbox_relay outbox_relay_t;
@@ -55,8 +55,8 @@ typedef struct outbox_relay outbox_relay_t;
 /* Creates the relay and its idempotent producer from `conf` (STOLEN, also on failure;
  * the relay installs its delivery-report callback and kfk opaque on it). `log` and `m`
  * are borrowed (m may be NULL). Returns NULL with err filled on failure. */
-outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf,
-                                 const clog_t *log, metrics_t *m, char *err, size_t errlen);
+outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf, const clog_t *log,
+                                 metrics_t *m, char *err, size_t errlen);
 /* The producer (borrowed), for Admin calls such as kfk_ensure_topic. */
 rd_kafka_t *outbox_relay_producer(outbox_relay_t *r);
 /* Starts the thread. 0 or -1. */

@@ -129,7 +129,8 @@ void relay_takeover_scan(outbox_relay_t *r)
         clog_warn(r->log, "outbox takeover: topic %s metadata unavailable; skipping the scan", r->o.topic);
         return;
     }
-    res = PQexec(r->pg, "SELECT id, aggregate_id::text FROM customer.outbox WHERE published_at IS NULL ORDER BY id");
+    res = PQexec(r->pg,
+                 "SELECT id, aggregate_id::text FROM customer.outbox WHERE published_at IS NULL ORDER BY id");
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         goto cleanup;
     nrows = PQntuples(res);

@@ -17,7 +17,7 @@
 #include "messaging/rebuild_ctl.h"
 
 typedef struct os_http {
-    const os_app_t *app; /* borrowed */
+    const os_app_t *app;       /* borrowed */
     os_rebuild_ctl_t *rebuild; /* borrowed, may be NULL (admin endpoint answers 503) */
     const char *admin_token;   /* borrowed; NULL/"" → the admin endpoint is disabled */
     const clog_t *log;

@@ -426,12 +426,15 @@ static int os_close_consumer(os_projector_t *p, int ms)
          * rebalance goes to the usual callback, anything else is dropped. */
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
         if (ev != NULL && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
-            os_rebalance_cb(p->consumer, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), NULL);
+            os_rebalance_cb(p->consumer, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
+                            NULL);
         rd_kafka_event_destroy(ev);
     }
     if (!closed)
-        clog_warn(p->o.log, "projection: the consumer did not leave the group within %d ms (Kafka unreachable?); "
-                  "closing without it (offsets are safe in PostgreSQL)", ms);
+        clog_warn(p->o.log,
+                  "projection: the consumer did not leave the group within %d ms (Kafka unreachable?); "
+                  "closing without it (offsets are safe in PostgreSQL)",
+                  ms);
 cleanup:
     rd_kafka_queue_destroy(q);
     return closed;
@@ -534,8 +537,10 @@ int os_projector_shutdown(os_projector_t *p)
             os_destroy_consumer(p);
         } else if (pthread_timedjoin_np(t, NULL, &until) != 0) {
             pthread_detach(t);
-            clog_warn(p->o.log, "projection: the Kafka consumer did not shut down within %d ms (offset commits "
-                      "waiting for an unreachable coordinator); abandoning it", OS_DESTROY_MS);
+            clog_warn(p->o.log,
+                      "projection: the Kafka consumer did not shut down within %d ms (offset commits "
+                      "waiting for an unreachable coordinator); abandoning it",
+                      OS_DESTROY_MS);
             p->abandoned = 1;
             return 1;
         }
