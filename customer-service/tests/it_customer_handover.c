@@ -41,50 +41,16 @@ static char topic[64];
 
 static pid_t spawn_replica(int port)
 {
-    char *envp[256];
-    char e_port[64], e_db[64], e_topic[128], e_cfg[256], e_prof[64], e_log[256], bin[512];
-    size_t n = 0;
-    pid_t pid = -1;
-    char *argv[] = {bin, NULL};
-    posix_spawn_file_actions_t fa;
-
-    snprintf(bin, sizeof bin, "%s/customer-service", ts_env("CQ_BIN_DIR", "./build/bin"));
+    char e_port[64], e_db[64], e_topic[128], e_cfg[256], e_prof[64], e_log[256];
     snprintf(e_port, sizeof e_port, "SERVER_PORT=%d", port);
     snprintf(e_db, sizeof e_db, "DATASOURCE_DBNAME=%s", DBNAME);
     snprintf(e_topic, sizeof e_topic, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", topic);
     snprintf(e_cfg, sizeof e_cfg, "CONFIG_SERVER_URL=%s", ts_env("CQ_CONFIG_URL", "http://127.0.0.1:28888"));
     snprintf(e_prof, sizeof e_prof, "APP_PROFILES=%s", ts_env("CQ_PROFILE", "test"));
     snprintf(e_log, sizeof e_log, "/tmp/it_customer_handover_%d.log", port);
-    for (char **e = environ; *e && n < 240; e++)
-        if (strncmp(*e, "SERVER_PORT=", 12) && strncmp(*e, "DATASOURCE_DBNAME=", 18))
-            envp[n++] = *e;
-    envp[n++] = e_port;
-    envp[n++] = e_db;
-    envp[n++] = e_topic;
-    envp[n++] = e_cfg;
-    envp[n++] = e_prof;
-    envp[n++] = "OUTBOX_LOCK_POLL_MS=200";
-    envp[n++] = "SERVER_ADDRESS=127.0.0.1";
-    envp[n] = NULL;
-    posix_spawn_file_actions_init(&fa);
-    /* stdout must not be inherited: a replica outliving a failed test would keep a pipe
-     * reading the test's output open. */
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, e_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-}
-
-static long get_status(const char *url)
-{
-    ts_resp_t r = {0};
-    long st;
-    ts_http("GET", url, NULL, 0, NULL, &r);
-    st = r.status;
-    ts_resp_free(&r);
-    return st;
+    const char *env[] = {
+        e_port, e_db, e_topic, e_cfg, e_prof, "OUTBOX_LOCK_POLL_MS=200", "SERVER_ADDRESS=127.0.0.1", NULL};
+    return ts_spawn("customer-service", NULL, env, NULL, e_log);
 }
 
 static int is_leader(const replica_t *rp)
@@ -163,9 +129,9 @@ static void t_handover(void **state)
     for (int i = 0; i < 2; i++) {
         char url[128];
         snprintf(url, sizeof url, "%s/health/readiness", rp[i].url);
-        for (int k = 0; k < 100 && get_status(url) != 200; k++)
+        for (int k = 0; k < 100 && ts_http_status(url) != 200; k++)
             ts_sleep_ms(200);
-        assert_int_equal(get_status(url), 200);
+        assert_int_equal(ts_http_status(url), 200);
     }
     for (int k = 0; k < 50 && leader < 0; k++) {
         for (int i = 0; i < 2; i++)

@@ -61,7 +61,7 @@ static void inst_start(inst_t *in, const char *name, const char *const *extra)
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         env[n++] = extra[i];
     env[n] = NULL;
-    in->pid = ops_spawn(SVC, NULL, env, NULL, in->log);
+    in->pid = ts_spawn(SVC, NULL, env, NULL, in->log);
     assert_true(in->pid > 0);
     if (ops_wait_status(in->port, "/health/readiness", 200, 60000) != 200) {
         fprintf(stderr, "instance not ready; log %s\n", in->log);
@@ -226,7 +226,7 @@ static void t_db_dead_at_start(void **state)
     snprintf(topic_env, sizeof topic_env, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", in->topic);
     env[n++] = topic_env;
     env[n] = NULL;
-    in->pid = ops_spawn(SVC, NULL, env, NULL, in->log);
+    in->pid = ts_spawn(SVC, NULL, env, NULL, in->log);
     assert_true(in->pid > 0);
     rc = ops_wait_exit(in->pid, 90000);
     in->pid = 0;

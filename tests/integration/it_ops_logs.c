@@ -123,7 +123,7 @@ static void start_service(trio_t *t, int i)
             env[n++] = e[k];
     }
     env[n] = NULL;
-    t->pid[i] = ops_spawn(PROG[i], NULL, env, NULL, t->log[i]);
+    t->pid[i] = ts_spawn(PROG[i], NULL, env, NULL, t->log[i]);
     assert_true(t->pid[i] > 0);
     if (ops_wait_status(t->port[i], "/health/readiness", 200, 60000) != 200) {
         fprintf(stderr, "%s not ready; log %s\n", PROG[i], t->log[i]);
@@ -156,7 +156,7 @@ static void t_json_logs(void **state)
         const char *args[] = {"--repo",    repo,          "--port", portarg, "--host",
                               "127.0.0.1", "--log-level", "debug",  NULL};
         const char *env[] = {"LSAN_OPTIONS=print_suppressions=0", NULL};
-        t->pid[CFG] = ops_spawn(PROG[CFG], args, env, NULL, t->log[CFG]);
+        t->pid[CFG] = ts_spawn(PROG[CFG], args, env, NULL, t->log[CFG]);
         assert_true(t->pid[CFG] > 0);
         assert_int_equal(ops_wait_status(t->port[CFG], "/actuator/health", 200, 30000), 200);
     }

@@ -64,7 +64,7 @@ static void start_instance(ctx_t *c, const char *logname)
     assert_true(c->port > 0);
     snprintf(c->log, sizeof c->log, "/tmp/it_ops_order_%s_%d.log", logname, (int)getpid());
     run_env(c, c->port, buf, env);
-    c->pid = ops_spawn(SVC, NULL, env, NULL, c->log);
+    c->pid = ts_spawn(SVC, NULL, env, NULL, c->log);
     assert_true(c->pid > 0);
     if (ops_wait_status(c->port, "/health/readiness", 200, 60000) != 200) {
         fprintf(stderr, "order-service not ready; log %s\n", c->log);
@@ -464,7 +464,7 @@ static void t_rebuild_cli(void **state)
     snprintf(out, sizeof out, "/tmp/it_ops_order_rebuild_out_%d.json", (int)getpid());
     snprintf(err_log, sizeof err_log, "/tmp/it_ops_order_rebuild_%d.log", (int)getpid());
     run_env(c, ops_free_port(), buf, env);
-    pid_t cli = ops_spawn(SVC, args, env, out, err_log);
+    pid_t cli = ts_spawn(SVC, args, env, out, err_log);
     assert_true(cli > 0);
     rc = ops_wait_exit(cli, 180000);
     ts_sleep_ms(200);

@@ -23,7 +23,6 @@
 extern char **environ;
 
 #define OPS_DEFAULT_PG "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"
-#define OPS_MAX_ENV 512
 
 int ops_free_port(void)
 {
@@ -39,50 +38,6 @@ int ops_free_port(void)
         port = ntohs(a.sin_port);
     close(fd);
     return port;
-}
-
-/* 1 when environ entry `e` sets a variable that one of `env` overrides. */
-static int ops_overridden(const char *e, const char *const *env)
-{
-    const char *eq = strchr(e, '=');
-    size_t n = eq ? (size_t)(eq - e) : strlen(e);
-    for (size_t i = 0; env && env[i]; i++)
-        if (strncmp(env[i], e, n) == 0 && env[i][n] == '=')
-            return 1;
-    return 0;
-}
-
-pid_t ops_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
-                const char *err_path)
-{
-    char bin[512];
-    char *argv[16];
-    char *envp[OPS_MAX_ENV];
-    size_t n = 0, na = 0;
-    pid_t pid = -1;
-    posix_spawn_file_actions_t fa;
-
-    snprintf(bin, sizeof bin, "%s/%s", ts_env("CQ_BIN_DIR", "./bin"), prog);
-    argv[na++] = bin;
-    for (size_t i = 0; args && args[i] && na < 15; i++)
-        argv[na++] = (char *)args[i];
-    argv[na] = NULL;
-    for (char **e = environ; *e && n < OPS_MAX_ENV - 64; e++)
-        if (!ops_overridden(*e, env))
-            envp[n++] = *e;
-    for (size_t i = 0; env && env[i] && n < OPS_MAX_ENV - 1; i++)
-        envp[n++] = (char *)env[i];
-    envp[n] = NULL;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
 }
 
 /* Copies the value of `key=` in a conninfo string into out (empty when absent). */

@@ -11,12 +11,8 @@
 /* A free TCP port on 127.0.0.1 (bind to 0, read, close). -1 on error. */
 int ops_free_port(void);
 
-/* Starts CQ_BIN_DIR/<prog> with argv `args` (NULL-terminated, may be NULL), the test's
- * environment with every "NAME=value" of `env` (NULL-terminated) replacing/adding that
- * variable, stdout to `out_path` (NULL = /dev/null) and stderr to `err_path` (truncated).
- * Returns the pid or -1. */
-pid_t ops_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
-                const char *err_path);
+/* (Programs are started with ts_spawn from tests/support/ts.h.) */
+
 /* The env entries every service instance of these tests gets: config-server URL
  * (CQ_CONFIG_URL), APP_PROFILES (CQ_PROFILE or test), DATASOURCE_HOST/PORT and
  * KAFKA_CONFIG_BOOTSTRAP_SERVERS from CQ_PG_CONNINFO / CQ_KAFKA_BOOTSTRAP, SERVER_PORT and

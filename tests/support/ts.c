@@ -6,6 +6,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #include "dbuf.h"
@@ -101,4 +105,58 @@ void ts_sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
+}
+
+#define TS_MAX_ENV 512
+
+/* 1 when environ entry `e` sets a variable that one of `env` overrides. */
+static int ts_overridden(const char *e, const char *const *env)
+{
+    const char *eq = strchr(e, '=');
+    size_t n = eq ? (size_t)(eq - e) : strlen(e);
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], e, n) == 0 && env[i][n] == '=')
+            return 1;
+    return 0;
+}
+
+pid_t ts_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
+               const char *err_path)
+{
+    char bin[512];
+    char *argv[16];
+    char *envp[TS_MAX_ENV];
+    size_t n = 0, na = 0;
+    pid_t pid = -1;
+    posix_spawn_file_actions_t fa;
+
+    snprintf(bin, sizeof bin, "%s/%s", ts_env("CQ_BIN_DIR", "./bin"), prog);
+    argv[na++] = bin;
+    for (size_t i = 0; args && args[i] && na < 15; i++)
+        argv[na++] = (char *)args[i];
+    argv[na] = NULL;
+    for (char **e = environ; *e && n < TS_MAX_ENV - 64; e++)
+        if (!ts_overridden(*e, env))
+            envp[n++] = *e;
+    for (size_t i = 0; env && env[i] && n < TS_MAX_ENV - 1; i++)
+        envp[n++] = (char *)env[i];
+    envp[n] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+long ts_http_status(const char *url)
+{
+    ts_resp_t r = {0};
+    long st = ts_http("GET", url, NULL, 0, NULL, &r) == 0 ? r.status : 0;
+    ts_resp_free(&r);
+    return st;
 }

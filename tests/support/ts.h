@@ -8,6 +8,7 @@
 #define CQ_TS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The value of env var `name`, or `dflt` when unset or empty. Borrowed. */
 const char *ts_env(const char *name, const char *dflt);
@@ -26,6 +27,17 @@ int ts_http(const char *method, const char *url, const char *body, size_t body_l
 void ts_resp_free(ts_resp_t *r);
 /* The value of response header `name` (case-insensitive), malloc'ed, or NULL. */
 char *ts_resp_header(const ts_resp_t *r, const char *name);
+
+/* The status of GET `url`, or 0 when no response came. */
+long ts_http_status(const char *url);
+
+/* Starts `prog` from $CQ_BIN_DIR with `args` (NULL-terminated, may be NULL) and the test's
+ * environment, in which every NAME=value of `env` (NULL-terminated, may be NULL) replaces
+ * or adds that variable. stdin is /dev/null; stdout and stderr go to the files named (NULL:
+ * /dev/null), so a child outliving a failed test holds no pipe of the test's. Returns the
+ * pid, or -1. */
+pid_t ts_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
+               const char *err_path);
 
 /* Milliseconds on a monotonic clock. */
 long long ts_now_ms(void);
