@@ -258,21 +258,28 @@ static int parse_ll(const char *v, long long *out)
     return 0;
 }
 
+/* Looks `key` up and parses it as an integer: 0 with *x, v and s set; 1 when absent (or
+ * empty); -1 with err filled when unresolved or not an integer. */
+static int get_ll(const cfgcli_t *c, const char *key, long long *x, const char **v, const char **s, char *err,
+                  size_t errlen)
+{
+    int r = typed_lookup(c, key, v, s, err, errlen);
+    if (r != 0)
+        return r;
+    if (parse_ll(*v, x) != 0)
+        return bad_value(key, *v, *s, "is not an integer", err, errlen);
+    return 0;
+}
+
 int cfgcli_get_long(const cfgcli_t *c, const char *key, long long dflt, long long *out, char *err,
                     size_t errlen)
 {
     const char *v, *s;
-    int r = typed_lookup(c, key, &v, &s, err, errlen);
+    long long x = 0;
+    int r = get_ll(c, key, &x, &v, &s, err, errlen);
     if (r < 0)
         return -1;
-    if (r > 0) {
-        *out = dflt;
-        return 0;
-    }
-    long long x;
-    if (parse_ll(v, &x) != 0)
-        return bad_value(key, v, s, "is not an integer", err, errlen);
-    *out = x;
+    *out = r > 0 ? dflt : x;
     return 0;
 }
 
@@ -280,16 +287,14 @@ int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, 
                          size_t errlen)
 {
     const char *v, *s;
-    int r = typed_lookup(c, key, &v, &s, err, errlen);
+    long long x = 0;
+    int r = get_ll(c, key, &x, &v, &s, err, errlen);
     if (r < 0)
         return -1;
     if (r > 0) {
         *out = dflt;
         return 0;
     }
-    long long x;
-    if (parse_ll(v, &x) != 0)
-        return bad_value(key, v, s, "is not an integer", err, errlen);
     if (x < min || x > max) {
         cfgcli_errf(err, errlen, "config key '%s' = '%s' (from %s) is out of range [%d, %d]", key, v, s, min,
                     max);

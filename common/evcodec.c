@@ -4,6 +4,7 @@
  * original JSON text and never re-serialised.
  */
 #include "evcodec_int.h"
+#include "uuidtext.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -177,21 +178,6 @@ const char *evcodec_schema_text(const evcodec_t *c, int32_t id)
     return en ? en->text : NULL;
 }
 
-int evcodec_is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != EVCODEC_UUID_LEN)
-        return 0;
-    for (int i = 0; i < EVCODEC_UUID_LEN; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 const char *evcodec_event_type_name(evcodec_event_type_t t)
 {
     switch (t) {
@@ -298,7 +284,7 @@ evcodec_err_t evcodec_encode_customer(const evcodec_t *c, const evcodec_customer
 
     if (out)
         *out = NULL;
-    if (en == NULL || ev == NULL || out == NULL || out_len == NULL || !evcodec_is_uuid(ev->id) ||
+    if (en == NULL || ev == NULL || out == NULL || out_len == NULL || !uuidtext_valid(ev->id) ||
         ev->username == NULL || ev->first_name == NULL || ev->last_name == NULL || et == NULL)
         goto cleanup;
     rc = EVCODEC_E_NOMEM;
@@ -498,7 +484,7 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
     ev->version = 1;
     ev->event_type = EVCODEC_CREATED;
     ev->occurred_at_ms = 0;
-    if ((g = evcodec_get_str(&rec, "id", &idtxt)) != 0 || !evcodec_is_uuid(idtxt)) {
+    if ((g = evcodec_get_str(&rec, "id", &idtxt)) != 0 || !uuidtext_valid(idtxt)) {
         bad = "id";
         rc = g == -3 ? EVCODEC_E_NOMEM : EVCODEC_E_FIELD;
         goto cleanup;

@@ -109,7 +109,4 @@ const char *evcodec_event_type_name(evcodec_event_type_t t);
 /* Static text for a result code, e.g. "unknown schema id". */
 const char *evcodec_strerror(evcodec_err_t e);
 
-/* 1 when `s` is a canonical UUID text (8-4-4-4-12 hex, either case), else 0. */
-int evcodec_is_uuid(const char *s);
-
 #endif

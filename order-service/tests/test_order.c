@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "domain/order.h"
+#include "uuidtext.h"
 
 #define CUST "d215b5f8-0249-4dc5-89a3-51fd148cfb41"
 #define REST "d215b5f8-0249-4dc5-89a3-51fd148cfb45"
@@ -236,16 +237,16 @@ static void test_uuid_helpers(void **st)
 {
     (void)st;
     char out[ORDER_UUID_LEN + 1];
-    assert_true(order_uuid_valid(CUST));
-    assert_true(order_uuid_valid("D215B5F8-0249-4DC5-89A3-51FD148CFB41"));
-    assert_false(order_uuid_valid("d215b5f8-0249-4dc5-89a3-51fd148cfb41x"));
-    assert_false(order_uuid_valid("d215b5f8_0249-4dc5-89a3-51fd148cfb41"));
-    assert_false(order_uuid_valid("g215b5f8-0249-4dc5-89a3-51fd148cfb41"));
-    assert_false(order_uuid_valid(""));
-    assert_false(order_uuid_valid(NULL));
-    assert_int_equal(order_uuid_normalize("D215B5F8-0249-4DC5-89A3-51FD148CFB41", out), 0);
+    assert_true(uuidtext_valid(CUST));
+    assert_true(uuidtext_valid("D215B5F8-0249-4DC5-89A3-51FD148CFB41"));
+    assert_false(uuidtext_valid("d215b5f8-0249-4dc5-89a3-51fd148cfb41x"));
+    assert_false(uuidtext_valid("d215b5f8_0249-4dc5-89a3-51fd148cfb41"));
+    assert_false(uuidtext_valid("g215b5f8-0249-4dc5-89a3-51fd148cfb41"));
+    assert_false(uuidtext_valid(""));
+    assert_false(uuidtext_valid(NULL));
+    assert_int_equal(uuidtext_normalize("D215B5F8-0249-4DC5-89A3-51FD148CFB41", out), 0);
     assert_string_equal(out, CUST);
-    assert_int_equal(order_uuid_normalize("nope", out), -1);
+    assert_int_equal(uuidtext_normalize("nope", out), -1);
 }
 
 static void test_address(void **st)

@@ -1,6 +1,7 @@
 /* customer_app.c — command handlers of customer-service (create, update, delete, get).
  * Only ports are used here (see customer_app.h); no I/O of its own. */
 #include "application/customer_app.h"
+#include "uuidtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static app_rc_t app_invalid(customer_result_t *res)
 
 static int app_id(const char *in, char out[CUSTOMER_ID_LEN + 1], customer_result_t *res)
 {
-    if (in == NULL || customer_normalize_id(in, out) != 0) {
+    if (in == NULL || uuidtext_normalize(in, out) != 0) {
         res->violation.field = "customerId";
         res->violation.rule = in == NULL ? CUSTOMER_E_REQUIRED : CUSTOMER_E_UUID;
         snprintf(res->violation.message, sizeof res->violation.message,
@@ -95,6 +96,28 @@ app_rc_t customer_app_create(const customer_app_t *app, const customer_cmd_t *cm
     return APP_OK;
 }
 
+/* Reads the current state of customer `id` into res->customer and its version into
+ * *expected, checking the client's If-Match (if_match < 0: none). APP_OK to go on, else
+ * the result to answer (not found, precondition failed, repository error). */
+static app_rc_t app_load_current(const customer_app_t *app, const char *id, int64_t if_match,
+                                 customer_result_t *res, int64_t *expected)
+{
+    repo_rc_t r = app->repo.ops->find(app->repo.self, id, &res->customer);
+    if (r != REPO_OK) {
+        snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
+        return app_repo_fail(res, r, &res->customer);
+    }
+    *expected = res->customer.version;
+    if (if_match >= 0 && if_match != *expected) {
+        res->rc = APP_PRECONDITION;
+        snprintf(res->detail, sizeof res->detail,
+                 "If-Match version %lld does not match the current version %lld", (long long)if_match,
+                 (long long)*expected);
+        return APP_PRECONDITION;
+    }
+    return APP_OK;
+}
+
 app_rc_t customer_app_update(const customer_app_t *app, const customer_cmd_t *cmd, customer_result_t *res)
 {
     char id[CUSTOMER_ID_LEN + 1];
@@ -113,19 +136,9 @@ app_rc_t customer_app_update(const customer_app_t *app, const customer_cmd_t *cm
         unsigned char *payload = NULL;
         size_t len = 0;
         int64_t now, expected;
-        r = app->repo.ops->find(app->repo.self, id, &res->customer);
-        if (r != REPO_OK) {
-            snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
-            return app_repo_fail(res, r, &res->customer);
-        }
-        expected = res->customer.version;
-        if (cmd->if_match >= 0 && cmd->if_match != expected) {
-            res->rc = APP_PRECONDITION;
-            snprintf(res->detail, sizeof res->detail,
-                     "If-Match version %lld does not match the current version %lld",
-                     (long long)cmd->if_match, (long long)expected);
-            return APP_PRECONDITION;
-        }
+        app_rc_t cur = app_load_current(app, id, cmd->if_match, res, &expected);
+        if (cur != APP_OK)
+            return cur;
         now = app_now(app);
         if (customer_update(&res->customer, cmd->username, cmd->first_name, cmd->last_name, now,
                             &res->violation) != CUSTOMER_OK)
@@ -163,19 +176,9 @@ app_rc_t customer_app_delete(const customer_app_t *app, const customer_cmd_t *cm
         return app_invalid(res);
     for (int attempt = 0; attempt < CUSTOMER_APP_RETRIES; attempt++) {
         int64_t expected;
-        r = app->repo.ops->find(app->repo.self, id, &res->customer);
-        if (r != REPO_OK) {
-            snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
-            return app_repo_fail(res, r, &res->customer);
-        }
-        expected = res->customer.version;
-        if (cmd->if_match >= 0 && cmd->if_match != expected) {
-            res->rc = APP_PRECONDITION;
-            snprintf(res->detail, sizeof res->detail,
-                     "If-Match version %lld does not match the current version %lld",
-                     (long long)cmd->if_match, (long long)expected);
-            return APP_PRECONDITION;
-        }
+        app_rc_t cur = app_load_current(app, id, cmd->if_match, res, &expected);
+        if (cur != APP_OK)
+            return cur;
         res->customer.version = expected + 1;
         customer_event_of(&ev, CUSTOMER_EV_DELETED, &res->customer, app_now(app));
         r = app->repo.ops->remove(app->repo.self, id, expected, &ev);

@@ -1,34 +1,11 @@
 /* customer.c — the Customer aggregate's invariants. See customer.h. libc only. */
 #include "customer.h"
 
+#include "uuidtext.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-
-int customer_is_uuid(const char *s)
-{
-    if (s == NULL || strlen(s) != CUSTOMER_ID_LEN)
-        return 0;
-    for (int i = 0; i < CUSTOMER_ID_LEN; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-int customer_normalize_id(const char *s, char out[CUSTOMER_ID_LEN + 1])
-{
-    if (!customer_is_uuid(s))
-        return -1;
-    for (int i = 0; i < CUSTOMER_ID_LEN; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
-    out[CUSTOMER_ID_LEN] = '\0';
-    return 0;
-}
 
 /* Decodes one UTF-8 sequence at s (n bytes left): returns its length and the code point,
  * or 0 when invalid (overlong, surrogate, truncated, > U+10FFFF). */
@@ -122,7 +99,7 @@ customer_rule_t customer_create(customer_t *c, const char *id, const char *usern
     char nid[CUSTOMER_ID_LEN + 1];
     if (id == NULL || *id == '\0')
         return customer_fail(v, "customerId", CUSTOMER_E_REQUIRED, "is required");
-    if (customer_normalize_id(id, nid) != 0)
+    if (uuidtext_normalize(id, nid) != 0)
         return customer_fail(v, "customerId", CUSTOMER_E_UUID,
                              "must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6");
     if ((r = customer_check_all(username, first_name, last_name, v)) != CUSTOMER_OK)

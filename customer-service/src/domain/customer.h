@@ -61,11 +61,6 @@ typedef struct customer_event {
     int64_t occurred_at_ms;
 } customer_event_t;
 
-/* 1 when `s` is a canonical UUID (either case). */
-int customer_is_uuid(const char *s);
-/* Lower-cases a UUID into out (37 bytes). Returns 0, or -1 when not a UUID. */
-int customer_normalize_id(const char *s, char out[CUSTOMER_ID_LEN + 1]);
-
 /* Checks one name field; returns CUSTOMER_OK or the rule broken (fills v when not NULL). */
 customer_rule_t customer_check_name(const char *field, const char *value, customer_violation_t *v);
 

@@ -2,6 +2,7 @@
  * customer_http.h). Handlers run on httpd's loop threads and call the application layer
  * synchronously. */
 #include "http/customer_http.h"
+#include "uuidtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,7 +257,7 @@ static int cs_customers(void *ctx, h2o_req_t *req)
     id = path + strlen(CS_PREFIX "/");
     if (strchr(id, '/') != NULL)
         return cs_problem(req, 404, NULL, "no such resource");
-    if (!customer_is_uuid(id))
+    if (!uuidtext_valid(id))
         return cs_problem(req, 400, "customerId",
                           "customerId in the path must be a UUID like "
                           "3fa85f64-5717-4562-b3fc-2c963f66afa6");

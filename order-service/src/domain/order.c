@@ -1,6 +1,7 @@
 /* order.c — order validation (the seed's rules and messages, with exact money) and
  * status names. See order.h. */
 #include "order.h"
+#include "uuidtext.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -8,32 +9,6 @@
 #include <string.h>
 
 static const char *const order_status_names[] = {"PENDING", "PAID", "APPROVED", "CANCELLED", "CANCELLING"};
-
-int order_uuid_valid(const char *s)
-{
-    if (s == NULL)
-        return 0;
-    for (int i = 0; i < ORDER_UUID_LEN; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)c)) {
-            return 0;
-        }
-    }
-    return s[ORDER_UUID_LEN] == '\0';
-}
-
-int order_uuid_normalize(const char *s, char out[ORDER_UUID_LEN + 1])
-{
-    if (!order_uuid_valid(s))
-        return -1;
-    for (int i = 0; i < ORDER_UUID_LEN; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
-    out[ORDER_UUID_LEN] = '\0';
-    return 0;
-}
 
 int order_set_text(char *dst, size_t cap, const char *field, const char *src, size_t len, char *msg,
                    size_t msglen)
@@ -74,11 +49,11 @@ order_err_t order_validate(const order_t *o, char *msg, size_t msglen)
     char b[MONEY_STR_MAX];
     money_t sum = money_from_cents(0);
 
-    if (!order_uuid_valid(o->customer_id)) {
+    if (!uuidtext_valid(o->customer_id)) {
         snprintf(msg, msglen, "customerId must be a UUID");
         return ORDER_EINVALID;
     }
-    if (!order_uuid_valid(o->restaurant_id)) {
+    if (!uuidtext_valid(o->restaurant_id)) {
         snprintf(msg, msglen, "restaurantId must be a UUID");
         return ORDER_EINVALID;
     }
@@ -97,7 +72,7 @@ order_err_t order_validate(const order_t *o, char *msg, size_t msglen)
     for (size_t i = 0; i < o->n_items; i++) {
         const order_item_t *it = &o->items[i];
         money_t expect;
-        if (!order_uuid_valid(it->product_id)) {
+        if (!uuidtext_valid(it->product_id)) {
             snprintf(msg, msglen, "items[%zu].productId must be a UUID", i);
             return ORDER_EINVALID;
         }

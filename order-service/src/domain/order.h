@@ -59,11 +59,6 @@ typedef enum {
     ORDER_EINVALID, /* the request breaks a rule; the message says which */
 } order_err_t;
 
-/* 1 when `s` is a UUID in canonical 8-4-4-4-12 hex form (either case). */
-int order_uuid_valid(const char *s);
-/* Lower-cases a canonical UUID into out[37]. Returns 0, or -1 when `s` is not one. */
-int order_uuid_normalize(const char *s, char out[ORDER_UUID_LEN + 1]);
-
 /* Copies a text field into `dst` (capacity cap + 1) after checking it is non-empty (not
  * only blanks) and at most `cap` bytes. Returns 0, or -1 with msg set, e.g.
  * "address.street must not be empty" / "address.city must be at most 50 characters". */

@@ -1,5 +1,6 @@
 /* projection.c — the read model's decisions and batch planning. See projection.h. */
 #include "projection.h"
+#include "uuidtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,24 +48,11 @@ static int proj_utf8_valid(const unsigned char *s, size_t len)
     return 1;
 }
 
-static int proj_uuid_valid(const char *s)
-{
-    if (s == NULL)
-        return 0;
-    for (int i = 0; i < PROJ_ID_LEN; i++) {
-        char c = s[i];
-        int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if ((i == 8 || i == 13 || i == 18 || i == 23) ? c != '-' : !hex)
-            return 0;
-    }
-    return s[PROJ_ID_LEN] == '\0';
-}
-
 int proj_event_valid(const proj_event_t *ev, char *msg, size_t msglen)
 {
     const char *names[3] = {"username", "firstName", "lastName"};
     const char *vals[3] = {ev->username, ev->first_name, ev->last_name};
-    if (!proj_uuid_valid(ev->customer_id)) {
+    if (!uuidtext_valid(ev->customer_id)) {
         snprintf(msg, msglen, "customer id is not a UUID");
         return 0;
     }

@@ -1,5 +1,6 @@
 /* order_json.c — CreateOrderCommand parsing and answer rendering. See order_json.h. */
 #include "http/order_json.h"
+#include "uuidtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static int os_uuid_field(const json_t *obj, const char *key, const char *name, c
         snprintf(msg, msglen, "%s is required", name);
         return -1;
     }
-    if (!json_is_string(v) || order_uuid_normalize(json_string_value(v), dst) != 0) {
+    if (!json_is_string(v) || uuidtext_normalize(json_string_value(v), dst) != 0) {
         snprintf(msg, msglen, "%s must be a UUID", name);
         return -1;
     }

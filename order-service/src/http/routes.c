@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "http/order_json.h"
+#include "uuidtext.h"
 
 static const char *os_body(h2o_req_t *req, size_t *len)
 {
@@ -80,7 +81,7 @@ static int os_get_order_h(void *ctx, h2o_req_t *req)
     const char *raw = os_path_id(req, "/orders/");
     if (raw == NULL)
         return httpd_send_problem(req, 404, "Not Found", "use GET /orders/{trackingId}");
-    if (order_uuid_normalize(raw, id) != 0)
+    if (uuidtext_normalize(raw, id) != 0)
         return httpd_send_problem(req, 400, "Bad Request", "trackingId must be a UUID");
     memset(&v, 0, sizeof v);
     if (os_get_order(h->app, id, &v, &res) != OS_OK) {
@@ -101,7 +102,7 @@ static int os_get_customer_h(void *ctx, h2o_req_t *req)
     const char *raw = os_path_id(req, "/customers/");
     if (raw == NULL)
         return httpd_send_problem(req, 404, "Not Found", "use GET /customers/{customerId}");
-    if (order_uuid_normalize(raw, id) != 0)
+    if (uuidtext_normalize(raw, id) != 0)
         return httpd_send_problem(req, 400, "Bad Request", "customerId must be a UUID");
     memset(&c, 0, sizeof c);
     if (os_get_customer(h->app, id, &c, &res) != OS_OK) {
