@@ -16,16 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-void cfgcli_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 cfgcli_t *cfgcli_new(void)
 {
     cfgcli_t *c = calloc(1, sizeof *c);
@@ -202,13 +192,13 @@ int cfgcli_require_str(const cfgcli_t *c, const char *key, const char **out, cha
     char hint[512];
     if (cfgcli_lookup(c, key, &v, &s, &unres) != 0 || v[0] == '\0') {
         env_hint(key, hint, sizeof hint);
-        cfgcli_errf(err, errlen, "config key '%s' is required but %s (set it in config-repo or env %s)", key,
-                    cfgcli_has(c, key) ? "empty" : "not set", hint);
+        errbuf_set(err, errlen, "config key '%s' is required but %s (set it in config-repo or env %s)", key,
+                   cfgcli_has(c, key) ? "empty" : "not set", hint);
         return -1;
     }
     if (unres) {
-        cfgcli_errf(err, errlen, "config key '%s' = '%s' (from %s) contains an unresolved placeholder", key,
-                    v, s);
+        errbuf_set(err, errlen, "config key '%s' = '%s' (from %s) contains an unresolved placeholder", key, v,
+                   s);
         return -1;
     }
     *out = v;
@@ -228,8 +218,8 @@ static int typed_lookup(const cfgcli_t *c, const char *key, const char **v, cons
     if (*p == '\0')
         return 1;
     if (unres) {
-        cfgcli_errf(err, errlen, "config key '%s' = '%s' (from %s) contains an unresolved placeholder", key,
-                    *v, *s);
+        errbuf_set(err, errlen, "config key '%s' = '%s' (from %s) contains an unresolved placeholder", key,
+                   *v, *s);
         return -1;
     }
     return 0;
@@ -238,7 +228,7 @@ static int typed_lookup(const cfgcli_t *c, const char *key, const char **v, cons
 static int bad_value(const char *key, const char *v, const char *s, const char *what, char *err,
                      size_t errlen)
 {
-    cfgcli_errf(err, errlen, "config key '%s' = '%s' (from %s) %s", key, v, s, what);
+    errbuf_set(err, errlen, "config key '%s' = '%s' (from %s) %s", key, v, s, what);
     return -1;
 }
 
@@ -296,8 +286,8 @@ int cfgcli_get_int_range(const cfgcli_t *c, const char *key, int dflt, int min, 
         return 0;
     }
     if (x < min || x > max) {
-        cfgcli_errf(err, errlen, "config key '%s' = '%s' (from %s) is out of range [%d, %d]", key, v, s, min,
-                    max);
+        errbuf_set(err, errlen, "config key '%s' = '%s' (from %s) is out of range [%d, %d]", key, v, s, min,
+                   max);
         return -1;
     }
     *out = (int)x;

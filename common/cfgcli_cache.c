@@ -49,13 +49,13 @@ int cfgcli_cache_write(const cfgcli_opts_t *o, const json_t *doc, const char *ur
                              o->app, "profiles", o->profiles, "label", o->label, "url", url, "saved_at",
                              (json_int_t)time(NULL), "environment", (json_t *)doc);
     if (root == NULL || (text = json_dumps(root, JSON_INDENT(1))) == NULL) {
-        cfgcli_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto cleanup;
     }
     snprintf(tmp, sizeof tmp, "%s.XXXXXX", o->cache_file);
     fd = mkstemp(tmp);
     if (fd < 0) {
-        cfgcli_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", tmp, strerror(errno));
         tmp[0] = '\0';
         goto cleanup;
     }
@@ -65,23 +65,23 @@ int cfgcli_cache_write(const cfgcli_opts_t *o, const json_t *doc, const char *ur
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            cfgcli_errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+            errbuf_set(err, errlen, "%s: write: %s", tmp, strerror(errno));
             goto cleanup;
         }
         off += (size_t)w;
     }
     if (fsync(fd) != 0) {
-        cfgcli_errf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+        errbuf_set(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (close(fd) != 0) {
         fd = -1;
-        cfgcli_errf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+        errbuf_set(err, errlen, "%s: close: %s", tmp, strerror(errno));
         goto cleanup;
     }
     fd = -1;
     if (rename(tmp, o->cache_file) != 0) {
-        cfgcli_errf(err, errlen, "rename %s → %s: %s", tmp, o->cache_file, strerror(errno));
+        errbuf_set(err, errlen, "rename %s → %s: %s", tmp, o->cache_file, strerror(errno));
         goto cleanup;
     }
     tmp[0] = '\0';
@@ -111,20 +111,20 @@ cfgcli_t *cfgcli_cache_load(const cfgcli_opts_t *o, const clog_t *log, char *err
     json_t *root = json_load_file(o->cache_file, 0, &je);
     if (root == NULL) {
         if (access(o->cache_file, F_OK) != 0)
-            cfgcli_errf(err, errlen, "%s: %s", o->cache_file, strerror(errno));
+            errbuf_set(err, errlen, "%s: %s", o->cache_file, strerror(errno));
         else
-            cfgcli_errf(err, errlen, "%s: unreadable (%s)", o->cache_file, je.text);
+            errbuf_set(err, errlen, "%s: unreadable (%s)", o->cache_file, je.text);
         goto cleanup;
     }
     if (!same(root, "format", CFGCLI_CACHE_FORMAT)) {
-        cfgcli_errf(err, errlen, "%s: not a config cache file (format %s expected)", o->cache_file,
-                    CFGCLI_CACHE_FORMAT);
+        errbuf_set(err, errlen, "%s: not a config cache file (format %s expected)", o->cache_file,
+                   CFGCLI_CACHE_FORMAT);
         goto cleanup;
     }
     if (!same(root, "app", o->app) || !same(root, "profiles", o->profiles) ||
         !same(root, "label", o->label)) {
-        cfgcli_errf(err, errlen, "%s: holds another app/profiles/label than %s/%s/%s", o->cache_file, o->app,
-                    o->profiles, o->label[0] ? o->label : "(default)");
+        errbuf_set(err, errlen, "%s: holds another app/profiles/label than %s/%s/%s", o->cache_file, o->app,
+                   o->profiles, o->label[0] ? o->label : "(default)");
         goto cleanup;
     }
     snprintf(origin, sizeof origin, "cache:%s", o->cache_file);

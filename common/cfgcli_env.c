@@ -224,7 +224,7 @@ int cfgcli_resolve_all(cfgcli_t *c, char *err, size_t errlen)
     dbuf_t b;
     dbuf_init(&b, CFGCLI_MAX_VALUE);
     if (vals == NULL || unres == NULL) {
-        cfgcli_errf(err, errlen, "out of memory resolving placeholders");
+        errbuf_set(err, errlen, "out of memory resolving placeholders");
         goto cleanup;
     }
     /* resolve every value against the unresolved store, then swap them all in */
@@ -234,8 +234,8 @@ int cfgcli_resolve_all(cfgcli_t *c, char *err, size_t errlen)
         dbuf_reset(&b);
         if (resolve_text(c, c->ents[i].value, 0, &b, &unres[i]) < 0 ||
             (vals[i] = dbuf_take(&b, NULL)) == NULL) {
-            cfgcli_errf(err, errlen, "config key '%s' (from %s): placeholder expansion failed (too large?)",
-                        c->ents[i].key, c->ents[i].source);
+            errbuf_set(err, errlen, "config key '%s' (from %s): placeholder expansion failed (too large?)",
+                       c->ents[i].key, c->ents[i].source);
             goto cleanup;
         }
     }

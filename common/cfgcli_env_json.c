@@ -53,18 +53,18 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
     cfgcli_t *c = cfgcli_new();
     char *srcname = NULL;
     if (c == NULL) {
-        cfgcli_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
     const json_t *sources = json_is_object(doc) ? json_object_get(doc, "propertySources") : NULL;
     if (!json_is_array(sources)) {
-        cfgcli_errf(err, errlen, "%s: not a config Environment (no propertySources array)", origin);
+        errbuf_set(err, errlen, "%s: not a config Environment (no propertySources array)", origin);
         goto fail;
     }
     const json_t *ver = json_object_get(doc, "version");
     if (set_meta(&c->origin, origin) < 0 ||
         set_meta(&c->version, json_is_string(ver) ? json_string_value(ver) : "") < 0) {
-        cfgcli_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
     size_t i;
@@ -74,7 +74,7 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
         const json_t *name = json_object_get(ps, "name");
         const json_t *src = json_object_get(ps, "source");
         if (!json_is_object(src)) {
-            cfgcli_errf(err, errlen, "%s: propertySources[%zu] has no source object", origin, i);
+            errbuf_set(err, errlen, "%s: propertySources[%zu] has no source object", origin, i);
             goto fail;
         }
         const char *nm = json_is_string(name) ? json_string_value(name) : "?";
@@ -82,7 +82,7 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
         free(srcname);
         srcname = malloc(sl);
         if (srcname == NULL) {
-            cfgcli_errf(err, errlen, "out of memory");
+            errbuf_set(err, errlen, "out of memory");
             goto fail;
         }
         snprintf(srcname, sl, "%s%s", src_prefix, nm);
@@ -95,14 +95,14 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
             int r = text ? cfgcli_put(c, key, text, srcname, 0) : -1;
             free(text);
             if (r < 0) {
-                cfgcli_errf(err, errlen, "out of memory");
+                errbuf_set(err, errlen, "out of memory");
                 goto fail;
             }
         }
     }
     c->use_env = o->env_overrides != 0;
     if (c->use_env && (cfgcli_env_snapshot(c, o->envp) < 0 || cfgcli_apply_overrides(c) < 0)) {
-        cfgcli_errf(err, errlen, "out of memory copying the environment");
+        errbuf_set(err, errlen, "out of memory copying the environment");
         goto fail;
     }
     if (cfgcli_resolve_all(c, err, errlen) < 0)
@@ -121,8 +121,8 @@ cfgcli_t *cfgcli_from_json(const cfgcli_opts_t *o, const char *json, size_t len,
     json_error_t je;
     json_t *doc = json_loadb(json, len, 0, &je);
     if (doc == NULL) {
-        cfgcli_errf(err, errlen, "%s: invalid JSON at line %d column %d: %s", origin, je.line, je.column,
-                    je.text);
+        errbuf_set(err, errlen, "%s: invalid JSON at line %d column %d: %s", origin, je.line, je.column,
+                   je.text);
         return NULL;
     }
     cfgcli_t *c = cfgcli_build(o, doc, origin, "configserver:", err, errlen);

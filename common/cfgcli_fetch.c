@@ -123,7 +123,7 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *sho
     dbuf_init(&body, CFGCLI_MAX_BODY);
     CURL *h = curl_easy_init();
     if (h == NULL) {
-        cfgcli_errf(err, errlen, "%s: curl_easy_init failed", shown);
+        errbuf_set(err, errlen, "%s: curl_easy_init failed", shown);
         goto cleanup;
     }
     hdrs = curl_slist_append(NULL, o->format == CFGCLI_FORMAT_YAML
@@ -147,9 +147,9 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *sho
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         if (cc == CURLE_WRITE_ERROR)
-            cfgcli_errf(err, errlen, "%s: response larger than %u bytes", shown, CFGCLI_MAX_BODY);
+            errbuf_set(err, errlen, "%s: response larger than %u bytes", shown, CFGCLI_MAX_BODY);
         else
-            cfgcli_errf(err, errlen, "%s: %s", shown, cerr[0] ? cerr : curl_easy_strerror(cc));
+            errbuf_set(err, errlen, "%s: %s", shown, cerr[0] ? cerr : curl_easy_strerror(cc));
         goto cleanup;
     }
     long status = 0;
@@ -157,7 +157,7 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *sho
     if (status < 200 || status > 299) {
         char why[200];
         body_reason(dbuf_ptr(&body), dbuf_len(&body), why, sizeof why);
-        cfgcli_errf(err, errlen, "%s: HTTP %ld%s", shown, status, why);
+        errbuf_set(err, errlen, "%s: HTTP %ld%s", shown, status, why);
         /* the server answered: a 4xx will not change by asking again */
         rc = (status >= 400 && status < 500 && status != 408 && status != 429) ? TRY_FINAL : TRY_RETRY;
         goto cleanup;
@@ -168,9 +168,9 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *sho
         json_error_t je;
         *doc = json_loadb(dbuf_ptr(&body), dbuf_len(&body), 0, &je);
         if (*doc == NULL)
-            cfgcli_errf(err, errlen, "%s: invalid JSON at line %d: %s", shown, je.line, je.text);
+            errbuf_set(err, errlen, "%s: invalid JSON at line %d: %s", shown, je.line, je.text);
         else if (!json_is_array(json_object_get(*doc, "propertySources"))) {
-            cfgcli_errf(err, errlen, "%s: answer is not a config Environment (no propertySources)", shown);
+            errbuf_set(err, errlen, "%s: answer is not a config Environment (no propertySources)", shown);
             json_decref(*doc);
             *doc = NULL;
         }
@@ -241,7 +241,7 @@ static try_rc_t one_round(const cfgcli_opts_t *o, const clog_t *log, int round, 
             continue;
         dbuf_reset(&u);
         if (build_url(o, b, (size_t)(e - b), &u) < 0) {
-            cfgcli_errf(err, errlen, "config URL too long (%zu bytes)", (size_t)(e - b));
+            errbuf_set(err, errlen, "config URL too long (%zu bytes)", (size_t)(e - b));
             rc = TRY_FINAL;
             break;
         }
@@ -254,7 +254,7 @@ static try_rc_t one_round(const cfgcli_opts_t *o, const clog_t *log, int round, 
             if (*used == NULL) {
                 json_decref(*doc);
                 *doc = NULL;
-                cfgcli_errf(err, errlen, "out of memory");
+                errbuf_set(err, errlen, "out of memory");
                 rc = TRY_FINAL;
             }
             break;
@@ -280,11 +280,11 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
     int attempts = o->attempts < 1 ? 1 : o->attempts;
     int round = 0;
     if (o->app[0] == '\0') {
-        cfgcli_errf(err, errlen, "config client: no application name");
+        errbuf_set(err, errlen, "config client: no application name");
         return NULL;
     }
     if (count_urls(o->urls) == 0) {
-        cfgcli_errf(err, errlen, "config client: CONFIG_SERVER_URL is empty");
+        errbuf_set(err, errlen, "config client: CONFIG_SERVER_URL is empty");
         return NULL;
     }
     for (round = 1; round <= attempts; round++) {
@@ -313,7 +313,7 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
         goto cleanup;
     }
     if (rc == TRY_FINAL) {
-        cfgcli_errf(err, errlen, "config server refused the request: %s", last);
+        errbuf_set(err, errlen, "config server refused the request: %s", last);
         goto cleanup;
     }
     /* no server answered: last-known-good cache */
@@ -321,12 +321,11 @@ cfgcli_t *cfgcli_fetch(const cfgcli_opts_t *o, const clog_t *log, char *err, siz
         char cerr[600];
         c = cfgcli_cache_load(o, log, cerr, sizeof cerr);
         if (c == NULL)
-            cfgcli_errf(err, errlen, "config server unavailable after %d attempts; last error: %s; cache: %s",
-                        attempts, last, cerr);
+            errbuf_set(err, errlen, "config server unavailable after %d attempts; last error: %s; cache: %s",
+                       attempts, last, cerr);
     } else {
-        cfgcli_errf(err, errlen,
-                    "config server unavailable after %d attempts; last error: %s (no cache file)", attempts,
-                    last);
+        errbuf_set(err, errlen, "config server unavailable after %d attempts; last error: %s (no cache file)",
+                   attempts, last);
     }
 cleanup:
     json_decref(doc);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cfgcli.h"
+#include "errbuf.h"
 
 typedef struct cfgcli_ent {
     char *key;      /* owned */
@@ -56,8 +57,5 @@ cfgcli_t *cfgcli_build(const cfgcli_opts_t *o, const json_t *doc, const char *or
                        char *err, size_t errlen);
 /* Text form of a JSON scalar (malloc'ed), NULL on OOM. */
 char *cfgcli_json_text(const json_t *v);
-
-/* snprintf into err when err != NULL. */
-void cfgcli_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

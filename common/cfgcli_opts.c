@@ -39,7 +39,7 @@ static int env_str(const char *name, char *dst, size_t cap, char *err, size_t er
     if (v == NULL || v[0] == '\0')
         return 0;
     if (strlen(v) >= cap) {
-        cfgcli_errf(err, errlen, "env %s is too long (max %zu bytes)", name, cap - 1);
+        errbuf_set(err, errlen, "env %s is too long (max %zu bytes)", name, cap - 1);
         return -1;
     }
     copy_str(dst, cap, v);
@@ -56,7 +56,7 @@ static int env_long(const char *name, long min, long max, long *out, char *err, 
     errno = 0;
     long x = strtol(v, &end, 10);
     if (end == v || *end != '\0' || errno != 0 || x < min || x > max) {
-        cfgcli_errf(err, errlen, "env %s = '%s' is not an integer in [%ld, %ld]", name, v, min, max);
+        errbuf_set(err, errlen, "env %s = '%s' is not an integer in [%ld, %ld]", name, v, min, max);
         return -1;
     }
     *out = x;
@@ -72,7 +72,7 @@ int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t er
         prof = getenv("SPRING_PROFILES_ACTIVE");
     if (prof != NULL && prof[0] != '\0') {
         if (strlen(prof) >= sizeof o->profiles) {
-            cfgcli_errf(err, errlen, "env APP_PROFILES is too long");
+            errbuf_set(err, errlen, "env APP_PROFILES is too long");
             return -1;
         }
         copy_str(o->profiles, sizeof o->profiles, prof);
@@ -97,7 +97,7 @@ int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t er
         else if (strcasecmp(fmt, "yaml") == 0 || strcasecmp(fmt, "yml") == 0)
             o->format = CFGCLI_FORMAT_YAML;
         else {
-            cfgcli_errf(err, errlen, "env CONFIG_FORMAT = '%s' is not json or yaml", fmt);
+            errbuf_set(err, errlen, "env CONFIG_FORMAT = '%s' is not json or yaml", fmt);
             return -1;
         }
     }

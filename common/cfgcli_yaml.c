@@ -16,8 +16,8 @@ json_t *cfgcli_yaml_to_env(const char *body, size_t len, const char *name, char 
     yamlconf_err_t ye = {0};
     json_t *env = NULL, *src = NULL;
     if (yamlconf_parse(body, len, NULL, &y, &ye) != 0) {
-        cfgcli_errf(err, errlen, "%s: invalid YAML at line %d column %d: %s", name, ye.line, ye.column,
-                    ye.msg);
+        errbuf_set(err, errlen, "%s: invalid YAML at line %d column %d: %s", name, ye.line, ye.column,
+                   ye.msg);
         goto cleanup;
     }
     src = json_object();
@@ -38,7 +38,7 @@ json_t *cfgcli_yaml_to_env(const char *body, size_t len, const char *name, char 
         goto oom;
     goto cleanup;
 oom:
-    cfgcli_errf(err, errlen, "%s: out of memory converting YAML", name);
+    errbuf_set(err, errlen, "%s: out of memory converting YAML", name);
 cleanup:
     json_decref(src);
     yamlconf_free(&y);

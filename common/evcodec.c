@@ -5,6 +5,7 @@
  */
 #include "evcodec_int.h"
 #include "uuidtext.h"
+#include "errbuf.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -15,18 +16,6 @@
 #include <avro.h>
 
 extern const embed_file_t kafka_model_files[]; /* kafka-model/CMakeLists.txt */
-
-static void evcodec_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void evcodec_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const embed_file_t *evcodec_find_file(const embed_file_t *files, const char *name)
 {
@@ -53,37 +42,37 @@ static int evcodec_add_line(evcodec_t *c, const embed_file_t *files, char *line,
     f_subj = strtok_r(NULL, "\t ", &save);
     f_file = strtok_r(NULL, "\t \r", &save);
     if (f_id == NULL || f_subj == NULL || f_file == NULL) {
-        evcodec_errf(err, errlen, "catalog.tsv line %d: expected id, subject, file", lineno);
+        errbuf_set(err, errlen, "catalog.tsv line %d: expected id, subject, file", lineno);
         return -1;
     }
     id = strtol(f_id, &end, 10);
     if (*end != '\0' || id <= 0 || id > INT32_MAX) {
-        evcodec_errf(err, errlen, "catalog.tsv line %d: bad schema id '%s'", lineno, f_id);
+        errbuf_set(err, errlen, "catalog.tsv line %d: bad schema id '%s'", lineno, f_id);
         return -1;
     }
     for (size_t i = 0; i < c->n; i++)
         if (c->e[i].id == (int32_t)id) {
-            evcodec_errf(err, errlen, "catalog.tsv line %d: duplicate schema id %ld", lineno, id);
+            errbuf_set(err, errlen, "catalog.tsv line %d: duplicate schema id %ld", lineno, id);
             return -1;
         }
     if (c->n == EVCODEC_MAX_SCHEMAS || strlen(f_subj) >= sizeof c->e[0].subject) {
-        evcodec_errf(err, errlen, "catalog.tsv line %d: too many schemas or subject too long", lineno);
+        errbuf_set(err, errlen, "catalog.tsv line %d: too many schemas or subject too long", lineno);
         return -1;
     }
     file = evcodec_find_file(files, f_file);
     if (file == NULL) {
-        evcodec_errf(err, errlen, "catalog.tsv line %d: schema file %s is not embedded", lineno, f_file);
+        errbuf_set(err, errlen, "catalog.tsv line %d: schema file %s is not embedded", lineno, f_file);
         return -1;
     }
     en = &c->e[c->n];
     if (avro_schema_from_json_length((const char *)file->data, file->len, &en->schema) != 0) {
-        evcodec_errf(err, errlen, "%s: %s", f_file, avro_strerror());
+        errbuf_set(err, errlen, "%s: %s", f_file, avro_strerror());
         en->schema = NULL;
         return -1;
     }
     en->iface = avro_generic_class_from_schema(en->schema);
     if (en->iface == NULL) {
-        evcodec_errf(err, errlen, "%s: %s", f_file, avro_strerror());
+        errbuf_set(err, errlen, "%s: %s", f_file, avro_strerror());
         avro_schema_decref(en->schema);
         en->schema = NULL;
         return -1;
@@ -104,13 +93,13 @@ evcodec_t *evcodec_new(const embed_file_t *files, char *err, size_t errlen)
     int lineno = 0, ok = 0;
 
     if (files == NULL || (cat = evcodec_find_file(files, EVCODEC_CATALOG_NAME)) == NULL) {
-        evcodec_errf(err, errlen, "no %s in the schema file set", EVCODEC_CATALOG_NAME);
+        errbuf_set(err, errlen, "no %s in the schema file set", EVCODEC_CATALOG_NAME);
         goto cleanup;
     }
     c = calloc(1, sizeof *c);
     copy = strndup((const char *)cat->data, cat->len);
     if (c == NULL || copy == NULL) {
-        evcodec_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto cleanup;
     }
     /* strtok_r would merge empty lines, which is fine: only line numbers shift in errors. */
@@ -120,7 +109,7 @@ evcodec_t *evcodec_new(const embed_file_t *files, char *err, size_t errlen)
             goto cleanup;
     }
     if (c->n == 0) {
-        evcodec_errf(err, errlen, "%s lists no schema", EVCODEC_CATALOG_NAME);
+        errbuf_set(err, errlen, "%s lists no schema", EVCODEC_CATALOG_NAME);
         goto cleanup;
     }
     ok = 1;
@@ -448,18 +437,18 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
     memset(ev, 0, sizeof *ev);
     rc = evcodec_frame_id(buf, len, &id);
     if (rc != EVCODEC_OK) {
-        evcodec_errf(err, errlen, "%s", evcodec_strerror(rc));
+        errbuf_set(err, errlen, "%s", evcodec_strerror(rc));
         goto cleanup;
     }
     en = evcodec_by_id(c, id);
     if (en == NULL || strcmp(en->subject, EVCODEC_SUBJECT_CUSTOMER) != 0) {
         rc = EVCODEC_E_UNKNOWN_ID;
-        evcodec_errf(err, errlen, "unknown schema id %d for subject %s", (int)id, EVCODEC_SUBJECT_CUSTOMER);
+        errbuf_set(err, errlen, "unknown schema id %d for subject %s", (int)id, EVCODEC_SUBJECT_CUSTOMER);
         goto cleanup;
     }
     if (evcodec_guard(en->schema, (const unsigned char *)buf + 5, len - 5) != 0) {
         rc = EVCODEC_E_AVRO;
-        evcodec_errf(err, errlen, "schema id %d: a length runs past the end of the record", (int)id);
+        errbuf_set(err, errlen, "schema id %d: a length runs past the end of the record", (int)id);
         goto cleanup;
     }
     rc = EVCODEC_E_NOMEM;
@@ -471,12 +460,12 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
         goto cleanup;
     rc = EVCODEC_E_AVRO;
     if (avro_value_read(r, &rec) != 0) {
-        evcodec_errf(err, errlen, "schema id %d: %s", (int)id, avro_strerror());
+        errbuf_set(err, errlen, "schema id %d: %s", (int)id, avro_strerror());
         goto cleanup;
     }
     /* avro_reader_is_eof is always 0 for memory readers: compare the canonical size. */
     if (avro_value_sizeof(&rec, &consumed) != 0 || consumed != len - 5) {
-        evcodec_errf(err, errlen, "schema id %d: trailing bytes after the record", (int)id);
+        errbuf_set(err, errlen, "schema id %d: trailing bytes after the record", (int)id);
         goto cleanup;
     }
     rc = EVCODEC_E_FIELD;
@@ -532,7 +521,7 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
     rc = EVCODEC_OK;
 cleanup:
     if (rc != EVCODEC_OK && bad != NULL)
-        evcodec_errf(err, errlen, "schema id %d: field %s is missing or invalid", (int)id, bad);
+        errbuf_set(err, errlen, "schema id %d: field %s is missing or invalid", (int)id, bad);
     if (rc != EVCODEC_OK && ev != NULL)
         evcodec_customer_clear(ev);
     free(idtxt);

@@ -7,17 +7,7 @@
 #include <string.h>
 
 #include "dbuf.h"
-
-static void kfk_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void kfk_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 void *kfk_user(const rd_kafka_t *rk)
 {
@@ -73,11 +63,11 @@ int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
 {
     char e[512];
     if (conf == NULL || key == NULL || value == NULL) {
-        kfk_errf(err, errlen, "kafka property %s: missing value", key ? key : "(null)");
+        errbuf_set(err, errlen, "kafka property %s: missing value", key ? key : "(null)");
         return -1;
     }
     if (rd_kafka_conf_set(conf, key, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        kfk_errf(err, errlen, "kafka property %s=%s: %s", key, value, e);
+        errbuf_set(err, errlen, "kafka property %s=%s: %s", key, value, e);
         return -1;
     }
     return 0;
@@ -88,7 +78,7 @@ rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf == NULL) {
-        kfk_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     if ((bootstrap && kfk_conf_set(conf, "bootstrap.servers", bootstrap, err, errlen) != 0) ||
@@ -141,7 +131,7 @@ int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, cons
         return 1;
     if (strncmp(key, pfx, sizeof pfx - 1) == 0 && key[sizeof pfx - 1] != '\0') {
         if (kfk_conf_set(conf, key + sizeof pfx - 1, value, e, sizeof e) != 0) {
-            kfk_errf(err, errlen, "%s.%s: %s", section, key, e);
+            errbuf_set(err, errlen, "%s.%s: %s", section, key, e);
             return -1;
         }
         return 0;
@@ -152,7 +142,7 @@ int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, cons
         const char *v = value;
         /* The seed writes compression-type "none"/"snappy"/…, librdkafka agrees. */
         if (kfk_conf_set(conf, map[i].rdk, v, e, sizeof e) != 0) {
-            kfk_errf(err, errlen, "%s.%s: %s", section, key, e);
+            errbuf_set(err, errlen, "%s.%s: %s", section, key, e);
             return -1;
         }
         return 0;
@@ -180,15 +170,16 @@ int kfk_conf_apply_all(rd_kafka_conf_t *conf, kfk_role_t role, const kfk_kv_t *k
         char *end = NULL, num[32];
         long long b = strtoll(batch, &end, 10), f = 1;
         if (end == batch || *end != '\0' || b <= 0) {
-            kfk_errf(err, errlen, "kafka-producer-config.batch-size: '%s' is not a positive integer", batch);
+            errbuf_set(err, errlen, "kafka-producer-config.batch-size: '%s' is not a positive integer",
+                       batch);
             return -1;
         }
         if (boost != NULL) {
             f = strtoll(boost, &end, 10);
             if (end == boost || *end != '\0' || f <= 0) {
-                kfk_errf(err, errlen,
-                         "kafka-producer-config.batch-size-boost-factor: '%s' is not a positive integer",
-                         boost);
+                errbuf_set(err, errlen,
+                           "kafka-producer-config.batch-size-boost-factor: '%s' is not a positive integer",
+                           boost);
                 return -1;
             }
         }
@@ -207,7 +198,7 @@ rd_kafka_t *kfk_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
     char e[512];
     rd_kafka_t *rk = NULL;
     if (conf == NULL) {
-        kfk_errf(err, errlen, "no configuration");
+        errbuf_set(err, errlen, "no configuration");
         return NULL;
     }
     if (kfk_conf_set(conf, "enable.idempotence", "true", err, errlen) != 0 ||
@@ -217,7 +208,7 @@ rd_kafka_t *kfk_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
     }
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
     if (rk == NULL) {
-        kfk_errf(err, errlen, "creating the Kafka producer: %s", e);
+        errbuf_set(err, errlen, "creating the Kafka producer: %s", e);
         rd_kafka_conf_destroy(conf);
     }
     return rk;
@@ -228,12 +219,12 @@ rd_kafka_t *kfk_consumer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
     char e[512];
     rd_kafka_t *rk = NULL;
     if (conf == NULL) {
-        kfk_errf(err, errlen, "no configuration");
+        errbuf_set(err, errlen, "no configuration");
         return NULL;
     }
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
     if (rk == NULL) {
-        kfk_errf(err, errlen, "creating the Kafka consumer: %s", e);
+        errbuf_set(err, errlen, "creating the Kafka consumer: %s", e);
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -255,19 +246,19 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int repl
     int rc = -1;
 
     if (rk == NULL || topic == NULL || partitions < 1 || replication < 1) {
-        kfk_errf(err, errlen, "ensure topic: invalid arguments (partitions %d, replication %d)", partitions,
-                 replication);
+        errbuf_set(err, errlen, "ensure topic: invalid arguments (partitions %d, replication %d)", partitions,
+                   replication);
         return -1;
     }
     nt = rd_kafka_NewTopic_new(topic, partitions, replication, e, sizeof e);
     if (nt == NULL) {
-        kfk_errf(err, errlen, "topic %s: %s", topic, e);
+        errbuf_set(err, errlen, "topic %s: %s", topic, e);
         goto cleanup;
     }
     for (size_t i = 0; i < nconfigs; i++) {
         if (rd_kafka_NewTopic_set_config(nt, configs[i].key, configs[i].value) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
-            kfk_errf(err, errlen, "topic %s: bad config %s=%s", topic, configs[i].key, configs[i].value);
+            errbuf_set(err, errlen, "topic %s: bad config %s=%s", topic, configs[i].key, configs[i].value);
             goto cleanup;
         }
     }
@@ -277,24 +268,24 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int repl
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, e, sizeof e) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kfk_errf(err, errlen, "topic %s: admin options: %s", topic, opts ? e : "out of memory");
+        errbuf_set(err, errlen, "topic %s: admin options: %s", topic, opts ? e : "out of memory");
         goto cleanup;
     }
     q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
     ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
     if (ev == NULL) {
-        kfk_errf(err, errlen, "topic %s: CreateTopics timed out after %d ms", topic, timeout_ms);
+        errbuf_set(err, errlen, "topic %s: CreateTopics timed out after %d ms", topic, timeout_ms);
         goto cleanup;
     }
     if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        kfk_errf(err, errlen, "topic %s: CreateTopics: %s", topic, rd_kafka_event_error_string(ev));
+        errbuf_set(err, errlen, "topic %s: CreateTopics: %s", topic, rd_kafka_event_error_string(ev));
         goto cleanup;
     }
     res = rd_kafka_event_CreateTopics_result(ev);
     tr = res ? rd_kafka_CreateTopics_result_topics(res, &ntr) : NULL;
     if (tr == NULL || ntr != 1) {
-        kfk_errf(err, errlen, "topic %s: CreateTopics returned no result", topic);
+        errbuf_set(err, errlen, "topic %s: CreateTopics returned no result", topic);
         goto cleanup;
     }
     switch (rd_kafka_topic_result_error(tr[0])) {
@@ -305,9 +296,9 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int repl
         rc = 0;
         break;
     default:
-        kfk_errf(err, errlen, "topic %s: %s (%s)", topic,
-                 rd_kafka_err2name(rd_kafka_topic_result_error(tr[0])),
-                 rd_kafka_topic_result_error_string(tr[0]) ? rd_kafka_topic_result_error_string(tr[0]) : "");
+        errbuf_set(
+            err, errlen, "topic %s: %s (%s)", topic, rd_kafka_err2name(rd_kafka_topic_result_error(tr[0])),
+            rd_kafka_topic_result_error_string(tr[0]) ? rd_kafka_topic_result_error_string(tr[0]) : "");
         break;
     }
 cleanup:

@@ -1,19 +1,9 @@
 /* pathsafe.c — full decoding and allow-list of URL name segments (see pathsafe.h). */
 #include "repo/pathsafe.h"
+#include "hexdig.h"
 
 #include <ctype.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* One round of percent-decoding in place; returns the number of escapes decoded, -1 on
  * a malformed escape or a decoded NUL. */
@@ -26,7 +16,7 @@ static int decode_round(char *s)
             *w++ = *r;
             continue;
         }
-        int hi = hexval(r[1]), lo = hi >= 0 ? hexval(r[2]) : -1;
+        int hi = hexdig_value(r[1]), lo = hi >= 0 ? hexdig_value(r[2]) : -1;
         if (hi < 0 || lo < 0)
             return -1;
         char c = (char)(hi * 16 + lo);

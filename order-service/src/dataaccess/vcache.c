@@ -1,6 +1,7 @@
 /* vcache.c — id → version map with open addressing (linear probing, tombstones).
  * See vcache.h. */
 #include "dataaccess/vcache.h"
+#include "hexdig.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +19,6 @@ struct os_vcache {
     size_t filled; /* state 1 or 2 */
 };
 
-static int os_vhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int os_vparse(const char *id, uint64_t *hi, uint64_t *lo)
 {
     uint64_t v[2] = {0, 0};
@@ -36,7 +26,7 @@ static int os_vparse(const char *id, uint64_t *hi, uint64_t *lo)
     for (const char *p = id; *p; p++) {
         if (*p == '-')
             continue;
-        int h = os_vhex(*p);
+        int h = hexdig_value(*p);
         if (h < 0 || n >= 32)
             return -1;
         v[n / 16] = (v[n / 16] << 4) | (uint64_t)h;
