@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(mktemp -d); trap 'rm -rf "$repo"' EXIT
 cp -r "$CQ_SOURCE_DIR/config-repo/." "$repo/"
-port=36890
+port=26890
 export REPO=$repo
 "$here/vg_check.sh" config-server $port /actuator/health '
   set -e

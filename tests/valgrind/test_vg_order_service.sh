@@ -5,7 +5,7 @@
 # definitely-lost leaks, exit 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-port=36181
+port=26181
 export CONFIG_SERVER_URL=$CQ_CONFIG_URL APP_PROFILES=test SERVER_PORT=$port ORDER_SERVICE_CUSTOMER_WAIT_MS=300
 "$here/vg_check.sh" order-service $port /health/readiness '
   set -e

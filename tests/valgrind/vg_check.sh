@@ -23,8 +23,8 @@ trap 'kill -KILL $pid 2>/dev/null || true' EXIT
 export BASE=http://127.0.0.1:$port
 deadline=$(( $(date +%s) + 120 ))
 until curl -fsS -o /dev/null "$BASE$health" 2>/dev/null; do
-  if ! kill -0 $pid 2>/dev/null; then tail -30 "$out" "$vlog"; echo "vg_check: $name exited during start" >&2; exit 1; fi
-  [ "$(date +%s)" -lt "$deadline" ] || { kill -KILL $pid; tail -30 "$out"; echo "vg_check: $name not ready" >&2; exit 1; }
+  if ! kill -0 $pid 2>/dev/null; then tail -n 30 "$out" "$vlog"; echo "vg_check: $name exited during start" >&2; exit 1; fi
+  [ "$(date +%s)" -lt "$deadline" ] || { kill -KILL $pid; tail -n 30 "$out"; echo "vg_check: $name not ready" >&2; exit 1; }
   sleep 0.3
 done
 echo "vg_check: $name is up under valgrind; exercising"
