@@ -91,6 +91,7 @@ static void *relay_main(void *arg)
         }
         if (poll(p, 1 + 2 * n, 50) <= 0)
             continue;
+        size_t polled = n; /* a pair accepted below has no revents in p[] yet */
         if ((p[0].revents & POLLIN) && n < RELAY_MAX) {
             int c = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
             int u = c >= 0 ? relay_connect(r->upstream_port) : -1;
@@ -102,7 +103,7 @@ static void *relay_main(void *arg)
                 close(c);
             }
         }
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < polled; i++) {
             int dead = 0;
             for (int side = 0; side < 2 && !dead; side++) {
                 if (!(p[1 + 2 * i + side].revents & (POLLIN | POLLHUP | POLLERR)))
