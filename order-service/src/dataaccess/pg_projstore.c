@@ -33,29 +33,206 @@ static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals
     return 0;
 }
 
+/* ---- prepared statements and the pipeline ---- */
+
+enum { OS_ST_LOAD, OS_ST_DEL, OS_ST_UPSERT, OS_ST_OFFS, OS_ST_N };
+
+static const char *os_st_name(const os_pgproj_t *s, int k)
+{
+    static const char *const live[OS_ST_N] = {"os_load_live", "os_del_live", "os_up_live", "os_offs"};
+    static const char *const shadow[OS_ST_N] = {"os_load_shadow", "os_del_shadow", "os_up_shadow", "os_offs"};
+    return strcmp(s->table, OS_TABLE_LIVE) == 0 ? live[k] : shadow[k];
+}
+
+/* Writes statement k's SQL for s's table into sql. Returns its parameter count. */
+static int os_st_sql(const os_pgproj_t *s, int k, char *sql, size_t len)
+{
+    switch (k) {
+    case OS_ST_LOAD:
+        /* the live table's rows are locked against a concurrent writer (a replica during a
+         * rebalance, or the swap); nobody else writes a shadow table */
+        snprintf(sql, len, "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[])%s", s->table,
+                 strcmp(s->table, OS_TABLE_LIVE) == 0 ? " FOR UPDATE" : "");
+        return 1;
+    case OS_ST_DEL:
+        snprintf(sql, len, "DELETE FROM %s WHERE id = ANY($1::uuid[])", s->table);
+        return 1;
+    case OS_ST_UPSERT:
+        snprintf(sql, len,
+                 "INSERT INTO %s AS c (id, username, first_name, last_name, version, updated_at) "
+                 "SELECT u.id, u.un, u.fn, u.ln, u.v, CASE WHEN u.t > 0 THEN to_timestamp(u.t::double "
+                 "precision / 1000) END "
+                 "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+                 "$6::bigint[]) AS u(id, un, fn, ln, v, t) "
+                 "ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, "
+                 "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
+                 "version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
+                 s->table);
+        return 6;
+    default:
+        snprintf(sql, len,
+                 "INSERT INTO \"order\".projection_offsets AS po (topic, partition, next_offset) "
+                 "SELECT $1, u.p, u.o FROM unnest($2::int[], $3::bigint[]) AS u(p, o) "
+                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+                 "updated_at = now()");
+        return 3;
+    }
+}
+
+/* Prepares the statements (and sets the session up) once per server session: a reset
+ * connection has a new backend, and with it no prepared statements. 0 or -1. */
+static int os_pp_session(os_pgproj_t *s, char *err, size_t errlen)
+{
+    int pid = PQbackendPID(s->conn);
+    char sql[768];
+    if (pid != 0 && pid == s->session_pid)
+        return 0;
+    if (s->async_commit &&
+        os_pg_cmd(s->conn, "SET synchronous_commit TO off", 0, NULL, "session setup", err, errlen) != 0)
+        return -1;
+    for (int k = 0; k < OS_ST_N; k++) {
+        int np = os_st_sql(s, k, sql, sizeof sql);
+        PGresult *r = PQprepare(s->conn, os_st_name(s, k), sql, np, NULL);
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* 42P05: already prepared in this session (by another store on the connection) */
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !(state != NULL && strcmp(state, "42P05") == 0))
+            return os_pg_fail(r, s->conn, "prepare", err, errlen);
+        PQclear(r);
+    }
+    s->session_pid = pid;
+    return 0;
+}
+
+/* Queues statement k (or, with k < 0, the parameterless `sql`) in the pipeline, preceded
+ * by the batch's BEGIN / SAVEPOINT when that is not sent yet. 0 or -1. */
+static int os_pp_send(os_pgproj_t *s, int k, const char *sql, const char *const *vals, char *err,
+                      size_t errlen)
+{
+    PGconn *c = s->conn;
+    if (os_pp_session(s, err, errlen) != 0)
+        return -1;
+    if (PQpipelineStatus(c) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c))
+        goto fail;
+    if (!s->begun) {
+        if (!PQsendQueryParams(c, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+            goto fail;
+        s->begun = 1;
+        s->queued++;
+    }
+    static const int nparams[OS_ST_N] = {1, 1, 6, 3}; /* as os_st_sql says */
+    int ok = k >= 0 ? PQsendQueryPrepared(c, os_st_name(s, k), nparams[k], vals, NULL, NULL, 0)
+                    : PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (!ok)
+        goto fail;
+    s->queued++;
+    return 0;
+fail:
+    return os_pg_fail(NULL, c, "send", err, errlen);
+}
+
+/* Ends the pipeline: reads the result of every queued statement and leaves pipeline mode.
+ * With `last`, the last statement's result (a row set) is handed to the caller (who
+ * PQclears it). Returns 0, or -1 with the first error (the server skipped the rest). */
+static int os_pp_sync(os_pgproj_t *s, PGresult **last, const char *what, char *err, size_t errlen)
+{
+    PGconn *c = s->conn;
+    int nq = s->queued, rc = 0, lost = 0;
+    s->queued = 0;
+    if (last != NULL)
+        *last = NULL;
+    if (PQpipelineStatus(c) == PQ_PIPELINE_OFF)
+        return 0;
+    if (!PQpipelineSync(c)) {
+        os_pg_fail(NULL, c, what, err, errlen);
+        rc = -1;
+        lost = 1;
+    }
+    for (int i = 0; i < nq && !lost; i++) {
+        PGresult *r = PQgetResult(c);
+        if (r == NULL) { /* the connection went away */
+            if (rc == 0)
+                os_pg_fail(NULL, c, what, err, errlen);
+            rc = -1;
+            lost = 1;
+            break;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (rc == 0 && st == PGRES_PIPELINE_ABORTED) {
+                snprintf(err, errlen, "%s: pipeline aborted", what);
+            } else if (rc == 0) {
+                os_pg_fail(r, c, what, err, errlen); /* clears r */
+                r = NULL;
+            }
+            rc = -1;
+        }
+        if (r != NULL && i == nq - 1 && last != NULL && rc == 0)
+            *last = r;
+        else
+            PQclear(r);
+        while ((r = PQgetResult(c)) != NULL) /* the NULL that ends statement i */
+            PQclear(r);
+    }
+    if (!lost) {
+        PGresult *r = PQgetResult(c);
+        if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && rc == 0) {
+            snprintf(err, errlen, "%s: pipeline out of step", what);
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    PQexitPipelineMode(c); /* fails only on a broken connection, which a reset clears */
+    if (rc != 0 && last != NULL && *last != NULL) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return rc;
+}
+
+/* ---- the port ---- */
+
 static int os_pgproj_begin(void *self, char *err, size_t errlen)
 {
     os_pgproj_t *s = self;
-    return os_pg_cmd(s->conn, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, "begin", err, errlen);
-}
-
-static int os_pgproj_commit(void *self, char *err, size_t errlen)
-{
-    os_pgproj_t *s = self;
-    if (s->nested)
-        return os_pg_cmd(s->conn, "RELEASE SAVEPOINT os_batch", 0, NULL, "release", err, errlen);
-    PGresult *r = PQexec(s->conn, "COMMIT");
-    /* COMMIT of an aborted transaction answers ROLLBACK with status OK: treat as failure */
-    if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
-        return os_pg_fail(r, s->conn, "commit", err, errlen);
-    PQclear(r);
+    (void)err;
+    (void)errlen;
+    s->begun = 0; /* sent with the batch's first statement */
+    s->queued = 0;
     return 0;
 }
 
 static void os_pgproj_rollback(void *self)
 {
     os_pgproj_t *s = self;
-    PQclear(PQexec(s->conn, s->nested ? "ROLLBACK TO SAVEPOINT os_batch" : "ROLLBACK"));
+    char e[256];
+    if (s->queued > 0 || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF)
+        os_pp_sync(s, NULL, "rollback", e, sizeof e);
+    if (s->begun && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(s->conn, s->nested ? "ROLLBACK TO SAVEPOINT os_batch" : "ROLLBACK"));
+    s->begun = 0;
+}
+
+static int os_pgproj_commit(void *self, char *err, size_t errlen)
+{
+    os_pgproj_t *s = self;
+    PGresult *r = NULL;
+    if (!s->begun)
+        return 0; /* nothing was sent: nothing to commit */
+    if (os_pp_send(s, -1, s->nested ? "RELEASE SAVEPOINT os_batch" : "COMMIT", NULL, err, errlen) != 0 ||
+        os_pp_sync(s, &r, "commit", err, errlen) != 0)
+        goto fail;
+    /* COMMIT of an aborted transaction answers ROLLBACK with status OK: treat as failure */
+    if (!s->nested && (r == NULL || strcmp(PQcmdStatus(r), "COMMIT") != 0)) {
+        snprintf(err, errlen, "commit: the transaction was rolled back");
+        goto fail;
+    }
+    PQclear(r);
+    s->begun = 0;
+    return 0;
+fail:
+    PQclear(r);
+    os_pgproj_rollback(s); /* a failed commit leaves no transaction behind */
+    return -1;
 }
 
 static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_stored_t *out, char *err,
@@ -64,7 +241,6 @@ static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_sto
     os_pgproj_t *s = self;
     int rc = -1;
     dbuf_t arr;
-    char sql[256];
     PGresult *r = NULL;
     dbuf_init(&arr, OS_ARR_CAP);
     for (size_t i = 0; i < n; i++) {
@@ -86,17 +262,10 @@ static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_sto
             goto oom;
     if (os_pgarr_close(&arr) != 0)
         goto oom;
-    /* the live table's rows are locked against a concurrent writer (a replica during a
-     * rebalance, or the swap); nobody else writes a shadow table */
-    snprintf(sql, sizeof sql, "SELECT id::text, version FROM %s WHERE id = ANY($1::uuid[])%s", s->table,
-             strcmp(s->table, OS_TABLE_LIVE) == 0 ? " FOR UPDATE" : "");
     const char *vals[1] = {dbuf_ptr(&arr)};
-    r = PQexecParams(s->conn, sql, 1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        os_pg_fail(r, s->conn, "load versions", err, errlen);
-        r = NULL;
+    if (os_pp_send(s, OS_ST_LOAD, NULL, vals, err, errlen) != 0 ||
+        os_pp_sync(s, &r, "load versions", err, errlen) != 0)
         goto cleanup;
-    }
     for (int row = 0; row < PQntuples(r); row++) {
         const char *id = PQgetvalue(r, row, 0);
         for (size_t i = 0; i < n; i++) {
@@ -117,6 +286,8 @@ cleanup:
     return rc;
 }
 
+/* The statements' parameters are copied into libpq's output buffer when sent, so the
+ * arrays can be freed before the pipeline is read. */
 static int os_pgproj_apply(void *self, const proj_op_t *ops, size_t n, char *err, size_t errlen)
 {
     os_pgproj_t *s = self;
@@ -124,7 +295,6 @@ static int os_pgproj_apply(void *self, const proj_op_t *ops, size_t n, char *err
     dbuf_t a[6];
     dbuf_t del;
     size_t nup = 0, ndel = 0;
-    char sql[768];
 
     for (int k = 0; k < 6; k++) {
         dbuf_init(&a[k], OS_ARR_CAP);
@@ -155,25 +325,14 @@ static int os_pgproj_apply(void *self, const proj_op_t *ops, size_t n, char *err
         goto oom;
     if (ndel > 0) {
         const char *vals[1] = {dbuf_ptr(&del)};
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ANY($1::uuid[])", s->table);
-        if (os_pg_cmd(s->conn, sql, 1, vals, "delete customers", err, errlen) != 0)
+        if (os_pp_send(s, OS_ST_DEL, NULL, vals, err, errlen) != 0)
             goto cleanup;
     }
     if (nup > 0) {
         const char *vals[6];
         for (int k = 0; k < 6; k++)
             vals[k] = dbuf_ptr(&a[k]);
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO %s AS c (id, username, first_name, last_name, version, updated_at) "
-                 "SELECT u.id, u.un, u.fn, u.ln, u.v, CASE WHEN u.t > 0 THEN to_timestamp(u.t::double "
-                 "precision / 1000) END "
-                 "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
-                 "$6::bigint[]) AS u(id, un, fn, ln, v, t) "
-                 "ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, "
-                 "first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "
-                 "version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
-                 s->table);
-        if (os_pg_cmd(s->conn, sql, 6, vals, "upsert customers", err, errlen) != 0)
+        if (os_pp_send(s, OS_ST_UPSERT, NULL, vals, err, errlen) != 0)
             goto cleanup;
     }
     for (size_t i = 0; s->cache != NULL && i < n; i++) {
@@ -209,12 +368,7 @@ static int os_pgproj_save_offsets(void *self, const char *topic, const os_offset
     if (os_pgarr_close(&p) || os_pgarr_close(&o))
         goto oom;
     const char *vals[3] = {topic, dbuf_ptr(&p), dbuf_ptr(&o)};
-    rc = os_pg_cmd(s->conn,
-                   "INSERT INTO \"order\".projection_offsets AS po (topic, partition, next_offset) "
-                   "SELECT $1, u.p, u.o FROM unnest($2::int[], $3::bigint[]) AS u(p, o) "
-                   "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
-                   "updated_at = now()",
-                   3, vals, "save offsets", err, errlen);
+    rc = os_pp_send(s, OS_ST_OFFS, NULL, vals, err, errlen);
     goto cleanup;
 oom:
     snprintf(err, errlen, "out of memory building offsets");

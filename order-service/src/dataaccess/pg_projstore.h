@@ -5,6 +5,12 @@
  * batch's customers, one INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE for every
  * upsert, one DELETE … = ANY(…) for the deletions, one upsert of the offsets.
  * updated_at is the event's occurredAt, so a rebuild produces identical rows.
+ *
+ * Round trips: the statements are prepared once per server session and sent in libpq's
+ * pipeline mode, so a batch costs two round trips (BEGIN + SELECT; then DELETE, INSERT,
+ * offsets and COMMIT together) — or one when the versions come from the cache. An error
+ * in any of them surfaces at commit (the rest of the pipeline is skipped by the server)
+ * and the transaction is rolled back there.
  */
 #ifndef OS_PG_PROJSTORE_H
 #define OS_PG_PROJSTORE_H
@@ -25,6 +31,13 @@ typedef struct os_pgproj {
     int nested;         /* 1: batches are savepoints inside the caller's transaction */
     os_vcache_t *cache; /* optional (shadow table only): versions kept in memory instead of
                            read back; updated by apply — the caller aborts on any failure */
+    int async_commit;   /* 1: the session commits without waiting for the WAL flush (the
+                           live projection: a commit lost to a server crash is lost with its
+                           offsets, and those events are read again from Kafka) */
+    /* private, zero-initialised: */
+    int session_pid; /* backend the statements were prepared on (a reset makes a new one) */
+    int begun;       /* BEGIN (or SAVEPOINT) of the current batch is in the pipeline */
+    int queued;      /* statements sent whose results are not read yet */
 } os_pgproj_t;
 
 /* The port view (borrowed: valid while `s` lives). */

@@ -140,6 +140,7 @@ os_projector_t *os_projector_new(const os_projector_opts_t *opts, char *err, siz
     }
     p->store.conn = p->pg;
     p->store.table = OS_TABLE_LIVE;
+    p->store.async_commit = 1; /* see os_pgproj_t: Kafka holds the events until re-read */
 
     cc = kfk_conf_new(opts->bootstrap, "order-service-projection", &p->opq_c, err, errlen);
     if (cc == NULL)
