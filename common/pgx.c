@@ -34,6 +34,11 @@ void pgx_route_notices(PGconn *c, const clog_t *log)
 
 PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
 {
+    return pgx_connect_until(conninfo, attempts, log, NULL);
+}
+
+PGconn *pgx_connect_until(const char *conninfo, int attempts, const clog_t *log, int (*stop)(void))
+{
     long pause = 200;
     if (attempts < 1)
         attempts = 1;
@@ -50,10 +55,15 @@ PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log)
         clog_msg(log, i == attempts ? CLOG_ERROR : CLOG_WARN,
                  "PostgreSQL connection failed (attempt %d/%d): %.*s", i, attempts, (int)n, msg);
         PQfinish(c);
-        if (i < attempts) {
-            pgx_sleep_ms(pause);
-            pause = pause * 2 > 2000 ? 2000 : pause * 2;
+        /* the pause in 100 ms slices, so a stop request ends the wait at once */
+        for (long waited = 0; i < attempts && waited < pause; waited += 100) {
+            if (stop != NULL && stop())
+                return NULL;
+            pgx_sleep_ms(pause - waited < 100 ? pause - waited : 100);
         }
+        if (stop != NULL && stop())
+            return NULL;
+        pause = pause * 2 > 2000 ? 2000 : pause * 2;
     }
     return NULL;
 }

@@ -21,6 +21,10 @@
  * logging the last error. Server notices go to `log` (debug), which must outlive the
  * connection. */
 PGconn *pgx_connect(const char *conninfo, int attempts, const clog_t *log);
+/* pgx_connect that gives up (NULL, nothing logged) as soon as `stop` (may be NULL)
+ * returns non-zero, checked between attempts and every 100 ms of a pause — a service's
+ * start-up passes svc_stop_pending so SIGTERM is not held up by the database wait. */
+PGconn *pgx_connect_until(const char *conninfo, int attempts, const clog_t *log, int (*stop)(void));
 
 /* Routes the server's NOTICE/WARNING messages on `c` into `log` (debug level) instead of
  * libpq's default print to stderr, which would break the JSON-lines log. `log` must outlive

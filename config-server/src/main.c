@@ -10,11 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfgcli.h"
 #include "clog.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "repo/repo.h"
+#include "svc.h"
 #include "watch/watcher.h"
+
+/* Exit codes, as the services' (sysexits.h): a repository or credentials that cannot be
+ * used is a configuration error; anything else that stops the start-up (the port taken…)
+ * is EX_SOFTWARE. */
+#define CS_EXIT_CONFIG CFGCLI_EXIT_CONFIG  /* 78 */
+#define CS_EXIT_SOFTWARE SVC_EXIT_SOFTWARE /* 70 */
 
 typedef struct opts {
     const char *repo;
@@ -51,7 +59,10 @@ static void usage(FILE *out)
         "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
         "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
         "  --help, --version\n\n"
-        "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n");
+        "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n"
+        "Exit codes: 0 after SIGTERM/SIGINT, 2 bad command line, %d the repository or the\n"
+        "credentials cannot be used, %d any other start-up failure (e.g. the port is taken).\n",
+        CS_EXIT_CONFIG, CS_EXIT_SOFTWARE);
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -206,12 +217,12 @@ int main(int argc, char **argv)
         return prc == 1 ? 0 : 2;
     if (httpd_block_signals() != 0) {
         fprintf(stderr, "config-server: cannot block signals\n");
-        return 1;
+        return CS_EXIT_SOFTWARE;
     }
     clog_t log;
     clog_init(&log, "config-server", o.log_level, stderr);
 
-    int rc = 1, repo_open = 0, http_ready = 0;
+    int rc = CS_EXIT_CONFIG, repo_open = 0, http_ready = 0;
     char err[512];
     char repo_real[PATH_MAX];
     char user[1024] = "", pass[1024] = "";
@@ -238,6 +249,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     repo_open = 1;
+    rc = CS_EXIT_SOFTWARE;
     if (cs_http_init(&http, &repo, repo_real, o.accept_empty, user, pass, &log) != 0) {
         clog_error(&log, "out of memory");
         goto cleanup;

@@ -177,7 +177,7 @@ static rd_kafka_conf_t *producer_conf(const cfgcli_t *cfg, const settings_t *s, 
 
 static int migrate(const char *conninfo, const clog_t *log)
 {
-    PGconn *c = pgx_connect(conninfo, 10, log);
+    PGconn *c = pgx_connect_until(conninfo, 10, log, svc_stop_pending);
     int n;
     if (c == NULL)
         return -1;

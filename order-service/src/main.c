@@ -287,7 +287,7 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     svc_log_level(&log, "order-service", cfgc);
-    pg = pgx_connect(cfg.conninfo, 30, &log);
+    pg = pgx_connect_until(cfg.conninfo, 30, &log, svc_stop_pending);
     if (os_stop_requested(&log)) {
         rc = 0;
         goto cleanup;

@@ -5,7 +5,8 @@
  *   - the topic the relay creates is compacted and has kafka-config.num-of-partitions;
  *   - while its database refuses connections, readiness is 503 and liveness 200 (no crash),
  *     and readiness recovers when the database comes back; unreachable at start-up: exit
- *     69 (EX_UNAVAILABLE) after its connection retries, with JSON error lines;
+ *     69 (EX_UNAVAILABLE) after its connection retries, with JSON error lines; SIGTERM during
+ *     that wait: exit 0 at once;
  *   - SIGTERM with creates in flight: exit 0, and every create answered 201 has its event
  *     on the topic (the producer was flushed before exit);
  *   - every line the instance wrote to stderr in each scenario is a JSON log line
@@ -206,18 +207,17 @@ static void t_db_unreachable(void **state)
 
 /* ---- database unreachable at start: a clean exit 69 with JSON error lines ---- */
 
-static void t_db_dead_at_start(void **state)
+/* Starts an instance whose database port has no listener. */
+static void spawn_dead_db(inst_t *in, const char *tag)
 {
-    inst_t *in = *state;
     char buf[OPS_BASE_ENV][256], dead[64], topic_env[160];
     const char *env[OPS_BASE_ENV + 4];
     size_t n;
-    int rc;
 
     memset(in, 0, sizeof *in);
     in->port = ops_free_port();
-    snprintf(in->log, sizeof in->log, "/tmp/it_ops_customer_deadport_%d.log", (int)getpid());
-    snprintf(in->topic, sizeof in->topic, "it-ops-cs-deadport-%d", (int)getpid());
+    snprintf(in->log, sizeof in->log, "/tmp/it_ops_customer_%s_%d.log", tag, (int)getpid());
+    snprintf(in->topic, sizeof in->topic, "it-ops-cs-%s-%d", tag, (int)getpid());
     n = ops_base_env(buf, env, in->port, "cqrs");
     snprintf(dead, sizeof dead, "DATASOURCE_PORT=%d", ops_free_port()); /* nothing listens there */
     for (size_t i = 0; i < n; i++) /* replace the base environment's database port */
@@ -228,10 +228,49 @@ static void t_db_dead_at_start(void **state)
     env[n] = NULL;
     in->pid = ts_spawn(SVC, NULL, env, NULL, in->log);
     assert_true(in->pid > 0);
-    rc = ops_wait_exit(in->pid, 90000);
+}
+
+static void t_db_dead_at_start(void **state)
+{
+    inst_t *in = *state;
+    spawn_dead_db(in, "deadport");
+    int rc = ops_wait_exit(in->pid, 90000);
     in->pid = 0;
     in->topic[0] = '\0';      /* never created */
     assert_int_equal(rc, 69); /* EX_UNAVAILABLE, not a crash or a hang */
+    assert_json_log(in);
+}
+
+/* 1 when the file at `path` contains `needle`. */
+static int log_has(const char *path, const char *needle)
+{
+    char line[4096];
+    int found = 0;
+    FILE *f = fopen(path, "r");
+    while (f != NULL && !found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, needle) != NULL;
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+/* ---- SIGTERM while start-up waits for the database: exit 0 at once, not after the
+ * retry budget (~13 s) ---- */
+
+static void t_sigterm_in_db_wait(void **state)
+{
+    inst_t *in = *state;
+    spawn_dead_db(in, "dbwait");
+    for (int i = 0; i < 200 && !log_has(in->log, "PostgreSQL connection failed (attempt 2/"); i++)
+        ts_sleep_ms(50);
+    assert_true(log_has(in->log, "PostgreSQL connection failed (attempt 2/"));
+    long long t0 = ts_now_ms();
+    int rc = ops_term(in->pid, 3000); /* -1 (and SIGKILL) if it is still waiting */
+    fprintf(stderr, "exit %d %lld ms after SIGTERM\n", rc, ts_now_ms() - t0);
+    in->pid = 0;
+    in->topic[0] = '\0';
+    assert_int_equal(rc, 0);
+    assert_true(log_has(in->log, "signal during start-up"));
     assert_json_log(in);
 }
 
@@ -349,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_retention_and_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(t_db_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(t_db_dead_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_sigterm_in_db_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sigterm_inflight, setup, teardown),
     };
     ts_resp_t r = {0};
