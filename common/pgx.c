@@ -1,4 +1,5 @@
-/* pgx.c — PostgreSQL helpers: connect with retry, exec, SQLSTATE, migrations. See pgx.h. */
+/* pgx.c — PostgreSQL helpers: connect with retry, exec, error text, SQLSTATE, migrations. See
+ * pgx.h. */
 #include "pgx.h"
 
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <time.h>
 
 #include "dbuf.h"
+#include "errbuf.h"
 
 /* Migrations of all components run under this advisory lock key ("cqmigr" in ASCII). */
 #define PGX_MIGRATE_LOCK 0x63716d696772LL
@@ -87,6 +89,19 @@ int pgx_exec(PGconn *c, const char *sql, char *err, size_t errlen)
         pgx_copy_err(err, errlen, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
     PQclear(r);
     return rc;
+}
+
+int pgx_fail(PGresult *r, PGconn *c, const char *what, char *err, size_t errlen)
+{
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (m == NULL || *m == '\0')
+        m = c ? PQerrorMessage(c) : "no connection";
+    size_t n = strlen(m);
+    while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    errbuf_set(err, errlen, "%s: %.*s", what, (int)n, m);
+    PQclear(r);
+    return -1;
 }
 
 const char *pgx_sqlstate(const PGresult *r)

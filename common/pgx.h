@@ -35,6 +35,11 @@ void pgx_route_notices(PGconn *c, const clog_t *log);
  * message copied into err (may be NULL). */
 int pgx_exec(PGconn *c, const char *sql, char *err, size_t errlen);
 
+/* The failure convention of the libpq adapters: writes "<what>: <message>" into err (the
+ * result's error message, or the connection's when the result has none; trailing newlines
+ * trimmed), PQclears `r` (may be NULL) and returns -1. */
+int pgx_fail(PGresult *r, PGconn *c, const char *what, char *err, size_t errlen);
+
 /* The SQLSTATE of a failed result ("23505" for unique_violation …), or "" when none. */
 const char *pgx_sqlstate(const PGresult *r);
 

@@ -1,6 +1,7 @@
 /* it_pgx.c — common/pgx.c against the real PostgreSQL: connect (and its bounded retry on a
  * dead address), migrations applied once and in order, a failing migration rolled back
- * without touching earlier ones, SQLSTATEs, and conninfo quoting. */
+ * without touching earlier ones, SQLSTATEs, error text, a stoppable connect and conninfo
+ * quoting. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,34 @@ static void test_sqlstate_and_exec_error(void **s)
     PQfinish(c);
 }
 
+static int stop_now(void)
+{
+    return 1;
+}
+
+static void test_connect_until_stops(void **s)
+{
+    (void)s;
+    long long t0 = ts_now_ms();
+    PGconn *c = pgx_connect_until("host=127.0.0.1 port=1 user=postgres dbname=cqrs connect_timeout=1", 30,
+                                  &quiet, stop_now);
+    assert_null(c);
+    assert_true(ts_now_ms() - t0 < 2000); /* one attempt, no pause (30 attempts take ~50 s) */
+}
+
+static void test_fail_message(void **s)
+{
+    (void)s;
+    PGconn *c = connect_test_db();
+    char err[256] = "";
+    assert_int_equal(pgx_fail(PQexec(c, "SELECT 1/0"), c, "divide", err, sizeof err), -1);
+    assert_non_null(strstr(err, "divide: ERROR:  division by zero"));
+    assert_null(strchr(err, '\n')); /* trimmed: one log line */
+    assert_int_equal(pgx_fail(NULL, NULL, "nothing", err, sizeof err), -1);
+    assert_string_equal(err, "nothing: no connection");
+    PQfinish(c);
+}
+
 static void test_conninfo_quoting(void **s)
 {
     (void)s;
@@ -99,6 +128,8 @@ int main(void)
         cmocka_unit_test(test_connect_retry_gives_up),
         cmocka_unit_test(test_migrate_once_in_order),
         cmocka_unit_test(test_sqlstate_and_exec_error),
+        cmocka_unit_test(test_connect_until_stops),
+        cmocka_unit_test(test_fail_message),
         cmocka_unit_test(test_conninfo_quoting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,21 +6,11 @@
 #include <string.h>
 
 #include "dataaccess/pgarr.h"
+#include "dataaccess/pgpipe.h"
 #include "dbuf.h"
 #include "pgx.h"
 
 #define OS_ARR_CAP ((size_t)1 << 30)
-
-static int os_pg_fail(PGresult *r, PGconn *c, const char *what, char *err, size_t errlen)
-{
-    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
-    snprintf(err, errlen, "%s: %s", what, (m && *m) ? m : PQerrorMessage(c));
-    size_t n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
-    PQclear(r);
-    return -1;
-}
 
 static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals, const char *what, char *err,
                      size_t errlen)
@@ -28,7 +18,7 @@ static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals
     /* no parameters: PQexec, which also runs several ';'-separated statements */
     PGresult *r = np == 0 ? PQexec(c, sql) : PQexecParams(c, sql, np, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        return os_pg_fail(r, c, what, err, errlen);
+        return pgx_fail(r, c, what, err, errlen);
     PQclear(r);
     return 0;
 }
@@ -96,7 +86,7 @@ static int os_pp_session(os_pgproj_t *s, char *err, size_t errlen)
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 42P05: already prepared in this session (by another store on the connection) */
         if (PQresultStatus(r) != PGRES_COMMAND_OK && !(state != NULL && strcmp(state, "42P05") == 0))
-            return os_pg_fail(r, s->conn, "prepare", err, errlen);
+            return pgx_fail(r, s->conn, "prepare", err, errlen);
         PQclear(r);
     }
     s->session_pid = pid;
@@ -108,85 +98,18 @@ static int os_pp_session(os_pgproj_t *s, char *err, size_t errlen)
 static int os_pp_send(os_pgproj_t *s, int k, const char *sql, const char *const *vals, char *err,
                       size_t errlen)
 {
-    PGconn *c = s->conn;
+    static const int nparams[OS_ST_N] = {1, 1, 6, 3}; /* as os_st_sql says */
     if (os_pp_session(s, err, errlen) != 0)
         return -1;
-    if (PQpipelineStatus(c) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c))
-        goto fail;
+    s->pipe.conn = s->conn;
     if (!s->begun) {
-        if (!PQsendQueryParams(c, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
-            goto fail;
+        if (os_pgpipe_send(&s->pipe, NULL, s->nested ? "SAVEPOINT os_batch" : "BEGIN", 0, NULL, err,
+                           errlen) != 0)
+            return -1;
         s->begun = 1;
-        s->queued++;
     }
-    static const int nparams[OS_ST_N] = {1, 1, 6, 3}; /* as os_st_sql says */
-    int ok = k >= 0 ? PQsendQueryPrepared(c, os_st_name(s, k), nparams[k], vals, NULL, NULL, 0)
-                    : PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
-    if (!ok)
-        goto fail;
-    s->queued++;
-    return 0;
-fail:
-    return os_pg_fail(NULL, c, "send", err, errlen);
-}
-
-/* Ends the pipeline: reads the result of every queued statement and leaves pipeline mode.
- * With `last`, the last statement's result (a row set) is handed to the caller (who
- * PQclears it). Returns 0, or -1 with the first error (the server skipped the rest). */
-static int os_pp_sync(os_pgproj_t *s, PGresult **last, const char *what, char *err, size_t errlen)
-{
-    PGconn *c = s->conn;
-    int nq = s->queued, rc = 0, lost = 0;
-    s->queued = 0;
-    if (last != NULL)
-        *last = NULL;
-    if (PQpipelineStatus(c) == PQ_PIPELINE_OFF)
-        return 0;
-    if (!PQpipelineSync(c)) {
-        os_pg_fail(NULL, c, what, err, errlen);
-        rc = -1;
-        lost = 1;
-    }
-    for (int i = 0; i < nq && !lost; i++) {
-        PGresult *r = PQgetResult(c);
-        if (r == NULL) { /* the connection went away */
-            if (rc == 0)
-                os_pg_fail(NULL, c, what, err, errlen);
-            rc = -1;
-            lost = 1;
-            break;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (rc == 0 && st == PGRES_PIPELINE_ABORTED) {
-                snprintf(err, errlen, "%s: pipeline aborted", what);
-            } else if (rc == 0) {
-                os_pg_fail(r, c, what, err, errlen); /* clears r */
-                r = NULL;
-            }
-            rc = -1;
-        }
-        if (r != NULL && i == nq - 1 && last != NULL && rc == 0)
-            *last = r;
-        else
-            PQclear(r);
-        while ((r = PQgetResult(c)) != NULL) /* the NULL that ends statement i */
-            PQclear(r);
-    }
-    if (!lost) {
-        PGresult *r = PQgetResult(c);
-        if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && rc == 0) {
-            snprintf(err, errlen, "%s: pipeline out of step", what);
-            rc = -1;
-        }
-        PQclear(r);
-    }
-    PQexitPipelineMode(c); /* fails only on a broken connection, which a reset clears */
-    if (rc != 0 && last != NULL && *last != NULL) {
-        PQclear(*last);
-        *last = NULL;
-    }
-    return rc;
+    return k >= 0 ? os_pgpipe_send(&s->pipe, os_st_name(s, k), NULL, nparams[k], vals, err, errlen)
+                  : os_pgpipe_send(&s->pipe, NULL, sql, 0, NULL, err, errlen);
 }
 
 /* ---- the port ---- */
@@ -197,16 +120,16 @@ static int os_pgproj_begin(void *self, char *err, size_t errlen)
     (void)err;
     (void)errlen;
     s->begun = 0; /* sent with the batch's first statement */
-    s->queued = 0;
+    s->pipe.conn = s->conn;
+    s->pipe.queued = 0;
     return 0;
 }
 
 static void os_pgproj_rollback(void *self)
 {
     os_pgproj_t *s = self;
-    char e[256];
-    if (s->queued > 0 || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF)
-        os_pp_sync(s, NULL, "rollback", e, sizeof e);
+    s->pipe.conn = s->conn;
+    os_pgpipe_discard(&s->pipe);
     if (s->begun && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         PQclear(PQexec(s->conn, s->nested ? "ROLLBACK TO SAVEPOINT os_batch" : "ROLLBACK"));
     s->begun = 0;
@@ -219,7 +142,7 @@ static int os_pgproj_commit(void *self, char *err, size_t errlen)
     if (!s->begun)
         return 0; /* nothing was sent: nothing to commit */
     if (os_pp_send(s, -1, s->nested ? "RELEASE SAVEPOINT os_batch" : "COMMIT", NULL, err, errlen) != 0 ||
-        os_pp_sync(s, &r, "commit", err, errlen) != 0)
+        os_pgpipe_sync(&s->pipe, &r, "commit", err, errlen) != 0)
         goto fail;
     /* COMMIT of an aborted transaction answers ROLLBACK with status OK: treat as failure */
     if (!s->nested && (r == NULL || strcmp(PQcmdStatus(r), "COMMIT") != 0)) {
@@ -264,7 +187,7 @@ static int os_pgproj_load(void *self, const char *const *ids, size_t n, proj_sto
         goto oom;
     const char *vals[1] = {dbuf_ptr(&arr)};
     if (os_pp_send(s, OS_ST_LOAD, NULL, vals, err, errlen) != 0 ||
-        os_pp_sync(s, &r, "load versions", err, errlen) != 0)
+        os_pgpipe_sync(&s->pipe, &r, "load versions", err, errlen) != 0)
         goto cleanup;
     for (int row = 0; row < PQntuples(r); row++) {
         const char *id = PQgetvalue(r, row, 0);
@@ -400,7 +323,7 @@ int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_
                                1, NULL, vals, NULL, NULL, 0);
     *n = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return os_pg_fail(r, c, "load offsets", err, errlen);
+        return pgx_fail(r, c, "load offsets", err, errlen);
     for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
         out[*n].partition = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
         out[*n].next_offset = strtoll(PQgetvalue(r, i, 1), NULL, 10);

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "application/ports.h"
+#include "dataaccess/pgpipe.h"
 #include "dataaccess/vcache.h"
 
 #define OS_TABLE_LIVE "\"order\".customers"
@@ -37,7 +38,7 @@ typedef struct os_pgproj {
     /* private, zero-initialised: */
     int session_pid; /* backend the statements were prepared on (a reset makes a new one) */
     int begun;       /* BEGIN (or SAVEPOINT) of the current batch is in the pipeline */
-    int queued;      /* statements sent whose results are not read yet */
+    os_pgpipe_t pipe;
 } os_pgproj_t;
 
 /* The port view (borrowed: valid while `s` lives). */

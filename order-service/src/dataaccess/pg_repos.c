@@ -8,6 +8,7 @@
 
 #include "dataaccess/pgarr.h"
 #include "dbuf.h"
+#include "pgx.h"
 
 /* How long a request waits for a pooled connection before answering 503. */
 #define OS_PG_WAIT_MS 5000
@@ -15,17 +16,6 @@
 static int os_pg_unavailable(char *err, size_t errlen)
 {
     snprintf(err, errlen, "the database is unavailable (no connection within %d ms)", OS_PG_WAIT_MS);
-    return -1;
-}
-
-static int os_repo_err(PGresult *r, PGconn *c, const char *what, char *err, size_t errlen)
-{
-    const char *m = r ? PQresultErrorMessage(r) : "";
-    snprintf(err, errlen, "%s: %s", what, (m && *m) ? m : PQerrorMessage(c));
-    size_t n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
-    PQclear(r);
     return -1;
 }
 
@@ -43,7 +33,7 @@ static int os_pg_get_customer(void *self, const char *id, os_customer_t *out, ch
                                "FROM \"order\".customers WHERE id = $1::uuid",
                                1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        os_repo_err(r, c, "read customer", err, errlen);
+        pgx_fail(r, c, "read customer", err, errlen);
         goto cleanup;
     }
     if (PQntuples(r) == 0) {
@@ -80,7 +70,7 @@ static int os_pg_exec(PGconn *c, const char *sql, int np, const char *const *val
 {
     PGresult *r = PQexecParams(c, sql, np, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        return os_repo_err(r, c, what, err, errlen);
+        return pgx_fail(r, c, what, err, errlen);
     PQclear(r);
     return 0;
 }
@@ -176,7 +166,7 @@ static int os_pg_find_order(void *self, const char *tracking_id, os_order_view_t
                                "WHERE tracking_id = $1::uuid",
                                1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        os_repo_err(r, c, "read order", err, errlen);
+        pgx_fail(r, c, "read order", err, errlen);
         goto cleanup;
     }
     if (PQntuples(r) == 0) {
