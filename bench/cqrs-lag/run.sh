@@ -25,11 +25,15 @@
 #   session 1 (projection: 5–6 round trips a batch, synchronous commit):
 #     @200/s p50/p99 1.9–2.1/2.9–3.8 ms; closed loop 1,704–1,946 creates/s
 #   session 2 (projection: prepared statements in pipeline mode, 2 round trips a batch,
-#   asynchronous commit on its session):
-#     @50/s p50/p99 2.2/3.0–6.0 ms; @200/s 1.7–1.8/3.0–4.5 ms; @1000/s 1.5–1.7/7.0–7.7 ms;
-#     open loop @2000/s for 20 s: 2,000/s achieved, 0 lost, p50 3.5–4.0 ms, p99 43–614 ms
-#     (both cores saturated: a stall of a few hundred ms shows in p99);
-#     closed loop 2,490–2,547 creates/s, 0 lost.
+#   asynchronous commit on its session), 8 runs over an hour:
+#     @50/s p50/p99 2.2–2.4/3.0–6.0 ms; @200/s 1.7–2.1/2.5–4.5 ms; @1000/s 1.5–2.0/7.0–15 ms;
+#     open loop, 2,000/s offered for 15–20 s: 1,974–2,000/s achieved, 0 lost, p50 3.3–4.0 ms,
+#     p99 13–614 ms (both cores saturated: a stall of a few hundred ms shows in some runs);
+#     closed loop 2,069–2,547 creates/s, 0 lost.
+#   Side by side, alternating runs in the same half hour (CQ_BIN_DIR pointing at a bin/ with
+#   the session-1 order-service, everything else equal): closed loop 2,293–2,307 vs
+#   1,882–2,132 creates/s; open loop at 2,000/s offered: 1,997–1,999 vs 1,635–1,814 achieved.
+#   A/B any two builds the same way: CQ_BIN_DIR=/path/to/other/bin bench/cqrs-lag/run.sh
 # Earlier tuning (session 1): the relay batches naturally (linger 0; lock-step with linger 5
 # gave p99 28.5 ms @200/s and 1,486 creates/s), and order-service commits its Kafka offsets
 # at most once a second (a commit per batch queued heartbeats behind commits at Kafka 4's
