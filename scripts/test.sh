@@ -4,7 +4,9 @@
 #
 # Installs what is missing (scripts/setup.sh), builds the sanitizer build (ASan + UBSan)
 # in build-san/ with warnings as errors (and the programs once more in build-vg/ for the
-# valgrind tests), and runs every test with ctest: unit tests, then
+# valgrind tests, and in build-rel/ as users build them — Release, -O3 — where the
+# optimiser finds warnings the other builds do not), and runs every test with ctest: unit
+# tests, then
 # the integration and e2e tests against a real PostgreSQL 15 and Kafka 4.x broker (and the
 # three programs) that ctest's fixtures start once on their own ports and stop at the end.
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L unit` or `-R config`.
@@ -13,8 +15,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CQ_TEST_BUILD_DIR:-$root/build-san}
 
 vgbuild=${CQ_VG_BUILD_DIR:-$root/build-vg}
+relbuild=${CQ_REL_BUILD_DIR:-$root/build-rel}
 
 "$root/scripts/setup.sh"
+# The programs as scripts/up.sh builds them, warnings as errors.
+cmake -S "$root" -B "$relbuild" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCQ_WERROR=ON >/dev/null
+cmake --build "$relbuild" --target config-server customer-service order-service
 # The programs once more without sanitizers, for the valgrind tests.
 cmake -S "$root" -B "$vgbuild" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCQ_WERROR=ON >/dev/null
 cmake --build "$vgbuild" --target config-server customer-service order-service

@@ -103,6 +103,7 @@ static app_rc_t app_load_current(const customer_app_t *app, const char *id, int6
                                  customer_result_t *res, int64_t *expected)
 {
     repo_rc_t r = app->repo.ops->find(app->repo.self, id, &res->customer);
+    *expected = 0; /* defined on every path */
     if (r != REPO_OK) {
         snprintf(res->customer.id, sizeof res->customer.id, "%s", id);
         return app_repo_fail(res, r, &res->customer);
