@@ -87,25 +87,6 @@ static const bad_t cases[] = {
     {"GET", "/nothing-here", NULL, NULL, 0, 404, "/nothing-here"},
 };
 
-static void check_problem(const ts_resp_t *r, long want, const char *needle, const char *what)
-{
-    char *ct = ts_resp_header(r, "content-type");
-    json_t *j = json_loads(r->body, 0, NULL);
-    const char *detail = json_string_value(json_object_get(j, "detail"));
-    const char *field = json_string_value(json_object_get(j, "field"));
-    if (r->status != want || j == NULL || detail == NULL ||
-        (strstr(detail, needle) == NULL && (field == NULL || strstr(field, needle) == NULL))) {
-        fprintf(stderr, "%s: status %ld (want %ld), body %s (want '%s')\n", what, r->status, want, r->body,
-                needle);
-        fail();
-    }
-    assert_non_null(ct);
-    assert_non_null(strstr(ct, "problem+json"));
-    assert_int_equal(json_integer_value(json_object_get(j, "status")), want);
-    free(ct);
-    json_decref(j);
-}
-
 static void t_bad(void **state)
 {
     const char *base = ts_env("CQ_CUSTOMER_URL", "http://127.0.0.1:8184");
@@ -123,7 +104,7 @@ static void t_bad(void **state)
         snprintf(what, sizeof what, "case %zu: %s %s %.200s", i, b->method, b->path, b->body ? b->body : "");
         assert_int_equal(
             ts_http(b->method, url, b->body, b->body ? (b->len ? b->len : strlen(b->body)) : 0, hdrs, &r), 0);
-        check_problem(&r, b->status, b->needle, what);
+        assert_int_equal(ts_problem_check(&r, b->status, b->needle, what), 0);
         ts_resp_free(&r);
     }
     /* Oversize body: 413. */
@@ -152,7 +133,7 @@ static void t_bad(void **state)
         memset(body, 'a', big);
         snprintf(url, sizeof url, "%s/customers", base);
         assert_int_equal(ts_http("POST", url, body, big, hdrs, &r), 0);
-        check_problem(&r, 413, "exceeds", "oversize body");
+        assert_int_equal(ts_problem_check(&r, 413, "exceeds", "oversize body"), 0);
         ts_resp_free(&r);
         free(body);
     }

@@ -32,6 +32,8 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     memset(cfg, 0, sizeof *cfg);
     if (cfgcli_get_int_range(c, "server.port", 8181, 0, 65535, &cfg->port, err, errlen) ||
         cfgcli_get_int_range(c, "server.threads", 4, 1, 64, &cfg->http_threads, err, errlen) ||
+        cfgcli_get_int_range(c, "server.max-body-bytes", 65536, 256, 64 * 1024 * 1024, &cfg->max_body, err,
+                             errlen) ||
         cfgcli_get_int_range(c, "datasource.pool-size", 4, 1, 64, &cfg->pool_size, err, errlen) ||
         cfgcli_get_int_range(c, "kafka-config.num-of-partitions", 3, 1, 1024, &cfg->partitions, err,
                              errlen) ||

@@ -189,6 +189,7 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     httpd_opts_t ho = {0};
     ho.port = cfg->port;
     ho.threads = cfg->http_threads;
+    ho.max_body = (size_t)cfg->max_body;
     ho.log = log;
     ho.observe = svc_observe;
     ho.observe_ctx = m.metrics;

@@ -252,7 +252,7 @@ static void test_uuid_helpers(void **st)
 static void test_address(void **st)
 {
     (void)st;
-    char dst[ORDER_POSTAL_CODE_MAX + 1];
+    char dst[ORDER_TEXT_BYTES(ORDER_POSTAL_CODE_MAX)];
     char msg[ORDER_MSG_MAX];
     assert_int_equal(
         order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "1000AB", 6, msg, sizeof msg), 0);
@@ -271,6 +271,20 @@ static void test_address(void **st)
         order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", NULL, 0, msg, sizeof msg), -1);
     assert_int_equal(
         order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "a\0b", 3, msg, sizeof msg), -1);
+    /* limits count characters, as varchar(n) does: 10 four-byte characters fit, 11 do not */
+    static const char emoji10[] = "😀😀😀😀😀😀😀😀😀😀";
+    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", emoji10,
+                                    sizeof emoji10 - 1, msg, sizeof msg),
+                     0);
+    assert_string_equal(dst, emoji10);
+    static const char emoji11[] = "😀😀😀😀😀😀😀😀😀😀😀";
+    assert_int_equal(order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", emoji11,
+                                    sizeof emoji11 - 1, msg, sizeof msg),
+                     -1);
+    assert_string_equal(msg, "address.postalCode must be at most 10 characters");
+    assert_int_equal(
+        order_set_text(dst, ORDER_POSTAL_CODE_MAX, "address.postalCode", "ab\xff", 3, msg, sizeof msg), -1);
+    assert_string_equal(msg, "address.postalCode is not valid UTF-8");
 
     fixture_t f;
     sample(&f);
@@ -281,6 +295,14 @@ static void test_address(void **st)
     memset(f.o.address.street, 'x', ORDER_STREET_MAX);
     f.o.address.street[ORDER_STREET_MAX] = '\0';
     assert_int_equal(validate(&f), ORDER_OK);
+    sample(&f);
+    for (int i = 0; i < ORDER_STREET_MAX; i++) /* 50 characters, 100 bytes */
+        memcpy(f.o.address.street + 2 * i, "ü", 2);
+    f.o.address.street[2 * ORDER_STREET_MAX] = '\0';
+    assert_int_equal(validate(&f), ORDER_OK);
+    memcpy(f.o.address.street + 2 * ORDER_STREET_MAX, "ü", 3); /* 51 */
+    assert_int_equal(validate(&f), ORDER_EINVALID);
+    assert_string_equal(f.msg, "address.street must be at most 50 characters");
 }
 
 static void test_initialize_and_status(void **st)

@@ -1,6 +1,8 @@
-/* ts.c — test support: env, HTTP via libcurl, clocks. See ts.h. */
+/* ts.c — test support: env, HTTP via libcurl, problem+json checks, spawning, clocks. See
+ * ts.h. */
 #include "ts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "dbuf.h"
 
@@ -159,4 +162,21 @@ long ts_http_status(const char *url)
     long st = ts_http("GET", url, NULL, 0, NULL, &r) == 0 ? r.status : 0;
     ts_resp_free(&r);
     return st;
+}
+
+int ts_problem_check(const ts_resp_t *r, long want, const char *needle, const char *what)
+{
+    char *ct = ts_resp_header(r, "content-type");
+    json_t *j = r->body ? json_loads(r->body, 0, NULL) : NULL;
+    const char *detail = json_string_value(json_object_get(j, "detail"));
+    const char *field = json_string_value(json_object_get(j, "field"));
+    int ok = r->status == want && ct != NULL && strstr(ct, "problem+json") != NULL && detail != NULL &&
+             json_integer_value(json_object_get(j, "status")) == want &&
+             (strstr(detail, needle) != NULL || (field != NULL && strstr(field, needle) != NULL));
+    if (!ok)
+        fprintf(stderr, "%s: status %ld (want %ld), content-type %s, body %.300s (want '%s' in the detail)\n",
+                what, r->status, want, ct ? ct : "-", r->body ? r->body : "", needle);
+    free(ct);
+    json_decref(j);
+    return ok ? 0 : -1;
 }

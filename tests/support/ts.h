@@ -28,6 +28,12 @@ void ts_resp_free(ts_resp_t *r);
 /* The value of response header `name` (case-insensitive), malloc'ed, or NULL. */
 char *ts_resp_header(const ts_resp_t *r, const char *name);
 
+/* 0 when `r` is the problem+json answer a bad request must get: status `want`, an
+ * application/problem+json Content-Type, a JSON body whose "status" is `want` and whose
+ * "detail" (or "field") contains `needle`. Otherwise prints what came (prefixed by `what`)
+ * to stderr and returns -1. */
+int ts_problem_check(const ts_resp_t *r, long want, const char *needle, const char *what);
+
 /* The status of GET `url`, or 0 when no response came. */
 long ts_http_status(const char *url);
 

@@ -1,46 +1,12 @@
 /* customer.c — the Customer aggregate's invariants. See customer.h. libc only. */
 #include "customer.h"
 
+#include "utf8text.h"
 #include "uuidtext.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Decodes one UTF-8 sequence at s (n bytes left): returns its length and the code point,
- * or 0 when invalid (overlong, surrogate, truncated, > U+10FFFF). */
-static size_t customer_utf8_next(const unsigned char *s, size_t n, unsigned *cp)
-{
-    size_t k;
-    unsigned c;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xE0) == 0xC0) {
-        k = 2;
-        c = s[0] & 0x1Fu;
-    } else if ((s[0] & 0xF0) == 0xE0) {
-        k = 3;
-        c = s[0] & 0x0Fu;
-    } else if ((s[0] & 0xF8) == 0xF0) {
-        k = 4;
-        c = s[0] & 0x07u;
-    } else
-        return 0;
-    if (k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3Fu);
-    }
-    if ((k == 2 && c < 0x80) || (k == 3 && c < 0x800) || (k == 4 && c < 0x10000) || c > 0x10FFFF ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return k;
-}
 
 static customer_rule_t customer_fail(customer_violation_t *v, const char *field, customer_rule_t r,
                                      const char *msg)
@@ -64,7 +30,7 @@ customer_rule_t customer_check_name(const char *field, const char *value, custom
     n = strlen(value);
     while (i < n) {
         unsigned cp = 0;
-        size_t k = customer_utf8_next(p + i, n - i, &cp);
+        size_t k = utf8text_next(p + i, n - i, &cp);
         if (k == 0)
             return customer_fail(v, field, CUSTOMER_E_ENCODING, "is not valid UTF-8");
         if (cp < 0x20 || cp == 0x7F)

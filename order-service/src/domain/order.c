@@ -1,6 +1,7 @@
 /* order.c — order validation (the seed's rules and messages, with exact money) and
  * status names. See order.h. */
 #include "order.h"
+#include "utf8text.h"
 #include "uuidtext.h"
 
 #include <ctype.h>
@@ -23,12 +24,17 @@ int order_set_text(char *dst, size_t cap, const char *field, const char *src, si
         snprintf(msg, msglen, "%s must not be empty", field);
         return -1;
     }
-    if (len > cap) {
-        snprintf(msg, msglen, "%s must be at most %zu characters", field, cap);
-        return -1;
-    }
     if (memchr(src, '\0', len) != NULL) {
         snprintf(msg, msglen, "%s must not contain NUL characters", field);
+        return -1;
+    }
+    long chars = utf8text_chars(src, len);
+    if (chars < 0) {
+        snprintf(msg, msglen, "%s is not valid UTF-8", field);
+        return -1;
+    }
+    if ((size_t)chars > cap || len > ORDER_TEXT_BYTES(cap) - 1) {
+        snprintf(msg, msglen, "%s must be at most %zu characters", field, cap);
         return -1;
     }
     memcpy(dst, src, len);
@@ -38,8 +44,8 @@ int order_set_text(char *dst, size_t cap, const char *field, const char *src, si
 
 static int order_check_field(const char *v, size_t cap, const char *field, char *msg, size_t msglen)
 {
-    char tmp[ORDER_STREET_MAX + ORDER_CITY_MAX + 2];
-    size_t len = strnlen(v, cap + 1);
+    char tmp[ORDER_TEXT_BYTES(ORDER_STREET_MAX + ORDER_CITY_MAX)];
+    size_t len = strnlen(v, ORDER_TEXT_BYTES(cap));
     return order_set_text(tmp, cap, field, v, len, msg, msglen);
 }
 

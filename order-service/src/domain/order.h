@@ -16,6 +16,8 @@
 #define ORDER_STREET_MAX 50
 #define ORDER_POSTAL_CODE_MAX 10
 #define ORDER_CITY_MAX 50
+/* Bytes to hold a text of n characters (UTF-8: up to 4 bytes each) and its NUL. */
+#define ORDER_TEXT_BYTES(n) ((n)*4 + 1)
 #define ORDER_MAX_ITEMS 1000
 #define ORDER_QUANTITY_MAX 1000000
 /* Room for any validation message (ids, amounts and fixed text). */
@@ -37,9 +39,9 @@ typedef struct order_item {
 } order_item_t;
 
 typedef struct order_address {
-    char street[ORDER_STREET_MAX + 1];
-    char postal_code[ORDER_POSTAL_CODE_MAX + 1];
-    char city[ORDER_CITY_MAX + 1];
+    char street[ORDER_TEXT_BYTES(ORDER_STREET_MAX)];
+    char postal_code[ORDER_TEXT_BYTES(ORDER_POSTAL_CODE_MAX)];
+    char city[ORDER_TEXT_BYTES(ORDER_CITY_MAX)];
 } order_address_t;
 
 typedef struct order {
@@ -59,8 +61,9 @@ typedef enum {
     ORDER_EINVALID, /* the request breaks a rule; the message says which */
 } order_err_t;
 
-/* Copies a text field into `dst` (capacity cap + 1) after checking it is non-empty (not
- * only blanks) and at most `cap` bytes. Returns 0, or -1 with msg set, e.g.
+/* Copies a text field of `len` bytes into `dst` (ORDER_TEXT_BYTES(cap) bytes) after
+ * checking it is valid UTF-8 without NULs, non-empty (not only blanks) and at most `cap`
+ * characters — as the varchar(cap) column counts. Returns 0, or -1 with msg set, e.g.
  * "address.street must not be empty" / "address.city must be at most 50 characters". */
 int order_set_text(char *dst, size_t cap, const char *field, const char *src, size_t len, char *msg,
                    size_t msglen);
