@@ -12,11 +12,10 @@
 
 #define OS_ARR_CAP ((size_t)1 << 30)
 
-static int os_pg_cmd(PGconn *c, const char *sql, int np, const char *const *vals, const char *what, char *err,
-                     size_t errlen)
+/* Runs sql (no parameters; several ';'-separated statements allowed). 0, or -1 with err. */
+static int os_pg_cmd(PGconn *c, const char *sql, const char *what, char *err, size_t errlen)
 {
-    /* no parameters: PQexec, which also runs several ';'-separated statements */
-    PGresult *r = np == 0 ? PQexec(c, sql) : PQexecParams(c, sql, np, NULL, vals, NULL, NULL, 0);
+    PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
         return pgx_fail(r, c, what, err, errlen);
     PQclear(r);
@@ -78,7 +77,7 @@ static int os_pp_session(os_pgproj_t *s, char *err, size_t errlen)
     if (pid != 0 && pid == s->session_pid)
         return 0;
     if (s->async_commit &&
-        os_pg_cmd(s->conn, "SET synchronous_commit TO off", 0, NULL, "session setup", err, errlen) != 0)
+        os_pg_cmd(s->conn, "SET synchronous_commit TO off", "session setup", err, errlen) != 0)
         return -1;
     for (int k = 0; k < OS_ST_N; k++) {
         int np = os_st_sql(s, k, sql, sizeof sql);
@@ -342,7 +341,7 @@ static void os_pg_quiet(void *arg, const char *message)
 int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen)
 {
     PQnoticeProcessor old = PQsetNoticeProcessor(c, os_pg_quiet, NULL);
-    int rc = os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, 0, NULL, "drop shadow", err, errlen);
+    int rc = os_pg_cmd(c, "DROP TABLE IF EXISTS " OS_TABLE_SHADOW, "drop shadow", err, errlen);
     PQsetNoticeProcessor(c, old, NULL);
     return rc;
 }
@@ -355,13 +354,12 @@ int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen)
     return os_pg_cmd(c,
                      "CREATE UNLOGGED TABLE " OS_TABLE_SHADOW " (LIKE " OS_TABLE_LIVE
                      " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
-                     0, NULL, "create shadow", err, errlen);
+                     "create shadow", err, errlen);
 }
 
 int os_pgproj_shadow_set_logged(PGconn *c, char *err, size_t errlen)
 {
-    return os_pg_cmd(c, "ALTER TABLE " OS_TABLE_SHADOW " SET LOGGED", 0, NULL, "shadow set logged", err,
-                     errlen);
+    return os_pg_cmd(c, "ALTER TABLE " OS_TABLE_SHADOW " SET LOGGED", "shadow set logged", err, errlen);
 }
 
 int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen)
@@ -369,7 +367,7 @@ int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen)
     return os_pg_cmd(c,
                      "LOCK TABLE " OS_TABLE_LIVE ", \"order\".projection_offsets "
                      "IN EXCLUSIVE MODE",
-                     0, NULL, "lock live table", err, errlen);
+                     "lock live table", err, errlen);
 }
 
 int os_pgproj_swap(PGconn *c, char *err, size_t errlen)
@@ -381,5 +379,5 @@ int os_pgproj_swap(PGconn *c, char *err, size_t errlen)
                      "ALTER TABLE " OS_TABLE_SHADOW " RENAME TO customers; "
                      "ALTER INDEX \"order\".customers_rebuild_pkey RENAME TO customers_pkey; "
                      "DROP TABLE \"order\".customers_old",
-                     0, NULL, "swap tables", err, errlen);
+                     "swap tables", err, errlen);
 }
