@@ -30,6 +30,8 @@
 #     open loop, 2,000/s offered for 15–20 s: 1,974–2,000/s achieved, 0 lost, p50 3.3–4.0 ms,
 #     p99 13–614 ms (both cores saturated: a stall of a few hundred ms shows in some runs);
 #     closed loop 2,069–2,547 creates/s, 0 lost.
+#     Where the tail grows (open loop, 60 s each): 1,000/s p50/p99 1.7/6.1 ms; 1,500/s
+#     2.5/10.1 ms, max 24 ms; 2,000/s 3.8/275 ms — the knee is the two cores' saturation.
 #   Side by side, alternating runs in the same half hour (CQ_BIN_DIR pointing at a bin/ with
 #   the session-1 order-service, everything else equal): closed loop 2,293–2,307 vs
 #   1,882–2,132 creates/s; open loop at 2,000/s offered: 1,997–1,999 vs 1,635–1,814 achieved.
