@@ -7,7 +7,8 @@
 #
 # Stage 1 (build): Debian 12 with the -dev packages, CMake Release build of the three targets.
 # Stage 2 (runtime): debian:12-slim with only the runtime libraries, a non-root user (10001).
-# tests/helm/test_dockerfile_paths.sh checks that every path copied from the context exists.
+# tests/helm/test_dockerfile_paths.sh checks that every path copied from the context exists;
+# tests/helm/test_docker_image.sh builds the image and runs the smoke flow against it.
 
 ARG DEBIAN_IMAGE=debian:12
 ARG RUNTIME_IMAGE=debian:12-slim

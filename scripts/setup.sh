@@ -7,19 +7,24 @@
 #    Go module proxy into .stack/go (the way GOTOOLCHAIN does it).
 # 3. The Kafka 4.x broker jars from Maven Central (scripts/kafka/pom.xml), copied into
 #    .stack/kafka-libs; a stamp file keyed on the pom's hash makes a second run a no-op.
+# 4. With --docker (scripts/test.sh passes it): a Docker engine for the image test —
+#    Debian's docker.io, unless the machine already has a dockerd — and debootstrap (the
+#    base image when Docker Hub is out of reach).
 #
-# Usage: scripts/setup.sh [--no-apt] [--no-kafka]
+# Usage: scripts/setup.sh [--no-apt] [--no-kafka] [--docker]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 do_apt=1
 do_kafka=1
+do_docker=0
 for a in "$@"; do
   case "$a" in
+    --docker) do_docker=1 ;;
     --no-apt) do_apt=0 ;;
     --no-kafka) do_kafka=0 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +53,17 @@ if [ "$do_apt" = 1 ]; then
     echo "setup: all Debian packages present"
   fi
   # Debian's own cluster is not used; the stack runs a private one.
+  if [ "$do_docker" = 1 ]; then
+    extra=()
+    # an engine the machine already has (docker-ce …) is used as it is: never replaced
+    command -v dockerd >/dev/null || extra+=(docker.io)
+    command -v debootstrap >/dev/null || extra+=(debootstrap)
+    if [ ${#extra[@]} -gt 0 ]; then
+      echo "setup: installing ${extra[*]} (for the image test)"
+      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}"
+    fi
+  fi
 fi
 
 # Go for the chart checks: a go >= 1.26 on PATH, or the one kept in .stack/go.

@@ -17,7 +17,7 @@ build=${CQ_TEST_BUILD_DIR:-$root/build-san}
 vgbuild=${CQ_VG_BUILD_DIR:-$root/build-vg}
 relbuild=${CQ_REL_BUILD_DIR:-$root/build-rel}
 
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --docker
 # The programs as scripts/up.sh builds them, warnings as errors.
 cmake -S "$root" -B "$relbuild" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCQ_WERROR=ON >/dev/null
 cmake --build "$relbuild" --target config-server customer-service order-service
