@@ -196,6 +196,60 @@ static void t_fuzz(void **state)
     }
 }
 
+/* Mutations of a valid record (bit flips, byte and varint rewrites, truncation, junk
+ * appended) reach deep into the decoder, where random bytes stop at the first field:
+ * every outcome must be a result code, never a crash or a sanitizer report. */
+static void t_fuzz_mutations(void **state)
+{
+    evcodec_t *c = *state;
+    unsigned char *good = NULL, buf[512];
+    size_t glen = 0;
+    unsigned int seed = 4242;
+    encode_sample(c, &good, &glen);
+    assert_true(glen + 64 <= sizeof buf);
+    static const unsigned char varints[][10] = {{0x01},
+                                                {0x7f},
+                                                {0x80, 0x01},
+                                                {0xff, 0xff, 0xff, 0xff, 0x0f},
+                                                {0xfe, 0xff, 0xff, 0xff, 0x0f},
+                                                {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+                                                {0x80, 0x80, 0x80, 0x80, 0x80, 0x80}};
+    for (int i = 0; i < 50000; i++) {
+        evcodec_customer_t ev = {0};
+        size_t len = glen;
+        memcpy(buf, good, glen);
+        int nmut = 1 + (int)(rand_r(&seed) % 4);
+        for (int m = 0; m < nmut; m++) {
+            size_t at = 5 + (size_t)rand_r(&seed) % (len > 5 ? len - 5 : 1); /* keep the frame */
+            switch (rand_r(&seed) % 5) {
+            case 0: /* flip a bit */
+                buf[at] ^= (unsigned char)(1u << (rand_r(&seed) % 8));
+                break;
+            case 1: /* replace a byte */
+                buf[at] = (unsigned char)rand_r(&seed);
+                break;
+            case 2: { /* write a varint (huge or negative lengths, long runs) */
+                const unsigned char *v = varints[rand_r(&seed) % (sizeof varints / sizeof varints[0])];
+                for (size_t k = 0; k < 10 && at + k < len; k++)
+                    buf[at + k] = v[k];
+                break;
+            }
+            case 3: /* truncate */
+                len = at;
+                break;
+            default: /* append junk */
+                for (int k = 0; k < 16 && len < sizeof buf; k++)
+                    buf[len++] = (unsigned char)rand_r(&seed);
+            }
+        }
+        evcodec_err_t rc = evcodec_decode_customer(c, buf, len, &ev, NULL, 0);
+        assert_true(rc == EVCODEC_OK || rc == EVCODEC_E_AVRO || rc == EVCODEC_E_FIELD ||
+                    rc == EVCODEC_E_NOMEM);
+        evcodec_customer_clear(&ev);
+    }
+    free(good);
+}
+
 static void t_bad_catalog(void **state)
 {
     static const unsigned char cat[] = "1\tcustomer-value\tmissing.avsc\n";
@@ -208,9 +262,9 @@ static void t_bad_catalog(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_catalog),     cmocka_unit_test(t_roundtrip),   cmocka_unit_test(t_decode_v1),
-        cmocka_unit_test(t_errors),      cmocka_unit_test(t_encode_args), cmocka_unit_test(t_fuzz),
-        cmocka_unit_test(t_bad_catalog),
+        cmocka_unit_test(t_catalog),        cmocka_unit_test(t_roundtrip),   cmocka_unit_test(t_decode_v1),
+        cmocka_unit_test(t_errors),         cmocka_unit_test(t_encode_args), cmocka_unit_test(t_fuzz),
+        cmocka_unit_test(t_fuzz_mutations), cmocka_unit_test(t_bad_catalog),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
