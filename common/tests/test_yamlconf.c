@@ -184,12 +184,60 @@ static void test_type_plain(void **state)
     assert_int_equal(p.i, 8);
 }
 
+/* Mutations of a document using most of what the parser handles (nesting, lists, anchors,
+ * merge keys, several documents, profiles, quoting): each parse ends in 0 or -1 with a
+ * message, and nothing crashes or leaks (the suite runs under ASan/UBSan). */
+static void test_fuzz_mutations(void **state)
+{
+    (void)state;
+    static const char doc[] = "base: &b\n  host: h\n  port: 5432\n"
+                              "server:\n  <<: *b\n  list: [1, 2.5, true, ~, \"q\\u00e9\"]\n"
+                              "  items:\n    - a: 1\n      b: 'x'\n    - c\n"
+                              "---\nspring:\n  config:\n    activate:\n      on-profile: prod\n"
+                              "x: !!str 12\nlong: |\n  text\n  more\n";
+    static const char alphabet[] = ":-[]{},&*!|>'\"#<~ \n\t%@`?\\0aZ9\xc3\xa9\xff";
+    char buf[512];
+    unsigned int seed = 99;
+    int ok = 0;
+    for (int i = 0; i < 20000; i++) {
+        size_t len = sizeof doc - 1;
+        memcpy(buf, doc, len);
+        for (int m = 1 + (int)(rand_r(&seed) % 3); m > 0 && len > 0; m--) {
+            size_t at = (size_t)rand_r(&seed) % len;
+            switch (rand_r(&seed) % 3) {
+            case 0:
+                buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
+                break;
+            case 1:
+                if (len + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, len - at);
+                    buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
+                    len++;
+                }
+                break;
+            default:
+                len = at;
+            }
+        }
+        yamlconf_t c;
+        yamlconf_err_t e;
+        memset(&e, 0, sizeof e);
+        if (yamlconf_parse(buf, len, NULL, &c, &e) == 0) {
+            ok++;
+            yamlconf_free(&c);
+        } else {
+            assert_true(e.msg[0] != '\0');
+        }
+    }
+    assert_true(ok > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flatten_and_types), cmocka_unit_test(test_documents_and_profiles),
         cmocka_unit_test(test_merge_keys),        cmocka_unit_test(test_errors_and_limits),
-        cmocka_unit_test(test_type_plain),
+        cmocka_unit_test(test_type_plain),        cmocka_unit_test(test_fuzz_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
