@@ -129,13 +129,95 @@ static void test_cve_vectors(void **state)
     }
 }
 
+/* 1 when a decoded name could point outside its directory. */
+static int escapes(const char *s)
+{
+    return strchr(s, '/') != NULL || strchr(s, '\\') != NULL || strstr(s, "..") != NULL ||
+           strchr(s, '\0') != s + strlen(s) || s[0] == '.';
+}
+
+/* Random paths from the URL grammar's and the attacks' own pieces (encoded dots and slashes,
+ * double encoding, Spring's "(_)", NUL, overlong UTF-8, backslashes): whatever is accepted
+ * names only allow-listed, non-escaping segments, and every refusal says why. */
+static void test_fuzz_paths(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"/",
+                                         "/",
+                                         "/",
+                                         "app",
+                                         "customer-service",
+                                         "-",
+                                         "dev",
+                                         ",",
+                                         "local",
+                                         "master",
+                                         ".yml",
+                                         ".json",
+                                         ".properties",
+                                         ".",
+                                         "..",
+                                         "%2e",
+                                         "%2E",
+                                         "%2f",
+                                         "%2F",
+                                         "%252e",
+                                         "%252f",
+                                         "%25",
+                                         "(_)",
+                                         "%00",
+                                         "%c0%ae",
+                                         "%5c",
+                                         "\\",
+                                         "a",
+                                         "9",
+                                         "_",
+                                         "%20",
+                                         "~",
+                                         "application",
+                                         "actuator",
+                                         "health",
+                                         "%",
+                                         "%zz",
+                                         "?"};
+    unsigned int seed = 2026;
+    int accepted = 0;
+    for (int i = 0; i < 100000; i++) {
+        char path[256] = "/";
+        size_t len = 1;
+        for (int k = (int)(rand_r(&seed) % 10); k >= 0; k--) {
+            const char *p = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
+            size_t pl = strlen(p);
+            if (len + pl >= sizeof path)
+                break;
+            memcpy(path + len, p, pl + 1);
+            len += pl;
+        }
+        cs_req_t r;
+        char why[256] = "";
+        memset(&r, 0, sizeof r);
+        int rc = cs_http_parse(path, &r, why, sizeof why);
+        if (rc != 0) {
+            assert_true(rc == 400 || rc == 404);
+            assert_true(why[0] != '\0');
+            continue;
+        }
+        accepted++;
+        if (r.kind == CS_REQ_HEALTH)
+            continue;
+        if (escapes(r.app) || escapes(r.label) || escapes(r.profiles) || !cs_path_name_ok(r.app) ||
+            (r.label[0] != '\0' && !cs_path_name_ok(r.label)) || !cs_path_profiles_ok(r.profiles))
+            fail_msg("%s accepted as app '%s' profiles '%s' label '%s'", path, r.app, r.profiles, r.label);
+    }
+    assert_true(accepted > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_url_forms),
-        cmocka_unit_test(test_cve_vectors),
+        cmocka_unit_test(test_decode),     cmocka_unit_test(test_names),
+        cmocka_unit_test(test_url_forms),  cmocka_unit_test(test_cve_vectors),
+        cmocka_unit_test(test_fuzz_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
