@@ -30,16 +30,17 @@ trio_wait() { # url seconds
   done
 }
 
-trio_start() { # name port args...
-  local name=$1 port=$2; shift 2
+trio_start() { # program[:instance] port args...   (log and pid file: program[-instance])
+  local name=${1%%:*} tagname=${1/:/-} port=$2; shift 2
   ( export CONFIG_SERVER_URL="http://127.0.0.1:$CONFIG_PORT" APP_PROFILES=local SERVER_PORT=$port \
       DATASOURCE_HOST=$PG_HOST DATASOURCE_PORT=$PG_PORT DATASOURCE_DBNAME=$TRIO_DB \
       KAFKA_CONFIG_BOOTSTRAP_SERVERS=$BOOTSTRAP \
       CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC ORDER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC \
       ORDER_SERVICE_DLQ_TOPIC_NAME=$TRIO_TOPIC.DLQ \
       KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=$TRIO_TOPIC-group LOGGING_LEVEL=${TRIO_LOG_LEVEL:-info}
-    exec setsid "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$name.log" 2>&1 ) &
-  echo $! >"$TRIO_DIR/$name.pid"
+    exec setsid "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$tagname.log" 2>&1 ) &
+  echo $! >"$TRIO_DIR/$tagname.pid"
+  disown $! 2>/dev/null || true # a kill -9 of it is not this shell's news (chaos.sh)
 }
 
 trio_up() {
@@ -58,9 +59,9 @@ trio_up() {
 
 trio_down() {
   local rc=0
-  for n in order-service customer-service config-server; do
-    local f=$TRIO_DIR/$n.pid
+  for f in "$TRIO_DIR"/order-service*.pid "$TRIO_DIR"/customer-service*.pid "$TRIO_DIR"/config-server.pid; do
     [ -f "$f" ] || continue
+    local n; n=$(basename "$f" .pid)
     local p; p=$(cat "$f")
     if kill -TERM "$p" 2>/dev/null; then
       for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
