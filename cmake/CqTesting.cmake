@@ -14,7 +14,7 @@
 function(cq_unit_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE cqcommon PkgConfig::CMOCKA ${T_LIBS})
+  target_link_libraries(${T_NAME} PRIVATE cqcommon cqtestsupport PkgConfig::CMOCKA ${T_LIBS})
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(${T_NAME} PROPERTIES LABELS unit TIMEOUT 120)
 endfunction()

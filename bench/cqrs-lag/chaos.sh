@@ -30,19 +30,11 @@ RATE=${RATE:-1000}
 DURATION=${DURATION:-60}
 CUSTOMER_B_PORT=$((BASE + 185))
 ORDER_B_PORT=$((BASE + 182))
-for b in config-server customer-service order-service os_lagbench os_produce; do
-  [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (build it first)" >&2; exit 1; }
-done
-trap 'trio_down >/dev/null 2>&1 || true' EXIT
-trio_up
-# shellcheck disable=SC1091
-. "$TRIO_DIR/env"
+trio_bench_up
 trio_start customer-service:b "$CUSTOMER_B_PORT"
 trio_start order-service:b "$ORDER_B_PORT"
 trio_wait "http://127.0.0.1:$CUSTOMER_B_PORT/health/readiness" 60
 trio_wait "http://127.0.0.1:$ORDER_B_PORT/health/readiness" 60
-PG="host=$PG_HOST port=$PG_PORT user=postgres dbname=$TRIO_DB"
-q() { psql -X -Atq "$PG" -c "$1"; }
 urls=("$CUSTOMER_URL" "http://127.0.0.1:$CUSTOMER_B_PORT")
 tags=(customer-service customer-service-b)
 
@@ -91,23 +83,9 @@ for i in 0 1; do
   failed=$((failed + $(sed -n 's/.*"failed":\([0-9]*\).*/\1/p' "$out/gen$i.json")))
 done
 rm -rf "$out"
-for _ in $(seq 1 600); do
-  [ "$(q 'SELECT count(*) FROM customer.outbox WHERE published_at IS NULL')" = 0 ] &&
-    [ "$(q 'SELECT count(*) FROM customer.customers')" = "$(q 'SELECT count(*) FROM "order".customers')" ] && break
-  sleep 0.1
-done
-read -r written projected identical offsets backlog <<<"$(q "SELECT
-    (SELECT count(*) FROM customer.customers),
-    (SELECT count(*) FROM \"order\".customers),
-    (SELECT count(*) FROM customer.customers c JOIN \"order\".customers o USING (id)
-      WHERE (c.version, c.username, c.first_name, c.last_name) = (o.version, o.username, o.first_name, o.last_name)),
-    (SELECT coalesce(sum(next_offset), 0) FROM \"order\".projection_offsets),
-    (SELECT count(*) FROM customer.outbox WHERE published_at IS NULL)" | tr '|' ' ')"
-echo "account: 201s $ok (failed requests $failed, 201s not in the read model $lost); write side $written" \
-  "(incl. warm-up and creates whose answer the kill cut off), read model $projected, identical $identical," \
-  "events on the topic (offsets) $offsets, outbox backlog $backlog"
-if [ "$lost" = 0 ] && [ "$written" -ge "$ok" ] && [ "$written" = "$projected" ] &&
-  [ "$projected" = "$identical" ] && [ "$identical" = "$offsets" ] && [ "$backlog" = 0 ]; then
+echo "load: $ok creates answered 201 (failed requests $failed, 201s not in the read model $lost)"
+# the write side may hold more than the 201s: creates whose answer the kill cut off, and the warm-up
+if trio_account && [ "$lost" = 0 ] && [ "$WRITTEN" -ge "$ok" ]; then
   echo "chaos: exact — nothing lost, nothing duplicated"
 else
   echo "chaos: MISMATCH" >&2

@@ -50,14 +50,7 @@ MAX_SECONDS=${MAX_SECONDS:-10}
 export SUSTAIN_RATE=${SUSTAIN_RATE:-2000}
 export CLIENTS=${CLIENTS:-16}
 REPEAT=${REPEAT:-1}
-for b in config-server customer-service order-service os_lagbench os_produce; do
-  [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (build it first)" >&2; exit 1; }
-done
-trap 'trio_down >/dev/null 2>&1 || true' EXIT
-trio_up
-# shellcheck disable=SC1091
-. "$TRIO_DIR/env"
-PG="host=$PG_HOST port=$PG_PORT user=postgres dbname=$TRIO_DB"
+trio_bench_up
 lag() { "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" "$@" 2>/dev/null || true; }
 num() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; } # field of os_lagbench's JSON
 RESULTS=$(mktemp)

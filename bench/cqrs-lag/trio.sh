@@ -80,6 +80,47 @@ trio_down() {
   return $rc
 }
 
+# For the benchmark scripts: checks the programs are built, brings a trio up (down again at
+# exit), and sets PG (the trio's database) for os_lagbench.
+trio_bench_up() {
+  local b
+  for b in config-server customer-service order-service os_lagbench os_produce; do
+    [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (build it first)" >&2; exit 1; }
+  done
+  trap 'trio_down >/dev/null 2>&1 || true' EXIT
+  trio_up
+  # shellcheck disable=SC1091
+  . "$TRIO_DIR/env"
+  PG="host=$PG_HOST port=$PG_PORT user=postgres dbname=$TRIO_DB"
+}
+
+trio_q() { psql -X -Atq "$PG" -c "$1"; } # one value (or |-separated row) from the trio's database
+
+# The exact account after a load: waits (up to 60 s) until the outbox is drained and the read
+# model has caught up, then prints and sets WRITTEN (customers on the write side) and checks
+# that read model, identical rows and the topic's events (the projection's stored offsets
+# summed) all equal it and nothing is left unpublished. Returns 0 when they do.
+trio_account() {
+  local projected identical offsets backlog
+  for _ in $(seq 1 600); do
+    [ "$(trio_q 'SELECT count(*) FROM customer.outbox WHERE published_at IS NULL')" = 0 ] &&
+      [ "$(trio_q 'SELECT count(*) FROM customer.customers')" = "$(trio_q 'SELECT count(*) FROM "order".customers')" ] &&
+      break
+    sleep 0.1
+  done
+  read -r WRITTEN projected identical offsets backlog <<<"$(trio_q "SELECT
+      (SELECT count(*) FROM customer.customers),
+      (SELECT count(*) FROM \"order\".customers),
+      (SELECT count(*) FROM customer.customers c JOIN \"order\".customers o USING (id)
+        WHERE (c.version, c.username, c.first_name, c.last_name) = (o.version, o.username, o.first_name, o.last_name)),
+      (SELECT coalesce(sum(next_offset), 0) FROM \"order\".projection_offsets),
+      (SELECT count(*) FROM customer.outbox WHERE published_at IS NULL)" | tr '|' ' ')"
+  echo "account: write side $WRITTEN, read model $projected, identical $identical," \
+    "events on the topic (offsets) $offsets, outbox backlog $backlog"
+  [ "$WRITTEN" = "$projected" ] && [ "$projected" = "$identical" ] && [ "$identical" = "$offsets" ] &&
+    [ "$backlog" = 0 ]
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case ${1:-} in
     up) trio_up ;;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ts.h"
 #include "yamlconf.h"
 
 static const yamlconf_prop_t *get(const yamlconf_doc_t *d, const char *k)
@@ -202,23 +203,7 @@ static void test_fuzz_mutations(void **state)
     for (int i = 0; i < 20000; i++) {
         size_t len = sizeof doc - 1;
         memcpy(buf, doc, len);
-        for (int m = 1 + (int)(rand_r(&seed) % 3); m > 0 && len > 0; m--) {
-            size_t at = (size_t)rand_r(&seed) % len;
-            switch (rand_r(&seed) % 3) {
-            case 0:
-                buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
-                break;
-            case 1:
-                if (len + 1 < sizeof buf) {
-                    memmove(buf + at + 1, buf + at, len - at);
-                    buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
-                    len++;
-                }
-                break;
-            default:
-                len = at;
-            }
-        }
+        len = ts_mutate(buf, len, sizeof buf, alphabet, &seed);
         yamlconf_t c;
         yamlconf_err_t e;
         memset(&e, 0, sizeof e);

@@ -13,6 +13,7 @@
 
 #include "http/order_json.h"
 #include "http/routes.h"
+#include "ts.h"
 
 #define CUST "D215B5F8-0249-4DC5-89A3-51FD148CFB41"
 #define REST "d215b5f8-0249-4dc5-89a3-51fd148cfb45"
@@ -134,23 +135,7 @@ static void test_fuzz_mutations(void **st)
         char msg[ORDER_MSG_MAX] = "";
         size_t len = glen;
         memcpy(buf, SAMPLE, glen);
-        for (int m = 1 + (int)(rand_r(&seed) % 3); m > 0 && len > 0; m--) {
-            size_t at = (size_t)rand_r(&seed) % len;
-            switch (rand_r(&seed) % 3) {
-            case 0:
-                buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
-                break;
-            case 1:
-                if (len + 1 < sizeof buf) {
-                    memmove(buf + at + 1, buf + at, len - at);
-                    buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
-                    len++;
-                }
-                break;
-            default:
-                len = at;
-            }
-        }
+        len = ts_mutate(buf, len, sizeof buf, alphabet, &seed);
         if (os_order_from_json(buf, len, &o, msg, sizeof msg) == 0) {
             parsed++;
             if (order_validate(&o, msg, sizeof msg) == ORDER_OK)

@@ -180,3 +180,26 @@ int ts_problem_check(const ts_resp_t *r, long want, const char *needle, const ch
     json_decref(j);
     return ok ? 0 : -1;
 }
+
+size_t ts_mutate(char *buf, size_t len, size_t cap, const char *alphabet, unsigned *seed)
+{
+    size_t na = strlen(alphabet);
+    for (int m = 1 + (int)(rand_r(seed) % 3); m > 0 && len > 0; m--) {
+        size_t at = (size_t)rand_r(seed) % len;
+        switch (rand_r(seed) % 3) {
+        case 0:
+            buf[at] = alphabet[(size_t)rand_r(seed) % na];
+            break;
+        case 1:
+            if (len + 1 < cap) {
+                memmove(buf + at + 1, buf + at, len - at);
+                buf[at] = alphabet[(size_t)rand_r(seed) % na];
+                len++;
+            }
+            break;
+        default:
+            len = at;
+        }
+    }
+    return len;
+}

@@ -34,6 +34,11 @@ char *ts_resp_header(const ts_resp_t *r, const char *name);
  * to stderr and returns -1. */
 int ts_problem_check(const ts_resp_t *r, long want, const char *needle, const char *what);
 
+/* Mutation fuzzing: applies 1–3 random edits to buf[0..len) — a byte replaced or inserted
+ * (drawn from `alphabet`, the input language's own characters), or the text truncated —
+ * without growing it past `cap`. Returns the new length. Deterministic for a given seed. */
+size_t ts_mutate(char *buf, size_t len, size_t cap, const char *alphabet, unsigned *seed);
+
 /* The status of GET `url`, or 0 when no response came. */
 long ts_http_status(const char *url);
 
