@@ -30,42 +30,17 @@ PROFILE=${CQ_PROFILE:-local}
 BIN=${CQ_BIN_DIR:-$root/build/bin}
 KAFKA_LIBS=${CQ_KAFKA_LIBS:-$root/.stack/kafka-libs}
 KAFKA_HEAP=${CQ_KAFKA_HEAP:--Xms128m -Xmx512m}
-PGBIN=/usr/lib/postgresql/15/bin
 CLUSTER_ID=cqrsOrderingLocal0000w   # fixed: saves a JVM start for random-uuid
 LOGS=$STACK/logs
 RUN=$STACK/run
 
-say() { printf 'stack: %s\n' "$*"; }
-die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-show_log() { local f=$1; [ -f "$f" ] && { echo "---- last lines of $f ----" >&2; tail -n "${2:-25}" "$f" >&2; }; return 0; }
-
-as_pg() {  # runs a command as the postgres user when we are root (initdb refuses root)
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+SAY=stack
+# say die now_ms port_busy pid_alive show_log as_pg stop_pid pg_owned_dir kafka_format kafka_start
+# shellcheck source=lib/stackfns.sh
+. "$root/scripts/lib/stackfns.sh"
 
 # ---------------------------------------------------------------- PostgreSQL
-pg_dir() {
-  # The data directory must be reachable by the postgres user. Under a root-only parent
-  # (a clone in a 0700 temp dir, say) we keep it under /var/lib/postgresql instead.
-  local d=$STACK/pg
-  if [ "$(id -u)" = 0 ]; then
-    mkdir -p "$STACK"
-    if [ -L "$d" ]; then readlink -f "$d"; return; fi
-    if ! runuser -u postgres -- test -x "$STACK" 2>/dev/null; then
-      local alt=/var/lib/postgresql/cq-stacks/$(printf '%s' "$STACK" | sha1sum | cut -c1-12)
-      mkdir -p "$alt"; chown postgres: "$alt" "$(dirname "$alt")"
-      ln -sfn "$alt" "$d"; echo "$alt"; return
-    fi
-    mkdir -p "$d"; chown postgres: "$d"
-  else
-    mkdir -p "$d"
-  fi
-  echo "$d"
-}
+pg_dir() { pg_owned_dir "$STACK/pg"; }
 
 pg_up() {
   local d; d=$(pg_dir)
@@ -131,47 +106,17 @@ PROPS
 kafka_up() {
   local k=$STACK/kafka pid=$RUN/kafka.pid log=$LOGS/kafka.log
   if pid_alive "$pid"; then say "kafka already running on 127.0.0.1:$KAFKA_PORT"; return 0; fi
-  ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1 || die "no Kafka jars in $KAFKA_LIBS: run scripts/setup.sh first"
+  kafka_jars_check
   for p in "$KAFKA_PORT" "$KAFKA_CTRL_PORT"; do
     port_busy "$p" && die "port $p (Kafka) is taken by another process; set CQ_KAFKA_PORT / CQ_KAFKA_CONTROLLER_PORT"
   done
   mkdir -p "$k/data" "$LOGS" "$RUN"
   kafka_props
-  local cp="$KAFKA_LIBS/*" jopts="-Dlog4j2.configurationFile=$root/scripts/kafka/log4j2.properties -Dkafka.logs.dir=$LOGS"
   if [ ! -f "$k/data/meta.properties" ]; then
     say "formatting Kafka storage in $k/data"
-    java -Xmx256m $jopts -cp "$cp" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$k/server.properties" \
-      >"$LOGS/kafka-format.log" 2>&1 || { show_log "$LOGS/kafka-format.log"; die "Kafka storage format failed"; }
+    kafka_format "$k/server.properties" "$CLUSTER_ID" "$LOGS/kafka-format.log"
   fi
-  local t0; t0=$(now_ms)
-  : >"$log"
-  # shellcheck disable=SC2086
-  setsid nohup java $KAFKA_HEAP -XX:+UseSerialGC -Xss512k -Djava.awt.headless=true $jopts \
-    -cp "$cp" kafka.Kafka "$k/server.properties" >>"$log" 2>&1 </dev/null &
-  echo $! >"$pid"
-  local deadline=$(( $(date +%s) + 120 ))
-  until grep -q 'Kafka Server started' "$log" 2>/dev/null; do
-    pid_alive "$pid" || { show_log "$log" 40; rm -f "$pid"; die "Kafka exited during start"; }
-    [ "$(date +%s)" -lt "$deadline" ] || { show_log "$log" 40; die "Kafka not ready after 120 s"; }
-    sleep 0.2
-  done
-  # The log line says the broker started; make sure it really answers metadata requests.
-  until kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 5 >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || { show_log "$log" 40; die "Kafka does not answer on 127.0.0.1:$KAFKA_PORT"; }
-    sleep 0.2
-  done
-  say "kafka ready on 127.0.0.1:$KAFKA_PORT in $(( $(now_ms) - t0 )) ms (pid $(cat "$pid"))"
-}
-
-stop_pid() {  # stop_pid NAME PIDFILE [TIMEOUT_S]
-  local name=$1 pidf=$2 t=${3:-30}
-  pid_alive "$pidf" || { rm -f "$pidf"; return 0; }
-  local p; p=$(cat "$pidf")
-  kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 $(( t * 10 ))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$p" 2>/dev/null; then say "$name did not stop in ${t}s: killing"; kill -KILL "$p" 2>/dev/null || true; fi
-  rm -f "$pidf"
-  say "$name stopped"
+  kafka_start kafka "$k/server.properties" "$log" "$pid" "$KAFKA_PORT" "$KAFKA_HEAP"
 }
 
 kafka_down() { stop_pid kafka "$RUN/kafka.pid" 60; }
@@ -240,7 +185,7 @@ case "$cmd" in
       --infra)
         if [ "${CQ_STACK_FRESH:-0}" = 1 ] && ! pid_alive "$RUN/kafka.pid" && ! pg_running; then
           say "fresh start: removing $STACK"
-          [ -L "$STACK/pg" ] && rm -rf "$(readlink -f "$STACK/pg")"
+          pg_drop_dir "$STACK/pg"
           rm -rf "$STACK"
         fi
         pg_up; kafka_up ;;

@@ -1,0 +1,99 @@
+# scripts/lib/stackfns.sh — shell functions shared by scripts/stack.sh (the single-node dev
+# and test stack) and scripts/cluster.sh (3 Kafka brokers + a PostgreSQL primary/standby).
+# Sourced, never run. The caller sets:
+#   root        the repository root
+#   SAY         the message prefix ("stack", "cluster")
+#   KAFKA_LIBS  the directory of the Kafka broker jars (setup.sh fills .stack/kafka-libs)
+#   LOGS        where the Kafka JVMs' own logs (kafka.logs.dir) go
+# Nothing here starts anything by itself.
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+say() { printf '%s: %s\n' "${SAY:-stack}" "$*"; }
+die() { printf '%s: error: %s\n' "${SAY:-stack}" "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+show_log() { local f=$1; [ -f "$f" ] && { echo "---- last lines of $f ----" >&2; tail -n "${2:-25}" "$f" >&2; }; return 0; }
+
+as_pg() {  # runs a command as the postgres user when we are root (initdb refuses root)
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+stop_pid() {  # stop_pid NAME PIDFILE [TIMEOUT_S]: SIGTERM, then SIGKILL after TIMEOUT_S
+  local name=$1 pidf=$2 t=${3:-30}
+  pid_alive "$pidf" || { rm -f "$pidf"; return 0; }
+  local p; p=$(cat "$pidf")
+  kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 1 $(( t * 10 ))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$p" 2>/dev/null; then say "$name did not stop in ${t}s: killing"; kill -KILL "$p" 2>/dev/null || true; fi
+  rm -f "$pidf"
+  say "$name stopped"
+}
+
+# pg_owned_dir DIR: creates DIR for a PostgreSQL data directory and prints the path to use.
+# The directory must be reachable by the postgres user. Under a root-only parent (a clone
+# in a 0700 temp dir, say) it lives under /var/lib/postgresql instead, DIR a symlink to it.
+pg_owned_dir() {
+  local d=$1 parent; parent=$(dirname "$1")
+  if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$parent"
+    if [ -L "$d" ]; then readlink -f "$d"; return; fi
+    if ! runuser -u postgres -- test -x "$parent" 2>/dev/null; then
+      local alt=/var/lib/postgresql/cq-stacks/$(printf '%s' "$d" | sha1sum | cut -c1-12)
+      mkdir -p "$alt"; chown postgres: "$alt" "$(dirname "$alt")"
+      ln -sfn "$alt" "$d"; echo "$alt"; return
+    fi
+    mkdir -p "$d"; chown postgres: "$d"
+  else
+    mkdir -p "$d"
+  fi
+  echo "$d"
+}
+
+# pg_drop_dir DIR: removes a data directory made by pg_owned_dir (and its symlink target).
+pg_drop_dir() {
+  [ -L "$1" ] && rm -rf "$(readlink -f "$1")"
+  rm -rf "$1"
+}
+
+kafka_jars_check() {
+  ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1 || die "no Kafka jars in $KAFKA_LIBS: run scripts/setup.sh first"
+}
+
+kafka_jopts() { echo "-Dlog4j2.configurationFile=$root/scripts/kafka/log4j2.properties -Dkafka.logs.dir=$LOGS"; }
+
+# kafka_format PROPS CLUSTER_ID LOG: formats the KRaft storage of PROPS' log.dirs once.
+kafka_format() {
+  local props=$1 id=$2 log=$3
+  # shellcheck disable=SC2046
+  java -Xmx256m $(kafka_jopts) -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$props" \
+    >"$log" 2>&1 || { show_log "$log"; die "Kafka storage format failed ($props)"; }
+}
+
+# kafka_start NAME PROPS LOG PIDFILE PORT HEAP: starts a broker/controller JVM on PROPS in
+# its own session and waits (120 s at most) until it logged its start and answers metadata
+# requests on 127.0.0.1:PORT (the caller checks the ports are free).
+kafka_start() {
+  local name=$1 props=$2 log=$3 pid=$4 port=$5 heap=$6
+  local t0; t0=$(now_ms)
+  mkdir -p "$(dirname "$pid")" "$LOGS"
+  : >"$log"
+  # shellcheck disable=SC2046,SC2086
+  setsid nohup java $heap -XX:+UseSerialGC -Xss512k -Djava.awt.headless=true $(kafka_jopts) \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$props" >>"$log" 2>&1 </dev/null &
+  echo $! >"$pid"
+  local deadline=$(( $(date +%s) + 120 ))
+  until grep -q 'Kafka Server started' "$log" 2>/dev/null; do
+    pid_alive "$pid" || { show_log "$log" 40; rm -f "$pid"; die "$name exited during start"; }
+    [ "$(date +%s)" -lt "$deadline" ] || { show_log "$log" 40; die "$name not ready after 120 s"; }
+    sleep 0.2
+  done
+  # The log line says the broker started; make sure it really answers metadata requests.
+  until kcat -b "127.0.0.1:$port" -L -m 5 >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || { show_log "$log" 40; die "$name does not answer on 127.0.0.1:$port"; }
+    sleep 0.2
+  done
+  say "$name ready on 127.0.0.1:$port in $(( $(now_ms) - t0 )) ms (pid $(cat "$pid"))"
+}
