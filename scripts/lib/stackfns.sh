@@ -72,18 +72,22 @@ kafka_format() {
     >"$log" 2>&1 || { show_log "$log"; die "Kafka storage format failed ($props)"; }
 }
 
-# kafka_start NAME PROPS LOG PIDFILE PORT HEAP: starts a broker/controller JVM on PROPS in
-# its own session and waits (120 s at most) until it logged its start and answers metadata
-# requests on 127.0.0.1:PORT (the caller checks the ports are free).
-kafka_start() {
-  local name=$1 props=$2 log=$3 pid=$4 port=$5 heap=$6
-  local t0; t0=$(now_ms)
+# kafka_launch PROPS LOG PIDFILE HEAP: starts a broker/controller JVM on PROPS in its own
+# session, without waiting (the nodes of a fresh 3-node quorum must start together).
+kafka_launch() {
+  local props=$1 log=$2 pid=$3 heap=$4
   mkdir -p "$(dirname "$pid")" "$LOGS"
   : >"$log"
   # shellcheck disable=SC2046,SC2086
   setsid nohup java $heap -XX:+UseSerialGC -Xss512k -Djava.awt.headless=true $(kafka_jopts) \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$props" >>"$log" 2>&1 </dev/null &
   echo $! >"$pid"
+}
+
+# kafka_wait NAME LOG PIDFILE PORT T0_MS: waits (120 s at most) until the JVM logged its
+# start and answers metadata requests on 127.0.0.1:PORT.
+kafka_wait() {
+  local name=$1 log=$2 pid=$3 port=$4 t0=$5
   local deadline=$(( $(date +%s) + 120 ))
   until grep -q 'Kafka Server started' "$log" 2>/dev/null; do
     pid_alive "$pid" || { show_log "$log" 40; rm -f "$pid"; die "$name exited during start"; }
@@ -96,4 +100,12 @@ kafka_start() {
     sleep 0.2
   done
   say "$name ready on 127.0.0.1:$port in $(( $(now_ms) - t0 )) ms (pid $(cat "$pid"))"
+}
+
+# kafka_start NAME PROPS LOG PIDFILE PORT HEAP: kafka_launch + kafka_wait (the caller checks
+# the ports are free).
+kafka_start() {
+  local t0; t0=$(now_ms)
+  kafka_launch "$2" "$3" "$4" "$6"
+  kafka_wait "$1" "$3" "$4" "$5" "$t0"
 }
