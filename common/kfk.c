@@ -232,8 +232,8 @@ rd_kafka_t *kfk_consumer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
     return rk;
 }
 
-int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication,
-                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err, size_t errlen)
+int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, const kfk_topic_spec_t *spec, const kfk_kv_t *configs,
+                     size_t nconfigs, int timeout_ms, char *err, size_t errlen)
 {
     rd_kafka_NewTopic_t *nt = NULL;
     rd_kafka_AdminOptions_t *opts = NULL;
@@ -242,17 +242,25 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int repl
     const rd_kafka_CreateTopics_result_t *res;
     const rd_kafka_topic_result_t **tr;
     size_t ntr = 0;
-    char e[512];
+    char e[512], isr[16];
     int rc = -1;
 
-    if (rk == NULL || topic == NULL || partitions < 1 || replication < 1) {
-        errbuf_set(err, errlen, "ensure topic: invalid arguments (partitions %d, replication %d)", partitions,
-                   replication);
+    if (rk == NULL || topic == NULL || spec == NULL || spec->partitions < 1 || spec->replication < 1 ||
+        spec->min_isr < 0 || spec->min_isr > spec->replication) {
+        errbuf_set(err, errlen,
+                   "ensure topic: invalid arguments (partitions %d, replication %d, min.insync.replicas %d)",
+                   spec ? spec->partitions : 0, spec ? spec->replication : 0, spec ? spec->min_isr : 0);
         return -1;
     }
-    nt = rd_kafka_NewTopic_new(topic, partitions, replication, e, sizeof e);
+    nt = rd_kafka_NewTopic_new(topic, spec->partitions, spec->replication, e, sizeof e);
     if (nt == NULL) {
         errbuf_set(err, errlen, "topic %s: %s", topic, e);
+        goto cleanup;
+    }
+    snprintf(isr, sizeof isr, "%d", spec->min_isr);
+    if (spec->min_isr > 0 &&
+        rd_kafka_NewTopic_set_config(nt, "min.insync.replicas", isr) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        errbuf_set(err, errlen, "topic %s: bad config min.insync.replicas=%s", topic, isr);
         goto cleanup;
     }
     for (size_t i = 0; i < nconfigs; i++) {
@@ -344,4 +352,60 @@ int kfk_reachable(rd_kafka_t *rk, int timeout_ms)
     if (md)
         rd_kafka_metadata_destroy(md);
     return ok;
+}
+
+/* Whether `entry` ("host:port") is advertised by one of the metadata's brokers. */
+static int kfk_advertised(const struct rd_kafka_metadata *md, const char *entry, size_t len)
+{
+    char want[300];
+    if (len == 0 || len >= sizeof want)
+        return 0;
+    memcpy(want, entry, len);
+    want[len] = '\0';
+    for (int i = 0; i < md->broker_cnt; i++) {
+        char have[300];
+        snprintf(have, sizeof have, "%s:%d", md->brokers[i].host, md->brokers[i].port);
+        if (strcmp(have, want) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int kfk_brokers_down(rd_kafka_t *rk, const char *bootstrap, int timeout_ms, char *down, size_t downlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    dbuf_t b;
+    int n = -1;
+    if (down != NULL && downlen > 0)
+        down[0] = '\0';
+    if (rk == NULL)
+        return -1;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR || md == NULL)
+        goto cleanup;
+    n = md->broker_cnt;
+    dbuf_init(&b, 1024);
+    for (const char *p = bootstrap ? bootstrap : ""; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        const char *s = p;
+        size_t l = len;
+        while (l > 0 && *s == ' ') /* "a:1, b:2" */
+            s++, l--;
+        while (l > 0 && s[l - 1] == ' ')
+            l--;
+        if (l > 0 && !kfk_advertised(md, s, l)) {
+            if (dbuf_len(&b) > 0)
+                dbuf_adds(&b, ",");
+            dbuf_add(&b, s, l);
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (down != NULL && downlen > 0)
+        errbuf_set(down, downlen, "%.*s", (int)dbuf_len(&b), dbuf_len(&b) ? dbuf_ptr(&b) : "");
+    dbuf_free(&b);
+cleanup:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return n;
 }

@@ -7,8 +7,9 @@
  *   passes "properties.<librdkafka key>" through verbatim.
  * - kfk_producer_new: an idempotent producer (enable.idempotence=true, acks=all enforced).
  * - kfk_consumer_new: a consumer with the main queue redirected to the consumer queue.
- * - kfk_ensure_topic: Admin API CreateTopics; "already exists" counts as success.
- * - kfk_reachable: a bounded metadata round-trip (for readiness probes).
+ * - kfk_ensure_topic: Admin API CreateTopics (partitions, replication, min.insync.replicas);
+ *   "already exists" counts as success.
+ * - kfk_reachable / kfk_brokers_down: bounded metadata round-trips (readiness probes).
  *
  * Callbacks: librdkafka has ONE instance opaque for all callbacks, so it is always a
  * kfk_opaque_t*. Put your own context in `user` and fetch it in your callbacks with
@@ -77,12 +78,30 @@ void *kfk_user(const rd_kafka_t *rk);
 /* The logger of the handle (NULL when none). */
 const clog_t *kfk_log(const rd_kafka_t *rk);
 
-/* Makes sure `topic` exists: CreateTopics with `partitions`, `replication` and the given
- * topic configs (e.g. {"cleanup.policy","compact"}); TOPIC_ALREADY_EXISTS is success
- * (the existing topic is left as it is). Waits at most timeout_ms.
- * Returns 1 created, 0 already existed, -1 error (message in err). */
-int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication,
-                     const kfk_kv_t *configs, size_t nconfigs, int timeout_ms, char *err, size_t errlen);
+/* How the services create their topics: kafka-config.num-of-partitions,
+ * kafka-config.replication-factor and kafka-config.min-insync-replicas (0 = the broker's
+ * min.insync.replicas; with acks=all it is the number of replicas that must have a record
+ * before it counts as written, so 2 of 3 survives the loss of any one broker). */
+typedef struct kfk_topic_spec {
+    int partitions;  /* >= 1 */
+    int replication; /* >= 1 */
+    int min_isr;     /* 0 = broker default, else 1..replication */
+} kfk_topic_spec_t;
+
+/* Makes sure `topic` exists: CreateTopics with the spec's partitions and replication, the
+ * spec's min.insync.replicas (when set) and the given topic configs (e.g.
+ * {"cleanup.policy","compact"}); TOPIC_ALREADY_EXISTS is success (the existing topic is left
+ * as it is). Waits at most timeout_ms. Returns 1 created, 0 already existed, -1 error
+ * (message in err; a min_isr above the replication is refused before any request). */
+int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, const kfk_topic_spec_t *spec, const kfk_kv_t *configs,
+                     size_t nconfigs, int timeout_ms, char *err, size_t errlen);
+
+/* The brokers of the cluster as the last metadata says (a dead broker drops out once the
+ * controller fenced it), against `bootstrap` (the configured comma list): returns the
+ * number of live brokers (-1 when no broker answered within timeout_ms) and writes into
+ * `down` (may be NULL) the bootstrap entries no live broker advertises, comma-separated
+ * ("" when none), for readiness ("kafka: 2 of 3 brokers, down 127.0.0.1:34092"). */
+int kfk_brokers_down(rd_kafka_t *rk, const char *bootstrap, int timeout_ms, char *down, size_t downlen);
 
 /* The number of partitions of `topic` per broker metadata, or -1 (unknown/unreachable). */
 int kfk_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);

@@ -96,12 +96,22 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
         } else {
             pgx_route_notices(c, p->log);
         }
-    } else if (c != NULL && PQstatus(c) != CONNECTION_OK) {
+    } else if (c != NULL && !pgx_idle_usable(c)) {
+        /* the server went away (or became a standby) while the connection idled: reconnect,
+         * which with several hosts and target_session_attrs=read-write finds the primary */
         PQreset(c);
-        if (PQstatus(c) != CONNECTION_OK) {
+        if (PQstatus(c) != CONNECTION_OK || pgx_on_standby(c)) {
+            clog_warn(p->log, "database connection lost: %s",
+                      PQstatus(c) != CONNECTION_OK ? PQerrorMessage(c) : "the server is a standby");
             pgpool_put(p, c, 1);
             c = NULL;
         }
+    }
+    if (open_new && c != NULL && pgx_on_standby(c)) {
+        clog_warn(p->log, "database connection refused: the server is a standby (set "
+                          "datasource.target-session-attrs: read-write with several hosts)");
+        pgpool_put(p, c, 1);
+        c = NULL;
     }
     return c;
 }
@@ -110,7 +120,8 @@ void pgpool_put(pgpool_t *p, PGconn *c, int broken)
 {
     if (c == NULL)
         return;
-    if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+    if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE &&
+        !pgx_on_standby(c)) {
         atomic_store(&p->last_ok_ms, pgpool_mono_ms());
         pthread_mutex_lock(&p->mu);
         p->idle[p->nidle++] = c;

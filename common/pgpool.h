@@ -3,7 +3,11 @@
  * A libpq connection must not be used by two threads at once: each request borrows one and
  * gives it back. Connections are opened lazily (up to `size`), handed out exclusively, and
  * closed when they come back broken (the next borrow reconnects), so the pool recovers by
- * itself after a database restart. Server notices go to the log (pgx_route_notices).
+ * itself after a database restart. The services write: a connection whose server is (or
+ * became) a hot standby is never lent, and an idle one whose server closed it is
+ * reconnected before it is lent (pgx_idle_usable), so after a failover the pool moves to
+ * the promoted standby (a multi-host conninfo with target_session_attrs=read-write) without
+ * failing one request per pooled connection. Server notices go to the log.
  */
 #ifndef CQ_PGPOOL_H
 #define CQ_PGPOOL_H

@@ -2,6 +2,7 @@
  * pgx.h. */
 #include "pgx.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -229,4 +230,87 @@ char *pgx_conninfo(const char *host, const char *port, const char *user, const c
         pgx_conninfo_add(&b, "dbname", dbname) != 0)
         return NULL;
     return dbuf_take(&b, NULL);
+}
+
+int pgx_check_hosts(const char *hosts, const char *ports, char *err, size_t errlen)
+{
+    int nh = 0, np = 0;
+    if (hosts == NULL || *hosts == '\0') {
+        errbuf_set(err, errlen, "no database host");
+        return -1;
+    }
+    for (const char *p = hosts;; p++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0) {
+            errbuf_set(err, errlen, "database host list '%s' has an empty entry", hosts);
+            return -1;
+        }
+        nh++;
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    for (const char *p = ports ? ports : "";; p++) {
+        char *end = NULL;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end != ',' && *end != '\0') || v < 1 || v > 65535) {
+            errbuf_set(err, errlen, "database port list '%s': each port must be 1..65535",
+                       ports ? ports : "");
+            return -1;
+        }
+        np++;
+        p = end;
+        if (*p == '\0')
+            break;
+    }
+    if (np != 1 && np != nh) {
+        errbuf_set(err, errlen, "%d database hosts but %d ports ('%s' / '%s'): give one port or one per host",
+                   nh, np, hosts, ports);
+        return -1;
+    }
+    return 0;
+}
+
+int pgx_target_attrs_ok(const char *v)
+{
+    static const char *const ok[] = {"any",     "read-write", "read-only",
+                                     "primary", "standby",    "prefer-standby"};
+    for (size_t i = 0; v != NULL && i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(v, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int pgx_unavailable(const PGresult *r, const PGconn *c)
+{
+    const char *s = pgx_sqlstate(r);
+    if (c == NULL || PQstatus(c) != CONNECTION_OK)
+        return 1;
+    return strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+           strcmp(s, "57P03") == 0 || strcmp(s, "25006") == 0 || strcmp(s, "53300") == 0;
+}
+
+int pgx_on_standby(const PGconn *c)
+{
+    const char *v = c ? PQparameterStatus(c, "in_hot_standby") : NULL;
+    return v != NULL && strcmp(v, "on") == 0;
+}
+
+int pgx_idle_usable(PGconn *c)
+{
+    if (c == NULL || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE)
+        return 0;
+    struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+    /* An idle connection has nothing to read unless the server said something on its own:
+     * a ParameterStatus (in_hot_standby after a promotion), a notice, a FATAL error before
+     * it closed the session, the end. PQisBusy parses what was read; the end shows on the
+     * read after the last message. */
+    for (int i = 0; i < 4 && pfd.fd >= 0 && poll(&pfd, 1, 0) > 0; i++) {
+        if (!PQconsumeInput(c))
+            return 0;
+        (void)PQisBusy(c);
+        if (PQstatus(c) != CONNECTION_OK)
+            return 0;
+    }
+    return !pgx_on_standby(c);
 }

@@ -53,4 +53,36 @@ int pgx_migrate(PGconn *c, const char *component, const embed_file_t *files, con
 char *pgx_conninfo(const char *host, const char *port, const char *user, const char *password,
                    const char *dbname);
 
+/* ---- several servers (a primary and its standbys) ----
+ * libpq takes comma lists, host=a,b port=p1,p2, tries them in order and, with
+ * target_session_attrs=read-write, keeps only a server that accepts writes: after a
+ * failover a new connection finds the promoted standby by itself. */
+
+/* Checks a datasource address: `hosts` a comma list of non-empty host names (or socket
+ * directories), `ports` one port for all or one per host, each 1..65535. Returns 0, or -1
+ * with err saying what is wrong. */
+int pgx_check_hosts(const char *hosts, const char *ports, char *err, size_t errlen);
+
+/* 1 when `v` is a libpq target_session_attrs value: any, read-write, read-only, primary,
+ * standby, prefer-standby. */
+int pgx_target_attrs_ok(const char *v);
+
+/* 1 when a failure means the server is unavailable to writes rather than the statement
+ * being wrong: the connection broke (`c` not CONNECTION_OK), or the SQLSTATE of `r` is a
+ * connection exception (class 08), an operator intervention that ends sessions (57P01
+ * admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now), 25006 (a read-only
+ * transaction: the server is a standby) or 53300 (too many connections). Callers answer
+ * 503 and drop the connection. */
+int pgx_unavailable(const PGresult *r, const PGconn *c);
+
+/* 1 when the server of `c` reported it is a hot standby (in_hot_standby, PostgreSQL 14+;
+ * updated when libpq reads the server's messages). */
+int pgx_on_standby(const PGconn *c);
+
+/* 1 when the idle connection `c` can be lent out: CONNECTION_OK, not on a standby, and
+ * nothing pending on its socket says the server closed it (a crashed or stopped server
+ * closes its sockets; reading that now spares a request the failed round trip). Reads
+ * what the socket holds without blocking. */
+int pgx_idle_usable(PGconn *c);
+
 #endif

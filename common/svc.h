@@ -58,10 +58,12 @@ cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *e
  * the config key logging.level (default info). `cfg` may be NULL. */
 void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg);
 
-/* The libpq conninfo from datasource.host (localhost), .port (5432, 1..65535), .user
- * (postgres), .password (none), .dbname (cqrs), .sslmode (prefer; a libpq sslmode) and
- * .connect-timeout-s (5, 1..600), plus application_name=<app>. Owned string (free) or
- * NULL with err naming the bad key. */
+/* The libpq conninfo from datasource.host (localhost; a comma list for a primary and its
+ * standbys), .port (5432; one port, or one per host), .user (postgres), .password (none),
+ * .dbname (cqrs), .sslmode (prefer; a libpq sslmode), .connect-timeout-s (5, 1..600; per
+ * host), .target-session-attrs (any; read-write with several hosts: connect to the one that
+ * accepts writes) and .tcp-user-timeout-ms (15000; 0 = the kernel's), with TCP keepalives
+ * and application_name=<app>. Owned string (free) or NULL with err naming the bad key. */
 char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen);
 
 /* ---- clock and id adapters' bodies ---- */

@@ -102,9 +102,21 @@ static void t_producer_mock(void **state)
     assert_int_equal(st.ok, 10);
     assert_int_equal(st.failed, 0);
     /* The mock has no Admin API: ensure_topic must fail cleanly, bounded by the timeout. */
-    assert_int_equal(kfk_ensure_topic(rk, "t2", 1, 1, NULL, 0, 500, err, sizeof err), -1);
+    const kfk_topic_spec_t one = {1, 1, 0};
+    assert_int_equal(kfk_ensure_topic(rk, "t2", &one, NULL, 0, 500, err, sizeof err), -1);
     assert_true(strlen(err) > 0);
     assert_int_equal(kfk_partition_count(rk, "t1", 5000) > 0, 1);
+    /* readiness: a bootstrap entry no live broker advertises is named as down */
+    const struct rd_kafka_metadata *md = NULL;
+    char boot[300], down[300];
+    assert_int_equal(rd_kafka_metadata(rk, 0, NULL, &md, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    snprintf(boot, sizeof boot, "%s:%d, 127.0.0.1:1", md->brokers[0].host, md->brokers[0].port);
+    rd_kafka_metadata_destroy(md);
+    assert_int_equal(kfk_brokers_down(rk, boot, 5000, down, sizeof down), 1);
+    assert_string_equal(down, "127.0.0.1:1");
+    boot[strcspn(boot, ",")] = '\0';
+    assert_int_equal(kfk_brokers_down(rk, boot, 5000, down, sizeof down), 1);
+    assert_string_equal(down, "");
     rd_kafka_destroy(rk);
     fclose(lf);
 }
@@ -113,7 +125,13 @@ static void t_bad_args(void **state)
 {
     char err[512] = "";
     assert_null(kfk_producer_new(NULL, err, sizeof err));
-    assert_int_equal(kfk_ensure_topic(NULL, "x", 1, 1, NULL, 0, 100, err, sizeof err), -1);
+    const kfk_topic_spec_t ok = {1, 1, 0}, isr_too_big = {3, 1, 2};
+    assert_int_equal(kfk_ensure_topic(NULL, "x", &ok, NULL, 0, 100, err, sizeof err), -1);
+    assert_int_equal(kfk_ensure_topic(NULL, "x", NULL, NULL, 0, 100, err, sizeof err), -1);
+    assert_int_equal(kfk_ensure_topic((rd_kafka_t *)1, "x", &isr_too_big, NULL, 0, 100, err, sizeof err), -1);
+    assert_non_null(strstr(err, "min.insync.replicas 2"));
+    assert_int_equal(kfk_brokers_down(NULL, "a:1", 10, err, sizeof err), -1);
+    assert_string_equal(err, "");
     assert_int_equal(kfk_reachable(NULL, 10), 0);
     assert_null(kfk_user(NULL));
 }

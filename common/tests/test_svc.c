@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
 
 #include "dbuf.h"
 #include "svc.h"
@@ -68,7 +69,9 @@ static void t_conninfo(void **state)
     char *ci = svc_conninfo(c, "app-x", err, sizeof err);
     assert_non_null(ci);
     assert_string_equal(ci, "host='localhost' port='5432' user='postgres' dbname='cqrs' sslmode=prefer "
-                            "connect_timeout=5 application_name=app-x");
+                            "connect_timeout=5 target_session_attrs=any keepalives=1 keepalives_idle=10 "
+                            "keepalives_interval=3 keepalives_count=3 tcp_user_timeout=15000 "
+                            "application_name=app-x");
     free(ci);
     cfgcli_free(c);
 
@@ -78,8 +81,34 @@ static void t_conninfo(void **state)
     assert_non_null(ci);
     assert_non_null(strstr(ci, "host='db' port='6000' "));
     assert_non_null(strstr(ci, "password='p w'"));
-    assert_non_null(strstr(ci, "sslmode=require connect_timeout=9 application_name=a"));
+    assert_non_null(strstr(ci, "sslmode=require connect_timeout=9 target_session_attrs=any"));
     free(ci);
+    cfgcli_free(c);
+
+    /* a primary and its standby: libpq's comma lists, the writable one chosen */
+    c = doc("\"datasource.host\":\"127.0.0.1,127.0.0.1\",\"datasource.port\":\"34432,34433\","
+            "\"datasource.target-session-attrs\":\"read-write\",\"datasource.tcp-user-timeout-ms\":0");
+    ci = svc_conninfo(c, "a", err, sizeof err);
+    assert_non_null(ci);
+    assert_non_null(strstr(ci, "host='127.0.0.1,127.0.0.1' port='34432,34433' "));
+    assert_non_null(strstr(ci, "target_session_attrs=read-write "));
+    assert_non_null(strstr(ci, "tcp_user_timeout=0 "));
+    PQconninfoOption *opts = PQconninfoParse(ci, NULL); /* libpq itself accepts it */
+    assert_non_null(opts);
+    PQconninfoFree(opts);
+    free(ci);
+    cfgcli_free(c);
+    c = doc("\"datasource.host\":\"a,b,c\",\"datasource.port\":\"1,2\"");
+    assert_null(svc_conninfo(c, "a", err, sizeof err));
+    assert_non_null(strstr(err, "3 database hosts but 2 ports"));
+    cfgcli_free(c);
+    c = doc("\"datasource.host\":\"a,,b\"");
+    assert_null(svc_conninfo(c, "a", err, sizeof err));
+    assert_non_null(strstr(err, "empty entry"));
+    cfgcli_free(c);
+    c = doc("\"datasource.target-session-attrs\":\"writable\"");
+    assert_null(svc_conninfo(c, "a", err, sizeof err));
+    assert_non_null(strstr(err, "datasource.target-session-attrs"));
     cfgcli_free(c);
 
     c = doc("\"datasource.sslmode\":\"maybe\"");

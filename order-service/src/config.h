@@ -21,6 +21,7 @@ typedef struct os_config {
     const char *bootstrap;           /* kafka-config.bootstrap-servers */
     int partitions;                  /* kafka-config.num-of-partitions, 3 */
     int replication;                 /* kafka-config.replication-factor, 1 */
+    int min_isr;                     /* kafka-config.min-insync-replicas, 0 = broker default */
     const char *topic;               /* order-service.customer-topic-name, customer */
     const char *dlq_topic;           /* order-service.dlq-topic-name, customer.DLQ */
     const char *group_id;            /* kafka-consumer-config.customer-group-id */

@@ -118,10 +118,11 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
         rd_kafka_destroy(rk);
         return;
     }
-    if (kfk_ensure_topic(rk, cfg->topic, cfg->partitions, cfg->replication, compact, 1, 15000, err,
-                         sizeof err) < 0)
+    const kfk_topic_spec_t spec = {cfg->partitions, cfg->replication, cfg->min_isr};
+    const kfk_topic_spec_t dlq = {1, cfg->replication, cfg->min_isr};
+    if (kfk_ensure_topic(rk, cfg->topic, &spec, compact, 1, 15000, err, sizeof err) < 0)
         clog_warn(log, "topic %s: %s", cfg->topic, err);
-    if (kfk_ensure_topic(rk, cfg->dlq_topic, 1, cfg->replication, NULL, 0, 15000, err, sizeof err) < 0)
+    if (kfk_ensure_topic(rk, cfg->dlq_topic, &dlq, NULL, 0, 15000, err, sizeof err) < 0)
         clog_warn(log, "topic %s: %s", cfg->dlq_topic, err);
     rd_kafka_destroy(rk);
 }

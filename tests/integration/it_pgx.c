@@ -80,8 +80,26 @@ static void test_sqlstate_and_exec_error(void **s)
     assert_non_null(strstr(err, "syntax error"));
     PGresult *r = PQexec(c, "SELECT 1/0");
     assert_string_equal(pgx_sqlstate(r), "22012");
+    assert_int_equal(pgx_unavailable(r, c), 0); /* the statement's fault: not an outage */
     PQclear(r);
     assert_string_equal(pgx_sqlstate(NULL), "");
+    /* a write refused as on a standby (25006) counts as the server being unavailable */
+    r = PQexec(c, "BEGIN READ ONLY; CREATE TEMP TABLE ro_t (x int)");
+    assert_string_equal(pgx_sqlstate(r), "25006");
+    assert_int_equal(pgx_unavailable(r, c), 1);
+    PQclear(r);
+    pgx_exec(c, "ROLLBACK", NULL, 0);
+    /* an idle healthy primary connection can be lent; the server ending it cannot */
+    assert_int_equal(pgx_on_standby(c), 0);
+    assert_int_equal(pgx_idle_usable(c), 1);
+    PGconn *killer = connect_test_db();
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(c));
+    assert_int_equal(pgx_exec(killer, sql, NULL, 0), 0);
+    PQfinish(killer);
+    usleep(200 * 1000);
+    assert_int_equal(pgx_idle_usable(c), 0);
+    assert_int_equal(pgx_unavailable(NULL, c), 1);
     PQfinish(c);
 }
 

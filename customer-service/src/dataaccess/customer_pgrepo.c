@@ -80,7 +80,7 @@ static repo_rc_t pgrepo_run(customer_pgrepo_t *r, const char *name, const char *
         rc = cons && strcmp(cons, "customers_username_key") == 0 ? REPO_DUP_USERNAME : REPO_DUP_ID;
         goto cleanup;
     }
-    if (PQstatus(c) != CONNECTION_OK) {
+    if (pgx_unavailable(res, c)) { /* a dead server or a standby (failover): 503, reconnect */
         broken = 1;
         rc = REPO_UNAVAILABLE;
     }

@@ -277,15 +277,17 @@ static int relay_ensure_topic(outbox_relay_t *r)
 {
     static const kfk_kv_t cfg[] = {{"cleanup.policy", "compact"}};
     char err[512];
-    int rc = kfk_ensure_topic(r->rk, r->o.topic, r->o.partitions, r->o.replication, cfg, 1, 10000, err,
-                              sizeof err);
+    const kfk_topic_spec_t spec = {r->o.partitions, r->o.replication, r->o.min_isr};
+    int rc = kfk_ensure_topic(r->rk, r->o.topic, &spec, cfg, 1, 10000, err, sizeof err);
     if (rc < 0) {
         clog_warn(r->log, "outbox relay: cannot make sure topic %s exists yet: %s", r->o.topic, err);
         return -1;
     }
     if (rc == 1)
-        clog_info(r->log, "outbox relay: created topic %s (%d partitions, replication %d, compacted)",
-                  r->o.topic, r->o.partitions, r->o.replication);
+        clog_info(r->log,
+                  "outbox relay: created topic %s (%d partitions, replication %d, min.insync.replicas %d,"
+                  " compacted)",
+                  r->o.topic, r->o.partitions, r->o.replication, r->o.min_isr);
     r->topic_ready = 1;
     return 0;
 }

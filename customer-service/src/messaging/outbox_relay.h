@@ -48,6 +48,7 @@ typedef struct outbox_relay_opts {
     int backoff_max_ms;            /* default 30000 */
     int partitions;                /* for creating the topic (cleanup.policy=compact); default 3 */
     int replication;               /* default 1 */
+    int min_isr;                   /* the topic's min.insync.replicas; 0 = the broker's default */
 } outbox_relay_opts_t;
 
 typedef struct outbox_relay outbox_relay_t;
