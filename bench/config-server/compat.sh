@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/config-server/compat.sh — wire compatibility check: serves the config-server test
 # fixture repo with our config-server and with Spring Cloud Config Server 5.0.x (native
-# backend, the peer built by run.sh) and compares the answers URL by URL: JSON
+# backend, the peer built by peer.sh) and compares the answers URL by URL: JSON
 # Environments must be equal except `version` (Spring native: null; ours: content hash),
 # the flat forms byte-identical. Prints one line per URL and exits 1 on any difference.
 #
@@ -14,13 +14,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUR_PORT=${OUR_PORT:-23427}
 PEER_PORT=${PEER_PORT:-23428}
-JAR=$HERE/.peer/target/spring-config-peer.jar
 BIN=${BIN:-$ROOT/build/bin/config-server}
 [[ -x "$BIN" ]] || { echo "compat.sh: set BIN to the config-server binary" >&2; exit 2; }
-if [[ ! -f "$JAR" ]]; then
-    mkdir -p "$HERE/.peer" && cp -r "$HERE/peer/." "$HERE/.peer/"
-    (cd "$HERE/.peer" && mvn -B -q -DskipTests package) >&2
-fi
+. "$HERE/peer.sh"
+peer_build peer >/dev/null
 TMP=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -33,13 +30,11 @@ open(p, "w").write(s)
 PY
 "$BIN" --repo "$TMP/repo" --port "$OUR_PORT" --host 127.0.0.1 --log-level warn &
 PIDS+=($!)
-java -jar "$JAR" --server.port="$PEER_PORT" --server.address=127.0.0.1 --spring.profiles.active=native \
-    --spring.cloud.config.server.native.search-locations="file:$TMP/repo/" --logging.level.root=WARN \
-    >"$TMP/peer.log" 2>&1 &
-PIDS+=($!)
-for port in "$OUR_PORT" "$PEER_PORT"; do
-    for _ in $(seq 1 600); do curl -fs -o /dev/null "http://127.0.0.1:$port/billing/default" && break; sleep 0.1; done
-done
+# shellcheck disable=SC2046 # peer_native_args prints separate words
+peer_start "$PEER_PORT" "$TMP/peer.log" $(peer_native_args "$TMP/repo") --logging.level.root=WARN
+PIDS+=("$PEER_PID")
+peer_wait "$OUR_PORT" "${PIDS[0]}" /billing/default
+peer_wait "$PEER_PORT" "$PEER_PID" /billing/default
 fail=0
 for u in /billing/default /billing/dev /billing/dev,prod /billing/prod,dev /billing/dev,prod/v2 /billing/default/v2 \
          /billing/dev/master /application/dev /legacy/default; do

@@ -7,7 +7,7 @@
 #
 # The Spring peer is built once from Maven Central (bench/config-server/peer/pom.xml:
 # spring-boot 4.0.7 parent + spring-cloud-dependencies 2025.1.4) into the git-ignored
-# bench/config-server/.peer/. Needs: wrk, java 17+, mvn, curl.
+# bench/config-server/.peer/ by peer.sh (shared with compat.sh). Needs: wrk, java 17+, mvn, curl.
 #
 # On a machine with 2+ cores the servers run pinned to core 0 and wrk (one thread) to core 1
 # (taskset), so the load generator never competes with the server it measures; both servers
@@ -52,14 +52,9 @@ if [[ -z "${BIN:-}" ]]; then
     BIN=$ROOT/build-bench/bin/config-server
 fi
 
-# --- the Spring peer --------------------------------------------------------------
-JAR=$PEER_DIR/target/spring-config-peer.jar
-if [[ ! -f "$JAR" ]]; then
-    mkdir -p "$PEER_DIR"
-    cp -r "$HERE/peer/." "$PEER_DIR/"
-    echo "building the Spring Cloud Config Server peer (Maven Central)…" >&2
-    (cd "$PEER_DIR" && mvn -B -q -DskipTests package) >&2
-fi
+# --- the Spring peer (built once into .peer/ by peer.sh) ------------------------------
+. "$HERE/peer.sh"
+JAR=$(peer_build peer)
 
 now_ms() { date +%s%3N; }
 
@@ -133,16 +128,14 @@ wait "$OUR_PID" || true
 
 # --- Spring Cloud Config Server (native) ---------------------------------------------
 START=$(now_ms)
-"${SRV_PIN[@]}" java -jar "$JAR" --server.port="$PEER_PORT" --server.address=127.0.0.1 --spring.profiles.active=native \
-    --spring.cloud.config.server.native.search-locations="file:$REPO/" \
-    --logging.level.root=WARN >"$PEER_DIR/peer.log" 2>&1 &
-PEER_PID=$!
+PEER_WRAP=("${SRV_PIN[@]}")
+# shellcheck disable=SC2046 # peer_native_args prints separate words
+peer_start "$PEER_PORT" "$PEER_DIR/peer.log" $(peer_native_args "$REPO") --logging.level.root=WARN
 PIDS+=("$PEER_PID")
 R[spring.start]=$(wait_first "http://127.0.0.1:$PEER_PORT/$APP/$PROFILE" "$PEER_PID")
-SPRING_VERSION=$(unzip -l "$JAR" 2>/dev/null | grep -o 'spring-cloud-config-server-[0-9.]*\.jar' | head -1 || true)
+SPRING_VERSION=$(peer_version || true)
 bench spring "http://127.0.0.1:$PEER_PORT" "$PEER_PID"
-kill -TERM "$PEER_PID"
-wait "$PEER_PID" || true
+peer_stop "$PEER_PID"
 
 # --- table -----------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.1fx", a / b }'; }
