@@ -16,6 +16,7 @@
 #   CQ_CONFIG_PORT(8888) CQ_CUSTOMER_PORT(8184) CQ_ORDER_PORT(8181) CQ_PROFILE(local)
 #   CQ_BIN_DIR(build/bin) CQ_KAFKA_HEAP("-Xms128m -Xmx512m") CQ_KAFKA_LIBS(.stack/kafka-libs)
 #   CQ_STACK_FRESH=1: `up --infra` on a stopped stack first deletes its data (test runs)
+#   CQ_PG_OPTS: extra server options, e.g. "-c wal_level=logical" (bench/cqrs-lag/peer)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +59,7 @@ pg_up() {
   as_pg mkdir -p "$sock"
   local t0; t0=$(now_ms)
   if ! as_pg "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-       -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" start >/dev/null; then
+       -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on ${CQ_PG_OPTS:-}" start >/dev/null; then
     show_log "$log"; die "PostgreSQL did not start"
   fi
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cqrs'" \
