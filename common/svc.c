@@ -1,5 +1,5 @@
 /* svc.c — the process glue shared by the two services: command line, configuration, log
- * level, conninfo, health/metrics endpoints, bounded stop. See svc.h. */
+ * level, conninfo, migration, health/metrics endpoints, bounded stop. See svc.h. */
 #include "svc.h"
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 
 #include <uuid/uuid.h>
 
+#include "pgpool.h"
 #include "pgx.h"
 
 int svc_args(const svc_info_t *info, int argc, char **argv, int *command)
@@ -130,6 +131,25 @@ char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errle
     return out;
 }
 
+int svc_migrate(const char *conninfo, const char *app, const embed_file_t *files, int attempts,
+                const clog_t *log)
+{
+    PGconn *c = pgx_connect_until(conninfo, attempts, log, svc_stop_pending);
+    int n = -1;
+    if (c != NULL && !svc_stop_pending())
+        n = pgx_migrate(c, app, files, log);
+    PQfinish(c);
+    if (svc_stop_pending())
+        return -1;
+    if (n < 0) {
+        clog_error(log, "database unavailable or migration failed; giving up");
+        return -1;
+    }
+    if (n > 0)
+        clog_info(log, "applied %d database migration(s)", n);
+    return 0;
+}
+
 /* ---- clocks, ids ---- */
 
 static int64_t svc_clock_ms(clockid_t id)
@@ -157,6 +177,11 @@ void svc_uuid(char out[37])
 }
 
 /* ---- health and metrics ---- */
+
+int svc_pool_up(void *pool)
+{
+    return pgpool_ping(pool);
+}
 
 void svc_metrics_declare(metrics_t *m)
 {
@@ -269,6 +294,14 @@ int svc_stop_pending(void)
     if (sigpending(&p) != 0)
         return 0;
     return sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1;
+}
+
+int svc_stop_requested(const clog_t *log)
+{
+    if (!svc_stop_pending())
+        return 0;
+    clog_info(log, "signal during start-up: exiting");
+    return 1;
 }
 
 /* The watchdog: waits in 100 ms slices (also for a second signal) until done or late. */

@@ -1,7 +1,7 @@
 /* svc.h — the process glue customer-service and order-service share around their own
  * wiring (so it exists once): the command line (--help, --version, commands), the
  * configuration fetch with the fail-fast exit codes, the log level, the PostgreSQL conninfo
- * built from the datasource.* keys, the health and metrics endpoints with the
+ * built from the datasource.* keys, the start-up migration, the health and metrics endpoints with the
  * request-metrics hook, and a bounded stop (signal wait + a watchdog on the teardown).
  *
  * Typical main:
@@ -10,7 +10,9 @@
  *   clog_init(&log, name, getenv("LOG_LEVEL"), stderr);
  *   if ((cfg = svc_config(name, 0, &log, &rc)) == NULL) return rc;
  *   svc_log_level(&log, name, cfg);
- *   … start; svc_stop_pending() between slow start-up steps …
+ *   if (svc_migrate(conninfo, name, migrations, 10, &log) != 0)
+ *       return svc_stop_requested(&log) ? 0 : SVC_EXIT_UNAVAILABLE;
+ *   … start; svc_stop_requested(&log) between slow start-up steps …
  *   svc_stop_t *st = svc_wait_stop(&log, 10000, "draining HTTP");
  *   … ordered teardown …
  *   svc_stop_done(st);
@@ -25,6 +27,7 @@
 
 #include "cfgcli.h"
 #include "clog.h"
+#include "embed.h"
 #include "httpd.h"
 #include "metrics.h"
 
@@ -66,6 +69,13 @@ void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg);
  * and application_name=<app>. Owned string (free) or NULL with err naming the bad key. */
 char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen);
 
+/* Connects to `conninfo` (up to `attempts` tries a second apart, given up at a SIGTERM or
+ * SIGINT), applies the embedded SQL migrations `files` of `app` (pgx_migrate) and
+ * disconnects. Returns 0 (logging how many were applied), or -1: after logging why, or
+ * without a word when a signal is pending (see svc_stop_requested). */
+int svc_migrate(const char *conninfo, const char *app, const embed_file_t *files, int attempts,
+                const clog_t *log);
+
 /* ---- clock and id adapters' bodies ---- */
 
 /* Milliseconds since the epoch (CLOCK_REALTIME) / on CLOCK_MONOTONIC. */
@@ -88,6 +98,9 @@ typedef struct svc_http {
     const svc_check_t *checks; /* borrowed, n_checks entries; the readiness components */
     size_t n_checks;
 } svc_http_t;
+
+/* A svc_check_t up(): 1 when the pgpool_t `pool` reaches its database (pgpool_ping). */
+int svc_pool_up(void *pool);
 
 /* Declares http_requests_total{method,route,status} and
  * http_request_duration_seconds{method,route} on `m` (NULL-safe). */
@@ -119,6 +132,10 @@ typedef struct svc_stop svc_stop_t;
 /* 1 when SIGTERM or SIGINT is pending (blocked and not yet waited for): lets a slow
  * start-up give up between its steps. Does not consume the signal. */
 int svc_stop_pending(void);
+
+/* Ends a start-up that a SIGTERM/SIGINT interrupted (checked between the slow steps): when
+ * one is pending, logs "signal during start-up: exiting" and returns 1; otherwise 0. */
+int svc_stop_requested(const clog_t *log);
 
 /* Waits for SIGTERM/SIGINT (blocked by httpd_block_signals), logs "signal N: <what>" and
  * arms a watchdog: when svc_stop_done is not called within `deadline_ms`, or a second

@@ -1,12 +1,15 @@
 /* main.c — customer-service: the write side (customer commands → PostgreSQL + outbox →
- * Kafka). The container: fetch the configuration from the config-server, connect to
- * PostgreSQL and migrate, build the adapters and wire them into the application's ports,
- * start the HTTP server (a taken port fails the start at once, exit 70) and the outbox
- * relay, and on SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush the
- * producer, exit 0 — within 10 s (common/svc.h's watchdog ends an overrunning teardown with
- * exit 75; unpublished outbox rows stay in the outbox for the next relay). The glue shared
- * with order-service (arguments, configuration, conninfo, health, metrics, stop) is
- * common/svc.h.
+ * Kafka).
+ *
+ * The container: fetch the configuration (config-server via cfgcli; read and checked by
+ * config.c), connect to PostgreSQL and apply the migrations, build the adapters and wire
+ * them into the application's ports, start the HTTP server (a taken port fails the start at
+ * once, exit 70) and the outbox relay, then wait for SIGTERM/SIGINT: stop accepting, finish
+ * in-flight requests, flush the producer, exit 0 — within 10 s (common/svc.h's watchdog ends
+ * an overrunning teardown with exit 75; unpublished outbox rows stay in the outbox for the
+ * next relay). A SIGTERM during the start-up is honoured between its steps. The glue shared
+ * with order-service (arguments, configuration, conninfo, migration, health, metrics, stop)
+ * is common/svc.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,16 +18,15 @@
 #include "application/customer_app.h"
 #include "cfgcli.h"
 #include "clog.h"
+#include "config.h"
 #include "dataaccess/customer_pgrepo.h"
-#include "pgpool.h"
 #include "evcodec.h"
 #include "http/customer_http.h"
 #include "httpd.h"
-#include "kfk.h"
 #include "messaging/customer_event_encoder.h"
 #include "messaging/outbox_relay.h"
 #include "metrics.h"
-#include "pgx.h"
+#include "pgpool.h"
 #include "svc.h"
 
 #define EXIT_DB SVC_EXIT_UNAVAILABLE    /* 69: database or schema registry unreachable, migration failed */
@@ -55,271 +57,180 @@ static void usage(FILE *out)
             STOP_DEADLINE_MS / 1000);
 }
 
-/* ---- small adapters for the clock, id generator and health ports ---- */
-
-static int64_t sys_now_ms(void *self)
+/* ---- ports implemented here (clock, ids) ---- */
+static int64_t cs_wall(void *self)
 {
     return svc_wall_ms();
 }
-static const customer_clock_ops_t sys_clock_ops = {sys_now_ms};
+static const customer_clock_ops_t cs_clock_ops = {cs_wall};
 
-static void uuid_new_id(void *self, char out[CUSTOMER_ID_LEN + 1])
+static void cs_uuid(void *self, char out[CUSTOMER_ID_LEN + 1])
 {
     svc_uuid(out);
 }
-static const customer_idgen_ops_t uuid_idgen_ops = {uuid_new_id};
+static const customer_idgen_ops_t cs_idgen_ops = {cs_uuid};
 
-typedef struct health_ctx {
-    pgpool_t *pool;
-    outbox_relay_t *relay;
-} health_ctx_t;
-
-static int health_db(void *self)
+/* The event codec: the embedded catalog, or schema ids from the registry when
+ * kafka-config.schema-registry-url is set (design §4). NULL after logging why, with *rc. */
+static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *rc)
 {
-    return pgpool_ping(((health_ctx_t *)self)->pool);
-}
-static int health_kafka(void *self)
-{
-    return outbox_relay_kafka_ok(((health_ctx_t *)self)->relay);
-}
-static const customer_health_ops_t health_ops = {health_db, health_kafka};
-
-/* ---- configuration ---- */
-
-typedef struct settings {
-    int port, threads, pool_size, partitions, replication;
-    long long max_body;
-    const char *topic, *bootstrap;
-    char *conninfo; /* owned */
-    outbox_relay_opts_t relay;
-} settings_t;
-
-typedef struct kv_list {
-    kfk_kv_t kv[128];
-    size_t n;
-} kv_list_t;
-
-static int collect_kv(void *ud, const char *key, const char *rest, const char *value, const char *source)
-{
-    kv_list_t *l = ud;
-    if (l->n == sizeof l->kv / sizeof l->kv[0])
-        return 1;
-    l->kv[l->n].key = rest;
-    l->kv[l->n].value = value;
-    l->n++;
-    return 0;
-}
-
-static int read_settings(const cfgcli_t *cfg, settings_t *s, char *err, size_t errlen)
-{
-    long long ll;
-    memset(s, 0, sizeof *s);
-    if (cfgcli_get_int_range(cfg, "server.port", 8184, 0, 65535, &s->port, err, errlen) ||
-        cfgcli_get_int_range(cfg, "server.threads", 8, 1, 64, &s->threads, err, errlen) ||
-        cfgcli_get_long(cfg, "server.max-body-bytes", 65536, &s->max_body, err, errlen) ||
-        cfgcli_get_int_range(cfg, "datasource.pool-size", 8, 1, 64, &s->pool_size, err, errlen) ||
-        cfgcli_get_int_range(cfg, "kafka-config.num-of-partitions", 3, 1, 10000, &s->partitions, err,
-                             errlen) ||
-        cfgcli_get_int_range(cfg, "kafka-config.replication-factor", 1, 1, 100, &s->replication, err,
-                             errlen) ||
-        cfgcli_require_str(cfg, "kafka-config.bootstrap-servers", &s->bootstrap, err, errlen))
-        return -1;
-    s->topic = cfgcli_get_str(cfg, "customer-service.customer-topic-name", "customer");
-    if (*s->topic == '\0') {
-        snprintf(err, errlen, "config key 'customer-service.customer-topic-name' is empty");
-        return -1;
-    }
-    if (s->max_body < 256 || s->max_body > 64LL * 1024 * 1024) {
-        snprintf(err, errlen, "config key 'server.max-body-bytes' must be between 256 and 67108864");
-        return -1;
-    }
-    s->relay.topic = s->topic;
-    s->relay.partitions = s->partitions;
-    s->relay.replication = s->replication;
-    if (cfgcli_get_int_range(cfg, "outbox.batch-size", 500, 1, 100000, &s->relay.batch_size, err, errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.poll-interval-ms", 1000, 1, 3600000, &s->relay.sweep_ms, err,
-                             errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.lock-poll-ms", 1000, 10, 600000, &s->relay.lock_poll_ms, err,
-                             errlen) ||
-        cfgcli_get_long(cfg, "outbox.retention-ms", 86400000LL, &s->relay.retention_ms, err, errlen) ||
-        cfgcli_get_long(cfg, "outbox.sweep-interval-ms", 60000, &s->relay.cleanup_interval_ms, err, errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.backoff-initial-ms", 100, 1, 600000, &s->relay.backoff_initial_ms,
-                             err, errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.backoff-max-ms", 30000, 1, 3600000, &s->relay.backoff_max_ms, err,
-                             errlen) ||
-        cfgcli_get_int_range(cfg, "outbox.flush-ms", 5000, 1, 600000, &s->relay.flush_ms, err, errlen) ||
-        cfgcli_get_long(cfg, "outbox.lock-key", 0x637573746f6d6572LL, &ll, err, errlen))
-        return -1;
-    s->relay.lock_key = ll;
-    if (s->relay.retention_ms == 0)
-        s->relay.retention_ms = -1; /* 0 in config: keep published rows */
-    s->conninfo = svc_conninfo(cfg, "customer-service", err, errlen);
-    if (s->conninfo == NULL)
-        return -1;
-    s->relay.conninfo = s->conninfo;
-    return 0;
-}
-
-/* Builds the producer conf from kafka-config / kafka-producer-config. */
-static rd_kafka_conf_t *producer_conf(const cfgcli_t *cfg, const settings_t *s, char *err, size_t errlen)
-{
-    kv_list_t l = {.n = 0};
-    rd_kafka_conf_t *conf = kfk_conf_new(s->bootstrap, "customer-service", NULL, err, errlen);
-    if (conf == NULL)
-        return NULL;
-    cfgcli_foreach_prefix(cfg, "kafka-producer-config.", collect_kv, &l);
-    if (kfk_conf_apply_all(conf, KFK_PRODUCER, l.kv, l.n, err, errlen) != 0) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    return conf;
-}
-
-static int migrate(const char *conninfo, const clog_t *log)
-{
-    PGconn *c = pgx_connect_until(conninfo, 10, log, svc_stop_pending);
-    int n;
-    if (c == NULL)
-        return -1;
-    n = pgx_migrate(c, "customer-service", customer_migrations, log);
-    PQfinish(c);
-    if (n > 0)
-        clog_info(log, "applied %d database migration(s)", n);
-    return n < 0 ? -1 : 0;
-}
-
-int main(int argc, char **argv)
-{
-    static const svc_info_t info = {"customer-service", CQ_VERSION, usage, NULL};
-    int command;
-    int rc = svc_args(&info, argc, argv, &command);
     char err[1024] = "";
-    clog_t log;
-    cfgcli_t *cfg = NULL;
-    svc_stop_t *stop = NULL;
-    settings_t st = {0};
-    evcodec_t *codec = NULL;
-    metrics_t *metrics = NULL;
+    evcodec_t *codec = evcodec_new_default(err, sizeof err);
+    if (codec == NULL) {
+        clog_error(log, "start-up failed: %s", err);
+        *rc = EXIT_SOFTWARE;
+        return NULL;
+    }
+    if (*cfg->registry_url == '\0')
+        return codec;
+    if (evcodec_use_registry(codec, cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, cfg->registry_user,
+                             cfg->registry_password, 10000, err, sizeof err) != 0) {
+        clog_error(log, "%s", err);
+        evcodec_free(codec);
+        *rc = EXIT_DB;
+        return NULL;
+    }
+    clog_info(log, "schema registry %s: subject %s has id %d", cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER,
+              (int)evcodec_latest_id(codec, EVCODEC_SUBJECT_CUSTOMER));
+    return codec;
+}
+
+static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t *log)
+{
+    int rc = EXIT_SOFTWARE;
+    char err[1024] = "";
+    metrics_t *metrics = metrics_new();
     pgpool_t *pool = NULL;
     outbox_relay_t *relay = NULL;
-    httpd_t *srv = NULL;
     rd_kafka_conf_t *pconf = NULL;
+    httpd_t *srv = NULL;
+    svc_stop_t *stop = NULL;
     customer_pgrepo_t repo;
     customer_app_t app;
     customer_http_t http;
-    health_ctx_t health;
-    httpd_opts_t ho;
 
-    if (rc != SVC_CONTINUE)
-        return rc;
-    rc = EXIT_SOFTWARE;
-    /* Before any thread exists (libpq, librdkafka, h2o): SIGTERM/SIGINT go to sigwait. */
-    httpd_block_signals();
-    clog_init(&log, "customer-service", getenv("LOG_LEVEL"), stderr);
-
-    cfg = svc_config("customer-service", 0, &log, &rc);
-    if (cfg == NULL)
-        return rc;
-    rc = EXIT_SOFTWARE;
-    svc_log_level(&log, "customer-service", cfg);
-    if (read_settings(cfg, &st, err, sizeof err) != 0) {
-        clog_error(&log, "%s", err);
-        rc = CFGCLI_EXIT_CONFIG;
+    pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
+    if (metrics == NULL || pool == NULL) {
+        clog_error(log, "start-up failed: out of memory");
         goto cleanup;
     }
-    clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfg),
-              cfgcli_version(cfg), st.topic, st.bootstrap);
-
-    if (migrate(st.conninfo, &log) != 0 && !svc_stop_pending()) {
-        clog_error(&log, "database unavailable or migration failed; giving up");
-        rc = EXIT_DB;
-        goto cleanup;
-    }
-    if (svc_stop_pending()) { /* SIGTERM during the start-up (the database wait) */
-        clog_info(&log, "signal during start-up: exiting");
-        rc = 0;
-        goto cleanup;
-    }
-    codec = evcodec_new_default(err, sizeof err);
-    metrics = metrics_new();
-    pool = pgpool_new(st.conninfo, st.pool_size, &log);
-    if (codec == NULL || metrics == NULL || pool == NULL) {
-        clog_error(&log, "start-up failed: %s", codec == NULL ? err : "out of memory");
-        goto cleanup;
-    }
-    if (*cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "") != '\0') {
-        /* Schema ids from the registry instead of the embedded catalog (design §4). */
-        const char *reg = cfgcli_get_str(cfg, "kafka-config.schema-registry-url", "");
-        if (evcodec_use_registry(codec, reg, EVCODEC_SUBJECT_CUSTOMER,
-                                 cfgcli_get_str(cfg, "kafka-config.schema-registry-user", NULL),
-                                 cfgcli_get_str(cfg, "kafka-config.schema-registry-password", NULL), 10000,
-                                 err, sizeof err) != 0) {
-            clog_error(&log, "%s", err);
-            rc = EXIT_DB;
-            goto cleanup;
-        }
-        clog_info(&log, "schema registry %s: subject %s has id %d", reg, EVCODEC_SUBJECT_CUSTOMER,
-                  (int)evcodec_latest_id(codec, EVCODEC_SUBJECT_CUSTOMER));
-    }
-    pconf = producer_conf(cfg, &st, err, sizeof err);
+    pconf = cs_config_producer_conf(cfg, err, sizeof err);
     if (pconf == NULL) {
-        clog_error(&log, "%s", err);
+        clog_error(log, "%s", err);
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
-    relay = outbox_relay_new(&st.relay, pconf, &log, metrics, err, sizeof err);
+    const outbox_relay_opts_t ro = {.conninfo = cfg->conninfo,
+                                    .topic = cfg->topic,
+                                    .batch_size = cfg->batch_size,
+                                    .sweep_ms = cfg->poll_interval_ms,
+                                    .lock_poll_ms = cfg->lock_poll_ms,
+                                    .retention_ms = cfg->retention_ms,
+                                    .lock_key = cfg->lock_key,
+                                    .flush_ms = cfg->flush_ms,
+                                    .cleanup_interval_ms = cfg->sweep_interval_ms,
+                                    .backoff_initial_ms = cfg->backoff_initial_ms,
+                                    .backoff_max_ms = cfg->backoff_max_ms,
+                                    .partitions = cfg->partitions,
+                                    .replication = cfg->replication};
+    relay = outbox_relay_new(&ro, pconf, log, metrics, err, sizeof err);
     pconf = NULL; /* stolen */
     if (relay == NULL) {
-        clog_error(&log, "%s", err);
+        clog_error(log, "%s", err);
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
 
-    repo = (customer_pgrepo_t){.pool = pool, .log = &log, .timeout_ms = 5000};
+    repo = (customer_pgrepo_t){.pool = pool, .log = log, .timeout_ms = 5000};
     app.repo = customer_pgrepo_port(&repo);
     app.encoder = customer_event_encoder_port(codec);
-    app.idgen = (customer_idgen_t){&uuid_idgen_ops, NULL};
-    app.clock = (customer_clock_t){&sys_clock_ops, NULL};
-    health = (health_ctx_t){pool, relay};
-    http = (customer_http_t){&app, metrics, &health_ops, &health, &log};
+    app.idgen = (customer_idgen_t){&cs_idgen_ops, NULL};
+    app.clock = (customer_clock_t){&cs_clock_ops, NULL};
 
-    memset(&ho, 0, sizeof ho);
-    ho.host = cfgcli_get_str(cfg, "server.address", "0.0.0.0");
-    ho.port = st.port;
-    ho.threads = st.threads;
-    ho.max_body = (size_t)st.max_body;
-    ho.log = &log;
+    /* HTTP before the relay thread: a taken port fails the start before any row is sent. */
+    http = (customer_http_t){&app, log};
+    const svc_check_t checks[] = {{"db", svc_pool_up, pool}, {"kafka", outbox_relay_kafka_ok, relay}};
+    const svc_http_t sh = {metrics, checks, sizeof checks / sizeof checks[0]};
+    svc_metrics_declare(metrics);
+    httpd_opts_t ho = {0};
+    ho.host = cfg->address;
+    ho.port = cfg->port;
+    ho.threads = cfg->http_threads;
+    ho.max_body = (size_t)cfg->max_body;
+    ho.log = log;
     ho.observe = svc_observe;
     ho.observe_ctx = metrics;
     srv = httpd_new(&ho, err, sizeof err);
-    if (srv == NULL || customer_http_register(&http, srv) != 0 || httpd_start(srv, err, sizeof err) != 0) {
-        clog_error(&log, "HTTP server: %s", err[0] ? err : "route registration failed");
+    if (srv == NULL || customer_http_register(&http, srv) != 0 || svc_http_register(srv, &sh) != 0 ||
+        httpd_start(srv, err, sizeof err) != 0) {
+        clog_error(log, "HTTP server: %s", err[0] ? err : "route registration failed");
         goto cleanup;
     }
     if (outbox_relay_start(relay) != 0) {
-        clog_error(&log, "could not start the outbox relay thread");
+        clog_error(log, "could not start the outbox relay thread");
         goto cleanup;
     }
-    clog_info(&log, "customer-service %s listening on port %d", CQ_VERSION, httpd_port(srv));
-
-    stop = svc_wait_stop(&log, STOP_DEADLINE_MS, "draining HTTP, flushing the producer", NULL);
+    clog_info(log, "customer-service %s listening on port %d", CQ_VERSION, httpd_port(srv));
+    stop = svc_wait_stop(log, STOP_DEADLINE_MS, "draining HTTP, flushing the producer", NULL);
     httpd_stop(srv);
     outbox_relay_stop(relay);
     rc = 0;
 cleanup:
     if (stop == NULL && srv != NULL)
-        stop = svc_stop_guard(&log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
+        stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
     outbox_relay_free(relay);
     if (pconf)
         rd_kafka_conf_destroy(pconf);
     pgpool_free(pool);
     metrics_free(metrics);
-    evcodec_free(codec);
-    free(st.conninfo);
-    cfgcli_free(cfg);
     svc_stop_done(stop);
     if (rc == 0)
-        clog_info(&log, "stopped");
+        clog_info(log, "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const svc_info_t info = {"customer-service", CQ_VERSION, usage, NULL};
+    int command = -1;
+    int rc = svc_args(&info, argc, argv, &command);
+    clog_t log;
+    cfgcli_t *cfgc = NULL;
+    cs_config_t cfg;
+    evcodec_t *codec = NULL;
+    char err[1024];
+
+    if (rc != SVC_CONTINUE)
+        return rc;
+    memset(&cfg, 0, sizeof cfg);
+    /* Before any thread exists (libpq, librdkafka, h2o): SIGTERM/SIGINT go to sigwait. */
+    if (httpd_block_signals() != 0)
+        return EXIT_SOFTWARE;
+    clog_init(&log, "customer-service", getenv("LOG_LEVEL"), stderr);
+    cfgc = svc_config("customer-service", 0, &log, &rc);
+    if (cfgc == NULL)
+        return rc;
+    rc = EXIT_SOFTWARE;
+    svc_log_level(&log, "customer-service", cfgc);
+    if (cs_config_load(&cfg, cfgc, err, sizeof err) != 0) {
+        clog_error(&log, "%s", err);
+        rc = CFGCLI_EXIT_CONFIG;
+        goto cleanup;
+    }
+    clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfgc),
+              cfgcli_version(cfgc), cfg.topic, cfg.bootstrap);
+    if (svc_migrate(cfg.conninfo, "customer-service", customer_migrations, 10, &log) != 0) {
+        rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
+        goto cleanup;
+    }
+    codec = cs_codec_new(&cfg, &log, &rc);
+    if (codec == NULL)
+        goto cleanup;
+    rc = cs_serve(&cfg, codec, &log);
+cleanup:
+    evcodec_free(codec);
+    cs_config_clear(&cfg);
+    cfgcli_free(cfgc);
     return rc;
 }

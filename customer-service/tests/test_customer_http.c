@@ -1,6 +1,7 @@
 /* test_customer_http.c — the HTTP layer (JSON <-> commands, status codes, problem+json,
- * headers, health, metrics) with the application wired to in-memory fake ports. The
- * server runs in-process on an ephemeral loopback port; no database, no Kafka. */
+ * headers) with the application wired to in-memory fake ports, beside health and metrics
+ * (common/svc.h) wired as main.c wires them. The server runs in-process on an ephemeral
+ * loopback port; no database, no Kafka. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,12 +15,15 @@
 
 #include "fake_ports.h"
 #include "http/customer_http.h"
+#include "svc.h"
 #include "ts.h"
 
 typedef struct hx {
     fx_t *fx;
     metrics_t *m;
     customer_http_t http;
+    svc_check_t checks[2];
+    svc_http_t sh;
     httpd_t *srv;
     clog_t log;
     int db_up, kafka_up;
@@ -34,7 +38,6 @@ static int h_kafka(void *self)
 {
     return ((hx_t *)self)->kafka_up;
 }
-static const customer_health_ops_t h_ops = {h_db, h_kafka};
 
 static int setup(void **state)
 {
@@ -45,17 +48,22 @@ static int setup(void **state)
     h->fx = fx_new();
     h->m = metrics_new();
     h->db_up = h->kafka_up = 1;
-    h->http = (customer_http_t){&h->fx->app, h->m, &h_ops, h, &h->log};
+    h->http = (customer_http_t){&h->fx->app, &h->log};
+    h->checks[0] = (svc_check_t){"db", h_db, h};
+    h->checks[1] = (svc_check_t){"kafka", h_kafka, h};
+    h->sh = (svc_http_t){h->m, h->checks, 2};
+    svc_metrics_declare(h->m);
     o.host = "127.0.0.1";
     o.port = 0;
     o.threads = 1;
     o.max_body = 4096;
     o.log = &h->log;
-    o.observe = customer_http_observe;
-    o.observe_ctx = &h->http;
+    o.observe = svc_observe;
+    o.observe_ctx = h->m;
     h->srv = httpd_new(&o, err, sizeof err);
     assert_non_null(h->srv);
     assert_int_equal(customer_http_register(&h->http, h->srv), 0);
+    assert_int_equal(svc_http_register(h->srv, &h->sh), 0);
     assert_int_equal(httpd_start(h->srv, err, sizeof err), 0);
     snprintf(h->base, sizeof h->base, "http://127.0.0.1:%d", httpd_port(h->srv));
     *state = h;

@@ -8,8 +8,8 @@
  * 10 s even with Kafka or PostgreSQL gone (common/svc.h's watchdog; exit 75 if it has to
  * cut the teardown short). A SIGTERM during the start-up is honoured between its steps.
  * `order-service rebuild-read-model` rebuilds the read model from the topic and exits.
- * The glue shared with customer-service (arguments, configuration, health, metrics, stop)
- * is common/svc.h.
+ * The settings are read and checked by config.c; the glue shared with customer-service
+ * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc.h.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,7 +33,6 @@
 #include "messaging/rebuild.h"
 #include "messaging/rebuild_ctl.h"
 #include "metrics.h"
-#include "pgx.h"
 #include "svc.h"
 
 extern const embed_file_t order_migrations[];
@@ -87,10 +86,6 @@ typedef struct os_main {
     _Atomic(os_projector_t *) projector; /* set once started; read by the readiness checks */
 } os_main_t;
 
-static int os_db_up(void *ctx)
-{
-    return pgpool_ping(((os_main_t *)ctx)->pool);
-}
 static int os_kafka_up(void *ctx)
 {
     return os_projector_kafka_ok(atomic_load(&((os_main_t *)ctx)->projector));
@@ -185,7 +180,7 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     const char *token = getenv("ORDER_ADMIN_TOKEN");
     http = (os_http_t){&app, rctl, token, log};
     const svc_check_t checks[] = {
-        {"db", os_db_up, &m}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
+        {"db", svc_pool_up, m.pool}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
     const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
     httpd_opts_t ho = {0};
     ho.port = cfg->port;
@@ -251,15 +246,6 @@ cleanup:
     return rc;
 }
 
-/* Ends a start-up that a SIGTERM/SIGINT interrupted (checked between the slow steps). */
-static int os_stop_requested(const clog_t *log)
-{
-    if (!svc_stop_pending())
-        return 0;
-    clog_info(log, "signal during start-up: exiting");
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     static const char *const commands[] = {"rebuild-read-model", NULL};
@@ -270,7 +256,6 @@ int main(int argc, char **argv)
     cfgcli_t *cfgc = NULL;
     os_config_t cfg;
     evcodec_t *codec = NULL;
-    PGconn *pg = NULL;
     char err[1024];
 
     if (rc != SVC_CONTINUE)
@@ -283,37 +268,28 @@ int main(int argc, char **argv)
     if (cfgc == NULL)
         return rc;
     rc = EXIT_RUNTIME;
+    svc_log_level(&log, "order-service", cfgc);
     if (os_config_load(&cfg, cfgc, err, sizeof err) != 0) {
         clog_error(&log, "configuration: %s", err);
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
-    svc_log_level(&log, "order-service", cfgc);
-    pg = pgx_connect_until(cfg.conninfo, 30, &log, svc_stop_pending);
-    if (os_stop_requested(&log)) {
-        rc = 0;
+    if (svc_migrate(cfg.conninfo, "order-service", order_migrations, 30, &log) != 0) {
+        rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
         goto cleanup;
     }
-    if (pg == NULL || pgx_migrate(pg, "order-service", order_migrations, &log) < 0) {
-        clog_error(&log, "database not usable; giving up");
-        rc = EXIT_DB;
-        goto cleanup;
-    }
-    PQfinish(pg);
-    pg = NULL;
     codec = evcodec_new_default(err, sizeof err);
     if (codec == NULL) {
         clog_error(&log, "event codec: %s", err);
         goto cleanup;
     }
     os_ensure_topics(&cfg, &log);
-    if (os_stop_requested(&log)) {
+    if (svc_stop_requested(&log)) {
         rc = 0;
         goto cleanup;
     }
     rc = command == 0 ? os_rebuild_cli(&cfg, codec, &log) : os_serve(&cfg, codec, &log);
 cleanup:
-    PQfinish(pg);
     evcodec_free(codec);
     os_config_clear(&cfg);
     cfgcli_free(cfgc);

@@ -270,37 +270,7 @@ static int cs_customers(void *ctx, h2o_req_t *req)
     return cs_not_allowed(req, "GET, PUT, DELETE");
 }
 
-static int cs_liveness(void *ctx, h2o_req_t *req)
-{
-    return svc_send_liveness(req);
-}
-
-static int cs_readiness(void *ctx, h2o_req_t *req)
-{
-    customer_http_t *h = ctx;
-    const svc_check_t checks[] = {{"db", h->health->db_ok, h->health_self},
-                                  {"kafka", h->health->kafka_ok, h->health_self}};
-    return svc_send_readiness(req, checks, sizeof checks / sizeof checks[0]);
-}
-
-static int cs_metrics(void *ctx, h2o_req_t *req)
-{
-    return svc_send_metrics(req, ((customer_http_t *)ctx)->metrics);
-}
-
-void customer_http_observe(void *ctx, const char *route, const h2o_req_t *req, int status,
-                           uint64_t duration_us)
-{
-    svc_observe(((customer_http_t *)ctx)->metrics, route, req, status, duration_us);
-}
-
 int customer_http_register(customer_http_t *h, httpd_t *s)
 {
-    svc_metrics_declare(h->metrics);
-    if (httpd_route(s, NULL, CS_PREFIX, CS_PREFIX, cs_customers, h) != 0 ||
-        httpd_route(s, "GET", "/health/liveness", "/health/liveness", cs_liveness, h) != 0 ||
-        httpd_route(s, "GET", "/health/readiness", "/health/readiness", cs_readiness, h) != 0 ||
-        httpd_route(s, "GET", "/metrics", "/metrics", cs_metrics, h) != 0)
-        return -1;
-    return 0;
+    return httpd_route(s, NULL, CS_PREFIX, CS_PREFIX, cs_customers, h) != 0 ? -1 : 0;
 }

@@ -126,8 +126,9 @@ int outbox_relay_is_leader(const outbox_relay_t *r)
     return r ? atomic_load(&r->leader) : 0;
 }
 
-int outbox_relay_kafka_ok(const outbox_relay_t *r)
+int outbox_relay_kafka_ok(void *relay)
 {
+    outbox_relay_t *r = relay;
     return r ? atomic_load(&r->kafka_ok) : 0;
 }
 

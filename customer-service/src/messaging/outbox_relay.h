@@ -70,8 +70,9 @@ void outbox_relay_free(outbox_relay_t *r);
 
 /* 1 while this replica holds the relay lock. */
 int outbox_relay_is_leader(const outbox_relay_t *r);
-/* 1 when the broker answered the relay's last probe (checked every ~2 s). */
-int outbox_relay_kafka_ok(const outbox_relay_t *r);
+/* 1 when the broker answered the relay's last probe (checked every ~2 s). `relay` is an
+ * outbox_relay_t (NULL: 0); the signature is a readiness check's (svc_check_t up()). */
+int outbox_relay_kafka_ok(void *relay);
 /* Rows published by this process so far. */
 long long outbox_relay_published(const outbox_relay_t *r);
 

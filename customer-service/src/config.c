@@ -1,0 +1,96 @@
+/* config.c — cfgcli → cs_config_t (and the producer's librdkafka conf). See config.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+
+static int cs_collect_kv(void *ud, const char *key, const char *rest, const char *value, const char *source)
+{
+    cs_config_t *cfg = ud;
+    (void)key;
+    (void)source;
+    if (cfg->n_producer_kv == CS_MAX_KV)
+        return 1;
+    cfg->producer_kv[cfg->n_producer_kv].key = rest;
+    cfg->producer_kv[cfg->n_producer_kv].value = value;
+    cfg->n_producer_kv++;
+    return 0;
+}
+
+static int cs_config_outbox(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen)
+{
+    if (cfgcli_get_int_range(c, "outbox.batch-size", 500, 1, 100000, &cfg->batch_size, err, errlen) ||
+        cfgcli_get_int_range(c, "outbox.poll-interval-ms", 1000, 1, 3600000, &cfg->poll_interval_ms, err,
+                             errlen) ||
+        cfgcli_get_int_range(c, "outbox.lock-poll-ms", 1000, 10, 600000, &cfg->lock_poll_ms, err, errlen) ||
+        cfgcli_get_long(c, "outbox.retention-ms", 86400000LL, &cfg->retention_ms, err, errlen) ||
+        cfgcli_get_long(c, "outbox.sweep-interval-ms", 60000, &cfg->sweep_interval_ms, err, errlen) ||
+        cfgcli_get_int_range(c, "outbox.backoff-initial-ms", 100, 1, 600000, &cfg->backoff_initial_ms, err,
+                             errlen) ||
+        cfgcli_get_int_range(c, "outbox.backoff-max-ms", 30000, 1, 3600000, &cfg->backoff_max_ms, err,
+                             errlen) ||
+        cfgcli_get_int_range(c, "outbox.flush-ms", 5000, 1, 600000, &cfg->flush_ms, err, errlen) ||
+        cfgcli_get_long(c, "outbox.lock-key", 0x637573746f6d6572LL, &cfg->lock_key, err, errlen))
+        return -1;
+    if (cfg->retention_ms == 0)
+        cfg->retention_ms = -1; /* 0 in config: keep published rows */
+    return 0;
+}
+
+int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (cfgcli_get_int_range(c, "server.port", 8184, 0, 65535, &cfg->port, err, errlen) ||
+        cfgcli_get_int_range(c, "server.threads", 8, 1, 64, &cfg->http_threads, err, errlen) ||
+        cfgcli_get_long(c, "server.max-body-bytes", 65536, &cfg->max_body, err, errlen) ||
+        cfgcli_get_int_range(c, "datasource.pool-size", 8, 1, 64, &cfg->pool_size, err, errlen) ||
+        cfgcli_get_int_range(c, "kafka-config.num-of-partitions", 3, 1, 10000, &cfg->partitions, err,
+                             errlen) ||
+        cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 100, &cfg->replication, err,
+                             errlen) ||
+        cfgcli_require_str(c, "kafka-config.bootstrap-servers", &cfg->bootstrap, err, errlen))
+        return -1;
+    cfg->address = cfgcli_get_str(c, "server.address", "0.0.0.0");
+    cfg->topic = cfgcli_get_str(c, "customer-service.customer-topic-name", "customer");
+    if (*cfg->topic == '\0') {
+        snprintf(err, errlen, "config key 'customer-service.customer-topic-name' is empty");
+        return -1;
+    }
+    if (cfg->max_body < 256 || cfg->max_body > 64LL * 1024 * 1024) {
+        snprintf(err, errlen, "config key 'server.max-body-bytes' must be between 256 and 67108864");
+        return -1;
+    }
+    cfg->registry_url = cfgcli_get_str(c, "kafka-config.schema-registry-url", "");
+    cfg->registry_user = cfgcli_get_str(c, "kafka-config.schema-registry-user", NULL);
+    cfg->registry_password = cfgcli_get_str(c, "kafka-config.schema-registry-password", NULL);
+    if (cs_config_outbox(cfg, c, err, errlen) != 0)
+        return -1;
+    cfg->conninfo = svc_conninfo(c, "customer-service", err, errlen);
+    if (cfg->conninfo == NULL)
+        return -1;
+    cfgcli_foreach_prefix(c, "kafka-producer-config.", cs_collect_kv, cfg);
+    return 0;
+}
+
+rd_kafka_conf_t *cs_config_producer_conf(const cs_config_t *cfg, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = kfk_conf_new(cfg->bootstrap, "customer-service", NULL, err, errlen);
+    if (conf == NULL)
+        return NULL;
+    if (kfk_conf_apply_all(conf, KFK_PRODUCER, cfg->producer_kv, cfg->n_producer_kv, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+void cs_config_clear(cs_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->conninfo);
+    cfg->conninfo = NULL;
+}

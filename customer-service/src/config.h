@@ -1,0 +1,51 @@
+/* config.h — customer-service's configuration, read once from the config client (cfgcli)
+ * into a plain struct with the documented defaults (config-repo/customer-service.yml), every
+ * value checked; the counterpart of order-service/src/config.h.
+ */
+#ifndef CS_CONFIG_H
+#define CS_CONFIG_H
+
+#include <stddef.h>
+
+#include "cfgcli.h"
+#include "kfk.h"
+
+#define CS_MAX_KV 128
+
+typedef struct cs_config {
+    int port;                        /* server.port, 8184 */
+    const char *address;             /* server.address, 0.0.0.0 */
+    int http_threads;                /* server.threads, 8 */
+    long long max_body;              /* server.max-body-bytes, 65536 (256 .. 64 MiB) */
+    char *conninfo;                  /* assembled from datasource.* (owned) */
+    int pool_size;                   /* datasource.pool-size, 8 */
+    const char *bootstrap;           /* kafka-config.bootstrap-servers (required) */
+    int partitions;                  /* kafka-config.num-of-partitions, 3 */
+    int replication;                 /* kafka-config.replication-factor, 1 */
+    const char *registry_url;        /* kafka-config.schema-registry-url, "" = embedded catalog */
+    const char *registry_user;       /* kafka-config.schema-registry-user, NULL */
+    const char *registry_password;   /* kafka-config.schema-registry-password, NULL */
+    const char *topic;               /* customer-service.customer-topic-name, customer */
+    int batch_size;                  /* outbox.batch-size, 500 */
+    int poll_interval_ms;            /* outbox.poll-interval-ms, 1000 */
+    int lock_poll_ms;                /* outbox.lock-poll-ms, 1000 */
+    long long retention_ms;          /* outbox.retention-ms, 24 h; 0 in config → -1 (keep) */
+    long long sweep_interval_ms;     /* outbox.sweep-interval-ms, 60000 */
+    int backoff_initial_ms;          /* outbox.backoff-initial-ms, 100 */
+    int backoff_max_ms;              /* outbox.backoff-max-ms, 30000 */
+    int flush_ms;                    /* outbox.flush-ms, 5000 */
+    long long lock_key;              /* outbox.lock-key, 0x637573746f6d6572 ("customer") */
+    kfk_kv_t producer_kv[CS_MAX_KV]; /* the kafka-producer-config.* keys (borrowed) */
+    size_t n_producer_kv;
+} cs_config_t;
+
+/* Reads `c` (borrowed: the struct's strings point into it). Returns 0, or -1 with err
+ * naming the bad key. */
+int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen);
+/* The producer's librdkafka conf: bootstrap servers and the kafka-producer-config.* keys
+ * (each checked by librdkafka). Owned (rd_kafka_conf_destroy), or NULL with err. */
+rd_kafka_conf_t *cs_config_producer_conf(const cs_config_t *cfg, char *err, size_t errlen);
+/* Frees what cs_config_load allocated. NULL-safe. */
+void cs_config_clear(cs_config_t *cfg);
+
+#endif
