@@ -214,7 +214,7 @@ static void prop_clear(yamlconf_prop_t *p)
     free(p->text);
 }
 
-static int add_prop(walk_t *w, const char *key, const char *text, size_t tlen, int plain, int line)
+static int add_prop(walk_t *w, const char *key, const char *text, size_t tlen, int plain, int line, int col)
 {
     if (w->out->n == w->cap) {
         size_t ncap = w->cap ? w->cap * 2 : 16;
@@ -237,6 +237,7 @@ static int add_prop(walk_t *w, const char *key, const char *text, size_t tlen, i
         goto oom;
     }
     p->line = line;
+    p->col = col;
     if (plain)
         yamlconf_type_plain(p->text, p);
     if (p->type == YAMLCONF_NULL)
@@ -334,8 +335,7 @@ static int walk_mapping(walk_t *w, yaml_node_t *n, const char *prefix, int depth
         if (walk_node(w, pr->value, dbuf_ptr(&key), depth + 1) != 0)
             goto cleanup;
     }
-    if (w->out->n == start && prefix[0] != '\0' && add_prop(w, prefix, "", 0, 0, line) != 0)
-        goto cleanup;
+    /* an empty map adds no key at all (Spring Boot); an empty list is "" (below) */
     rc = 0;
 cleanup:
     dbuf_free(&key);
@@ -361,7 +361,7 @@ static int walk_node(walk_t *w, int id, const char *prefix, int depth)
         if (prefix[0] == '\0') /* a document that is a lone scalar: Spring ignores it */
             return 0;
         return add_prop(w, prefix, (const char *)n->data.scalar.value, n->data.scalar.length,
-                        n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, line);
+                        n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, line, col);
     case YAML_MAPPING_NODE:
         return walk_mapping(w, n, prefix, depth);
     case YAML_SEQUENCE_NODE: {
@@ -369,7 +369,7 @@ static int walk_node(walk_t *w, int id, const char *prefix, int depth)
         dbuf_init(&key, 4096);
         int rc = 0, i = 0;
         if (n->data.sequence.items.start == n->data.sequence.items.top && prefix[0] != '\0')
-            rc = add_prop(w, prefix, "", 0, 0, line);
+            rc = add_prop(w, prefix, "", 0, 0, line, col);
         for (yaml_node_item_t *it = n->data.sequence.items.start; rc == 0 && it < n->data.sequence.items.top;
              it++, i++) {
             dbuf_reset(&key);
@@ -388,8 +388,7 @@ static int walk_node(walk_t *w, int id, const char *prefix, int depth)
     }
 }
 
-/* Sets doc->profiles from spring.config.activate.on-profile / spring.profiles. */
-static int detect_profiles(yamlconf_doc_t *d)
+int yamlconf_doc_profiles(yamlconf_doc_t *d)
 {
     static const char *const keys[] = {"spring.config.activate.on-profile", "spring.profiles"};
     for (size_t k = 0; k < 2; k++) {
@@ -494,7 +493,7 @@ int yamlconf_parse(const char *buf, size_t len, const yamlconf_limits_t *lim_in,
         yaml_document_delete(&doc);
         if (wrc != 0)
             goto cleanup;
-        if (detect_profiles(d) != 0) {
+        if (yamlconf_doc_profiles(d) != 0) {
             set_err(err, 0, 0, "out of memory");
             goto cleanup;
         }

@@ -33,6 +33,7 @@ typedef struct yamlconf_prop {
     double d;    /* YAMLCONF_FLOAT */
     int b;       /* YAMLCONF_BOOL */
     int line;    /* 1-based line of the value */
+    int col;     /* 1-based column of the value (0: before the first character) */
 } yamlconf_prop_t;
 
 typedef struct yamlconf_doc {
@@ -70,6 +71,10 @@ void yamlconf_type_plain(const char *text, yamlconf_prop_t *p);
 /* The property as a new JSON value: string, integer, real, true/false; null → "" as
  * Spring serves it. Returns a new reference. */
 json_t *yamlconf_prop_json(const yamlconf_prop_t *p);
+/* Sets d->profiles from the document's spring.config.activate.on-profile (or legacy
+ * spring.profiles) values, as yamlconf_parse does (for other loaders of the same model,
+ * e.g. .properties). Returns 0, or -1 out of memory. */
+int yamlconf_doc_profiles(yamlconf_doc_t *d);
 /* Looks up `key` in a document; borrowed pointer or NULL. */
 const yamlconf_prop_t *yamlconf_doc_find(const yamlconf_doc_t *d, const char *key);
 

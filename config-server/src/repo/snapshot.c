@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "repo/pathsafe.h"
+#include "repo/props.h"
 
 static const char *const exts[] = {".properties", ".yml", ".yaml"};
 
@@ -50,76 +51,6 @@ static int file_ext(const char *name, size_t *baselen)
         }
     }
     return -1;
-}
-
-/* ---------------------------------------------------------------- .properties */
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\f')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\f'))
-        s[--n] = '\0';
-    return s;
-}
-
-int cs_snap_parse_properties(const char *buf, size_t len, yamlconf_t *out, yamlconf_err_t *err)
-{
-    int rc = -1;
-    char *copy = NULL;
-    memset(out, 0, sizeof(*out));
-    memset(err, 0, sizeof(*err));
-    if (memchr(buf, '\0', len) != NULL) {
-        snprintf(err->msg, sizeof(err->msg), "NUL byte in a .properties file");
-        goto cleanup;
-    }
-    copy = strndup(buf, len);
-    out->docs = calloc(1, sizeof(*out->docs));
-    if (copy == NULL || out->docs == NULL)
-        goto oom;
-    out->ndocs = 1;
-    yamlconf_doc_t *d = &out->docs[0];
-    size_t cap = 0;
-    int line = 0;
-    for (char *save = NULL, *ln = strtok_r(copy, "\n", &save); ln != NULL; ln = strtok_r(NULL, "\n", &save)) {
-        line++;
-        char *s = trim(ln);
-        if (*s == '\0' || *s == '#' || *s == '!')
-            continue;
-        char *sep = s + strcspn(s, "=: \t");
-        char *val = sep;
-        if (*sep != '\0') {
-            *sep = '\0';
-            val = trim(sep + 1);
-            if (*val == '=' || *val == ':')
-                val = trim(val + 1);
-        }
-        if (d->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            yamlconf_prop_t *np = realloc(d->props, cap * sizeof(*np));
-            if (np == NULL)
-                goto oom;
-            d->props = np;
-        }
-        yamlconf_prop_t *p = &d->props[d->n];
-        memset(p, 0, sizeof(*p));
-        p->key = strdup(s);
-        p->text = strdup(val);
-        p->line = line;
-        d->n++;
-        if (p->key == NULL || p->text == NULL)
-            goto oom;
-    }
-    rc = 0;
-    goto cleanup;
-oom:
-    snprintf(err->msg, sizeof(err->msg), "out of memory");
-cleanup:
-    free(copy);
-    if (rc != 0)
-        yamlconf_free(out);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -286,7 +217,7 @@ static int load_dir(loader_t *ld, int dirfd, const char *label, cs_label_t *l, c
         cs_file_t *f = &l->files[l->nfiles];
         yamlconf_err_t ye;
         if (ext == 0)
-            r = cs_snap_parse_properties(buf, len, &f->conf, &ye);
+            r = cs_props_parse(buf, len, &f->conf, &ye);
         else
             r = yamlconf_parse(buf, len, &ld->lim->yaml, &f->conf, &ye);
         free(buf);

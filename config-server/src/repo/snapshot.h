@@ -63,7 +63,4 @@ const cs_file_t *cs_snap_find(const cs_label_t *l, const char *base, int ext);
 /* 1 when `app` has `{app}.*` or `{app}-*.*` in the root or in `l`. */
 int cs_snap_has_app(const cs_snap_t *s, const cs_label_t *l, const char *app);
 
-/* Parses Java .properties text into one document of string properties. 0 or -1. */
-int cs_snap_parse_properties(const char *buf, size_t len, yamlconf_t *out, yamlconf_err_t *err);
-
 #endif
