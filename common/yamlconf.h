@@ -1,11 +1,13 @@
 /* yamlconf.h — YAML text → ordered, typed, flat properties, one list per YAML document.
  *
  * Flattening follows Spring Boot: nested maps become dotted keys, sequences `key[i]`
- * (`a.b[0].c`); an empty map or list becomes the key with an empty string; a YAML merge
- * key (`<<: *x`) is applied (explicit keys win). Scalars are typed with Spring/SnakeYAML
- * (YAML 1.1) rules but only when PLAIN: ints (decimal, 0x hex, underscores), floats
- * (incl. .inf/.nan), booleans (true/false/yes/no/on/off in any of their three cases) and
- * null (`~`, `null`, empty); any quoted or block scalar stays a string.
+ * (`a.b[0].c`); an empty list becomes the key with an empty string, an empty map adds
+ * nothing; a YAML merge key (`<<: *x`) is applied (explicit keys win). Scalars are typed
+ * with SnakeYAML's YAML 1.1 rules (as Spring Boot loads them) but only when PLAIN: ints
+ * (decimal, 0x hex, 0 octal, 0b binary, underscores, base-60 `1:20`; beyond 64 bits a
+ * BIGINT), floats (`1e3`, `.5`, `09`, base-60, .inf/.nan), booleans (true/false/yes/no/
+ * on/off in any of their three cases) and null (`~`, `null`, empty); any quoted or block
+ * scalar stays a string.
  *
  * Per document, the profile activation is detected: `spring.config.activate.on-profile`
  * (or the legacy `spring.profiles`), kept as the raw expression ("dev", "dev,prod",
@@ -23,7 +25,14 @@
 
 #include <jansson.h>
 
-typedef enum { YAMLCONF_STR = 0, YAMLCONF_INT, YAMLCONF_FLOAT, YAMLCONF_BOOL, YAMLCONF_NULL } yamlconf_type_t;
+typedef enum {
+    YAMLCONF_STR = 0,
+    YAMLCONF_INT,
+    YAMLCONF_FLOAT,
+    YAMLCONF_BOOL,
+    YAMLCONF_NULL,
+    YAMLCONF_BIGINT /* an integer beyond 64 bits (Java BigInteger): `text` is its decimal form */
+} yamlconf_type_t;
 
 typedef struct yamlconf_prop {
     char *key;  /* owned: "a.b[0].c" */
@@ -66,7 +75,8 @@ int yamlconf_parse(const char *buf, size_t len, const yamlconf_limits_t *lim, ya
 void yamlconf_free(yamlconf_t *c);
 
 /* Types one plain scalar with the rules above (exposed for .properties-style sources,
- * which Spring keeps as strings, and for tests). Fills type/i/d/b of `p`. */
+ * which Spring keeps as strings, and for tests). Fills type/i/d/b of `p`; for a BIGINT
+ * whose `text` is p->text itself, p->text becomes the decimal form. */
 void yamlconf_type_plain(const char *text, yamlconf_prop_t *p);
 /* The property as a new JSON value: string, integer, real, true/false; null → "" as
  * Spring serves it. Returns a new reference. */
