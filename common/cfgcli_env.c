@@ -1,6 +1,7 @@
 /* cfgcli_env.c — the environment side of the config client: a private snapshot of the
- * process env, relaxed binding (config key → env var name), env overrides, and
- * ${name:default} placeholder resolution.
+ * process env, relaxed binding (config key → env var name), the lookup of a key (the store,
+ * then the env), env overrides, and ${name:default} placeholder resolution. Builds on the
+ * store (cfgcli_store.c) and calls nothing of cfgcli.c (see cfgcli_int.h).
  */
 #include "cfgcli_int.h"
 
@@ -95,16 +96,46 @@ const cfgcli_envvar_t *cfgcli_env_find(const cfgcli_t *c, const char *name)
     return bsearch(&k, c->env, c->nenv, sizeof *c->env, cmp_envvar);
 }
 
-int cfgcli_apply_overrides(cfgcli_t *c)
+const cfgcli_envvar_t *cfgcli_env_for_key(const cfgcli_t *c, const char *key)
 {
     char name[512];
+    const cfgcli_envvar_t *ev = NULL;
+    if (cfgcli_env_name(key, name, sizeof name) > 0)
+        ev = cfgcli_env_find(c, name);
+    if (ev == NULL && cfgcli_env_name_spring(key, name, sizeof name) > 0)
+        ev = cfgcli_env_find(c, name);
+    return ev;
+}
+
+int cfgcli_lookup(const cfgcli_t *c, const char *key, const char **val, const char **src, int *unresolved)
+{
+    if (c == NULL || key == NULL)
+        return -1;
+    const cfgcli_ent_t *e = cfgcli_find_ent(c, key);
+    if (e != NULL) {
+        *val = e->value;
+        *src = e->source;
+        if (unresolved)
+            *unresolved = e->unresolved;
+        return 0;
+    }
+    if (!c->use_env)
+        return -1;
+    const cfgcli_envvar_t *ev = cfgcli_env_for_key(c, key);
+    if (ev == NULL)
+        return -1;
+    *val = ev->value;
+    *src = ev->source;
+    if (unresolved)
+        *unresolved = 0;
+    return 0;
+}
+
+int cfgcli_apply_overrides(cfgcli_t *c)
+{
     for (size_t i = 0; i < c->n; i++) {
         cfgcli_ent_t *e = &c->ents[i];
-        const cfgcli_envvar_t *ev = NULL;
-        if (cfgcli_env_name(e->key, name, sizeof name) > 0)
-            ev = cfgcli_env_find(c, name);
-        if (ev == NULL && cfgcli_env_name_spring(e->key, name, sizeof name) > 0)
-            ev = cfgcli_env_find(c, name);
+        const cfgcli_envvar_t *ev = cfgcli_env_for_key(c, e->key);
         if (ev == NULL)
             continue;
         char *v = strdup(ev->value);

@@ -10,22 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-long long relay_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long relay_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf, const clog_t *log,
                                  metrics_t *m, char *err, size_t errlen)
@@ -140,10 +125,10 @@ long long outbox_relay_published(const outbox_relay_t *r)
 /* Periodic chores on both leader and standby: broker probe, backlog gauge. */
 static void relay_chores(outbox_relay_t *r)
 {
-    long long now = relay_mono_ms();
+    long long now = svc_mono_ms();
     if (now - r->last_probe_ms >= 2000) {
         int ok = kfk_reachable(r->rk, 1000);
-        r->last_probe_ms = relay_mono_ms();
+        r->last_probe_ms = svc_mono_ms();
         atomic_store(&r->kafka_ok, ok);
         metrics_set(r->m, "customer_kafka_up", NULL, ok);
     }
@@ -178,7 +163,7 @@ static void relay_lose(outbox_relay_t *r, const char *why)
  * again. */
 static void relay_wait(outbox_relay_t *r, int ms, int wake)
 {
-    long long end = relay_mono_ms() + ms;
+    long long end = svc_mono_ms() + ms;
     while (!atomic_load(&r->stop)) {
         struct pollfd pfd[2] = {{r->evfd[0], POLLIN, 0}, {-1, POLLIN, 0}};
         int pg_ok = r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK;
@@ -193,7 +178,7 @@ static void relay_wait(outbox_relay_t *r, int ms, int wake)
                 return;
             pfd[1].fd = PQsocket(r->pg);
         }
-        left = end - relay_mono_ms();
+        left = end - svc_mono_ms();
         if (left <= 0)
             return;
         if (poll(pfd, 2, (int)(left < 200 ? left : 200)) <= 0)
@@ -298,7 +283,7 @@ static int relay_ensure_topic(outbox_relay_t *r)
  * pipeline is drained and settled; the caller backs off). */
 static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *last_cleanup)
 {
-    long long now = relay_mono_ms();
+    long long now = svc_mono_ms();
     int rc = 0;
     rd_kafka_poll(r->rk, 0);
     if (now >= *next_sweep) {
@@ -336,7 +321,7 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
         return 0;
     if (r->inflight == 0 && now - *last_cleanup > r->o.cleanup_interval_ms) {
         relay_cleanup(r);
-        *last_cleanup = relay_mono_ms();
+        *last_cleanup = svc_mono_ms();
     }
     relay_wait(r, (int)(*next_sweep - now), 1);
     return 0;

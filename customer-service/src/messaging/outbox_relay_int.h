@@ -1,5 +1,9 @@
 /* outbox_relay_int.h — internals shared by outbox_relay.c (thread, leadership, waiting),
- * outbox_relay_pump.c (the publishing pipeline) and outbox_relay_takeover.c. */
+ * outbox_relay_pump.c (the publishing pipeline) and outbox_relay_takeover.c (the new
+ * leader's scan). Dependencies run one way only (scripts/check-layout.sh checks it):
+ *   outbox_relay.c → outbox_relay_takeover.c → outbox_relay_pump.c, and
+ *   outbox_relay.c → outbox_relay_pump.c; the pump and the scan call nothing of
+ *   outbox_relay.c (clocks: common/svc.h). */
 #ifndef CS_OUTBOX_RELAY_INT_H
 #define CS_OUTBOX_RELAY_INT_H
 
@@ -10,6 +14,7 @@
 
 #include "kfk.h"
 #include "messaging/outbox_relay.h"
+#include "svc.h" /* svc_wall_ms, svc_mono_ms */
 
 /* The record header that carries the outbox row id (decimal text). */
 #define RELAY_HEADER "outbox-id"
@@ -57,8 +62,6 @@ struct outbox_relay {
     int topic_ready;
 };
 
-long long relay_now_ms(void);
-long long relay_mono_ms(void);
 /* outbox_relay_pump.c: */
 int relay_pump_init(outbox_relay_t *r); /* slots and scratch; 0 or -1 */
 void relay_pump_free(outbox_relay_t *r);

@@ -68,7 +68,7 @@ void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         s->state = SLOT_DELIVERED;
         r->delivered++;
         metrics_observe(r->m, "customer_outbox_publish_latency_seconds", NULL,
-                        (double)(relay_now_ms() - s->occurred_ms) / 1000.0);
+                        (double)(svc_wall_ms() - s->occurred_ms) / 1000.0);
     }
 }
 
@@ -234,8 +234,8 @@ void relay_drain(outbox_relay_t *r)
         rd_kafka_poll(r->rk, 100);
         if (atomic_load(&r->stop)) {
             if (deadline == 0)
-                deadline = relay_mono_ms() + r->o.flush_ms;
-            else if (relay_mono_ms() > deadline) {
+                deadline = svc_mono_ms() + r->o.flush_ms;
+            else if (svc_mono_ms() > deadline) {
                 rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 while (r->inflight > 0)
                     rd_kafka_poll(r->rk, 100);

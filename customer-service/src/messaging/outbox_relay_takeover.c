@@ -46,7 +46,7 @@ static int takeover_tails(outbox_relay_t *r, int np, const int *want, long long 
     rd_kafka_topic_partition_list_t *tl = NULL;
     int64_t *end = NULL;
     int open = 0, n = 0, rc = -1;
-    long long t0 = relay_now_ms();
+    long long t0 = svc_wall_ms();
 
     if (conf == NULL || kfk_conf_set(conf, "group.id", "customer-outbox-takeover", err, sizeof err) != 0 ||
         kfk_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != 0 ||
@@ -80,7 +80,7 @@ static int takeover_tails(outbox_relay_t *r, int np, const int *want, long long 
     }
     if (open > 0 && rd_kafka_assign(c, tl) != RD_KAFKA_RESP_ERR_NO_ERROR)
         goto cleanup;
-    while (open > 0 && relay_now_ms() - t0 < TAKEOVER_TIMEOUT_MS) {
+    while (open > 0 && svc_wall_ms() - t0 < TAKEOVER_TIMEOUT_MS) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
         rd_kafka_headers_t *hdrs = NULL;
         const void *hv = NULL;
