@@ -1,14 +1,16 @@
-/* httpd.c — h2o 2.2.5 evloop server glue: listener, loop threads, routing, response
- * helpers and the graceful drain. See httpd.h for the contract.
+/* httpd.c — h2o 2.2.5 evloop server glue: listener, loop threads, routing, the graceful
+ * drain and the stop signals. See httpd.h for the contract; the request and response
+ * helpers the handlers call are httpd_msg.c.
  */
 #include "httpd.h"
+
+#include "errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,159 +68,6 @@ static uint64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-const char *httpd_reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Payload Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 400 ? "OK" : "Error";
-    }
-}
-
-/* ---------------------------------------------------------------- responses */
-
-int httpd_send(h2o_req_t *req, int status, const char *content_type, const void *body, size_t len)
-{
-    req->res.status = status;
-    req->res.reason = httpd_reason(status);
-    if (content_type != NULL)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                       h2o_strdup(&req->pool, content_type, SIZE_MAX).base, strlen(content_type));
-    if (body == NULL || status == 304 || status == 204)
-        len = 0;
-    req->res.content_length = len;
-    h2o_send_inline(req, len ? (const char *)body : "", len);
-    return 0;
-}
-
-int httpd_send_json(h2o_req_t *req, int status, json_t *json)
-{
-    char *s = json != NULL ? json_dumps(json, JSON_COMPACT) : NULL;
-    json_decref(json);
-    if (s == NULL)
-        return httpd_send_problem(req, 500, "Internal Server Error", "response could not be encoded");
-    httpd_send(req, status, "application/json", s, strlen(s));
-    free(s);
-    return 0;
-}
-
-int httpd_send_problem(h2o_req_t *req, int status, const char *title, const char *detail_fmt, ...)
-{
-    char detail[1024];
-    va_list ap;
-    va_start(ap, detail_fmt);
-    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
-    va_end(ap);
-    json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title",
-                          title != NULL ? title : httpd_reason(status), "status", status, "detail", detail);
-    char *s = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
-    json_decref(p);
-    if (s == NULL) {
-        static const char fallback[] =
-            "{\"type\":\"about:blank\",\"title\":\"Error\",\"status\":500,\"detail\":\"\"}";
-        return httpd_send(req, status, "application/problem+json", fallback, sizeof(fallback) - 1);
-    }
-    httpd_send(req, status, "application/problem+json", s, strlen(s));
-    free(s);
-    return 0;
-}
-
-void httpd_add_header(h2o_req_t *req, const char *name, const char *value)
-{
-    size_t nlen = strlen(name);
-    char *n = h2o_mem_alloc_pool(&req->pool, nlen + 1);
-    for (size_t i = 0; i < nlen; i++)
-        n[i] = (char)h2o_tolower(name[i]);
-    n[nlen] = '\0';
-    h2o_iovec_t v = h2o_strdup(&req->pool, value, SIZE_MAX);
-    h2o_add_header_by_str(&req->pool, &req->res.headers, n, nlen, 1, NULL, v.base, v.len);
-}
-
-/* ---------------------------------------------------------------- requests */
-
-const char *httpd_path(h2o_req_t *req)
-{
-    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    return h2o_strdup(&req->pool, req->path.base, len).base;
-}
-
-const char *httpd_query(h2o_req_t *req)
-{
-    if (req->query_at == SIZE_MAX)
-        return "";
-    return h2o_strdup(&req->pool, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1).base;
-}
-
-const char *httpd_header(h2o_req_t *req, const char *name)
-{
-    size_t nlen = strlen(name);
-    char lower[128];
-    if (nlen >= sizeof(lower))
-        return NULL;
-    for (size_t i = 0; i < nlen; i++)
-        lower[i] = (char)h2o_tolower(name[i]);
-    ssize_t i = h2o_find_header_by_str(&req->headers, lower, nlen, -1);
-    if (i < 0)
-        return NULL;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    return h2o_strdup(&req->pool, v.base, v.len).base;
-}
-
-int httpd_method_is(const h2o_req_t *req, const char *m)
-{
-    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
 }
 
 /* ---------------------------------------------------------------- routing */
@@ -340,7 +189,7 @@ httpd_t *httpd_new(const httpd_opts_t *opts, char *err, size_t errlen)
 {
     httpd_t *s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     s->o = *opts;
@@ -474,28 +323,28 @@ static int open_listener(httpd_t *s, char *err, size_t errlen)
     snprintf(port, sizeof(port), "%d", s->o.port);
     int gai = getaddrinfo(s->o.host, port, &hints, &res);
     if (gai != 0) {
-        set_err(err, errlen, "cannot resolve %s: %s", s->o.host, gai_strerror(gai));
+        errbuf_set(err, errlen, "cannot resolve %s: %s", s->o.host, gai_strerror(gai));
         goto cleanup;
     }
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        set_err(err, errlen, "socket: %s", strerror(errno));
+        errbuf_set(err, errlen, "socket: %s", strerror(errno));
         goto cleanup;
     }
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
-        set_err(err, errlen, "cannot bind %s:%d: %s", s->o.host, s->o.port, strerror(errno));
+        errbuf_set(err, errlen, "cannot bind %s:%d: %s", s->o.host, s->o.port, strerror(errno));
         goto cleanup;
     }
     if (listen(fd, SOMAXCONN) != 0) {
-        set_err(err, errlen, "listen: %s", strerror(errno));
+        errbuf_set(err, errlen, "listen: %s", strerror(errno));
         goto cleanup;
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-        set_err(err, errlen, "getsockname: %s", strerror(errno));
+        errbuf_set(err, errlen, "getsockname: %s", strerror(errno));
         goto cleanup;
     }
     s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -514,7 +363,7 @@ cleanup:
 int httpd_start(httpd_t *s, char *err, size_t errlen)
 {
     if (s == NULL || s->started) {
-        set_err(err, errlen, "server already started");
+        errbuf_set(err, errlen, "server already started");
         return -1;
     }
     signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write must not kill the process */
@@ -522,7 +371,7 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         return -1;
     s->th = calloc((size_t)s->o.threads, sizeof(*s->th));
     if (s->th == NULL) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -1;
     }
     s->started = 1;
@@ -531,13 +380,13 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         t->srv = s;
         t->fd = dup(s->listen_fd);
         if (t->fd < 0) {
-            set_err(err, errlen, "dup: %s", strerror(errno));
+            errbuf_set(err, errlen, "dup: %s", strerror(errno));
             httpd_stop(s);
             return -1;
         }
         thread_setup(t);
         if (pthread_create(&t->tid, NULL, thread_main, t) != 0) {
-            set_err(err, errlen, "cannot start loop thread %d", i);
+            errbuf_set(err, errlen, "cannot start loop thread %d", i);
             httpd_stop(s);
             return -1;
         }
