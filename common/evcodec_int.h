@@ -1,5 +1,6 @@
-/* evcodec_int.h — internals of the event codec shared by evcodec.c and
- * evcodec_registry.c. Not for use outside common/evcodec*.c. */
+/* evcodec_int.h — internals of the event codec shared by evcodec.c (the catalog),
+ * evcodec_encode.c, evcodec_decode.c and evcodec_registry.c. Not for use outside
+ * common/evcodec*.c. The other three build on evcodec.c, which calls none of them. */
 #ifndef CQ_EVCODEC_INT_H
 #define CQ_EVCODEC_INT_H
 
@@ -23,5 +24,11 @@ struct evcodec {
     evcodec_entry_t e[EVCODEC_MAX_SCHEMAS];
     size_t n;
 };
+
+/* ---- evcodec.c ---- */
+/* The entry whose wire id is `id`, or NULL. Borrowed. */
+const evcodec_entry_t *evcodec_by_id(const evcodec_t *c, int32_t id);
+/* The newest (highest catalog id) entry of `subject`, or NULL. Borrowed. */
+const evcodec_entry_t *evcodec_latest(const evcodec_t *c, const char *subject);
 
 #endif
