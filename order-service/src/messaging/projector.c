@@ -1,6 +1,8 @@
-/* projector.c — the live projection (consumer thread, rebalance seeks, DLQ, one transaction
- * per batch). See projector.h. */
-#include "messaging/projector.h"
+/* projector.c — the live projection: the consumer thread (collect a batch, decode, apply it
+ * in one transaction, retry with backoff), rebalance seeks to the stored offsets, the
+ * Kafka-side bookkeeping after a commit, and a bounded shutdown. See projector.h; the
+ * dead-letter side is projector_dlq.c. */
+#include "messaging/projector_int.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -11,49 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "application/projection_svc.h"
-#include "dataaccess/pg_projstore.h"
-#include "messaging/batch.h"
 #include "pgx.h"
-
-#define OS_MAX_PARTS 1024
-#define OS_CLOSE_MS 2000   /* bound on leaving the consumer group at stop */
-#define OS_DESTROY_MS 4000 /* bound on destroying the consumer handle after that */
-
-struct os_projector {
-    os_projector_opts_t o;
-    kfk_opaque_t opq_c, opq_p;
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    PGconn *pg;
-    os_pgproj_t store;
-    pthread_t thread;
-    int started;
-    int closed;    /* the consumer left its group (set by the thread before it ends) */
-    int abandoned; /* the consumer handle outlived OS_DESTROY_MS (see shutdown) */
-    atomic_int stop;
-    atomic_int healthy;
-    atomic_ullong applied;
-    atomic_int dlq_failed;         /* delivery failures of the current batch */
-    atomic_llong kafka_checked_ms; /* readiness cache: when Kafka was last asked */
-    atomic_int kafka_ok;
-    unsigned long assign_gen;           /* bumped by every rebalance (consumer thread only) */
-    int64_t kcommit_ms;                 /* last Kafka offset commit (consumer thread only) */
-    os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
-};
-
-static int64_t os_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void os_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#include "svc.h"
 
 /* Seeks the assigned partitions to the offsets stored in PostgreSQL. */
 static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -78,7 +39,7 @@ static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
         clog_error(p->o.log, "projection: cannot load stored offsets (retrying): %s", e);
         if (atomic_load(&p->stop) && attempt > 3)
             break;
-        os_sleep_ms(attempt < 10 ? 200 : 1000);
+        svc_sleep_ms(attempt < 10 ? 200 : 1000);
     }
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -95,16 +56,6 @@ static void os_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
                       (int)tp->partition, tp->offset);
     }
     rd_kafka_assign(rk, parts);
-}
-
-static void os_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    os_projector_t *p = kfk_user(rk);
-    (void)opaque;
-    if (m->err) {
-        atomic_fetch_add(&p->dlq_failed, 1);
-        clog_error(p->o.log, "projection: dead-letter delivery failed: %s", rd_kafka_err2str(m->err));
-    }
 }
 
 static int os_conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t len)
@@ -201,105 +152,6 @@ fail:
     return NULL;
 }
 
-/* Sends `n` poison entries to the DLQ and waits for the broker's acks. 0 or -1. */
-static int os_send_poison(os_projector_t *p, const os_poison_t *list, size_t n)
-{
-    atomic_store(&p->dlq_failed, 0);
-    for (size_t i = 0; i < n; i++) {
-        const os_poison_t *x = &list[i];
-        const rd_kafka_message_t *m = x->msg;
-        char part[16], off[32];
-        snprintf(part, sizeof part, "%d", (int)m->partition);
-        snprintf(off, sizeof off, "%" PRId64, m->offset);
-        rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-        rd_kafka_header_add(h, "dlq.reason", -1, x->reason, -1);
-        rd_kafka_header_add(h, "dlq.detail", -1, x->detail, -1);
-        rd_kafka_header_add(h, "dlq.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
-        rd_kafka_header_add(h, "dlq.source.partition", -1, part, -1);
-        rd_kafka_header_add(h, "dlq.source.offset", -1, off, -1);
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->producer, RD_KAFKA_V_TOPIC(p->o.dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
-            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
-        if (e) {
-            rd_kafka_headers_destroy(h);
-            clog_error(p->o.log, "projection: dead-letter produce failed: %s", rd_kafka_err2str(e));
-            return -1;
-        }
-        clog_ev(p->o.log, CLOG_WARN,
-                json_pack("{s:s,s:s,s:i,s:I}", "reason", x->reason, "detail", x->detail, "partition",
-                          (int)m->partition, "offset", (json_int_t)m->offset),
-                "projection: message sent to %s", p->o.dlq_topic);
-        if (p->o.metrics) {
-            char lab[64];
-            snprintf(lab, sizeof lab, "reason=\"%s\"", x->reason);
-            metrics_add(p->o.metrics, "order_projection_dlq_total", lab, 1);
-        }
-    }
-    /* Wait for the acks (≤ 30 s) in slices so that a stop request is not held up by an
-     * unreachable broker: an unacknowledged batch is not committed and is read again. */
-    for (int waited = 0; n > 0; waited += 200) {
-        if (rd_kafka_flush(p->producer, 200) == RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-        if (waited >= 30000 || atomic_load(&p->stop)) {
-            clog_warn(p->o.log, "projection: dead-letter messages not acknowledged%s; batch not committed",
-                      atomic_load(&p->stop) ? " before stop" : " within 30 s");
-            return -1;
-        }
-    }
-    return atomic_load(&p->dlq_failed) ? -1 : 0;
-}
-
-static int os_send_dlq(os_projector_t *p, const os_batch_t *b)
-{
-    return os_send_poison(p, b->poison, b->npoison);
-}
-
-/* 1 when PostgreSQL answers (so a failing batch is about its data, not an outage). */
-static int os_db_up(os_projector_t *p)
-{
-    if (PQstatus(p->pg) != CONNECTION_OK)
-        PQreset(p->pg);
-    PGresult *r = PQexec(p->pg, "SELECT 1");
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
-    return ok;
-}
-
-/* After max_retries: one transaction per message; an event that fails alone (with the
- * database up) is dead-lettered and its offset stored. Returns 0 when the whole batch is
- * settled, -1 when the database went away (retry later). `st` accumulates. */
-static int os_apply_one_by_one(os_projector_t *p, const os_batch_t *b, os_proj_stats_t *st)
-{
-    char err[1024];
-    os_projstore_port_t port = os_pgproj_port(&p->store);
-    size_t ev = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const rd_kafka_message_t *m = b->msgs[i];
-        os_offset_t off = {m->partition, m->offset + 1};
-        const proj_event_t *e = NULL;
-        if (ev < b->nev && b->ev_msg[ev] == i)
-            e = &b->events[ev++];
-        if (os_projection_apply(&port, p->o.topic, e, e ? 1 : 0, &off, 1, st, err, sizeof err) == 0)
-            continue;
-        if (!os_db_up(p))
-            return -1;
-        os_poison_t x;
-        memset(&x, 0, sizeof x);
-        x.msg = m;
-        x.reason = "apply-failed";
-        size_t el = strlen(err) < sizeof x.detail - 1 ? strlen(err) : sizeof x.detail - 1;
-        memcpy(x.detail, err, el);
-        x.detail[el] = '\0';
-        clog_error(p->o.log, "projection: event at %d/%" PRId64 " cannot be applied: %s", (int)m->partition,
-                   m->offset, err);
-        if (os_send_poison(p, &x, 1) != 0 ||
-            os_projection_apply(&port, p->o.topic, NULL, 0, &off, 1, st, err, sizeof err) != 0)
-            return -1;
-    }
-    return 0;
-}
-
 static void os_seek_back(os_projector_t *p, const os_batch_t *b)
 {
     os_offset_t first[OS_MAX_PARTS];
@@ -315,7 +167,7 @@ static void os_seek_back(os_projector_t *p, const os_batch_t *b)
 
 static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_proj_stats_t *st)
 {
-    int64_t now = os_wall_ms();
+    int64_t now = svc_wall_ms();
     int64_t newest = 0;
     atomic_fetch_add(&p->applied, b->nev);
     for (size_t i = 0; i < b->nev; i++)
@@ -398,13 +250,6 @@ static void os_collect(os_projector_t *p, os_batch_t *b)
     }
 }
 
-static int64_t os_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Leaves the group within `ms`. rd_kafka_consumer_close() waits without a limit for the
  * group coordinator (pending offset commits, LeaveGroup), so with the broker gone it never
  * returns; the asynchronous close is served here (the rebalance callback runs on this
@@ -414,7 +259,7 @@ static int64_t os_mono_ms(void)
 static int os_close_consumer(os_projector_t *p, int ms)
 {
     int closed = 0;
-    int64_t deadline = os_mono_ms() + ms;
+    int64_t deadline = svc_mono_ms() + ms;
     rd_kafka_queue_t *q = rd_kafka_queue_new(p->consumer);
     rd_kafka_error_t *e = rd_kafka_consumer_close_queue(p->consumer, q);
     if (e != NULL) {
@@ -422,7 +267,7 @@ static int os_close_consumer(os_projector_t *p, int ms)
         rd_kafka_error_destroy(e);
         goto cleanup;
     }
-    while (!(closed = rd_kafka_consumer_closed(p->consumer)) && os_mono_ms() < deadline) {
+    while (!(closed = rd_kafka_consumer_closed(p->consumer)) && svc_mono_ms() < deadline) {
         /* The event API (the callback one asserts on fetched messages still queued): a
          * rebalance goes to the usual callback, anything else is dropped. */
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
@@ -456,7 +301,7 @@ static void *os_projector_main(void *arg)
             continue;
         os_proj_stats_t st;
         memset(&st, 0, sizeof st);
-        int ok = os_batch_decode(&b, p->o.codec) == 0 && os_send_dlq(p, &b) == 0;
+        int ok = os_batch_decode(&b, p->o.codec) == 0 && os_dlq_send(p, b.poison, b.npoison) == 0;
         if (ok) {
             if (PQstatus(p->pg) != CONNECTION_OK)
                 PQreset(p->pg);
@@ -466,9 +311,9 @@ static void *os_projector_main(void *arg)
             if (!ok) {
                 clog_error(p->o.log, "projection: batch of %zu rolled back (attempt %d): %s", b.n,
                            failures + 1, err);
-                if (failures + 1 >= p->o.max_retries && os_db_up(p)) {
+                if (failures + 1 >= p->o.max_retries && os_dlq_db_up(p)) {
                     memset(&st, 0, sizeof st);
-                    ok = os_apply_one_by_one(p, &b, &st) == 0;
+                    ok = os_dlq_apply_one_by_one(p, &b, &st) == 0;
                 }
             }
         }
@@ -486,7 +331,7 @@ static void *os_projector_main(void *arg)
                 metrics_add(p->o.metrics, "order_projection_batches_total", "result=\"failed\"", 1);
             os_seek_back(p, &b);
             for (long slept = 0; slept < backoff && !atomic_load(&p->stop); slept += 50)
-                os_sleep_ms(50);
+                svc_sleep_ms(50);
             backoff = backoff < 5000 ? backoff * 2 : 5000;
         }
         os_batch_reset(&b);
@@ -577,9 +422,7 @@ int os_projector_kafka_ok(os_projector_t *p)
 {
     if (p == NULL || p->producer == NULL)
         return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long now = svc_mono_ms();
     long long last = atomic_load(&p->kafka_checked_ms);
     if (last == 0 || now - last > 2000) {
         atomic_store(&p->kafka_checked_ms, now);
