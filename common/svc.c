@@ -43,6 +43,25 @@ int svc_args(const svc_info_t *info, int argc, char **argv, int *command)
     return SVC_CONTINUE;
 }
 
+int svc_start(const svc_info_t *info, int argc, char **argv, int env_only_ok, clog_t *log, int *command,
+              cfgcli_t **cfg)
+{
+    int rc = svc_args(info, argc, argv, command);
+    *cfg = NULL;
+    if (rc != SVC_CONTINUE)
+        return rc;
+    if (httpd_block_signals() != 0) {
+        fprintf(stderr, "%s: cannot block SIGTERM/SIGINT\n", info->name);
+        return SVC_EXIT_SOFTWARE;
+    }
+    clog_init(log, info->name, getenv("LOG_LEVEL"), stderr);
+    *cfg = svc_config(info->name, env_only_ok, log, &rc);
+    if (*cfg == NULL)
+        return rc;
+    svc_log_level(log, info->name, *cfg);
+    return SVC_CONTINUE;
+}
+
 cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *exit_code)
 {
     cfgcli_opts_t o;
@@ -169,6 +188,12 @@ int64_t svc_mono_ms(void)
     return svc_clock_ms(CLOCK_MONOTONIC);
 }
 
+void svc_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 void svc_uuid(char out[37])
 {
     uuid_t u;
@@ -252,6 +277,24 @@ int svc_http_register(httpd_t *s, const svc_http_t *h)
         httpd_route(s, "GET", "/metrics", "/metrics", svc_metrics_h, ctx))
         return -1;
     return 0;
+}
+
+httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_fn routes, void *ctx)
+{
+    char err[512] = "";
+    httpd_opts_t ho = *o;
+    httpd_t *s;
+    ho.observe = svc_observe;
+    ho.observe_ctx = h->metrics;
+    svc_metrics_declare(h->metrics);
+    s = httpd_new(&ho, err, sizeof err);
+    if (s == NULL || (routes != NULL && routes(s, ctx) != 0) || svc_http_register(s, h) != 0 ||
+        httpd_start(s, err, sizeof err) != 0) {
+        clog_error(o->log, "HTTP server: %s", err[0] ? err : "route registration failed");
+        httpd_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)

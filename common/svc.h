@@ -4,15 +4,13 @@
  * built from the datasource.* keys, the start-up migration, the health and metrics endpoints with the
  * request-metrics hook, and a bounded stop (signal wait + a watchdog on the teardown).
  *
- * Typical main:
- *   if ((rc = svc_args(&info, argc, argv, &cmd)) != SVC_CONTINUE) return rc;
- *   httpd_block_signals();                       (before any thread exists)
- *   clog_init(&log, name, getenv("LOG_LEVEL"), stderr);
- *   if ((cfg = svc_config(name, 0, &log, &rc)) == NULL) return rc;
- *   svc_log_level(&log, name, cfg);
+ * Typical main (both services' main.c):
+ *   if ((rc = svc_start(&info, argc, argv, 0, &log, &cmd, &cfg)) != SVC_CONTINUE) return rc;
+ *   … read the settings (the service's config.c) …
  *   if (svc_migrate(conninfo, name, migrations, 10, &log) != 0)
  *       return svc_stop_requested(&log) ? 0 : SVC_EXIT_UNAVAILABLE;
- *   … start; svc_stop_requested(&log) between slow start-up steps …
+ *   … build the adapters, wire the ports; svc_stop_requested(&log) between slow steps …
+ *   srv = svc_http_start(&opts, &health_and_metrics, service_routes, ctx);
  *   svc_stop_t *st = svc_wait_stop(&log, 10000, "draining HTTP");
  *   … ordered teardown …
  *   svc_stop_done(st);
@@ -51,6 +49,14 @@ typedef struct svc_info {
  * else: a message and usage(stderr), returns SVC_EXIT_USAGE. Otherwise SVC_CONTINUE. */
 int svc_args(const svc_info_t *info, int argc, char **argv, int *command);
 
+/* The start both services share, in this order: svc_args; httpd_block_signals (before any
+ * thread exists, so SIGTERM/SIGINT wait for sigwait); `log` initialised for info->name with
+ * LOG_LEVEL; svc_config(info->name, env_only_ok); svc_log_level. Returns SVC_CONTINUE with
+ * *command (svc_args) and *cfg (owned, cfgcli_free) set, or the exit code to return (0
+ * after --help/--version) with *cfg NULL, after saying why. */
+int svc_start(const svc_info_t *info, int argc, char **argv, int env_only_ok, clog_t *log, int *command,
+              cfgcli_t **cfg);
+
 /* The configuration of `app` from config-server (cfgcli_opts_from_env + cfgcli_fetch).
  * With `env_only_ok`, CONFIG_SERVER_URL=none gives an empty server document (keys from env
  * vars only). NULL after logging why, with *exit_code = CFGCLI_EXIT_CONFIG (bad client
@@ -81,6 +87,8 @@ int svc_migrate(const char *conninfo, const char *app, const embed_file_t *files
 /* Milliseconds since the epoch (CLOCK_REALTIME) / on CLOCK_MONOTONIC. */
 int64_t svc_wall_ms(void);
 int64_t svc_mono_ms(void);
+/* Sleeps `ms` milliseconds (a signal may end it early). */
+void svc_sleep_ms(long ms);
 /* A random (v4) UUID, lower case, into out[37]. */
 void svc_uuid(char out[37]);
 
@@ -113,6 +121,15 @@ void svc_metrics_declare(metrics_t *m);
  *   GET /metrics                            Prometheus text
  * Any other /health/… is a 404 problem. Returns 0 or -1. */
 int svc_http_register(httpd_t *s, const svc_http_t *h);
+
+/* Registers a service's own routes on `s` (before httpd_start); `ctx` is the service's. */
+typedef int (*svc_routes_fn)(httpd_t *s, void *ctx);
+
+/* A service's HTTP server: httpd_new(o) with the request-metrics hook (svc_observe into
+ * h->metrics, whose HTTP metrics it declares), `routes(s, ctx)`, svc_http_register(h), and
+ * httpd_start (a taken port fails here). `h` and `ctx` are borrowed and must outlive the
+ * server. The started server (httpd_free) or NULL after logging why into o->log. */
+httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_fn routes, void *ctx);
 
 /* The pieces of the above, for a service that registers its own routes (call from a
  * handler): 200 {"status":"UP"}; the readiness document of `n` checks (200 when all are

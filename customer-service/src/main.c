@@ -151,21 +151,14 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
     http = (customer_http_t){&app, log};
     const svc_check_t checks[] = {{"db", svc_pool_up, pool}, {"kafka", outbox_relay_kafka_ok, relay}};
     const svc_http_t sh = {metrics, checks, sizeof checks / sizeof checks[0]};
-    svc_metrics_declare(metrics);
-    httpd_opts_t ho = {0};
-    ho.host = cfg->address;
-    ho.port = cfg->port;
-    ho.threads = cfg->http_threads;
-    ho.max_body = (size_t)cfg->max_body;
-    ho.log = log;
-    ho.observe = svc_observe;
-    ho.observe_ctx = metrics;
-    srv = httpd_new(&ho, err, sizeof err);
-    if (srv == NULL || customer_http_register(&http, srv) != 0 || svc_http_register(srv, &sh) != 0 ||
-        httpd_start(srv, err, sizeof err) != 0) {
-        clog_error(log, "HTTP server: %s", err[0] ? err : "route registration failed");
+    const httpd_opts_t ho = {.host = cfg->address,
+                             .port = cfg->port,
+                             .threads = cfg->http_threads,
+                             .max_body = (size_t)cfg->max_body,
+                             .log = log};
+    srv = svc_http_start(&ho, &sh, customer_http_register, &http);
+    if (srv == NULL)
         goto cleanup;
-    }
     if (outbox_relay_start(relay) != 0) {
         clog_error(log, "could not start the outbox relay thread");
         goto cleanup;
@@ -194,25 +187,16 @@ int main(int argc, char **argv)
 {
     static const svc_info_t info = {"customer-service", CQ_VERSION, usage, NULL};
     int command = -1;
-    int rc = svc_args(&info, argc, argv, &command);
     clog_t log;
     cfgcli_t *cfgc = NULL;
-    cs_config_t cfg;
+    cs_config_t cfg = {0};
     evcodec_t *codec = NULL;
     char err[1024];
+    int rc = svc_start(&info, argc, argv, 0, &log, &command, &cfgc);
 
     if (rc != SVC_CONTINUE)
         return rc;
-    memset(&cfg, 0, sizeof cfg);
-    /* Before any thread exists (libpq, librdkafka, h2o): SIGTERM/SIGINT go to sigwait. */
-    if (httpd_block_signals() != 0)
-        return EXIT_SOFTWARE;
-    clog_init(&log, "customer-service", getenv("LOG_LEVEL"), stderr);
-    cfgc = svc_config("customer-service", 0, &log, &rc);
-    if (cfgc == NULL)
-        return rc;
     rc = EXIT_SOFTWARE;
-    svc_log_level(&log, "customer-service", cfgc);
     if (cs_config_load(&cfg, cfgc, err, sizeof err) != 0) {
         clog_error(&log, "%s", err);
         rc = CFGCLI_EXIT_CONFIG;

@@ -42,7 +42,6 @@ static int h_kafka(void *self)
 static int setup(void **state)
 {
     hx_t *h = calloc(1, sizeof *h);
-    char err[256];
     httpd_opts_t o = {0};
     clog_init(&h->log, "test", "error", stderr);
     h->fx = fx_new();
@@ -52,19 +51,13 @@ static int setup(void **state)
     h->checks[0] = (svc_check_t){"db", h_db, h};
     h->checks[1] = (svc_check_t){"kafka", h_kafka, h};
     h->sh = (svc_http_t){h->m, h->checks, 2};
-    svc_metrics_declare(h->m);
     o.host = "127.0.0.1";
     o.port = 0;
     o.threads = 1;
     o.max_body = 4096;
     o.log = &h->log;
-    o.observe = svc_observe;
-    o.observe_ctx = h->m;
-    h->srv = httpd_new(&o, err, sizeof err);
+    h->srv = svc_http_start(&o, &h->sh, customer_http_register, &h->http);
     assert_non_null(h->srv);
-    assert_int_equal(customer_http_register(&h->http, h->srv), 0);
-    assert_int_equal(svc_http_register(h->srv, &h->sh), 0);
-    assert_int_equal(httpd_start(h->srv, err, sizeof err), 0);
     snprintf(h->base, sizeof h->base, "http://127.0.0.1:%d", httpd_port(h->srv));
     *state = h;
     return 0;

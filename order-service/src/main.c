@@ -95,6 +95,11 @@ static int os_projection_up(void *ctx)
     return os_projector_healthy(atomic_load(&((os_main_t *)ctx)->projector));
 }
 
+static int os_routes(httpd_t *s, void *http)
+{
+    return os_http_register(s, http);
+}
+
 static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
 {
     char err[512];
@@ -156,7 +161,6 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     m.metrics = metrics_new();
     if (changes == NULL || m.metrics == NULL)
         goto cleanup;
-    svc_metrics_declare(m.metrics);
     m.pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
     if (m.pool == NULL) {
         clog_error(log, "out of memory creating the database pool");
@@ -182,19 +186,11 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     const svc_check_t checks[] = {
         {"db", svc_pool_up, m.pool}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
     const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
-    httpd_opts_t ho = {0};
-    ho.port = cfg->port;
-    ho.threads = cfg->http_threads;
-    ho.max_body = (size_t)cfg->max_body;
-    ho.log = log;
-    ho.observe = svc_observe;
-    ho.observe_ctx = m.metrics;
-    srv = httpd_new(&ho, err, sizeof err);
-    if (srv == NULL || os_http_register(srv, &http) != 0 || svc_http_register(srv, &sh) != 0 ||
-        httpd_start(srv, err, sizeof err) != 0) {
-        clog_error(log, "http: %s", err[0] ? err : "route registration failed");
+    const httpd_opts_t ho = {
+        .port = cfg->port, .threads = cfg->http_threads, .max_body = (size_t)cfg->max_body, .log = log};
+    srv = svc_http_start(&ho, &sh, os_routes, &http);
+    if (srv == NULL)
         goto cleanup;
-    }
     os_projector_opts_t po = {cfg->bootstrap,
                               cfg->topic,
                               cfg->group_id,
@@ -251,24 +247,16 @@ int main(int argc, char **argv)
     static const char *const commands[] = {"rebuild-read-model", NULL};
     static const svc_info_t info = {"order-service", CQ_VERSION, usage, commands};
     int command = -1;
-    int rc = svc_args(&info, argc, argv, &command);
     clog_t log;
     cfgcli_t *cfgc = NULL;
-    os_config_t cfg;
+    os_config_t cfg = {0};
     evcodec_t *codec = NULL;
     char err[1024];
+    int rc = svc_start(&info, argc, argv, 1, &log, &command, &cfgc);
 
     if (rc != SVC_CONTINUE)
         return rc;
-    memset(&cfg, 0, sizeof cfg);
-    if (httpd_block_signals() != 0)
-        return EXIT_RUNTIME;
-    clog_init(&log, "order-service", getenv("LOG_LEVEL"), stderr);
-    cfgc = svc_config("order-service", 1, &log, &rc);
-    if (cfgc == NULL)
-        return rc;
     rc = EXIT_RUNTIME;
-    svc_log_level(&log, "order-service", cfgc);
     if (os_config_load(&cfg, cfgc, err, sizeof err) != 0) {
         clog_error(&log, "configuration: %s", err);
         rc = CFGCLI_EXIT_CONFIG;

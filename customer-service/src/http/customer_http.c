@@ -270,7 +270,7 @@ static int cs_customers(void *ctx, h2o_req_t *req)
     return cs_not_allowed(req, "GET, PUT, DELETE");
 }
 
-int customer_http_register(customer_http_t *h, httpd_t *s)
+int customer_http_register(httpd_t *s, void *http)
 {
-    return httpd_route(s, NULL, CS_PREFIX, CS_PREFIX, cs_customers, h) != 0 ? -1 : 0;
+    return httpd_route(s, NULL, CS_PREFIX, CS_PREFIX, cs_customers, http) != 0 ? -1 : 0;
 }

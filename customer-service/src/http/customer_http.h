@@ -19,8 +19,8 @@ typedef struct customer_http {
     const clog_t *log;         /* borrowed */
 } customer_http_t;
 
-/* Registers the /customers routes on `s` (before httpd_start). `h` is borrowed and must
- * outlive the server. Returns 0 or -1. */
-int customer_http_register(customer_http_t *h, httpd_t *s);
+/* Registers the /customers routes on `s` (before httpd_start; a svc_routes_fn). `http`, a
+ * customer_http_t, is borrowed and must outlive the server. Returns 0 or -1. */
+int customer_http_register(httpd_t *s, void *http);
 
 #endif

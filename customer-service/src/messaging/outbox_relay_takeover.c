@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TAKEOVER_TIMEOUT_MS 30000
 
@@ -153,10 +152,8 @@ void relay_takeover_scan(outbox_relay_t *r)
     /* A topic created a moment ago may not have partition leaders yet: retry briefly. */
     for (int attempt = 0; attempt < 5 && nseen < 0; attempt++) {
         nseen = takeover_tails(r, np, want, seen, nrows);
-        if (nseen < 0) {
-            struct timespec ts = {0, 500 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        if (nseen < 0)
+            svc_sleep_ms(500);
     }
     if (nseen < 0) {
         clog_warn(r->log, "outbox takeover: could not read the partition tails; rows may be re-sent");
