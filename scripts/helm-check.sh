@@ -4,12 +4,15 @@
 #  1. installs helm v3.22.0 and kubeconform v0.7.0 into .stack/bin with `go install` if missing
 #     (Go module proxy only; nothing else is downloaded);
 #  2. `helm lint --strict` with the default values and every ci/*-values.yaml;
-#  3. `helm template` with the default values (bundled Kafka/PostgreSQL, offline stubs) and with
-#     ci/external-values.yaml and ci/external-password-values.yaml (external Kafka/PostgreSQL);
+#  3. `helm template` with the default values (bundled Kafka/PostgreSQL StatefulSets), with
+#     ci/external-values.yaml and ci/external-password-values.yaml (external Kafka/PostgreSQL)
+#     and ci/git-values.yaml (config-server on a git repository);
 #  4. validates every rendered manifest with `kubeconform -strict` against the Kubernetes JSON
 #     schemas vendored in helm/schemas/ (no schema download; a kind without a schema fails);
 #  5. checks the chart's wiring: every config-repo/ file is in the ConfigMap, the test hook's
-#     ConfigMap carries scripts/smoke.sh byte for byte, the checksum annotation is present;
+#     ConfigMap carries scripts/smoke.sh byte for byte, the checksum annotation is present, the
+#     bundled Kafka/PostgreSQL are official images, the DB password comes from a Secret, and
+#     the config-repo switch (ConfigMap or git, credentials, ENCRYPT_KEY) renders as documented;
 #  6. negative checks: values.schema.json rejects bad values, kubeconform rejects a broken
 #     manifest, the chart refuses external mode without addresses.
 #
@@ -197,38 +200,45 @@ else
   fail "external password wiring"
 fi
 
-# --- 3b. online dependency layout, simulated offline -----------------------------------------
-# `helm dependency build` (online) puts kafka-32.4.4.tgz and postgresql-17.1.0.tgz next to the
-# committed stub directories. Stand-in charts with those names and versions (each renders a
-# ConfigMap holding the values it received) show that Helm then renders the real charts, with
-# the values this chart passes them, and that the conditions switch them off.
-sim="$out/online-sim"
-mkdir -p "$sim/fake"
-cp -rL "$chart" "$sim/cqrs-ordering"
-for dep in kafka:32.4.4 postgresql:17.1.0; do
-  name=${dep%%:*}
-  mkdir -p "$sim/fake/$name/templates"
-  printf 'apiVersion: v2\nname: %s\nversion: %s\n' "$name" "${dep#*:}" >"$sim/fake/$name/Chart.yaml"
-  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-fake-%s\ndata:\n  values: {{ toJson .Values | quote }}\n' \
-    "$name" >"$sim/fake/$name/templates/values.yaml"
-  helm package "$sim/fake/$name" -d "$sim/cqrs-ordering/charts" >/dev/null
-done
-if helm template cq "$sim/cqrs-ordering" --kube-version "$KUBE_VERSION" >"$out/online-sim.yaml" \
-    2>"$out/online-sim.err" &&
-   grep -q 'name: cq-fake-kafka$' "$out/online-sim.yaml" &&
-   grep -q 'name: cq-fake-postgresql$' "$out/online-sim.yaml" &&
-   grep -q '\\"protocol\\":\\"PLAINTEXT\\"' "$out/online-sim.yaml" &&
-   grep -q '\\"username\\":\\"cqrs\\"' "$out/online-sim.yaml" &&
-   grep -q 'bitnamilegacy/postgresql' "$out/online-sim.yaml"; then
-  pass "with fetched dependencies next to the stubs, kafka and postgresql render with our values"
-else
-  fail "online dependency simulation"; show_err "$out/online-sim.err"
+# --- 3b. bundled Kafka/PostgreSQL: official images, no Bitnami -------------------------------
+if [ -s "$d" ]; then
+  if grep -q 'image: "docker.io/apache/kafka:' "$d" && grep -q 'image: "docker.io/library/postgres:' "$d" &&
+     ! grep -qi 'bitnami' "$d"; then
+    pass "bundled Kafka and PostgreSQL use the official apache/kafka and postgres images (no Bitnami)"
+  else
+    fail "bundled Kafka/PostgreSQL images"
+  fi
+  if [ "$(grep -c '^kind: StatefulSet$' "$d")" = 2 ] && [ "$(grep -c 'whenDeleted: Delete$' "$d")" = 2 ] &&
+     grep -q 'value: "cq-cqrs-ordering-kafka:9092"' "$d" && grep -q 'value: "cq-cqrs-ordering-postgresql"' "$d"; then
+    pass "two StatefulSets whose volumes go with the release; the services point at them"
+  else
+    fail "bundled StatefulSets / wiring"
+  fi
+  # the database password: from the Secret into the env, never a value in the config-repo ConfigMap
+  cm=$(sed -n '/name: cq-cqrs-ordering-config-repo$/,/^---/p' "$d")
+  if grep -q 'password: "\${DB_PASSWORD:}"' <<<"$cm" && ! grep -Eiq 'password: *"?[A-Za-z0-9]' <<<"$cm" &&
+     [ "$(grep -A3 'name: DB_PASSWORD$' "$d" | grep -c 'secretKeyRef:')" = 2 ]; then
+    pass "the DB password comes from the Secret (k8s profile: \${DB_PASSWORD:}, no clear text in the ConfigMap)"
+  else
+    fail "DB password wiring (Secret -> DB_PASSWORD; no clear-text password in config-repo)"
+  fi
 fi
-if helm template cq "$sim/cqrs-ordering" --kube-version "$KUBE_VERSION" \
-    -f "$chart/ci/external-values.yaml" 2>/dev/null | grep -q 'fake-'; then
-  fail "kafka.enabled=false / postgresql.enabled=false still render the dependencies"
+# --- 3c. config-server's repository switch ----------------------------------------------------
+render git -f "$chart/ci/git-values.yaml"
+g="$out/git.yaml"
+if [ -s "$g" ] && grep -A1 -- '- --repo-uri$' "$g" | grep -q 'https://git.example.com/cqrs/config-repo.git' &&
+   ! grep -q 'name: cq-cqrs-ordering-config-repo$' "$g" && ! grep -q 'checksum/config-repo' "$g" &&
+   grep -q 'name: CONFIG_SERVER_DEFAULT_LABEL$' "$g" && grep -q 'name: CONFIG_SERVER_GIT_REFRESH_S$' "$g" &&
+   grep -q 'name: CONFIG_SERVER_GIT_USERNAME$' "$g" && grep -q 'name: CONFIG_SERVER_GIT_PASSWORD$' "$g" &&
+   grep -q 'value: /etc/config-server/git/ssh-key$' "$g" && grep -A3 'name: ENCRYPT_KEY$' "$g" | grep -q 'name: config-encrypt$'; then
+  pass "configRepo.source=git: --repo-uri, label, refresh, credentials and ssh key from the Secret, ENCRYPT_KEY; no ConfigMap"
 else
-  pass "kafka.enabled=false and postgresql.enabled=false leave the dependencies out"
+  fail "configRepo.source=git wiring"
+fi
+if grep -A1 -- '- --repo$' "$d" | grep -q '/config-repo' && ! grep -q 'repo-uri' "$d" && ! grep -q 'ENCRYPT_KEY' "$d"; then
+  pass "configRepo.source=configMap (default): --repo /config-repo, no git or encryption settings"
+else
+  fail "default config-repo wiring"
 fi
 
 # --- 4. negative checks ----------------------------------------------------------------------
@@ -252,6 +262,9 @@ reject "schema: kafka.enabled=false without bootstrap servers" "bootstrapServers
 reject "schema: postgresql.enabled=false without host" "host" --set postgresql.enabled=false
 reject "template: external DB without password or Secret" "externalDatabase.password" \
   --set postgresql.enabled=false --set externalDatabase.host=db
+reject "schema: configRepo.source=git without a uri" "uri" --set configRepo.source=git
+reject "schema: unknown configRepo.source" "must be one of" --set configRepo.source=svn
+reject "schema: a Kafka setting that is not KAFKA_*" "does not match" --set kafka.extraEnv.LOG_DIRS=/x
 if [ -s "$d" ]; then
   sed 's/containerPort: 8888/containerPort: "http-port"/' "$d" >"$out/broken.yaml"
   if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \

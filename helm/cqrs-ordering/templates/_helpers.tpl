@@ -86,29 +86,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "http://%s:%v" (include "cqrs-ordering.componentFullname" (dict "root" . "component" "order-service")) .Values.services.orderService.service.port }}
 {{- end }}
 
-{{/*
-Name the Bitnami subcharts give their objects (common.names.fullname of the subchart):
-fullnameOverride, else the release name if it contains the chart name, else
-<release>-<chart>.
-*/}}
-{{- define "cqrs-ordering.subchartFullname" -}}
-{{- $values := .values }}
-{{- if $values.fullnameOverride }}
-{{- $values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .chart $values.nameOverride }}
-{{- if contains $name .root.Release.Name }}
-{{- .root.Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .root.Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{/* Names of the bundled Kafka and PostgreSQL (StatefulSet, Service, Secret). */}}
+{{- define "cqrs-ordering.kafkaFullname" -}}
+{{- include "cqrs-ordering.componentFullname" (dict "root" . "component" "kafka") }}
 {{- end }}
-{{- end }}
+{{- define "cqrs-ordering.postgresqlFullname" -}}
+{{- include "cqrs-ordering.componentFullname" (dict "root" . "component" "postgresql") }}
 {{- end }}
 
 {{/* Kafka bootstrap servers: the bundled broker's client Service or externalKafka. */}}
 {{- define "cqrs-ordering.kafkaBootstrapServers" -}}
 {{- if .Values.kafka.enabled }}
-{{- printf "%s:9092" (include "cqrs-ordering.subchartFullname" (dict "root" . "chart" "kafka" "values" .Values.kafka)) }}
+{{- printf "%s:9092" (include "cqrs-ordering.kafkaFullname" .) }}
 {{- else }}
 {{- required "externalKafka.bootstrapServers is required when kafka.enabled=false" .Values.externalKafka.bootstrapServers }}
 {{- end }}
@@ -117,7 +106,7 @@ fullnameOverride, else the release name if it contains the chart name, else
 {{/* Database coordinates: the bundled PostgreSQL or externalDatabase. */}}
 {{- define "cqrs-ordering.dbHost" -}}
 {{- if .Values.postgresql.enabled }}
-{{- include "cqrs-ordering.subchartFullname" (dict "root" . "chart" "postgresql" "values" .Values.postgresql) }}
+{{- include "cqrs-ordering.postgresqlFullname" . }}
 {{- else }}
 {{- required "externalDatabase.host is required when postgresql.enabled=false" .Values.externalDatabase.host }}
 {{- end }}
@@ -133,13 +122,13 @@ fullnameOverride, else the release name if it contains the chart name, else
 {{- end }}
 
 {{- define "cqrs-ordering.dbSslmode" -}}
-{{- if .Values.postgresql.enabled }}prefer{{ else }}{{ .Values.externalDatabase.sslmode }}{{ end }}
+{{- if .Values.postgresql.enabled }}disable{{ else }}{{ .Values.externalDatabase.sslmode }}{{ end }}
 {{- end }}
 
 {{/* Secret (name and key) that holds the database password. */}}
 {{- define "cqrs-ordering.dbSecretName" -}}
 {{- if .Values.postgresql.enabled }}
-{{- default (include "cqrs-ordering.subchartFullname" (dict "root" . "chart" "postgresql" "values" .Values.postgresql)) .Values.postgresql.auth.existingSecret }}
+{{- default (include "cqrs-ordering.postgresqlFullname" .) .Values.postgresql.auth.existingSecret }}
 {{- else if .Values.externalDatabase.existingSecret }}
 {{- .Values.externalDatabase.existingSecret }}
 {{- else }}
@@ -147,5 +136,5 @@ fullnameOverride, else the release name if it contains the chart name, else
 {{- end }}
 {{- end }}
 {{- define "cqrs-ordering.dbSecretKey" -}}
-{{- if .Values.postgresql.enabled }}password{{ else if .Values.externalDatabase.existingSecret }}{{ .Values.externalDatabase.existingSecretPasswordKey }}{{ else }}password{{ end }}
+{{- if .Values.postgresql.enabled }}{{ if .Values.postgresql.auth.existingSecret }}{{ .Values.postgresql.auth.existingSecretPasswordKey }}{{ else }}password{{ end }}{{ else if .Values.externalDatabase.existingSecret }}{{ .Values.externalDatabase.existingSecretPasswordKey }}{{ else }}password{{ end }}
 {{- end }}
