@@ -87,12 +87,36 @@ cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *e
     return c;
 }
 
+const char *svc_log_level_name(const cfgcli_t *cfg, const char **deprecated)
+{
+    const char *root = cfg ? cfgcli_get_str(cfg, "logging.level.root", NULL) : NULL;
+    const char *old = cfg ? cfgcli_get_str(cfg, "logging.level", NULL) : NULL;
+    const char *old_src = old ? cfgcli_source_of(cfg, "logging.level") : NULL;
+    const char *root_src = root ? cfgcli_source_of(cfg, "logging.level.root") : NULL;
+    int old_env = old_src != NULL && strncmp(old_src, "env:", 4) == 0;
+    int root_env = root_src != NULL && strncmp(root_src, "env:", 4) == 0;
+    if (deprecated != NULL)
+        *deprecated = NULL;
+    if (old != NULL && *old != '\0' && (root == NULL || *root == '\0' || (old_env && !root_env))) {
+        if (deprecated != NULL)
+            *deprecated = old_src;
+        return old;
+    }
+    return root != NULL && *root != '\0' ? root : "info";
+}
+
 void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg)
 {
+    const char *deprecated = NULL;
     const char *lvl = getenv("LOG_LEVEL");
     if (lvl == NULL || *lvl == '\0')
-        lvl = cfg ? cfgcli_get_str(cfg, "logging.level", "info") : "info";
+        lvl = svc_log_level_name(cfg, &deprecated);
     clog_init(log, app, lvl, stderr);
+    if (deprecated != NULL)
+        clog_warn(log,
+                  "config key 'logging.level' (from %s) is deprecated: use 'logging.level.root' (env "
+                  "LOGGING_LEVEL_ROOT), as Spring Boot spells it",
+                  deprecated);
 }
 
 static int svc_sslmode_ok(const char *s)

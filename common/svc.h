@@ -63,8 +63,16 @@ int svc_start(const svc_info_t *info, int argc, char **argv, int env_only_ok, cl
  * settings) or CFGCLI_EXIT_UNAVAILABLE. Owned result (cfgcli_free). */
 cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *exit_code);
 
+/* The log level the configuration asks for: logging.level.root (Spring Boot's key: its
+ * logging.level is a map of logger → level), else the old scalar logging.level, else
+ * "info". The old key also wins when it comes from an env var (LOGGING_LEVEL) and root does
+ * not (an explicit override beats the repo). When the old key decided, *deprecated (may be
+ * NULL) receives where it came from, else NULL. `cfg` may be NULL. Borrowed result. */
+const char *svc_log_level_name(const cfgcli_t *cfg, const char **deprecated);
+
 /* Re-initialises `log` (to stderr) with LOG_LEVEL from the environment when set, otherwise
- * the config key logging.level (default info). `cfg` may be NULL. */
+ * svc_log_level_name(cfg); logs a warning when the old scalar logging.level was used.
+ * `cfg` may be NULL. */
 void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg);
 
 /* The libpq conninfo from datasource.host (localhost; a comma list for a primary and its

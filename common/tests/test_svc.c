@@ -121,6 +121,48 @@ static void t_conninfo(void **state)
     cfgcli_free(c);
 }
 
+static void t_log_level(void **state)
+{
+    const char *dep = "x";
+    cfgcli_t *c;
+    (void)state;
+    assert_string_equal(svc_log_level_name(NULL, &dep), "info");
+    assert_null(dep);
+    c = doc("\"server.port\":1");
+    assert_string_equal(svc_log_level_name(c, &dep), "info");
+    assert_null(dep);
+    cfgcli_free(c);
+    c = doc("\"logging.level.root\":\"warn\"");
+    assert_string_equal(svc_log_level_name(c, &dep), "warn");
+    assert_null(dep);
+    cfgcli_free(c);
+    /* the old scalar still works, named as deprecated */
+    c = doc("\"logging.level\":\"debug\"");
+    assert_string_equal(svc_log_level_name(c, &dep), "debug");
+    assert_non_null(dep);
+    assert_non_null(strstr(dep, "x"));
+    cfgcli_free(c);
+    c = doc("\"logging.level\":\"debug\",\"logging.level.root\":\"error\"");
+    assert_string_equal(svc_log_level_name(c, &dep), "error");
+    assert_null(dep);
+    cfgcli_free(c);
+    /* an env override of the old key beats root from the repo */
+    {
+        cfgcli_opts_t o;
+        char err[256];
+        static char *const env[] = {"LOGGING_LEVEL=warn", NULL};
+        static const char json[] = "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{"
+                                   "\"logging.level.root\":\"debug\"}}]}";
+        cfgcli_opts_init(&o, "t");
+        o.envp = env;
+        c = cfgcli_from_json(&o, json, strlen(json), "u", err, sizeof err);
+        assert_non_null(c);
+        assert_string_equal(svc_log_level_name(c, &dep), "warn");
+        assert_string_equal(dep, "env:LOGGING_LEVEL");
+        cfgcli_free(c);
+    }
+}
+
 static void t_config_env_only(void **state)
 {
     clog_t log;
@@ -306,9 +348,9 @@ static void t_clock_uuid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_args),       cmocka_unit_test(t_conninfo),     cmocka_unit_test(t_config_env_only),
-        cmocka_unit_test(t_endpoints),  cmocka_unit_test(t_metrics_null), cmocka_unit_test(t_stop),
-        cmocka_unit_test(t_clock_uuid),
+        cmocka_unit_test(t_args),      cmocka_unit_test(t_conninfo),   cmocka_unit_test(t_config_env_only),
+        cmocka_unit_test(t_log_level), cmocka_unit_test(t_endpoints),  cmocka_unit_test(t_metrics_null),
+        cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

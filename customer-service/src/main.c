@@ -49,7 +49,7 @@ static void usage(FILE *out)
             "Keys used: server.port (8184), server.threads (8), server.max-body-bytes (65536),\n"
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
             "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, "
-            "logging.level.\n\n"
+            "logging.level.root.\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
             "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
             "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",

@@ -15,7 +15,6 @@ typedef struct os_config {
     int port;                        /* server.port, 8181 */
     int http_threads;                /* server.threads, 4 */
     int max_body;                    /* server.max-body-bytes, 65536 */
-    const char *log_level;           /* logging.level */
     char *conninfo;                  /* assembled from datasource.* (owned) */
     int pool_size;                   /* datasource.pool-size, 4 */
     const char *bootstrap;           /* kafka-config.bootstrap-servers */

@@ -55,6 +55,7 @@ static void usage(FILE *out)
             "  CONFIG_SERVER_URL    config-server URL(s), comma list (default %s);\n"
             "                       'none' = no config server, keys from env vars only\n"
             "  APP_PROFILES         profiles, e.g. local (default: default)\n"
+            "  LOG_LEVEL            log level (else the config key logging.level.root, default info)\n"
             "  ORDER_ADMIN_TOKEN    token for the admin endpoint (unset = endpoint disabled)\n"
             "  any config key as an env var, e.g. SERVER_PORT, DATASOURCE_HOST,\n"
             "  KAFKA_CONFIG_BOOTSTRAP_SERVERS, ORDER_SERVICE_CUSTOMER_TOPIC_NAME,\n"
