@@ -21,7 +21,6 @@
 #include <time.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
 
 #include "cs_it.h"
 #include "ts.h"
@@ -110,13 +109,7 @@ static void t_handover(void **state)
     long long t0 = ts_now_ms(), killed_at, took_over_ms = -1;
 
     /* A fresh database for the two replicas. */
-    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PQclear(PQexec(c, "DROP DATABASE IF EXISTS " DBNAME " WITH (FORCE)"));
-    PGresult *res = PQexec(c, "CREATE DATABASE " DBNAME);
-    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
-    PQclear(res);
-    PQfinish(c);
+    assert_int_equal(ts_pg_fresh_db(DBNAME), 0);
     snprintf(topic, sizeof topic, "it-handover-%lld", (long long)time(NULL));
 
     for (int i = 0; i < 2; i++) {

@@ -241,13 +241,7 @@ static void t_takeover_late(void **state)
     snprintf(f->log_a, sizeof f->log_a, "/tmp/it_customer_takeover_late_A_%d.log", port);
     snprintf(f->log_b, sizeof f->log_b, "/tmp/it_customer_takeover_late_B_%d.log", port);
 
-    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PQclear(PQexec(c, "DROP DATABASE IF EXISTS " DBNAME " WITH (FORCE)"));
-    PGresult *res = PQexec(c, "CREATE DATABASE " DBNAME);
-    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
-    PQclear(res);
-    PQfinish(c);
+    assert_int_equal(ts_pg_fresh_db(DBNAME), 0);
     f->db_created = 1;
 
     /* 1. Instance A publishes and marks one ordinary event, then stops cleanly. */
@@ -256,7 +250,7 @@ static void t_takeover_late(void **state)
     wait_ready(base);
     snprintf(user, sizeof user, "tko-%lld", t0);
     assert_int_equal(cs_it_create(base, NULL, user, "Take", "Over", first_id), 201);
-    c = f->db = db_connect(DBNAME);
+    PGconn *c = f->db = db_connect(DBNAME);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
     for (int k = 0;
          k < 100 && db_scalar(c, "SELECT count(*) FROM customer.outbox WHERE published_at IS NOT NULL") != 1;

@@ -10,21 +10,9 @@
 
 #include "domain/projection.h"
 
-#define A "00000000-0000-0000-0000-00000000000a"
-#define B "00000000-0000-0000-0000-00000000000b"
+#include "proj_fx.h"
+
 #define C "00000000-0000-0000-0000-00000000000c"
-
-static proj_event_t up(const char *id, int64_t v, const char *name)
-{
-    proj_event_t e = {id, 0, v, name, "F", "L", 1000};
-    return e;
-}
-
-static proj_event_t del(const char *id)
-{
-    proj_event_t e = {id, 1, 0, NULL, NULL, NULL, 0};
-    return e;
-}
 
 static proj_stored_t stored(const char *id, int64_t v)
 {

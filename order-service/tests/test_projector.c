@@ -148,19 +148,7 @@ static void fs_init(fstore_t *s)
         s->committed.offsets[i] = -1;
 }
 
-#define A "00000000-0000-0000-0000-00000000000a"
-#define B "00000000-0000-0000-0000-00000000000b"
-
-static proj_event_t up(const char *id, int64_t v, const char *name)
-{
-    proj_event_t e = {id, 0, v, name, "F", "L", 1000};
-    return e;
-}
-static proj_event_t del(const char *id)
-{
-    proj_event_t e = {id, 1, 0, NULL, NULL, NULL, 0};
-    return e;
-}
+#include "proj_fx.h"
 
 static void test_events_in_rows_out(void **st)
 {

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "dbuf.h"
 
@@ -202,4 +203,29 @@ size_t ts_mutate(char *buf, size_t len, size_t cap, const char *alphabet, unsign
         }
     }
     return len;
+}
+
+int ts_pg_fresh_db(const char *dbname)
+{
+    char sql[256];
+    int rc = -1;
+    PGresult *r = NULL;
+    PGconn *c = PQconnectdb(ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"));
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "ts_pg_fresh_db: %s", PQerrorMessage(c));
+        goto cleanup;
+    }
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
+    PQclear(PQexec(c, sql));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "ts_pg_fresh_db: %s: %s", sql, PQerrorMessage(c));
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    PQclear(r);
+    PQfinish(c);
+    return rc;
 }

@@ -50,6 +50,10 @@ long ts_http_status(const char *url);
 pid_t ts_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
                const char *err_path);
 
+/* A new empty database `dbname` (dropped first if it exists, WITH (FORCE)) on the test
+ * stack's PostgreSQL server ($CQ_PG_CONNINFO). Returns 0, or -1 after printing why. */
+int ts_pg_fresh_db(const char *dbname);
+
 /* Milliseconds on a monotonic clock. */
 long long ts_now_ms(void);
 /* Sleeps `ms` milliseconds. */

@@ -211,15 +211,7 @@ int relay_settle(outbox_relay_t *r)
             r->ids[n++] = r->slots[i].id;
     if (n > 0 && relay_mark(r, r->ids, n) != 0)
         return -1;
-    for (int i = 0; i < r->o.batch_size; i++) {
-        relay_slot_t *s = &r->slots[i];
-        if (s->state == SLOT_DELIVERED || s->state == SLOT_FAILED) {
-            s->state = SLOT_FREE;
-            r->free_idx[r->n_free++] = i;
-        }
-    }
-    r->delivered = 0;
-    r->failed = 0;
+    relay_forget(r); /* frees the delivered (now marked) and the failed slots */
     atomic_fetch_add(&r->published, n);
     metrics_add(r->m, "customer_outbox_published_total", NULL, n);
     return had_failed ? 1 : 0;
