@@ -84,6 +84,17 @@ static void cs_add(cs_recs_t *out, const evcodec_t *codec, const rd_kafka_messag
         r->decode_rc = evcodec_decode_customer(codec, m->payload, m->len, &r->ev, NULL, 0);
 }
 
+/* Polls up to 200 ms and adds the message that came, if any, to `out`. */
+static void cs_poll_one(rd_kafka_t *rk, const evcodec_t *codec, cs_recs_t *out)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    if (m == NULL)
+        return;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        cs_add(out, codec, m);
+    rd_kafka_message_destroy(m);
+}
+
 int cs_it_consume(const char *bootstrap, const char *topic, const int64_t *from, int np,
                   int (*until)(const cs_recs_t *, void *), void *ud, long timeout_ms, cs_recs_t *out)
 {
@@ -101,22 +112,12 @@ int cs_it_consume(const char *bootstrap, const char *topic, const int64_t *from,
             rc = 0;
             break;
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (m == NULL)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            cs_add(out, codec, m);
-        rd_kafka_message_destroy(m);
+        cs_poll_one(rk, codec, out);
     }
     /* drain a little more to catch duplicates that would follow */
     long long extra = ts_now_ms() + 1500;
     while (rc == 0 && ts_now_ms() < extra) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (m == NULL)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            cs_add(out, codec, m);
-        rd_kafka_message_destroy(m);
+        cs_poll_one(rk, codec, out);
     }
     rd_kafka_topic_partition_list_destroy(tl);
     rd_kafka_consumer_close(rk);

@@ -229,3 +229,16 @@ cleanup:
     PQfinish(c);
     return rc;
 }
+
+int ts_post_filled(const char *url, size_t n, char fill, ts_resp_t *out)
+{
+    const char *hdrs[2] = {"Content-Type: application/json", NULL};
+    char *body = malloc(n ? n : 1);
+    int rc;
+    if (body == NULL)
+        return -1;
+    memset(body, fill, n);
+    rc = ts_http("POST", url, body, n, hdrs, out);
+    free(body);
+    return rc;
+}

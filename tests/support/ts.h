@@ -39,6 +39,9 @@ int ts_problem_check(const ts_resp_t *r, long want, const char *needle, const ch
  * without growing it past `cap`. Returns the new length. Deterministic for a given seed. */
 size_t ts_mutate(char *buf, size_t len, size_t cap, const char *alphabet, unsigned *seed);
 
+/* POSTs `n` bytes of `fill` as application/json to `url` (an oversize body); as ts_http. */
+int ts_post_filled(const char *url, size_t n, char fill, ts_resp_t *out);
+
 /* The status of GET `url`, or 0 when no response came. */
 long ts_http_status(const char *url);
 
