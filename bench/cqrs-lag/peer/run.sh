@@ -35,7 +35,9 @@
 #   peer: the Connect JVM (Debezium source, EventRouter, JDBC sink, the worker);
 # the PostgreSQL backends serving each pipeline (ours: the relay's session and order-
 # service's; peer: Debezium's walsender and its and the sink's JDBC sessions) and all of
-# PostgreSQL (write path, pipeline and the lag poll); the pipeline's peak RSS (ours:
+# PostgreSQL (write path, pipeline and the lag poll) — and of these the relay half alone (ours:
+# the relay's threads and PG session; peer: the source task's, its producer's and Debezium's
+# JVM threads, its walsender and other session), for the WAL-vs-outbox comparison; the pipeline's peak RSS (ours:
 # customer-service whole + order-service — the relay cannot be split off the write path's
 # memory, so this overstates ours; peer: the Connect JVM, with the stock
 # connect-standalone.sh heap -Xms256M -Xmx2G). Then each pipeline's exact account: write
@@ -51,7 +53,7 @@
 # jars (scripts/setup.sh --no-apt) and the peer (Maven Central) when missing.
 #   flock /tmp/cq-bench.lock bench/cqrs-lag/peer/run.sh
 #   SECONDS_PER_RATE=20 SEARCH_START=1500 SEARCH_STEP=500 BUILD_DIR=build-h6 bench/cqrs-lag/peer/run.sh
-# Env: BUILD_DIR (build-bench), SECONDS_PER_RATE (30, every step), WARMUP_SECONDS (10, at 200/s), SEARCH_START
+# Env: BUILD_DIR (build-bench), SECONDS_PER_RATE (30, every step), WARMUP_SECONDS (20, at 200/s: the JVM compiles meanwhile), SEARCH_START
 # (1500), SEARCH_STEP (500), SEARCH_MAX (6000), LAG_LIMIT_MS (1000), PORT_BASE (35000:
 # PostgreSQL +32, Kafka +92/+93, Connect REST +83, services +181/+184, config +198),
 # BENCH_DIR (the git-ignored bench/cqrs-lag/.peer/run), PHASES ("ours peer").
@@ -61,7 +63,7 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 [[ $BUILD_DIR = /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
 STEP_S=${SECONDS_PER_RATE:-30}
-WARMUP_S=${WARMUP_SECONDS:-10}
+WARMUP_S=${WARMUP_SECONDS:-20}
 SEARCH_START=${SEARCH_START:-1500}
 SEARCH_STEP=${SEARCH_STEP:-500}
 SEARCH_MAX=${SEARCH_MAX:-6000}
@@ -151,6 +153,30 @@ pipeline_cpu() {
     ticks "$DBZ_PID"
   fi
 }
+# source_cpu → ticks of the relay half only (ours: the relay's threads; peer: the JVM threads of
+# the source task, its producer and Debezium's own — the Linux thread names are 15 characters)
+source_cpu() {
+  if [ "$PIPE" = ours ]; then
+    local cs s=0 t
+    cs=$(cat "$TRIO_DIR/customer-service.pid")
+    for t in $(relay_tids "$cs"); do s=$((s + $(ticks "$cs" "$t"))); done
+    echo $s
+  else
+    local s=0 t
+    for t in /proc/"$DBZ_PID"/task/*; do
+      [[ $(cat "$t/comm" 2>/dev/null) =~ ^(task-thread-out|kafka-producer-|debezium) ]] && s=$((s + $(ticks "$DBZ_PID" "${t##*/}")))
+    done
+    echo $s
+  fi
+}
+pg_source_pids() { # the relay's session; Debezium's walsender and its other session
+  if [ "$PIPE" = ours ]; then
+    q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+             AND application_name = 'customer-service' AND query !~ 'customer\.customers'"
+  else
+    q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'Debezium %'"
+  fi
+}
 pipeline_pids() { if [ "$PIPE" = ours ]; then cat "$TRIO_DIR/customer-service.pid" "$TRIO_DIR/order-service.pid"; else echo "$DBZ_PID"; fi; }
 pg_pipeline_pids() {
   if [ "$PIPE" = ours ]; then
@@ -161,13 +187,14 @@ pg_pipeline_pids() {
              AND application_name IN ('Debezium Streaming', 'Debezium General', 'PostgreSQL JDBC Driver')"
   fi
 }
+per10k() { awk -v d="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.2f", n ? d / hz / n * 10000 : 0 }'; } # ticks events
 num() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2" | head -1; }
 
 # step RATE SECONDS LABEL → one results line; returns 0 when the rate held
 step() {
-  local rate=$1 secs=$2 label=$3 out c0 c1 g0 g1 a0 a1 pgp ok lost ach p50 p99 mx held=0
-  pgp=$(pg_pipeline_pids | tr '\n' ' ')
-  c0=$(pipeline_cpu) g0=$(sum_ticks $pgp) a0=$(pg_all_ticks)
+  local rate=$1 secs=$2 label=$3 out c0 c1 g0 g1 a0 a1 s0 s1 h0 h1 pgp pgs ok lost ach p50 p99 mx held=0
+  pgp=$(pg_pipeline_pids | tr '\n' ' ') pgs=$(pg_source_pids | tr '\n' ' ')
+  c0=$(pipeline_cpu) g0=$(sum_ticks $pgp) a0=$(pg_all_ticks) s0=$(source_cpu) h0=$(sum_ticks $pgs)
   (
     while :; do
       echo "$(rss_kb $(pipeline_pids)) $(q "$PG" 'SELECT (SELECT count(*) FROM customer.customers) - (SELECT count(*) FROM "order".customers)')"
@@ -178,7 +205,7 @@ step() {
   out=$("$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate "$rate" --seconds "$secs" \
     --timeout-ms 120000 2>>"$BENCH_DIR/lagbench.err" || true)
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
-  c1=$(pipeline_cpu) g1=$(sum_ticks $pgp) a1=$(pg_all_ticks)
+  c1=$(pipeline_cpu) g1=$(sum_ticks $pgp) a1=$(pg_all_ticks) s1=$(source_cpu) h1=$(sum_ticks $pgs)
   ok=$(num ok "$out") lost=$(num lost "$out") ach=$(num createsPerSecond "$out")
   p50=$(num p50 "$out") p99=$(num p99 "$out") mx=$(num max "$out")
   [ -n "$ok" ] || { say "os_lagbench failed at $rate/s: $(tail -3 "$BENCH_DIR/lagbench.err")"; ok=0 lost=1 ach=0 p50=0 p99=0 mx=0; }
@@ -187,15 +214,14 @@ step() {
   backlog=$(awk '$2 > m {m = $2} END {print m + 0}' "$BENCH_DIR/samples")
   awk -v a="$ach" -v r="$rate" -v l="$lost" -v p="$p99" -v lim="$LAG_LIMIT_MS" \
     'BEGIN { exit !(a >= 0.95 * r && l == 0 && p <= lim) }' && held=1
-  local per10k pg10k all10k
-  per10k=$(awk -v d=$((c1 - c0)) -v n="$ok" -v hz="$HZ" 'BEGIN { printf "%.2f", n ? d / hz / n * 10000 : 0 }')
-  pg10k=$(awk -v d=$((g1 - g0)) -v n="$ok" -v hz="$HZ" 'BEGIN { printf "%.2f", n ? d / hz / n * 10000 : 0 }')
-  all10k=$(awk -v d=$((a1 - a0)) -v n="$ok" -v hz="$HZ" 'BEGIN { printf "%.2f", n ? d / hz / n * 10000 : 0 }')
-  echo "$PIPE $label $rate $ach $ok $lost $p50 $p99 $mx $per10k $pg10k $all10k $rss $backlog $held" >>"$RES"
+  local per10k pg10k all10k src10k srcpg10k
+  per10k=$(per10k $((c1 - c0)) "$ok") pg10k=$(per10k $((g1 - g0)) "$ok") all10k=$(per10k $((a1 - a0)) "$ok")
+  src10k=$(per10k $((s1 - s0)) "$ok") srcpg10k=$(per10k $((h1 - h0)) "$ok")
+  echo "$PIPE $label $rate $ach $ok $lost $p50 $p99 $mx $per10k $pg10k $all10k $rss $backlog $held $src10k $srcpg10k" >>"$RES"
   printf '  %-4s %-7s %5s/s offered: %5s/s achieved, %s created, lost %s; lag p50/p99/max %s/%s/%s ms;' \
     "$PIPE" "$label" "$rate" "$ach" "$ok" "$lost" "$p50" "$p99" "$mx" >&2
   printf ' CPU s/10k events: pipeline %s, its PG backends %s, all PG %s; RSS %s MiB; peak backlog %s → %s\n' \
-    "$per10k" "$pg10k" "$all10k" "$((rss / 1024))" "$backlog" "$([ $held = 1 ] && echo held || echo NOT held)" >&2
+    "$per10k ($PIPE_SRC $src10k)" "$pg10k ($PIPE_SRC's $srcpg10k)" "$all10k" "$((rss / 1024))" "$backlog" "$([ $held = 1 ] && echo held || echo NOT held)" >&2
   [ $held = 1 ]
 }
 
@@ -230,7 +256,7 @@ same_rows() {
 
 # ---------------------------------------------------------------- ours
 if [[ " $PHASES " == *" ours "* ]]; then
-  PIPE=ours TRIO_DIR=$BENCH_DIR/ours TRIO_DB=vsdbz_ours_$$ TRIO_TOPIC=vsdbz-ours-$$
+  PIPE=ours PIPE_SRC=relay TRIO_DIR=$BENCH_DIR/ours TRIO_DB=vsdbz_ours_$$ TRIO_TOPIC=vsdbz-ours-$$
   say "ours: config-server + customer-service + order-service (db $TRIO_DB, topic $TRIO_TOPIC)"
   trio_up >&2
   PG="host=$PG_HOST port=$PG_PORT user=postgres dbname=$TRIO_DB"
@@ -247,7 +273,7 @@ fi
 
 # ---------------------------------------------------------------- peer
 if [[ " $PHASES " == *" peer "* ]]; then
-  PIPE=peer TRIO_DIR=$BENCH_DIR/peer TRIO_DB=vsdbz_peer_$$ TRIO_TOPIC=vsdbz-peer-$$
+  PIPE=peer PIPE_SRC=source TRIO_DIR=$BENCH_DIR/peer TRIO_DB=vsdbz_peer_$$ TRIO_TOPIC=vsdbz-peer-$$
   say "peer: config-server + customer-service (relay held off) + Debezium on Kafka Connect (db $TRIO_DB, topic $TRIO_TOPIC)"
   mkdir -p "$TRIO_DIR"
   echo "TRIO_DB=$TRIO_DB TRIO_TOPIC=$TRIO_TOPIC" >"$TRIO_DIR/env"
@@ -299,7 +325,7 @@ awk -v lim="$LAG_LIMIT_MS" '
   function g(p, l, r, f) { return V[p, l, r, f] }
   function ratio(a, b, inv) { if (a == "" || b == "" || a + 0 == 0 || b + 0 == 0) return "n/a"; return sprintf("%.2f", a / b) }
   $2 == "fixed" || $2 == "search" {
-    p = $1; r = $3; n = split("lab rate ach ok lost p50 p99 max cpu pgcpu allpg rss backlog held", F, " ")
+    p = $1; r = $3; n = split("lab rate ach ok lost p50 p99 max cpu pgcpu allpg rss backlog held src srcpg", F, " ")
     for (i = 2; i <= n; i++) V[p, r, F[i]] = $(i + 1)
     if ($13 + 0 > PEAKRSS[p]) PEAKRSS[p] = $13
   }
@@ -317,6 +343,8 @@ awk -v lim="$LAG_LIMIT_MS" '
       row("lag @" r "/s max (ms)", V["ours", r, "max"], V["peer", r, "max"], ratio(V["ours", r, "max"], V["peer", r, "max"]))
       row("CPU s / 10k events @" r "/s, pipeline processes", V["ours", r, "cpu"], V["peer", r, "cpu"], ratio(V["ours", r, "cpu"], V["peer", r, "cpu"]))
       row("CPU s / 10k events @" r "/s, their PG backends", V["ours", r, "pgcpu"], V["peer", r, "pgcpu"], ratio(V["ours", r, "pgcpu"], V["peer", r, "pgcpu"]))
+      row("  of which relay / Debezium source (process)", V["ours", r, "src"], V["peer", r, "src"], ratio(V["ours", r, "src"], V["peer", r, "src"]))
+      row("  of which relay / Debezium source (PG backends)", V["ours", r, "srcpg"], V["peer", r, "srcpg"], ratio(V["ours", r, "srcpg"], V["peer", r, "srcpg"]))
       row("CPU s / 10k events @" r "/s, all of PostgreSQL", V["ours", r, "allpg"], V["peer", r, "allpg"], ratio(V["ours", r, "allpg"], V["peer", r, "allpg"]))
     }
     for (p in PEAKRSS) MIB[p] = sprintf("%.1f", PEAKRSS[p] / 1024)
