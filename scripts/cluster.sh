@@ -23,10 +23,13 @@
 #                                      when pg_rewind cannot)
 #   cluster.sh pg-mode sync|async      switch synchronous_standby_names on the primary
 #   cluster.sh pg-lag                  pg_stat_replication of the primary
+#   cluster.sh pg-lost OLD [DB TABLE]  after a failover: the commits the stopped old primary
+#                                      made after the fork point (what async replication lost)
 #
 # State in $CQ_CLUSTER_DIR (default .stack/cluster). Settings (env), all in 34000-34199:
 #   CQ_CLUSTER_KAFKA_PORTS (34091 34092 34093)  CQ_CLUSTER_CONTROLLER_PORTS (34081 34082 34083)
-#   CQ_CLUSTER_PG_PORTS (34432 34433: nodes pga pgb)  CQ_CLUSTER_KAFKA_HEAP (-Xms96m -Xmx384m)
+#   CQ_CLUSTER_PG_PORTS (34432 34433: nodes pga pgb)
+#   CQ_CLUSTER_KAFKA_HEAP (JVM options: -Xms96m -Xmx384m -XX:TieredStopAtLevel=1)
 #   CQ_KAFKA_LIBS (.stack/kafka-libs)
 set -euo pipefail
 
@@ -36,7 +39,9 @@ read -r -a KPORTS <<<"${CQ_CLUSTER_KAFKA_PORTS:-34091 34092 34093}"
 read -r -a CPORTS <<<"${CQ_CLUSTER_CONTROLLER_PORTS:-34081 34082 34083}"
 read -r -a PGPORTS <<<"${CQ_CLUSTER_PG_PORTS:-34432 34433}"
 KAFKA_LIBS=${CQ_KAFKA_LIBS:-$root/.stack/kafka-libs}
-KAFKA_HEAP=${CQ_CLUSTER_KAFKA_HEAP:--Xms96m -Xmx384m}
+# C1 only: the JVMs start in half the CPU time on two shared cores (a broker's peak rate
+# matters less here than how fast a restarted one is back)
+KAFKA_HEAP=${CQ_CLUSTER_KAFKA_HEAP:--Xms96m -Xmx384m -XX:TieredStopAtLevel=1}
 CLUSTER_ID=cqrsOrderingCluster0001   # 22 characters of base64: a fixed KRaft cluster id
 LOGS=$STACK/logs
 RUN=$STACK/run
@@ -156,7 +161,9 @@ pg_start() {  # pg_start NODE [try]: dies when it does not start (returns 1 with
   port_busy "$port" && die "port $port ($n) is taken by another process"
   as_pg mkdir -p "$b/run"
   local t0; t0=$(now_ms)
-  if ! as_pg "$PGBIN/pg_ctl" -D "$d" -l "$b/postgres.log" -w -t 120 \
+  # (a "try" gives up after 20 s: a rewound node that cannot reach a consistent state never
+  # accepts connections)
+  if ! as_pg "$PGBIN/pg_ctl" -D "$d" -l "$b/postgres.log" -w -t "$([ "${2:-}" = try ] && echo 20 || echo 120)" \
        -o "-p $port -k $b/run -c listen_addresses=127.0.0.1 -c cluster_name=$n" start >/dev/null; then
     [ "${2:-}" = try ] && return 1
     show_log "$b/postgres.log"; die "PostgreSQL $n did not start"
@@ -300,6 +307,43 @@ CONF
   say "$n is the standby of $p ($(pg_mode)) after $(( $(now_ms) - t0 )) ms"
 }
 
+# pg_lost OLD [DB TABLE]: what the old primary OLD (stopped) committed after the point where
+# the current primary's timeline forked off it — the transactions an asynchronous standby
+# had not received when OLD died, i.e. lost by the failover. Reads OLD's WAL with pg_waldump
+# (run it before pg-rejoin rewrites OLD). With DB and TABLE: also how many rows those
+# transactions inserted into TABLE (the customer-service's outbox: one row per command).
+pg_lost() {
+  local old=$1 db=${2:-} table=${3:-} new nd hist ptli fork
+  new=$(pg_primary) || die "no primary"
+  pg_is_up "$old" && die "$old is running: pg-lost reads the WAL of a stopped old primary"
+  nd=$(pg_datadir "$new")
+  hist=$(as_pg ls "$nd/pg_wal" | grep '\.history$' | sort | tail -1)
+  [ -n "$hist" ] || die "$new has no timeline history (was it promoted?)"
+  read -r ptli fork <<<"$(as_pg cat "$nd/pg_wal/$hist" | grep -v '^#' | tail -1 | awk '{ print $1, $2 }')"
+  local rel=""
+  if [ -n "$table" ]; then
+    rel=$(psql -X -Atq -h 127.0.0.1 -p "$(pg_port "$new")" -U postgres -d "$db" -c \
+      "SELECT current_setting('data_directory') IS NOT NULL, (SELECT oid FROM pg_database WHERE datname = current_database()), pg_relation_filenode('$table')" |
+      awk -F'|' '{ print "/" $2 "/" $3 }')
+  fi
+  # (pg_waldump ends with an error at the end of the WAL: that is where it stops)
+  { as_pg "$PGBIN/pg_waldump" -p "$(pg_datadir "$old")/pg_wal" -t "$ptli" -s "$fork" 2>/dev/null || true; } |
+    awk -v rel="$rel" -v fork="$fork" '
+      { match($0, /tx: *[0-9]+/); x = substr($0, RSTART + 4, RLENGTH - 4) + 0
+        match($0, /lsn: [0-9A-F]+\/[0-9A-F]+/); lsn = substr($0, RSTART + 5, RLENGTH - 5) }
+      /rmgr: Transaction/ && /desc: COMMIT/ {
+        c++; committed[x] = 1
+        if (match($0, /COMMIT [0-9-]+ [0-9:.]+/)) { t = substr($0, RSTART + 7, RLENGTH - 7); if (!first) first = t; last_t = t } }
+      rel != "" && /rmgr: Heap/ && /desc: INSERT/ && index($0, rel " ") { ins[x]++ }
+      { end = lsn }
+      END {
+        for (k in ins) if (k in committed) rows += ins[k]
+        printf "fork %s, WAL end %s, %d commits after the fork", fork, end == "" ? fork : end, c
+        if (c) printf " (%s .. %s)", first, last_t
+        if (rel != "") printf ", %d rows inserted into the table by them", rows
+        printf "\n" }'
+}
+
 conninfo() {
   echo "host=127.0.0.1,127.0.0.1 port=${PGPORTS[0]},${PGPORTS[1]} user=postgres dbname=cqrs target_session_attrs=read-write"
 }
@@ -364,6 +408,7 @@ case "$cmd" in
     if pg_standby >/dev/null; then pg_wait_streaming "$p" || die "$p has no $1 standby after 60 s"; fi
     say "$p: $1 replication" ;;
   pg-lag) pg_lag ;;
-  -h|--help|help|"") sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; [ -n "$cmd" ] || exit 2 ;;
+  pg-lost) pg_lost "${1:?old primary}" "${2:-}" "${3:-}" ;;
+  -h|--help|help|"") awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; [ -n "$cmd" ] || exit 2 ;;
   *) die "unknown command '$cmd' (try --help)" ;;
 esac

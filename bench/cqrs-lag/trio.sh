@@ -5,8 +5,11 @@
 # shared stack. Sourced by run.sh; usable by hand:
 #   bench/cqrs-lag/trio.sh up      # prints the URLs, state in $TRIO_DIR
 #   bench/cqrs-lag/trio.sh down
-# Env: BUILD_DIR (default build), PG_HOST/PG_PORT (127.0.0.1:5433), CQ_KAFKA_BOOTSTRAP
-# (127.0.0.1:9092), TRIO_DIR (/tmp/cq-trio-$USER), TRIO_PORT_BASE (39000).
+# Env: BUILD_DIR (default build), PG_HOST/PG_PORT (127.0.0.1:5433; comma lists for a primary
+# and its standby), CQ_KAFKA_BOOTSTRAP (127.0.0.1:9092), TRIO_DIR (/tmp/cq-trio-$USER),
+# TRIO_PORT_BASE (39000), TRIO_CONFIG_PORT (base + 888), TRIO_PROFILES (local; `cluster`
+# for scripts/cluster.sh, as tests/faults/ does), TRIO_EXEC_PREFIX (a command the programs
+# are started under, e.g. the fault suite's cgroup wrapper).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -16,11 +19,13 @@ PG_PORT=${PG_PORT:-5433}
 BOOTSTRAP=${CQ_KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 TRIO_DIR=${TRIO_DIR:-/tmp/cq-trio-${USER:-root}}
 BASE=${TRIO_PORT_BASE:-39000}
-CONFIG_PORT=$((BASE + 888)); CUSTOMER_PORT=$((BASE + 184)); ORDER_PORT=$((BASE + 181))
+CONFIG_PORT=${TRIO_CONFIG_PORT:-$((BASE + 888))}; CUSTOMER_PORT=$((BASE + 184)); ORDER_PORT=$((BASE + 181))
 CUSTOMER_URL=http://127.0.0.1:$CUSTOMER_PORT
 ORDER_URL=http://127.0.0.1:$ORDER_PORT
 
-trio_psql() { psql -X -q -v ON_ERROR_STOP=1 "host=$PG_HOST port=$PG_PORT user=postgres dbname=cqrs" "$@"; }
+# several hosts: the one that accepts writes (the primary, wherever it is now)
+TRIO_PG_ATTRS=$([[ $PG_HOST == *,* ]] && echo " target_session_attrs=read-write" || true)
+trio_psql() { psql -X -q -v ON_ERROR_STOP=1 "host=$PG_HOST port=$PG_PORT user=postgres dbname=cqrs$TRIO_PG_ATTRS" "$@"; }
 
 trio_wait() { # url seconds
   local end=$(( $(date +%s) + $2 ))
@@ -32,13 +37,14 @@ trio_wait() { # url seconds
 
 trio_start() { # program[:instance] port args...   (log and pid file: program[-instance])
   local name=${1%%:*} tagname=${1/:/-} port=$2; shift 2
-  ( export CONFIG_SERVER_URL="http://127.0.0.1:$CONFIG_PORT" APP_PROFILES=local SERVER_PORT=$port \
+  ( export CONFIG_SERVER_URL="http://127.0.0.1:$CONFIG_PORT" APP_PROFILES=${TRIO_PROFILES:-local} SERVER_PORT=$port \
       DATASOURCE_HOST=$PG_HOST DATASOURCE_PORT=$PG_PORT DATASOURCE_DBNAME=$TRIO_DB \
       KAFKA_CONFIG_BOOTSTRAP_SERVERS=$BOOTSTRAP \
       CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC ORDER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC \
       ORDER_SERVICE_DLQ_TOPIC_NAME=$TRIO_TOPIC.DLQ \
       KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=$TRIO_TOPIC-group LOGGING_LEVEL=${TRIO_LOG_LEVEL:-info}
-    exec setsid "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$tagname.log" 2>&1 ) &
+    # shellcheck disable=SC2086
+    exec setsid ${TRIO_EXEC_PREFIX:-} "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$tagname.log" 2>&1 ) &
   echo $! >"$TRIO_DIR/$tagname.pid"
   disown $! 2>/dev/null || true # a kill -9 of it is not this shell's news (chaos.sh)
 }
@@ -91,33 +97,37 @@ trio_bench_up() {
   trio_up
   # shellcheck disable=SC1091
   . "$TRIO_DIR/env"
-  PG="host=$PG_HOST port=$PG_PORT user=postgres dbname=$TRIO_DB"
+  PG="host=$PG_HOST port=$PG_PORT user=postgres dbname=$TRIO_DB$TRIO_PG_ATTRS"
 }
 
 trio_q() { psql -X -Atq "$PG" -c "$1"; } # one value (or |-separated row) from the trio's database
 
 # The exact account after a load: waits (up to 60 s) until the outbox is drained and the read
-# model has caught up, then prints and sets WRITTEN (customers on the write side) and checks
-# that read model, identical rows and the topic's events (the projection's stored offsets
-# summed) all equal it and nothing is left unpublished. Returns 0 when they do.
+# model has caught up, then prints and sets WRITTEN (customers on the write side) and
+# EVENTS (outbox rows: creates, updates and deletes) and checks that read model and
+# identical rows equal WRITTEN, that the topic's events (the projection's stored offsets
+# summed) equal EVENTS — each published once and applied once — and that nothing is left
+# unpublished. Returns 0 when they do. (With creates only, EVENTS = WRITTEN.)
 trio_account() {
-  local projected identical offsets backlog
+  local projected identical offsets backlog same
   for _ in $(seq 1 600); do
     [ "$(trio_q 'SELECT count(*) FROM customer.outbox WHERE published_at IS NULL')" = 0 ] &&
-      [ "$(trio_q 'SELECT count(*) FROM customer.customers')" = "$(trio_q 'SELECT count(*) FROM "order".customers')" ] &&
-      break
+      same=$(trio_q 'SELECT (SELECT count(*) FROM customer.customers) = (SELECT count(*) FROM "order".customers)
+               AND (SELECT count(*) FROM customer.outbox) = (SELECT coalesce(sum(next_offset), 0) FROM "order".projection_offsets)') &&
+      [ "$same" = t ] && break
     sleep 0.1
   done
-  read -r WRITTEN projected identical offsets backlog <<<"$(trio_q "SELECT
+  read -r WRITTEN projected identical offsets backlog EVENTS <<<"$(trio_q "SELECT
       (SELECT count(*) FROM customer.customers),
       (SELECT count(*) FROM \"order\".customers),
       (SELECT count(*) FROM customer.customers c JOIN \"order\".customers o USING (id)
         WHERE (c.version, c.username, c.first_name, c.last_name) = (o.version, o.username, o.first_name, o.last_name)),
       (SELECT coalesce(sum(next_offset), 0) FROM \"order\".projection_offsets),
-      (SELECT count(*) FROM customer.outbox WHERE published_at IS NULL)" | tr '|' ' ')"
+      (SELECT count(*) FROM customer.outbox WHERE published_at IS NULL),
+      (SELECT count(*) FROM customer.outbox)" | tr '|' ' ')"
   echo "account: write side $WRITTEN, read model $projected, identical $identical," \
-    "events on the topic (offsets) $offsets, outbox backlog $backlog"
-  [ "$WRITTEN" = "$projected" ] && [ "$projected" = "$identical" ] && [ "$identical" = "$offsets" ] &&
+    "events written $EVENTS, events on the topic (offsets) $offsets, outbox backlog $backlog"
+  [ "$WRITTEN" = "$projected" ] && [ "$projected" = "$identical" ] && [ "$EVENTS" = "$offsets" ] &&
     [ "$backlog" = 0 ]
 }
 

@@ -1,0 +1,161 @@
+# tests/faults/lib.sh — the fault suite's shared part (sourced by every fault_*.sh).
+#
+# Each scenario runs a PRIVATE trio (bench/cqrs-lag/trio.sh: config-server, customer-service,
+# order-service with their own database, topic and consumer group) on the replicated stack of
+# scripts/cluster.sh (profile `cluster`: 3 brokers, topics with replication 3 and
+# min.insync.replicas 2; a PostgreSQL primary + streaming standby behind a multi-host
+# conninfo), puts a steady open-loop load of creates, updates and deletes on it
+# (os_lagbench), injects its fault, heals it, and ends with the exact account:
+#   - every acknowledged command (201/200/204) shows in the read model (lost = 0) and on the
+#     write side (writeLost = 0, unless the scenario measures what asynchronous replication
+#     loses);
+#   - write side = read model, row for row; the events written (outbox rows) = the events
+#     on the topic (the projection's stored offsets): each published once, applied once;
+#   - the topic holds every outbox id exactly once, in order per customer (no loss, no
+#     duplicate, no reordering by the relay's retries or a leader change).
+# Printed: the outage, how long the failed requests (503 …) lasted, the time to converge
+# (heal → everything acknowledged before the heal visible in the read model) and the account.
+# Env: CQ_BIN_DIR (the build's bin/), FAULT_RATE (300/s), FAULT_SECONDS (per scenario),
+# FAULT_UPDATES (0.25), FAULT_DELETES (0.1), CQ_CLUSTER_DIR.
+set -euo pipefail
+FAULTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$FAULTS/../.." && pwd)
+CLUSTER=$ROOT/scripts/cluster.sh
+export CQ_BIN_DIR=${CQ_BIN_DIR:-$ROOT/build/bin}
+export TRIO_PROFILES=cluster TRIO_PORT_BASE=34000 TRIO_CONFIG_PORT=34188
+export TRIO_DIR=${TRIO_DIR:-/tmp/cq-faults-${USER:-root}}
+export PG_HOST=127.0.0.1,127.0.0.1 PG_PORT=34432,34433
+CQ_KAFKA_BOOTSTRAP=$("$CLUSTER" bootstrap)
+export CQ_KAFKA_BOOTSTRAP
+FAULT_RATE=${FAULT_RATE:-300}
+FAULT_UPDATES=${FAULT_UPDATES:-0.25}
+FAULT_DELETES=${FAULT_DELETES:-0.1}
+# shellcheck source=../../bench/cqrs-lag/trio.sh
+. "$ROOT/bench/cqrs-lag/trio.sh"
+
+now_ms() { date +%s%3N; }
+secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; } # ms → "12.3"
+say() { echo "$FAULT_NAME: $(date +%T) $*"; }
+jnum() { sed -n "s/.*\"$1\":\([0-9.-]*\).*/\1/p" <<<"$2" | head -1; } # a number of os_lagbench's JSON
+
+FAULT_RC=0
+fail() { echo "$FAULT_NAME: FAIL: $*" >&2; FAULT_RC=1; }
+
+# fault_begin NAME: the cluster must be up (the ctest fixture `cluster` starts it); brings a
+# trio up on it and warms it up (the consumer group's first assignment, the connections).
+fault_begin() {
+  FAULT_NAME=$1
+  "$CLUSTER" status >/dev/null 2>&1 || { echo "$FAULT_NAME: the cluster is not up (scripts/cluster.sh up)" >&2; exit 1; }
+  OUT=$(mktemp -d /tmp/cq-faults-out.XXXXXX)
+  trio_bench_up >/dev/null
+  trap 'fault_end_trap' EXIT
+  "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate 50 --seconds 2 >/dev/null 2>&1 || true
+  say "trio up (database $TRIO_DB, topic $TRIO_TOPIC); PostgreSQL primary $("$CLUSTER" pg-primary), $(cat "${CQ_CLUSTER_DIR:-$ROOT/.stack/cluster}/pg-mode" 2>/dev/null || echo async) replication"
+}
+
+fault_end_trap() {
+  local rc=$?
+  [ -n "${FAULT_CLEANUP:-}" ] && eval "$FAULT_CLEANUP" >/dev/null 2>&1 || true
+  [ -n "${LOAD_PID:-}" ] && kill "$LOAD_PID" 2>/dev/null || true
+  if [ "$rc" != 0 ] || [ "$FAULT_RC" != 0 ]; then
+    for f in "$TRIO_DIR"/*.log; do echo "---- last lines of $f"; tail -n 15 "$f"; done >&2
+  fi
+  trio_down >/dev/null 2>&1 || true
+  rm -rf "$OUT"
+}
+
+# load_start SECONDS: the open-loop load in the background (FAULT_RATE commands/s).
+load_start() {
+  LOAD_T0=$(now_ms)
+  "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate "$FAULT_RATE" --seconds "$1" \
+    --updates "$FAULT_UPDATES" --deletes "$FAULT_DELETES" --timeout-ms 90000 --failures "$OUT/failures" \
+    >"$OUT/load.json" 2>"$OUT/load.err" &
+  LOAD_PID=$!
+  say "load: $FAULT_RATE commands/s for $1 s (updates $FAULT_UPDATES, deletes $FAULT_DELETES)"
+}
+
+load_wait() { wait "$LOAD_PID" || true; LOAD_PID=; LOAD=$(cat "$OUT/load.json"); }
+
+fault_at() { FAULT_T=$(now_ms); say "FAULT: $*"; }
+heal_at() {
+  HEAL_T=$(now_ms)
+  say "HEALED: $* (outage $(secs $((HEAL_T - FAULT_T))) s)"
+}
+
+# The outbox id and the time at the heal: what convergence is measured against.
+heal_mark() { HEAL_MAXID=$(trio_q 'SELECT coalesce(max(id), 0) FROM customer.outbox'); HEAL_T=${HEAL_T:-$(now_ms)}; }
+
+# converge_wait: polls (every 0.2 s, 120 s at most) until everything the write side held at
+# the heal is published and applied (rows at their version, deleted rows gone); sets
+# CONVERGE_MS (from the heal).
+converge_wait() {
+  heal_mark
+  local h; h=$(awk -v t="$HEAL_T" 'BEGIN { printf "%.3f", t / 1000 }')
+  local q="SELECT (SELECT count(*) FROM customer.outbox WHERE id <= $HEAL_MAXID AND published_at IS NULL)
+    + (SELECT count(*) FROM customer.customers c LEFT JOIN \"order\".customers o USING (id)
+        WHERE c.updated_at <= to_timestamp($h) AND (o.id IS NULL OR o.version < c.version))
+    + (SELECT count(*) FROM customer.outbox ob JOIN \"order\".customers o ON o.id = ob.aggregate_id
+        WHERE ob.id <= $HEAL_MAXID AND ob.event_type = 'DELETED'
+          AND NOT EXISTS (SELECT 1 FROM customer.customers c WHERE c.id = ob.aggregate_id))"
+  local end=$(( $(now_ms) + 120000 )) n
+  while :; do
+    n=$(trio_q "$q" 2>/dev/null || echo x)
+    [ "$n" = 0 ] && break
+    [ "$(now_ms)" -lt "$end" ] || { fail "not converged 120 s after the heal ($n behind)"; break; }
+    sleep 0.2
+  done
+  CONVERGE_MS=$(( $(now_ms) - HEAL_T ))
+  say "converged $(secs "$CONVERGE_MS") s after the heal"
+}
+
+# The failed requests: count, by status, and the window they fell in (relative to the fault).
+failures_report() {
+  local f=$OUT/failures
+  if [ ! -s "$f" ]; then FAIL_DESC="no failed request"; FAIL_SPAN_MS=0; return; fi
+  read -r n first last <<<"$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print NR, lo, hi }' "$f")"
+  FAIL_SPAN_MS=$((last - first))
+  local codes; codes=$(awk '{ c[$2 == 0 ? "no answer" : $2]++ } END { for (k in c) printf "%s%s × %s", (n++ ? ", " : ""), c[k], k }' "$f")
+  FAIL_DESC="$n failed requests ($codes) from +$(secs $((first - FAULT_T))) s to +$(secs $((last - FAULT_T))) s after the fault: $(secs "$FAIL_SPAN_MS") s"
+}
+
+# The topic: every outbox id exactly once, ascending per customer in offset order.
+topic_check() {
+  local f=$OUT/topic
+  kcat -b "$CQ_KAFKA_BOOTSTRAP" -C -t "$TRIO_TOPIC" -e -q -f '%p %k %h\n' 2>"$OUT/kcat.err" >"$f" || {
+    fail "cannot read topic $TRIO_TOPIC: $(tail -1 "$OUT/kcat.err")"; return; }
+  read -r msgs distinct dup reorder <<<"$(awk '{
+      id = ""; n = split($3, h, ","); for (i = 1; i <= n; i++) if (h[i] ~ /^outbox-id=/) id = substr(h[i], 11) + 0
+      m++; if (seen[id]++) d++; else u++
+      if (($2 in last) && id <= last[$2]) r++; last[$2] = id
+    } END { print m + 0, u + 0, d + 0, r + 0 }' "$f")"
+  TOPIC_DESC="topic: $msgs messages, $distinct distinct outbox ids, $dup duplicates, $reorder out of order per customer"
+  echo "$FAULT_NAME: $TOPIC_DESC"
+  [ "$dup" = 0 ] && [ "$reorder" = 0 ] && [ "$distinct" = "$EVENTS" ] || fail "$TOPIC_DESC (events written $EVENTS)"
+}
+
+# fault_account [allow-write-loss]: the account after the load; FAULT_RC=1 on any mismatch.
+fault_account() {
+  local lost wlost f500
+  load_wait
+  say "load: $LOAD"
+  lost=$(jnum lost "$LOAD"); wlost=$(jnum writeLost "$LOAD"); f500=$(jnum 500 "$LOAD")
+  [ "$lost" = 0 ] || fail "$lost acknowledged commands not in the read model"
+  if [ "${1:-}" != allow-write-loss ]; then
+    [ "$wlost" = 0 ] || fail "$wlost acknowledged commands not on the write side"
+  fi
+  [ "$f500" = 0 ] || fail "$f500 requests answered 500 (an outage must be a 503)"
+  trio_account || fail "write side, read model and topic disagree"
+  topic_check
+  failures_report
+  echo "$FAULT_NAME: RESULT outage $(secs $((HEAL_T - FAULT_T))) s; $FAIL_DESC; converged $(secs "${CONVERGE_MS:-0}") s after the heal;" \
+    "acknowledged $(jnum ok "$LOAD") (created $(jnum created "$LOAD"), updated $(jnum updated "$LOAD"), deleted $(jnum deleted "$LOAD")), lost $lost, not on the write side $wlost;" \
+    "write side $WRITTEN rows = read model, events $EVENTS = offsets; lag p50 $(jnum p50 "$LOAD") ms, max $(jnum max "$LOAD") ms"
+  if [ "$FAULT_RC" = 0 ]; then echo "$FAULT_NAME: exact"; else echo "$FAULT_NAME: MISMATCH" >&2; fi
+  return "$FAULT_RC"
+}
+
+# The readiness documents of both services (what they say is down).
+readiness() {
+  echo "customer-service $(curl -s "$CUSTOMER_URL/health/readiness" 2>/dev/null || echo '(no answer)')," \
+    "order-service $(curl -s "$ORDER_URL/health/readiness" 2>/dev/null || echo '(no answer)')"
+}
