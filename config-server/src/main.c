@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "cfgcli.h"
 #include "clog.h"
+#include "crypto/cipher.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "repo/repo.h"
@@ -32,6 +35,7 @@ typedef struct opts {
     int rescan_ms;
     int accept_empty;
     const char *cred_file;
+    const char *encrypt_key_file;
     const char *log_level;
     long max_file_bytes;
 } opts_t;
@@ -56,6 +60,10 @@ static void usage(FILE *out)
         "  --credentials-file F    HTTP Basic credentials, one line user:password\n"
         "                          (CONFIG_SERVER_CREDENTIALS_FILE; or CONFIG_SERVER_USER and\n"
         "                          CONFIG_SERVER_PASSWORD). Health stays open.\n"
+        "  --encrypt-key-file F    the symmetric key of {cipher} values and POST /encrypt, /decrypt\n"
+        "                          (Spring's encrypt.key; CONFIG_SERVER_ENCRYPT_KEY_FILE, or the key\n"
+        "                          itself in ENCRYPT_KEY; salt ENCRYPT_SALT, default deadbeef).\n"
+        "                          /encrypt and /decrypt also need --credentials-file.\n"
         "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
         "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
         "  --help, --version\n\n"
@@ -94,6 +102,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     o->repo = env_or("CONFIG_SERVER_REPO", "config-repo");
     o->host = env_or("CONFIG_SERVER_HOST", "0.0.0.0");
     o->cred_file = env_or("CONFIG_SERVER_CREDENTIALS_FILE", NULL);
+    o->encrypt_key_file = env_or("CONFIG_SERVER_ENCRYPT_KEY_FILE", NULL);
     o->log_level = env_or("CONFIG_SERVER_LOG_LEVEL", "info");
     o->accept_empty = truthy(env_or("CONFIG_SERVER_ACCEPT_EMPTY", NULL));
     const char *port = env_or("CONFIG_SERVER_PORT", "8888"), *threads = env_or("CONFIG_SERVER_THREADS", "2");
@@ -120,6 +129,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                             : strcmp(a, "--threads") == 0          ? &threads
                             : strcmp(a, "--rescan-ms") == 0        ? &rescan
                             : strcmp(a, "--credentials-file") == 0 ? &o->cred_file
+                            : strcmp(a, "--encrypt-key-file") == 0 ? &o->encrypt_key_file
                             : strcmp(a, "--max-file-bytes") == 0   ? &maxfile
                             : strcmp(a, "--log-level") == 0        ? &o->log_level
                                                                    : NULL;
@@ -172,29 +182,48 @@ static void access_log(void *ctx, const char *route, const h2o_req_t *req, int s
             "request");
 }
 
-/* Reads "user:password" from `path` (never from inside `repo_real`). 0 or -1. */
-static int read_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
-                            size_t psize, const clog_t *log)
+/* Reads the first `size` - 1 bytes of the secret file `path` into buf (NUL-terminated),
+ * refusing a file inside the served repository `repo_real`; `what` names it in the log.
+ * Returns the length, or -1. */
+static long read_secret_file(const char *path, const char *repo_real, const char *what, char *buf,
+                             size_t size, const clog_t *log)
 {
     char real[PATH_MAX];
     if (realpath(path, real) == NULL) {
-        clog_error(log, "cannot read credentials file %s: %s", path, strerror(errno));
+        clog_error(log, "cannot read %s file %s: %s", what, path, strerror(errno));
         return -1;
     }
     size_t rl = strlen(repo_real);
     if (strncmp(real, repo_real, rl) == 0 && (real[rl] == '/' || real[rl] == '\0')) {
-        clog_error(log, "credentials file %s lies inside the served repository; refusing", path);
+        clog_error(log, "%s file %s lies inside the served repository; refusing", what, path);
         return -1;
     }
     FILE *f = fopen(real, "r");
-    char line[1024] = "";
-    int rc = -1;
-    if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
-        clog_error(log, "cannot read credentials file %s", path);
-        goto cleanup;
+    if (f == NULL) {
+        clog_error(log, "cannot read %s file %s: %s", what, path, strerror(errno));
+        return -1;
     }
+    size_t n = fread(buf, 1, size - 1, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        clog_error(log, "cannot read %s file %s", what, path);
+        return -1;
+    }
+    buf[n] = '\0';
+    return (long)n;
+}
+
+/* Reads "user:password" from the first line of `path`. 0 or -1. */
+static int read_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
+                            size_t psize, const clog_t *log)
+{
+    char line[1024];
+    if (read_secret_file(path, repo_real, "credentials", line, sizeof(line), log) < 0)
+        return -1;
     line[strcspn(line, "\r\n")] = '\0';
     char *colon = strchr(line, ':');
+    int rc = -1;
     if (colon == NULL || colon == line) {
         clog_error(log, "credentials file %s: expected one line user:password", path);
         goto cleanup;
@@ -204,8 +233,56 @@ static int read_credentials(const char *path, const char *repo_real, char *user,
     snprintf(pass, psize, "%s", colon + 1);
     rc = 0;
 cleanup:
-    if (f != NULL)
-        fclose(f);
+    OPENSSL_cleanse(line, sizeof(line));
+    return rc;
+}
+
+/* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY.
+ * Returns 1 (key in *c), 0 (no key configured), -1 (unusable: logged). */
+static int load_cipher(const opts_t *o, const char *repo_real, cs_cipher_t *c, const char **source,
+                       const clog_t *log)
+{
+    char key[4096];
+    long n = 0;
+    int rc = -1;
+    *source = "none";
+    if (o->encrypt_key_file != NULL) {
+        n = read_secret_file(o->encrypt_key_file, repo_real, "encryption key", key, sizeof(key), log);
+        if (n < 0)
+            goto cleanup;
+        if (n > 0 && key[n - 1] == '\n')
+            key[--n] = '\0';
+        if (n > 0 && key[n - 1] == '\r')
+            key[--n] = '\0';
+        *source = "file";
+    } else if (getenv("ENCRYPT_KEY") != NULL && getenv("ENCRYPT_KEY")[0] != '\0') {
+        n = (long)snprintf(key, sizeof(key), "%s", getenv("ENCRYPT_KEY"));
+        if ((size_t)n >= sizeof(key)) {
+            clog_error(log, "ENCRYPT_KEY is longer than %zu bytes", sizeof(key) - 1);
+            goto cleanup;
+        }
+        *source = "ENCRYPT_KEY";
+    } else {
+        rc = 0;
+        goto cleanup;
+    }
+    if (n == 0 || memchr(key, '\0', (size_t)n) != NULL) {
+        clog_error(log, "the encryption key (%s) is empty or contains a NUL byte", *source);
+        goto cleanup;
+    }
+    if (strncmp(key, "-----BEGIN", 10) == 0 || strncmp(key, "ssh-rsa", 7) == 0) {
+        clog_error(log, "the encryption key (%s) is an RSA key; only a symmetric encrypt.key is supported",
+                   *source);
+        goto cleanup;
+    }
+    const char *salt = env_or("ENCRYPT_SALT", "deadbeef");
+    if (cs_cipher_init(c, key, (size_t)n, salt) != 0) {
+        clog_error(log, "ENCRYPT_SALT '%s' is not an even number of hex digits", salt);
+        goto cleanup;
+    }
+    rc = 1;
+cleanup:
+    OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
 
@@ -229,6 +306,9 @@ int main(int argc, char **argv)
     cs_repo_t repo;
     cs_http_t http;
     cs_watch_t watch = {.ifd = -1, .wake = {-1, -1}};
+    cs_cipher_t cipher;
+    const char *key_source = "none";
+    int have_key = 0;
     httpd_t *srv = NULL;
 
     if (realpath(o.repo, repo_real) == NULL) {
@@ -242,6 +322,9 @@ int main(int argc, char **argv)
         snprintf(user, sizeof(user), "%s", env_or("CONFIG_SERVER_USER", ""));
         snprintf(pass, sizeof(pass), "%s", env_or("CONFIG_SERVER_PASSWORD", ""));
     }
+    have_key = load_cipher(&o, repo_real, &cipher, &key_source, &log);
+    if (have_key < 0)
+        goto cleanup;
     cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
     if (cs_repo_open(&repo, repo_real, &lim, &log, err, sizeof(err)) != 0) {
         clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real),
@@ -255,6 +338,8 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     http_ready = 1;
+    if (have_key)
+        cs_http_set_cipher(&http, &cipher);
     memset(pass, 0, sizeof(pass));
     httpd_opts_t ho = {.host = o.host,
                        .port = o.port,
@@ -267,6 +352,10 @@ int main(int argc, char **argv)
                        .observe_ctx = &log};
     srv = httpd_new(&ho, err, sizeof(err));
     if (srv == NULL || httpd_route(srv, "GET", "/", "config", cs_http_handle, &http) != 0 ||
+        httpd_route(srv, "GET", "/encrypt", "config", cs_http_handle, &http) != 0 ||
+        httpd_route(srv, "GET", "/decrypt", "config", cs_http_handle, &http) != 0 ||
+        httpd_route(srv, "POST", "/encrypt", "encrypt", cs_http_encrypt, &http) != 0 ||
+        httpd_route(srv, "POST", "/decrypt", "decrypt", cs_http_encrypt, &http) != 0 ||
         httpd_start(srv, err, sizeof(err)) != 0) {
         clog_error(&log, "cannot start the HTTP server: %s", err);
         goto cleanup;
@@ -277,9 +366,9 @@ int main(int argc, char **argv)
         unsigned tok;
         const cs_snap_t *s = cs_repo_enter(&repo, &tok);
         clog_ev(&log, CLOG_INFO,
-                json_pack("{s:s,s:i,s:s,s:I,s:b,s:b}", "repo", repo_real, "port", httpd_port(srv), "version",
-                          s->version, "files", (json_int_t)s->nfiles, "auth", user[0] != '\0', "accept_empty",
-                          o.accept_empty),
+                json_pack("{s:s,s:i,s:s,s:I,s:b,s:b,s:s}", "repo", repo_real, "port", httpd_port(srv),
+                          "version", s->version, "files", (json_int_t)s->nfiles, "auth", user[0] != '\0',
+                          "accept_empty", o.accept_empty, "encrypt_key", key_source),
                 "config-server ready");
         cs_repo_exit(&repo, tok);
     }
@@ -294,5 +383,7 @@ cleanup:
         cs_http_free(&http);
     if (repo_open)
         cs_repo_close(&repo);
+    if (have_key > 0)
+        cs_cipher_wipe(&cipher);
     return rc;
 }

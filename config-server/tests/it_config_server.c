@@ -227,13 +227,20 @@ static void test_url_forms(void **state)
 static void test_not_found(void **state)
 {
     srv_t *s = *state;
-    assert_int_equal(get_status(s, "/nosuchapp/dev", "\"title\":\"Application Not Found\""), 404);
-    assert_int_equal(get_status(s, "/nosuchapp-dev.yml", "\"status\":404"), 404);
+    /* an application without files of its own still gets application*.yml, as from Spring */
+    assert_int_equal(get_status(s, "/nosuchapp/dev", "repo/application-dev.yml\""), 200);
+    assert_int_equal(get_status(s, "/nosuchapp-dev.yml", "bootstrap-servers: localhost:19092"), 200);
     assert_int_equal(get_status(s, "/billing/dev/nolabel", "\"title\":\"Label Not Found\""), 404);
     assert_int_equal(get_status(s, "/nolabel/billing-dev.yml", "\"status\":404"), 404);
     assert_int_equal(get_status(s, "/billing", "\"status\":404"), 404);
-    assert_int_equal(get_status(s, "/billing/dev//", "\"status\":400"), 400);
-    assert_int_equal(get_status(s, "//dev", "\"status\":400"), 400);
+    assert_int_equal(get_status(s, "/billing/dev//", "\"status\":404"), 404); /* Spring: 404 */
+    assert_int_equal(get_status(s, "/billing/dev/", "\"status\":404"), 404);
+    assert_int_equal(get_status(s, "//dev", "\"status\":404"), 404);
+    const char *html[] = {"Accept: text/html", NULL};
+    resp_t r;
+    get(s, "/billing/dev", html, &r);
+    assert_int_equal(r.status, 406); /* Spring's content negotiation */
+    resp_free(&r);
 }
 
 static void test_cve_vectors(void **state)
@@ -458,13 +465,153 @@ static void test_auth(void **state)
     unlink(cred);
 }
 
+/* Removes application*.yml from the running server's repo and waits until `path` answers
+ * `status` with `needle`. */
+static void drop_shared_files(srv_t *s, const char *path, long status, const char *needle)
+{
+    static const char *const shared[] = {"application.yml", "application-dev.yml"};
+    for (size_t i = 0; i < 2; i++) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", s->repo, shared[i]);
+        assert_int_equal(unlink(p), 0);
+    }
+    long long t0 = ts_now_ms();
+    for (;;) {
+        resp_t r;
+        get(s, path, NULL, &r);
+        int done = r.status == status && strstr(dbuf_ptr(&r.body), needle) != NULL;
+        resp_free(&r);
+        if (done)
+            return;
+        if (ts_now_ms() - t0 > 5000)
+            fail_msg("GET %s did not become %ld with '%s'", path, status, needle);
+        ts_sleep_ms(20);
+    }
+}
+
 static void test_accept_empty(void **state)
 {
     (void)state;
     srv_t a;
+    /* nothing applies (no application*.yml): 404 by default, Spring's accept-empty=false */
+    start(&a, NULL, NULL);
+    drop_shared_files(&a, "/nosuchapp/dev", 404, "\"title\":\"Application Not Found\"");
+    assert_int_equal(get_status(&a, "/nosuchapp-dev.yml", "\"status\":404"), 404);
+    assert_int_equal(get_status(&a, "/billing/dev", "billing-dev.yml"), 200);
+    stop(&a);
+    /* --accept-empty: 200 with no sources, as Spring's default */
     const char *env[] = {"CONFIG_SERVER_ACCEPT_EMPTY=true", NULL};
     start(&a, env, NULL);
-    assert_int_equal(get_status(&a, "/nosuchapp/dev", "\"propertySources\":[]"), 200);
+    drop_shared_files(&a, "/nosuchapp/dev", 200, "\"propertySources\":[]");
+    stop(&a);
+}
+
+static void post(const srv_t *s, const char *path, const char *ctype, const char *auth, const char *body,
+                 resp_t *r)
+{
+    char url[1024], ct[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+    dbuf_init(&r->body, 1u << 20);
+    dbuf_init(&r->hdrs, 1u << 16);
+    r->status = 0;
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, ct);
+    if (auth != NULL)
+        hl = curl_slist_append(hl, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+}
+
+/* {cipher} values, POST /encrypt and /decrypt: with the key Spring encrypted these with
+ * (fixtures/cipher/spring-vectors.tsv), auth required, Spring's error bodies; the
+ * side-by-side run against Spring itself is bench/config-server/compat.sh. */
+static void test_encrypt(void **state)
+{
+    (void)state;
+    srv_t a;
+    const char *ok = "Authorization: Basic Y2ZnOnMzY3JldA=="; /* cfg:s3cret */
+    const char *env[] = {"CONFIG_SERVER_USER=cfg", "CONFIG_SERVER_PASSWORD=s3cret", "ENCRYPT_KEY=s3cr3t-k3y",
+                         NULL};
+    start(&a, env, NULL);
+    const char *crypt =
+        "plain: x\n"
+        "db:\n"
+        "  password: '{cipher}ced8f183bcdfbde9deb1c5d0167db4fdb04820db067714a91dd92ef11d65c7f4'\n"
+        "  bad: '{cipher}deadbeef00'\n"
+        "last: y\n";
+    write_file(&a, "crypt.yml", crypt, strlen(crypt));
+    const char *auth[] = {ok, NULL};
+    long long t0 = ts_now_ms();
+    resp_t r;
+    for (;;) {
+        get(&a, "/crypt/default", auth, &r);
+        if (strstr(dbuf_ptr(&r.body), "crypt.yml") != NULL || ts_now_ms() - t0 > 5000)
+            break;
+        resp_free(&r);
+        ts_sleep_ms(20);
+    }
+    assert_non_null(strstr(dbuf_ptr(&r.body), "\"plain\":\"x\",\"last\":\"y\",\"db.password\":\"db-secret\","
+                                              "\"invalid.db.bad\":\"<n/a>\""));
+    resp_free(&r);
+    /* the flat forms see the decrypted value; the failure is logged, the server lives on */
+    get(&a, "/crypt-default.properties", auth, &r);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "db.password: db-secret"));
+    resp_free(&r);
+    assert_true(log_has(&a, "\"level\":\"warn\"", "invalid.db.bad"));
+    /* round trip through our own endpoints; a prefix is kept in front */
+    post(&a, "/encrypt", "text/plain", ok, "{key:k1}s3cr3t value", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(strncmp(dbuf_ptr(&r.body), "{key:k1}", 8) == 0);
+    char enc[512];
+    snprintf(enc, sizeof(enc), "%s", dbuf_ptr(&r.body));
+    resp_free(&r);
+    post(&a, "/decrypt", "text/plain", ok, enc, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(dbuf_ptr(&r.body), "s3cr3t value");
+    resp_free(&r);
+    /* curl -d (a form body) works as against Spring */
+    post(&a, "/decrypt/app/dev", "application/x-www-form-urlencoded", ok,
+         "ced8f183bcdfbde9deb1c5d0167db4fdb04820db067714a91dd92ef11d65c7f4", &r);
+    assert_string_equal(dbuf_ptr(&r.body), "db-secret");
+    resp_free(&r);
+    post(&a, "/decrypt", "text/plain", ok, "0011", &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "\"status\":\"INVALID\""));
+    resp_free(&r);
+    post(&a, "/encrypt", "text/plain", NULL, "x", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    get(&a, "/encrypt/status", auth, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(dbuf_ptr(&r.body), "{\"status\":\"OK\"}");
+    resp_free(&r);
+    stop(&a);
+    /* no key: NO_KEY (404); no credentials configured: /encrypt is refused (403) */
+    const char *nokey[] = {"CONFIG_SERVER_USER=cfg", "CONFIG_SERVER_PASSWORD=s3cret", NULL};
+    start(&a, nokey, NULL);
+    get(&a, "/encrypt/status", auth, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "\"NO_KEY\""));
+    resp_free(&r);
+    post(&a, "/encrypt", "text/plain", ok, "x", &r);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    stop(&a);
+    const char *open_env[] = {"ENCRYPT_KEY=s3cr3t-k3y", NULL};
+    start(&a, open_env, NULL);
+    post(&a, "/decrypt", "text/plain", NULL,
+         "ced8f183bcdfbde9deb1c5d0167db4fdb04820db067714a91dd92ef11d65c7f4", &r);
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
     stop(&a);
 }
 
@@ -534,6 +681,7 @@ int main(void)
     const struct CMUnitTest solo[] = {
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_accept_empty),
+        cmocka_unit_test(test_encrypt),
         cmocka_unit_test(test_cli),
     };
     int rc = cmocka_run_group_tests_name("config-server", tests, setup, teardown);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "env/environment.h"
+#include "env/placeholder.h"
 #include "env/render.h"
 #include "repo/snapshot.h"
 
@@ -25,6 +26,15 @@ static cs_snap_t *load_fixture(void)
     if (s == NULL)
         fail_msg("fixture: %s", err);
     return s;
+}
+
+/* cs_env_collect for one application, no key. */
+static void collect(const cs_snap_t *s, const cs_label_t *l, const char *app, char **prof, size_t np,
+                    cs_env_t *e)
+{
+    char *apps[1] = {(char *)app};
+    memset(&e->crypt, 0, sizeof(e->crypt));
+    cs_env_collect(s, l, apps, 1, prof, np, e);
 }
 
 static const char *src_name(const cs_env_t *e, size_t i, char *buf, size_t size)
@@ -41,7 +51,7 @@ static void test_precedence(void **state)
     char *prof[4];
     size_t np = cs_env_split_profiles(pb, prof, 4);
     cs_env_t e;
-    cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
+    collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
     /* the order Spring Cloud Config Server 5.0.6 (native) gives for the same repo */
     const char *want[] = {"billing-prod.yml#0",    "billing-dev.yml#1", "billing-dev.yml#0",
                           "application-dev.yml#0", "billing.yml#0",     "application.yml#1",
@@ -54,7 +64,7 @@ static void test_precedence(void **state)
     /* label overlay first, then the root */
     char pd[] = "default";
     np = cs_env_split_profiles(pd, prof, 4);
-    cs_env_collect(s, cs_snap_label(s, "v2"), "billing", prof, np, &e);
+    collect(s, cs_snap_label(s, "v2"), "billing", prof, np, &e);
     assert_string_equal(src_name(&e, 0, buf, sizeof(buf)), "v2/billing.yml#0");
     assert_string_equal(src_name(&e, 1, buf, sizeof(buf)), "billing.yml#0");
     assert_null(cs_snap_label(s, "nope"));
@@ -73,8 +83,10 @@ static void test_json_and_typing(void **state)
     char *prof[4];
     size_t np = cs_env_split_profiles(pb, prof, 4);
     cs_env_t e;
-    cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
-    json_t *j = cs_env_json(&e, "billing", "dev", NULL, s->version, "/repo", 0);
+    collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
+    cs_jnum_t jn;
+    assert_int_equal(cs_jnum_init(&jn), 0);
+    json_t *j = cs_env_json(&e, &jn, "billing", "dev", NULL, s->version, "/repo", 0);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "billing");
     assert_true(json_is_null(json_object_get(j, "label")));
@@ -89,19 +101,22 @@ static void test_json_and_typing(void **state)
     assert_true(json_is_integer(json_object_get(billing, "server.port")));
     assert_true(json_is_string(json_object_get(billing, "billing.quoted-number")));
     assert_true(json_is_true(json_object_get(billing, "billing.enabled")));
-    assert_true(json_is_real(json_object_get(billing, "billing.ratio")));
+    const cs_jnum_ent_t *ratio = cs_jnum_get(&jn, json_object_get(billing, "billing.ratio"));
+    assert_non_null(ratio); /* a double, written as Java writes it */
+    assert_string_equal(ratio->text, "0.75");
     assert_string_equal(json_string_value(json_object_get(billing, "billing.nothing")), "");
     assert_string_equal(json_string_value(json_object_get(billing, "billing.hosts[1]")), "beta");
     /* the JSON form keeps placeholders raw (the client resolves them) */
     assert_non_null(
         strstr(json_string_value(json_object_get(billing, "billing.url")), "${billing.host:localhost}"));
     json_decref(j);
-    j = cs_env_json(&e, "billing", "dev", "master", s->version, "/repo", 1);
+    j = cs_env_json(&e, &jn, "billing", "dev", "master", s->version, "/repo", 1);
     ps = json_object_get(j, "propertySources");
     json_t *v = json_object_get(json_object_get(json_array_get(ps, 1), "source"), "server.port");
     assert_int_equal(json_integer_value(json_object_get(v, "value")), 9090);
-    assert_non_null(strstr(json_string_value(json_object_get(v, "origin")), "billing-dev.yml:2"));
+    assert_string_equal(json_string_value(json_object_get(v, "origin")), "2:9"); /* Spring's line:column */
     json_decref(j);
+    cs_jnum_free(&jn);
     cs_snap_free(s);
 }
 
@@ -113,8 +128,12 @@ static void test_merge_lists_placeholders(void **state)
     char *prof[4];
     size_t np = cs_env_split_profiles(pb, prof, 4);
     cs_env_t e;
-    cs_env_collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
-    json_t *flat = cs_env_merge(&e, 1);
+    collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
+    cs_jnum_t jn;
+    assert_int_equal(cs_jnum_init(&jn), 0);
+    int bad = 0;
+    char err[256];
+    json_t *flat = cs_env_merge(&e, &jn, 1, &bad, err, sizeof(err));
     assert_string_equal(json_string_value(json_object_get(flat, "billing.hosts[0]")), "gamma");
     assert_null(json_object_get(flat, "billing.hosts[1]")); /* list replaced, not merged */
     assert_string_equal(json_string_value(json_object_get(flat, "shared.list[0]")), "dev-only");
@@ -132,12 +151,12 @@ static void test_merge_lists_placeholders(void **state)
 
     dbuf_t out;
     dbuf_init(&out, 1 << 20);
-    assert_int_equal(cs_render_yaml(flat, &out), 0);
+    assert_int_equal(cs_render_yaml(&jn, flat, &out), 0);
     assert_non_null(strstr(dbuf_ptr(&out), "quoted-number: '42'"));
     assert_non_null(strstr(dbuf_ptr(&out), "  port: 9090\n"));
     assert_non_null(strstr(dbuf_ptr(&out), "  - gamma\n"));
     dbuf_reset(&out);
-    assert_int_equal(cs_render_properties(flat, &out), 0);
+    assert_int_equal(cs_render_properties(&jn, flat, &out), 0);
     assert_non_null(strstr(dbuf_ptr(&out), "\nbilling.hosts[0]: gamma"));
     dbuf_free(&out);
     json_t *nested = cs_render_nest(flat);
@@ -147,23 +166,49 @@ static void test_merge_lists_placeholders(void **state)
     json_decref(nested);
     json_decref(flat);
 
-    flat = cs_env_merge(&e, 0);
+    flat = cs_env_merge(&e, &jn, 0, &bad, err, sizeof(err));
     assert_non_null(strstr(json_string_value(json_object_get(flat, "billing.url")), "${"));
     json_decref(flat);
+    cs_jnum_free(&jn);
     cs_snap_free(s);
 }
 
 static void test_placeholder_edges(void **state)
 {
     (void)state;
-    json_t *flat = json_pack("{s:s,s:s,s:s,s:i,s:s}", "a", "${b}", "b", "${a}", "x", "X", "n", 5, "nest",
-                             "${missing:${x}}");
-    char *r = cs_env_resolve(flat, "[${x}] ${n} ${missing:def} ${missing} ${nest} ${a} ${unterminated");
-    assert_non_null(r);
-    assert_non_null(strstr(r, "[X] 5 def ${missing} X "));
-    assert_non_null(strstr(r, "${unterminated"));
+    cs_jnum_t jn;
+    assert_int_equal(cs_jnum_init(&jn), 0);
+    json_t *flat = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "a", "${b}", "b", "${a}", "x", "X", "n", 5,
+                             "nest", "${missing:${x}}", "self", "${self}", "twice", "${x}${x}");
+    char *r = NULL, key[64];
+    assert_int_equal(cs_ph_resolve(flat, &jn,
+                                   "[${x}] ${n} ${missing:def} ${missing} ${nest} ${twice} ${unterminated",
+                                   &r, key, sizeof(key)),
+                     CS_PH_OK);
+    assert_string_equal(r, "[X] 5 def ${missing} X XX ${unterminated");
     free(r);
+    assert_int_equal(cs_ph_resolve(flat, &jn, "\\${x} ${x:}", &r, key, sizeof(key)), CS_PH_OK);
+    assert_string_equal(r, "${x} X");
+    free(r);
+    /* cycles are errors, as Spring's "Circular placeholder reference" */
+    assert_int_equal(cs_ph_resolve(flat, &jn, "${a}", &r, key, sizeof(key)), CS_PH_CYCLE);
+    assert_null(r);
+    assert_true(strcmp(key, "a") == 0 || strcmp(key, "b") == 0);
+    assert_int_equal(cs_ph_resolve(flat, &jn, "x ${self}", &r, key, sizeof(key)), CS_PH_CYCLE);
+    assert_string_equal(key, "self");
+    assert_int_equal(cs_ph_resolve(flat, &jn, "${nope:${self}}", &r, key, sizeof(key)), CS_PH_CYCLE);
     json_decref(flat);
+    /* exponential expansion stops at the cap instead of eating memory */
+    flat = json_object();
+    char k[8], v[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        snprintf(v, sizeof(v), "${k%d}${k%d}", i + 1, i + 1);
+        json_object_set_new(flat, k, json_string(i == 39 ? "xxxxxxxx" : v));
+    }
+    assert_int_equal(cs_ph_resolve(flat, &jn, "${k0}", &r, key, sizeof(key)), CS_PH_TOO_BIG);
+    json_decref(flat);
+    cs_jnum_free(&jn);
 }
 
 static void test_profile_expressions(void **state)

@@ -30,7 +30,7 @@ static void test_decode(void **state)
     assert_int_equal(cs_path_decode("%25252e", 7, out, sizeof(out)), 0);
     assert_string_equal(out, ".");
     assert_int_equal(cs_path_decode("a(_)b", 5, out, sizeof(out)), 0);
-    assert_string_equal(out, "a/b");
+    assert_string_equal(out, "a(_)b"); /* "(_)" is the label's business (cs_path_label) */
     assert_int_equal(cs_path_decode("%00", 3, out, sizeof(out)), -1);
     assert_int_equal(cs_path_decode("%2500", 5, out, sizeof(out)), -1);
     assert_int_equal(cs_path_decode("%zz", 3, out, sizeof(out)), -1);
@@ -57,6 +57,36 @@ static void test_names(void **state)
     assert_false(cs_path_profiles_ok(",dev"));
     assert_false(cs_path_profiles_ok("dev,,prod"));
     assert_false(cs_path_profiles_ok("dev,../x"));
+    /* several applications, as Spring's /a,b/{profiles} */
+    assert_true(cs_path_apps_ok("a"));
+    assert_true(cs_path_apps_ok("alpha,beta,application"));
+    assert_false(cs_path_apps_ok("alpha,"));
+    assert_false(cs_path_apps_ok(",alpha"));
+    assert_false(cs_path_apps_ok("a,,b"));
+    assert_false(cs_path_apps_ok("a,../b"));
+    assert_false(cs_path_apps_ok("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q")); /* 17 > CS_PATH_MAX_APPS */
+}
+
+static void test_labels(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_int_equal(cs_path_label("release(_)1.0", out, sizeof(out)), 0);
+    assert_string_equal(out, "release/1.0");
+    assert_int_equal(cs_path_label("feature(_)JIRA-12(_)x", out, sizeof(out)), 0);
+    assert_string_equal(out, "feature/JIRA-12/x");
+    assert_int_equal(cs_path_label("main", out, sizeof(out)), 0);
+    assert_string_equal(out, "main");
+    static const char *const bad[] = {"(_)etc",     "x(_)",     "a(_)(_)b", "a(_)..(_)b", "a(_).x", "..",
+                                      "a/b",        "a\\b",     "(_)",      "a(_)-x",     "",       "a(_)b#",
+                                      "a(_)%2e%2e", "HEAD@{1}", "a b",      "a,b",        "-x",     "x(_"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (cs_path_label(bad[i], out, sizeof(out)) == 0)
+            fail_msg("label '%s' accepted as '%s'", bad[i], out);
+    char longl[400];
+    memset(longl, 'a', sizeof(longl) - 1);
+    longl[sizeof(longl) - 1] = '\0';
+    assert_int_equal(cs_path_label(longl, out, sizeof(out)), -1);
 }
 
 static void test_url_forms(void **state)
@@ -83,9 +113,32 @@ static void test_url_forms(void **state)
     assert_int_equal(r.kind, CS_REQ_HEALTH);
     assert_int_equal(parse("/health", &r), 0);
     assert_int_equal(parse("/billing", &r), 404);
-    assert_int_equal(parse("/", &r), 400);
-    assert_int_equal(parse("//dev", &r), 400);
-    assert_int_equal(parse("/billing/dev/", &r), 400);
+    assert_int_equal(parse("/", &r), 404);
+    assert_int_equal(parse("//dev", &r), 404);
+    assert_int_equal(parse("/billing/dev/", &r), 404); /* a trailing slash: Spring's 404 */
+    assert_int_equal(parse("/billing/", &r), 404);
+    assert_int_equal(parse("/billing-dev.yml/", &r), 404);
+    assert_int_equal(parse("/a//b", &r), 404);
+    assert_int_equal(parse("/alpha,beta/dev", &r), 0);
+    assert_string_equal(r.app, "alpha,beta");
+    assert_int_equal(parse("/alpha,beta-dev,prod.yml", &r), 0);
+    assert_true(strcmp(r.app, "alpha,beta") == 0 && strcmp(r.profiles, "dev,prod") == 0);
+    assert_int_equal(parse("/billing/dev/release(_)1.0", &r), 0);
+    assert_string_equal(r.label, "release/1.0");
+    assert_int_equal(parse("/billing/dev/release%28_%291.0", &r), 0);
+    assert_string_equal(r.label, "release/1.0");
+    assert_int_equal(parse("/release(_)1.0/billing-dev.yml", &r), 0);
+    assert_string_equal(r.label, "release/1.0");
+    assert_int_equal(parse("/billing/dev/release%2F1.0", &r), 400); /* only (_) spells a slash */
+    assert_int_equal(parse("/a(_)b/dev", &r), 400);                 /* not in application names */
+    assert_int_equal(parse("/encrypt/status", &r), 0);
+    assert_int_equal(r.kind, CS_REQ_ENCRYPT_STATUS);
+    assert_int_equal(parse("/key", &r), 0);
+    assert_int_equal(r.kind, CS_REQ_KEY);
+    assert_int_equal(parse("/key/app/dev", &r), 0);
+    assert_int_equal(r.kind, CS_REQ_KEY);
+    assert_int_equal(parse("/encrypt/dev", &r), 0); /* the application "encrypt", as Spring */
+    assert_int_equal(r.kind, CS_REQ_ENV);
     assert_int_equal(parse("/a/b/c/d", &r), 404);
 }
 
@@ -134,6 +187,19 @@ static int escapes(const char *s)
 {
     return strchr(s, '/') != NULL || strchr(s, '\\') != NULL || strstr(s, "..") != NULL ||
            strchr(s, '\0') != s + strlen(s) || s[0] == '.';
+}
+
+/* 1 when a label is "" or "/"-separated names, none of which could leave a directory. */
+static int label_safe(const char *l)
+{
+    char buf[CS_PATH_NAME_MAX + 1];
+    snprintf(buf, sizeof(buf), "%s", l);
+    if (buf[0] == '\0')
+        return 1;
+    for (char *save = NULL, *p = strtok_r(buf, "/", &save); p != NULL; p = strtok_r(NULL, "/", &save))
+        if (escapes(p) || !cs_path_name_ok(p))
+            return 0;
+    return l[0] != '/' && l[strlen(l) - 1] != '/' && strstr(l, "//") == NULL;
 }
 
 /* Random paths from the URL grammar's and the attacks' own pieces (encoded dots and slashes,
@@ -205,8 +271,10 @@ static void test_fuzz_paths(void **state)
         accepted++;
         if (r.kind == CS_REQ_HEALTH)
             continue;
-        if (escapes(r.app) || escapes(r.label) || escapes(r.profiles) || !cs_path_name_ok(r.app) ||
-            (r.label[0] != '\0' && !cs_path_name_ok(r.label)) || !cs_path_profiles_ok(r.profiles))
+        if (r.kind == CS_REQ_ENCRYPT_STATUS || r.kind == CS_REQ_KEY)
+            continue;
+        if (escapes(r.app) || escapes(r.profiles) || !cs_path_apps_ok(r.app) || !label_safe(r.label) ||
+            !cs_path_profiles_ok(r.profiles))
             fail_msg("%s accepted as app '%s' profiles '%s' label '%s'", path, r.app, r.profiles, r.label);
     }
     assert_true(accepted > 0);
@@ -215,9 +283,9 @@ static void test_fuzz_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode),     cmocka_unit_test(test_names),
-        cmocka_unit_test(test_url_forms),  cmocka_unit_test(test_cve_vectors),
-        cmocka_unit_test(test_fuzz_paths),
+        cmocka_unit_test(test_decode),      cmocka_unit_test(test_names),
+        cmocka_unit_test(test_labels),      cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_cve_vectors), cmocka_unit_test(test_fuzz_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

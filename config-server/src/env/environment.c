@@ -1,5 +1,5 @@
-/* environment.c — source selection/precedence, the JSON Environment, merging with list
- * replacement and ${…} placeholder resolution (see environment.h).
+/* environment.c — source selection/precedence, {cipher} values, the JSON Environment and
+ * merging with list replacement (see environment.h).
  */
 #include "env/environment.h"
 
@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "dbuf.h"
-
-#define PLACEHOLDER_DEPTH 16
+#include "env/placeholder.h"
 
 size_t cs_env_split_profiles(char *buf, char **out, size_t max)
 {
@@ -98,17 +97,26 @@ static void add_docs(cs_env_t *out, const cs_file_t *f, char *const *profiles, s
     }
 }
 
-void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, char *const *profiles,
-                    size_t np, cs_env_t *out)
+void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, char *const *apps, size_t napps,
+                    char *const *profiles, size_t np, cs_env_t *out)
 {
     out->n = 0;
-    const char *names[2] = {app, "application"};
-    size_t nnames = strcmp(app, "application") == 0 ? 1 : 2;
+    /* the names, highest first: the last application listed first, `application` last */
+    const char *names[CS_ENV_MAX_APPS + 1];
+    size_t nnames = 0;
+    for (size_t a = napps; a > 0 && nnames < CS_ENV_MAX_APPS; a--) {
+        int dup = strcmp(apps[a - 1], "application") == 0;
+        for (size_t k = 0; k < nnames && !dup; k++)
+            dup = strcmp(names[k], apps[a - 1]) == 0;
+        if (!dup)
+            names[nnames++] = apps[a - 1];
+    }
+    names[nnames++] = "application";
     const cs_label_t *locs[2] = {lbl, &s->labels[0]};
     size_t nlocs = lbl == &s->labels[0] ? 1 : 2;
     char base[2 * 128 + 8];
     /* profile-specific files: last profile first, then label overlay before root, then
-     * {app} before application (Spring native backend, measured) */
+     * the applications before application (Spring native backend, measured) */
     for (size_t p = np; p > 0; p--)
         for (size_t li = 0; li < nlocs; li++)
             for (size_t ni = 0; ni < nnames; ni++) {
@@ -123,8 +131,64 @@ void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, const char *app, 
                 add_docs(out, cs_snap_find(locs[li], names[ni], ext), profiles, np);
 }
 
-json_t *cs_env_json(const cs_env_t *e, const char *app, const char *profiles, const char *label,
-                    const char *version, const char *repo, int v2)
+static int is_cipher(const yamlconf_prop_t *p)
+{
+    return p->type == YAMLCONF_STR && cs_cipher_is_marked(p->text);
+}
+
+/* One source's map as Spring serves it: its values in document order, then the {cipher}
+ * values decrypted (or invalid.<key> = "<n/a>"), as CipherEnvironmentEncryptor moves
+ * them. `v2`: {"value","origin"} for the values read from the file. New ref or NULL. */
+static json_t *source_map(const cs_env_t *e, const cs_source_t *src, cs_jnum_t *jn, int v2)
+{
+    json_t *map = json_object();
+    dbuf_t plain, key;
+    dbuf_init(&plain, 1u << 24);
+    dbuf_init(&key, 1u << 16);
+    for (int pass = 0; pass < 2 && map != NULL; pass++)
+        for (size_t k = 0; k < src->doc->n && map != NULL; k++) {
+            const yamlconf_prop_t *p = &src->doc->props[k];
+            if (is_cipher(p) != pass)
+                continue;
+            json_t *v = NULL;
+            const char *name = p->key;
+            if (pass == 0) {
+                v = cs_jnum_prop_json(jn, p);
+                if (v2 && v != NULL) {
+                    char origin[32];
+                    snprintf(origin, sizeof(origin), "%d:%d", p->line, p->col);
+                    v = json_pack("{s:o,s:s}", "value", v, "origin", origin);
+                }
+            } else {
+                cs_cipher_rc_t rc = CS_CIPHER_BAD_CRYPT;
+                dbuf_reset(&plain);
+                if (e->crypt.cipher != NULL)
+                    rc = cs_cipher_decrypt_value(e->crypt.cipher, p->text, &plain);
+                if (rc == CS_CIPHER_OK) {
+                    v = json_stringn(dbuf_ptr(&plain), dbuf_len(&plain));
+                } else {
+                    dbuf_reset(&key);
+                    if (dbuf_addf(&key, "invalid.%s", p->key) == 0)
+                        name = dbuf_ptr(&key);
+                    v = json_string("<n/a>");
+                    if (e->crypt.report != NULL)
+                        e->crypt.report(e->crypt.ctx, src->file->rel, p->key,
+                                        e->crypt.cipher == NULL ? "no encryption key is configured"
+                                                                : cs_cipher_reason(rc));
+                }
+            }
+            if (v == NULL || json_object_set_new(map, name, v) != 0) {
+                json_decref(map);
+                map = NULL;
+            }
+        }
+    dbuf_free(&plain);
+    dbuf_free(&key);
+    return map;
+}
+
+json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const char *profiles,
+                    const char *label, const char *version, const char *repo, int v2)
 {
     json_t *profs = json_array(); /* Spring echoes the requested list as one element */
     json_t *sources = json_array();
@@ -140,16 +204,11 @@ json_t *cs_env_json(const cs_env_t *e, const char *app, const char *profiles, co
                      src->file->rel, repo, dirlen, src->file->rel, src->docidx);
         } else
             snprintf(name, sizeof(name), "file:%s/%s", repo, src->file->rel);
-        json_t *map = json_object();
-        for (size_t k = 0; k < src->doc->n; k++) {
-            const yamlconf_prop_t *p = &src->doc->props[k];
-            json_t *v = yamlconf_prop_json(p);
-            if (v2) {
-                char origin[1100];
-                snprintf(origin, sizeof(origin), "file:%s/%s:%d", repo, src->file->rel, p->line);
-                v = json_pack("{s:o,s:s}", "value", v, "origin", origin);
-            }
-            json_object_set_new(map, p->key, v);
+        json_t *map = source_map(e, src, jn, v2);
+        if (map == NULL) {
+            json_decref(profs);
+            json_decref(sources);
+            return NULL;
         }
         json_array_append_new(sources, json_pack("{s:s,s:o}", "name", name, "source", map));
     }
@@ -175,29 +234,48 @@ static void drop_list(json_t *flat, const char *prefix, size_t plen)
     }
 }
 
-json_t *cs_env_merge(const cs_env_t *e, int resolve)
+/* Merges one source's map into `flat`: a list present in it replaces the whole lower list. */
+static void merge_source(json_t *flat, json_t *map)
+{
+    const char *key;
+    json_t *v;
+    void *it;
+    for (it = json_object_iter(map); it != NULL; it = json_object_iter_next(map, it)) {
+        key = json_object_iter_key(it);
+        const char *br = strchr(key, '[');
+        if (br == NULL || br == key)
+            continue;
+        size_t plen = (size_t)(br - key);
+        int seen = 0; /* once per prefix */
+        for (void *j = json_object_iter(map); j != it && !seen; j = json_object_iter_next(map, j)) {
+            const char *o = json_object_iter_key(j);
+            seen = strncmp(o, key, plen) == 0 && o[plen] == '[';
+        }
+        if (!seen)
+            drop_list(flat, key, plen);
+    }
+    json_object_foreach(map, key, v)
+    {
+        if (!dropped_key(key))
+            json_object_set(flat, key, v);
+    }
+}
+
+json_t *cs_env_merge(const cs_env_t *e, cs_jnum_t *jn, int resolve, int *bad, char *err, size_t errlen)
 {
     json_t *flat = json_object();
+    *bad = 0;
+    snprintf(err, errlen, "out of memory");
     if (flat == NULL)
         return NULL;
     for (size_t i = e->n; i > 0; i--) { /* lowest precedence first */
-        const yamlconf_doc_t *d = e->src[i - 1].doc;
-        /* a list present in this source replaces the whole lower list */
-        for (size_t k = 0; k < d->n; k++) {
-            const char *key = d->props[k].key;
-            const char *br = strchr(key, '[');
-            if (br == NULL || br == key)
-                continue;
-            size_t plen = (size_t)(br - key);
-            int seen = 0;
-            for (size_t j = 0; j < k && !seen; j++) /* once per prefix */
-                seen = strncmp(d->props[j].key, key, plen) == 0 && d->props[j].key[plen] == '[';
-            if (!seen)
-                drop_list(flat, key, plen);
+        json_t *map = source_map(e, &e->src[i - 1], jn, 0);
+        if (map == NULL) {
+            json_decref(flat);
+            return NULL;
         }
-        for (size_t k = 0; k < d->n; k++)
-            if (!dropped_key(d->props[k].key))
-                json_object_set_new(flat, d->props[k].key, yamlconf_prop_json(&d->props[k]));
+        merge_source(flat, map);
+        json_decref(map);
     }
     /* Spring lists the non-list keys first, then the list entries */
     json_t *ordered = json_object();
@@ -211,148 +289,34 @@ json_t *cs_env_merge(const cs_env_t *e, int resolve)
         }
     json_decref(flat);
     flat = ordered;
-    if (flat == NULL)
-        return NULL;
-    if (resolve) {
-        /* resolve against a frozen copy so the result does not depend on key order */
-        json_t *src = json_copy(flat);
-        const char *k;
-        json_t *v;
-        json_object_foreach(flat, k, v)
-        {
-            if (!json_is_string(v) || strstr(json_string_value(v), "${") == NULL)
-                continue;
-            char *r = cs_env_resolve(src, json_string_value(v));
-            if (r != NULL)
-                json_object_set_new(flat, k, json_string(r));
+    if (flat == NULL || !resolve)
+        return flat;
+    /* resolve against a frozen copy so the result does not depend on key order */
+    json_t *src = json_copy(flat);
+    const char *k;
+    json_t *v;
+    json_object_foreach(flat, k, v)
+    {
+        if (!json_is_string(v) || strstr(json_string_value(v), "${") == NULL)
+            continue;
+        char *r = NULL, ckey[256];
+        int rc = cs_ph_resolve(src, jn, json_string_value(v), &r, ckey, sizeof(ckey));
+        if (rc == CS_PH_OK) {
+            json_object_set_new(flat, k, json_string(r));
             free(r);
+            continue;
+        }
+        if (rc == CS_PH_CYCLE) {
+            *bad = 1;
+            snprintf(err, errlen, "circular placeholder reference '%s' in the value of '%s'", ckey, k);
+        } else {
+            *bad = 1;
+            snprintf(err, errlen, "the placeholders of '%s' expand to more than 16 MiB", k);
         }
         json_decref(src);
+        json_decref(flat);
+        return NULL;
     }
+    json_decref(src);
     return flat;
-}
-
-char *cs_env_value_text(const json_t *v)
-{
-    char buf[64];
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return strdup(json_string_value(v));
-    case JSON_INTEGER:
-        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-        break;
-    case JSON_TRUE:
-        return strdup("true");
-    case JSON_FALSE:
-        return strdup("false");
-    default:
-        return strdup("");
-    }
-    /* shortest text that round-trips: 1.5, not 1.5000000000000000 */
-    if (json_is_real(v)) {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, sizeof(buf), "%.*g", prec, json_real_value(v));
-            if (strtod(buf, NULL) == json_real_value(v))
-                break;
-        }
-        size_t n = strlen(buf);
-        if (strpbrk(buf, ".eEni") == NULL && n + 2 < sizeof(buf))
-            memcpy(buf + n, ".0", 3);
-    }
-    return strdup(buf);
-}
-
-/* Index of the '}' closing a placeholder whose body starts at `i`, or len. */
-static size_t match_close(const char *s, size_t len, size_t i)
-{
-    int depth = 1;
-    for (; i < len; i++) {
-        if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
-            depth++;
-            i++;
-        } else if (s[i] == '}' && --depth == 0) {
-            return i;
-        }
-    }
-    return len;
-}
-
-static size_t find_colon(const char *s, size_t len)
-{
-    int depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
-            depth++;
-            i++;
-        } else if (s[i] == '}' && depth > 0) {
-            depth--;
-        } else if (s[i] == ':' && depth == 0) {
-            return i;
-        }
-    }
-    return len;
-}
-
-static int resolve_into(const json_t *flat, const char *s, size_t len, dbuf_t *out, int depth)
-{
-    size_t i = 0;
-    while (i < len) {
-        if (s[i] == '\\' && i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
-            if (dbuf_add(out, "${", 2) != 0)
-                return -1;
-            i += 3;
-            continue;
-        }
-        if (!(s[i] == '$' && i + 1 < len && s[i + 1] == '{')) {
-            if (dbuf_add(out, s + i, 1) != 0)
-                return -1;
-            i++;
-            continue;
-        }
-        size_t end = match_close(s, len, i + 2);
-        if (end == len || depth >= PLACEHOLDER_DEPTH) { /* unterminated or too deep: literal */
-            size_t stop = end == len ? len : end + 1;
-            if (dbuf_add(out, s + i, stop - i) != 0)
-                return -1;
-            i = stop;
-            continue;
-        }
-        const char *inner = s + i + 2;
-        size_t ilen = end - (i + 2);
-        size_t colon = find_colon(inner, ilen);
-        dbuf_t key;
-        dbuf_init(&key, 4096);
-        int rc = resolve_into(flat, inner, colon, &key, depth + 1);
-        json_t *v = rc == 0 ? json_object_get(flat, dbuf_ptr(&key)) : NULL;
-        dbuf_free(&key);
-        if (rc != 0)
-            return -1;
-        if (v != NULL) {
-            char *t = cs_env_value_text(v);
-            rc = t != NULL ? resolve_into(flat, t, strlen(t), out, depth + 1) : -1;
-            free(t);
-        } else if (colon < ilen) {
-            rc = resolve_into(flat, inner + colon + 1, ilen - colon - 1, out, depth + 1);
-        } else {
-            rc = dbuf_add(out, s + i, end + 1 - i); /* unresolvable: left unchanged */
-        }
-        if (rc != 0)
-            return -1;
-        i = end + 1;
-    }
-    return 0;
-}
-
-char *cs_env_resolve(const json_t *flat, const char *text)
-{
-    dbuf_t out;
-    dbuf_init(&out, 1u << 20);
-    if (resolve_into(flat, text, strlen(text), &out, 0) != 0) {
-        dbuf_free(&out);
-        return strdup(text);
-    }
-    return dbuf_take(&out, NULL);
 }

@@ -1,37 +1,29 @@
-/* render.c — .properties / nested JSON / nested YAML bodies from the flat map. */
+/* render.c — .properties / nested JSON / nested YAML bodies from the flat map (render.h). */
 #include "env/render.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <yaml.h>
 
-#include "env/environment.h"
+#include "utf8text.h"
 #include "yamlconf.h"
 
-int cs_render_properties(const json_t *flat, dbuf_t *out)
+int cs_render_properties(const cs_jnum_t *jn, const json_t *flat, dbuf_t *out)
 {
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)flat, k, v)
     {
-        char *t = cs_env_value_text(v);
-        /* lines are separated, not terminated, by "\n" (byte-identical to Spring) */
-        if (t == NULL || (out->len > 0 && dbuf_add(out, "\n", 1) != 0) || dbuf_adds(out, k) != 0 ||
-            dbuf_add(out, ": ", 2) != 0) {
-            free(t);
-            return -1;
-        }
-        for (const char *p = t; *p; p++) {
-            int rc = *p == '\n'   ? dbuf_add(out, "\\n", 2)
-                     : *p == '\r' ? dbuf_add(out, "\\r", 2)
-                                  : dbuf_add(out, p, 1);
-            if (rc != 0) {
-                free(t);
-                return -1;
-            }
-        }
+        char *t = cs_jnum_text(jn, v);
+        /* lines are separated, not terminated, by "\n"; values are written raw (Spring) */
+        int rc = t == NULL || (out->len > 0 && dbuf_add(out, "\n", 1) != 0) || dbuf_adds(out, k) != 0 ||
+                 dbuf_add(out, ": ", 2) != 0 || dbuf_adds(out, t) != 0;
         free(t);
+        if (rc)
+            return -1;
     }
     return 0;
 }
@@ -136,15 +128,117 @@ static int y_write(void *data, unsigned char *buf, size_t size)
     return 1;
 }
 
-static int emit_scalar(yaml_emitter_t *em, const char *text, int quote)
+/* [0-9]{min,max} at *s: advances and returns 1, or 0. */
+static int digits(const char **s, int min, int max)
+{
+    int n = 0;
+    while (n < max && (*s)[n] >= '0' && (*s)[n] <= '9')
+        n++;
+    if (n < min)
+        return 0;
+    *s += n;
+    return 1;
+}
+
+/* SnakeYAML's TIMESTAMP resolver: 2001-12-14, 2001-12-14t21:59:43.10-05:00 … */
+static int is_timestamp(const char *s)
+{
+    if (!digits(&s, 4, 4) || *s++ != '-')
+        return 0;
+    const char *d = s;
+    if (digits(&d, 2, 2) && *d == '-' && (d++, digits(&d, 2, 2)) && *d == '\0')
+        return 1;
+    if (!digits(&s, 1, 2) || *s++ != '-' || !digits(&s, 1, 2))
+        return 0;
+    if (*s == 'T' || *s == 't')
+        s++;
+    else if (*s == ' ' || *s == '\t')
+        while (*s == ' ' || *s == '\t')
+            s++;
+    else
+        return 0;
+    if (!digits(&s, 1, 2) || *s++ != ':' || !digits(&s, 2, 2) || *s++ != ':' || !digits(&s, 2, 2))
+        return 0;
+    if (*s == '.') {
+        s++;
+        digits(&s, 0, 1 << 20);
+    }
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s == 'Z')
+        s++;
+    else if (*s == '-' || *s == '+') {
+        s++;
+        if (!digits(&s, 1, 2))
+            return 0;
+        if (*s == ':') {
+            s++;
+            if (!digits(&s, 2, 2))
+                return 0;
+        }
+    }
+    return *s == '\0';
+}
+
+int cs_render_yaml_implicit(const char *s)
+{
+    yamlconf_prop_t p = {0};
+    yamlconf_type_plain(s, &p);
+    return p.type != YAMLCONF_STR || strcmp(s, "<<") == 0 || is_timestamp(s);
+}
+
+/* SnakeYAML's StreamReader.isPrintable over the code points of UTF-8 `s`. */
+static int yaml_printable(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (n > 0) {
+        unsigned cp = 0;
+        size_t l = utf8text_next(u, n, &cp);
+        if (l == 0)
+            return 0;
+        if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 ||
+              (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) || cp >= 0x10000))
+            return 0;
+        u += l;
+        n -= l;
+    }
+    return 1;
+}
+
+/* `plain_ok` 0 forces quotes (the string would read back as another type); a `tag`
+ * (binary) is written out. */
+static int emit_scalar_ev(yaml_emitter_t *em, const char *tag, const char *text, int plain_ok,
+                          yaml_scalar_style_t style)
 {
     yaml_event_t ev;
-    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), !quote, 1,
-                                 quote ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+    if (!yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)tag, (yaml_char_t *)text, (int)strlen(text),
+                                      tag == NULL && plain_ok, tag == NULL, style))
+        return 0;
     return yaml_emitter_emit(em, &ev);
 }
 
-static int emit_node(yaml_emitter_t *em, const json_t *n, int depth)
+/* A string as SnakeYAML represents it (see render.h). */
+static int emit_string(yaml_emitter_t *em, const char *text)
+{
+    if (!yaml_printable(text)) {
+        size_t n = strlen(text);
+        char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+        if (b64 == NULL)
+            return 0;
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)text, (int)n);
+        int ok = emit_scalar_ev(em, "tag:yaml.org,2002:binary", b64, 0, YAML_LITERAL_SCALAR_STYLE);
+        free(b64);
+        return ok;
+    }
+    if (cs_render_yaml_implicit(text))
+        return emit_scalar_ev(em, NULL, text, 0, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+    int multiline = strchr(text, '\n') != NULL || strstr(text, "\xc2\x85") != NULL ||
+                    strstr(text, "\xe2\x80\xa8") != NULL || strstr(text, "\xe2\x80\xa9") != NULL;
+    return emit_scalar_ev(em, NULL, text, 1, multiline ? YAML_LITERAL_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+}
+
+static int emit_node(yaml_emitter_t *em, const cs_jnum_t *jn, const json_t *n, int depth)
 {
     yaml_event_t ev;
     if (depth > 128)
@@ -157,7 +251,7 @@ static int emit_node(yaml_emitter_t *em, const json_t *n, int depth)
         json_t *v;
         json_object_foreach((json_t *)n, k, v)
         {
-            if (!emit_scalar(em, k, 0) || !emit_node(em, v, depth + 1))
+            if (!emit_string(em, k) || !emit_node(em, jn, v, depth + 1))
                 return 0;
         }
         yaml_mapping_end_event_initialize(&ev);
@@ -171,29 +265,34 @@ static int emit_node(yaml_emitter_t *em, const json_t *n, int depth)
         json_t *v;
         json_array_foreach(n, i, v)
         {
-            if (!emit_node(em, v, depth + 1))
+            if (!emit_node(em, jn, v, depth + 1))
                 return 0;
         }
         yaml_sequence_end_event_initialize(&ev);
         return yaml_emitter_emit(em, &ev);
     }
     if (json_is_null(n))
-        return emit_scalar(em, "", 1);
-    char *t = cs_env_value_text(n);
+        return emit_scalar_ev(em, NULL, "", 0, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+    const cs_jnum_ent_t *e = cs_jnum_get(jn, n);
+    if (e != NULL) { /* SnakeYAML: 1000.0, 1.5E-7, .inf, -.inf, .NaN, big integers as digits */
+        const char *t = e->text;
+        if (!e->big && isnan(e->d))
+            t = ".NaN";
+        else if (!e->big && isinf(e->d))
+            t = e->d < 0 ? "-.inf" : ".inf";
+        return emit_scalar_ev(em, NULL, t, 1, YAML_PLAIN_SCALAR_STYLE);
+    }
+    if (json_is_string(n))
+        return emit_string(em, json_string_value(n));
+    char *t = cs_jnum_text(jn, n); /* integers, booleans */
     if (t == NULL)
         return 0;
-    int quote = 0;
-    if (json_is_string(n)) { /* keep it a string for YAML readers: "8080", "true", "" */
-        yamlconf_prop_t p = {0};
-        yamlconf_type_plain(t, &p);
-        quote = p.type != YAMLCONF_STR;
-    }
-    int ok = emit_scalar(em, t, quote);
+    int ok = emit_scalar_ev(em, NULL, t, 1, YAML_PLAIN_SCALAR_STYLE);
     free(t);
     return ok;
 }
 
-int cs_render_yaml(const json_t *flat, dbuf_t *out)
+int cs_render_yaml(const cs_jnum_t *jn, const json_t *flat, dbuf_t *out)
 {
     json_t *tree = cs_render_nest(flat);
     yaml_emitter_t em;
@@ -206,12 +305,12 @@ int cs_render_yaml(const json_t *flat, dbuf_t *out)
     }
     yaml_emitter_set_output(&em, y_write, &w);
     yaml_emitter_set_unicode(&em, 1);
-    yaml_emitter_set_width(&em, -1);
+    yaml_emitter_set_width(&em, 80); /* SnakeYAML's default */
     yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
     if (!yaml_emitter_emit(&em, &ev))
         goto cleanup;
     yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-    if (!yaml_emitter_emit(&em, &ev) || !emit_node(&em, tree, 0))
+    if (!yaml_emitter_emit(&em, &ev) || !emit_node(&em, jn, tree, 0))
         goto cleanup;
     yaml_document_end_event_initialize(&ev, 1);
     if (!yaml_emitter_emit(&em, &ev))

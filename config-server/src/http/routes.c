@@ -10,6 +10,7 @@
 
 #include "dbuf.h"
 #include "env/environment.h"
+#include "env/jnum.h"
 #include "env/render.h"
 
 #define MAX_SEGS 8
@@ -57,7 +58,7 @@ static int parse_flat(const char *seg, cs_req_t *out, char *why, size_t whylen)
             return 404;
         }
         *dash = '\0';
-        if (!cs_path_name_ok(stem) || !cs_path_profiles_ok(dash + 1)) {
+        if (!cs_path_apps_ok(stem) || !cs_path_profiles_ok(dash + 1)) {
             snprintf(why, whylen, "invalid application or profile name");
             return 400;
         }
@@ -91,9 +92,9 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
             snprintf(why, whylen, "too many path segments");
             return 404;
         }
-        if (len == 0) {
-            snprintf(why, whylen, "empty path segment");
-            return 400;
+        if (len == 0) { /* "//x", "/x/" …: no such resource, as Spring answers */
+            snprintf(why, whylen, "empty path segment (a trailing or doubled slash)");
+            return 404;
         }
         if (cs_path_decode(p, len, segs[nseg], sizeof(segs[nseg])) != 0 || !segment_safe(segs[nseg])) {
             snprintf(why, whylen, "path segment %d is not an allowed name (after decoding)", nseg + 1);
@@ -105,6 +106,14 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
         p = slash + 1;
     }
     int rc;
+    if ((nseg == 1 || nseg == 3) && strcmp(segs[0], "key") == 0) { /* Spring's RSA public key */
+        out->kind = CS_REQ_KEY;
+        return 0;
+    }
+    if (nseg == 2 && strcmp(segs[0], "encrypt") == 0 && strcmp(segs[1], "status") == 0) {
+        out->kind = CS_REQ_ENCRYPT_STATUS;
+        return 0;
+    }
     switch (nseg) {
     case 1:
         rc = parse_flat(segs[0], out, why, whylen);
@@ -117,11 +126,10 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
     case 2:
         rc = parse_flat(segs[1], out, why, whylen);
         if (rc == 0) {
-            if (!cs_path_name_ok(segs[0])) {
+            if (cs_path_label(segs[0], out->label, sizeof(out->label)) != 0) {
                 snprintf(why, whylen, "invalid label name");
                 return 400;
             }
-            copy_str(out->label, sizeof(out->label), segs[0]);
             return 0;
         }
         if (rc > 0)
@@ -129,16 +137,14 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
         /* fall through: /{app}/{profiles} */
         /* FALLTHRU */
     case 3:
-        if (!cs_path_name_ok(segs[0]) || !cs_path_profiles_ok(segs[1]) ||
-            (nseg == 3 && !cs_path_name_ok(segs[2]))) {
+        if (!cs_path_apps_ok(segs[0]) || !cs_path_profiles_ok(segs[1]) ||
+            (nseg == 3 && cs_path_label(segs[2], out->label, sizeof(out->label)) != 0)) {
             snprintf(why, whylen, "invalid application, profile or label name");
             return 400;
         }
         out->kind = CS_REQ_ENV;
         copy_str(out->app, sizeof(out->app), segs[0]);
         copy_str(out->profiles, sizeof(out->profiles), segs[1]);
-        if (nseg == 3)
-            copy_str(out->label, sizeof(out->label), segs[2]);
         return 0;
     default:
         snprintf(why, whylen, "plain-text resources are not served");
@@ -183,6 +189,11 @@ void cs_http_free(cs_http_t *h)
     h->auth = NULL;
 }
 
+void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher)
+{
+    h->cipher = cipher;
+}
+
 static int send_health(cs_http_t *h, h2o_req_t *req)
 {
     int degraded = 0;
@@ -192,7 +203,7 @@ static int send_health(cs_http_t *h, h2o_req_t *req)
     return httpd_send_json(req, 200, body);
 }
 
-static int authorized(cs_http_t *h, h2o_req_t *req)
+int cs_http_authorized(const cs_http_t *h, h2o_req_t *req)
 {
     if (h->auth == NULL)
         return 1;
@@ -234,111 +245,200 @@ static int query_false(const char *q, const char *name)
     return 0;
 }
 
-/* Renders the body for `r` into `out`; sets *ctype (static). 0 or -1. */
+#define V2_TYPE "application/vnd.spring-cloud.config-server.v2+json"
+
+/* Spring's content negotiation for the JSON Environment (produces v2 and
+ * application/json): 0 with *v2 set, or 406. The Accept ranges are taken by quality
+ * (stable), the first one that matches either type decides; a wildcard means JSON. */
+static int negotiate(const char *accept, int *v2)
+{
+    *v2 = 0;
+    if (accept == NULL || *accept == '\0')
+        return 0;
+    double best_q = -1;
+    int best_v2 = 0;
+    for (const char *p = accept; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        char range[128];
+        size_t rl = len < sizeof(range) - 1 ? len : sizeof(range) - 1;
+        memcpy(range, p, rl);
+        range[rl] = '\0';
+        p += len + (p[len] == ',');
+        double q = 1;
+        char *semi = strchr(range, ';');
+        if (semi != NULL) {
+            const char *qp = strstr(semi, "q=");
+            if (qp != NULL)
+                q = strtod(qp + 2, NULL);
+            *semi = '\0';
+        }
+        char *t = range;
+        while (*t == ' ' || *t == '\t')
+            t++;
+        size_t tl = strlen(t);
+        while (tl > 0 && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+            t[--tl] = '\0';
+        int is_v2 = strcasecmp(t, V2_TYPE) == 0;
+        int is_json = strcasecmp(t, "application/json") == 0 || strcasecmp(t, "application/*") == 0 ||
+                      strcmp(t, "*/*") == 0 || strcmp(t, "*") == 0;
+        if ((is_v2 || is_json) && q > 0 && q > best_q) {
+            best_q = q;
+            best_v2 = is_v2;
+        }
+    }
+    if (best_q < 0)
+        return 406;
+    *v2 = best_v2;
+    return 0;
+}
+
+/* Logs a {cipher} value that is served as invalid.<key> (env crypt report). */
+static void report_invalid(void *ctx, const char *file, const char *key, const char *why)
+{
+    const cs_http_t *h = ctx;
+    if (h->log != NULL)
+        clog_ev(h->log, CLOG_WARN, json_pack("{s:s,s:s,s:s}", "file", file, "key", key, "reason", why),
+                "cannot decrypt the {cipher} value of %s in %s (%s); served as invalid.%s = <n/a>", key, file,
+                why, key);
+}
+
+/* Renders the body for `r` into `out`; sets *ctype (static). 0, -1 (out of memory) or 400
+ * with `why` (the repository's values cannot be rendered: a placeholder cycle). */
 static int render_body(const cs_env_t *env, const cs_req_t *r, const char *version, const char *repo, int v2,
-                       int resolve, dbuf_t *out, const char **ctype)
+                       int resolve, dbuf_t *out, const char **ctype, char *why, size_t whylen)
 {
     json_t *j = NULL;
     int rc = -1;
+    cs_jnum_t jn;
+    if (cs_jnum_init(&jn) != 0)
+        return -1;
     if (r->kind == CS_REQ_ENV) {
-        *ctype = "application/json";
-        j = cs_env_json(env, r->app, r->profiles, r->label[0] ? r->label : NULL, version, repo, v2);
+        *ctype = v2 ? V2_TYPE : "application/json";
+        j = cs_env_json(env, &jn, r->app, r->profiles, r->label[0] ? r->label : NULL, version, repo, v2);
     } else {
-        json_t *flat = cs_env_merge(env, resolve);
-        if (flat == NULL)
+        int bad = 0;
+        json_t *flat = cs_env_merge(env, &jn, resolve, &bad, why, whylen);
+        if (flat == NULL) {
+            rc = bad ? 400 : -1;
             goto cleanup;
+        }
         if (r->fmt == CS_FMT_JSON) {
             *ctype = "application/json";
             j = cs_render_nest(flat);
             json_decref(flat);
         } else {
             *ctype = "text/plain; charset=utf-8";
-            rc = r->fmt == CS_FMT_YAML ? cs_render_yaml(flat, out) : cs_render_properties(flat, out);
+            rc =
+                r->fmt == CS_FMT_YAML ? cs_render_yaml(&jn, flat, out) : cs_render_properties(&jn, flat, out);
             json_decref(flat);
             goto cleanup;
         }
     }
-    if (j != NULL) {
-        char *txt = json_dumps(j, JSON_COMPACT);
-        rc = txt != NULL ? dbuf_adds(out, txt) : -1;
-        free(txt);
-    }
+    if (j != NULL)
+        rc = cs_jnum_dump(&jn, j, out);
 cleanup:
     json_decref(j);
+    cs_jnum_free(&jn);
     return rc;
+}
+
+/* Spring's error body of the encryption endpoints: {"description","status"}. */
+int cs_http_send_crypt_error(h2o_req_t *req, int status, const char *code, const char *description)
+{
+    return httpd_send_json(req, status, json_pack("{s:s,s:s}", "description", description, "status", code));
 }
 
 int cs_http_handle(void *ctx, h2o_req_t *req)
 {
     cs_http_t *h = ctx;
-    char why[256] = "";
+    char why[512] = "";
     cs_req_t r;
     int status = cs_http_parse(httpd_path(req), &r, why, sizeof(why));
     if (status == 0 && r.kind == CS_REQ_HEALTH)
         return send_health(h, req);
-    if (!authorized(h, req)) {
+    if (!cs_http_authorized(h, req)) {
         httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"config-server\", charset=\"UTF-8\"");
         return httpd_send_problem(req, 401, "Unauthorized", "valid HTTP Basic credentials are required");
     }
     if (status != 0)
         return httpd_send_problem(req, status, status == 400 ? "Bad Request" : "Not Found", "%s", why);
+    if (r.kind == CS_REQ_KEY)
+        return cs_http_send_crypt_error(req, 404, "NOT_FOUND", "No public key available");
+    if (r.kind == CS_REQ_ENCRYPT_STATUS)
+        return h->cipher != NULL ? httpd_send_json(req, 200, json_pack("{s:s}", "status", "OK"))
+                                 : cs_http_send_crypt_error(req, 404, "NO_KEY",
+                                                            "No key was installed for encryption service");
+    int v2 = 0;
+    if (r.kind == CS_REQ_ENV && negotiate(httpd_header(req, "accept"), &v2) != 0)
+        return httpd_send_problem(req, 406, "Not Acceptable",
+                                  "the Environment is served as application/json or " V2_TYPE);
 
     unsigned tok;
     const cs_snap_t *s = cs_repo_enter(h->repo, &tok);
     const cs_label_t *lbl = cs_snap_label(s, r.label[0] ? r.label : NULL);
+    cs_env_t *env = NULL;
+    dbuf_t body;
+    dbuf_init(&body, 64u << 20);
     if (lbl == NULL) {
         httpd_send_problem(req, 404, "Label Not Found", "no label '%s' in the config repository", r.label);
         goto done;
     }
-    int known = cs_snap_has_app(s, lbl, r.app);
-    if (!known && !h->accept_empty) {
-        httpd_send_problem(req, 404, "Application Not Found",
-                           "no %s.yml nor %s-{profile}.yml in the config repository (label %s)", r.app, r.app,
-                           r.label[0] ? r.label : "master");
-        goto done;
-    }
     char etag[64];
     snprintf(etag, sizeof(etag), "\"%s\"", s->version);
+    int resolve = r.kind == CS_REQ_FLAT && !query_false(httpd_query(req), "resolvePlaceholders");
+    char key[2600];
+    snprintf(key, sizeof(key), "%d|%d|%d|%d|%s|%s|%s", r.kind, r.fmt, v2, resolve, r.app, r.profiles,
+             r.label);
+    const cs_cache_ent_t *hit = cs_cache_get(s->cache, key);
+    if (hit != NULL) {
+        httpd_add_header(req, "ETag", etag);
+        httpd_add_header(req, "Cache-Control", "no-cache");
+        if (etag_matches(httpd_header(req, "if-none-match"), etag))
+            httpd_send(req, 304, NULL, NULL, 0);
+        else
+            httpd_send(req, 200, hit->ctype, hit->body, hit->len);
+        goto done;
+    }
+    char profbuf[sizeof(r.profiles)], appbuf[sizeof(r.app)];
+    char *profiles[CS_ENV_MAX_PROFILES], *apps[CS_ENV_MAX_APPS];
+    snprintf(profbuf, sizeof(profbuf), "%s", r.profiles);
+    snprintf(appbuf, sizeof(appbuf), "%s", r.app);
+    size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
+    size_t na = cs_env_split_profiles(appbuf, apps, CS_ENV_MAX_APPS);
+    env = malloc(sizeof(*env));
+    if (env == NULL) {
+        httpd_send_problem(req, 500, "Internal Server Error", "out of memory");
+        goto done;
+    }
+    cs_env_collect(s, lbl, apps, na, profiles, np, env);
+    env->crypt = (cs_env_crypt_t){.cipher = h->cipher, .report = report_invalid, .ctx = h};
+    if (env->n == 0 && !h->accept_empty) { /* Spring's accept-empty=false */
+        httpd_send_problem(
+            req, 404, "Application Not Found",
+            "no file of the config repository applies to %s (profiles %s, label %s): no %s.yml, "
+            "no %s-{profile}.yml and no application*.yml",
+            r.app, r.profiles, r.label[0] ? r.label : "master", r.app, r.app);
+        goto done;
+    }
     httpd_add_header(req, "ETag", etag);
     httpd_add_header(req, "Cache-Control", "no-cache");
     if (etag_matches(httpd_header(req, "if-none-match"), etag)) {
         httpd_send(req, 304, NULL, NULL, 0);
         goto done;
     }
-    const char *accept = httpd_header(req, "accept");
-    int v2 = r.kind == CS_REQ_ENV && accept != NULL &&
-             strstr(accept, "vnd.spring-cloud.config-server.v2+json") != NULL;
-    int resolve = r.kind == CS_REQ_FLAT && !query_false(httpd_query(req), "resolvePlaceholders");
-    char key[1500];
-    snprintf(key, sizeof(key), "%d|%d|%d|%d|%s|%s|%s", r.kind, r.fmt, v2, resolve, r.app, r.profiles,
-             r.label);
-    const cs_cache_ent_t *hit = cs_cache_get(s->cache, key);
-    if (hit != NULL) {
-        httpd_send(req, 200, hit->ctype, hit->body, hit->len);
-        goto done;
-    }
-    char profbuf[sizeof(r.profiles)];
-    char *profiles[CS_ENV_MAX_PROFILES];
-    snprintf(profbuf, sizeof(profbuf), "%s", r.profiles);
-    size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
-    cs_env_t *env = malloc(sizeof(*env));
-    dbuf_t body;
-    dbuf_init(&body, 64u << 20);
     const char *ctype = "application/json";
-    if (env != NULL) {
-        env->n = 0;
-        if (known)
-            cs_env_collect(s, lbl, r.app, profiles, np, env);
-    }
-    if (env == NULL || render_body(env, &r, s->version, h->repo_display, v2, resolve, &body, &ctype) != 0) {
+    int rc = render_body(env, &r, s->version, h->repo_display, v2, resolve, &body, &ctype, why, sizeof(why));
+    if (rc == 400) {
+        httpd_send_problem(req, 400, "Bad Request", "%s", why);
+    } else if (rc != 0) {
         httpd_send_problem(req, 500, "Internal Server Error", "the response could not be rendered");
     } else {
         cs_cache_put(s->cache, key, ctype, dbuf_ptr(&body), dbuf_len(&body));
         httpd_send(req, 200, ctype, dbuf_ptr(&body), dbuf_len(&body));
     }
+done:
     dbuf_free(&body);
     free(env);
-done:
     cs_repo_exit(h->repo, tok);
     return 0;
 }

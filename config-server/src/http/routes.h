@@ -4,11 +4,18 @@
  *   GET /{app}-{profiles}.yml|.yaml|.properties|.json   merged document
  *   GET /{label}/{app}-{profiles}.{ext}          the same for a label
  *   GET /actuator/health, /health                status + snapshot age + last reload error
+ *   GET /encrypt/status, POST /encrypt, /decrypt[/{app}/{profiles}], GET /key…
+ *                                                Spring's encryption endpoints (http/encrypt.c)
  *
  * Every name segment is fully decoded and allow-listed (repo/pathsafe.h): traversal
- * attempts get 400 problem+json. Unknown label → 404; unknown application → 404 unless
- * `accept_empty` (Spring's 200 with no property sources). ETag = the snapshot version;
- * If-None-Match → 304. Optional HTTP Basic auth on everything but health.
+ * attempts get 400 problem+json; `{app}` may list several applications (`a,b`) and a
+ * label may spell "/" as Spring's "(_)". An empty segment (a trailing slash) is 404, as
+ * Spring's. The JSON Environment honours Accept as Spring does: application/json or the
+ * v2 media type (answered as such), 406 for anything else (text/html …). Unknown label
+ * → 404; a request no file applies to (not even application*.yml) → 404 unless
+ * `accept_empty` (Spring's 200 with no property sources). A placeholder cycle in a flat
+ * form → 400 naming it. ETag = the snapshot version; If-None-Match → 304. Optional HTTP
+ * Basic auth on everything but health.
  */
 #ifndef CS_ROUTES_H
 #define CS_ROUTES_H
@@ -16,19 +23,20 @@
 #include <stddef.h>
 
 #include "clog.h"
+#include "crypto/cipher.h"
 #include "httpd.h"
 #include "repo/pathsafe.h"
 #include "repo/repo.h"
 
 enum { CS_FMT_YAML = 0, CS_FMT_PROPERTIES, CS_FMT_JSON };
-enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH };
+enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH, CS_REQ_ENCRYPT_STATUS, CS_REQ_KEY };
 
 typedef struct cs_req {
     int kind;
-    int fmt; /* CS_REQ_FLAT */
-    char app[CS_PATH_NAME_MAX + 1];
+    int fmt;        /* CS_REQ_FLAT */
+    char app[1025]; /* one name, or a comma list of them */
     char profiles[1025];
-    char label[CS_PATH_NAME_MAX + 1]; /* "" when not given */
+    char label[CS_PATH_NAME_MAX + 1]; /* "" when not given; "/" for Spring's "(_)" */
 } cs_req_t;
 
 /* Parses a raw request path (no query). Returns 0, or the HTTP status to answer (400 or
@@ -39,16 +47,25 @@ typedef struct cs_http {
     cs_repo_t *repo;          /* borrowed */
     const char *repo_display; /* borrowed: prefix of property-source names */
     int accept_empty;
-    char *auth;        /* owned "Basic …" expected value, NULL = no auth */
-    const clog_t *log; /* borrowed, may be NULL */
+    char *auth;                /* owned "Basic …" expected value, NULL = no auth */
+    const clog_t *log;         /* borrowed, may be NULL */
+    const cs_cipher_t *cipher; /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
 } cs_http_t;
 
 /* Sets up the handler context; `user`/`pass` NULL or empty = no auth. 0 or -1. */
 int cs_http_init(cs_http_t *h, cs_repo_t *repo, const char *repo_display, int accept_empty, const char *user,
                  const char *pass, const clog_t *log);
 void cs_http_free(cs_http_t *h);
+/* Sets the key that decrypts {cipher} values and serves /encrypt, /decrypt (NULL: none). */
+void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher);
+/* 1 when the request carries the configured Basic credentials (or none are configured). */
+int cs_http_authorized(const cs_http_t *h, h2o_req_t *req);
 
 /* httpd handler for every GET (ctx = cs_http_t *). */
 int cs_http_handle(void *ctx, h2o_req_t *req);
+/* httpd handler for POST /encrypt… and /decrypt… (http/encrypt.c; ctx = cs_http_t *). */
+int cs_http_encrypt(void *ctx, h2o_req_t *req);
+/* Spring's error body of the encryption endpoints, {"description","status"} as JSON. */
+int cs_http_send_crypt_error(h2o_req_t *req, int status, const char *code, const char *description);
 
 #endif

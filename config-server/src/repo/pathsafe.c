@@ -46,12 +46,7 @@ int cs_path_decode(const char *raw, size_t len, char *out, size_t size)
         if (++round >= 4)
             return strchr(out, '%') != NULL ? -1 : 0;
     }
-    /* "+" is literal in a path (it is not a form field). Spring's "(_)" means "/". */
-    char *p;
-    while ((p = strstr(out, "(_)")) != NULL) {
-        *p = '/';
-        memmove(p + 1, p + 3, strlen(p + 3) + 1);
-    }
+    /* "+" is literal in a path (it is not a form field); "(_)" is left to cs_path_label */
     return 0;
 }
 
@@ -80,13 +75,14 @@ int cs_path_name_ok(const char *name)
     return name != NULL && name_ok_len(name, strlen(name));
 }
 
-int cs_path_profiles_ok(const char *list)
+/* 1 when `list` is 1..max names separated by `sep`. */
+static int list_ok(const char *list, char sep, size_t maxlen, int max)
 {
-    if (list == NULL || *list == '\0' || strlen(list) > 1024)
+    if (list == NULL || *list == '\0' || strlen(list) > maxlen)
         return 0;
     const char *s = list;
-    for (;;) {
-        const char *c = strchr(s, ',');
+    for (int n = 1; n <= max; n++) {
+        const char *c = strchr(s, sep);
         size_t len = c != NULL ? (size_t)(c - s) : strlen(s);
         if (!name_ok_len(s, len))
             return 0;
@@ -94,4 +90,33 @@ int cs_path_profiles_ok(const char *list)
             return 1;
         s = c + 1;
     }
+    return 0;
+}
+
+int cs_path_profiles_ok(const char *list)
+{
+    return list_ok(list, ',', 1024, 1024);
+}
+
+int cs_path_apps_ok(const char *list)
+{
+    return list_ok(list, ',', 1024, CS_PATH_MAX_APPS);
+}
+
+int cs_path_label(const char *seg, char *out, size_t size)
+{
+    size_t j = 0;
+    if (strchr(seg, '/') != NULL) /* only "(_)" spells a slash */
+        return -1;
+    for (const char *p = seg; *p != '\0';) {
+        if (j + 1 >= size)
+            return -1;
+        if (strncmp(p, "(_)", 3) == 0) {
+            out[j++] = '/';
+            p += 3;
+        } else
+            out[j++] = *p++;
+    }
+    out[j] = '\0';
+    return list_ok(out, '/', CS_PATH_NAME_MAX, 32) ? 0 : -1;
 }

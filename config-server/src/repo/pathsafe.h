@@ -2,10 +2,16 @@
  * URL segments (the Spring Cloud Config path-traversal CVEs: 2019-3799, 2020-5405,
  * 2020-5410, 2026-22739).
  *
- * A raw segment is percent-decoded repeatedly until stable (so %252e%252e → ..), then
- * Spring's "(_)" becomes "/". The result must then pass the allow-list: letters, digits
- * and "-_.+@", starting and ending with a letter or digit, no "..", at most 128 bytes.
- * "/", "\", "#", NUL, control characters and empty names are therefore always rejected.
+ * A raw segment is percent-decoded repeatedly until stable (so %252e%252e → ..). A name
+ * must then pass the allow-list: letters, digits and "-_.+@", starting and ending with a
+ * letter or digit, no "..", at most 128 bytes. "/", "\", "#", NUL, control characters
+ * and empty names are therefore always rejected.
+ *
+ * Two forms are lists of names: {application} may be `a,b` (Spring's several
+ * applications), and a label may contain Spring's "(_)" for "/" (`release(_)1.0` is the
+ * label `release/1.0`): every "/"-separated part is a name of its own, so `(_)x`, `x(_)`,
+ * `a(_)(_)b` and `a(_)..(_)b` are refused. A "/" that arrives any other way (%2F) is
+ * refused as before.
  */
 #ifndef CS_PATHSAFE_H
 #define CS_PATHSAFE_H
@@ -13,6 +19,7 @@
 #include <stddef.h>
 
 #define CS_PATH_NAME_MAX 128
+#define CS_PATH_MAX_APPS 16
 
 /* Decodes `len` raw bytes into `out` (NUL-terminated). Returns 0, or -1 when the segment
  * is malformed (bad %-escape, still encoded after 4 rounds, NUL, too long). */
@@ -21,5 +28,10 @@ int cs_path_decode(const char *raw, size_t len, char *out, size_t size);
 int cs_path_name_ok(const char *name);
 /* 1 when `list` is a non-empty comma list of acceptable profile names (no empty item). */
 int cs_path_profiles_ok(const char *list);
+/* 1 when `list` is a comma list of at most CS_PATH_MAX_APPS application names. */
+int cs_path_apps_ok(const char *list);
+/* A decoded label segment → the label (Spring's "(_)" → "/") in `out`; 0, or -1 when it
+ * is no acceptable label. */
+int cs_path_label(const char *seg, char *out, size_t size);
 
 #endif
