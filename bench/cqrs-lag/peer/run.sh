@@ -25,7 +25,8 @@
 # Measured per pipeline, each in its own phase (the other pipeline stopped): open-loop
 # creates at 200/s and 1,000/s for SECONDS each, then the highest rate it holds — a search
 # stepping up by SEARCH_STEP from SEARCH_START (down by halves from 1,000 if 1,000 fails)
-# until a step fails. A step holds when ≥ 95 % of the offered creates were answered 201,
+# until a step fails. A step holds when the creates were written at ≥ 95 % of the offered rate
+# (the step's rows over the span of their created_at: the write path keeps the schedule),
 # every one reached the read model, and lag p99 ≤ LAG_LIMIT_MS: a backlog that grows over a
 # SECONDS-long step pushes p99 to seconds (the peak backlog, write side minus read model
 # sampled every second, is printed too). For every step: lag p50/p99/max from the 201 to
@@ -202,11 +203,19 @@ step() {
     done
   ) >"$BENCH_DIR/samples" 2>/dev/null &
   SAMPLER=$!
+  local t0
+  t0=$(date +%s.%N)
+  # senders: one per 20/s offered (16 at least), so a request may take 50 ms before the
+  # open loop falls behind its schedule on these two shared cores
   out=$("$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate "$rate" --seconds "$secs" \
-    --timeout-ms 120000 2>>"$BENCH_DIR/lagbench.err" || true)
+    --threads $((rate / 20 > 16 ? rate / 20 : 16)) --timeout-ms 120000 2>>"$BENCH_DIR/lagbench.err" || true)
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
   c1=$(pipeline_cpu) g1=$(sum_ticks $pgp) a1=$(pg_all_ticks) s1=$(source_cpu) h1=$(sum_ticks $pgs)
-  ok=$(num ok "$out") lost=$(num lost "$out") ach=$(num createsPerSecond "$out")
+  # achieved: the step's creates over the span of their commits (os_lagbench's own figure
+  # divides by the planned seconds even when its senders fell behind the schedule)
+  ok=$(num ok "$out") lost=$(num lost "$out")
+  ach=$(q "$PG" "SELECT CASE WHEN count(*) > 1 THEN round((count(*) - 1) / greatest(extract(epoch FROM max(created_at) - min(created_at)), 0.001)) ELSE 0 END
+                 FROM customer.customers WHERE created_at >= to_timestamp($t0)")
   p50=$(num p50 "$out") p99=$(num p99 "$out") mx=$(num max "$out")
   [ -n "$ok" ] || { say "os_lagbench failed at $rate/s: $(tail -3 "$BENCH_DIR/lagbench.err")"; ok=0 lost=1 ach=0 p50=0 p99=0 mx=0; }
   local rss backlog
@@ -220,8 +229,8 @@ step() {
   echo "$PIPE $label $rate $ach $ok $lost $p50 $p99 $mx $per10k $pg10k $all10k $rss $backlog $held $src10k $srcpg10k" >>"$RES"
   printf '  %-4s %-7s %5s/s offered: %5s/s achieved, %s created, lost %s; lag p50/p99/max %s/%s/%s ms;' \
     "$PIPE" "$label" "$rate" "$ach" "$ok" "$lost" "$p50" "$p99" "$mx" >&2
-  printf ' CPU s/10k events: pipeline %s, its PG backends %s, all PG %s; RSS %s MiB; peak backlog %s → %s\n' \
-    "$per10k ($PIPE_SRC $src10k)" "$pg10k ($PIPE_SRC's $srcpg10k)" "$all10k" "$((rss / 1024))" "$backlog" "$([ $held = 1 ] && echo held || echo NOT held)" >&2
+  printf ' CPU s/10k events: pipeline %s, its PG backends %s, all PG %s; RSS %s MiB; peak backlog %s; load %s → %s\n' \
+    "$per10k ($PIPE_SRC $src10k)" "$pg10k ($PIPE_SRC's $srcpg10k)" "$all10k" "$((rss / 1024))" "$backlog" "$(cut -d' ' -f1 /proc/loadavg)" "$([ $held = 1 ] && echo held || echo NOT held)" >&2
   [ $held = 1 ]
 }
 
@@ -362,7 +371,7 @@ awk -v lim="$LAG_LIMIT_MS" '
       (BEST["peer"] && BEST["ours"] >= 3 * BEST["peer"]) ? "met" : "NOT met",
       (V["peer", 1000, "p99"] && V["ours", 1000, "p99"] <= V["peer", 1000, "p99"] / 5) ? "met" : "NOT met",
       (PEAKRSS["peer"] && PEAKRSS["ours"] <= PEAKRSS["peer"] / 10) ? "met" : "NOT met"
-    printf "(a rate holds: >= 95%% of it answered 201, all in the read model, lag p99 <= %s ms)\n", lim
+    printf "(a rate holds: written at >= 95%% of it, every 201 in the read model, lag p99 <= %s ms)\n", lim
   }' "$RES"
 grep -q ' account .* 0$' "$RES" && exit 1
 exit 0
