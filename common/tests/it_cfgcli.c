@@ -160,21 +160,30 @@ static void test_failover(void **state)
     cfgcli_free(c);
 }
 
-static void test_unknown_app_is_final(void **state)
+/* A refused request (4xx) is final: no retry. An application the repo has no file of is
+ * not refused (Spring serves it the shared application*.yml); a name the server's
+ * allow-list refuses is. */
+static void test_refused_is_final(void **state)
 {
     itsrv_t *s = *state;
     cfgcli_opts_t o;
     char err[1024];
     opts_for(&o, "no-such-service", "local", s->url);
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch no-such-service: %s", err);
+    assert_non_null(cfgcli_get_str(c, "kafka-config.bootstrap-servers", NULL)); /* application-local.yml */
+    cfgcli_free(c);
+    opts_for(&o, "no..such", "local", s->url);
     o.attempts = 5;
     o.initial_backoff_ms = 1000;
     long long t0 = ts_now_ms();
-    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    c = cfgcli_fetch(&o, NULL, err, sizeof err);
     assert_null(c);
     assert_true(ts_now_ms() - t0 < 900); /* no retry after a 4xx */
     assert_non_null(strstr(err, "refused"));
-    assert_non_null(strstr(err, "HTTP 404"));
-    assert_non_null(strstr(err, "/no-such-service/local"));
+    assert_non_null(strstr(err, "HTTP 400"));
+    assert_non_null(strstr(err, "/no..such/local"));
 }
 
 /* Runs a fetch in a child like a service's main would, returning its exit status and
@@ -408,7 +417,7 @@ int main(void)
 {
     const struct CMUnitTest with_server[] = {
         cmocka_unit_test(test_fetch_precedence), cmocka_unit_test(test_env_override_and_k8s),
-        cmocka_unit_test(test_failover),         cmocka_unit_test(test_unknown_app_is_final),
+        cmocka_unit_test(test_failover),         cmocka_unit_test(test_refused_is_final),
         cmocka_unit_test(test_yaml_form),        cmocka_unit_test(test_label),
     };
     const struct CMUnitTest own_server[] = {
