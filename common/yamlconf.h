@@ -5,9 +5,9 @@
  * nothing; a YAML merge key (`<<: *x`) is applied (explicit keys win). Scalars are typed
  * with SnakeYAML's YAML 1.1 rules (as Spring Boot loads them) but only when PLAIN: ints
  * (decimal, 0x hex, 0 octal, 0b binary, underscores, base-60 `1:20`; beyond 64 bits a
- * BIGINT), floats (`1e3`, `.5`, `09`, base-60, .inf/.nan), booleans (true/false/yes/no/
- * on/off in any of their three cases) and null (`~`, `null`, empty); any quoted or block
- * scalar stays a string.
+ * BIGINT), floats (`1e3`, `1.`, `.5`, base-60, .inf/.nan: a dot or an exponent, so `09`
+ * is a string), booleans (true/false/yes/no/on/off in any of their three cases) and null
+ * (`~`, `null`, empty); any quoted or block scalar stays a string.
  *
  * Per document, the profile activation is detected: `spring.config.activate.on-profile`
  * (or the legacy `spring.profiles`), kept as the raw expression ("dev", "dev,prod",

@@ -156,8 +156,10 @@ static int strip_underscores(const char *s, char *buf, size_t size)
     return 0;
 }
 
-/* SnakeYAML's float: [-+]?(\.[0-9]+|[0-9_]+(\.[0-9_]*)?)([eE][-+]?[0-9]+)? |
- * [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* | [-+]?\.inf | \.nan (three cases each). */
+/* SnakeYAML's float as Spring Boot 4 reads it (measured: "09" is a string; "1e3", "-.5"
+ * and ".5e3" are floats): [-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9][0-9_]*)([eE][-+]?[0-9]+)?
+ * with a dot or an exponent | [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* | [-+]?\.inf |
+ * \.nan (three cases each). */
 static int parse_float(const char *text, double *v)
 {
     static const char *const inf[] = {".inf", ".Inf", ".INF", NULL};
@@ -205,26 +207,29 @@ static int parse_float(const char *text, double *v)
         *v = (neg ? -1 : 1) * (acc + strtod(frac, NULL));
         return 1;
     }
+    /* [-+]?[0-9][0-9_]*\.[0-9_]*([eE][-+]?[0-9]+)? | [-+]?[0-9][0-9_]*[eE][-+]?[0-9]+ |
+     * \.[0-9_]+([eE][-+][0-9]+)? — a dot or an exponent is needed ("09" stays a string) */
     const char *p = s;
-    int digits = 0, lead = 0;
-    if (*p == '.') { /* \.[0-9]+ */
-        p++;
-        while (isdigit((unsigned char)*p))
-            p++, digits++;
-    } else {
-        while (isdigit((unsigned char)*p) || *p == '_')
-            lead += *p++ != '_';
-        if (lead == 0)
+    int dot = 0;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)p[1]))
             return 0;
-        digits = lead;
+        p++;
+        while (isdigit((unsigned char)*p) || *p == '_')
+            p++;
+        dot = 1;
+    } else {
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p) || *p == '_')
+            p++;
         if (*p == '.') {
+            dot = 1;
             p++;
             while (isdigit((unsigned char)*p) || *p == '_')
                 p++;
         }
     }
-    if (digits == 0)
-        return 0;
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '-' || *p == '+')
@@ -233,6 +238,8 @@ static int parse_float(const char *text, double *v)
             return 0;
         while (isdigit((unsigned char)*p))
             p++;
+    } else if (!dot) {
+        return 0;
     }
     if (*p != '\0')
         return 0;

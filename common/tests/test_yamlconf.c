@@ -170,11 +170,29 @@ static void test_type_plain(void **state)
     const struct {
         const char *t;
         yamlconf_type_t ty;
-    } cases[] = {{"0", YAMLCONF_INT},    {"010", YAMLCONF_INT},   {"1_000", YAMLCONF_INT},
-                 {"+5", YAMLCONF_INT},   {"1e5", YAMLCONF_FLOAT}, {"-.5", YAMLCONF_FLOAT},
-                 {"3.", YAMLCONF_FLOAT}, {"True", YAMLCONF_BOOL}, {"tRue", YAMLCONF_STR},
-                 {"y", YAMLCONF_STR},    {"NULL", YAMLCONF_NULL}, {"0x", YAMLCONF_STR},
-                 {"12ab", YAMLCONF_STR}, {".", YAMLCONF_STR},     {"-", YAMLCONF_STR}};
+    } cases[] = {{"0", YAMLCONF_INT},
+                 {"010", YAMLCONF_INT},
+                 {"1_000", YAMLCONF_INT},
+                 {"+5", YAMLCONF_INT},
+                 {"1e5", YAMLCONF_FLOAT},
+                 {"-.5", YAMLCONF_FLOAT},
+                 {"3.", YAMLCONF_FLOAT},
+                 {"True", YAMLCONF_BOOL},
+                 {"tRue", YAMLCONF_STR},
+                 {"y", YAMLCONF_STR},
+                 {"NULL", YAMLCONF_NULL},
+                 {"0x", YAMLCONF_STR},
+                 {"12ab", YAMLCONF_STR},
+                 {".", YAMLCONF_STR},
+                 {"-", YAMLCONF_STR},
+                 /* as Spring Boot 4 served them (bench/config-server/compat.sh) */
+                 {"09", YAMLCONF_STR},
+                 {".5e3", YAMLCONF_FLOAT},
+                 {"+.5", YAMLCONF_FLOAT},
+                 {"1:20", YAMLCONF_INT},
+                 {"190:20:30.15", YAMLCONF_FLOAT},
+                 {"9223372036854775808", YAMLCONF_BIGINT},
+                 {"0x", YAMLCONF_STR}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memset(&p, 0, sizeof(p));
         yamlconf_type_plain(cases[i].t, &p);

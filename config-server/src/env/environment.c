@@ -221,80 +221,84 @@ static int dropped_key(const char *k)
     return strcmp(k, "spring.profiles") == 0 || strncmp(k, "spring.profiles[", 16) == 0;
 }
 
-/* Removes from `flat` every key of the list `prefix` (prefix itself, prefix[…]…). */
-static void drop_list(json_t *flat, const char *prefix, size_t plen)
-{
-    const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(flat, tmp, k, v)
-    {
-        if (strncmp(k, prefix, plen) == 0 && (k[plen] == '[' || k[plen] == '\0'))
-            json_object_del(flat, k);
-    }
-}
-
-/* Merges one source's map into `flat`: a list present in it replaces the whole lower list. */
-static void merge_source(json_t *flat, json_t *map)
+/* Merges one source's map into Spring's two maps (EnvironmentController's
+ * convertToProperties): a key without '[' goes to `scalars` (a later source replaces the
+ * value, the first place stays); a key with '[' belongs to the list named by what comes
+ * before the first '[', and a source that has that list replaces the whole list in
+ * `lists` (again keeping the list's first place). */
+static int merge_source(json_t *scalars, json_t *lists, json_t *map)
 {
     const char *key;
     json_t *v;
-    void *it;
-    for (it = json_object_iter(map); it != NULL; it = json_object_iter_next(map, it)) {
-        key = json_object_iter_key(it);
-        const char *br = strchr(key, '[');
-        if (br == NULL || br == key)
-            continue;
-        size_t plen = (size_t)(br - key);
-        int seen = 0; /* once per prefix */
-        for (void *j = json_object_iter(map); j != it && !seen; j = json_object_iter_next(map, j)) {
-            const char *o = json_object_iter_key(j);
-            seen = strncmp(o, key, plen) == 0 && o[plen] == '[';
-        }
-        if (!seen)
-            drop_list(flat, key, plen);
-    }
     json_object_foreach(map, key, v)
     {
-        if (!dropped_key(key))
-            json_object_set(flat, key, v);
+        const char *br = strchr(key, '[');
+        if (br == NULL) {
+            if (json_object_set(scalars, key, v) != 0)
+                return -1;
+            continue;
+        }
+        size_t plen = (size_t)(br - key);
+        char prefix[1024];
+        if (plen >= sizeof(prefix))
+            plen = sizeof(prefix) - 1;
+        memcpy(prefix, key, plen);
+        prefix[plen] = '\0';
+        json_t *cur = json_object_get(lists, prefix);
+        if (cur != NULL && json_object_get(cur, key) == v) /* this source's list is in already */
+            continue;
+        json_t *filtered = json_object();
+        const char *k2;
+        json_t *v2;
+        json_object_foreach(map, k2, v2)
+        {
+            if (strncmp(k2, prefix, plen) == 0 && k2[plen] == '[')
+                json_object_set(filtered, k2, v2);
+        }
+        if (filtered == NULL || json_object_set_new(lists, prefix, filtered) != 0)
+            return -1;
     }
+    return 0;
 }
 
 json_t *cs_env_merge(const cs_env_t *e, cs_jnum_t *jn, int resolve, int *bad, char *err, size_t errlen)
 {
-    json_t *flat = json_object();
+    json_t *scalars = json_object(), *lists = json_object(), *flat = json_object();
     *bad = 0;
     snprintf(err, errlen, "out of memory");
-    if (flat == NULL)
-        return NULL;
-    for (size_t i = e->n; i > 0; i--) { /* lowest precedence first */
+    int ok = scalars != NULL && lists != NULL && flat != NULL;
+    for (size_t i = e->n; ok && i > 0; i--) { /* lowest precedence first */
         json_t *map = source_map(e, &e->src[i - 1], jn, 0);
-        if (map == NULL) {
-            json_decref(flat);
-            return NULL;
-        }
-        merge_source(flat, map);
+        ok = map != NULL && merge_source(scalars, lists, map) == 0;
         json_decref(map);
     }
-    /* Spring lists the non-list keys first, then the list entries */
-    json_t *ordered = json_object();
-    const char *ok;
-    json_t *ov;
-    for (int pass = 0; pass < 2 && ordered != NULL; pass++)
-        json_object_foreach(flat, ok, ov)
+    /* the plain keys in their order, then the lists in theirs (Spring) */
+    const char *k;
+    json_t *v, *list;
+    json_object_foreach(scalars, k, v)
+    {
+        if (ok && !dropped_key(k))
+            ok = json_object_set(flat, k, v) == 0;
+    }
+    json_object_foreach(lists, k, list)
+    {
+        const char *lk;
+        json_object_foreach(list, lk, v)
         {
-            if ((strchr(ok, '[') != NULL && ok[0] != '[') == pass)
-                json_object_set(ordered, ok, ov);
+            if (ok && !dropped_key(lk))
+                ok = json_object_set(flat, lk, v) == 0;
         }
-    json_decref(flat);
-    flat = ordered;
-    if (flat == NULL || !resolve)
+    }
+    json_decref(scalars);
+    json_decref(lists);
+    if (!ok) {
+        json_decref(flat);
+        return NULL;
+    }
+    if (!resolve)
         return flat;
     /* resolve against a frozen copy so the result does not depend on key order */
     json_t *src = json_copy(flat);
-    const char *k;
-    json_t *v;
     json_object_foreach(flat, k, v)
     {
         if (!json_is_string(v) || strstr(json_string_value(v), "${") == NULL)

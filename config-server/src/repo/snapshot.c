@@ -294,13 +294,15 @@ cs_snap_t *cs_snap_load(const char *root, const cs_snap_limits_t *lim_in, char *
     s->nlabels = 1;
     if (load_dir(&ld, rootfd, "", &s->labels[0], &subs, &nsub) != 0)
         goto cleanup;
-    cs_label_t *nl = realloc(s->labels, ((size_t)nsub + 1) * sizeof(*nl));
-    if (nl == NULL) {
-        set_err(err, errlen, "out of memory");
-        goto cleanup;
-    }
-    s->labels = nl;
+    /* subs is a work list: a label directory's own sub-directories are labels with a "/"
+     * (Spring's "(_)": release/1.0), up to 4 levels */
     for (int i = 0; i < nsub; i++) {
+        cs_label_t *nl = realloc(s->labels, ((size_t)s->nlabels + 1) * sizeof(*nl));
+        if (nl == NULL) {
+            set_err(err, errlen, "out of memory");
+            goto cleanup;
+        }
+        s->labels = nl;
         cs_label_t *l = &s->labels[s->nlabels];
         memset(l, 0, sizeof(*l));
         l->name = strdup(subs[i]);
@@ -312,10 +314,26 @@ cs_snap_t *cs_snap_load(const char *root, const cs_snap_limits_t *lim_in, char *
                 close(lfd);
             goto cleanup;
         }
-        int r = load_dir(&ld, lfd, subs[i], l, NULL, NULL);
+        char **kids = calloc(4096, sizeof(*kids));
+        int nkids = 0, depth = 0;
+        for (const char *c = subs[i]; *c; c++)
+            depth += *c == '/';
+        int r = kids == NULL ? -1 : load_dir(&ld, lfd, subs[i], l, depth < 3 ? &kids : NULL, &nkids);
         close(lfd);
-        if (r != 0)
+        for (int k = 0; k < nkids; k++) {
+            char name[CS_PATH_NAME_MAX + 1];
+            int nl2 = snprintf(name, sizeof(name), "%s/%s", subs[i], kids[k]);
+            if (r == 0 && nl2 > 0 && (size_t)nl2 < sizeof(name) && nsub < 4096 &&
+                (subs[nsub] = strdup(name)) != NULL)
+                nsub++;
+            free(kids[k]);
+        }
+        free(kids);
+        if (r != 0) {
+            if (kids == NULL)
+                set_err(err, errlen, "out of memory");
             goto cleanup;
+        }
     }
     unsigned char dg[32];
     unsigned int dl = 0;
