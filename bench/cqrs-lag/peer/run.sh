@@ -25,7 +25,7 @@
 # Measured per pipeline, each in its own phase (the other pipeline stopped): open-loop
 # creates at 200/s and 1,000/s for SECONDS each, then the highest rate it holds — a search
 # stepping up by SEARCH_STEP from SEARCH_START (down by halves from 1,000 if 1,000 fails)
-# until a step fails. A step holds when the creates were written at ≥ 95 % of the offered rate
+# until a step fails, then two bisection steps between the best held and the first failed. A step holds when the creates were written at ≥ 95 % of the offered rate
 # (the step's rows over the span of their created_at: the write path keeps the schedule),
 # every one reached the read model, and lag p99 ≤ LAG_LIMIT_MS: a backlog that grows over a
 # SECONDS-long step pushes p99 to seconds (the peak backlog, write side minus read model
@@ -234,21 +234,28 @@ step() {
   [ $held = 1 ]
 }
 
-measure() { # the fixed rates, then the search
-  local r best=0
+measure() { # the fixed rates, then the search (up or down in coarse steps, then bisected twice)
+  local r best=0 fail=0 i
   "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate 200 --seconds "$WARMUP_S" >/dev/null 2>&1 || true
   step 200 "$STEP_S" fixed || true
   if step 1000 "$STEP_S" fixed; then
     best=1000
     for ((r = SEARCH_START; r <= SEARCH_MAX; r += SEARCH_STEP)); do
-      step "$r" "$STEP_S" search || break
+      step "$r" "$STEP_S" search || { fail=$r; break; }
       best=$r
     done
   else
+    fail=1000
     for r in 500 250 125; do
       if step "$r" "$STEP_S" search; then best=$r; break; fi
+      fail=$r
     done
   fi
+  for i in 1 2; do # to 50/s: the midpoint between the best held and the first failed
+    r=$(((best + fail) / 100 * 50))
+    ((fail > 0 && r > best && r < fail)) || break
+    if step "$r" "$STEP_S" bisect; then best=$r; else fail=$r; fi
+  done
   echo "$PIPE best $best" >>"$RES"
   say "$PIPE holds $best creates/s"
 }
@@ -333,7 +340,7 @@ echo "peer: ${DBZ_VERSIONS:-not run}"
 awk -v lim="$LAG_LIMIT_MS" '
   function g(p, l, r, f) { return V[p, l, r, f] }
   function ratio(a, b, inv) { if (a == "" || b == "" || a + 0 == 0 || b + 0 == 0) return "n/a"; return sprintf("%.2f", a / b) }
-  $2 == "fixed" || $2 == "search" {
+  $2 == "fixed" || $2 == "search" || $2 == "bisect" {
     p = $1; r = $3; n = split("lab rate ach ok lost p50 p99 max cpu pgcpu allpg rss backlog held src srcpg", F, " ")
     for (i = 2; i <= n; i++) V[p, r, F[i]] = $(i + 1)
     if ($13 + 0 > PEAKRSS[p]) PEAKRSS[p] = $13
