@@ -91,5 +91,16 @@ echo "peer: $(peer_version); servers up in ${T_START}s (builds ${T_BUILD}s)"
 rc=0
 CS_LOG="$TMP/boot-client.log" PYTHONDONTWRITEBYTECODE=1 python3 "$HERE/compat.py" "http://127.0.0.1:$OURS_A" "http://127.0.0.1:$SPRING_A" \
     "http://127.0.0.1:$OURS_B" "http://127.0.0.1:$SPRING_B" "$CLIENT_JAR" || rc=$?
+# ours must stop cleanly (exit 0 on SIGTERM) with nothing from the sanitizers in its log
+for p in "$PID_OA" "$PID_OB"; do
+    kill -TERM "$p" 2>/dev/null || true
+    st=0
+    wait "$p" || st=$?
+    [[ $st == 0 ]] || { echo "DIFF   our server $p exited $st after SIGTERM" >&2; rc=1; }
+done
+if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP"/ours-*.log >&2; then
+    echo "DIFF   sanitizer reports in our server's log (above)" >&2
+    rc=1
+fi
 echo "compat.sh: $(( $(date +%s) - T0 ))s in all"
 exit $rc

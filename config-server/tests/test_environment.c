@@ -200,7 +200,7 @@ static void test_placeholder_edges(void **state)
     json_decref(flat);
     /* exponential expansion stops at the cap instead of eating memory */
     flat = json_object();
-    char k[8], v[32];
+    char k[16], v[48];
     for (int i = 0; i < 40; i++) {
         snprintf(k, sizeof(k), "k%d", i);
         snprintf(v, sizeof(v), "${k%d}${k%d}", i + 1, i + 1);

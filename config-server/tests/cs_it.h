@@ -1,0 +1,48 @@
+/* cs_it.h — what the config-server integration tests share: start the real binary
+ * ($CQ_BIN_DIR, default the build's bin/) on a copy of the fixture repo on a free
+ * 127.0.0.1 port, requests with libcurl (paths sent exactly as given), the server's log,
+ * and SIGTERM → exit 0. Failures fail the current cmocka test.
+ */
+#ifndef CS_IT_H
+#define CS_IT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "dbuf.h"
+
+typedef struct srv {
+    pid_t pid;
+    int port;
+    char dir[256]; /* temp dir holding repo/ */
+    char repo[300];
+    char log[300]; /* the server's stderr (its JSON-lines log) */
+} csit_srv_t;
+
+typedef struct resp {
+    long status;
+    dbuf_t body;
+    dbuf_t hdrs;
+} csit_resp_t;
+
+/* GET with the path sent exactly as given (no dot-segment squashing). */
+void csit_get(const csit_srv_t *s, const char *path, const char *const *hdrs, csit_resp_t *r);
+/* POST `body` with a Content-Type and an optional "Authorization: …" header line. */
+void csit_post(const csit_srv_t *s, const char *path, const char *ctype, const char *auth, const char *body,
+               csit_resp_t *r);
+void csit_resp_free(csit_resp_t *r);
+/* The status of GET `path`; fails the test when `needle` (may be NULL) is not in the body. */
+long csit_status(const csit_srv_t *s, const char *path, const char *needle);
+/* Writes a repo file atomically (temp + rename, as editors and ConfigMaps do). */
+void csit_write(const csit_srv_t *s, const char *name, const char *text, size_t len);
+/* Starts the server; `extra_env` entries like "CONFIG_SERVER_USER=u", `extra_args`
+ * further options (both NULL-terminated, may be NULL). Waits for /health. */
+void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *extra_args);
+/* SIGTERM, expect exit 0 within 6 s; removes the temp dir. */
+void csit_stop(csit_srv_t *s);
+/* 1 when the server's log file has a line containing both `a` and `b`. */
+int csit_log_has(const csit_srv_t *s, const char *a, const char *b);
+/* Polls `path` until its body contains `needle`; returns the elapsed ms or -1. */
+long long csit_wait_for(const csit_srv_t *s, const char *path, const char *needle, long long limit_ms);
+
+#endif
