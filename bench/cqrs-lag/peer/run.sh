@@ -60,7 +60,7 @@
 # BENCH_DIR (the git-ignored bench/cqrs-lag/.peer/run), PHASES ("ours peer").
 #
 # Figures (2-core VM, Release; two full runs while other helpers' builds and test suites ran
-# on the same cores, load average 6–11 — the peer's start alone takes ~20 s of a core):
+# on the same cores, load average 6–11):
 #   versions: connect-runtime 4.1.1, debezium-connector-postgres 3.6.1.Final, debezium-
 #   connector-jdbc 3.6.0.Final (3.6.1.Final is not served by Maven Central here), Hibernate
 #   7.2.19.Final, PostgreSQL JDBC 42.7.8 (sink) / 42.7.11 (source).
@@ -76,8 +76,8 @@
 #   accounts                        exact (85,000 and 95,500 events) in both, both runs
 # The rate held is bounded for both by what the shared write path (customer-service +
 # PostgreSQL) and the lag meter (os_lagbench's 1 ms poll: ~0.6 core of PostgreSQL at
-# 200/s) leave of the two cores; the peer's JVM takes ~0.9 core at 1,000/s. Order-service's
-# own PostgreSQL session costs ~0.25 core at 200/s as at 1,000/s (its projection's commits).
+# 200/s) leave of the two cores; the peer's JVM took ~0.6 core at the 530–740/s it kept up
+# with. Order-service's PostgreSQL session costs 0.15–0.25 core at 200/s as at 1,000/s.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
