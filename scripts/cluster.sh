@@ -221,7 +221,7 @@ pg_make_standby() {
   as_pg rm -rf "$d"
   pg_sql "$p" "SELECT pg_drop_replication_slot('$n') FROM pg_replication_slots WHERE slot_name = '$n'" >/dev/null
   say "pg_basebackup $p -> $n (slot $n)"
-  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_port "$p")" -U postgres -D "$d" -R -X stream -C -S "$n" \
+  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_port "$p")" -U postgres -D "$d" -R -X stream -C -S "$n" -c fast \
     >"$b/basebackup.log" 2>&1 || { show_log "$b/basebackup.log"; die "pg_basebackup failed"; }
 }
 
@@ -289,7 +289,7 @@ CONF
     # pg_rewind may find "no rewind required" when the crash recovery it ran itself wrote
     # past the fork point, or leave a minimum recovery point the new timeline lacks: the
     # node then cannot follow the primary
-    if ! pg_start "$n" try || ! pg_wait_streaming "$p" 15 any; then
+    if ! pg_start "$n" try || ! pg_wait_streaming "$p" 8 any; then
       say "$n does not follow $p after pg_rewind: a new base backup instead"
       pg_is_up "$n" && pg_stop "$n" immediate
       pg_make_standby "$n" "$p"
