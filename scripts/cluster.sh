@@ -163,7 +163,7 @@ pg_start() {  # pg_start NODE [try]: dies when it does not start (returns 1 with
   local t0; t0=$(now_ms)
   # (a "try" gives up after 20 s: a rewound node that cannot reach a consistent state never
   # accepts connections)
-  if ! as_pg "$PGBIN/pg_ctl" -D "$d" -l "$b/postgres.log" -w -t "$([ "${2:-}" = try ] && echo 20 || echo 120)" \
+  if ! daemon as_pg "$PGBIN/pg_ctl" -D "$d" -l "$b/postgres.log" -w -t "$([ "${2:-}" = try ] && echo 20 || echo 120)" \
        -o "-p $port -k $b/run -c listen_addresses=127.0.0.1 -c cluster_name=$n" start >/dev/null; then
     [ "${2:-}" = try ] && return 1
     show_log "$b/postgres.log"; die "PostgreSQL $n did not start"

@@ -43,6 +43,8 @@ trio_start() { # program[:instance] port args...   (log and pid file: program[-i
       CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC ORDER_SERVICE_CUSTOMER_TOPIC_NAME=$TRIO_TOPIC \
       ORDER_SERVICE_DLQ_TOPIC_NAME=$TRIO_TOPIC.DLQ \
       KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=$TRIO_TOPIC-group LOGGING_LEVEL=${TRIO_LOG_LEVEL:-info}
+    # no inherited descriptor above 2 (a caller's flock lock file must not live on in a service)
+    for fd in /proc/"$BASHPID"/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null; done
     # shellcheck disable=SC2086
     exec setsid ${TRIO_EXEC_PREFIX:-} "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$tagname.log" 2>&1 ) &
   echo $! >"$TRIO_DIR/$tagname.pid"

@@ -17,6 +17,21 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 show_log() { local f=$1; [ -f "$f" ] && { echo "---- last lines of $f ----" >&2; tail -n "${2:-25}" "$f" >&2; }; return 0; }
 
+# close_fds: closes every descriptor above 2 of the current (sub)shell. A daemon started by a
+# script that runs under `flock LOCK` (fd 3 and the like) must not hold the lock, or a pipe of
+# the caller, for as long as it lives: call it in the subshell that starts the daemon.
+close_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
+# daemon CMD...: runs CMD (a function too) with no inherited descriptor above 2.
+daemon() { ( close_fds; "$@" ); }
+
 as_pg() {  # runs a command as the postgres user when we are root (initdb refuses root)
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
@@ -73,14 +88,15 @@ kafka_format() {
 }
 
 # kafka_launch PROPS LOG PIDFILE HEAP: starts a broker/controller JVM on PROPS in its own
-# session, without waiting (the nodes of a fresh 3-node quorum must start together).
+# session (no inherited descriptor above 2), without waiting (the nodes of a fresh 3-node quorum must start together).
 kafka_launch() {
   local props=$1 log=$2 pid=$3 heap=$4
   mkdir -p "$(dirname "$pid")" "$LOGS"
   : >"$log"
   # shellcheck disable=SC2046,SC2086
-  setsid nohup java $heap -XX:+UseSerialGC -Xss512k -Djava.awt.headless=true $(kafka_jopts) \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$props" >>"$log" 2>&1 </dev/null &
+  ( close_fds
+    exec setsid nohup java $heap -XX:+UseSerialGC -Xss512k -Djava.awt.headless=true $(kafka_jopts) \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$props" ) >>"$log" 2>&1 </dev/null &
   echo $! >"$pid"
 }
 
