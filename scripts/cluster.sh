@@ -379,12 +379,24 @@ down() {
   for n in "${NODES[@]}"; do pg_stop "$n" fast; done
 }
 
+# The cluster's ports (34000-34199) lie in Linux's ephemeral range (32768-60999): a client's
+# outgoing connection may hold one as its source port just when a restarted broker, a
+# PostgreSQL node or a trio service binds it ("Address already in use"). As root, reserve
+# them (ip_local_reserved_ports, added to what is reserved already).
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur
+  [ -w "$f" ] || return 0
+  cur=$(cat "$f")
+  case ",$cur," in *,34000-34199,*) return 0;; esac
+  echo "${cur:+$cur,}34000-34199" >"$f" 2>/dev/null && say "reserved ports 34000-34199 (not handed out as source ports)" || true
+}
+
 cmd=${1:-}; shift || true
 case "$cmd" in
   up)
     mode=""
     case "${1:-}" in --sync) mode=sync;; --async) mode=async;; "") ;; *) die "up: unknown option '$1'";; esac
-    brokers_up; pgs_up "$mode" ;;
+    reserve_ports; brokers_up; pgs_up "$mode" ;;
   down) down ;;
   destroy) down; for n in "${NODES[@]}"; do pg_drop_dir "$STACK/pg/$n"; done; rm -rf "$STACK"; say "removed $STACK" ;;
   status) status ;;
