@@ -24,7 +24,6 @@ db=docker_it_$tag
 topic=docker-it-$tag
 names=("cq-it-config-$tag" "cq-it-customer-$tag" "cq-it-order-$tag")
 ports=(27888 27184 27181)
-dockerd_pid=
 mkdir -p "$work"
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -37,44 +36,22 @@ cleanup() {
   for t in "$topic" "$topic.DLQ"; do
     "${CQ_BIN_DIR:-}/os_produce" --bootstrap "${CQ_KAFKA_BOOTSTRAP:?}" --topic "$t" --delete >/dev/null 2>&1 || true
   done
-  if [ -n "$dockerd_pid" ]; then
-    kill "$dockerd_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  docker_release
 }
 
 [ "$(id -u)" = 0 ] || skip "needs root (to run dockerd)"
-if ! command -v docker >/dev/null || ! command -v dockerd >/dev/null; then
-  skip "no Docker engine (scripts/setup.sh --docker)"
-fi
+# docker_ensure / docker_base / docker_release: the engine and the Debian base, shared with
+# the test cluster's images (scripts/k8s/images.sh).
+# shellcheck source=../../scripts/k8s/images.sh
+. "$root/scripts/k8s/images.sh"
 trap cleanup EXIT
-if ! docker info >/dev/null 2>&1; then
-  echo "starting dockerd (log: $work/dockerd.log)"
-  dockerd --host unix:///var/run/docker.sock >"$work/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  for _ in $(seq 1 150); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
-  docker info >/dev/null 2>&1 || { tail -n 15 "$work/dockerd.log"; skip "dockerd does not start on this machine"; }
+docker_ensure >"$work/engine.txt" || skip "$(tail -n 1 "$work/engine.txt")"
+if ! docker_base >"$work/base.txt"; then
+  grep -q 'no debootstrap' "$work/base.txt" && skip "$(tail -n 1 "$work/base.txt")"
+  cat "$work/base.txt"; fail "no Debian 12 base image"
 fi
-
-# Base images: Docker Hub's, or Debian's minbase via debootstrap.
-build_args=()
-if ! docker image inspect debian:12 >/dev/null 2>&1 && ! timeout 60 docker pull -q debian:12 >/dev/null 2>&1; then
-  if ! docker image inspect cqrs-local/debian:12 >/dev/null 2>&1; then
-    base=$root/.stack/docker-base/bookworm
-    if [ ! -x "$base/bin/sh" ]; then
-      command -v debootstrap >/dev/null || skip "no debian:12 image and no debootstrap (scripts/setup.sh --docker)"
-      echo "debian:12 cannot be pulled: debootstrap --variant=minbase bookworm (once, cached)"
-      rm -rf "$base"
-      debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
-        { tail -n 20 "$work/debootstrap.log"; fail "debootstrap failed"; }
-      printf '%s\n' 'deb http://deb.debian.org/debian bookworm main' \
-        'deb http://deb.debian.org/debian bookworm-updates main' \
-        'deb http://deb.debian.org/debian-security bookworm-security main' >"$base/etc/apt/sources.list"
-    fi
-    tar -C "$base" -c . | docker import - cqrs-local/debian:12 >/dev/null
-  fi
-  build_args=(--build-arg DEBIAN_IMAGE=cqrs-local/debian:12 --build-arg RUNTIME_IMAGE=cqrs-local/debian:12)
-fi
+cat "$work/engine.txt" "$work/base.txt"
+build_args=(--build-arg DEBIAN_IMAGE="$IMAGES_BASE" --build-arg RUNTIME_IMAGE="$IMAGES_BASE")
 
 t0=$(date +%s)
 DOCKER_BUILDKIT=0 docker build "${build_args[@]}" -t "$img" "$root" >"$work/build.log" 2>&1 ||
