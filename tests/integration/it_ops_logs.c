@@ -160,7 +160,7 @@ static void t_json_logs(void **state)
         assert_true(t->pid[CFG] > 0);
         assert_int_equal(ops_wait_status(t->port[CFG], "/actuator/health", 200, 30000), 200);
     }
-    assert_int_equal(ops_get_status(t->port[CFG], "/no-such-app/test"), 404);
+    assert_int_equal(ops_get_status(t->port[CFG], "/customer-service/test/no-such-label"), 404);
     assert_int_equal(ops_get_status(t->port[CFG], "/customer-service/test"), 200);
     start_service(t, CUS);
     start_service(t, ORD);

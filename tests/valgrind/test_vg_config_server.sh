@@ -14,7 +14,7 @@ export REPO=$repo
            /main/customer-service-local.yaml /health; do
     curl -fsS -o /dev/null "$BASE$u"
   done
-  for u in /nope/default /customer-service/local/nolabel /..%252f..%252fetc%252fpasswd/x; do
+  for u in /nope/default/nolabel /customer-service/local/nolabel /..%252f..%252fetc%252fpasswd/x; do
     code=$(curl -s -o /dev/null -w "%{http_code}" "$BASE$u"); case $code in 4??) ;; *) echo "bad $u: $code"; exit 1;; esac
   done
   echo "extra: {reloaded: true}" >> "$REPO/customer-service.yml"
