@@ -86,7 +86,7 @@ static void test_json_and_typing(void **state)
     collect(s, cs_snap_label(s, NULL), "billing", prof, np, &e);
     cs_jnum_t jn;
     assert_int_equal(cs_jnum_init(&jn), 0);
-    json_t *j = cs_env_json(&e, &jn, "billing", "dev", NULL, s->version, "/repo", 0);
+    json_t *j = cs_env_json(&e, &jn, "billing", "dev", NULL, s->version, &(cs_srcnames_t){.dir = "/repo"}, 0);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "billing");
     assert_true(json_is_null(json_object_get(j, "label")));
@@ -110,7 +110,7 @@ static void test_json_and_typing(void **state)
     assert_non_null(
         strstr(json_string_value(json_object_get(billing, "billing.url")), "${billing.host:localhost}"));
     json_decref(j);
-    j = cs_env_json(&e, &jn, "billing", "dev", "master", s->version, "/repo", 1);
+    j = cs_env_json(&e, &jn, "billing", "dev", "master", s->version, &(cs_srcnames_t){.dir = "/repo"}, 1);
     ps = json_object_get(j, "propertySources");
     json_t *v = json_object_get(json_object_get(json_array_get(ps, 1), "source"), "server.port");
     assert_int_equal(json_integer_value(json_object_get(v, "value")), 9090);
@@ -248,28 +248,46 @@ static void test_load_errors(void **state)
     char v1[41];
     memcpy(v1, s->version, sizeof(v1));
     cs_snap_free(s);
+    /* a broken file does not fail the snapshot: it is kept, marked, with the reason */
     write_file(dir, "bad.yml", "a: 1\nb: [unclosed\n");
-    assert_null(cs_snap_load(dir, NULL, err, sizeof(err)));
-    assert_non_null(strstr(err, "bad.yml:"));
+    s = cs_snap_load(dir, NULL, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(s->nbroken, 1);
+    const cs_file_t *bf = cs_snap_find(cs_snap_label(s, NULL), "bad", 1);
+    assert_non_null(bf);
+    assert_non_null(strstr(bf->broken, "bad.yml:"));
+    assert_int_equal(bf->conf.ndocs, 0);
+    char *bad_app[] = {"bad"}, *good_app[] = {"good"}, *prof[] = {"default"};
+    assert_true(cs_snap_broken_for(s, cs_snap_label(s, NULL), bad_app, 1, prof, 1) == bf);
+    assert_null(cs_snap_broken_for(s, cs_snap_label(s, NULL), good_app, 1, prof, 1));
+    assert_non_null(cs_snap_find(cs_snap_label(s, NULL), "good", 1));
+    cs_snap_free(s);
     write_file(dir, "bad.yml", "a: \xff\xfe\n");
-    assert_null(cs_snap_load(dir, NULL, err, sizeof(err)));
-    assert_non_null(strstr(err, "bad.yml:1:"));
+    s = cs_snap_load(dir, NULL, err, sizeof(err));
+    assert_non_null(s);
+    assert_non_null(strstr(cs_snap_find(cs_snap_label(s, NULL), "bad", 1)->broken, "bad.yml:1:"));
+    cs_snap_free(s);
     write_file(dir, "bad.yml", "a: 2\n");
     s = cs_snap_load(dir, NULL, err, sizeof(err));
     assert_non_null(s);
+    assert_int_equal(s->nbroken, 0);
     assert_string_not_equal(s->version, v1);
     cs_snap_free(s);
-    /* a symlink leaving the repository is refused */
+    /* a symlink leaving the repository is never followed: that file is broken */
     char link[512];
     snprintf(link, sizeof(link), "%s/evil.yml", dir);
     assert_int_equal(symlink("/etc/hostname", link), 0);
-    assert_null(cs_snap_load(dir, NULL, err, sizeof(err)));
-    assert_non_null(strstr(err, "evil.yml"));
+    s = cs_snap_load(dir, NULL, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(s->nbroken, 1);
+    assert_non_null(strstr(cs_snap_find(cs_snap_label(s, NULL), "evil", 1)->broken, "evil.yml"));
+    cs_snap_free(s);
     unlink(link);
     /* a symlink inside the repository (ConfigMap style) is fine */
     assert_int_equal(symlink("good.yml", link), 0);
     s = cs_snap_load(dir, NULL, err, sizeof(err));
     assert_non_null(s);
+    assert_int_equal(s->nbroken, 0);
     cs_snap_free(s);
     unlink(link);
     /* a huge file is refused with a clear message */
@@ -279,8 +297,13 @@ static void test_load_errors(void **state)
     big[sizeof(big) - 1] = '\0';
     big[0] = 'k', big[1] = ':', big[2] = ' ';
     write_file(dir, "bad.yml", big);
-    assert_null(cs_snap_load(dir, &lim, err, sizeof(err)));
-    assert_non_null(strstr(err, "limit"));
+    s = cs_snap_load(dir, &lim, err, sizeof(err));
+    assert_non_null(s);
+    assert_non_null(strstr(cs_snap_find(cs_snap_label(s, NULL), "bad", 1)->broken, "limit"));
+    cs_snap_free(s);
+    /* a missing repository is the one fatal error */
+    assert_null(cs_snap_load("/nonexistent-cs-dir", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "/nonexistent-cs-dir"));
     char path[512];
     snprintf(path, sizeof(path), "%s/bad.yml", dir);
     unlink(path);

@@ -110,6 +110,49 @@ static void test_reload_and_readers(void **state)
     rmdir(dir);
 }
 
+/* A broken file at start-up does not stop the repository from opening: the rest is
+ * served, health names it; later edits of other files are still published while it stays
+ * broken, but a file that breaks after working keeps the working snapshot. */
+static void test_broken_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cs-repo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "app.yml", "a: 0\n");
+    write_file(dir, "other.yml", "o: [broken\n");
+    cs_repo_t repo;
+    char err[512];
+    assert_int_equal(cs_repo_open(&repo, dir, NULL, NULL, err, sizeof(err)), 0);
+    int degraded = 0;
+    json_t *h = cs_repo_health(&repo, &degraded);
+    assert_true(degraded);
+    json_t *bf = json_array_get(json_object_get(h, "brokenFiles"), 0);
+    assert_string_equal(json_string_value(json_object_get(bf, "file")), "other.yml");
+    json_decref(h);
+    write_file(dir, "app.yml", "a: 1\n"); /* other.yml still broken: published */
+    assert_int_equal(cs_repo_reload(&repo), 1);
+    write_file(dir, "app.yml", "a: [x\n"); /* app.yml breaks: the working one stays */
+    assert_int_equal(cs_repo_reload(&repo), -1);
+    unsigned tok;
+    const cs_snap_t *s = cs_repo_enter(&repo, &tok);
+    assert_null(cs_snap_find(cs_snap_label(s, NULL), "app", 1)->broken);
+    cs_repo_exit(&repo, tok);
+    write_file(dir, "app.yml", "a: 2\n");
+    write_file(dir, "other.yml", "o: 1\n");
+    assert_int_equal(cs_repo_reload(&repo), 1);
+    h = cs_repo_health(&repo, &degraded);
+    assert_false(degraded);
+    assert_int_equal(json_array_size(json_object_get(h, "brokenFiles")), 0);
+    json_decref(h);
+    cs_repo_close(&repo);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/app.yml", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/other.yml", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -123,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload_and_readers),
+        cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

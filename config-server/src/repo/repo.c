@@ -1,6 +1,7 @@
 /* repo.c — the live snapshot holder with its lock-free read side (see repo.h). */
 #include "repo/repo.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,18 @@ static void iso_time(time_t t, char *buf, size_t size)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Logs every broken file of `s` (at start-up). */
+static void log_broken(const cs_repo_t *r, const cs_snap_t *s)
+{
+    for (size_t i = 0; r->log != NULL && s->nbroken > 0 && i < s->nlabels; i++)
+        for (size_t j = 0; j < s->labels[i].nfiles; j++)
+            if (s->labels[i].files[j].broken != NULL)
+                clog_ev(r->log, CLOG_ERROR, json_pack("{s:s}", "file", s->labels[i].files[j].rel),
+                        "config file cannot be served: %s; requests that need it get 503, the others are "
+                        "served",
+                        s->labels[i].files[j].broken);
 }
 
 int cs_repo_open(cs_repo_t *r, const char *root, const cs_snap_limits_t *lim, const clog_t *log, char *err,
@@ -31,6 +44,7 @@ int cs_repo_open(cs_repo_t *r, const char *root, const cs_snap_limits_t *lim, co
         cs_repo_close(r);
         return -1;
     }
+    log_broken(r, s);
     atomic_store(&r->cur, s);
     r->checked_at = time(NULL);
     return 0;
@@ -77,6 +91,37 @@ static void publish(cs_repo_t *r, cs_snap_t *next)
     cs_snap_free(old);
 }
 
+/* A broken file of `next` that is not broken in `cur` (new, or good there), or NULL:
+ * publishing `next` would then stop serving something that works now. */
+static const cs_file_t *newly_broken(const cs_snap_t *cur, const cs_snap_t *next)
+{
+    for (size_t i = 0; next->nbroken > 0 && i < next->nlabels; i++) {
+        const cs_label_t *nl = &next->labels[i];
+        const cs_label_t *cl = cur == NULL ? NULL : i == 0 ? &cur->labels[0] : cs_snap_label(cur, nl->name);
+        for (size_t j = 0; j < nl->nfiles; j++) {
+            if (nl->files[j].broken == NULL)
+                continue;
+            const cs_file_t *was = cs_snap_find(cl, nl->files[j].base, nl->files[j].ext);
+            if (was == NULL || was->broken == NULL)
+                return &nl->files[j];
+        }
+    }
+    return NULL;
+}
+
+/* Records a failed reload (logged once per distinct error). Called with r->mu held. */
+static void record_error(cs_repo_t *r, const char *err)
+{
+    if (r->last_error != NULL && strcmp(r->last_error, err) == 0)
+        return;
+    free(r->last_error);
+    r->last_error = strdup(err);
+    r->error_at = time(NULL);
+    if (r->log != NULL)
+        clog_ev(r->log, CLOG_ERROR, json_pack("{s:s}", "error", err),
+                "config repository reload failed; still serving the previous snapshot");
+}
+
 int cs_repo_reload(cs_repo_t *r)
 {
     char err[512];
@@ -84,21 +129,17 @@ int cs_repo_reload(cs_repo_t *r)
     cs_snap_t *next = cs_snap_load(r->root, &r->lim, err, sizeof(err));
     pthread_mutex_lock(&r->mu);
     r->checked_at = time(NULL);
-    if (next == NULL) {
-        int fresh = r->last_error == NULL || strcmp(r->last_error, err) != 0;
-        if (fresh) {
-            free(r->last_error);
-            r->last_error = strdup(err);
-            r->error_at = time(NULL);
-            if (r->log != NULL)
-                clog_ev(r->log, CLOG_ERROR, json_pack("{s:s}", "error", err),
-                        "config repository reload failed; still serving the previous snapshot");
-        }
+    const cs_snap_t *cur = atomic_load(&r->cur);
+    const cs_file_t *nb = next != NULL ? newly_broken(cur, next) : NULL;
+    if (nb != NULL) /* keep serving the working version; say which file broke */
+        snprintf(err, sizeof(err), "%s", nb->broken);
+    if (next == NULL || nb != NULL) {
+        record_error(r, err);
+        cs_snap_free(next);
         goto cleanup;
     }
     free(r->last_error);
     r->last_error = NULL;
-    const cs_snap_t *cur = atomic_load(&r->cur);
     if (cur != NULL && strcmp(cur->version, next->version) == 0) {
         cs_snap_free(next);
         rc = 0;
@@ -134,12 +175,14 @@ json_t *cs_repo_health(cs_repo_t *r, int *degraded)
     json_t *d =
         json_pack("{s:s,s:s,s:I,s:I,s:o}", "version", s->version, "loadedAt", loaded, "ageSeconds",
                   (json_int_t)(time(NULL) - s->loaded_at), "files", (json_int_t)s->nfiles, "labels", labels);
+    json_object_set_new(d, "brokenFiles", cs_snap_broken_json(s));
+    int broken = s->nbroken > 0;
     cs_repo_exit(r, tok);
     pthread_mutex_lock(&r->mu);
     iso_time(r->checked_at, checked, sizeof(checked));
     json_object_set_new(d, "checkedAt", json_string(checked));
     json_object_set_new(d, "reloads", json_integer((json_int_t)r->reloads));
-    *degraded = r->last_error != NULL;
+    *degraded = r->last_error != NULL || broken;
     if (r->last_error != NULL) {
         char at[32];
         iso_time(r->error_at, at, sizeof(at));
@@ -149,4 +192,43 @@ json_t *cs_repo_health(cs_repo_t *r, int *degraded)
     }
     pthread_mutex_unlock(&r->mu);
     return d;
+}
+
+/* ---------------------------------------------------------------- the store port */
+
+static int store_acquire(void *ctx, const char *label, cs_lease_t *out, char *why, size_t whylen)
+{
+    cs_repo_t *r = ctx;
+    unsigned tok;
+    const cs_snap_t *s = cs_repo_enter(r, &tok);
+    const cs_label_t *l = cs_snap_label(s, label != NULL && label[0] ? label : NULL);
+    if (l == NULL) {
+        cs_repo_exit(r, tok);
+        snprintf(why, whylen, "no label '%s' in the config repository", label);
+        return 404;
+    }
+    *out = (cs_lease_t){.snap = s, .lbl = l, .tok = tok};
+    return 0;
+}
+
+static void store_release(void *ctx, cs_lease_t *l)
+{
+    cs_repo_exit(ctx, (unsigned)l->tok);
+}
+
+static json_t *store_health(void *ctx, int *degraded)
+{
+    return cs_repo_health(ctx, degraded);
+}
+
+static void store_refresh(void *ctx)
+{
+    cs_repo_reload(ctx);
+}
+
+static const cs_store_ops_t repo_store_ops = {store_acquire, store_release, store_health, store_refresh};
+
+cs_store_t cs_repo_store(cs_repo_t *r)
+{
+    return (cs_store_t){.ops = &repo_store_ops, .ctx = r};
 }

@@ -18,6 +18,7 @@
 
 #include "clog.h"
 #include "repo/snapshot.h"
+#include "repo/store.h"
 
 typedef struct cs_repo {
     char *root; /* owned */
@@ -47,7 +48,11 @@ void cs_repo_exit(cs_repo_t *r, unsigned tok);
  * content, -1 error (kept the old snapshot). Thread-safe. */
 int cs_repo_reload(cs_repo_t *r);
 
-/* The health details: version, loadedAt, ageSeconds, files, labels, lastError. New ref. */
+/* The health details: version, loadedAt, ageSeconds, files, labels, brokenFiles,
+ * lastError. New ref. */
 json_t *cs_repo_health(cs_repo_t *r, int *degraded);
+
+/* The folder backend as the HTTP layer's store port (labels = overlay directories). */
+cs_store_t cs_repo_store(cs_repo_t *r);
 
 #endif

@@ -1,44 +1,27 @@
-/* snapshot.c — loads the config repository into an immutable cs_snap_t (see snapshot.h). */
+/* snapshot.c — builds immutable cs_snap_t snapshots file by file (the folder loader in
+ * dirload.c and the git backend feed it), frees them, and answers lookups (snapshot.h). */
 #include "repo/snapshot.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
-#include "repo/pathsafe.h"
+#include "errbuf.h"
 #include "repo/props.h"
 
 static const char *const exts[] = {".properties", ".yml", ".yaml"};
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* Opens `name` below `dirfd` without ever leaving it (symlinks inside are fine). */
-static int open_beneath(int dirfd, const char *name, int flags)
-{
-    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-    if (fd < 0 && errno == ENOSYS)
-        fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW);
-    return (int)fd;
-}
+struct cs_snap_build {
+    cs_snap_limits_t lim;
+    cs_snap_t *s;
+    size_t cap; /* of s->labels[s->nlabels - 1].files */
+    EVP_MD_CTX *md;
+    int failed;
+    char err[256];
+};
 
 static int file_ext(const char *name, size_t *baselen)
 {
@@ -53,56 +36,10 @@ static int file_ext(const char *name, size_t *baselen)
     return -1;
 }
 
-/* ---------------------------------------------------------------- loading */
-
-typedef struct loader {
-    const cs_snap_limits_t *lim;
-    EVP_MD_CTX *md;
-    size_t nfiles;
-    char *err;
-    size_t errlen;
-} loader_t;
-
-static int read_all(int fd, size_t max, char **out, size_t *outlen, const char *rel, loader_t *ld)
+int cs_snap_is_config_name(const char *name)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(ld->err, ld->errlen, "%s: not a regular file", rel);
-        return -1;
-    }
-    if ((size_t)st.st_size > max) {
-        set_err(ld->err, ld->errlen, "%s: %lld bytes exceed the per-file limit of %zu bytes", rel,
-                (long long)st.st_size, max);
-        return -1;
-    }
-    char *buf = malloc(max + 1);
-    size_t n = 0;
-    if (buf == NULL) {
-        set_err(ld->err, ld->errlen, "%s: out of memory", rel);
-        return -1;
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + n, max + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            set_err(ld->err, ld->errlen, "%s: read: %s", rel, strerror(errno));
-            free(buf);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max) {
-            set_err(ld->err, ld->errlen, "%s: exceeds the per-file limit of %zu bytes", rel, max);
-            free(buf);
-            return -1;
-        }
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *outlen = n;
-    return 0;
+    size_t bl;
+    return name[0] != '.' && file_ext(name, &bl) >= 0;
 }
 
 static void file_clear(cs_file_t *f)
@@ -110,135 +47,8 @@ static void file_clear(cs_file_t *f)
     free(f->name);
     free(f->base);
     free(f->rel);
+    free(f->broken);
     yamlconf_free(&f->conf);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Lists the visible entries of directory `fd` (sorted). Returns count or -1. */
-static int list_dir(int fd, char ***names_out)
-{
-    int dfd = dup(fd);
-    DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    if (dir == NULL) {
-        if (dfd >= 0)
-            close(dfd);
-        return -1;
-    }
-    rewinddir(dir);
-    struct dirent *de;
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nn = realloc(names, cap * sizeof(*nn));
-            if (nn == NULL)
-                goto fail;
-            names = nn;
-        }
-        if ((names[n] = strdup(de->d_name)) == NULL)
-            goto fail;
-        n++;
-    }
-    closedir(dir);
-    if (n > 0)
-        qsort(names, n, sizeof(*names), cmp_names);
-    *names_out = names;
-    return (int)n;
-fail:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    closedir(dir);
-    return -1;
-}
-
-static void free_names(char **names, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-/* Loads one directory's config files into `l`; `sub` receives the names of the
- * sub-directories (labels) when non-NULL. */
-static int load_dir(loader_t *ld, int dirfd, const char *label, cs_label_t *l, char ***sub, int *nsub)
-{
-    char **names = NULL;
-    int n = list_dir(dirfd, &names), rc = -1, ns = 0;
-    if (n < 0) {
-        set_err(ld->err, ld->errlen, "%s: cannot list directory: %s", label[0] ? label : ".",
-                strerror(errno));
-        return -1;
-    }
-    l->files = calloc((size_t)n + 1, sizeof(*l->files));
-    if (l->files == NULL)
-        goto cleanup;
-    for (int i = 0; i < n; i++) {
-        size_t baselen = 0;
-        int ext = file_ext(names[i], &baselen);
-        char rel[512];
-        snprintf(rel, sizeof(rel), "%s%s%s", label, label[0] ? "/" : "", names[i]);
-        if (ext < 0) {
-            if (sub != NULL && ns < 4096 && cs_path_name_ok(names[i])) {
-                struct stat st;
-                if (fstatat(dirfd, names[i], &st, 0) == 0 && S_ISDIR(st.st_mode)) {
-                    (*sub)[ns++] = names[i];
-                    names[i] = NULL;
-                }
-            }
-            continue;
-        }
-        if (++ld->nfiles > ld->lim->max_files) {
-            set_err(ld->err, ld->errlen, "more than %zu config files", ld->lim->max_files);
-            goto cleanup;
-        }
-        int fd = open_beneath(dirfd, names[i], O_RDONLY);
-        if (fd < 0) {
-            set_err(ld->err, ld->errlen, "%s: cannot open: %s%s", rel, strerror(errno),
-                    errno == EXDEV || errno == ELOOP ? " (symlink leaving the repository)" : "");
-            goto cleanup;
-        }
-        char *buf = NULL;
-        size_t len = 0;
-        int r = read_all(fd, ld->lim->max_file_bytes, &buf, &len, rel, ld);
-        close(fd);
-        if (r != 0)
-            goto cleanup;
-        EVP_DigestUpdate(ld->md, rel, strlen(rel) + 1);
-        EVP_DigestUpdate(ld->md, buf, len);
-        EVP_DigestUpdate(ld->md, "\0", 1);
-        cs_file_t *f = &l->files[l->nfiles];
-        yamlconf_err_t ye;
-        if (ext == 0)
-            r = cs_props_parse(buf, len, &f->conf, &ye);
-        else
-            r = yamlconf_parse(buf, len, &ld->lim->yaml, &f->conf, &ye);
-        free(buf);
-        if (r != 0) {
-            set_err(ld->err, ld->errlen, "%s:%d:%d: %s", rel, ye.line, ye.column, ye.msg);
-            goto cleanup;
-        }
-        l->nfiles++;
-        f->name = strdup(names[i]);
-        f->base = strndup(names[i], baselen);
-        f->rel = strdup(rel);
-        f->ext = ext;
-        if (f->name == NULL || f->base == NULL || f->rel == NULL)
-            goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    if (nsub != NULL)
-        *nsub = ns;
-    free_names(names, n);
-    return rc;
 }
 
 static void label_clear(cs_label_t *l)
@@ -260,103 +70,190 @@ void cs_snap_free(cs_snap_t *s)
     free(s);
 }
 
-cs_snap_t *cs_snap_load(const char *root, const cs_snap_limits_t *lim_in, char *err, size_t errlen)
+static int fail(cs_snap_build_t *b, const char *msg)
 {
-    cs_snap_limits_t lim = {0};
-    if (lim_in != NULL)
-        lim = *lim_in;
-    if (lim.max_file_bytes == 0)
-        lim.max_file_bytes = 1u << 20;
-    if (lim.max_files == 0)
-        lim.max_files = 2000;
-    if (lim.yaml.max_bytes == 0 || lim.yaml.max_bytes > lim.max_file_bytes)
-        lim.yaml.max_bytes = lim.max_file_bytes;
-    loader_t ld = {.lim = &lim, .err = err, .errlen = errlen};
-    cs_snap_t *s = calloc(1, sizeof(*s));
-    char **subs = NULL;
-    int nsub = 0, ok = 0;
-    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ld.md = EVP_MD_CTX_new();
-    if (s == NULL || ld.md == NULL || EVP_DigestInit_ex(ld.md, EVP_sha256(), NULL) != 1) {
-        set_err(err, errlen, "out of memory");
+    if (!b->failed)
+        errbuf_set(b->err, sizeof(b->err), "%s", msg);
+    b->failed = 1;
+    return -1;
+}
+
+int cs_snap_build_label(cs_snap_build_t *b, const char *name)
+{
+    if (b->failed)
+        return -1;
+    cs_snap_t *s = b->s;
+    cs_label_t *nl = realloc(s->labels, (s->nlabels + 1) * sizeof(*nl));
+    if (nl == NULL)
+        return fail(b, "out of memory");
+    s->labels = nl;
+    memset(&nl[s->nlabels], 0, sizeof(*nl));
+    if ((nl[s->nlabels].name = strdup(name)) == NULL)
+        return fail(b, "out of memory");
+    s->nlabels++;
+    b->cap = 0;
+    return 0;
+}
+
+cs_snap_build_t *cs_snap_build_new(const cs_snap_limits_t *lim)
+{
+    cs_snap_build_t *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    if (lim != NULL)
+        b->lim = *lim;
+    if (b->lim.max_file_bytes == 0)
+        b->lim.max_file_bytes = 1u << 20;
+    if (b->lim.max_files == 0)
+        b->lim.max_files = 2000;
+    if (b->lim.yaml.max_bytes == 0 || b->lim.yaml.max_bytes > b->lim.max_file_bytes)
+        b->lim.yaml.max_bytes = b->lim.max_file_bytes;
+    b->s = calloc(1, sizeof(*b->s));
+    b->md = EVP_MD_CTX_new();
+    if (b->s == NULL || b->md == NULL || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1 ||
+        cs_snap_build_label(b, "") != 0) {
+        cs_snap_build_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+size_t cs_snap_build_max_bytes(const cs_snap_build_t *b)
+{
+    return b->lim.max_file_bytes;
+}
+
+/* A new zeroed file slot in the current label with its names set, or NULL (failed). */
+static cs_file_t *new_file(cs_snap_build_t *b, const char *name)
+{
+    size_t baselen = 0;
+    int ext = file_ext(name, &baselen);
+    if (b->failed)
+        return NULL;
+    if (ext < 0 || name[0] == '.') {
+        fail(b, "not a config file name");
+        return NULL;
+    }
+    cs_snap_t *s = b->s;
+    if (++s->nfiles > b->lim.max_files) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "more than %zu config files", b->lim.max_files);
+        fail(b, msg);
+        return NULL;
+    }
+    cs_label_t *l = &s->labels[s->nlabels - 1];
+    if (l->nfiles == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        cs_file_t *nf = realloc(l->files, cap * sizeof(*nf));
+        if (nf == NULL) {
+            fail(b, "out of memory");
+            return NULL;
+        }
+        l->files = nf;
+        b->cap = cap;
+    }
+    cs_file_t *f = &l->files[l->nfiles++];
+    memset(f, 0, sizeof(*f));
+    f->ext = ext;
+    f->name = strdup(name);
+    f->base = strndup(name, baselen);
+    size_t rl = strlen(l->name) + strlen(name) + 2;
+    f->rel = malloc(rl);
+    if (f->rel != NULL)
+        snprintf(f->rel, rl, "%s%s%s", l->name, l->name[0] ? "/" : "", name);
+    if (f->name == NULL || f->base == NULL || f->rel == NULL) {
+        fail(b, "out of memory");
+        return NULL;
+    }
+    return f;
+}
+
+static int mark_broken(cs_snap_build_t *b, cs_file_t *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int mark_broken(cs_snap_build_t *b, cs_file_t *f, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    yamlconf_free(&f->conf);
+    memset(&f->conf, 0, sizeof(f->conf));
+    if ((f->broken = strdup(msg)) == NULL)
+        return fail(b, "out of memory");
+    b->s->nbroken++;
+    return 0;
+}
+
+int cs_snap_build_add_broken(cs_snap_build_t *b, const char *name, const char *why)
+{
+    cs_file_t *f = new_file(b, name);
+    if (f == NULL)
+        return -1;
+    EVP_DigestUpdate(b->md, f->rel, strlen(f->rel) + 1);
+    EVP_DigestUpdate(b->md, why, strlen(why) + 1);
+    return mark_broken(b, f, "%s: %s", f->rel, why);
+}
+
+int cs_snap_build_add(cs_snap_build_t *b, const char *name, const char *buf, size_t len)
+{
+    cs_file_t *f = new_file(b, name);
+    if (f == NULL)
+        return -1;
+    EVP_DigestUpdate(b->md, f->rel, strlen(f->rel) + 1);
+    EVP_DigestUpdate(b->md, buf, len);
+    EVP_DigestUpdate(b->md, "\0", 1);
+    b->s->bytes += len;
+    if (len > b->lim.max_file_bytes)
+        return mark_broken(b, f, "%s: %zu bytes exceed the per-file limit of %zu bytes", f->rel, len,
+                           b->lim.max_file_bytes);
+    yamlconf_err_t ye = {0};
+    int r = f->ext == 0 ? cs_props_parse(buf, len, &f->conf, &ye)
+                        : yamlconf_parse(buf, len, &b->lim.yaml, &f->conf, &ye);
+    if (r != 0)
+        return mark_broken(b, f, "%s:%d:%d: %s", f->rel, ye.line, ye.column, ye.msg);
+    return 0;
+}
+
+static int cmp_files(const void *a, const void *b)
+{
+    return strcmp(((const cs_file_t *)a)->name, ((const cs_file_t *)b)->name);
+}
+
+void cs_snap_build_free(cs_snap_build_t *b)
+{
+    if (b == NULL)
+        return;
+    cs_snap_free(b->s);
+    EVP_MD_CTX_free(b->md);
+    free(b);
+}
+
+cs_snap_t *cs_snap_build_finish(cs_snap_build_t *b, const char *version, char *err, size_t errlen)
+{
+    cs_snap_t *s = NULL;
+    if (b->failed) {
+        errbuf_set(err, errlen, "%s", b->err);
         goto cleanup;
     }
-    if (rootfd < 0) {
-        set_err(err, errlen, "%s: cannot open repository directory: %s", root, strerror(errno));
-        goto cleanup;
+    s = b->s;
+    b->s = NULL;
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (s->labels[i].nfiles > 1)
+            qsort(s->labels[i].files, s->labels[i].nfiles, sizeof(cs_file_t), cmp_files);
+    if (version != NULL) {
+        snprintf(s->version, sizeof(s->version), "%s", version);
+    } else {
+        unsigned char dg[32];
+        unsigned int dl = 0;
+        EVP_DigestFinal_ex(b->md, dg, &dl);
+        for (int i = 0; i < 20; i++)
+            snprintf(s->version + 2 * i, 3, "%02x", dg[i]);
     }
-    subs = calloc(4096, sizeof(*subs));
-    s->labels = calloc(1, sizeof(*s->labels));
-    if (subs == NULL || s->labels == NULL || (s->labels[0].name = strdup("")) == NULL) {
-        set_err(err, errlen, "out of memory");
-        goto cleanup;
-    }
-    s->nlabels = 1;
-    if (load_dir(&ld, rootfd, "", &s->labels[0], &subs, &nsub) != 0)
-        goto cleanup;
-    /* subs is a work list: a label directory's own sub-directories are labels with a "/"
-     * (Spring's "(_)": release/1.0), up to 4 levels */
-    for (int i = 0; i < nsub; i++) {
-        cs_label_t *nl = realloc(s->labels, ((size_t)s->nlabels + 1) * sizeof(*nl));
-        if (nl == NULL) {
-            set_err(err, errlen, "out of memory");
-            goto cleanup;
-        }
-        s->labels = nl;
-        cs_label_t *l = &s->labels[s->nlabels];
-        memset(l, 0, sizeof(*l));
-        l->name = strdup(subs[i]);
-        s->nlabels++;
-        int lfd = open_beneath(rootfd, subs[i], O_RDONLY | O_DIRECTORY);
-        if (lfd < 0 || l->name == NULL) {
-            set_err(err, errlen, "%s: cannot open label directory: %s", subs[i], strerror(errno));
-            if (lfd >= 0)
-                close(lfd);
-            goto cleanup;
-        }
-        char **kids = calloc(4096, sizeof(*kids));
-        int nkids = 0, depth = 0;
-        for (const char *c = subs[i]; *c; c++)
-            depth += *c == '/';
-        int r = kids == NULL ? -1 : load_dir(&ld, lfd, subs[i], l, depth < 3 ? &kids : NULL, &nkids);
-        close(lfd);
-        for (int k = 0; k < nkids; k++) {
-            char name[CS_PATH_NAME_MAX + 1];
-            int nl2 = snprintf(name, sizeof(name), "%s/%s", subs[i], kids[k]);
-            if (r == 0 && nl2 > 0 && (size_t)nl2 < sizeof(name) && nsub < 4096 &&
-                (subs[nsub] = strdup(name)) != NULL)
-                nsub++;
-            free(kids[k]);
-        }
-        free(kids);
-        if (r != 0) {
-            if (kids == NULL)
-                set_err(err, errlen, "out of memory");
-            goto cleanup;
-        }
-    }
-    unsigned char dg[32];
-    unsigned int dl = 0;
-    EVP_DigestFinal_ex(ld.md, dg, &dl);
-    for (int i = 0; i < 20; i++)
-        snprintf(s->version + 2 * i, 3, "%02x", dg[i]);
     s->loaded_at = time(NULL);
-    s->nfiles = ld.nfiles;
     s->cache = cs_cache_new(); /* NULL only means no memo */
-    ok = 1;
 cleanup:
-    if (subs != NULL) {
-        for (int i = 0; i < nsub; i++)
-            free(subs[i]);
-        free(subs);
-    }
-    if (rootfd >= 0)
-        close(rootfd);
-    EVP_MD_CTX_free(ld.md);
-    if (!ok) {
-        cs_snap_free(s);
-        s = NULL;
-    }
+    cs_snap_build_free(b);
     return s;
 }
 
@@ -394,4 +291,56 @@ static int label_has_app(const cs_label_t *l, const char *app)
 int cs_snap_has_app(const cs_snap_t *s, const cs_label_t *l, const char *app)
 {
     return label_has_app(&s->labels[0], app) || (l != NULL && label_has_app(l, app));
+}
+
+/* The first broken file of `l` named `name` or `name-{profile}`, or NULL. */
+static const cs_file_t *broken_in(const cs_label_t *l, const char *name, char *const *profiles, size_t np)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < l->nfiles; i++) {
+        const cs_file_t *f = &l->files[i];
+        if (f->broken == NULL || strncmp(f->base, name, nl) != 0)
+            continue;
+        if (f->base[nl] == '\0')
+            return f;
+        for (size_t p = 0; f->base[nl] == '-' && p < np; p++)
+            if (strcmp(f->base + nl + 1, profiles[p]) == 0)
+                return f;
+    }
+    return NULL;
+}
+
+const cs_file_t *cs_snap_broken_for(const cs_snap_t *s, const cs_label_t *l, char *const *apps, size_t na,
+                                    char *const *profiles, size_t np)
+{
+    if (s->nbroken == 0)
+        return NULL;
+    const cs_label_t *locs[2] = {&s->labels[0], l != NULL && l != &s->labels[0] ? l : NULL};
+    for (int li = 0; li < 2 && locs[li] != NULL; li++) {
+        const cs_file_t *f = broken_in(locs[li], "application", profiles, np);
+        for (size_t a = 0; f == NULL && a < na; a++)
+            f = broken_in(locs[li], apps[a], profiles, np);
+        if (f != NULL)
+            return f;
+    }
+    return NULL;
+}
+
+json_t *cs_snap_broken_json(const cs_snap_t *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && s->nbroken > 0 && i < s->nlabels; i++)
+        for (size_t j = 0; j < s->labels[i].nfiles; j++)
+            if (s->labels[i].files[j].broken != NULL)
+                json_array_append_new(a, json_pack("{s:s,s:s}", "file", s->labels[i].files[j].rel, "error",
+                                                   s->labels[i].files[j].broken));
+    return a;
+}
+
+const char *cs_snap_label_of(const cs_snap_t *s, const cs_file_t *f)
+{
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (f >= s->labels[i].files && f < s->labels[i].files + s->labels[i].nfiles)
+            return s->labels[i].name;
+    return "";
 }

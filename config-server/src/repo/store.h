@@ -1,0 +1,49 @@
+/* store.h — the port through which the HTTP layer reads configuration, whatever the
+ * backend: a folder (repo/repo.h, one live snapshot swapped on change) or a git mirror
+ * (git/gitrepo.h, one snapshot per commit, a label being a branch, tag or commit id).
+ *
+ * A request leases the snapshot of its label, reads it without locks, and returns it:
+ *
+ *     cs_lease_t l;
+ *     int st = store->ops->acquire(store->ctx, label, &l, why, sizeof(why));
+ *     if (st == 0) { … l.snap, l.lbl …; store->ops->release(store->ctx, &l); }
+ *
+ * The snapshot stays valid and unchanged until release, however the repository changes
+ * meanwhile (no torn reads).
+ */
+#ifndef CS_STORE_H
+#define CS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "repo/snapshot.h"
+
+typedef struct cs_lease {
+    const cs_snap_t *snap; /* borrowed until release */
+    const cs_label_t *lbl; /* borrowed: the overlay to read (the root for git) */
+    uintptr_t tok;         /* the store's */
+} cs_lease_t;
+
+typedef struct cs_store_ops {
+    /* Leases the snapshot of `label` ("" = the default label). Returns 0, or the HTTP
+     * status to answer (404 unknown label, 400 a label that cannot be a ref, 503 nothing
+     * to serve yet) with the reason in `why`. */
+    int (*acquire)(void *ctx, const char *label, cs_lease_t *out, char *why, size_t whylen);
+    void (*release)(void *ctx, cs_lease_t *l);
+    /* The details of the health component (new reference); *degraded set when the store
+     * serves an older state than it should (reload or fetch failing, broken files). */
+    json_t *(*health)(void *ctx, int *degraded);
+    /* Looks for changes now (POST /monitor): a folder is re-read, a git remote fetched
+     * (asynchronously). */
+    void (*refresh)(void *ctx);
+} cs_store_ops_t;
+
+typedef struct cs_store {
+    const cs_store_ops_t *ops;
+    void *ctx;
+} cs_store_t;
+
+#endif
