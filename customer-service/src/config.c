@@ -51,6 +51,7 @@ int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
                              errlen) ||
         cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 100, &cfg->replication, err,
                              errlen) ||
+        cfgcli_get_int_range(c, "kafka-config.min-insync-replicas", 0, 0, 100, &cfg->min_isr, err, errlen) ||
         cfgcli_require_str(c, "kafka-config.bootstrap-servers", &cfg->bootstrap, err, errlen))
         return -1;
     cfg->address = cfgcli_get_str(c, "server.address", "0.0.0.0");

@@ -22,6 +22,7 @@ typedef struct cs_config {
     const char *bootstrap;           /* kafka-config.bootstrap-servers (required) */
     int partitions;                  /* kafka-config.num-of-partitions, 3 */
     int replication;                 /* kafka-config.replication-factor, 1 */
+    int min_isr;                     /* kafka-config.min-insync-replicas, 0 = the broker's default */
     const char *registry_url;        /* kafka-config.schema-registry-url, "" = embedded catalog */
     const char *registry_user;       /* kafka-config.schema-registry-user, NULL */
     const char *registry_password;   /* kafka-config.schema-registry-password, NULL */

@@ -132,7 +132,8 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
                                     .backoff_initial_ms = cfg->backoff_initial_ms,
                                     .backoff_max_ms = cfg->backoff_max_ms,
                                     .partitions = cfg->partitions,
-                                    .replication = cfg->replication};
+                                    .replication = cfg->replication,
+                                    .min_isr = cfg->min_isr};
     relay = outbox_relay_new(&ro, pconf, log, metrics, err, sizeof err);
     pconf = NULL; /* stolen */
     if (relay == NULL) {

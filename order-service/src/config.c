@@ -39,6 +39,7 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
                              errlen) ||
         cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 16, &cfg->replication, err,
                              errlen) ||
+        cfgcli_get_int_range(c, "kafka-config.min-insync-replicas", 0, 0, 16, &cfg->min_isr, err, errlen) ||
         cfgcli_get_ms(c, "order-service.customer-wait-ms", 2000, &cfg->customer_wait_ms, err, errlen) ||
         cfgcli_get_int_range(c, "projection.batch-size", 500, 1, 100000, &cfg->batch_size, err, errlen) ||
         cfgcli_get_int_range(c, "kafka-consumer-config.poll-timeout-ms", 150, 1, 60000, &cfg->poll_ms, err,
