@@ -61,7 +61,56 @@ fault_end_trap() {
     for f in "$TRIO_DIR"/*.log; do echo "---- last lines of $f"; tail -n 15 "$f"; done >&2
   fi
   trio_down >/dev/null 2>&1 || true
+  netcut_remove
+  # a sanitizer build's report (the ctest build is ASan + UBSan) fails the scenario
+  if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TRIO_DIR"/*.log >/dev/null 2>&1; then
+    grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TRIO_DIR"/*.log | head -60 >&2
+    echo "$FAULT_NAME: FAIL: a sanitizer reported (above)" >&2
+    rc=1
+  fi
   rm -rf "$OUT"
+  exit "$(( rc != 0 ? rc : FAULT_RC ))"
+}
+
+# ---- network partitions (fault_partition.sh): iptables on loopback, by cgroup
+# netcut_prepare PROGRAM: the trio's PROGRAM (customer-service | order-service) will start in a
+# cgroup (v2) of its own (cgexec.sh as trio.sh's exec prefix), so that iptables can drop what
+# that one process sends (-m cgroup --path) and nothing else. Call before fault_begin. Exits
+# 77 (a skip) where that cannot be done: not root, no iptables, no cgroup v2, no cgroup match.
+netcut_prepare() {
+  local mnt
+  skip() { echo "${FAULT_NAME:-fault}: SKIP: $* (a partition needs root, iptables and cgroup v2)" >&2; exit 77; }
+  [ "$(id -u)" = 0 ] || skip "not root"
+  command -v iptables >/dev/null || skip "no iptables"
+  mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  [ -n "$mnt" ] || skip "no cgroup2 mount"
+  NETCUT_CG=cq-faults-$$
+  NETCUT_DIR=$mnt/$NETCUT_CG
+  mkdir -p "$NETCUT_DIR" || skip "cannot create $NETCUT_DIR"
+  iptables -w -A OUTPUT -p tcp -m cgroup --path "$NETCUT_CG" --dport 1 -j DROP 2>/dev/null &&
+    iptables -w -D OUTPUT -p tcp -m cgroup --path "$NETCUT_CG" --dport 1 -j DROP ||
+    { rmdir "$NETCUT_DIR"; skip "iptables has no cgroup match"; }
+  export FAULT_CG_PROGRAM=$1 FAULT_CG_DIR=$NETCUT_DIR TRIO_EXEC_PREFIX=$FAULTS/cgexec.sh
+}
+
+# netcut_on PORTS: drops every TCP segment the cgroup's process sends to PORTS (a comma list)
+# on loopback: its requests and its ACKs never arrive, as behind a cut cable (no RST, no FIN).
+netcut_on() {
+  NETCUT_RULE=(OUTPUT -p tcp -m cgroup --path "$NETCUT_CG" -m multiport --dports "$1" -j DROP)
+  iptables -w -I "${NETCUT_RULE[@]}"
+}
+netcut_off() {
+  [ "${#NETCUT_RULE[@]}" -gt 0 ] || return 0
+  iptables -w -D "${NETCUT_RULE[@]}" 2>/dev/null || true
+  NETCUT_RULE=()
+}
+NETCUT_RULE=()
+netcut_remove() {
+  netcut_off
+  [ -n "${NETCUT_DIR:-}" ] && [ -d "$NETCUT_DIR" ] || return 0
+  # (the processes are gone after trio_down; anything left moves to the root cgroup)
+  local p; for p in $(cat "$NETCUT_DIR/cgroup.procs" 2>/dev/null); do echo "$p" >"$(dirname "$NETCUT_DIR")/cgroup.procs"; done 2>/dev/null
+  rmdir "$NETCUT_DIR" 2>/dev/null || true
 }
 
 # load_start SECONDS: the open-loop load in the background (FAULT_RATE commands/s).
