@@ -15,6 +15,8 @@
 #include "cfgcli.h"
 #include "clog.h"
 #include "crypto/cipher.h"
+#include "git/gitrepo.h"
+#include "http/monitor.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "repo/repo.h"
@@ -29,6 +31,13 @@
 
 typedef struct opts {
     const char *repo;
+    int repo_given; /* --repo or CONFIG_SERVER_REPO */
+    const char *repo_uri;
+    const char *git_basedir;
+    const char *default_label;
+    int git_refresh_s;
+    int git_timeout_s;
+    int git_cache;
     const char *host;
     int port;
     int threads;
@@ -50,7 +59,21 @@ static void usage(FILE *out)
         "  /{label}/{app}-{profiles}.{ext}, /actuator/health (also /health).\n"
         "Edits to the repository are served within a second (inotify + periodic rescan).\n\n"
         "options (environment variable in brackets):\n"
-        "  --repo DIR              config repository (CONFIG_SERVER_REPO, default ./config-repo)\n"
+        "  --repo DIR              config repository folder (CONFIG_SERVER_REPO, default ./config-repo)\n"
+        "  --repo-uri URI          serve a git repository instead: file:///…, https://…, ssh://…\n"
+        "                          (CONFIG_SERVER_GIT_URI). Labels are branches, tags or commit ids;\n"
+        "                          version is the commit id. Credentials from the environment only:\n"
+        "                          CONFIG_SERVER_GIT_USERNAME + CONFIG_SERVER_GIT_PASSWORD (or\n"
+        "                          CONFIG_SERVER_GIT_PASSWORD_FILE; a token is a password),\n"
+        "                          CONFIG_SERVER_GIT_SSH_KEY_FILE (+ CONFIG_SERVER_GIT_SSH_KNOWN_HOSTS).\n"
+        "  --git-basedir DIR       where the bare mirror is kept (CONFIG_SERVER_GIT_BASEDIR; default a\n"
+        "                          private temporary directory, removed at exit)\n"
+        "  --default-label L       label of requests without one (CONFIG_SERVER_DEFAULT_LABEL, default\n"
+        "                          main, falling back to master)\n"
+        "  --git-refresh-s N       fetch every N s (CONFIG_SERVER_GIT_REFRESH_S, default 30; 0 = only on\n"
+        "                          POST /monitor)\n"
+        "  --git-timeout-s N       give up a fetch after N s (CONFIG_SERVER_GIT_TIMEOUT_S, default 10)\n"
+        "  --git-cache N           commit snapshots kept in memory (CONFIG_SERVER_GIT_CACHE, default 16)\n"
         "  --port N                TCP port (CONFIG_SERVER_PORT, default 8888)\n"
         "  --host ADDR             bind address (CONFIG_SERVER_HOST, default 0.0.0.0)\n"
         "  --threads N             event-loop threads (CONFIG_SERVER_THREADS, default 2)\n"
@@ -67,6 +90,9 @@ static void usage(FILE *out)
         "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
         "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
         "  --help, --version\n\n"
+        "POST /monitor (Spring Cloud Config Monitor webhooks: GitHub, GitLab, Gitea, Bitbucket, or a\n"
+        "form path=…) looks for changes at once; with CONFIG_SERVER_MONITOR_SECRET it checks the\n"
+        "webhook's signature/token, else it needs the Basic credentials when they are set.\n\n"
         "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n"
         "Exit codes: 0 after SIGTERM/SIGINT, 2 bad command line, %d the repository or the\n"
         "credentials cannot be used, %d any other start-up failure (e.g. the port is taken).\n",
@@ -99,7 +125,16 @@ static int truthy(const char *s)
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
     long v;
-    o->repo = env_or("CONFIG_SERVER_REPO", "config-repo");
+    o->repo = env_or("CONFIG_SERVER_REPO", NULL);
+    o->repo_given = o->repo != NULL;
+    if (o->repo == NULL)
+        o->repo = "config-repo";
+    o->repo_uri = env_or("CONFIG_SERVER_GIT_URI", NULL);
+    o->git_basedir = env_or("CONFIG_SERVER_GIT_BASEDIR", NULL);
+    o->default_label = env_or("CONFIG_SERVER_DEFAULT_LABEL", "main");
+    const char *refresh = env_or("CONFIG_SERVER_GIT_REFRESH_S", "30");
+    const char *gtimeout = env_or("CONFIG_SERVER_GIT_TIMEOUT_S", "10");
+    const char *gcache = env_or("CONFIG_SERVER_GIT_CACHE", "16");
     o->host = env_or("CONFIG_SERVER_HOST", "0.0.0.0");
     o->cred_file = env_or("CONFIG_SERVER_CREDENTIALS_FILE", NULL);
     o->encrypt_key_file = env_or("CONFIG_SERVER_ENCRYPT_KEY_FILE", NULL);
@@ -123,7 +158,15 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->accept_empty = 1;
             continue;
         }
+        if (strcmp(a, "--repo") == 0)
+            o->repo_given = 1;
         const char **slot = strcmp(a, "--repo") == 0               ? &o->repo
+                            : strcmp(a, "--repo-uri") == 0         ? &o->repo_uri
+                            : strcmp(a, "--git-basedir") == 0      ? &o->git_basedir
+                            : strcmp(a, "--default-label") == 0    ? &o->default_label
+                            : strcmp(a, "--git-refresh-s") == 0    ? &refresh
+                            : strcmp(a, "--git-timeout-s") == 0    ? &gtimeout
+                            : strcmp(a, "--git-cache") == 0        ? &gcache
                             : strcmp(a, "--host") == 0             ? &o->host
                             : strcmp(a, "--port") == 0             ? &port
                             : strcmp(a, "--threads") == 0          ? &threads
@@ -162,6 +205,30 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         return 2;
     }
     o->max_file_bytes = v;
+    if (o->repo_uri != NULL && o->repo_given) {
+        fprintf(stderr,
+                "config-server: give either --repo DIR (a folder) or --repo-uri URI (git), not both\n");
+        return 2;
+    }
+    if (parse_int(refresh, 0, 86400, &v) != 0) {
+        fprintf(stderr, "config-server: invalid git refresh interval '%s' s (0..86400)\n", refresh);
+        return 2;
+    }
+    o->git_refresh_s = (int)v;
+    if (parse_int(gtimeout, 1, 3600, &v) != 0) {
+        fprintf(stderr, "config-server: invalid git timeout '%s' s (1..3600)\n", gtimeout);
+        return 2;
+    }
+    o->git_timeout_s = (int)v;
+    if (parse_int(gcache, 1, 4096, &v) != 0) {
+        fprintf(stderr, "config-server: invalid git snapshot cache size '%s' (1..4096)\n", gcache);
+        return 2;
+    }
+    o->git_cache = (int)v;
+    if (o->default_label[0] == '\0' || strlen(o->default_label) > CS_PATH_NAME_MAX) {
+        fprintf(stderr, "config-server: invalid default label '%s'\n", o->default_label);
+        return 2;
+    }
     if (clog_level_parse(o->log_level) < 0) {
         fprintf(stderr, "config-server: invalid log level '%s'\n", o->log_level);
         return 2;
@@ -286,6 +353,37 @@ cleanup:
     return rc;
 }
 
+/* A secret from env `name`, or from the file named by env `name`_FILE (one trailing line
+ * break dropped). Returns a malloc'ed string, NULL when neither is set; *bad set when the
+ * file cannot be read. */
+static char *env_secret(const char *name, const char *repo_real, const clog_t *log, int *bad)
+{
+    char fname[128], buf[4096];
+    const char *v = getenv(name);
+    if (v != NULL && *v != '\0')
+        return strdup(v);
+    snprintf(fname, sizeof(fname), "%s_FILE", name);
+    const char *file = getenv(fname);
+    if (file == NULL || *file == '\0')
+        return NULL;
+    long n = read_secret_file(file, repo_real, fname, buf, sizeof(buf), log);
+    if (n < 0) {
+        *bad = 1;
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    char *out = strdup(buf);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return out;
+}
+
+static char *env_dup(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0' ? strdup(v) : NULL;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o = {0};
@@ -299,19 +397,29 @@ int main(int argc, char **argv)
     clog_t log;
     clog_init(&log, "config-server", o.log_level, stderr);
 
-    int rc = CS_EXIT_CONFIG, repo_open = 0, http_ready = 0;
+    int rc = CS_EXIT_CONFIG, repo_open = 0, git_open = 0, git_inited = 0, http_ready = 0, bad = 0;
     char err[512];
     char repo_real[PATH_MAX];
     char user[1024] = "", pass[1024] = "";
+    const char *display = repo_real;
+    cs_srcnames_t names = {.dir = repo_real};
     cs_repo_t repo;
+    cs_gitrepo_t git;
+    cs_store_t store;
     cs_http_t http;
+    cs_monitor_t mon = {0};
+    char *monitor_secret = NULL;
     cs_watch_t watch = {.ifd = -1, .wake = {-1, -1}};
     cs_cipher_t cipher;
     const char *key_source = "none";
     int have_key = 0;
     httpd_t *srv = NULL;
+    cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
 
-    if (realpath(o.repo, repo_real) == NULL) {
+    if (o.repo_uri != NULL) {
+        /* secrets may not come from the mirror either */
+        snprintf(repo_real, sizeof(repo_real), "%s", o.git_basedir != NULL ? o.git_basedir : "/nonexistent");
+    } else if (realpath(o.repo, repo_real) == NULL) {
         clog_error(&log, "config repository %s: %s", o.repo, strerror(errno));
         goto cleanup;
     }
@@ -325,15 +433,54 @@ int main(int argc, char **argv)
     have_key = load_cipher(&o, repo_real, &cipher, &key_source, &log);
     if (have_key < 0)
         goto cleanup;
-    cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
-    if (cs_repo_open(&repo, repo_real, &lim, &log, err, sizeof(err)) != 0) {
-        clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real),
-                "cannot load the config repository: %s", err);
+    monitor_secret = env_secret("CONFIG_SERVER_MONITOR_SECRET", repo_real, &log, &bad);
+    if (bad)
         goto cleanup;
+    if (o.repo_uri != NULL) {
+        git_libgit2_init();
+        git_inited = 1;
+        cs_gitrepo_opts_t go = {.uri = o.repo_uri,
+                                .basedir = o.git_basedir,
+                                .default_label = o.default_label,
+                                .refresh_s = o.git_refresh_s,
+                                .timeout_s = o.git_timeout_s,
+                                .cache_max = (size_t)o.git_cache,
+                                .lim = lim,
+                                .log = &log};
+        go.cred.user = env_dup("CONFIG_SERVER_GIT_USERNAME");
+        go.cred.pass = env_secret("CONFIG_SERVER_GIT_PASSWORD", repo_real, &log, &bad);
+        go.cred.ssh_key = env_dup("CONFIG_SERVER_GIT_SSH_KEY_FILE");
+        go.cred.known_hosts = env_dup("CONFIG_SERVER_GIT_SSH_KNOWN_HOSTS");
+        if (bad || cs_gitrepo_open(&git, &go, err, sizeof(err)) != 0) {
+            if (!bad)
+                clog_error(&log, "cannot open the git config repository: %s", err);
+            free(go.cred.user);
+            free(go.cred.pass);
+            free(go.cred.ssh_key);
+            free(go.cred.known_hosts);
+            goto cleanup;
+        }
+        git_open = 1;
+        store = cs_gitrepo_store(&git);
+        display = git.m.uri_display;
+        /* Spring's names show its work dir: a file: remote's own path, else its basedir */
+        names.uri = display;
+        names.dir = git.basedir;
+        if (strncmp(display, "file://", 7) == 0)
+            names.dir = display + 7;
+        else if (strncmp(display, "file:", 5) == 0)
+            names.dir = display + 5;
+    } else {
+        if (cs_repo_open(&repo, repo_real, &lim, &log, err, sizeof(err)) != 0) {
+            clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real),
+                    "cannot load the config repository: %s", err);
+            goto cleanup;
+        }
+        repo_open = 1;
+        store = cs_repo_store(&repo);
     }
-    repo_open = 1;
     rc = CS_EXIT_SOFTWARE;
-    if (cs_http_init(&http, &repo, repo_real, o.accept_empty, user, pass, &log) != 0) {
+    if (cs_http_init(&http, store, names, o.accept_empty, user, pass, &log) != 0) {
         clog_error(&log, "out of memory");
         goto cleanup;
     }
@@ -341,10 +488,11 @@ int main(int argc, char **argv)
     if (have_key)
         cs_http_set_cipher(&http, &cipher);
     memset(pass, 0, sizeof(pass));
+    mon = (cs_monitor_t){.store = &store, .http = &http, .secret = monitor_secret, .log = &log};
     httpd_opts_t ho = {.host = o.host,
                        .port = o.port,
                        .threads = o.threads,
-                       .max_body = 64 * 1024,
+                       .max_body = 1024 * 1024, /* webhook payloads */
                        .drain_ms = 5000,
                        .server_name = "",
                        .log = &log,
@@ -356,21 +504,27 @@ int main(int argc, char **argv)
         httpd_route(srv, "GET", "/decrypt", "config", cs_http_handle, &http) != 0 ||
         httpd_route(srv, "POST", "/encrypt", "encrypt", cs_http_encrypt, &http) != 0 ||
         httpd_route(srv, "POST", "/decrypt", "decrypt", cs_http_encrypt, &http) != 0 ||
+        httpd_route(srv, "POST", "/monitor", "monitor", cs_monitor_handle, &mon) != 0 ||
         httpd_start(srv, err, sizeof(err)) != 0) {
         clog_error(&log, "cannot start the HTTP server: %s", err);
         goto cleanup;
     }
-    if (cs_watch_start(&watch, &repo, o.rescan_ms) != 0)
+    if (git_open) {
+        if (cs_gitrepo_start(&git) != 0)
+            clog_warn(&log, "cannot start the git fetcher; the repository will not be refreshed");
+    } else if (cs_watch_start(&watch, &repo, o.rescan_ms) != 0) {
         clog_warn(&log, "cannot start the repository watcher; edits will not be picked up");
+    }
     {
-        unsigned tok;
-        const cs_snap_t *s = cs_repo_enter(&repo, &tok);
+        int degraded = 0;
+        json_t *h = store.ops->health(store.ctx, &degraded);
         clog_ev(&log, CLOG_INFO,
-                json_pack("{s:s,s:i,s:s,s:I,s:b,s:b,s:s}", "repo", repo_real, "port", httpd_port(srv),
-                          "version", s->version, "files", (json_int_t)s->nfiles, "auth", user[0] != '\0',
-                          "accept_empty", o.accept_empty, "encrypt_key", key_source),
+                json_pack("{s:s,s:s,s:i,s:O,s:O,s:b,s:b,s:s,s:b}", "backend", git_open ? "git" : "folder",
+                          "repo", display, "port", httpd_port(srv), "version", json_object_get(h, "version"),
+                          "files", json_object_get(h, "files"), "auth", user[0] != '\0', "accept_empty",
+                          o.accept_empty, "encrypt_key", key_source, "degraded", degraded),
                 "config-server ready");
-        cs_repo_exit(&repo, tok);
+        json_decref(h);
     }
     httpd_run_until_signal(srv);
     cs_watch_stop(&watch);
@@ -383,7 +537,14 @@ cleanup:
         cs_http_free(&http);
     if (repo_open)
         cs_repo_close(&repo);
+    if (git_open)
+        cs_gitrepo_close(&git);
+    if (git_inited)
+        git_libgit2_shutdown();
     if (have_key > 0)
         cs_cipher_wipe(&cipher);
+    if (monitor_secret != NULL)
+        OPENSSL_cleanse(monitor_secret, strlen(monitor_secret));
+    free(monitor_secret);
     return rc;
 }

@@ -188,15 +188,21 @@ static json_t *source_map(const cs_env_t *e, const cs_source_t *src, cs_jnum_t *
 }
 
 json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const char *profiles,
-                    const char *label, const char *version, const char *repo, int v2)
+                    const char *label, const char *version, const cs_srcnames_t *names, int v2)
 {
+    const char *repo = names->dir;
     json_t *profs = json_array(); /* Spring echoes the requested list as one element */
     json_t *sources = json_array();
     json_array_append_new(profs, json_string(profiles));
     for (size_t i = 0; i < e->n; i++) {
         const cs_source_t *src = &e->src[i];
         char name[1024];
-        if (src->file->conf.ndocs > 1) {
+        if (names->uri != NULL && src->file->conf.ndocs > 1)
+            snprintf(name, sizeof(name), "%s/Config resource 'file [%s/%s' via location '' (document #%zu)",
+                     names->uri, repo, src->file->rel, src->docidx);
+        else if (names->uri != NULL)
+            snprintf(name, sizeof(name), "%s/%s", names->uri, src->file->rel);
+        else if (src->file->conf.ndocs > 1) {
             const char *slash = strrchr(src->file->rel, '/');
             int dirlen = slash != NULL ? (int)(slash - src->file->rel + 1) : 0;
             snprintf(name, sizeof(name),
@@ -212,6 +218,9 @@ json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const cha
         }
         json_array_append_new(sources, json_pack("{s:s,s:o}", "name", name, "source", map));
     }
+    if (names->uri != NULL)
+        return json_pack("{s:s,s:o,s:s?,s:s,s:s,s:o}", "name", app, "profiles", profs, "label", label,
+                         "version", version, "state", "", "propertySources", sources);
     return json_pack("{s:s,s:o,s:s?,s:s,s:n,s:o}", "name", app, "profiles", profs, "label", label, "version",
                      version, "state", "propertySources", sources);
 }

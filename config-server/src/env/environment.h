@@ -68,14 +68,22 @@ int cs_env_profile_match(const char *expr, char *const *profiles, size_t np);
 void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, char *const *apps, size_t napps,
                     char *const *profiles, size_t np, cs_env_t *out);
 
+/* How property sources are named, as Spring names them. Folder backend (uri NULL):
+ * "file:<dir>/<rel>", or "Config resource 'file [<dir>/<rel>]' via location 'file:<dir>/'
+ * (document #N)" for multi-document files. Git backend: what Spring's EnvironmentCleaner
+ * makes of those, "<uri>/<rel>" and "<uri>/Config resource 'file [<dir>/<rel>' via
+ * location '' (document #N)", with "state" "" instead of null. */
+typedef struct cs_srcnames {
+    const char *dir; /* borrowed: the folder, or (git) the work dir Spring's names show */
+    const char *uri; /* borrowed: NULL (folder), or the git URI as displayed */
+} cs_srcnames_t;
+
 /* The JSON Environment. `app` and `profiles` are the requested comma lists (echoed as
- * Spring does, one element); `label` may be NULL (→ null). Source names are Spring's:
- * "file:<repo>/<rel>", or "Config resource 'file [<repo>/<rel>]' via location
- * 'file:<repo>/' (document #N)" for multi-document files. `v2` gives {"value","origin"}
- * values with Spring's origin "line:column" (decrypted values stay plain, as Spring's).
- * Numbers are marks of `jn`. New reference or NULL. */
+ * Spring does, one element); `label` may be NULL (→ null). Source names per `names`. `v2`
+ * gives {"value","origin"} values with Spring's origin "line:column" (decrypted values
+ * stay plain, as Spring's). Numbers are marks of `jn`. New reference or NULL. */
 json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const char *profiles,
-                    const char *label, const char *version, const char *repo, int v2);
+                    const char *label, const char *version, const cs_srcnames_t *names, int v2);
 
 /* The merged flat map (ordered JSON object: flat key → typed value); placeholders
  * resolved when `resolve`. New reference, or NULL with `err` filled: *bad = 1 when the

@@ -23,6 +23,7 @@
 #include "crypto/cipher.h"
 #include "dbuf.h"
 #include "hexdig.h"
+#include "http/form.h"
 #include "http/routes.h"
 
 #define TEXT_PLAIN "text/plain;charset=UTF-8"
@@ -36,36 +37,6 @@ static int exactly_text_plain(const char *ct)
     while (n > 0 && ct[n - 1] == ' ')
         n--;
     return n == 10 && strncasecmp(ct, "text/plain", 10) == 0;
-}
-
-static int is_form(const char *ct)
-{
-    while (*ct == ' ')
-        ct++;
-    return strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 &&
-           (ct[33] == '\0' || ct[33] == ';' || ct[33] == ' ');
-}
-
-/* URL-decodes s[0..n) ('+' is a blank) into out. 0, or -1 on a malformed escape. */
-static int url_decode(const char *s, size_t n, dbuf_t *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+')
-            c = ' ';
-        else if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int h1 = hexdig_value(s[i + 1]), h2 = hexdig_value(s[i + 2]);
-            if (h1 < 0 || h2 < 0)
-                return -1;
-            c = (char)(h1 * 16 + h2);
-            i += 2;
-        }
-        if (dbuf_add(out, &c, 1) != 0)
-            return -1;
-    }
-    return 0;
 }
 
 /* java.net.URLEncoder.encode(s, UTF-8) appended to out. */
@@ -111,8 +82,8 @@ static int rebuild_form(const char *body, size_t len, dbuf_t *out)
             dbuf_t n, v;
             dbuf_init(&n, 1u << 20);
             dbuf_init(&v, 1u << 20);
-            if (url_decode(body + i, nl, &n) != 0 ||
-                (eq != NULL && url_decode(eq + 1, (size_t)(body + end - eq - 1), &v) != 0)) {
+            if (cs_form_decode(body + i, nl, &n) != 0 ||
+                (eq != NULL && cs_form_decode(eq + 1, (size_t)(body + end - eq - 1), &v) != 0)) {
                 dbuf_free(&n);
                 dbuf_free(&v);
                 goto cleanup;
@@ -191,7 +162,7 @@ static int strip_form_data(const char *data, const char *ctype, int cipher, char
     }
     dbuf_t d;
     dbuf_init(&d, 1u << 20);
-    if (url_decode(data, n, &d) != 0) {
+    if (cs_form_decode(data, n, &d) != 0) {
         dbuf_free(&d);
         return -1;
     }
@@ -253,8 +224,8 @@ int cs_http_encrypt(void *ctx, h2o_req_t *req)
         httpd_send_problem(req, 400, "Bad Request", "a Content-Type header is required (text/plain)");
         goto done;
     }
-    int rc = is_form(ctype) ? rebuild_form(req->entity.base, req->entity.len, &data)
-                            : dbuf_add(&data, req->entity.base, req->entity.len);
+    int rc = cs_form_is(ctype) ? rebuild_form(req->entity.base, req->entity.len, &data)
+                               : dbuf_add(&data, req->entity.base, req->entity.len);
     if (rc != 0 || dbuf_len(&data) == 0 || memchr(dbuf_ptr(&data), '\0', dbuf_len(&data)) != NULL) {
         if (decrypt && rc != 0)
             cs_http_send_crypt_error(req, 400, "INVALID", "Text not encrypted with this key");

@@ -152,12 +152,12 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
     }
 }
 
-int cs_http_init(cs_http_t *h, cs_repo_t *repo, const char *repo_display, int accept_empty, const char *user,
+int cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, const char *user,
                  const char *pass, const clog_t *log)
 {
     memset(h, 0, sizeof(*h));
-    h->repo = repo;
-    h->repo_display = repo_display;
+    h->store = store;
+    h->names = names;
     h->accept_empty = accept_empty;
     h->log = log;
     if (user == NULL || *user == '\0')
@@ -197,7 +197,7 @@ void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher)
 static int send_health(cs_http_t *h, h2o_req_t *req)
 {
     int degraded = 0;
-    json_t *details = cs_repo_health(h->repo, &degraded);
+    json_t *details = h->store.ops->health(h->store.ctx, &degraded);
     json_t *body = json_pack("{s:s,s:{s:{s:s,s:o}}}", "status", "UP", "components", "configServer", "status",
                              degraded ? "DEGRADED" : "UP", "details", details);
     return httpd_send_json(req, 200, body);
@@ -304,8 +304,9 @@ static void report_invalid(void *ctx, const char *file, const char *key, const c
 
 /* Renders the body for `r` into `out`; sets *ctype (static). 0, -1 (out of memory) or 400
  * with `why` (the repository's values cannot be rendered: a placeholder cycle). */
-static int render_body(const cs_env_t *env, const cs_req_t *r, const char *version, const char *repo, int v2,
-                       int resolve, dbuf_t *out, const char **ctype, char *why, size_t whylen)
+static int render_body(const cs_env_t *env, const cs_req_t *r, const char *version,
+                       const cs_srcnames_t *names, int v2, int resolve, dbuf_t *out, const char **ctype,
+                       char *why, size_t whylen)
 {
     json_t *j = NULL;
     int rc = -1;
@@ -314,7 +315,7 @@ static int render_body(const cs_env_t *env, const cs_req_t *r, const char *versi
         return -1;
     if (r->kind == CS_REQ_ENV) {
         *ctype = v2 ? V2_TYPE : "application/json";
-        j = cs_env_json(env, &jn, r->app, r->profiles, r->label[0] ? r->label : NULL, version, repo, v2);
+        j = cs_env_json(env, &jn, r->app, r->profiles, r->label[0] ? r->label : NULL, version, names, v2);
     } else {
         int bad = 0;
         json_t *flat = cs_env_merge(env, &jn, resolve, &bad, why, whylen);
@@ -373,16 +374,19 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
         return httpd_send_problem(req, 406, "Not Acceptable",
                                   "the Environment is served as application/json or " V2_TYPE);
 
-    unsigned tok;
-    const cs_snap_t *s = cs_repo_enter(h->repo, &tok);
-    const cs_label_t *lbl = cs_snap_label(s, r.label[0] ? r.label : NULL);
+    cs_lease_t lease;
+    int ls = h->store.ops->acquire(h->store.ctx, r.label, &lease, why, sizeof(why));
+    if (ls != 0)
+        return httpd_send_problem(req, ls,
+                                  ls == 404   ? "Label Not Found"
+                                  : ls == 400 ? "Bad Request"
+                                              : "Service Unavailable",
+                                  "%s", why);
+    const cs_snap_t *s = lease.snap;
+    const cs_label_t *lbl = lease.lbl;
     cs_env_t *env = NULL;
     dbuf_t body;
     dbuf_init(&body, 64u << 20);
-    if (lbl == NULL) {
-        httpd_send_problem(req, 404, "Label Not Found", "no label '%s' in the config repository", r.label);
-        goto done;
-    }
     char etag[64];
     snprintf(etag, sizeof(etag), "\"%s\"", s->version);
     int resolve = r.kind == CS_REQ_FLAT && !query_false(httpd_query(req), "resolvePlaceholders");
@@ -405,6 +409,13 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
     snprintf(appbuf, sizeof(appbuf), "%s", r.app);
     size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
     size_t na = cs_env_split_profiles(appbuf, apps, CS_ENV_MAX_APPS);
+    const cs_file_t *bf = cs_snap_broken_for(s, lbl, apps, na, profiles, np);
+    if (bf != NULL) { /* Spring fails such a request too (500); the others are served */
+        httpd_send_problem(req, 503, "Config File Unusable",
+                           "the config file %s that this request needs cannot be served: %s", bf->rel,
+                           bf->broken);
+        goto done;
+    }
     env = malloc(sizeof(*env));
     if (env == NULL) {
         httpd_send_problem(req, 500, "Internal Server Error", "out of memory");
@@ -427,7 +438,7 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
         goto done;
     }
     const char *ctype = "application/json";
-    int rc = render_body(env, &r, s->version, h->repo_display, v2, resolve, &body, &ctype, why, sizeof(why));
+    int rc = render_body(env, &r, s->version, &h->names, v2, resolve, &body, &ctype, why, sizeof(why));
     if (rc == 400) {
         httpd_send_problem(req, 400, "Bad Request", "%s", why);
     } else if (rc != 0) {
@@ -439,6 +450,6 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
 done:
     dbuf_free(&body);
     free(env);
-    cs_repo_exit(h->repo, tok);
+    h->store.ops->release(h->store.ctx, &lease);
     return 0;
 }

@@ -24,9 +24,10 @@
 
 #include "clog.h"
 #include "crypto/cipher.h"
+#include "env/environment.h"
 #include "httpd.h"
 #include "repo/pathsafe.h"
-#include "repo/repo.h"
+#include "repo/store.h"
 
 enum { CS_FMT_YAML = 0, CS_FMT_PROPERTIES, CS_FMT_JSON };
 enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH, CS_REQ_ENCRYPT_STATUS, CS_REQ_KEY };
@@ -44,8 +45,8 @@ typedef struct cs_req {
 int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen);
 
 typedef struct cs_http {
-    cs_repo_t *repo;          /* borrowed */
-    const char *repo_display; /* borrowed: prefix of property-source names */
+    cs_store_t store;    /* borrowed: the backend (folder or git) */
+    cs_srcnames_t names; /* borrowed strings: how property sources are named */
     int accept_empty;
     char *auth;                /* owned "Basic …" expected value, NULL = no auth */
     const clog_t *log;         /* borrowed, may be NULL */
@@ -53,7 +54,7 @@ typedef struct cs_http {
 } cs_http_t;
 
 /* Sets up the handler context; `user`/`pass` NULL or empty = no auth. 0 or -1. */
-int cs_http_init(cs_http_t *h, cs_repo_t *repo, const char *repo_display, int accept_empty, const char *user,
+int cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, const char *user,
                  const char *pass, const clog_t *log);
 void cs_http_free(cs_http_t *h);
 /* Sets the key that decrypts {cipher} values and serves /encrypt, /decrypt (NULL: none). */

@@ -1,0 +1,186 @@
+/* monitor.c — POST /monitor, Spring Cloud Config Monitor's endpoint: a push webhook (or a
+ * plain form) makes the server look for changes at once (store refresh: a git fetch, or a
+ * folder re-read), so a pushed edit is served well under a second later.
+ *
+ * Accepted, as Spring's PropertyPathEndpoint: GitHub (X-GitHub-Event), GitLab
+ * (X-Gitlab-Event), Gitea/Gogs (X-Gitea-Event, X-Gogs-Event) and Bitbucket (X-Event-Key)
+ * push payloads — the changed file paths come from commits[].added/modified/removed — and
+ * the form `path=<file>[&path=…]`. The answer is 200 with the JSON list of the application
+ * names the paths concern (Spring's guess: "customer-service-dev.yml" →
+ * "customer-service-dev", "customer-service:dev"; application*.yml → "*").
+ *
+ * Validation (CVE-2026-47837): with CONFIG_SERVER_MONITOR_SECRET set, a request must carry
+ * GitHub's/Bitbucket's X-Hub-Signature-256 (HMAC-SHA256 of the body), Gitea's/Gogs'
+ * signature, GitLab's X-Gitlab-Token, or X-Monitor-Token (for scripts) matching it; else
+ * 401. Without a secret the server's HTTP Basic credentials are required when configured.
+ * Either way a request only triggers a fetch: refreshes are coalesced and rate-limited by
+ * the store.
+ */
+#include "http/monitor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "dbuf.h"
+#include "http/form.h"
+
+/* 1 when `got` (hex, optionally after "sha256=") is the HMAC-SHA256 of the body. */
+static int hmac_ok(const char *secret, const char *got, const void *body, size_t len)
+{
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    if (got == NULL || HMAC(EVP_sha256(), secret, (int)strlen(secret), body, len, mac, &ml) == NULL)
+        return 0;
+    if (strncmp(got, "sha256=", 7) == 0)
+        got += 7;
+    char hex[65];
+    for (unsigned i = 0; i < ml; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    return strlen(got) == 2 * ml && CRYPTO_memcmp(got, hex, 2 * ml) == 0;
+}
+
+static int token_ok(const char *secret, const char *got)
+{
+    return got != NULL && strlen(got) == strlen(secret) && CRYPTO_memcmp(got, secret, strlen(secret)) == 0;
+}
+
+static int authorized(const cs_monitor_t *m, h2o_req_t *req)
+{
+    if (m->secret == NULL)
+        return cs_http_authorized(m->http, req);
+    const void *body = req->entity.base != NULL ? req->entity.base : "";
+    size_t len = req->entity.base != NULL ? req->entity.len : 0;
+    return hmac_ok(m->secret, httpd_header(req, "x-hub-signature-256"), body, len) ||
+           hmac_ok(m->secret, httpd_header(req, "x-hub-signature"), body, len) ||
+           hmac_ok(m->secret, httpd_header(req, "x-gitea-signature"), body, len) ||
+           hmac_ok(m->secret, httpd_header(req, "x-gogs-signature"), body, len) ||
+           token_ok(m->secret, httpd_header(req, "x-gitlab-token")) ||
+           token_ok(m->secret, httpd_header(req, "x-monitor-token"));
+}
+
+/* Adds Spring's service-name guesses for one changed path to the set `names`. */
+static void add_names(json_t *names, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    char stem[256];
+    snprintf(stem, sizeof(stem), "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot != NULL)
+        *dot = '\0';
+    if (stem[0] == '\0')
+        return;
+    if (strcmp(stem, "application") == 0 || strncmp(stem, "application-", 12) == 0) {
+        json_object_set_new(names, "*", json_true());
+        return;
+    }
+    json_object_set_new(names, stem, json_true());
+    for (char *d = strchr(stem, '-'); d != NULL; d = strchr(d + 1, '-')) {
+        char two[260];
+        snprintf(two, sizeof(two), "%.*s:%s", (int)(d - stem), stem, d + 1);
+        json_object_set_new(names, two, json_true());
+    }
+}
+
+/* Collects the changed paths of a push payload's commits into `names`. */
+static void add_commit_paths(json_t *names, const json_t *payload)
+{
+    static const char *const kinds[] = {"added", "modified", "removed"};
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(payload, "commits"), i, c)
+    {
+        for (int k = 0; k < 3; k++) {
+            size_t j;
+            json_t *p;
+            json_array_foreach(json_object_get(c, kinds[k]), j, p) if (json_is_string(p))
+                add_names(names, json_string_value(p));
+        }
+    }
+}
+
+/* The form's path= values into `names`. 0, or -1 on a malformed escape. */
+static int add_form_paths(json_t *names, const char *body, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t end = i;
+        while (end < len && body[end] != '&')
+            end++;
+        if (end - i > 5 && strncmp(body + i, "path=", 5) == 0) {
+            dbuf_t v;
+            dbuf_init(&v, 4096);
+            if (cs_form_decode(body + i + 5, end - i - 5, &v) != 0 || dbuf_add(&v, "", 1) != 0) {
+                dbuf_free(&v);
+                return -1;
+            }
+            add_names(names, dbuf_ptr(&v));
+            dbuf_free(&v);
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+int cs_monitor_handle(void *ctx, h2o_req_t *req)
+{
+    cs_monitor_t *m = ctx;
+    if (!authorized(m, req)) {
+        if (m->secret == NULL)
+            httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"config-server\", charset=\"UTF-8\"");
+        return httpd_send_problem(req, 401, "Unauthorized",
+                                  m->secret != NULL ? "the webhook's signature or token does not match"
+                                                    : "valid HTTP Basic credentials are required");
+    }
+    json_t *names = json_object();
+    const char *body = req->entity.base != NULL ? req->entity.base : "";
+    size_t len = req->entity.base != NULL ? req->entity.len : 0;
+    const char *ct = httpd_header(req, "content-type");
+    int webhook = httpd_header(req, "x-github-event") != NULL ||
+                  httpd_header(req, "x-gitlab-event") != NULL || httpd_header(req, "x-gitea-event") != NULL ||
+                  httpd_header(req, "x-gogs-event") != NULL || httpd_header(req, "x-event-key") != NULL;
+    if (webhook) {
+        json_error_t je;
+        json_t *payload = json_loadb(body, len, 0, &je);
+        if (payload == NULL && len > 0 && ct != NULL && cs_form_is(ct)) { /* GitHub's form delivery */
+            dbuf_t d;
+            dbuf_init(&d, 8u << 20);
+            if (len > 8 && strncmp(body, "payload=", 8) == 0 && cs_form_decode(body + 8, len - 8, &d) == 0)
+                payload = json_loadb(dbuf_ptr(&d), dbuf_len(&d), 0, &je);
+            dbuf_free(&d);
+        }
+        if (payload == NULL && len > 0) {
+            json_decref(names);
+            return httpd_send_problem(req, 400, "Bad Request", "the webhook payload is not JSON: %s",
+                                      je.text);
+        }
+        if (httpd_header(req, "x-event-key") != NULL) /* Bitbucket lists no files: everything */
+            json_object_set_new(names, "*", json_true());
+        add_commit_paths(names, payload);
+        json_decref(payload);
+    } else if (ct != NULL && cs_form_is(ct)) {
+        if (add_form_paths(names, body, len) != 0) {
+            json_decref(names);
+            return httpd_send_problem(req, 400, "Bad Request", "the form body has a malformed %%-escape");
+        }
+    } else if (len > 0) {
+        json_decref(names);
+        return httpd_send_problem(
+            req, 415, "Unsupported Media Type",
+            "POST /monitor takes a GitHub, GitLab, Gitea, Gogs or Bitbucket push webhook, "
+            "or a form path=<file>");
+    }
+    m->store->ops->refresh(m->store->ctx);
+    json_t *out = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(names, k, v) json_array_append_new(out, json_string(k));
+    json_decref(names);
+    if (m->log != NULL)
+        clog_ev(m->log, CLOG_INFO, json_pack("{s:O}", "names", out), "monitor: refresh requested");
+    return httpd_send_json(req, 200, out);
+}
