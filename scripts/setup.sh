@@ -31,7 +31,7 @@ done
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
-  librdkafka-dev libpq-dev libavro-dev libcurl4-openssl-dev libyaml-dev
+  librdkafka-dev libpq-dev libavro-dev libcurl4-openssl-dev libyaml-dev libgit2-dev
   libh2o-evloop-dev libh2o-dev libssl-dev zlib1g-dev libuv1-dev libjansson-dev
   libcmocka-dev uuid-dev
   postgresql-15 postgresql-client-15
