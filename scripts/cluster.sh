@@ -12,7 +12,7 @@
 #   cluster.sh conninfo | bootstrap    the multi-host libpq conninfo / the bootstrap list
 #   cluster.sh kill-broker N | stop-broker N | start-broker N     (N = 1, 2, 3)
 #   cluster.sh leader [TOPIC]          the broker leading most partitions of TOPIC (customer)
-#   cluster.sh pg-primary | pg-standby the node (pga|pgb) in that role
+#   cluster.sh pg-primary | pg-standby the node (pga|pgb) in that role; pg-port NODE its port
 #   cluster.sh pg-kill NODE            kill -9 the node's postmaster and all its processes
 #   cluster.sh pg-stop NODE | pg-start NODE | pg-restart NODE [fast|immediate]
 #   cluster.sh pg-promote              promote the standby (pg_ctl promote); in sync mode the
@@ -29,7 +29,7 @@
 # State in $CQ_CLUSTER_DIR (default .stack/cluster). Settings (env), all in 34000-34199:
 #   CQ_CLUSTER_KAFKA_PORTS (34091 34092 34093)  CQ_CLUSTER_CONTROLLER_PORTS (34081 34082 34083)
 #   CQ_CLUSTER_PG_PORTS (34432 34433: nodes pga pgb)
-#   CQ_CLUSTER_KAFKA_HEAP (JVM options: -Xms96m -Xmx384m -XX:TieredStopAtLevel=1)
+#   CQ_CLUSTER_KAFKA_HEAP (JVM options: -Xms64m -Xmx256m -XX:TieredStopAtLevel=1)
 #   CQ_KAFKA_LIBS (.stack/kafka-libs)
 set -euo pipefail
 
@@ -41,7 +41,7 @@ read -r -a PGPORTS <<<"${CQ_CLUSTER_PG_PORTS:-34432 34433}"
 KAFKA_LIBS=${CQ_KAFKA_LIBS:-$root/.stack/kafka-libs}
 # C1 only: the JVMs start in half the CPU time on two shared cores (a broker's peak rate
 # matters less here than how fast a restarted one is back)
-KAFKA_HEAP=${CQ_CLUSTER_KAFKA_HEAP:--Xms96m -Xmx384m -XX:TieredStopAtLevel=1}
+KAFKA_HEAP=${CQ_CLUSTER_KAFKA_HEAP:--Xms64m -Xmx256m -XX:TieredStopAtLevel=1}
 CLUSTER_ID=cqrsOrderingCluster0001   # 22 characters of base64: a fixed KRaft cluster id
 LOGS=$STACK/logs
 RUN=$STACK/run
@@ -408,6 +408,7 @@ case "$cmd" in
   leader) leader "${1:-customer}" ;;
   pg-primary) pg_primary ;;
   pg-standby) pg_standby ;;
+  pg-port) pg_port "${1:?node}" ;;
   pg-kill) pg_kill "${1:?node}" ;;
   pg-stop) pg_stop "${1:?node}" "${2:-fast}" ;;
   pg-start) pg_start "${1:?node}" ;;
