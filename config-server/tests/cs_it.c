@@ -74,7 +74,7 @@ long csit_status(const csit_srv_t *s, const char *path, const char *needle)
     return st;
 }
 
-static int csit_free_port(void)
+int csit_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -116,6 +116,12 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
     const char *argv[32] = {bin,         "--repo",      s->repo, "--port",           port,   "--host",
                             "127.0.0.1", "--rescan-ms", "60000", "--max-file-bytes", "65536"};
     size_t ac = 11;
+    for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+        if (strcmp(extra_args[i], "--repo-uri") == 0) { /* the git backend: no folder */
+            memmove(&argv[1], &argv[3], 8 * sizeof(argv[0]));
+            ac = 9;
+            break;
+        }
     for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && ac < 30; i++)
         argv[ac++] = extra_args[i];
     argv[ac] = NULL;

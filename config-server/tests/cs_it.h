@@ -25,6 +25,8 @@ typedef struct resp {
     dbuf_t hdrs;
 } csit_resp_t;
 
+/* A free 127.0.0.1 TCP port (bind to port 0). */
+int csit_free_port(void);
 /* GET with the path sent exactly as given (no dot-segment squashing). */
 void csit_get(const csit_srv_t *s, const char *path, const char *const *hdrs, csit_resp_t *r);
 /* POST `body` with a Content-Type and an optional "Authorization: …" header line. */
@@ -36,7 +38,8 @@ long csit_status(const csit_srv_t *s, const char *path, const char *needle);
 /* Writes a repo file atomically (temp + rename, as editors and ConfigMaps do). */
 void csit_write(const csit_srv_t *s, const char *name, const char *text, size_t len);
 /* Starts the server; `extra_env` entries like "CONFIG_SERVER_USER=u", `extra_args`
- * further options (both NULL-terminated, may be NULL). Waits for /health. */
+ * further options (both NULL-terminated, may be NULL); with "--repo-uri" among them the
+ * folder copy is not served (the git backend). Waits for /health. */
 void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *extra_args);
 /* SIGTERM, expect exit 0 within 6 s; removes the temp dir. */
 void csit_stop(csit_srv_t *s);

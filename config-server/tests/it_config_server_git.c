@@ -1,0 +1,402 @@
+/* it_config_server_git.c — integration test of the git backend on real repositories made
+ * by the test with the git CLI: labels (branches, a branch with '/', annotated tags, full
+ * and short commit ids, HEAD), version = commit id, a push seen through POST /monitor
+ * within a second, a force-pushed branch, fetches under read load with no torn answer, a
+ * remote that disappears and comes back, ref-injection and traversal labels, credentials
+ * over smart HTTP behind Basic auth (git_http_auth.py), and nothing served from outside
+ * the commit's tree. The same URLs against Spring's git backend: bench/config-server.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cs_it.h"
+#include "ts.h"
+
+typedef struct gitfix {
+    char dir[256]; /* temp dir: work/ (a clone that commits) and remote.git (bare) */
+    char work[300];
+    char remote[300]; /* path of the bare remote */
+    char uri[320];    /* file:// URI of the remote */
+} gitfix_t;
+
+/* Runs a shell command built from fmt; fails the test when it does not exit 0. */
+static void sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    if (st != 0)
+        fail_msg("command failed (%d): %s", st, cmd);
+}
+
+/* The output of a shell command (first line, newline stripped) into out. */
+static void sh_out(char *out, size_t len, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (fgets(out, (int)len, p) == NULL)
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    assert_int_equal(pclose(p), 0);
+}
+
+#define GIT "git -c user.name=it -c user.email=it@example.org -c init.defaultBranch=main"
+
+/* A remote with main (app.yml gen 1, application.yml), release/1.0 (rel: 1), tag v1 (annotated,
+ * on release/1.0), pushed from work/. */
+static void gitfix_make(gitfix_t *g)
+{
+    snprintf(g->dir, sizeof(g->dir), "/tmp/it-cfggit-XXXXXX");
+    assert_non_null(mkdtemp(g->dir));
+    snprintf(g->work, sizeof(g->work), "%s/work", g->dir);
+    snprintf(g->remote, sizeof(g->remote), "%s/remote.git", g->dir);
+    snprintf(g->uri, sizeof(g->uri), "file://%s", g->remote);
+    sh(GIT " init -q --bare '%s' && " GIT " init -q '%s'", g->remote, g->work);
+    sh("cd '%s' && printf 'gen: 1\\nname: app\\n' > app.yml && printf 'shared: yes\\ngen2: 1\\n' > "
+       "application.yml"
+       " && printf 'a: 1\\n---\\nspring.config.activate.on-profile: dev\\na: 2\\n' > multi.yml"
+       " && mkdir sub && echo 'hidden: 1' > sub/app.yml && ln -s /etc/passwd app-leak.yml"
+       " && " GIT " add -A && " GIT " commit -qm one && " GIT " remote add origin '%s' && " GIT
+       " push -q origin main 2>/dev/null",
+       g->work, g->remote);
+    sh("cd '%s' && " GIT " checkout -qb release/1.0 && echo 'rel: 1' >> app.yml && " GIT
+       " commit -qam rel && " GIT " tag -a v1 -m v1 && " GIT
+       " push -q origin release/1.0 v1 2>/dev/null && " GIT " checkout -q main",
+       g->work);
+}
+
+/* Commits `gen` into app.yml and application.yml (one commit: a torn read would show two
+ * different generations) and pushes; force when `force` (history rewritten). */
+static void gitfix_commit(const gitfix_t *g, int gen, int force)
+{
+    sh("cd '%s' && printf 'gen: %d\\nname: app\\n' > app.yml && printf 'shared: yes\\ngen2: %d\\n' > "
+       "application.yml"
+       " && %s && " GIT " push -q %s origin main 2>/dev/null",
+       g->work, gen, gen, force ? GIT " commit -q --amend -am rewrite" : GIT " commit -qam next",
+       force ? "--force" : "");
+}
+
+static void gitfix_rm(gitfix_t *g)
+{
+    sh("rm -rf '%s'", g->dir);
+}
+
+/* POST /monitor as GitHub sends a push (the header names the event). */
+static long monitor_push(const csit_srv_t *s)
+{
+    csit_resp_t r;
+    csit_post(s, "/monitor", "application/json", "X-GitHub-Event: push",
+              "{\"ref\":\"refs/heads/main\",\"commits\":[{\"modified\":[\"app.yml\"]}]}", &r);
+    long st = r.status;
+    csit_resp_free(&r);
+    return st;
+}
+
+static void start_git(csit_srv_t *s, const gitfix_t *g, const char *refresh)
+{
+    const char *args[] = {"--repo-uri", g->uri, "--git-refresh-s", refresh, NULL};
+    csit_start(s, NULL, args);
+}
+
+/* Branches, a '/' branch through (_), an annotated tag, full and short ids, HEAD; version
+ * is the commit id; an unknown label is a 404 naming it. */
+static void test_labels(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    char main_id[64], rel_id[64], want[512], path[256];
+    sh_out(main_id, sizeof(main_id), "git -C '%s' rev-parse main", g.remote);
+    sh_out(rel_id, sizeof(rel_id), "git -C '%s' rev-parse 'v1^{commit}'", g.remote);
+    csit_srv_t s;
+    start_git(&s, &g, "0");
+
+    snprintf(want, sizeof(want), "\"version\":\"%s\"", main_id);
+    assert_int_equal(csit_status(&s, "/app/default", want), 200);
+    assert_int_equal(csit_status(&s, "/app/default", "\"label\":null"), 200);
+    assert_int_equal(csit_status(&s, "/app/default/main", want), 200);
+    assert_int_equal(csit_status(&s, "/app/default/HEAD", want), 200);
+    snprintf(want, sizeof(want), "\"name\":\"%s/app.yml\"", g.uri); /* Spring's git naming */
+    assert_int_equal(csit_status(&s, "/app/default", want), 200);
+    assert_int_equal(csit_status(&s, "/app/default", "\"state\":\"\""), 200);
+
+    snprintf(want, sizeof(want), "\"version\":\"%s\"", rel_id);
+    assert_int_equal(csit_status(&s, "/app/default/release(_)1.0", want), 200);
+    assert_int_equal(csit_status(&s, "/app/default/release(_)1.0", "\"label\":\"release/1.0\""), 200);
+    assert_int_equal(csit_status(&s, "/app/default/v1", want), 200);
+    assert_int_equal(csit_status(&s, "/app/default/v1", "\"rel\":1"), 200);
+    snprintf(path, sizeof(path), "/app/default/%s", rel_id);
+    assert_int_equal(csit_status(&s, path, want), 200);
+    snprintf(path, sizeof(path), "/app/default/%.7s", rel_id);
+    assert_int_equal(csit_status(&s, path, want), 200);
+    snprintf(path, sizeof(path), "/release(_)1.0/app-default.yml");
+    assert_int_equal(csit_status(&s, path, "rel: 1"), 200);
+    assert_int_equal(csit_status(&s, "/v1/app-default.properties", "rel: 1"), 200);
+    assert_int_equal(csit_status(&s, "/multi/dev", "(document #1)"), 200);
+
+    assert_int_equal(csit_status(&s, "/app/default/no-such-branch", "no-such-branch"), 404);
+    assert_int_equal(csit_status(&s, "/app/default/deadbeef", "deadbeef"), 404);
+    /* the shared files for an application with none of its own, as Spring */
+    assert_int_equal(csit_status(&s, "/other/default", "\"shared\":true"), 200);
+    assert_int_equal(csit_status(&s, "/actuator/health", "\"backend\":\"git\""), 200);
+    csit_stop(&s);
+    gitfix_rm(&g);
+}
+
+/* Labels that would reach other refs, revisions or options, and names outside the tree:
+ * 400 or 404, never another commit's or the disk's content. */
+static void test_injection(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    csit_srv_t s;
+    start_git(&s, &g, "0");
+    const char *bad[] = {"/app/default/HEAD@%7B1%7D",
+                         "/app/default/main@%7B0%7D",
+                         "/app/default/main~1",
+                         "/app/default/main%5E",
+                         "/app/default/v1%5E%7Btree%7D",
+                         "/app/default/..",
+                         "/app/default/..%2F..%2Fetc",
+                         "/app/default/refs(_)heads(_)main(_)..(_)..",
+                         "/app/default/-x",
+                         "/app/default/--upload-pack=touch%20%2Ftmp%2Fpwned",
+                         "/app/default/main:app.yml",
+                         "/app/default/%2Fetc%2Fpasswd",
+                         "/app/default/main.lock",
+                         "/..%252f..%252fetc%252fpasswd/x",
+                         "/sub%2Fapp/default",
+                         "/app/default/ma%00in",
+                         NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        csit_resp_t r;
+        csit_get(&s, bad[i], NULL, &r);
+        if (r.status != 400 && r.status != 404)
+            fail_msg("GET %s: %ld (want 400 or 404): %s", bad[i], r.status, dbuf_ptr(&r.body));
+        assert_null(strstr(dbuf_ptr(&r.body), "\"gen\""));
+        csit_resp_free(&r);
+    }
+    assert_int_equal(access("/tmp/pwned", F_OK), -1);
+    /* the symlink to /etc/passwd is a broken file, never its target; sub/ is not served */
+    csit_resp_t r;
+    csit_get(&s, "/app/leak", NULL, &r);
+    assert_null(strstr(dbuf_ptr(&r.body), "root:"));
+    assert_null(strstr(dbuf_ptr(&r.body), "hidden"));
+    csit_resp_free(&r);
+    assert_int_equal(csit_status(&s, "/actuator/health", "app-leak.yml"), 200);
+    csit_stop(&s);
+    gitfix_rm(&g);
+}
+
+/* A push is served after POST /monitor within a second; a force-pushed branch serves the
+ * rewritten commit. */
+static void test_push_and_force(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    csit_srv_t s;
+    start_git(&s, &g, "0"); /* no periodic fetch: only the webhook can bring the push */
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200);
+    gitfix_commit(&g, 2, 0);
+    long long t0 = ts_now_ms();
+    assert_int_equal(monitor_push(&s), 200);
+    long long ms = csit_wait_for(&s, "/app/default", "\"gen\":2", 5000);
+    assert_true(ms >= 0);
+    long long seen = ts_now_ms() - t0;
+    print_message("push -> served after POST /monitor: %lld ms\n", seen);
+    assert_true(seen < 1000);
+
+    char id[64], want[128];
+    gitfix_commit(&g, 3, 1); /* amend + force: commit 2 leaves main's history */
+    sh_out(id, sizeof(id), "git -C '%s' rev-parse main", g.remote);
+    assert_int_equal(monitor_push(&s), 200);
+    snprintf(want, sizeof(want), "\"version\":\"%s\"", id);
+    assert_true(csit_wait_for(&s, "/app/default", want, 5000) >= 0);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":3"), 200);
+    assert_true(csit_log_has(&s, "config repository fetched", id));
+    csit_stop(&s);
+    gitfix_rm(&g);
+}
+
+/* Readers in a child process while commits are pushed and fetched: every answer is one
+ * whole commit (gen == gen2), never a mixture. */
+static void test_no_torn_reads(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    csit_srv_t s;
+    start_git(&s, &g, "0");
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        close(pfd[0]);
+        int reads = 0, torn = 0, bad = 0;
+        long long t0 = ts_now_ms();
+        while (ts_now_ms() - t0 < 4000) {
+            csit_resp_t r;
+            csit_get(&s, "/app/default", NULL, &r);
+            const char *b = dbuf_ptr(&r.body), *a = strstr(b, "\"gen\":"), *c = strstr(b, "\"gen2\":");
+            if (r.status != 200 || a == NULL || c == NULL)
+                bad++;
+            else if (atoi(a + 6) != atoi(c + 7))
+                torn++;
+            reads++;
+            csit_resp_free(&r);
+        }
+        dprintf(pfd[1], "%d %d %d\n", reads, torn, bad);
+        _exit(0);
+    }
+    close(pfd[1]);
+    for (int gen = 2; gen <= 12; gen++) {
+        gitfix_commit(&g, gen, 0);
+        monitor_push(&s);
+        ts_sleep_ms(150);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(kid, &st, 0), kid);
+    char line[64] = "";
+    assert_true(read(pfd[0], line, sizeof(line) - 1) > 0);
+    close(pfd[0]);
+    int reads = 0, torn = 0, bad = 0;
+    assert_int_equal(sscanf(line, "%d %d %d", &reads, &torn, &bad), 3);
+    print_message("reads during 11 pushes: %d, torn: %d, failed: %d\n", reads, torn, bad);
+    assert_true(reads > 50);
+    assert_int_equal(torn, 0);
+    assert_int_equal(bad, 0);
+    assert_true(csit_wait_for(&s, "/app/default", "\"gen\":12", 5000) >= 0);
+    csit_stop(&s);
+    gitfix_rm(&g);
+}
+
+/* The remote disappears: the last good commit is still served, health says degraded with
+ * the error; when it comes back the next fetch recovers. */
+static void test_remote_down(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    csit_srv_t s;
+    start_git(&s, &g, "1");
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200);
+    sh("mv '%s' '%s.away'", g.remote, g.remote);
+    monitor_push(&s);
+    long long t0 = ts_now_ms();
+    while (!csit_log_has(&s, "config repository fetch failed", "remote.git") && ts_now_ms() - t0 < 8000)
+        ts_sleep_ms(100);
+    assert_true(csit_log_has(&s, "config repository fetch failed", "remote.git"));
+    assert_int_equal(csit_status(&s, "/actuator/health", "\"lastError\":{\"message\""), 200);
+    assert_int_equal(csit_status(&s, "/actuator/health", "\"DEGRADED\""), 200);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200); /* still served */
+    sh("mv '%s.away' '%s'", g.remote, g.remote);
+    gitfix_commit(&g, 5, 0);
+    /* the backoff (1 s, 2 s, …) or the next kick brings it back */
+    long long ms = csit_wait_for(&s, "/app/default", "\"gen\":5", 15000);
+    print_message("recovered %lld ms after the remote came back\n", ms);
+    assert_true(ms >= 0);
+    csit_resp_t r;
+    csit_get(&s, "/actuator/health", NULL, &r);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "\"lastError\":null"));
+    csit_resp_free(&r);
+    csit_stop(&s);
+    gitfix_rm(&g);
+}
+
+/* Smart HTTP behind Basic auth: wrong credentials fail the start-up with a clear message
+ * (the password never logged); the right ones (password from a file) serve. */
+static void test_credentials(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    int port = csit_free_port();
+    char cmd[1024], uri[256], log[320], pwfile[320];
+    snprintf(cmd, sizeof(cmd),
+             "python3 '%s/git_http_auth.py' '%s' %d gituser 'r1ght-pass' > '%s/http.log' 2>&1 < /dev/null &"
+             " echo $! > '%s/http.pid'",
+             CS_TEST_DIR, g.dir, port, g.dir, g.dir);
+    sh("%s", cmd);
+    snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/remote.git", port);
+    for (int i = 0; i < 100; i++) {
+        char ready[16] = "";
+        FILE *f = NULL;
+        snprintf(log, sizeof(log), "%s/http.log", g.dir);
+        f = fopen(log, "r");
+        if (f != NULL) {
+            if (fgets(ready, sizeof(ready), f) == NULL)
+                ready[0] = '\0';
+            fclose(f);
+        }
+        if (strncmp(ready, "ready", 5) == 0)
+            break;
+        ts_sleep_ms(50);
+    }
+    /* wrong password: exits non-zero, says why, never prints the password */
+    snprintf(log, sizeof(log), "%s/bad.log", g.dir);
+    snprintf(cmd, sizeof(cmd),
+             "CONFIG_SERVER_GIT_USERNAME=gituser CONFIG_SERVER_GIT_PASSWORD='wr0ng-pass' timeout 30 "
+             "'%s/config-server'"
+             " --repo-uri '%s' --port %d --host 127.0.0.1 --git-timeout-s 5 2> '%s'",
+             ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR), uri, csit_free_port(), log);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124);
+    sh("grep -qi 'auth' '%s'", log);
+    snprintf(cmd, sizeof(cmd), "grep -q 'wr0ng-pass' '%s'", log);
+    assert_int_not_equal(system(cmd), 0);
+
+    snprintf(pwfile, sizeof(pwfile), "%s/pw", g.dir);
+    sh("printf 'r1ght-pass\\n' > '%s' && chmod 600 '%s'", pwfile, pwfile);
+    char envpw[400];
+    snprintf(envpw, sizeof(envpw), "CONFIG_SERVER_GIT_PASSWORD_FILE=%s", pwfile);
+    const char *env[] = {"CONFIG_SERVER_GIT_USERNAME=gituser", envpw, NULL};
+    const char *args[] = {"--repo-uri", uri, "--git-refresh-s", "0", NULL};
+    csit_srv_t s;
+    csit_start(&s, env, args);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200);
+    assert_int_equal(csit_status(&s, "/actuator/health", "127.0.0.1"), 200);
+    assert_false(csit_log_has(&s, "r1ght-pass", ""));
+    gitfix_commit(&g, 7, 0);
+    assert_int_equal(monitor_push(&s), 200);
+    assert_true(csit_wait_for(&s, "/app/default", "\"gen\":7", 5000) >= 0);
+    csit_stop(&s);
+    sh("kill $(cat '%s/http.pid')", g.dir);
+    gitfix_rm(&g);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels),         cmocka_unit_test(test_injection),
+        cmocka_unit_test(test_push_and_force), cmocka_unit_test(test_no_torn_reads),
+        cmocka_unit_test(test_remote_down),    cmocka_unit_test(test_credentials),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
