@@ -57,6 +57,8 @@ void cs_gitm_close(cs_gitm_t *m)
 {
     if (m == NULL)
         return;
+    git_remote_free(m->remote);
+    m->remote = NULL;
     git_repository_free(m->fetch_repo);
     git_repository_free(m->read_repo);
     m->fetch_repo = m->read_repo = NULL;
@@ -111,6 +113,10 @@ int cs_gitm_open(cs_gitm_t *m, const char *dir, const char *uri, cs_gitm_cred_t 
     }
     if (setup_remote(m->fetch_repo, uri, err, errlen) != 0)
         goto fail;
+    if (git_remote_lookup(&m->remote, m->fetch_repo, "origin") != 0) {
+        git_err(err, errlen, "the mirror has no remote");
+        goto fail;
+    }
     if (git_repository_open_bare(&m->read_repo, dir) != 0) {
         git_err(err, errlen, "cannot open the local mirror");
         goto fail;
@@ -210,20 +216,11 @@ int cs_gitm_fetch(cs_gitm_t *m, char *err, size_t errlen)
     fo.callbacks.transfer_progress = on_progress;
     fo.callbacks.sideband_progress = on_sideband;
     fo.callbacks.payload = &c;
-    git_remote *r = NULL;
-    int rc = -1;
-    if (git_remote_lookup(&r, m->fetch_repo, "origin") != 0) {
-        git_err(err, errlen, "the mirror has no remote");
+    if (git_remote_fetch(m->remote, NULL, &fo, "config-server fetch") != 0) {
+        git_err(err, errlen, "fetch failed");
         return -1;
     }
-    if (git_remote_fetch(r, NULL, &fo, "config-server fetch") != 0) {
-        git_err(err, errlen, "fetch failed");
-        goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    git_remote_free(r);
-    return rc;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- refs */

@@ -47,6 +47,8 @@ typedef struct cs_gitm {
     cs_gitm_cred_t cred;
     int timeout_s;
     git_repository *fetch_repo; /* the fetcher's handle */
+    git_remote *remote;         /* owned: origin, made once and kept for every fetch (each
+                                 * lookup leaks in libgit2 1.5's regexp code) */
     git_repository *read_repo;  /* readers' handle, under read_mu */
     pthread_mutex_t read_mu;
 } cs_gitm_t;
