@@ -68,6 +68,9 @@ set(CQ_TEST_ENV
   "CQ_CUSTOMER_PORT=${CQ_TEST_CUSTOMER_PORT}"
   "CQ_ORDER_PORT=${CQ_TEST_ORDER_PORT}"
   "CQ_PROFILE=test"
+  # the stack's config-server serves config-repo/ from a git repository (stack.sh CQ_CONFIG_GIT),
+  # so every e2e test also runs the services on the git backend
+  "CQ_CONFIG_GIT=1"
   "CQ_BIN_DIR=${CMAKE_BINARY_DIR}/bin"
   "CQ_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
   "CQ_PG_CONNINFO=host=127.0.0.1 port=${CQ_TEST_PG_PORT} user=postgres dbname=cqrs"

@@ -16,6 +16,9 @@
 #   CQ_CONFIG_PORT(8888) CQ_CUSTOMER_PORT(8184) CQ_ORDER_PORT(8181) CQ_PROFILE(local)
 #   CQ_BIN_DIR(build/bin) CQ_KAFKA_HEAP("-Xms128m -Xmx512m") CQ_KAFKA_LIBS(.stack/kafka-libs)
 #   CQ_STACK_FRESH=1: `up --infra` on a stopped stack first deletes its data (test runs)
+#   CQ_CONFIG_GIT=1: config-server serves a git repository instead of the folder: a bare repo
+#     $CQ_STACK_DIR/config-repo.git, seeded from config-repo/ (each `up` commits there what
+#     changed in the folder), fetched every 5 s, or at once on POST /monitor
 #   CQ_PG_OPTS: extra server options, e.g. "-c wal_level=logical" (bench/cqrs-lag/peer)
 set -euo pipefail
 
@@ -126,18 +129,42 @@ kafka_down() { stop_pid kafka "$RUN/kafka.pid" 60; }
 svc_port() { case $1 in config-server) echo "$CONFIG_PORT";; customer-service) echo "$CUSTOMER_PORT";; order-service) echo "$ORDER_PORT";; esac; }
 svc_health() { case $1 in config-server) echo /actuator/health;; *) echo /health/readiness;; esac; }
 
+# The stack's git config repository (CQ_CONFIG_GIT=1): config-repo/'s files committed to
+# the main branch of a bare repo in the stack dir (a no-op when nothing changed). Prints its URI.
+config_git_seed() {
+  local bare=$STACK/config-repo.git work=$STACK/config-repo.work
+  local g=(git -c user.name=stack.sh -c user.email=stack@localhost -c init.defaultBranch=main)
+  [ -d "$bare" ] || "${g[@]}" init -q --bare "$bare"
+  rm -rf "$work"
+  "${g[@]}" clone -q "$bare" "$work" 2>/dev/null
+  find "$work" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
+  cp -r "$root/config-repo/." "$work/"
+  (cd "$work" && "${g[@]}" checkout -q -B main && "${g[@]}" add -A &&
+   { "${g[@]}" diff --cached --quiet || "${g[@]}" commit -qm "config-repo/ as of $(date -u +%FT%TZ)"; } &&
+   "${g[@]}" push -q origin main) >/dev/null 2>&1 || die "cannot seed the git config repository $bare"
+  rm -rf "$work"
+  echo "file://$bare"
+}
+
 svc_up() {
   local name=$1 pidf=$RUN/$1.pid log=$LOGS/$1.log port; port=$(svc_port "$1")
   if pid_alive "$pidf"; then say "$name already running on 127.0.0.1:$port"; return 0; fi
   [ -x "$BIN/$name" ] || die "$BIN/$name not built (cmake --build build)"
   port_busy "$port" && die "port $port ($name) is taken by another process"
   mkdir -p "$LOGS" "$RUN"
-  local t0; t0=$(now_ms)
+  local t0 uri=; t0=$(now_ms)
+  if [ "$name" = config-server ] && [ "${CQ_CONFIG_GIT:-0}" = 1 ]; then
+    uri=$(config_git_seed)
+    say "config-server serves the git repository $uri (main = config-repo/)"
+  fi
   (
     export CONFIG_SERVER_URL="http://127.0.0.1:$CONFIG_PORT" APP_PROFILES="$PROFILE"
     export SERVER_PORT="$port" DATASOURCE_HOST=127.0.0.1 DATASOURCE_PORT="$PG_PORT"
     export KAFKA_CONFIG_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
-    if [ "$name" = config-server ]; then
+    if [ "$name" = config-server ] && [ "${CQ_CONFIG_GIT:-0}" = 1 ]; then
+      exec setsid "$BIN/$name" --repo-uri "$uri" --git-basedir "$STACK/config-server-git" --git-refresh-s 5 \
+        --port "$port" </dev/null >>"$log" 2>&1
+    elif [ "$name" = config-server ]; then
       exec setsid "$BIN/$name" --repo "$root/config-repo" --port "$port" </dev/null >>"$log" 2>&1
     else
       exec setsid "$BIN/$name" </dev/null >>"$log" 2>&1
