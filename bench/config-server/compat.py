@@ -14,11 +14,16 @@ and exits 1 when any case is DIFF. A `known` case must still differ as documente
 suddenly agrees, it is reported as DIFF ("documented difference is gone") so that the
 README stays true.
 
-Usage: compat.py A_OURS A_SPRING B_OURS B_SPRING BOOT_CLIENT_JAR
+Usage: compat.py A_OURS A_SPRING B_OURS B_SPRING BOOT_CLIENT_JAR [G_OURS G_SPRING H_OURS H_SPRING]
   pair A: the fixture repo, Spring with encrypt.key=s3cr3t-k3y (accept-empty true, its
           default), ours with the same key, --accept-empty and Basic credentials;
   pair B: a copy of config-repo/, no key; Spring with accept-empty=false, ours by default.
-Env: CS_AUTH (user:password of ours), CS_LOG (file for the Boot client's output).
+  pairs G, H (git mode, compat_git.py): the same git repository made from pair A's fixture
+          (gitfixture.sh), G over file:// (a work repository), H over git:// (a bare one).
+Env: CS_AUTH (user:password of ours), CS_LOG (file for the Boot client's output),
+     GITFX_C1, GITFX_C2 (the fixture's commit ids), CS_H_BASEDIRS (ours:spring, the clone
+     directories of pair H, replaced by <basedir>), CS_H_PUSH_DIR (a clone of pair H's
+     remote: the push cases push from it), CS_ONLY=git (pairs G and H only).
 """
 import base64
 import http.client
@@ -60,30 +65,43 @@ def request(base, method, path, headers=None, body=None):
     return r.status, ctype, payload
 
 
-def jload(b):
+def jload(b, keep_version=False):
     try:
         j = json.loads(b)
     except ValueError:
         return None
-    if isinstance(j, dict):
+    if isinstance(j, dict) and not keep_version:
         j.pop("version", None)
     return j
+
+
+def subst(resp, pairs):
+    """resp with each (old, new) of pairs replaced in its body (a server's own paths)."""
+    body = resp[2]
+    for old, new in pairs:
+        body = body.replace(old, new)
+    return resp[0], resp[1], body
 
 
 class Run:
     def __init__(self):
         self.failed = 0
         self.counts = {"same": 0, "known": 0, "DIFF": 0}
+        self.known = dict(KNOWN)
+
+    @staticmethod
+    def fetch(base, method, path, headers=None, body=None):
+        return request(base, method, path, headers, body)
 
     def report(self, name, same, detail=""):
-        if name in KNOWN:
+        if name in self.known:
             if same:
                 self.counts["DIFF"] += 1
                 self.failed = 1
                 print(f"DIFF   {name}: the documented difference is gone (update README and KNOWN)")
             else:
                 self.counts["known"] += 1
-                print(f"known  {name}: {KNOWN[name]}")
+                print(f"known  {name}: {self.known[name]}")
             return
         if same:
             self.counts["same"] += 1
@@ -99,8 +117,10 @@ class Run:
         """mode: auto (status; for a success also the media type and the body: JSON parsed,
         text byte for byte), status, status+type, crypt (status and the JSON body, for
         Spring's {description, status} errors)."""
-        a = request(pair[0], method, path, headers, body)
-        b = request(pair[1], method, path, headers, body)
+        opts = pair[2] if len(pair) > 2 else {}
+        keep = opts.get("version", False)
+        a = subst(request(pair[0], method, path, headers, body), opts.get("ours_subst", []))
+        b = subst(request(pair[1], method, path, headers, body), opts.get("spring_subst", []))
         detail = []
         same = a[0] == b[0]
         if not same:
@@ -110,9 +130,9 @@ class Run:
             detail.append(f"media type: ours {a[1]}, spring {b[1]}")
         if same and (mode == "crypt" or (mode == "auto" and a[0] < 400)):
             if b[1].endswith("json"):
-                if jload(a[2]) != jload(b[2]):
+                if jload(a[2], keep) != jload(b[2], keep):
                     same = False
-                    detail += json_diff(jload(a[2]), jload(b[2]))
+                    detail += json_diff(jload(a[2], keep), jload(b[2], keep))
             elif a[2] != b[2]:
                 same = False
                 detail += text_diff(a[2], b[2])
@@ -306,15 +326,27 @@ def boot_client(run, jar, A, B):
 
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) not in (6, 10):
         print(__doc__, file=sys.stderr)
         return 2
     A = (sys.argv[1], sys.argv[2])
     B = (sys.argv[3], sys.argv[4])
     run = Run()
-    pair_a_cases(run, A)
-    pair_b_cases(run, B)
-    boot_client(run, sys.argv[5], A, B)
+    if os.environ.get("CS_ONLY") != "git":
+        pair_a_cases(run, A)
+        pair_b_cases(run, B)
+        boot_client(run, sys.argv[5], A, B)
+    if len(sys.argv) == 10:
+        import compat_git  # noqa: PLC0415 (git mode only)
+        c1, c2 = os.environ["GITFX_C1"], os.environ["GITFX_C2"]
+        G = (sys.argv[6], sys.argv[7], {"version": True})
+        ob, _, sb = os.environ.get("CS_H_BASEDIRS", ":").partition(":")
+        H = (sys.argv[8], sys.argv[9], {"version": True, "ours_subst": [(ob.encode(), b"<basedir>")] if ob else [],
+                                        "spring_subst": [(sb.encode(), b"<basedir>")] if sb else []})
+        compat_git.pair_g_cases(run, G, c1, c2, OLD_ENV, OLD_FLAT, V2)
+        compat_git.pair_h_cases(run, H, c1, c2, V2)
+        if os.environ.get("CS_H_PUSH_DIR"):
+            compat_git.pair_h_pushes(run, H, os.environ["CS_H_PUSH_DIR"], c1)
     c = run.counts
     print(f"{c['same']} same, {c['known']} known (documented) differences, {c['DIFF']} DIFF")
     return run.failed

@@ -13,20 +13,36 @@
 #      default) and Basic credentials (our /encrypt needs them).
 #   B  a copy of the project's config-repo/: no key; Spring with accept-empty=false, ours
 #      as is.
+# Git mode (GIT=1, the default; compat_git.py): both servers' git backends on one git
+# repository built from A's repository by gitfixture.sh (branches main, v2, release/1.0,
+# multidoc; tags v1.0, light; two commits on main), key and credentials as in A:
+#   G  file://<the work repository> (Spring needs a non-bare one for file://; note that Spring
+#      checks labels out in that very work tree);
+#   H  git://127.0.0.1:<port>/cfg.git, a bare copy served by `git daemon` (push enabled):
+#      labels, then pushes to it (a commit, a force-push, a new branch, a moved tag, a deleted
+#      branch), Spring fetching on every request, ours after POST /monitor.
 # The peers are built once from Maven Central into .peer/ (peer.sh); a cold machine needs
 # mvn + JDK 17 (scripts/setup.sh) and network to Maven Central.
 #
-# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (23430: four
-#      consecutive ports), KEEP=1 keeps the temp dir.
+# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (23430: nine
+#      consecutive ports), KEEP=1 keeps the temp dir, GIT=0 skips the git mode, ONLY=git runs
+#      the git mode alone (pairs G and H).
 set -euo pipefail
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${BIN:-$ROOT/build/bin/config-server}
 PORT_BASE=${PORT_BASE:-23430}
 OURS_A=$PORT_BASE SPRING_A=$((PORT_BASE + 1)) OURS_B=$((PORT_BASE + 2)) SPRING_B=$((PORT_BASE + 3))
+OURS_G=$((PORT_BASE + 4)) SPRING_G=$((PORT_BASE + 5)) OURS_H=$((PORT_BASE + 6)) SPRING_H=$((PORT_BASE + 7))
+GITD=$((PORT_BASE + 8))
+GIT=${GIT:-1} ONLY=${ONLY:-}
+[[ "$ONLY" != git ]] || GIT=1
 [[ -x "$BIN" ]] || { echo "compat.sh: set BIN to the config-server binary ($BIN is not one)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "compat.sh: python3 is required" >&2; exit 2; }
+[[ $GIT == 0 ]] || command -v git >/dev/null || { echo "compat.sh: git is required (GIT=0 skips the git mode)" >&2; exit 2; }
 . "$HERE/peer.sh"
+. "$HERE/gitfixture.sh"
 T0=$(date +%s)
 peer_build peer >/dev/null
 CLIENT_JAR=$(peer_build boot-client)
@@ -51,11 +67,18 @@ open(p, "w").write(s)
 PY
 cp -r "$ROOT/config-repo" "$TMP/b"
 rm -f "$TMP/b/README.md"
+if [[ $GIT == 1 ]]; then
+    gitfx_build "$TMP/a" "$TMP/gwork"
+    mkdir -p "$TMP/gsrv"
+    gitfx_bare "$TMP/gwork" "$TMP/gsrv/cfg.git"
+    # shellcheck disable=SC1091 # written by gitfx_build
+    . "$TMP/gwork/.gitfx"
+fi
 printf 's3cr3t-k3y\n' >"$TMP/encrypt.key"
 printf 'cfg:s3cret\n' >"$TMP/cred"
 
 # --- the servers -----------------------------------------------------------------------
-for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B"; do
+for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B" "$OURS_G" "$SPRING_G" "$OURS_H" "$SPRING_H" "$GITD"; do
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
         echo "compat.sh: port $p is in use; set PORT_BASE" >&2
         exit 2
@@ -63,6 +86,36 @@ for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B"; do
 done
 unset ENCRYPT_KEY ENCRYPT_SALT CONFIG_SERVER_ENCRYPT_KEY_FILE CONFIG_SERVER_ACCEPT_EMPTY
 T1=$(date +%s)
+OURS=()
+if [[ $GIT == 1 ]]; then
+    gitfx_daemon "$TMP/gsrv" "$GITD" "$TMP/git-daemon.log"
+    PIDS+=("$GITFX_DAEMON_PID")
+    gitfx_daemon_wait "$GITD"
+    GURI=file://$TMP/gwork HURI=git://127.0.0.1:$GITD/cfg.git
+    GITARGS=(--spring.profiles.active=git --spring.cloud.config.server.git.clone-on-start=true
+        --spring.cloud.config.server.git.force-pull=true --spring.cloud.config.server.git.default-label=main
+        --encrypt.key=s3cr3t-k3y --logging.level.root=WARN)
+    peer_start "$SPRING_G" "$TMP/spring-g.log" "${GITARGS[@]}" --spring.cloud.config.server.git.uri="$GURI" \
+        --spring.cloud.config.server.git.basedir="$TMP/spring-g-base"
+    PIDS+=("$PEER_PID")
+    PID_SG=$PEER_PID
+    peer_start "$SPRING_H" "$TMP/spring-h.log" "${GITARGS[@]}" --spring.cloud.config.server.git.uri="$HURI" \
+        --spring.cloud.config.server.git.basedir="$TMP/spring-h-base"
+    PIDS+=("$PEER_PID")
+    PID_SH=$PEER_PID
+    OURGIT=(--default-label main --host 127.0.0.1 --log-level warn --accept-empty --encrypt-key-file "$TMP/encrypt.key"
+        --credentials-file "$TMP/cred")
+    "$BIN" --repo-uri "$GURI" --git-basedir "$TMP/ours-g-base" --port "$OURS_G" "${OURGIT[@]}" 2>"$TMP/ours-g.log" &
+    PIDS+=($!)
+    PID_OG=$!
+    OURS+=("$PID_OG")
+    "$BIN" --repo-uri "$HURI" --git-basedir "$TMP/ours-h-base" --port "$OURS_H" "${OURGIT[@]}" 2>"$TMP/ours-h.log" &
+    PIDS+=($!)
+    PID_OH=$!
+    OURS+=("$PID_OH")
+    git clone -q "$HURI" "$TMP/gpush"
+fi
+if [[ "$ONLY" != git ]]; then
 # shellcheck disable=SC2046 # peer_native_args prints separate words
 peer_start "$SPRING_A" "$TMP/spring-a.log" $(peer_native_args "$TMP/a") --encrypt.key=s3cr3t-k3y \
     --logging.level.root=WARN
@@ -81,18 +134,34 @@ PID_OA=$!
     2>"$TMP/ours-b.log" &
 PIDS+=($!)
 PID_OB=$!
+OURS+=("$PID_OA" "$PID_OB")
 peer_wait "$OURS_A" "$PID_OA" /actuator/health 30
 peer_wait "$OURS_B" "$PID_OB" /actuator/health 30
 peer_wait "$SPRING_A" "$PID_SA" /actuator/health 240 || { tail -40 "$TMP/spring-a.log" >&2; exit 1; }
 peer_wait "$SPRING_B" "$PID_SB" /actuator/health 240 || { tail -40 "$TMP/spring-b.log" >&2; exit 1; }
+fi
+if [[ $GIT == 1 ]]; then
+    peer_wait "$OURS_G" "$PID_OG" /actuator/health 30 || { tail -20 "$TMP/ours-g.log" >&2; exit 1; }
+    peer_wait "$OURS_H" "$PID_OH" /actuator/health 30 || { tail -20 "$TMP/ours-h.log" >&2; exit 1; }
+    peer_wait "$SPRING_G" "$PID_SG" /actuator/health 240 || { tail -40 "$TMP/spring-g.log" >&2; exit 1; }
+    peer_wait "$SPRING_H" "$PID_SH" /actuator/health 240 || { tail -40 "$TMP/spring-h.log" >&2; exit 1; }
+fi
 T_START=$(( $(date +%s) - T1 ))
 echo "peer: $(peer_version); servers up in ${T_START}s (builds ${T_BUILD}s)"
 
 rc=0
-CS_LOG="$TMP/boot-client.log" PYTHONDONTWRITEBYTECODE=1 python3 "$HERE/compat.py" "http://127.0.0.1:$OURS_A" "http://127.0.0.1:$SPRING_A" \
-    "http://127.0.0.1:$OURS_B" "http://127.0.0.1:$SPRING_B" "$CLIENT_JAR" || rc=$?
+GARGS=()
+if [[ $GIT == 1 ]]; then
+    GARGS=("http://127.0.0.1:$OURS_G" "http://127.0.0.1:$SPRING_G" "http://127.0.0.1:$OURS_H" "http://127.0.0.1:$SPRING_H")
+    export GITFX_C1 GITFX_C2 CS_H_BASEDIRS="$TMP/ours-h-base:$TMP/spring-h-base" CS_H_PUSH_DIR="$TMP/gpush"
+fi
+T2=$(date +%s)
+CS_ONLY=$ONLY CS_LOG="$TMP/boot-client.log" PYTHONDONTWRITEBYTECODE=1 python3 "$HERE/compat.py" \
+    "http://127.0.0.1:$OURS_A" "http://127.0.0.1:$SPRING_A" "http://127.0.0.1:$OURS_B" "http://127.0.0.1:$SPRING_B" \
+    "$CLIENT_JAR" ${GARGS[@]+"${GARGS[@]}"} || rc=$?
+echo "compat.sh: cases in $(( $(date +%s) - T2 ))s"
 # ours must stop cleanly (exit 0 on SIGTERM) with nothing from the sanitizers in its log
-for p in "$PID_OA" "$PID_OB"; do
+for p in "${OURS[@]}"; do
     kill -TERM "$p" 2>/dev/null || true
     st=0
     wait "$p" || st=$?
