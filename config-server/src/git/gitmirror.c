@@ -194,7 +194,8 @@ static int on_certificate(git_cert *cert, int valid, const char *host, void *pay
     const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
     char why[256];
     if (!(hk->type & GIT_CERT_SSH_RAW) ||
-        cs_khosts_check(c->m->cred.known_hosts, host, hk->hostkey, hk->hostkey_len, why, sizeof(why)) != 0) {
+        cs_khosts_check(c->m->cred.known_hosts, host, cs_khosts_uri_port(c->m->uri), hk->hostkey,
+                        hk->hostkey_len, why, sizeof(why)) != 0) {
         git_error_set_str(GIT_ERROR_SSH,
                           (hk->type & GIT_CERT_SSH_RAW) ? why : "no raw ssh host key to verify");
         return GIT_ECERTIFICATE;

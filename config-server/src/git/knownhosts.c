@@ -9,19 +9,43 @@
 
 #include "errbuf.h"
 
-/* 1 when the comma list `hosts` names `host` (plain or "[host]:port"). */
-static int host_listed(const char *hosts, const char *host)
+/* 1 when the comma list `hosts` names `host`:`port`: "host" or "[host]:22" for port 22,
+ * exactly "[host]:port" for another port. */
+static int host_listed(const char *hosts, const char *host, int port)
 {
-    size_t hl = strlen(host);
+    char bracketed[600];
+    snprintf(bracketed, sizeof(bracketed), "[%s]:%d", host, port);
+    size_t hl = strlen(host), bl = strlen(bracketed);
     for (const char *p = hosts; *p != '\0';) {
         size_t n = strcspn(p, ",");
-        if (n == hl && strncmp(p, host, hl) == 0)
+        if (port == 22 && n == hl && strncmp(p, host, hl) == 0)
             return 1;
-        if (n > hl + 2 && p[0] == '[' && strncmp(p + 1, host, hl) == 0 && p[hl + 1] == ']')
+        if (n == bl && strncmp(p, bracketed, bl) == 0)
             return 1;
         p += n + (p[n] == ',');
     }
     return 0;
+}
+
+int cs_khosts_uri_port(const char *uri)
+{
+    if (strncmp(uri, "ssh://", 6) != 0 && strncmp(uri, "git+ssh://", 10) != 0)
+        return 22;
+    const char *h = strstr(uri, "://") + 3;
+    const char *end = h + strcspn(h, "/");
+    const char *at = memchr(h, '@', (size_t)(end - h));
+    if (at != NULL)
+        h = at + 1;
+    const char *colon = NULL;
+    if (*h == '[') { /* [v6]:port */
+        const char *rb = memchr(h, ']', (size_t)(end - h));
+        colon = rb != NULL && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+    } else
+        colon = memchr(h, ':', (size_t)(end - h));
+    if (colon == NULL)
+        return 22;
+    int port = atoi(colon + 1);
+    return port > 0 && port < 65536 ? port : 22;
 }
 
 /* 1 when base64 `b64` decodes to exactly `key`. */
@@ -38,7 +62,8 @@ static int key_equal(const char *b64, const char *key, size_t len)
     return eq;
 }
 
-int cs_khosts_check(const char *file, const char *host, const char *key, size_t len, char *why, size_t whylen)
+int cs_khosts_check(const char *file, const char *host, int port, const char *key, size_t len, char *why,
+                    size_t whylen)
 {
     char path[4096];
     if (file == NULL) {
@@ -63,7 +88,7 @@ int cs_khosts_check(const char *file, const char *host, const char *key, size_t 
             continue;
         char *type = strtok_r(NULL, " \t\r\n", &save);
         char *b64 = strtok_r(NULL, " \t\r\n", &save);
-        if (type == NULL || b64 == NULL || !host_listed(hosts, host))
+        if (type == NULL || b64 == NULL || !host_listed(hosts, host, port))
             continue;
         listed = 1;
         ok = key_equal(b64, key, len);
@@ -72,8 +97,8 @@ int cs_khosts_check(const char *file, const char *host, const char *key, size_t 
     if (ok)
         return 0;
     errbuf_set(why, whylen,
-               listed ? "the ssh host key of %s does not match %s: refusing the connection"
-                      : "the ssh host %s is not in %s: add its key (ssh-keyscan) to verify it",
-               host, file);
+               listed ? "the ssh host key of %s (port %d) does not match %s: refusing the connection"
+                      : "the ssh host %s (port %d) is not in %s: add its key (ssh-keyscan) to verify it",
+               host, port, file);
     return -1;
 }
