@@ -115,4 +115,10 @@ int httpd_method_is(const h2o_req_t *req, const char *m);
 /* The reason phrase for a status ("Not Found"); never NULL. */
 const char *httpd_reason(int status);
 
+/* LeakSanitizer suppressions every httpd program needs: h2o keeps per-thread recycle pools
+ * (h2o_mem_alloc_recycle) that it never frees at thread exit, and h2o_context_dispose
+ * leaves the context's message queue allocated: known, bounded, not per-request leaks
+ * (c-stack-facts §2). httpd.c returns them from a weak __lsan_default_suppressions. */
+#define HTTPD_LSAN_SUPPRESSIONS "leak:h2o_mem_alloc_recycle\nleak:h2o_multithread_create_queue\n"
+
 #endif

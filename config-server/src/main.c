@@ -23,6 +23,16 @@
 #include "svc.h"
 #include "watch/watcher.h"
 
+/* LeakSanitizer: httpd's suppressions, and libgit2 1.5.1's git_regexp_match, which leaks its
+ * pcre2 match data when nothing matches (its frames are not unwound, so it is named by the
+ * library). gitmirror.c makes the remote once, so this happens once per process; the
+ * valgrind test (valgrind_config_server_git), which sees the whole stack, checks that. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return HTTPD_LSAN_SUPPRESSIONS "leak:libpcre2-8.so\n";
+}
+
 /* Exit codes, as the services' (sysexits.h): a repository or credentials that cannot be
  * used is a configuration error; anything else that stops the start-up (the port taken…)
  * is EX_SOFTWARE. */
