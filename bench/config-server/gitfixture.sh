@@ -13,9 +13,16 @@
 #                   (on-profile dev, prod), and a .properties file of the same application
 #   Prints nothing; GITFX_C1 / GITFX_C2 (full ids of main's commits) are written to DIR/.gitfx
 #   as shell assignments (not committed: listed in .git/info/exclude).
+#   gitfx_bench SRC DIR N → the repository of run.sh's git section: main = SRC (README.md left
+#                           out) plus bench-large.yml (~256 KiB, an application nobody asks
+#                           for: it makes each commit's snapshot weigh something), tag
+#                           bench-1.0 (annotated) on that commit, then a second commit on main;
+#                           branch lru: N more commits, each editing bench-large.yml. Writes
+#                           DIR/.gitfx: GITFX_C1, GITFX_C2, GITFX_LRU (the N ids, blank-separated)
 #   gitfx_bare DIR BARE   → BARE: a bare clone of DIR with all its branches and tags
 #   gitfx_daemon BASE PORT LOG → starts `git daemon` exporting the bare repositories under BASE
-#                           (push enabled) on 127.0.0.1:PORT; sets GITFX_DAEMON_PID
+#                           (push enabled) on 127.0.0.1:PORT, prefixed by the array GITFX_WRAP
+#                           if set (e.g. taskset); sets GITFX_DAEMON_PID
 #   gitfx_daemon_wait PORT → waits (10 s) until git ls-remote answers on the port
 
 gitfx_git() { git -c user.name=bench -c user.email=bench@localhost -c init.defaultBranch=main -c commit.gpgsign=false "$@"; }
@@ -94,6 +101,36 @@ EOF
     )
 }
 
+gitfx_bench() {
+    local src=$1 dir=$2 n=$3
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp -r "$src/." "$dir/"
+    rm -f "$dir/README.md"
+    (
+        cd "$dir" || exit 1
+        awk 'BEGIN { print "bench-large:"; for (i = 0; i < 4096; i++) printf "  key-%05d: value number %d of the large file, padded to weigh a bit\n", i, i }' >bench-large.yml
+        gitfx_git init -q .
+        echo ".gitfx" >>.git/info/exclude
+        gitfx_git add -A
+        gitfx_git commit -q -m "bench: commit 1"
+        local c1 c2 ids="" i
+        c1=$(git rev-parse HEAD)
+        gitfx_git tag -a bench-1.0 -m "bench 1.0"
+        printf '# commit 2 of the bench repository\n' >>application.yml
+        gitfx_git commit -q -am "bench: commit 2"
+        c2=$(git rev-parse HEAD)
+        gitfx_git checkout -q -b lru
+        for ((i = 1; i <= n; i++)); do
+            sed -i "2s/.*/  key-00000: lru commit $i/" bench-large.yml
+            gitfx_git commit -q -am "bench: lru $i"
+            ids+="$(git rev-parse HEAD) "
+        done
+        gitfx_git checkout -q main
+        printf 'GITFX_C1=%s\nGITFX_C2=%s\nGITFX_LRU="%s"\n' "$c1" "$c2" "${ids% }" >.gitfx
+    )
+}
+
 gitfx_bare() {
     rm -rf "$2"
     git clone -q --bare "$1" "$2"
@@ -102,7 +139,7 @@ gitfx_bare() {
 
 gitfx_daemon() {
     local base=$1 port=$2 log=$3
-    git daemon --export-all --enable=receive-pack --base-path="$base" --reuseaddr \
+    ${GITFX_WRAP[@]+"${GITFX_WRAP[@]}"} git daemon --export-all --enable=receive-pack --base-path="$base" --reuseaddr \
         --listen=127.0.0.1 --port="$port" "$base" >"$log" 2>&1 &
     GITFX_DAEMON_PID=$!
 }

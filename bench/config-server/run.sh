@@ -9,14 +9,27 @@
 # spring-boot 4.0.7 parent + spring-cloud-dependencies 2025.1.4) into the git-ignored
 # bench/config-server/.peer/ by peer.sh (shared with compat.sh). Needs: wrk, java 17+, mvn, curl.
 #
+# Git section (GIT=1, the default; run_git.sh): both servers' git backends on one bare
+# repository served by `git daemon` (git://): req/s and p99 at the default branch, a tag and a
+# commit id, RSS, push-to-served (ours with POST /monitor and by its refresh interval, Spring
+# by its default fetch-per-request), and an LRU figure (RSS and snapshots after LRU_N commit
+# ids) — goals printed beside: >= 100x Spring's req/s at p99 <= 2 ms, push-to-served <= 500 ms.
+#
+# Run it under the benchmark lock: flock /tmp/cq-bench.lock bench/config-server/run.sh
+# (the script closes descriptors 3-9 so that the servers it starts do not hold the lock).
+#
 # On a machine with 2+ cores the servers run pinned to core 0 and wrk (one thread) to core 1
 # (taskset), so the load generator never competes with the server it measures; both servers
 # get the same single core. PIN=0 turns this off.
 #
 # Env: REPO (default <root>/config-repo), APP (customer-service), PROFILE (local),
 #      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 1: the server has one core), BIN (our binary;
-#      default: a Release build in <root>/build-bench), OUR_PORT (23417), PEER_PORT (23418): below the ephemeral range.
+#      default: a Release build in <root>/build-bench), OUR_PORT (23417), PEER_PORT (23418), GIT_PORT (23419): below the
+#      ephemeral range; GIT (1), LRU_N (50 commit ids), PUSH_N (5 push samples), SPRING_RR30 (1: Spring with
+#      refresh-rate=30 too).
 set -euo pipefail
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; fi
+for fd in 3 4 5 6 7 8 9; do eval "exec $fd>&-"; done # a caller's flock descriptor stays with the caller
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -29,7 +42,9 @@ THREADS=${THREADS:-1}
 OUR_PORT=${OUR_PORT:-23417}
 PEER_PORT=${PEER_PORT:-23418}
 PEER_DIR=$HERE/.peer
+GIT=${GIT:-1} LRU_N=${LRU_N:-50} PUSH_N=${PUSH_N:-5}
 PIDS=()
+TMP=$(mktemp -d /tmp/cs-bench-XXXXXX)
 SRV_PIN=() WRK_PIN=() WRK_THREADS=2
 if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     SRV_PIN=(taskset -c 0) WRK_PIN=(taskset -c 1) WRK_THREADS=1
@@ -38,10 +53,11 @@ fi
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-for tool in wrk java mvn curl; do
+for tool in wrk java mvn curl python3 git; do
     command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is required" >&2; exit 2; }
 done
 
@@ -54,11 +70,13 @@ fi
 
 # --- the Spring peer (built once into .peer/ by peer.sh) ------------------------------
 . "$HERE/peer.sh"
+. "$HERE/gitfixture.sh"
+. "$HERE/run_git.sh"
 JAR=$(peer_build peer)
 
 now_ms() { date +%s%3N; }
 
-for p in "$OUR_PORT" "$PEER_PORT"; do
+for p in "$OUR_PORT" "$PEER_PORT" "${GIT_PORT:-23419}"; do
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
         echo "run.sh: port $p is already in use; set OUR_PORT/PEER_PORT" >&2
         exit 2
@@ -79,15 +97,17 @@ wait_first() {
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-# run_wrk URL → "rps p50_ms p99_ms"
+# run_wrk URL → "rps p50_ms p99_ms errors" (errors: non-2xx/3xx answers + socket errors; a
+# request still unanswered after 10 s is a timeout error, not in the latency figures)
 run_wrk() {
     local out
-    out=$("${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$DURATION" --latency "$1")
-    local rps p50 p99
+    out=$("${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$DURATION" --timeout 10s --latency "$1")
+    local rps p50 p99 err
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+    err=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $err"
 }
 
 to_ms() { # wrk prints 123.45us / 1.23ms / 1.02s
@@ -109,12 +129,12 @@ bench() {
     curl -fsS -o /dev/null "$yml_url"
     "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$env_url" >/dev/null
     "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$yml_url" >/dev/null
-    read -r R[$name.env.rps] R[$name.env.p50] R[$name.env.p99] < <(run_wrk "$env_url")
-    read -r R[$name.yml.rps] R[$name.yml.p50] R[$name.yml.p99] < <(run_wrk "$yml_url")
+    read -r R[$name.env.rps] R[$name.env.p50] R[$name.env.p99] _ < <(run_wrk "$env_url")
+    read -r R[$name.yml.rps] R[$name.yml.p50] R[$name.yml.p99] _ < <(run_wrk "$yml_url")
     R[$name.rss]=$(rss_kb "$pid")
 }
 
-echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t$WRK_THREADS -c50 -d$DURATION (after $WARMUP warm-up)${SRV_PIN[*]:+; servers on core 0, wrk on core 1}" >&2
+echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t$WRK_THREADS -c50 -d$DURATION (after $WARMUP warm-up)${SRV_PIN[*]:+; servers on core 0, wrk on core 1}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # --- ours ---------------------------------------------------------------------------
 START=$(now_ms)
@@ -136,6 +156,10 @@ R[spring.start]=$(wait_first "http://127.0.0.1:$PEER_PORT/$APP/$PROFILE" "$PEER_
 SPRING_VERSION=$(peer_version || true)
 bench spring "http://127.0.0.1:$PEER_PORT" "$PEER_PID"
 peer_stop "$PEER_PID"
+PEER_WRAP=()
+
+# --- git backends (run_git.sh) --------------------------------------------------------------
+if [[ $GIT == 1 ]]; then git_section "$TMP"; fi
 
 # --- table -----------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.1fx", a / b }'; }
@@ -152,3 +176,4 @@ row "RSS after load (MiB)" "$(awk -v k="${R[ours.rss]}" 'BEGIN{printf "%.1f", k/
     "$(awk -v k="${R[spring.rss]}" 'BEGIN{printf "%.1f", k/1024}')" "$(ratio "${R[spring.rss]}" "${R[ours.rss]}")"
 row "start to first response (ms)" "${R[ours.start]}" "${R[spring.start]}" "$(ratio "${R[spring.start]}" "${R[ours.start]}")"
 echo "(ratios: ours/spring for req/s, spring/ours for latency, memory and start time; peer: ${SPRING_VERSION:-spring-cloud-config-server})"
+[[ $GIT != 1 ]] || git_table
