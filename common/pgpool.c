@@ -11,6 +11,10 @@
 #include "pgx.h"
 
 #define PGPOOL_MAX 64
+/* After a connection attempt failed: how long no new connection is tried (requests without
+ * an idle connection fail at once, as 503s, instead of each waiting out connect_timeout per
+ * host on a dead or cut-off server), then one caller at a time tries again. */
+#define PGPOOL_DOWN_MS 500
 
 struct pgpool {
     pthread_mutex_t mu;
@@ -22,6 +26,8 @@ struct pgpool {
     PGconn *idle[PGPOOL_MAX];
     int nidle;
     atomic_llong last_ok_ms; /* when a connection last came back healthy */
+    atomic_llong down_ms;    /* 0: the database answers; else no new connection before then */
+    atomic_int probing;      /* 1 while one caller tries to connect with down_ms set */
 };
 
 static long long pgpool_mono_ms(void)
@@ -44,6 +50,35 @@ pgpool_t *pgpool_new(const char *conninfo, int size, const clog_t *log)
     return p;
 }
 
+/* The database is unreachable: no new connection for PGPOOL_DOWN_MS, and the idle ones are
+ * closed (behind a cut network path they would look fine and hang their next request until
+ * tcp_user_timeout). */
+static void pgpool_mark_down(pgpool_t *p)
+{
+    PGconn *drop[PGPOOL_MAX];
+    int n;
+    if (atomic_exchange(&p->down_ms, pgpool_mono_ms() + PGPOOL_DOWN_MS) == 0)
+        clog_warn(p->log,
+                  "database unreachable: requests without a connection fail at once; "
+                  "reconnecting every %d ms",
+                  PGPOOL_DOWN_MS);
+    pthread_mutex_lock(&p->mu);
+    n = p->nidle;
+    memcpy(drop, p->idle, (size_t)n * sizeof drop[0]);
+    p->nidle = 0;
+    p->opened -= n;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < n; i++)
+        PQfinish(drop[i]);
+}
+
+static void pgpool_mark_up(pgpool_t *p)
+{
+    if (atomic_exchange(&p->down_ms, 0) != 0)
+        clog_info(p->log, "database reachable again");
+}
+
 void pgpool_free(pgpool_t *p)
 {
     if (p == NULL)
@@ -59,7 +94,7 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
 {
     struct timespec dl;
     PGconn *c = NULL;
-    int open_new = 0;
+    int open_new = 0, probe = 0;
 
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += timeout_ms / 1000;
@@ -74,12 +109,19 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
             c = p->idle[--p->nidle];
             break;
         }
+        long long down = atomic_load(&p->down_ms);
         if (p->opened < p->size) {
+            /* the database is down: fail at once, but let one caller at a time retry once
+             * PGPOOL_DOWN_MS have passed (connect_timeout per host bounds that caller) */
+            if (down != 0 && (pgpool_mono_ms() < down || atomic_exchange(&p->probing, 1) != 0))
+                break;
+            probe = down != 0;
             p->opened++;
             open_new = 1;
             break;
         }
-        if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
+        /* every connection lent while the database is down: they will not come back soon */
+        if (down != 0 || pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
             break;
     }
     pthread_mutex_unlock(&p->mu);
@@ -93,9 +135,13 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
             p->opened--;
             pthread_cond_signal(&p->cv);
             pthread_mutex_unlock(&p->mu);
+            pgpool_mark_down(p);
         } else {
             pgx_route_notices(c, p->log);
+            pgpool_mark_up(p);
         }
+        if (probe)
+            atomic_store(&p->probing, 0);
     } else if (c != NULL && !pgx_idle_usable(c)) {
         /* the server went away (or became a standby) while the connection idled: reconnect,
          * which with several hosts and target_session_attrs=read-write finds the primary */
@@ -103,6 +149,8 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
         if (PQstatus(c) != CONNECTION_OK || pgx_on_standby(c)) {
             clog_warn(p->log, "database connection lost: %s",
                       PQstatus(c) != CONNECTION_OK ? PQerrorMessage(c) : "the server is a standby");
+            if (PQstatus(c) != CONNECTION_OK)
+                pgpool_mark_down(p);
             pgpool_put(p, c, 1);
             c = NULL;
         }
@@ -123,6 +171,7 @@ void pgpool_put(pgpool_t *p, PGconn *c, int broken)
     if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE &&
         !pgx_on_standby(c)) {
         atomic_store(&p->last_ok_ms, pgpool_mono_ms());
+        pgpool_mark_up(p);
         pthread_mutex_lock(&p->mu);
         p->idle[p->nidle++] = c;
     } else {
