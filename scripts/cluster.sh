@@ -163,11 +163,18 @@ pg_start() {  # pg_start NODE [try]: dies when it does not start (returns 1 with
   local t0; t0=$(now_ms)
   # (a "try" gives up after 20 s: a rewound node that cannot reach a consistent state never
   # accepts connections)
-  if ! daemon as_pg "$PGBIN/pg_ctl" -D "$d" -l "$b/postgres.log" -w -t "$([ "${2:-}" = try ] && echo 20 || echo 120)" \
-       -o "-p $port -k $b/run -c listen_addresses=127.0.0.1 -c cluster_name=$n" start >/dev/null; then
+  # (right after a node on the same port was stopped or killed, the kernel may refuse the
+  # bind for a while — "Address already in use" with nothing listening — a minute at most)
+  local tries=0
+  until daemon as_pg "$PGBIN/pg_ctl" -D "$d" -l "$b/postgres.log" -w -t "$([ "${2:-}" = try ] && echo 20 || echo 120)" \
+       -o "-p $port -k $b/run -c listen_addresses=127.0.0.1 -c cluster_name=$n" start >/dev/null; do
+    if tail -n 5 "$b/postgres.log" | grep -q 'Address already in use' && [ $(( tries += 1 )) -le 30 ]; then
+      [ "$tries" = 1 ] && say "$n: port $port not free yet (Address already in use): retrying for 60 s"
+      sleep 2; continue
+    fi
     [ "${2:-}" = try ] && return 1
     show_log "$b/postgres.log"; die "PostgreSQL $n did not start"
-  fi
+  done
   say "$n ready on 127.0.0.1:$port as $(pg_role "$n") in $(( $(now_ms) - t0 )) ms"
 }
 

@@ -205,6 +205,6 @@ fault_account() {
 
 # The readiness documents of both services (what they say is down).
 readiness() {
-  echo "customer-service $(curl -s "$CUSTOMER_URL/health/readiness" 2>/dev/null || echo '(no answer)')," \
-    "order-service $(curl -s "$ORDER_URL/health/readiness" 2>/dev/null || echo '(no answer)')"
+  echo "customer-service $(curl -s -m 3 "$CUSTOMER_URL/health/readiness" 2>/dev/null || echo '(no answer in 3 s)')," \
+    "order-service $(curl -s -m 3 "$ORDER_URL/health/readiness" 2>/dev/null || echo '(no answer in 3 s)')"
 }
