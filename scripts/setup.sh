@@ -10,8 +10,11 @@
 # 4. With --docker (scripts/test.sh passes it): a Docker engine for the image test —
 #    Debian's docker.io, unless the machine already has a dockerd — and debootstrap (the
 #    base image when Docker Hub is out of reach).
+# 5. With --k8s (scripts/test.sh passes it): what the test cluster of scripts/k8s.sh runs on —
+#    containerd, runc, etcd-server, containernetworking-plugins, conntrack, iptables, socat
+#    (the Kubernetes binaries themselves are built by scripts/k8s/build.sh, Go module proxy).
 #
-# Usage: scripts/setup.sh [--no-apt] [--no-kafka] [--docker]
+# Usage: scripts/setup.sh [--no-apt] [--no-kafka] [--docker] [--k8s]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,12 +22,14 @@ root=$(cd "$here/.." && pwd)
 do_apt=1
 do_kafka=1
 do_docker=0
+do_k8s=0
 for a in "$@"; do
   case "$a" in
     --docker) do_docker=1 ;;
+    --k8s) do_k8s=1 ;;
     --no-apt) do_apt=0 ;;
     --no-kafka) do_kafka=0 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +65,17 @@ if [ "$do_apt" = 1 ]; then
     command -v debootstrap >/dev/null || extra+=(debootstrap)
     if [ ${#extra[@]} -gt 0 ]; then
       echo "setup: installing ${extra[*]} (for the image test)"
+      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}"
+    fi
+  fi
+  if [ "$do_k8s" = 1 ]; then
+    extra=()
+    for p in containerd runc etcd-server containernetworking-plugins conntrack iptables socat openssl; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || extra+=("$p")
+    done
+    if [ ${#extra[@]} -gt 0 ]; then
+      echo "setup: installing ${extra[*]} (for the test cluster, scripts/k8s.sh)"
       sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
       sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}"
     fi

@@ -138,6 +138,8 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    /* not the test's stdout: a server a failed test leaves behind must not hold ctest's pipe */
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
     assert_int_equal(posix_spawn(&s->pid, bin, &fa, NULL, (char *const *)argv, envp), 0);
     posix_spawn_file_actions_destroy(&fa);
     long long t0 = ts_now_ms();
@@ -217,8 +219,13 @@ void csit_post(const csit_srv_t *s, const char *path, const char *ctype, const c
     r->status = 0;
     CURL *c = curl_easy_init();
     struct curl_slist *hl = curl_slist_append(NULL, ct);
-    if (auth != NULL)
-        hl = curl_slist_append(hl, auth);
+    for (const char *p = auth; p != NULL && *p != '\0';) { /* one header per line */
+        char line[1024];
+        size_t n = strcspn(p, "\n");
+        snprintf(line, sizeof(line), "%.*s", (int)n, p);
+        hl = curl_slist_append(hl, line);
+        p += n + (p[n] == '\n');
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

@@ -29,7 +29,8 @@ typedef struct resp {
 int csit_free_port(void);
 /* GET with the path sent exactly as given (no dot-segment squashing). */
 void csit_get(const csit_srv_t *s, const char *path, const char *const *hdrs, csit_resp_t *r);
-/* POST `body` with a Content-Type and an optional "Authorization: …" header line. */
+/* POST `body` with a Content-Type and optional header lines (`auth`: "Authorization: …",
+ * several separated by '\n', or NULL). */
 void csit_post(const csit_srv_t *s, const char *path, const char *ctype, const char *auth, const char *body,
                csit_resp_t *r);
 void csit_resp_free(csit_resp_t *r);

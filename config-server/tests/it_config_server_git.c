@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cs_it.h"
 #include "ts.h"
@@ -388,6 +390,59 @@ static void test_credentials(void **state)
     gitfix_rm(&g);
 }
 
+/* POST /monitor with CONFIG_SERVER_MONITOR_SECRET: unsigned or wrongly signed webhooks are
+ * 401 and fetch nothing; GitHub's X-Hub-Signature-256 and the X-Monitor-Token form are
+ * accepted and answer the application names as Spring's monitor does; a payload that is
+ * not JSON is 400, another body type 415. */
+static void test_monitor_auth(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    const char *env[] = {"CONFIG_SERVER_MONITOR_SECRET=w3bh00k", NULL};
+    const char *args[] = {"--repo-uri", g.uri, "--git-refresh-s", "0", NULL};
+    csit_srv_t s;
+    csit_start(&s, env, args);
+    const char *body = "{\"ref\":\"refs/heads/main\",\"commits\":[{\"modified\":[\"app-dev.yml\"]}]}";
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    HMAC(EVP_sha256(), "w3bh00k", 7, (const unsigned char *)body, strlen(body), mac, &ml);
+    char hdrs[256] = "X-GitHub-Event: push\nX-Hub-Signature-256: sha256=";
+    for (unsigned i = 0; i < ml; i++)
+        snprintf(hdrs + strlen(hdrs), sizeof(hdrs) - strlen(hdrs), "%02x", mac[i]);
+    csit_resp_t r;
+    gitfix_commit(&g, 2, 0);
+    csit_post(&s, "/monitor", "application/json", "X-GitHub-Event: push", body, &r);
+    assert_int_equal(r.status, 401);
+    csit_resp_free(&r);
+    csit_post(&s, "/monitor", "application/json", "X-GitHub-Event: push\nX-Hub-Signature-256: sha256=00",
+              body, &r);
+    assert_int_equal(r.status, 401);
+    csit_resp_free(&r);
+    ts_sleep_ms(300);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200); /* nothing fetched */
+    csit_post(&s, "/monitor", "application/json", hdrs, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "\"app:dev\"")); /* Spring: app-dev, app:dev */
+    csit_resp_free(&r);
+    assert_true(csit_wait_for(&s, "/app/default", "\"gen\":2", 5000) >= 0);
+    gitfix_commit(&g, 3, 0);
+    csit_post(&s, "/monitor", "application/x-www-form-urlencoded", "X-Monitor-Token: w3bh00k", "path=app.yml",
+              &r);
+    assert_int_equal(r.status, 200);
+    csit_resp_free(&r);
+    assert_true(csit_wait_for(&s, "/app/default", "\"gen\":3", 5000) >= 0);
+    csit_post(&s, "/monitor", "application/json", "X-Monitor-Token: w3bh00k\nX-GitHub-Event: push", "{nope",
+              &r);
+    assert_int_equal(r.status, 400);
+    csit_resp_free(&r);
+    csit_post(&s, "/monitor", "text/plain", "X-Monitor-Token: w3bh00k", "app.yml", &r);
+    assert_int_equal(r.status, 415);
+    csit_resp_free(&r);
+    csit_stop(&s);
+    gitfix_rm(&g);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -395,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_labels),         cmocka_unit_test(test_injection),
         cmocka_unit_test(test_push_and_force), cmocka_unit_test(test_no_torn_reads),
         cmocka_unit_test(test_remote_down),    cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_monitor_auth),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
