@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# test_k8s.sh — the chart on a real Kubernetes cluster (ctest k8s_helm, label k8s): starts the
+# single-node cluster of scripts/k8s.sh and, in a namespace that enforces the `restricted`
+# Pod Security Standard (so every pod must run with the chart's securityContext):
+#
+#  1. bundled Kafka + PostgreSQL: the README's "Install on Kubernetes" commands —
+#     `helm install --wait`, `helm test` (the smoke flow: create a customer, see it in the read
+#     model, place an order); the programs run as uid 10001;
+#  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap:
+#     config-server serves the edit;
+#  3. `kubectl delete pod` of config-server, customer-service and order-service in turn: the
+#     replacement gets Ready and `helm test` passes after each;
+#  4. `helm uninstall`: nothing of the release is left (pods, services, secrets, config maps,
+#     PVCs, PVs, volume directories);
+#  5. a second release wired to external Kafka and PostgreSQL — the ctest stack on the host
+#     (Kafka's HOST listener, CQ_KAFKA_HOST_PORT; PostgreSQL through a socat relay on the
+#     host's address) — passes `helm test`, then is uninstalled.
+# The cluster is stopped at the end (CQ_K8S_KEEP=1 keeps it). Exit 77 (skip) only without
+# root. Work files and logs of a failure in $CQ_STACK_DIR/k8s-test (or .stack/k8s-test).
+# Usage: tests/k8s/test_k8s.sh [--help]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+case "${1:-}" in -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+work=${CQ_STACK_DIR:-$root/.stack}/k8s-test
+tag=$(date +%s)-$$
+ns=cqrs-ordering
+ext_ns=cqrs-ext
+ext_db=k8s_ext_${tag//-/_}
+ext_topic=k8s-ext-$tag
+relay_pid=
+t_start=$(date +%s)
+mkdir -p "$work"
+cd "$root"
+
+say() { printf '[%4ds] %s\n' "$(($(date +%s) - t_start))" "$*"; }
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (kubelet, containerd)"
+export PATH=$root/.stack/k8s/bin:$root/.stack/bin:$PATH
+# helm as scripts/helm-check.sh installs it (Go module proxy), when it is not there yet
+if ! command -v helm >/dev/null; then
+  [ -x "$root/.stack/go/bin/go" ] && export PATH=$root/.stack/go/bin:$PATH
+  GOBIN=$root/.stack/bin GOFLAGS=-modcacherw go install helm.sh/helm/v3/cmd/helm@v3.22.0 || fail "cannot install helm"
+fi
+
+dump() {
+  echo "--- cluster state"
+  kubectl get nodes,pods,svc,pvc -A -o wide 2>&1 | head -60
+  local p
+  for p in $(kubectl get pods -A --no-headers 2>/dev/null | awk '$4 != "Running" && $4 != "Completed" { print $1 "/" $2 }'); do
+    echo "--- describe $p"; kubectl describe pod -n "${p%%/*}" "${p#*/}" 2>&1 | tail -25
+    echo "--- logs $p"; kubectl logs -n "${p%%/*}" "${p#*/}" --all-containers --tail 30 2>&1
+  done
+  kubectl get events -A --sort-by=.lastTimestamp 2>&1 | tail -30
+}
+
+cleanup() {
+  local rc=$?
+  [ "$rc" = 0 ] || [ "$rc" = 77 ] || [ -z "${KUBECONFIG:-}" ] || dump || true
+  if [ -n "${KUBECONFIG:-}" ]; then
+    helm uninstall cqrs-ordering -n "$ns" --wait >/dev/null 2>&1 || true
+    helm uninstall cqrs-ext -n "$ext_ns" --wait >/dev/null 2>&1 || true
+    kubectl delete namespace "$ns" "$ext_ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  fi
+  [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null || true
+  if [ -n "${CQ_PG_PORT:-}" ]; then
+    psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $ext_db" >/dev/null 2>&1 || true
+  fi
+  for t in "$ext_topic" "$ext_topic.DLQ"; do
+    [ -x "${CQ_BIN_DIR:-}/os_produce" ] &&
+      "$CQ_BIN_DIR/os_produce" --bootstrap "${CQ_KAFKA_BOOTSTRAP:-}" --topic "$t" --delete >/dev/null 2>&1 || true
+  done
+  if [ "${CQ_K8S_KEEP:-0}" != 1 ]; then
+    if "$root/scripts/k8s.sh" down >"$work/down.log" 2>&1; then
+      say "scripts/k8s.sh down: $(tail -n 1 "$work/down.log")"
+    else
+      cat "$work/down.log"; echo "FAIL: scripts/k8s.sh down"; [ "$rc" != 0 ] || rc=1
+    fi
+  fi
+  say "total $(($(date +%s) - t_start)) s, exit $rc"
+  exit "$rc"
+}
+
+# one k8s test at a time on this machine (other engineers, other build dirs)
+exec 8>/tmp/cq-k8s.lock
+flock -w 3600 8 || fail "another k8s test holds /tmp/cq-k8s.lock"
+trap cleanup EXIT
+
+say "scripts/k8s.sh up"
+kc=$("$root/scripts/k8s.sh" up) || fail "the cluster did not start (logs: $root/.stack/k8s/logs)"
+export KUBECONFIG=$kc
+host_ip=$(cat "$root/.stack/k8s/pki/host-ip")
+say "cluster up: $(kubectl get node -o jsonpath='{.items[0].status.nodeInfo.kubeletVersion} {.items[0].status.nodeInfo.containerRuntimeVersion}')"
+
+# service_get NS SVC PORT PATH: GET through the service's cluster IP (kube-proxy's rules
+# apply to the host's own traffic too)
+service_get() {
+  local ip; ip=$(kubectl get svc -n "$1" "$2" -o jsonpath='{.spec.clusterIP}')
+  curl -sf --max-time 5 "http://$ip:$3$4"
+}
+
+helm_test() { # helm_test RELEASE NS WHAT
+  helm test "$1" --namespace "$2" >"$work/helm-test.log" 2>&1 || { cat "$work/helm-test.log"; fail "helm test $1 ($3)"; }
+  say "helm test $1 ($3): $(grep -E '^(Phase|TEST SUITE|Last Started)' "$work/helm-test.log" | tr -s ' ' | paste -sd' ') | $(grep -E '^smoke: (OK|created|placed)' "$work/helm-test.log" | paste -sd';')"
+}
+
+# ---------------------------------------------------------------- 1. bundled install (README)
+say "1. helm install (bundled Kafka + PostgreSQL)"
+kubectl delete namespace "$ns" "$ext_ns" --ignore-not-found --wait=true >/dev/null  # a kept cluster's
+kubectl create namespace "$ns" >/dev/null
+kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
+t0=$(date +%s)
+helm install cqrs-ordering helm/cqrs-ordering --namespace "$ns" --wait --timeout 10m >"$work/install.log" 2>&1 ||
+  { cat "$work/install.log"; fail "helm install --wait"; }
+say "helm install --wait: $(($(date +%s) - t0)) s"
+helm_test cqrs-ordering "$ns" "bundled"
+for c in config-server customer-service order-service; do
+  uid=$(kubectl exec -n "$ns" "deploy/cqrs-ordering-$c" -- id -u) || fail "kubectl exec into $c"
+  [ "$uid" = 10001 ] || fail "$c runs as uid $uid, not 10001"
+done
+kubectl get pods -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}{" uid="}{.spec.securityContext.runAsUser}{" ro="}{.spec.containers[0].securityContext.readOnlyRootFilesystem}{"\n"}{end}'
+say "all pods admitted under pod-security restricted; the programs run as uid 10001"
+
+# ---------------------------------------------------------------- 2. upgrade: config-repo edit
+say "2. helm upgrade: configRepo.files adds customer-service-k8s.yml"
+cat >"$work/edit-values.yaml" <<EOF
+configRepo:
+  files:
+    customer-service-k8s.yml: |
+      cqk8s:
+        edit: "$tag"
+EOF
+t0=$(date +%s)
+helm upgrade cqrs-ordering helm/cqrs-ordering --namespace "$ns" --reuse-values -f "$work/edit-values.yaml" \
+  --wait --timeout 5m >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "helm upgrade"; }
+ok=0
+for _ in $(seq 1 60); do
+  if service_get "$ns" cqrs-ordering-config-server 8888 /customer-service/k8s >"$work/env.json" 2>/dev/null &&
+     grep -q "\"cqk8s.edit\": *\"$tag\"" "$work/env.json"; then ok=1; break; fi
+  sleep 1
+done
+[ "$ok" = 1 ] || { cat "$work/env.json"; fail "config-server does not serve the edit (cqk8s.edit=$tag)"; }
+say "config-server serves cqk8s.edit=$tag from customer-service-k8s.yml, $(($(date +%s) - t0)) s after the upgrade began"
+helm_test cqrs-ordering "$ns" "after the upgrade"
+
+# ---------------------------------------------------------------- 3. pods deleted
+for c in config-server customer-service order-service; do
+  old=$(kubectl get pods -n "$ns" -l "app.kubernetes.io/component=$c" -o jsonpath='{.items[0].metadata.name}')
+  t0=$(date +%s)
+  kubectl delete pod -n "$ns" "$old" --wait=true >/dev/null
+  kubectl rollout status -n "$ns" "deploy/cqrs-ordering-$c" --timeout 180s >/dev/null ||
+    fail "$c did not come back after kubectl delete pod"
+  kubectl wait -n "$ns" --for=condition=Ready pod -l "app.kubernetes.io/component=$c" --timeout 180s >/dev/null ||
+    fail "$c's new pod is not Ready"
+  say "3. kubectl delete pod $old: replacement Ready in $(($(date +%s) - t0)) s"
+  helm_test cqrs-ordering "$ns" "after deleting $c's pod"
+done
+
+# ---------------------------------------------------------------- 4. uninstall
+say "4. helm uninstall"
+helm uninstall cqrs-ordering --namespace "$ns" --wait --timeout 5m >/dev/null || fail "helm uninstall"
+left=
+for _ in $(seq 1 90); do
+  left=$(kubectl get all,cm,secret,pvc,sa,netpol,pdb,role,rolebinding -n "$ns" -o name 2>/dev/null |
+    grep -v -E '^(configmap/kube-root-ca.crt|serviceaccount/default)$' || true)
+  pvs=$(kubectl get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace==\"$ns\")]}{.metadata.name}{\"\n\"}{end}")
+  dirs=$(find "$root/.stack/k8s/volumes" -mindepth 1 -maxdepth 1 2>/dev/null || true)
+  [ -z "$left$pvs$dirs" ] && break
+  sleep 1
+done
+[ -z "$left$pvs$dirs" ] || fail "left behind after helm uninstall: ${left//$'\n'/ } ${pvs//$'\n'/ } ${dirs//$'\n'/ }"
+kubectl delete namespace "$ns" --wait=true >/dev/null
+say "nothing of the release is left (objects, PVCs, PVs, volume directories)"
+
+# ---------------------------------------------------------------- 5. external Kafka/PostgreSQL
+: "${CQ_PG_PORT:?the ctest stack (fixture stack) is needed for the external install}"
+: "${CQ_KAFKA_HOST_PORT:?the ctest stack needs its HOST listener (CQ_KAFKA_HOST_PORT)}"
+say "5. helm install wired to the host's Kafka ($host_ip:$CQ_KAFKA_HOST_PORT) and PostgreSQL"
+psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE $ext_db" >/dev/null
+# PostgreSQL listens on 127.0.0.1 only: a relay on the host's address (logins arrive from
+# 127.0.0.1, as the stack's own clients do)
+pg_ext_port=$((CQ_PG_PORT + 2))
+socat "TCP-LISTEN:$pg_ext_port,bind=$host_ip,fork,reuseaddr" "TCP:127.0.0.1:$CQ_PG_PORT" 8>&- &
+relay_pid=$!
+cat >"$work/external-values.yaml" <<EOF
+kafka:
+  enabled: false
+postgresql:
+  enabled: false
+externalKafka:
+  bootstrapServers: "$host_ip:$CQ_KAFKA_HOST_PORT"
+externalDatabase:
+  host: "$host_ip"
+  port: $pg_ext_port
+  user: postgres
+  database: $ext_db
+  password: unused-trust-auth
+  sslmode: disable
+services:
+  customerService:
+    extraEnv:
+      - {name: CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME, value: "$ext_topic"}
+  orderService:
+    extraEnv:
+      - {name: ORDER_SERVICE_CUSTOMER_TOPIC_NAME, value: "$ext_topic"}
+      - {name: ORDER_SERVICE_DLQ_TOPIC_NAME, value: "$ext_topic.DLQ"}
+      - {name: KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID, value: "$ext_topic-group"}
+EOF
+kubectl create namespace "$ext_ns" >/dev/null
+kubectl label namespace "$ext_ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
+t0=$(date +%s)
+helm install cqrs-ext helm/cqrs-ordering --namespace "$ext_ns" -f "$work/external-values.yaml" \
+  --wait --timeout 5m >"$work/install-ext.log" 2>&1 || { cat "$work/install-ext.log"; fail "helm install (external)"; }
+say "helm install --wait (external): $(($(date +%s) - t0)) s"
+helm_test cqrs-ext "$ext_ns" "external Kafka/PostgreSQL"
+n=$(psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d "$ext_db" -tAc 'SELECT count(*) FROM "order".orders' 2>/dev/null || echo 0)
+[ "${n:-0}" -ge 1 ] || fail "the external install wrote no order into the host's PostgreSQL ($ext_db)"
+say "the host's PostgreSQL ($ext_db) holds the $n order(s) the smoke flow placed through the cluster's pods"
+helm uninstall cqrs-ext --namespace "$ext_ns" --wait --timeout 5m >/dev/null || fail "helm uninstall (external)"
+kubectl delete namespace "$ext_ns" --wait=true >/dev/null
+echo "PASS: helm install/test/upgrade/delete-pod/uninstall on a real cluster (bundled Kafka+PostgreSQL), and helm test against external Kafka+PostgreSQL"
