@@ -17,7 +17,7 @@ FROM ${DEBIAN_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      librdkafka-dev libpq-dev libavro-dev libcurl4-openssl-dev libyaml-dev \
+      librdkafka-dev libpq-dev libavro-dev libcurl4-openssl-dev libyaml-dev libgit2-dev \
       libh2o-evloop-dev libh2o-dev libssl-dev zlib1g-dev libuv1-dev libjansson-dev \
       libcmocka-dev uuid-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -42,7 +42,7 @@ FROM ${RUNTIME_IMAGE} AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       librdkafka1 libpq5 libavro23 libcurl4 libyaml-0-2 libh2o-evloop0.13 libjansson4 \
-      libuuid1 libssl3 ca-certificates \
+      libuuid1 libssl3 libgit2-1.5 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 cqrs \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
