@@ -50,18 +50,19 @@ pgpool_t *pgpool_new(const char *conninfo, int size, const clog_t *log)
     return p;
 }
 
-/* The database is unreachable: no new connection for PGPOOL_DOWN_MS, and the idle ones are
+/* The database may be unreachable: no new connection for `wait_ms` (0 after a lost
+ * connection: the next caller checks at once), then one caller at a time; the idle ones are
  * closed (behind a cut network path they would look fine and hang their next request until
  * tcp_user_timeout). */
-static void pgpool_mark_down(pgpool_t *p)
+static void pgpool_mark_down(pgpool_t *p, int wait_ms)
 {
     PGconn *drop[PGPOOL_MAX];
     int n;
-    if (atomic_exchange(&p->down_ms, pgpool_mono_ms() + PGPOOL_DOWN_MS) == 0)
+    if (atomic_exchange(&p->down_ms, pgpool_mono_ms() + wait_ms) == 0)
         clog_warn(p->log,
-                  "database unreachable: requests without a connection fail at once; "
-                  "reconnecting every %d ms",
-                  PGPOOL_DOWN_MS);
+                  "database %s: idle connections closed; requests without a connection fail at "
+                  "once while one caller reconnects (every %d ms)",
+                  wait_ms > 0 ? "unreachable" : "connection lost", PGPOOL_DOWN_MS);
     pthread_mutex_lock(&p->mu);
     n = p->nidle;
     memcpy(drop, p->idle, (size_t)n * sizeof drop[0]);
@@ -135,7 +136,7 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
             p->opened--;
             pthread_cond_signal(&p->cv);
             pthread_mutex_unlock(&p->mu);
-            pgpool_mark_down(p);
+            pgpool_mark_down(p, PGPOOL_DOWN_MS);
         } else {
             pgx_route_notices(c, p->log);
             pgpool_mark_up(p);
@@ -149,10 +150,11 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
         if (PQstatus(c) != CONNECTION_OK || pgx_on_standby(c)) {
             clog_warn(p->log, "database connection lost: %s",
                       PQstatus(c) != CONNECTION_OK ? PQerrorMessage(c) : "the server is a standby");
-            if (PQstatus(c) != CONNECTION_OK)
-                pgpool_mark_down(p);
+            int unreachable = PQstatus(c) != CONNECTION_OK;
             pgpool_put(p, c, 1);
             c = NULL;
+            if (unreachable) /* (after the put, which marked a lost connection) */
+                pgpool_mark_down(p, PGPOOL_DOWN_MS);
         }
     }
     if (open_new && c != NULL && pgx_on_standby(c)) {
@@ -166,6 +168,7 @@ PGconn *pgpool_get(pgpool_t *p, int timeout_ms)
 
 void pgpool_put(pgpool_t *p, PGconn *c, int broken)
 {
+    int lost = 0;
     if (c == NULL)
         return;
     if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE &&
@@ -175,12 +178,16 @@ void pgpool_put(pgpool_t *p, PGconn *c, int broken)
         pthread_mutex_lock(&p->mu);
         p->idle[p->nidle++] = c;
     } else {
+        /* the connection itself died (server gone, path cut), not only its statement */
+        lost = PQstatus(c) == CONNECTION_BAD;
         PQfinish(c);
         pthread_mutex_lock(&p->mu);
         p->opened--;
     }
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    if (lost)
+        pgpool_mark_down(p, 0);
 }
 
 int pgpool_ping(pgpool_t *p)
