@@ -30,11 +30,20 @@ ext_topic=k8s-ext-$tag
 relay_pid=
 t_start=$(date +%s)
 mkdir -p "$work"
-cd "$root"
+# The helm and kubectl commands below are the README's "Install on Kubernetes" lines, run
+# verbatim (doc checks that each is there) from $work, where helm/ links to the chart.
+ln -sfn "$root/helm" "$work/helm"
+cd "$work"
+readme=$(awk '/^## Install on Kubernetes/ { s = 1; next } s && /^## / { s = 0 } s' "$root/README.md")
 
 say() { printf '[%4ds] %s\n' "$(($(date +%s) - t_start))" "$*"; }
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
+# doc CMD [LOG]: CMD must be a line of the README's section; runs it (output to LOG)
+doc() {
+  grep -qF -- "$1" <<<"$readme" || fail "README.md's \"Install on Kubernetes\" does not show: $1"
+  if [ -n "${2:-}" ]; then eval "$1" >"$2" 2>&1; else eval "$1"; fi
+}
 
 [ "$(id -u)" = 0 ] || skip "needs root (kubelet, containerd)"
 export PATH=$root/.stack/k8s/bin:$root/.stack/bin:$PATH
@@ -100,18 +109,22 @@ service_get() {
   curl -sf --max-time 5 "http://$ip:$3$4"
 }
 
-helm_test() { # helm_test RELEASE NS WHAT
-  helm test "$1" --namespace "$2" >"$work/helm-test.log" 2>&1 || { cat "$work/helm-test.log"; fail "helm test $1 ($3)"; }
+helm_test() { # helm_test RELEASE NS WHAT (the bundled release: the README's command)
+  if [ "$1" = cqrs-ordering ]; then
+    doc "helm test cqrs-ordering --namespace cqrs-ordering" "$work/helm-test.log"
+  else
+    helm test "$1" --namespace "$2" >"$work/helm-test.log" 2>&1
+  fi || { cat "$work/helm-test.log"; fail "helm test $1 ($3)"; }
   say "helm test $1 ($3): $(grep -E '^(Phase|TEST SUITE|Last Started)' "$work/helm-test.log" | tr -s ' ' | paste -sd' ') | $(grep -E '^smoke: (OK|created|placed)' "$work/helm-test.log" | paste -sd';')"
 }
 
 # ---------------------------------------------------------------- 1. bundled install (README)
 say "1. helm install (bundled Kafka + PostgreSQL)"
 kubectl delete namespace "$ns" "$ext_ns" --ignore-not-found --wait=true >/dev/null  # a kept cluster's
-kubectl create namespace "$ns" >/dev/null
-kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
+doc "kubectl create namespace cqrs-ordering" /dev/null
+doc "kubectl label namespace cqrs-ordering pod-security.kubernetes.io/enforce=restricted" /dev/null
 t0=$(date +%s)
-helm install cqrs-ordering helm/cqrs-ordering --namespace "$ns" --wait --timeout 10m >"$work/install.log" 2>&1 ||
+doc "helm install cqrs-ordering helm/cqrs-ordering --namespace cqrs-ordering --wait --timeout 10m" "$work/install.log" ||
   { cat "$work/install.log"; fail "helm install --wait"; }
 say "helm install --wait: $(($(date +%s) - t0)) s"
 helm_test cqrs-ordering "$ns" "bundled"
@@ -124,7 +137,7 @@ say "all pods admitted under pod-security restricted; the programs run as uid 10
 
 # ---------------------------------------------------------------- 2. upgrade: config-repo edit
 say "2. helm upgrade: configRepo.files adds customer-service-k8s.yml"
-cat >"$work/edit-values.yaml" <<EOF
+cat >"$work/config-edit.yaml" <<EOF
 configRepo:
   files:
     customer-service-k8s.yml: |
@@ -132,8 +145,8 @@ configRepo:
         edit: "$tag"
 EOF
 t0=$(date +%s)
-helm upgrade cqrs-ordering helm/cqrs-ordering --namespace "$ns" --reuse-values -f "$work/edit-values.yaml" \
-  --wait --timeout 5m >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "helm upgrade"; }
+doc "helm upgrade cqrs-ordering helm/cqrs-ordering --namespace cqrs-ordering --reuse-values -f config-edit.yaml --wait --timeout 5m" \
+  "$work/upgrade.log" || { cat "$work/upgrade.log"; fail "helm upgrade"; }
 ok=0
 for _ in $(seq 1 60); do
   if service_get "$ns" cqrs-ordering-config-server 8888 /customer-service/k8s >"$work/env.json" 2>/dev/null &&
@@ -159,7 +172,7 @@ done
 
 # ---------------------------------------------------------------- 4. uninstall
 say "4. helm uninstall"
-helm uninstall cqrs-ordering --namespace "$ns" --wait --timeout 5m >/dev/null || fail "helm uninstall"
+doc "helm uninstall cqrs-ordering --namespace cqrs-ordering --wait --timeout 5m" /dev/null || fail "helm uninstall"
 left=
 for _ in $(seq 1 90); do
   left=$(kubectl get all,cm,secret,pvc,sa,netpol,pdb,role,rolebinding -n "$ns" -o name 2>/dev/null |
