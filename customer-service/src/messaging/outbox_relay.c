@@ -122,12 +122,31 @@ long long outbox_relay_published(const outbox_relay_t *r)
     return r ? atomic_load(&r->published) : 0;
 }
 
+/* With records in flight and none delivered for this long, Kafka counts as down for
+ * readiness even when a broker answers metadata requests: two of three brokers stopped leave
+ * one that answers but cannot acknowledge (acks=all, min.insync.replicas). */
+#define RELAY_STALL_MS 5000
+
 /* Periodic chores on both leader and standby: broker probe, backlog gauge. */
 static void relay_chores(outbox_relay_t *r)
 {
     long long now = svc_mono_ms();
+    long long published = atomic_load(&r->published);
+    if (r->inflight == 0 || published != r->progress_published) {
+        r->progress_ms = now;
+        r->progress_published = published;
+    }
     if (now - r->last_probe_ms >= 2000) {
         int ok = kfk_reachable(r->rk, 1000);
+        if (ok && now - r->progress_ms > RELAY_STALL_MS) {
+            if (atomic_load(&r->kafka_ok))
+                clog_warn(r->log,
+                          "outbox relay: %d record(s) in flight and none delivered for %lld ms: the "
+                          "brokers answer but do not acknowledge (fewer in sync than "
+                          "min.insync.replicas?)",
+                          r->inflight, now - r->progress_ms);
+            ok = 0;
+        }
         r->last_probe_ms = svc_mono_ms();
         atomic_store(&r->kafka_ok, ok);
         metrics_set(r->m, "customer_kafka_up", NULL, ok);

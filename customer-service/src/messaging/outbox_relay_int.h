@@ -59,6 +59,8 @@ struct outbox_relay {
     int dirty;      /* there may be unpublished rows not yet read (NOTIFY, sweep, full read) */
     long long last_probe_ms;
     long long last_backlog_ms;
+    long long progress_ms;        /* last time nothing was in flight or a row got published */
+    long long progress_published; /* `published` then */
     int topic_ready;
 };
 
