@@ -344,6 +344,7 @@ def main():
         H = (sys.argv[8], sys.argv[9], {"version": True, "ours_subst": [(ob.encode(), b"<basedir>")] if ob else [],
                                         "spring_subst": [(sb.encode(), b"<basedir>")] if sb else []})
         compat_git.pair_g_cases(run, G, c1, c2, OLD_ENV, OLD_FLAT, V2)
+        compat_git.boot_git(run, sys.argv[5], G, c1)
         compat_git.pair_h_cases(run, H, c1, c2, V2)
         if os.environ.get("CS_H_PUSH_DIR"):
             compat_git.pair_h_pushes(run, H, os.environ["CS_H_PUSH_DIR"], c1)

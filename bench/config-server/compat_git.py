@@ -128,6 +128,38 @@ def pair_h_cases(run, H, c1, c2, v2):
         run.compare(f"git:// unknown label {u}", H, "GET", u, mode="status")
 
 
+def boot_git(run, jar, G, c1):
+    """A real Spring Boot 4 client (boot-client/) started from each server's git backend with a
+    label (spring.cloud.config.label; the client writes a "/" as "(_)" itself); everything
+    the servers contributed is compared, config.client.version (the commit id) included."""
+    specs = [("billing", "dev", ""), ("billing", "dev,prod", "v1.0"), ("billing", "default", c1[:7]),
+             ("alpha", "dev", "release/1.0"), ("multi", "dev,prod", "multidoc"), ("crypt", "default", "main"),
+             ("application", "default", "light")]
+    cases = []
+    for srv, url in [("ours", G[0]), ("spring", G[1])]:
+        for app, prof, lab in specs:
+            cases.append(f"{srv}:{app}:{prof}:{lab}|{url}|{app}|{prof}|{lab}")
+    user, _, pw = os.environ.get("CS_AUTH", "cfg:s3cret").partition(":")
+    env = dict(os.environ, CONFIG_USER=user, CONFIG_PASSWORD=pw)
+    out = subprocess.run(["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-jar", jar] + cases, env=env,
+                         capture_output=True, text=True, timeout=600)
+    if os.environ.get("CS_LOG"):
+        with open(os.environ["CS_LOG"] + ".git", "w") as f:
+            f.write(out.stdout + out.stderr)
+    res = {}
+    for line in out.stdout.splitlines():
+        name, _, rest = line.partition(" ")
+        if name.split(":")[0] in ("ours", "spring"):
+            res.setdefault(name, []).append(rest)
+    for app, prof, lab in specs:
+        o = res.get(f"ours:{app}:{prof}:{lab}", [])
+        sp = res.get(f"spring:{app}:{prof}:{lab}", [])
+        ver = [x for x in o if x.startswith("config.client.version=")]
+        ok = o == sp and any(x.startswith("OK ") for x in o) and len(ver) == 1 and len(ver[0]) == 22 + 40
+        detail = [f"ours:   {x}" for x in o if x not in sp][:10] + [f"spring: {x}" for x in sp if x not in o][:10]
+        run.report(f"git boot client {app} {prof} @{lab or 'default'}", ok, "\n".join(detail) or "\n".join(o[-3:]))
+
+
 def _git(push_dir, *args):
     r = subprocess.run(["git", "-C", push_dir, "-c", "user.name=bench", "-c", "user.email=bench@localhost",
                         "-c", "commit.gpgsign=false"] + list(args), capture_output=True, text=True)

@@ -14,10 +14,10 @@
 #   Prints nothing; GITFX_C1 / GITFX_C2 (full ids of main's commits) are written to DIR/.gitfx
 #   as shell assignments (not committed: listed in .git/info/exclude).
 #   gitfx_bench SRC DIR N → the repository of run.sh's git section: main = SRC (README.md left
-#                           out) plus bench-large.yml (~256 KiB, an application nobody asks
-#                           for: it makes each commit's snapshot weigh something), tag
-#                           bench-1.0 (annotated) on that commit, then a second commit on main;
-#                           branch lru: N more commits, each editing bench-large.yml. Writes
+#                           out), tag bench-1.0 (annotated) on that commit, then a second commit
+#                           on main; branch lru: bench-large.yml (~290 KiB, an application
+#                           nobody asks for: it makes each commit's snapshot weigh something),
+#                           then N commits, each editing it. Writes
 #                           DIR/.gitfx: GITFX_C1, GITFX_C2, GITFX_LRU (the N ids, blank-separated)
 #   gitfx_bare DIR BARE   → BARE: a bare clone of DIR with all its branches and tags
 #   gitfx_daemon BASE PORT LOG → starts `git daemon` exporting the bare repositories under BASE
@@ -109,7 +109,6 @@ gitfx_bench() {
     rm -f "$dir/README.md"
     (
         cd "$dir" || exit 1
-        awk 'BEGIN { print "bench-large:"; for (i = 0; i < 4096; i++) printf "  key-%05d: value number %d of the large file, padded to weigh a bit\n", i, i }' >bench-large.yml
         gitfx_git init -q .
         echo ".gitfx" >>.git/info/exclude
         gitfx_git add -A
@@ -121,6 +120,8 @@ gitfx_bench() {
         gitfx_git commit -q -am "bench: commit 2"
         c2=$(git rev-parse HEAD)
         gitfx_git checkout -q -b lru
+        awk 'BEGIN { print "bench-large:"; for (i = 0; i < 4096; i++) printf "  key-%05d: value number %d of the large file, padded to weigh a bit\n", i, i }' >bench-large.yml
+        gitfx_git add bench-large.yml
         for ((i = 1; i <= n; i++)); do
             sed -i "2s/.*/  key-00000: lru commit $i/" bench-large.yml
             gitfx_git commit -q -am "bench: lru $i"

@@ -8,8 +8,9 @@ every --poll-ms until the JSON Environment's `version` is the new commit id. The
 from just before `git push` starts to the first answer carrying the new version.
 
 Usage: pushlat.py BASE PATH PUSH_DIR [--samples N] [--monitor] [--timeout S] [--poll-ms MS]
-Prints one line: `samples=N ok=K push_ms=<median of git push> median_ms=… max_ms=… all=a,b,…`
-(a sample that times out counts as the timeout and is not ok).
+Prints one line: `samples=N ok=K push_ms=<median of git push> median_ms=… max_ms=… all=a,b,…
+after_push_median_ms=… after_push_max_ms=…` (after_push: from `git push` returning; a sample
+that times out counts as the timeout and is not ok).
 """
 import argparse
 import http.client
@@ -72,7 +73,7 @@ def main():
     conn = Conn(a.base)
     git(a.push_dir, "fetch", "-q", "origin")
     git(a.push_dir, "checkout", "-q", "-B", "main", "origin/main")
-    times, pushes, ok = [], [], 0
+    times, pushes, after, ok = [], [], [], 0
     f = os.path.join(a.push_dir, "bench-push.yml")
     for i in range(a.samples):
         with open(f, "w") as fh:
@@ -92,14 +93,16 @@ def main():
                 break
             time.sleep(a.poll_ms / 1000)
         if served is None:
-            times.append(a.timeout * 1000)
+            served = a.timeout * 1000
         else:
             ok += 1
-            times.append(served)
+        times.append(served)
+        after.append(max(0.0, served - pushes[-1]))
         time.sleep(0.2)  # the next push is not coalesced with this one's refresh
     print(f"samples={a.samples} ok={ok} push_ms={statistics.median(pushes):.0f} "
           f"median_ms={statistics.median(times):.0f} max_ms={max(times):.0f} "
-          f"all={','.join(f'{t:.0f}' for t in times)}")
+          f"all={','.join(f'{t:.0f}' for t in times)} after_push_median_ms={statistics.median(after):.0f} "
+          f"after_push_max_ms={max(after):.0f}")
     return 0 if ok == a.samples else 1
 
 

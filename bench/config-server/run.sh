@@ -45,6 +45,8 @@ PEER_DIR=$HERE/.peer
 GIT=${GIT:-1} LRU_N=${LRU_N:-50} PUSH_N=${PUSH_N:-5}
 PIDS=()
 TMP=$(mktemp -d /tmp/cs-bench-XXXXXX)
+WRK_LOG=$PEER_DIR/run-logs/$(date +%Y%m%dT%H%M%S) # every measured wrk output (git-ignored)
+mkdir -p "$WRK_LOG"
 SRV_PIN=() WRK_PIN=() WRK_THREADS=2
 if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     SRV_PIN=(taskset -c 0) WRK_PIN=(taskset -c 1) WRK_THREADS=1
@@ -101,7 +103,8 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # request still unanswered after 10 s is a timeout error, not in the latency figures)
 run_wrk() {
     local out
-    out=$("${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$DURATION" --timeout 10s --latency "$1")
+    out=$("${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"${WRK_CONNS:-50}" -d"$DURATION" --timeout 10s --latency "$1")
+    [[ -z "${WRK_TAG:-}" ]] || printf '%s\n%s\n' "$1" "$out" >"$WRK_LOG/$WRK_TAG.txt"
     local rps p50 p99 err
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -129,8 +132,11 @@ bench() {
     curl -fsS -o /dev/null "$yml_url"
     "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$env_url" >/dev/null
     "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$yml_url" >/dev/null
+    WRK_TAG=$name.env
     read -r R[$name.env.rps] R[$name.env.p50] R[$name.env.p99] _ < <(run_wrk "$env_url")
+    WRK_TAG=$name.yml
     read -r R[$name.yml.rps] R[$name.yml.p50] R[$name.yml.p99] _ < <(run_wrk "$yml_url")
+    WRK_TAG=""
     R[$name.rss]=$(rss_kb "$pid")
 }
 

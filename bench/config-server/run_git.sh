@@ -100,15 +100,22 @@ git_section() {
     wait "$GITFX_DAEMON_PID" 2>/dev/null || true
 }
 
-# git_bench NAME BASE PID → R[NAME.<label>.{rps,p50,p99,err}], R[NAME.rss]
+# git_bench NAME BASE PID → R[NAME.<label>.{rps,p50,p99,err}] at 50 connections, R[NAME.c1.*] at
+# main with one connection (a client alone: Spring's fetch-per-request latency without a queue),
+# R[NAME.rss]
 git_bench() {
     local name=$1 base=$2 pid=$3 lab url
     for lab in main tag commit; do
         url="$base/$APP/$PROFILE${GL[$lab]}"
         curl -fsS -o /dev/null "$url"
         "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" --timeout 10s "$url" >/dev/null
+        WRK_TAG=$name.$lab
         read -r R[$name.$lab.rps] R[$name.$lab.p50] R[$name.$lab.p99] R[$name.$lab.err] < <(run_wrk "$url")
     done
+    url="$base/$APP/$PROFILE"
+    WRK_TAG=$name.c1 WRK_CONNS=1
+    read -r R[$name.c1.rps] R[$name.c1.p50] R[$name.c1.p99] R[$name.c1.err] < <(run_wrk "$url")
+    WRK_TAG="" WRK_CONNS=50
     R[$name.rss]=$(rss_kb "$pid")
 }
 
@@ -160,6 +167,8 @@ git_table() {
             "$(ratio "${R[gspring.$lab.p99]}" "${R[gours.$lab.p99]}")" "$p99_ok"
         grow "/$APP/$PROFILE @$lab errors" "${R[gours.$lab.err]}" "${R[gspring.$lab.err]}" "" "(non-2xx + socket errors)"
     done
+    grow "@main, 1 connection: req/s" "${R[gours.c1.rps]}" "${R[gspring.c1.rps]}" "$(ratio "${R[gours.c1.rps]}" "${R[gspring.c1.rps]}")" ""
+    grow "@main, 1 connection: p99 ms" "${R[gours.c1.p99]}" "${R[gspring.c1.p99]}" "$(ratio "${R[gspring.c1.p99]}" "${R[gours.c1.p99]}")" ""
     grow "RSS after load (MiB)" "$(mib "${R[gours.rss]}")" "$(mib "${R[gspring.rss]}")" "$(ratio "${R[gspring.rss]}" "${R[gours.rss]}")" ""
     grow "start to first response (ms)" "${R[gours.start]}" "${R[gspring.start]}" "$(ratio "${R[gspring.start]}" "${R[gours.start]}")" ""
     local om sd
@@ -169,6 +178,8 @@ git_table() {
     grow "push-to-served max ms" "$(push_field "$om" max_ms)" "$(push_field "$sd" max_ms)" "" \
         "ours: POST /monitor after the push; spring: its default"
     grow "  (git push itself, median ms)" "$(push_field "$om" push_ms)" "$(push_field "$sd" push_ms)" "" ""
+    grow "  after the push returned, median ms" "$(push_field "$om" after_push_median_ms)" "$(push_field "$sd" after_push_median_ms)" "" ""
+    grow "  after the push returned, max ms" "$(push_field "$om" after_push_max_ms)" "$(push_field "$sd" after_push_max_ms)" "" ""
     grow "push-to-served, no webhook (ms)" "$(push_field "${R[gours.push.refresh]:-}" max_ms)" "$(push_field "$sd" max_ms)" "" \
         "ours: one sample, by --git-refresh-s 30 alone"
     grow "push-to-served via /monitor" "see above" "n/a" "" "${R[gspring.monitor]}"
@@ -183,5 +194,6 @@ git_table() {
             "$(ratio "${R[gspring30.main.p99]}" "${R[gours.main.p99]}")" ""
         grow "spring refresh-rate=30 RSS (MiB)" "$(mib "${R[gours.rss]}")" "$(mib "${R[gspring30.rss]}")" "" ""
     fi
+    echo "(a req/s of 0.00 means no request completed within the ${DURATION} window; wrk output: $WRK_LOG)"
     echo "push samples: ours+monitor ${R[gours.push.monitor]:-n/a}; ours by refresh ${R[gours.push.refresh]:-n/a}; spring ${R[gspring.push.default]:-n/a}"
 }
