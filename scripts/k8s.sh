@@ -257,6 +257,11 @@ cmd_up() {
   ip=$(host_ip); [ -n "$ip" ] || die "no host address (set CQ_K8S_HOST_IP)"
   mkdir -p "$dir" "$logs" "$pids" "$bin" "$run"
   if pid_alive kube-apiserver; then say "already up"; echo "$kubeconfig"; return 0; fi
+  # the leftovers of an `up` that did not finish (or of a crash) go first
+  local p
+  for p in containerd etcd kube-controller-manager kube-scheduler kubelet kube-proxy local-provisioner; do
+    if pid_alive "$p"; then say "$p runs without an apiserver: down first"; cmd_down; break; fi
+  done
   say "binaries: scripts/k8s/build.sh"
   "$root/scripts/k8s/build.sh" "$bin" >/dev/null
   for p in kubectl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy local-provisioner; do

@@ -13,6 +13,7 @@
 # make a rebuild after an edit much faster). With OUT_DIR the binaries are also copied there.
 # Env: CQ_K8S_CACHE, CQ_K8S_REBUILD=1 (ignore the cache), GOCACHE/GOMODCACHE (Go's own).
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CQ_K8S_CACHE:-/var/cache/cqrs-ordering/k8s}
 K8S_VERSION=v1.34.4
