@@ -4,6 +4,7 @@
 # Expected: the relay's producer retries (idempotent, acks=all) until the partitions have
 # new leaders among the two in-sync followers; nothing is lost or duplicated; the HTTP side
 # never fails (the outbox commits in PostgreSQL).
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 0; fi
 . "$(dirname "$0")/lib.sh"
 fault_begin broker_leader
 load_start 30

@@ -15,6 +15,7 @@
 # Expected for both: requests in flight at the kill answer 503 (never a false 201); the pools
 # and the relay reconnect to the promoted node through the multi-host conninfo
 # (target_session_attrs=read-write).
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0; fi
 . "$(dirname "$0")/lib.sh"
 MODE=${1:?sync or async}
 "$CLUSTER" pg-mode "$MODE" >/dev/null

@@ -6,6 +6,7 @@
 # back; the HTTP side keeps answering 201 for commands that are durable in the outbox, and
 # only for those (every acknowledged command is on the write side); the read model catches
 # up; the topic holds every outbox id once, in order per customer.
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0; fi
 . "$(dirname "$0")/lib.sh"
 fault_begin two_brokers
 load_start 35
