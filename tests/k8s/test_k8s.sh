@@ -28,6 +28,7 @@ ext_ns=cqrs-ext
 ext_db=k8s_ext_${tag//-/_}
 ext_topic=k8s-ext-$tag
 relay_pid=
+unset KUBECONFIG   # set below to the test cluster's, never an outside one
 t_start=$(date +%s)
 mkdir -p "$work"
 # The helm and kubectl commands below are the README's "Install on Kubernetes" lines, run
