@@ -8,8 +8,7 @@
  * reconnected before it is lent (pgx_idle_usable), so after a failover the pool moves to
  * the promoted standby (a multi-host conninfo with target_session_attrs=read-write) without
  * failing one request per pooled connection. When a connection attempt fails the pool
- * marks the database down for 500 ms, when a lent connection comes back lost it marks it
- * down until the next caller has checked: the idle connections are closed (behind a cut
+ * marks the database down for 500 ms: the idle connections are closed (behind a cut
  * network path they would hang their next request), callers without a connection fail at
  * once instead of queueing behind connect timeouts, and one caller at a time reconnects;
  * the first success (or a connection coming back healthy) clears it. Server notices go to the log.
