@@ -178,8 +178,40 @@ topic_check() {
       if (($2 in last) && id <= last[$2]) r++; last[$2] = id
     } END { print m + 0, u + 0, d + 0, r + 0 }' "$f")"
   TOPIC_DESC="topic: $msgs messages, $distinct distinct outbox ids, $dup duplicates, $reorder out of order per customer"
+  # the sets, not only their sizes: ids on the topic that the write side does not hold (an
+  # event of a transaction the failover lost) and outbox rows that never reached the topic
+  awk '{ n = split($3, h, ","); for (i = 1; i <= n; i++) if (h[i] ~ /^outbox-id=/) print substr(h[i], 11) + 0 }' "$f" |
+    sort -u >"$OUT/topic.ids"
+  trio_q 'SELECT id FROM customer.outbox' | sort -u >"$OUT/outbox.ids"
+  local extra missing
+  extra=$(comm -23 "$OUT/topic.ids" "$OUT/outbox.ids" | wc -l)
+  missing=$(comm -13 "$OUT/topic.ids" "$OUT/outbox.ids" | wc -l)
+  TOPIC_DESC+=", $extra not on the write side, $missing outbox rows not on the topic"
   echo "$FAULT_NAME: $TOPIC_DESC"
-  [ "$dup" = 0 ] && [ "$reorder" = 0 ] && [ "$distinct" = "$EVENTS" ] || fail "$TOPIC_DESC (events written $EVENTS)"
+  if [ "$extra" != 0 ] || [ "$missing" != 0 ]; then
+    comm -23 "$OUT/topic.ids" "$OUT/outbox.ids" | head -5 | while read -r id; do
+      echo "$FAULT_NAME:   on the topic only: $(awk -v id="$id" 'index($3, "outbox-id=" id) { print "partition " $1 ", key " $2; exit }' "$f")  outbox-id $id"
+    done
+    comm -13 "$OUT/topic.ids" "$OUT/outbox.ids" | head -5 | while read -r id; do
+      echo "$FAULT_NAME:   in the outbox only: $(trio_q "SELECT id, aggregate_id, event_type, created_at, published_at FROM customer.outbox WHERE id = $id")"
+    done
+  fi
+  [ "$dup" = 0 ] && [ "$reorder" = 0 ] && [ "$distinct" = "$EVENTS" ] && [ "$extra" = 0 ] && [ "$missing" = 0 ] ||
+    fail "$TOPIC_DESC (events written $EVENTS)"
+}
+
+# account_diff: the customers whose write-side row and read-model row differ (at most 5),
+# with their outbox history and their events on the topic — what a mismatch needs to be
+# understood from a CI log alone.
+account_diff() {
+  trio_q "SELECT coalesce(c.id, o.id), c.version, o.version FROM customer.customers c
+            FULL JOIN \"order\".customers o USING (id)
+           WHERE c.id IS NULL OR o.id IS NULL OR c.version <> o.version LIMIT 5" |
+    while IFS='|' read -r id wv rv; do
+      echo "$FAULT_NAME:   customer $id: write side version ${wv:-none}, read model ${rv:-none}"
+      echo "$FAULT_NAME:     outbox: $(trio_q "SELECT string_agg(id || ' ' || event_type || coalesce(' published ' || to_char(published_at, 'HH24:MI:SS.MS'), ' unpublished'), '; ' ORDER BY id) FROM customer.outbox WHERE aggregate_id = '$id'")"
+      echo "$FAULT_NAME:     topic: $(awk -v k="$id" '$2 == k { printf "p%s %s; ", $1, $3 }' "$OUT/topic" 2>/dev/null)"
+    done
 }
 
 # fault_account [allow-write-loss]: the account after the load; FAULT_RC=1 on any mismatch.
@@ -193,8 +225,10 @@ fault_account() {
     [ "$wlost" = 0 ] || fail "$wlost acknowledged commands not on the write side"
   fi
   [ "$f500" = 0 ] || fail "$f500 requests answered 500 (an outage must be a 503)"
-  trio_account || fail "write side, read model and topic disagree"
+  local differ=0
+  trio_account || { fail "write side, read model and topic disagree"; differ=1; }
   topic_check
+  [ "$differ" = 1 ] && account_diff
   failures_report
   echo "$FAULT_NAME: RESULT outage $(secs $((HEAL_T - FAULT_T))) s; $FAIL_DESC; converged $(secs "${CONVERGE_MS:-0}") s after the heal;" \
     "acknowledged $(jnum ok "$LOAD") (created $(jnum created "$LOAD"), updated $(jnum updated "$LOAD"), deleted $(jnum deleted "$LOAD")), lost $lost, not on the write side $wlost;" \
