@@ -11,6 +11,7 @@
 #       release/1.0 from commit 1: release/1.0/alpha.yml at the top (label release(_)1.0)
 #       multidoc    from commit 2: multi.yml and multi.properties, each with three documents
 #                   (on-profile dev, prod), and a .properties file of the same application
+#       both        a branch (at multidoc) and a tag (at commit 1) of the same name
 #   Prints nothing; GITFX_C1 / GITFX_C2 (full ids of main's commits) are written to DIR/.gitfx
 #   as shell assignments (not committed: listed in .git/info/exclude).
 #   gitfx_bench SRC DIR N → the repository of run.sh's git section: main = SRC (README.md left
@@ -96,6 +97,9 @@ mp.c=from multi-dev.properties
 EOF
         gitfx_git add multi.yml multi.properties multi-dev.properties
         gitfx_git commit -q -m "multidoc: multi-document files"
+        # "both": a branch (at multidoc) and a tag (at commit 1) of the same name
+        gitfx_git branch both multidoc
+        gitfx_git tag both "$c1"
         gitfx_git checkout -q main
         printf 'GITFX_C1=%s\nGITFX_C2=%s\n' "$c1" "$c2" >.gitfx
     )
