@@ -4,7 +4,8 @@
  * "-_.+@", "/" only from Spring's "(_)"), so `../`, `HEAD@{1}`, `~1`, `^`, `:`, option-like
  * `-x` and control characters never get here. On top of that a label must be a valid git
  * ref name component list (no part ending in ".lock", no "@{", no part starting with "."),
- * and it is only ever looked up as `refs/heads/<label>`, then `refs/tags/<label>`, then —
+ * and it is only ever looked up as `refs/tags/<label>`, then `refs/heads/<label>` (git's and
+ * JGit's order, so Spring's too), then —
  * when it is 4 to 40 hex digits — as an unambiguous commit id prefix. Nothing else of
  * git's revision syntax is accepted.
  */

@@ -168,13 +168,13 @@ static void unlease(cs_gitrepo_t *g, cs_gitsnap_t *e)
 
 /* ---------------------------------------------------------------- labels */
 
-/* The commit of branch/tag `label` in the current refs (with Spring's main → master
+/* The commit of tag/branch `label` in the current refs (with Spring's main → master
  * fallback). 1 found, 0 not. Called with g->mu held. */
 static int ref_commit(cs_gitrepo_t *g, const char *label, git_oid *out)
 {
-    const cs_gitm_ref_t *r = cs_gitm_refs_find(g->refs, 0, label);
+    const cs_gitm_ref_t *r = cs_gitm_refs_find(g->refs, 1, label); /* a tag first, as git rev-parse */
     if (r == NULL)
-        r = cs_gitm_refs_find(g->refs, 1, label);
+        r = cs_gitm_refs_find(g->refs, 0, label);
     if (r == NULL && strcmp(label, "main") == 0)
         r = cs_gitm_refs_find(g->refs, 0, "master");
     if (r == NULL)

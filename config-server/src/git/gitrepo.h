@@ -2,7 +2,7 @@
  * the remote (gitmirror.h) kept fresh by a fetcher thread, and an LRU of immutable
  * per-commit snapshots.
  *
- * - A `{label}` is a branch, then a tag, then a commit id (prefix), resolved against the
+ * - A `{label}` is a tag, then a branch (git's order), then a commit id (prefix), resolved against the
  *   ref table of the last successful fetch (gitlabel.h has the rules); "" is the default
  *   label, and "main" falls back to "master" when there is no "main" (Spring's
  *   tryMasterBranch). Each commit is served from its own snapshot, built once and cached
