@@ -190,8 +190,13 @@ pg_kill() {  # kill -9 of the postmaster and every process of the node at once (
   local d pm; d=$(pg_datadir "$1")
   pg_is_up "$1" || die "$1 is not running"
   pm=$(head -1 "$d/postmaster.pid")
+  # The postmaster is stopped first, so that it forks no backend between the listing of its
+  # children and the kill: a backend forked then would outlive the "crash" as an orphan and
+  # go on committing its client's transactions on the dead primary (seen: the projection's
+  # batch committed there, lost to the promoted standby, while the consumer moved on).
+  kill -STOP "$pm" 2>/dev/null || true
   # shellcheck disable=SC2046
-  kill -KILL "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null || true
+  kill -KILL $(ps -o pid= --ppid "$pm") "$pm" 2>/dev/null || true
   for _ in $(seq 1 50); do kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
   say "$1 killed -9 (postmaster $pm and its children)"
 }
