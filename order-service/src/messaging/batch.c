@@ -164,25 +164,3 @@ void os_batch_free(os_batch_t *b)
     free(b->offs);
     memset(b, 0, sizeof *b);
 }
-
-size_t os_batch_first_offsets(const os_batch_t *b, os_offset_t *out, size_t cap)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const rd_kafka_message_t *m = b->msgs[i];
-        size_t j;
-        for (j = 0; j < k; j++)
-            if (out[j].partition == m->partition)
-                break;
-        if (j == k) {
-            if (k == cap)
-                continue;
-            out[k].partition = m->partition;
-            out[k].next_offset = m->offset;
-            k++;
-        } else if (m->offset < out[j].next_offset) {
-            out[j].next_offset = m->offset;
-        }
-    }
-    return k;
-}

@@ -48,8 +48,4 @@ void os_batch_reset(os_batch_t *b);
 /* Frees everything. NULL-safe. */
 void os_batch_free(os_batch_t *b);
 
-/* The lowest offset per partition in the batch (where to seek back to retry it): writes
- * up to `cap` entries, returns the count. */
-size_t os_batch_first_offsets(const os_batch_t *b, os_offset_t *out, size_t cap);
-
 #endif

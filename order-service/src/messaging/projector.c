@@ -152,17 +152,54 @@ fail:
     return NULL;
 }
 
-static void os_seek_back(os_projector_t *p, const os_batch_t *b)
+/* Seeks every assigned partition to the offset stored in PostgreSQL (the beginning when
+ * none is stored), as a rebalance does. Run before the next batch after a failed batch or
+ * a reconnect: what this process saw committed may since have been lost with a failed-over
+ * primary, and only the database says where the read model stands. 0, or -1 (database or
+ * seek failing: try again later, consume nothing meanwhile). */
+static int os_resync(os_projector_t *p)
 {
-    os_offset_t first[OS_MAX_PARTS];
-    size_t n = os_batch_first_offsets(b, first, OS_MAX_PARTS);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-    for (size_t i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(l, p->o.topic, first[i].partition)->offset = first[i].next_offset;
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(p->consumer, l, 5000);
-    if (e)
-        rd_kafka_error_destroy(e);
-    rd_kafka_topic_partition_list_destroy(l);
+    os_offset_t *offs = p->offs_buf;
+    size_t n = 0;
+    char e[512];
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    int rc = -1;
+    if (PQstatus(p->pg) != CONNECTION_OK)
+        PQreset(p->pg);
+    if (os_pgproj_load_offsets(p->pg, p->o.topic, offs, OS_MAX_PARTS, &n, e, sizeof e) != 0) {
+        clog_warn(p->o.log, "projection: cannot read the stored offsets yet (retrying): %s", e);
+        goto cleanup;
+    }
+    if (rd_kafka_assignment(p->consumer, &asg) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto cleanup;
+    for (int i = 0; i < asg->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &asg->elems[i];
+        tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+        for (size_t k = 0; k < n && strcmp(tp->topic, p->o.topic) == 0; k++)
+            if (offs[k].partition == tp->partition)
+                tp->offset = offs[k].next_offset;
+    }
+    if (asg->cnt > 0) {
+        rd_kafka_error_t *se = rd_kafka_seek_partitions(p->consumer, asg, 5000);
+        if (se != NULL) {
+            clog_warn(p->o.log, "projection: seek to the stored offsets failed (retrying): %s",
+                      rd_kafka_error_string(se));
+            rd_kafka_error_destroy(se);
+            goto cleanup;
+        }
+        for (int i = 0; i < asg->cnt; i++)
+            if (asg->elems[i].err) {
+                clog_warn(p->o.log, "projection: seek of %s[%d] failed (retrying): %s", asg->elems[i].topic,
+                          (int)asg->elems[i].partition, rd_kafka_err2str(asg->elems[i].err));
+                goto cleanup;
+            }
+    }
+    clog_info(p->o.log, "projection: position re-read from the stored offsets (%d partition(s))", asg->cnt);
+    rc = 0;
+cleanup:
+    if (asg != NULL)
+        rd_kafka_topic_partition_list_destroy(asg);
+    return rc;
 }
 
 static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_proj_stats_t *st)
@@ -296,15 +333,28 @@ static void *os_projector_main(void *arg)
     os_batch_init(&b);
     atomic_store(&p->healthy, 1);
     while (!atomic_load(&p->stop)) {
+        if (p->resync && os_resync(p) == 0)
+            p->resync = 0;
         os_collect(p, &b);
+        if (p->resync) { /* nothing is applied from a position the database has not confirmed */
+            os_batch_reset(&b);
+            for (long slept = 0; slept < backoff && !atomic_load(&p->stop); slept += 50)
+                svc_sleep_ms(50);
+            backoff = backoff < 5000 ? backoff * 2 : 5000;
+            continue;
+        }
         if (b.n == 0)
             continue;
         os_proj_stats_t st;
         memset(&st, 0, sizeof st);
         int ok = os_batch_decode(&b, p->o.codec) == 0 && os_dlq_send(p, b.poison, b.npoison) == 0;
         if (ok) {
-            if (PQstatus(p->pg) != CONNECTION_OK)
+            if (PQstatus(p->pg) != CONNECTION_OK) { /* a new connection: maybe another server */
                 PQreset(p->pg);
+                p->resync = 1;
+                os_batch_reset(&b);
+                continue;
+            }
             os_projstore_port_t port = os_pgproj_port(&p->store);
             ok = os_projection_apply(&port, p->o.topic, b.events, b.nev, b.offs, b.noffs, &st, err,
                                      sizeof err) == 0;
@@ -329,7 +379,7 @@ static void *os_projector_main(void *arg)
             atomic_store(&p->healthy, 0);
             if (p->o.metrics)
                 metrics_add(p->o.metrics, "order_projection_batches_total", "result=\"failed\"", 1);
-            os_seek_back(p, &b);
+            p->resync = 1; /* re-read the position from the stored offsets before retrying */
             for (long slept = 0; slept < backoff && !atomic_load(&p->stop); slept += 50)
                 svc_sleep_ms(50);
             backoff = backoff < 5000 ? backoff * 2 : 5000;

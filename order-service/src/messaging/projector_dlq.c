@@ -72,8 +72,11 @@ int os_dlq_send(os_projector_t *p, const os_poison_t *list, size_t n)
 /* 1 when PostgreSQL answers (so a failing batch is about its data, not an outage). */
 int os_dlq_db_up(os_projector_t *p)
 {
-    if (PQstatus(p->pg) != CONNECTION_OK)
+    if (PQstatus(p->pg) != CONNECTION_OK) {
         PQreset(p->pg);
+        p->resync = 1; /* maybe another server now: re-read the position before any batch */
+        return 0;
+    }
     PGresult *r = PQexec(p->pg, "SELECT 1");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);

@@ -41,6 +41,11 @@ struct os_projector {
     unsigned long assign_gen;           /* bumped by every rebalance (consumer thread only) */
     int64_t kcommit_ms;                 /* last Kafka offset commit (consumer thread only) */
     os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
+    /* The consumer's position must be re-read from PostgreSQL before the next batch (consumer
+     * thread only): set after a failed batch and after any reconnect, because the database
+     * is the truth and may be behind what this process saw committed (a failover to an
+     * asynchronous standby loses the old primary's last commits, offsets included). */
+    int resync;
 };
 
 /* ---- projector_dlq.c ---- */
@@ -49,7 +54,8 @@ struct os_projector {
 void os_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 /* Sends `n` poison entries to the DLQ and waits for the broker's acks. 0 or -1. */
 int os_dlq_send(os_projector_t *p, const os_poison_t *list, size_t n);
-/* 1 when PostgreSQL answers (so a failing batch is about its data, not an outage). */
+/* 1 when PostgreSQL answers on the connection it had (so a failing batch is about its data,
+ * not an outage); a connection that had to be re-made counts as down and sets p->resync. */
 int os_dlq_db_up(os_projector_t *p);
 /* After max_retries: one transaction per message; an event that fails alone (with the
  * database up) is dead-lettered and its offset stored. Returns 0 when the whole batch is
