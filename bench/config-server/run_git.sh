@@ -91,8 +91,10 @@ git_section() {
         PIDS+=("$PEER_PID")
         wait_first "http://127.0.0.1:$PEER_PORT/$APP/$PROFILE" "$PEER_PID" >/dev/null
         url="http://127.0.0.1:$PEER_PORT/$APP/$PROFILE"
-        "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" --timeout 10s "$url" >/dev/null
+        "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"${SPRING_GIT_WARMUP:-15s}" --timeout 10s "$url" >/dev/null
+        WRK_TAG=gspring30.main
         read -r R[gspring30.main.rps] R[gspring30.main.p50] R[gspring30.main.p99] R[gspring30.main.err] < <(run_wrk "$url")
+        WRK_TAG=""
         R[gspring30.rss]=$(rss_kb "$PEER_PID")
         peer_stop "$PEER_PID"
     fi
