@@ -29,12 +29,6 @@ KNOWN_GIT = {
     "git label a(_)(_)b": "Spring 404 (no such branch); ours 400 (an empty label component)",
     "git label 40 zeros": "Spring answers 500 for an all-zero commit id; ours 404",
     "git label main^": "Spring 404; ours refuses revision syntax in a label with 400",
-    # not intended: Spring (JGit's findRef: refs/tags/<name> before refs/heads/<name>, as git rev-parse) serves
-    # the tag when a branch and a tag share a name; ours the branch (gitrepo.c ref_commit) — to be fixed there
-    "git branch and tag both /multi/dev/both": "a branch and a tag named alike: Spring serves the tag, ours the branch",
-    "git branch and tag both /both/multi-dev.yml": "a branch and a tag named alike: Spring serves the tag, ours the branch",
-    "git branch and tag both /billing/default/both": "a branch and a tag named alike: Spring serves the tag, ours the "
-                                                     "branch",
 }
 
 # … and those seen only after pushes to the remote (pair H)
