@@ -443,6 +443,40 @@ static void test_monitor_auth(void **state)
     gitfix_rm(&g);
 }
 
+/* A restart on the same --git-basedir reuses the mirror (a push made meanwhile is fetched);
+ * with the remote gone at start it serves the mirror it has, with a warning; a new URI on
+ * the same basedir is taken. */
+static void test_restart_basedir(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    char base[320], uri2[340];
+    snprintf(base, sizeof(base), "%s/base", g.dir);
+    const char *args[] = {"--repo-uri", g.uri, "--git-refresh-s", "0", "--git-basedir", base, NULL};
+    csit_srv_t s;
+    csit_start(&s, NULL, args);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200);
+    csit_stop(&s);
+    gitfix_commit(&g, 2, 0);
+    csit_start(&s, NULL, args);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":2"), 200);
+    csit_stop(&s);
+    sh("mv '%s' '%s.away'", g.remote, g.remote);
+    csit_start(&s, NULL, args);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":2"), 200);
+    assert_true(csit_log_has(&s, "serving the mirror already in", base));
+    csit_stop(&s);
+    snprintf(uri2, sizeof(uri2), "file://%s.away", g.remote);
+    const char *args2[] = {"--repo-uri", uri2, "--git-refresh-s", "0", "--git-basedir", base, NULL};
+    csit_start(&s, NULL, args2);
+    assert_int_equal(csit_status(&s, "/app/default", "\"gen\":2"), 200);
+    assert_false(csit_log_has(&s, "serving the mirror already in", base));
+    csit_stop(&s);
+    sh("mv '%s.away' '%s'", g.remote, g.remote);
+    gitfix_rm(&g);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -450,7 +484,7 @@ int main(void)
         cmocka_unit_test(test_labels),         cmocka_unit_test(test_injection),
         cmocka_unit_test(test_push_and_force), cmocka_unit_test(test_no_torn_reads),
         cmocka_unit_test(test_remote_down),    cmocka_unit_test(test_credentials),
-        cmocka_unit_test(test_monitor_auth),
+        cmocka_unit_test(test_monitor_auth),   cmocka_unit_test(test_restart_basedir),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

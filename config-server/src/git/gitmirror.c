@@ -70,19 +70,38 @@ void cs_gitm_close(cs_gitm_t *m)
     pthread_mutex_destroy(&m->read_mu);
 }
 
-/* Points remote "origin" of `repo` at `uri` with the mirror's refspecs. 0 or -1. */
+#define HEADS_SPEC "+refs/heads/*:refs/heads/*"
+#define TAGS_SPEC "+refs/tags/*:refs/tags/*"
+
+/* Points remote "origin" of `repo` at `uri` with the mirror's refspecs; a mirror left by
+ * an earlier run keeps its objects and gets the URI set again (libgit2 1.5 cannot delete
+ * a remote with two fetch refspecs: "entry is not unique due to being a multivar"). 0 or
+ * -1. */
 static int setup_remote(git_repository *repo, const char *uri, char *err, size_t errlen)
 {
     git_remote *r = NULL;
     if (git_remote_lookup(&r, repo, "origin") == 0) {
+        git_strarray specs = {0};
+        int same = git_remote_get_fetch_refspecs(&specs, r) == 0 && specs.count == 2 &&
+                   strcmp(specs.strings[0], HEADS_SPEC) == 0 && strcmp(specs.strings[1], TAGS_SPEC) == 0;
+        git_strarray_dispose(&specs);
         git_remote_free(r);
-        if (git_remote_delete(repo, "origin") != 0) {
-            git_err(err, errlen, "cannot reset the mirror's remote");
+        git_config *cfg = NULL;
+        if (git_remote_set_url(repo, "origin", uri) != 0 ||
+            (!same && (git_repository_config(&cfg, repo) != 0 ||
+                       (git_config_delete_multivar(cfg, "remote.origin.fetch", ".*") != 0 &&
+                        git_error_last() != NULL && git_error_last()->klass != GIT_ERROR_CONFIG) ||
+                       git_remote_add_fetch(repo, "origin", HEADS_SPEC) != 0 ||
+                       git_remote_add_fetch(repo, "origin", TAGS_SPEC) != 0))) {
+            git_config_free(cfg);
+            git_err(err, errlen, "cannot point the mirror's remote at the URI");
             return -1;
         }
+        git_config_free(cfg);
+        return 0;
     }
-    if (git_remote_create_with_fetchspec(&r, repo, "origin", uri, "+refs/heads/*:refs/heads/*") != 0 ||
-        git_remote_add_fetch(repo, "origin", "+refs/tags/*:refs/tags/*") != 0) {
+    if (git_remote_create_with_fetchspec(&r, repo, "origin", uri, HEADS_SPEC) != 0 ||
+        git_remote_add_fetch(repo, "origin", TAGS_SPEC) != 0) {
         git_remote_free(r);
         git_err(err, errlen, "cannot configure the remote");
         return -1;
