@@ -44,16 +44,26 @@ PACKAGES=(
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# not_installed PKG… — prints the packages of the list that dpkg does not have installed.
+not_installed() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+# apt_install WHY PKG… — apt-get update, then installs the packages (none: does nothing).
+apt_install() {
+  local why=$1; shift
+  [ $# -gt 0 ] || return 0
+  echo "setup: installing $# Debian package(s)$why: $*"
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
 
 if [ "$do_apt" = 1 ]; then
-  missing=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
+  mapfile -t missing < <(not_installed "${PACKAGES[@]}")
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
-    sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    apt_install "" "${missing[@]}"
   else
     echo "setup: all Debian packages present"
   fi
@@ -63,22 +73,12 @@ if [ "$do_apt" = 1 ]; then
     # an engine the machine already has (docker-ce …) is used as it is: never replaced
     command -v dockerd >/dev/null || extra+=(docker.io)
     command -v debootstrap >/dev/null || extra+=(debootstrap)
-    if [ ${#extra[@]} -gt 0 ]; then
-      echo "setup: installing ${extra[*]} (for the image test)"
-      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
-      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}"
-    fi
+    apt_install " for the image test" ${extra[@]+"${extra[@]}"}
   fi
   if [ "$do_k8s" = 1 ]; then
-    extra=()
-    for p in containerd runc etcd-server containernetworking-plugins conntrack iptables socat openssl; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || extra+=("$p")
-    done
-    if [ ${#extra[@]} -gt 0 ]; then
-      echo "setup: installing ${extra[*]} (for the test cluster, scripts/k8s.sh)"
-      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
-      sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}"
-    fi
+    mapfile -t extra < <(not_installed containerd runc etcd-server containernetworking-plugins conntrack iptables \
+      socat openssl)
+    apt_install " for the test cluster (scripts/k8s.sh)" ${extra[@]+"${extra[@]}"}
   fi
 fi
 
