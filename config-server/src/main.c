@@ -514,16 +514,20 @@ int main(int argc, char **argv)
         httpd_route(srv, "GET", "/decrypt", "config", cs_http_handle, &http) != 0 ||
         httpd_route(srv, "POST", "/encrypt", "encrypt", cs_http_encrypt, &http) != 0 ||
         httpd_route(srv, "POST", "/decrypt", "decrypt", cs_http_encrypt, &http) != 0 ||
-        httpd_route(srv, "POST", "/monitor", "monitor", cs_monitor_handle, &mon) != 0 ||
-        httpd_start(srv, err, sizeof(err)) != 0) {
-        clog_error(&log, "cannot start the HTTP server: %s", err);
+        httpd_route(srv, "POST", "/monitor", "monitor", cs_monitor_handle, &mon) != 0) {
+        clog_error(&log, "cannot set up the HTTP server: %s", err);
         goto cleanup;
     }
+    /* the repository is watched (or fetched) before the first request is answered */
     if (git_open) {
         if (cs_gitrepo_start(&git) != 0)
             clog_warn(&log, "cannot start the git fetcher; the repository will not be refreshed");
     } else if (cs_watch_start(&watch, &repo, o.rescan_ms) != 0) {
         clog_warn(&log, "cannot start the repository watcher; edits will not be picked up");
+    }
+    if (httpd_start(srv, err, sizeof(err)) != 0) {
+        clog_error(&log, "cannot start the HTTP server: %s", err);
+        goto cleanup;
     }
     {
         int degraded = 0;

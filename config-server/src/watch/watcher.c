@@ -44,7 +44,6 @@ static void *watch_main(void *arg)
     long long next_rescan = mono_ms() + w->rescan_ms;
     long long pending_since = -1;
     char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-    add_watches(w);
     for (;;) {
         long long now = mono_ms();
         long long deadline = pending_since >= 0 ? pending_since + QUIET_MS : next_rescan;
@@ -84,6 +83,12 @@ int cs_watch_start(cs_watch_t *w, cs_repo_t *repo, int rescan_ms)
                   w->rescan_ms);
     if (pipe2(w->wake, O_CLOEXEC) != 0)
         goto fail;
+    /* Watching before this returns (and before the server answers): an edit made right after
+     * the first 200 of /health must not wait for the rescan. One reload catches what changed
+     * between loading the repo and adding the watches. */
+    add_watches(w);
+    if (cs_repo_reload(repo) == 1)
+        add_watches(w);
     if (pthread_create(&w->tid, NULL, watch_main, w) != 0)
         goto fail;
     w->running = 1;
