@@ -182,15 +182,20 @@ OLD_FLAT = ["/billing-default.yml", "/billing-dev.yml", "/billing-dev,prod.yml",
             "/legacy-default.properties"]
 
 
+def value_cases(run, P, prefix=""):
+    """The value cases (numbers, strings, .properties, {cipher}) in the JSON, v2 and flat forms,
+    on pair P; case names start with `prefix` (the git mode runs them too)."""
+    for app in ["numbers", "strings", "props", "props2", "crlf", "latin1", "crypt"]:
+        run.compare(f"{prefix}env /{app}/default", P, "GET", f"/{app}/default")
+        run.compare(f"{prefix}env v2 /{app}/default", P, "GET", f"/{app}/default", {"Accept": V2})
+        for ext in ["yml", "properties", "json"]:
+            run.compare(f"{prefix}flat /{app}-default.{ext}", P, "GET", f"/{app}-default.{ext}")
+
+
 def pair_a_cases(run, A):
     for u in OLD_ENV + OLD_FLAT:
         run.compare(f"compat {u}", A, "GET", u)
-    # values: numbers, strings, .properties, {cipher}
-    for app in ["numbers", "strings", "props", "props2", "crlf", "latin1", "crypt"]:
-        run.compare(f"env /{app}/default", A, "GET", f"/{app}/default")
-        run.compare(f"env v2 /{app}/default", A, "GET", f"/{app}/default", {"Accept": V2})
-        for ext in ["yml", "properties", "json"]:
-            run.compare(f"flat /{app}-default.{ext}", A, "GET", f"/{app}-default.{ext}")
+    value_cases(run, A)
     for u in ["/props/dev", "/props/dev,prod", "/props/prod,dev", "/props2/dev", "/crypt/dev"]:
         run.compare(f"env {u}", A, "GET", u)
     for u in ["/props-dev.properties", "/props-dev,prod.yml", "/props2-dev.yml", "/numbers-default.properties?resolvePlaceholders=false"]:
@@ -343,7 +348,7 @@ def main():
         ob, _, sb = os.environ.get("CS_H_BASEDIRS", ":").partition(":")
         H = (sys.argv[8], sys.argv[9], {"version": True, "ours_subst": [(ob.encode(), b"<basedir>")] if ob else [],
                                         "spring_subst": [(sb.encode(), b"<basedir>")] if sb else []})
-        compat_git.pair_g_cases(run, G, c1, c2, OLD_ENV, OLD_FLAT, V2)
+        compat_git.pair_g_cases(run, G, c1, c2, OLD_ENV, OLD_FLAT, V2, value_cases)
         compat_git.boot_git(run, sys.argv[5], G, c1)
         compat_git.pair_h_cases(run, H, c1, c2, V2)
         if os.environ.get("CS_H_PUSH_DIR"):

@@ -46,17 +46,13 @@ def _labels(c1, c2):
             ("short id C1[:4]", c1[:4]), ("id C1[:39]", c1[:39])]
 
 
-def pair_g_cases(run, G, c1, c2, old_env, old_flat, v2):
+def pair_g_cases(run, G, c1, c2, old_env, old_flat, v2, value_cases):
     run.known.update(KNOWN_GIT)
     # the native cases that mean the same on a git repository (v2 and master are labels:
     # v2 is a branch, master is unknown on both)
     for u in old_env + old_flat:
         run.compare(f"git {u}", G, "GET", u)
-    for app in ["numbers", "strings", "props", "props2", "crlf", "latin1", "crypt"]:
-        run.compare(f"git env /{app}/default", G, "GET", f"/{app}/default")
-        run.compare(f"git env v2 /{app}/default", G, "GET", f"/{app}/default", {"Accept": v2})
-        for ext in ["yml", "properties", "json"]:
-            run.compare(f"git flat /{app}-default.{ext}", G, "GET", f"/{app}-default.{ext}")
+    value_cases(run, G, "git ")
     for u in ["/props/dev,prod", "/props2/dev", "/crypt/dev", "/nosuchapp/dev", "/nosuchapp-default.properties",
               "/alpha,beta/dev,prod", "/beta,alpha-dev,prod.properties", "/alpha,nosuch,beta/prod",
               "/cyc/default", "/cyc-default.yml?resolvePlaceholders=false"]:
