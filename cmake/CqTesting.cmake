@@ -51,16 +51,26 @@ endfunction()
 
 # The test stack is separate from the developer's local stack (scripts/stack.sh up), so a
 # test run never touches the data or the ports of a stack someone is using: its own
-# directory under the build tree and its own ports.
+# directory under the build tree and its own ports. Every fixed port a test listens on lies
+# below Linux's ephemeral range (32768-60999), so no outgoing connection's source port can
+# hold one when a server binds it; servers a test starts for itself take ts_free_port()
+# (20000-24999); the fault suite's cluster sits in 26100-26199 (tests/faults/CMakeLists.txt).
+# CQ_TEST_PORT_OFFSET (a multiple of 100, 0-400) moves all of these fixed ports, so two build
+# trees can run their suites on one machine at once.
+set(CQ_TEST_PORT_OFFSET 0 CACHE STRING "added to every fixed test port (a multiple of 100, 0-400)")
+math(EXPR _cq_off_rem "${CQ_TEST_PORT_OFFSET} % 100")
+if(NOT _cq_off_rem EQUAL 0 OR CQ_TEST_PORT_OFFSET LESS 0 OR CQ_TEST_PORT_OFFSET GREATER 400)
+  message(FATAL_ERROR "CQ_TEST_PORT_OFFSET must be a multiple of 100 in 0..400 (got ${CQ_TEST_PORT_OFFSET})")
+endif()
 set(CQ_TEST_STACK_DIR ${CMAKE_BINARY_DIR}/test-stack)
-set(CQ_TEST_PG_PORT 25433)
-set(CQ_TEST_KAFKA_PORT 29092)
-set(CQ_TEST_KAFKA_CONTROLLER_PORT 29093)
+math(EXPR CQ_TEST_PG_PORT "25433 + ${CQ_TEST_PORT_OFFSET}")
+math(EXPR CQ_TEST_KAFKA_PORT "29092 + ${CQ_TEST_PORT_OFFSET}")
+math(EXPR CQ_TEST_KAFKA_CONTROLLER_PORT "29093 + ${CQ_TEST_PORT_OFFSET}")
 # Kafka's second listener on the machine's address, for the test cluster's pods (k8s_helm)
-set(CQ_TEST_KAFKA_HOST_PORT 29094)
-set(CQ_TEST_CONFIG_PORT 28888)
-set(CQ_TEST_CUSTOMER_PORT 28184)
-set(CQ_TEST_ORDER_PORT 28181)
+math(EXPR CQ_TEST_KAFKA_HOST_PORT "29094 + ${CQ_TEST_PORT_OFFSET}")
+math(EXPR CQ_TEST_CONFIG_PORT "28888 + ${CQ_TEST_PORT_OFFSET}")
+math(EXPR CQ_TEST_CUSTOMER_PORT "28184 + ${CQ_TEST_PORT_OFFSET}")
+math(EXPR CQ_TEST_ORDER_PORT "28181 + ${CQ_TEST_PORT_OFFSET}")
 set(CQ_TEST_ENV
   "CQ_STACK_DIR=${CQ_TEST_STACK_DIR}"
   "CQ_PG_PORT=${CQ_TEST_PG_PORT}"
@@ -70,6 +80,7 @@ set(CQ_TEST_ENV
   "CQ_CONFIG_PORT=${CQ_TEST_CONFIG_PORT}"
   "CQ_CUSTOMER_PORT=${CQ_TEST_CUSTOMER_PORT}"
   "CQ_ORDER_PORT=${CQ_TEST_ORDER_PORT}"
+  "CQ_TEST_PORT_OFFSET=${CQ_TEST_PORT_OFFSET}"
   "CQ_PROFILE=test"
   # the stack's config-server serves config-repo/ from a git repository (stack.sh CQ_CONFIG_GIT),
   # so every e2e test also runs the services on the git backend

@@ -100,7 +100,7 @@ int kfk_ensure_topic(rd_kafka_t *rk, const char *topic, const kfk_topic_spec_t *
  * controller fenced it), against `bootstrap` (the configured comma list): returns the
  * number of live brokers (-1 when no broker answered within timeout_ms) and writes into
  * `down` (may be NULL) the bootstrap entries no live broker advertises, comma-separated
- * ("" when none), for readiness ("kafka: 2 of 3 brokers, down 127.0.0.1:34092"). */
+ * ("" when none), for readiness ("kafka: 2 of 3 brokers, down 127.0.0.1:26192"). */
 int kfk_brokers_down(rd_kafka_t *rk, const char *bootstrap, int timeout_ms, char *down, size_t downlen);
 
 /* The number of partitions of `topic` per broker metadata, or -1 (unknown/unreachable). */

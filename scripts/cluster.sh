@@ -26,18 +26,20 @@
 #   cluster.sh pg-lost OLD [DB TABLE]  after a failover: the commits the stopped old primary
 #                                      made after the fork point (what async replication lost)
 #
-# State in $CQ_CLUSTER_DIR (default .stack/cluster). Settings (env), all in 34000-34199:
-#   CQ_CLUSTER_KAFKA_PORTS (34091 34092 34093)  CQ_CLUSTER_CONTROLLER_PORTS (34081 34082 34083)
-#   CQ_CLUSTER_PG_PORTS (34432 34433: nodes pga pgb)
+# State in $CQ_CLUSTER_DIR (default .stack/cluster). Settings (env), all in 26100-26199, below
+# Linux's ephemeral range (32768-60999: no outgoing connection's source port can take one just
+# when a restarted broker or PostgreSQL node binds it again):
+#   CQ_CLUSTER_KAFKA_PORTS (26191 26192 26193)  CQ_CLUSTER_CONTROLLER_PORTS (26171 26172 26173)
+#   CQ_CLUSTER_PG_PORTS (26132 26133: nodes pga pgb)
 #   CQ_CLUSTER_KAFKA_HEAP (JVM options: -Xms64m -Xmx256m -XX:TieredStopAtLevel=1)
 #   CQ_KAFKA_LIBS (.stack/kafka-libs)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 STACK=${CQ_CLUSTER_DIR:-$root/.stack/cluster}
-read -r -a KPORTS <<<"${CQ_CLUSTER_KAFKA_PORTS:-34091 34092 34093}"
-read -r -a CPORTS <<<"${CQ_CLUSTER_CONTROLLER_PORTS:-34081 34082 34083}"
-read -r -a PGPORTS <<<"${CQ_CLUSTER_PG_PORTS:-34432 34433}"
+read -r -a KPORTS <<<"${CQ_CLUSTER_KAFKA_PORTS:-26191 26192 26193}"
+read -r -a CPORTS <<<"${CQ_CLUSTER_CONTROLLER_PORTS:-26171 26172 26173}"
+read -r -a PGPORTS <<<"${CQ_CLUSTER_PG_PORTS:-26132 26133}"
 KAFKA_LIBS=${CQ_KAFKA_LIBS:-$root/.stack/kafka-libs}
 # C1 only: the JVMs start in half the CPU time on two shared cores (a broker's peak rate
 # matters less here than how fast a restarted one is back)
@@ -391,24 +393,12 @@ down() {
   for n in "${NODES[@]}"; do pg_stop "$n" fast; done
 }
 
-# The cluster's ports (34000-34199) lie in Linux's ephemeral range (32768-60999): a client's
-# outgoing connection may hold one as its source port just when a restarted broker, a
-# PostgreSQL node or a trio service binds it ("Address already in use"). As root, reserve
-# them (ip_local_reserved_ports, added to what is reserved already).
-reserve_ports() {
-  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur
-  [ -w "$f" ] || return 0
-  cur=$(cat "$f")
-  case ",$cur," in *,34000-34199,*) return 0;; esac
-  echo "${cur:+$cur,}34000-34199" >"$f" 2>/dev/null && say "reserved ports 34000-34199 (not handed out as source ports)" || true
-}
-
 cmd=${1:-}; shift || true
 case "$cmd" in
   up)
     mode=""
     case "${1:-}" in --sync) mode=sync;; --async) mode=async;; "") ;; *) die "up: unknown option '$1'";; esac
-    reserve_ports; brokers_up; pgs_up "$mode" ;;
+    brokers_up; pgs_up "$mode" ;;
   down) down ;;
   destroy) down; for n in "${NODES[@]}"; do pg_drop_dir "$STACK/pg/$n"; done; rm -rf "$STACK"; say "removed $STACK" ;;
   status) status ;;

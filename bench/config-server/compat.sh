@@ -24,7 +24,7 @@
 # The peers are built once from Maven Central into .peer/ (peer.sh); a cold machine needs
 # mvn + JDK 17 (scripts/setup.sh) and network to Maven Central.
 #
-# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (23430: nine
+# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: nine
 #      consecutive ports), KEEP=1 keeps the temp dir, GIT=0 skips the git mode, ONLY=git runs
 #      the git mode alone (pairs G and H).
 set -euo pipefail
@@ -32,7 +32,7 @@ if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^set -euo/p' 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${BIN:-$ROOT/build/bin/config-server}
-PORT_BASE=${PORT_BASE:-23430}
+PORT_BASE=${PORT_BASE:-$((27430 + ${CQ_TEST_PORT_OFFSET:-0}))}
 OURS_A=$PORT_BASE SPRING_A=$((PORT_BASE + 1)) OURS_B=$((PORT_BASE + 2)) SPRING_B=$((PORT_BASE + 3))
 OURS_G=$((PORT_BASE + 4)) SPRING_G=$((PORT_BASE + 5)) OURS_H=$((PORT_BASE + 6)) SPRING_H=$((PORT_BASE + 7))
 GITD=$((PORT_BASE + 8))

@@ -24,7 +24,7 @@
 #
 # Env: REPO (default <root>/config-repo), APP (customer-service), PROFILE (local),
 #      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 1: the server has one core), BIN (our binary;
-#      default: a Release build in <root>/build-bench), OUR_PORT (23417), PEER_PORT (23418), GIT_PORT (23419): below the
+#      default: a Release build in <root>/build-bench), OUR_PORT (27417), PEER_PORT (27418), GIT_PORT (27419): below the
 #      ephemeral range; GIT (1), LRU_N (50 commit ids), PUSH_N (5 push samples), SPRING_RR30 (1: Spring with
 #      refresh-rate=30 too).
 set -euo pipefail
@@ -39,8 +39,8 @@ PROFILE=${PROFILE:-local}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
 THREADS=${THREADS:-1}
-OUR_PORT=${OUR_PORT:-23417}
-PEER_PORT=${PEER_PORT:-23418}
+OUR_PORT=${OUR_PORT:-27417}
+PEER_PORT=${PEER_PORT:-27418}
 PEER_DIR=$HERE/.peer
 GIT=${GIT:-1} LRU_N=${LRU_N:-50} PUSH_N=${PUSH_N:-5}
 PIDS=()
@@ -78,7 +78,7 @@ JAR=$(peer_build peer)
 
 now_ms() { date +%s%3N; }
 
-for p in "$OUR_PORT" "$PEER_PORT" "${GIT_PORT:-23419}"; do
+for p in "$OUR_PORT" "$PEER_PORT" "${GIT_PORT:-27419}"; do
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
         echo "run.sh: port $p is already in use; set OUR_PORT/PEER_PORT" >&2
         exit 2

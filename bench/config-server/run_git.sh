@@ -19,7 +19,7 @@
 
 git_section() {
     local tmp=$1 uri lab url
-    local gport=${GIT_PORT:-23419}
+    local gport=${GIT_PORT:-27419}
     gitfx_bench "$REPO" "$tmp/gwork" "$LRU_N"
     # shellcheck disable=SC1091 # written by gitfx_bench
     . "$tmp/gwork/.gitfx"

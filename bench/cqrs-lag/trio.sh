@@ -7,7 +7,7 @@
 #   bench/cqrs-lag/trio.sh down
 # Env: BUILD_DIR (default build), PG_HOST/PG_PORT (127.0.0.1:5433; comma lists for a primary
 # and its standby), CQ_KAFKA_BOOTSTRAP (127.0.0.1:9092), TRIO_DIR (/tmp/cq-trio-$USER),
-# TRIO_PORT_BASE (39000), TRIO_CONFIG_PORT (base + 888), TRIO_PROFILES (local; `cluster`
+# TRIO_PORT_BASE (19000), TRIO_CONFIG_PORT (base + 888), TRIO_PROFILES (local; `cluster`
 # for scripts/cluster.sh, as tests/faults/ does), TRIO_EXEC_PREFIX (a command the programs
 # are started under, e.g. the fault suite's cgroup wrapper).
 set -euo pipefail
@@ -18,7 +18,7 @@ PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5433}
 BOOTSTRAP=${CQ_KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 TRIO_DIR=${TRIO_DIR:-/tmp/cq-trio-${USER:-root}}
-BASE=${TRIO_PORT_BASE:-39000}
+BASE=${TRIO_PORT_BASE:-19000}
 CONFIG_PORT=${TRIO_CONFIG_PORT:-$((BASE + 888))}; CUSTOMER_PORT=$((BASE + 184)); ORDER_PORT=$((BASE + 181))
 CUSTOMER_URL=http://127.0.0.1:$CUSTOMER_PORT
 ORDER_URL=http://127.0.0.1:$ORDER_PORT

@@ -147,7 +147,7 @@ static void test_failover(void **state)
     itsrv_t *s = *state;
     cfgcli_opts_t o;
     char err[1024], urls[256];
-    snprintf(urls, sizeof urls, "http://127.0.0.1:%d, %s", itsrv_free_port(), s->url);
+    snprintf(urls, sizeof urls, "http://127.0.0.1:%d, %s", ts_free_port(), s->url);
     opts_for(&o, "customer-service", "local", urls);
     o.attempts = 1; /* the second URL must answer within the same round */
     long long t0 = ts_now_ms();
@@ -222,7 +222,7 @@ static void test_fail_fast(void **state)
     (void)state;
     cfgcli_opts_t o;
     char msg[2048], dead[64];
-    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", itsrv_free_port());
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", ts_free_port());
     opts_for(&o, "customer-service", "local", dead);
     o.attempts = 4;
     o.initial_backoff_ms = 100;
@@ -243,7 +243,7 @@ static void test_fail_fast(void **state)
     fprintf(stderr, "fail-fast message (%lld ms): %s\n", took, msg);
 
     /* inline credentials never show in the message */
-    snprintf(o.urls, sizeof o.urls, "http://cfguser:topsecret@127.0.0.1:%d", itsrv_free_port());
+    snprintf(o.urls, sizeof o.urls, "http://cfguser:topsecret@127.0.0.1:%d", ts_free_port());
     o.attempts = 1;
     st = run_child(&o, msg, sizeof msg);
     assert_int_equal(WEXITSTATUS(st), CFGCLI_EXIT_UNAVAILABLE);

@@ -19,20 +19,6 @@
 
 #include "ts.h"
 
-int itsrv_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
-    socklen_t al = sizeof a;
-    int port = -1;
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static int copy_file(const char *from, const char *to)
 {
     int rc = -1;
@@ -80,7 +66,7 @@ int itsrv_prepare(itsrv_t *s)
             rc = -1;
     }
     closedir(d);
-    s->port = itsrv_free_port();
+    s->port = ts_free_port();
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     return s->port > 0 ? rc : -1;
 }

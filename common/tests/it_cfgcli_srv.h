@@ -16,8 +16,6 @@ typedef struct itsrv {
     char cred_file[320]; /* when set: passed as --credentials-file */
 } itsrv_t;
 
-/* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
-int itsrv_free_port(void);
 /* Makes the temp dir and copies $CQ_SOURCE_DIR/config-repo/ (the .yml files) into it; picks a port.
  * 0 or -1. */
 int itsrv_prepare(itsrv_t *s);

@@ -86,11 +86,11 @@ static void t_conninfo(void **state)
     cfgcli_free(c);
 
     /* a primary and its standby: libpq's comma lists, the writable one chosen */
-    c = doc("\"datasource.host\":\"127.0.0.1,127.0.0.1\",\"datasource.port\":\"34432,34433\","
+    c = doc("\"datasource.host\":\"127.0.0.1,127.0.0.1\",\"datasource.port\":\"26132,26133\","
             "\"datasource.target-session-attrs\":\"read-write\",\"datasource.tcp-user-timeout-ms\":0");
     ci = svc_conninfo(c, "a", err, sizeof err);
     assert_non_null(ci);
-    assert_non_null(strstr(ci, "host='127.0.0.1,127.0.0.1' port='34432,34433' "));
+    assert_non_null(strstr(ci, "host='127.0.0.1,127.0.0.1' port='26132,26133' "));
     assert_non_null(strstr(ci, "target_session_attrs=read-write "));
     assert_non_null(strstr(ci, "tcp_user_timeout=0 "));
     PQconninfoOption *opts = PQconninfoParse(ci, NULL); /* libpq itself accepts it */

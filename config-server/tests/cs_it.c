@@ -74,18 +74,6 @@ long csit_status(const csit_srv_t *s, const char *path, const char *needle)
     return st;
 }
 
-int csit_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 void csit_write(const csit_srv_t *s, const char *name, const char *text, size_t len)
 {
     char tmp[512], path[512];
@@ -109,7 +97,7 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", CS_FIXTURE_REPO, s->repo);
     assert_int_equal(system(cmd), 0);
-    s->port = csit_free_port();
+    s->port = ts_free_port();
     char bin[512], port[16];
     snprintf(bin, sizeof(bin), "%s/config-server", ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR));
     snprintf(port, sizeof(port), "%d", s->port);

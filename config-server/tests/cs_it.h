@@ -25,8 +25,6 @@ typedef struct resp {
     dbuf_t hdrs;
 } csit_resp_t;
 
-/* A free 127.0.0.1 TCP port (bind to port 0). */
-int csit_free_port(void);
 /* GET with the path sent exactly as given (no dot-segment squashing). */
 void csit_get(const csit_srv_t *s, const char *path, const char *const *hdrs, csit_resp_t *r);
 /* POST `body` with a Content-Type and optional header lines (`auth`: "Authorization: …",

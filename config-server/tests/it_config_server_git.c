@@ -336,7 +336,7 @@ static void test_credentials(void **state)
     (void)state;
     gitfix_t g;
     gitfix_make(&g);
-    int port = csit_free_port();
+    int port = ts_free_port();
     char cmd[1024], uri[256], log[320], pwfile[320];
     snprintf(cmd, sizeof(cmd),
              "python3 '%s/git_http_auth.py' '%s' %d gituser 'r1ght-pass' > '%s/http.log' 2>&1 < /dev/null &"
@@ -364,7 +364,7 @@ static void test_credentials(void **state)
              "CONFIG_SERVER_GIT_USERNAME=gituser CONFIG_SERVER_GIT_PASSWORD='wr0ng-pass' timeout 30 "
              "'%s/config-server'"
              " --repo-uri '%s' --port %d --host 127.0.0.1 --git-timeout-s 5 2> '%s'",
-             ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR), uri, csit_free_port(), log);
+             ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR), uri, ts_free_port(), log);
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124);
     sh("grep -qi 'auth' '%s'", log);

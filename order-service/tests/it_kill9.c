@@ -84,7 +84,7 @@ static void test_kill9_mid_stream(void **state)
     assert_int_equal(os_it_setup(&t, "kill", 3), 0);
     produce(&t, 0, NEVENTS / 2);
     char logf[128];
-    int port = os_it_free_port();
+    int port = ts_free_port();
     snprintf(logf, sizeof logf, "/tmp/it_order_kill9_%d.log", (int)getpid());
     pid_t pid = os_it_start(&t, port, fast_env, logf);
     assert_true(pid > 0);
@@ -115,7 +115,7 @@ static void test_two_replicas_one_killed(void **state)
     os_it_t t;
     assert_int_equal(os_it_setup(&t, "repl", 4), 0);
     char loga[128], logb[128];
-    int pa = os_it_free_port(), pb = os_it_free_port();
+    int pa = ts_free_port(), pb = ts_free_port();
     snprintf(loga, sizeof loga, "/tmp/it_order_replica_a_%d.log", (int)getpid());
     snprintf(logb, sizeof logb, "/tmp/it_order_replica_b_%d.log", (int)getpid());
     pid_t a = os_it_start(&t, pa, fast_env, loga);
@@ -149,7 +149,7 @@ static void test_apply_failed_goes_to_dlq(void **state)
     assert_int_equal(os_it_setup(&t, "fault", 1), 0);
     char logf[128];
     snprintf(logf, sizeof logf, "/tmp/it_order_fault_%d.log", (int)getpid());
-    int port = os_it_free_port();
+    int port = ts_free_port();
     pid_t pid = os_it_start(&t, port, env, logf);
     assert_int_equal(os_it_wait_ready(port, 30000), 0);
     assert_int_equal(os_it_scalar(&t, "SELECT 1 FROM pg_constraint LIMIT 1"), 1);

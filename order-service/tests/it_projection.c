@@ -60,7 +60,7 @@ static int setup(void **state)
     memset(&w, 0, sizeof w);
     if (os_it_setup(&w.t, "proj", 3) != 0)
         return -1;
-    int port = os_it_free_port(); /* not a fixed one: parallel runs do not meet */
+    int port = ts_free_port(); /* not a fixed one: parallel runs do not meet */
     char logf[128];
     snprintf(logf, sizeof logf, "/tmp/it_order_projection_%d.log", (int)getpid());
     snprintf(w.base, sizeof w.base, "http://127.0.0.1:%d", port);

@@ -167,11 +167,6 @@ static long long wait_readiness(int port, long want, long timeout_ms)
     return -1;
 }
 
-static int free_port(void)
-{
-    return os_it_free_port();
-}
-
 static void test_readiness_follows_database(void **state)
 {
     os_it_t t;
@@ -180,9 +175,9 @@ static void test_readiness_follows_database(void **state)
     const char *ci = ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs");
     const char *pp = strstr(ci, "port=");
     int pg_port = pp ? atoi(pp + 5) : 5432;
-    int port = free_port();
+    int port = ts_free_port();
     assert_int_equal(os_it_setup(&t, "readiness", 1), 0);
-    assert_int_equal(relay_start(&r, free_port(), pg_port), 0);
+    assert_int_equal(relay_start(&r, ts_free_port(), pg_port), 0);
     int relay_port = r.port;
     snprintf(env_port, sizeof env_port, "DATASOURCE_PORT=%d", relay_port);
     const char *env[] = {env_port, "DATASOURCE_CONNECT_TIMEOUT_S=2", NULL};

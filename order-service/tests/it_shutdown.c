@@ -51,7 +51,7 @@ static int listen_any(int *port)
 
 static int unused_port(void)
 {
-    return os_it_free_port();
+    return ts_free_port();
 }
 
 /* Waits for `pid` to exit for at most `ms`: its exit status (128+signal when killed), or

@@ -241,26 +241,6 @@ pid_t os_it_start(os_it_t *t, int port, const char *const *extra_env, const char
     _exit(127);
 }
 
-int os_it_free_port(void)
-{
-    static int next; /* test-process helper: successive calls walk on */
-    for (int i = 0; i < 4000; i++) {
-        struct sockaddr_in a;
-        int port = 20000 + (int)((getpid() * 7919L + (next++) * 131L) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons((uint16_t)port);
-        int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (ok)
-            return port;
-    }
-    return -1;
-}
-
 int os_it_child_setup(void **state)
 {
     pid_t *pid = malloc(sizeof *pid);

@@ -44,11 +44,6 @@ int os_it_flush(os_it_t *t);
 /* Starts order-service on `port` with the run's names and extra "NAME=value" env entries
  * (NULL-terminated, may be NULL). Returns the pid or -1. */
 pid_t os_it_start(os_it_t *t, int port, const char *const *extra_env, const char *logfile);
-/* A 127.0.0.1 port nothing listens on, below the kernel's ephemeral range (32768+) so no
- * client socket takes it meanwhile, varied by pid so parallel runs do not meet; -1 if
- * none. Successive calls return different ports. */
-int os_it_free_port(void);
-
 /* Waits until GET /health/readiness answers 200 (timeout ms). 0 or -1. */
 int os_it_wait_ready(int port, long timeout_ms);
 /* SIGTERM + wait; returns the exit status (or -1). */

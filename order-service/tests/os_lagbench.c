@@ -14,7 +14,7 @@
  * achieved commands/s. --failures FILE writes one line per failed command
  * ("<epoch ms> <status> <kind>") for the fault suite's outage figures.
  *
- *   os_lagbench --customer-url http://127.0.0.1:39184 --pg "host=… dbname=…" --rate 200 --seconds 10
+ *   os_lagbench --customer-url http://127.0.0.1:19184 --pg "host=… dbname=…" --rate 200 --seconds 10
  *   os_lagbench … --rate 300 --seconds 30 --updates 0.3 --deletes 0.1 --failures /tmp/f.txt
  */
 #include <pthread.h>

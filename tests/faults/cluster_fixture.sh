@@ -2,7 +2,7 @@
 # cluster_fixture.sh up|down — the ctest fixture `cluster` of the fault suite (label faults):
 # `up` removes what a previous run left in $CQ_CLUSTER_DIR and starts a fresh replicated
 # stack (scripts/cluster.sh up --async: 3 KRaft brokers, a PostgreSQL primary + streaming
-# standby, on ports 34000-34199, none of the ctest stack's); `down` stops it and deletes it.
+# standby, on ports 26100-26199, none of the ctest stack's); `down` stops it and deletes it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 case ${1:-} in

@@ -23,8 +23,8 @@ TARGET=${2:?kafka or pg}
 FAULT_NAME=partition_${SVC%%-*}_$TARGET
 . "$(dirname "$0")/lib.sh"
 case $TARGET in
-  kafka) PORTS=$(tr ' ' ',' <<<"${CQ_CLUSTER_KAFKA_PORTS:-34091 34092 34093}"); WHAT="the brokers ($PORTS)" ;;
-  pg) PORTS=$(tr ' ' ',' <<<"${CQ_CLUSTER_PG_PORTS:-34432 34433}"); WHAT="PostgreSQL ($PORTS)" ;;
+  kafka) PORTS=$(tr ' ' ',' <<<"${CQ_CLUSTER_KAFKA_PORTS:-26191 26192 26193}"); WHAT="the brokers ($PORTS)" ;;
+  pg) PORTS=$(tr ' ' ',' <<<"${CQ_CLUSTER_PG_PORTS:-26132 26133}"); WHAT="PostgreSQL ($PORTS)" ;;
   *) echo "TARGET must be kafka or pg" >&2; exit 2 ;;
 esac
 case $SVC in customer-service|order-service) ;; *) echo "SERVICE must be customer-service or order-service" >&2; exit 2 ;; esac

@@ -22,9 +22,12 @@ FAULTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$FAULTS/../.." && pwd)
 CLUSTER=$ROOT/scripts/cluster.sh
 export CQ_BIN_DIR=${CQ_BIN_DIR:-$ROOT/build/bin}
-export TRIO_PROFILES=cluster TRIO_PORT_BASE=34000 TRIO_CONFIG_PORT=34188
+# the trio's ports: base + 181/184/188, beside the cluster's in 26100-26199 (below the
+# ephemeral range); CQ_FAULTS_PORT_BASE moves them with the cluster's (tests/faults/CMakeLists.txt)
+FAULTS_BASE=${CQ_FAULTS_PORT_BASE:-26000}
+export TRIO_PROFILES=cluster TRIO_PORT_BASE=$FAULTS_BASE TRIO_CONFIG_PORT=$((FAULTS_BASE + 188))
 export TRIO_DIR=${TRIO_DIR:-/tmp/cq-faults-${USER:-root}}
-export PG_HOST=127.0.0.1,127.0.0.1 PG_PORT=34432,34433
+export PG_HOST=127.0.0.1,127.0.0.1 PG_PORT=$(tr ' ' ',' <<<"${CQ_CLUSTER_PG_PORTS:-26132 26133}")
 CQ_KAFKA_BOOTSTRAP=$("$CLUSTER" bootstrap)
 export CQ_KAFKA_BOOTSTRAP
 FAULT_RATE=${FAULT_RATE:-300}

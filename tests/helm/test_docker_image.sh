@@ -23,7 +23,8 @@ tag=$$
 db=docker_it_$tag
 topic=docker-it-$tag
 names=("cq-it-config-$tag" "cq-it-customer-$tag" "cq-it-order-$tag")
-ports=(27888 27184 27181)
+off=${CQ_TEST_PORT_OFFSET:-0}
+ports=($((27888 + off)) $((27184 + off)) $((27181 + off)))
 mkdir -p "$work"
 
 skip() { echo "SKIP: $*"; exit 77; }

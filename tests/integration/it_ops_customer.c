@@ -49,7 +49,7 @@ static void inst_start(inst_t *in, const char *name, const char *const *extra)
     size_t n;
     long long t = (long long)time(NULL);
     memset(in, 0, sizeof *in);
-    in->port = ops_free_port();
+    in->port = ts_free_port();
     assert_true(in->port > 0);
     snprintf(in->db, sizeof in->db, "it_ops_cs_%s_%d", name, (int)getpid());
     snprintf(in->topic, sizeof in->topic, "it-ops-cs-%s-%d-%lld", name, (int)getpid(), t);
@@ -215,11 +215,11 @@ static void spawn_dead_db(inst_t *in, const char *tag)
     size_t n;
 
     memset(in, 0, sizeof *in);
-    in->port = ops_free_port();
+    in->port = ts_free_port();
     snprintf(in->log, sizeof in->log, "/tmp/it_ops_customer_%s_%d.log", tag, (int)getpid());
     snprintf(in->topic, sizeof in->topic, "it-ops-cs-%s-%d", tag, (int)getpid());
     n = ops_base_env(buf, env, in->port, "cqrs");
-    snprintf(dead, sizeof dead, "DATASOURCE_PORT=%d", ops_free_port()); /* nothing listens there */
+    snprintf(dead, sizeof dead, "DATASOURCE_PORT=%d", ts_free_port()); /* nothing listens there */
     for (size_t i = 0; i < n; i++) /* replace the base environment's database port */
         if (strncmp(env[i], "DATASOURCE_PORT=", 16) == 0)
             env[i] = dead;

@@ -143,7 +143,7 @@ static void t_json_logs(void **state)
     snprintf(t->dlq, sizeof t->dlq, "%s.DLQ", t->topic);
     snprintf(t->group, sizeof t->group, "%s-group", t->topic);
     for (int i = 0; i < N_PROG; i++) {
-        t->port[i] = ops_free_port();
+        t->port[i] = ts_free_port();
         assert_true(t->port[i] > 0);
         snprintf(t->log[i], sizeof t->log[i], "/tmp/it_ops_logs_%s_%d.log", PROG[i], pid);
     }

@@ -60,7 +60,7 @@ static void start_instance(ctx_t *c, const char *logname)
 {
     char buf[OPS_BASE_ENV + 4][256];
     const char *env[OPS_BASE_ENV + 5];
-    c->port = ops_free_port();
+    c->port = ts_free_port();
     assert_true(c->port > 0);
     snprintf(c->log, sizeof c->log, "/tmp/it_ops_order_%s_%d.log", logname, (int)getpid());
     run_env(c, c->port, buf, env);
@@ -463,7 +463,7 @@ static void t_rebuild_cli(void **state)
     ts_sleep_ms(200);
     snprintf(out, sizeof out, "/tmp/it_ops_order_rebuild_out_%d.json", (int)getpid());
     snprintf(err_log, sizeof err_log, "/tmp/it_ops_order_rebuild_%d.log", (int)getpid());
-    run_env(c, ops_free_port(), buf, env);
+    run_env(c, ts_free_port(), buf, env);
     pid_t cli = ts_spawn(SVC, args, env, out, err_log);
     assert_true(cli > 0);
     rc = ops_wait_exit(cli, 180000);

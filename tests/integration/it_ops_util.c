@@ -24,22 +24,6 @@ extern char **environ;
 
 #define OPS_DEFAULT_PG "host=127.0.0.1 port=25433 user=postgres dbname=cqrs"
 
-int ops_free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    int port = -1, fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* Copies the value of `key=` in a conninfo string into out (empty when absent). */
 static void ops_conninfo_part(const char *ci, const char *key, char *out, size_t len)
 {

@@ -8,9 +8,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* A free TCP port on 127.0.0.1 (bind to 0, read, close). -1 on error. */
-int ops_free_port(void);
-
 /* (Programs are started with ts_spawn from tests/support/ts.h.) */
 
 /* The env entries every service instance of these tests gets: config-server URL

@@ -2,13 +2,17 @@
  * ts.h. */
 #include "ts.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <unistd.h>
 
@@ -96,6 +100,25 @@ char *ts_resp_header(const ts_resp_t *r, const char *name)
         p = eol ? eol + 2 : NULL;
     }
     return NULL;
+}
+
+int ts_free_port(void)
+{
+    static unsigned next; /* per test process: successive calls walk on */
+    const unsigned span = TS_PORT_HI - TS_PORT_LO + 1;
+    const unsigned start = (unsigned)getpid() * 7919u + (unsigned)time(NULL);
+    for (unsigned i = 0; i < span; i++) {
+        int port = TS_PORT_LO + (int)((start + (next++) * 131u) % span);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return port;
+    }
+    return -1;
 }
 
 long long ts_now_ms(void)

@@ -57,6 +57,16 @@ pid_t ts_spawn(const char *prog, const char *const *args, const char *const *env
  * stack's PostgreSQL server ($CQ_PG_CONNINFO). Returns 0, or -1 after printing why. */
 int ts_pg_fresh_db(const char *dbname);
 
+/* A TCP port on 127.0.0.1 that nothing listens on now, for a server the test starts: drawn
+ * from TS_PORT_LO..TS_PORT_HI, below Linux's ephemeral range (32768-60999), so the kernel
+ * never hands it out as the source port of an outgoing connection between this probe and
+ * the server's bind; successive calls (and concurrent test processes, by their pid) walk
+ * different sequences, and the fixed ports of the test stack and the fault suite lie
+ * outside the range. -1 when none is free. */
+#define TS_PORT_LO 20000
+#define TS_PORT_HI 24999
+int ts_free_port(void);
+
 /* Milliseconds on a monotonic clock. */
 long long ts_now_ms(void);
 /* Sleeps `ms` milliseconds. */

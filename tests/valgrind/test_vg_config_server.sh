@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(mktemp -d); trap 'rm -rf "$repo"' EXIT
 cp -r "$CQ_SOURCE_DIR/config-repo/." "$repo/"
-port=26890
+port=$((27890 + ${CQ_TEST_PORT_OFFSET:-0}))
 export REPO=$repo
 "$here/vg_check.sh" config-server $port /actuator/health '
   set -e

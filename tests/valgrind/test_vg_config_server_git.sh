@@ -13,7 +13,7 @@ cp -r "$CQ_SOURCE_DIR/config-repo/." "$dir/work/"
 (cd "$dir/work" && g add -A && g commit -qm seed && g remote add origin "$dir/remote.git" &&
  g push -q origin main && g checkout -qb release/1.0 && echo "rel: 1" >> customer-service.yml &&
  g commit -qam rel && g tag -a v1 -m v1 && g push -q origin release/1.0 v1 && g checkout -q main) 2>/dev/null
-port=26891
+port=$((27891 + ${CQ_TEST_PORT_OFFSET:-0}))
 export WORK=$dir/work REMOTE=$dir/remote.git
 "$here/vg_check.sh" config-server-git $port /actuator/health '
   set -e

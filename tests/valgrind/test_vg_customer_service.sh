@@ -4,7 +4,7 @@
 # deletes and bad input, then SIGTERM; no memory errors, no definitely-lost leaks, exit 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-port=26184
+port=$((27854 + ${CQ_TEST_PORT_OFFSET:-0}))
 export CONFIG_SERVER_URL=$CQ_CONFIG_URL APP_PROFILES=test SERVER_PORT=$port
 "$here/vg_check.sh" customer-service $port /health/readiness '
   set -e

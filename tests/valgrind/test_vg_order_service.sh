@@ -8,7 +8,7 @@
 # errors, no definitely-lost leaks, exit 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-port=26181
+port=$((27851 + ${CQ_TEST_PORT_OFFSET:-0}))
 db=vg_order_$$
 psql_() { psql -X -q -v ON_ERROR_STOP=1 "$CQ_PG_CONNINFO" "$@"; }
 psql_ -c "CREATE DATABASE $db"

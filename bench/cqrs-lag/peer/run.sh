@@ -55,7 +55,7 @@
 #   flock /tmp/cq-bench.lock bench/cqrs-lag/peer/run.sh
 #   SECONDS_PER_RATE=20 SEARCH_START=1500 SEARCH_STEP=500 BUILD_DIR=build-h6 bench/cqrs-lag/peer/run.sh
 # Env: BUILD_DIR (build-bench), SECONDS_PER_RATE (30, every step), WARMUP_SECONDS (20, at 200/s: the JVM compiles meanwhile), SEARCH_START
-# (1500), SEARCH_STEP (500), SEARCH_MAX (6000), LAG_LIMIT_MS (1000), PORT_BASE (35000:
+# (1500), SEARCH_STEP (500), SEARCH_MAX (6000), LAG_LIMIT_MS (1000), PORT_BASE (15000:
 # PostgreSQL +32, Kafka +92/+93, Connect REST +83, services +181/+184, config +198),
 # BENCH_DIR (the git-ignored bench/cqrs-lag/.peer/run), PHASES ("ours peer").
 #
@@ -90,7 +90,7 @@ SEARCH_STEP=${SEARCH_STEP:-500}
 SEARCH_MAX=${SEARCH_MAX:-6000}
 LAG_LIMIT_MS=${LAG_LIMIT_MS:-1000}
 PHASES=${PHASES:-ours peer}
-PB=${PORT_BASE:-35000}
+PB=${PORT_BASE:-15000}
 BENCH_DIR=${BENCH_DIR:-$HERE/../.peer/run}
 CONNECT_PORT=$((PB + 83))
 HZ=$(getconf CLK_TCK)
