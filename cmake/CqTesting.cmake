@@ -55,12 +55,12 @@ endfunction()
 # below Linux's ephemeral range (32768-60999), so no outgoing connection's source port can
 # hold one when a server binds it; servers a test starts for itself take ts_free_port()
 # (20000-24999); the fault suite's cluster sits in 26100-26199 (tests/faults/CMakeLists.txt).
-# CQ_TEST_PORT_OFFSET (a multiple of 100, 0-400) moves all of these fixed ports, so two build
-# trees can run their suites on one machine at once.
-set(CQ_TEST_PORT_OFFSET 0 CACHE STRING "added to every fixed test port (a multiple of 100, 0-400)")
+# CQ_TEST_PORT_OFFSET (a multiple of 100, -200..400) moves all of these fixed ports, so several
+# build trees can run their suites on one machine at once (no two offsets make two ports meet).
+set(CQ_TEST_PORT_OFFSET 0 CACHE STRING "added to every fixed test port (a multiple of 100, -200..400)")
 math(EXPR _cq_off_rem "${CQ_TEST_PORT_OFFSET} % 100")
-if(NOT _cq_off_rem EQUAL 0 OR CQ_TEST_PORT_OFFSET LESS 0 OR CQ_TEST_PORT_OFFSET GREATER 400)
-  message(FATAL_ERROR "CQ_TEST_PORT_OFFSET must be a multiple of 100 in 0..400 (got ${CQ_TEST_PORT_OFFSET})")
+if(NOT _cq_off_rem EQUAL 0 OR CQ_TEST_PORT_OFFSET LESS -200 OR CQ_TEST_PORT_OFFSET GREATER 400)
+  message(FATAL_ERROR "CQ_TEST_PORT_OFFSET must be a multiple of 100 in -200..400 (got ${CQ_TEST_PORT_OFFSET})")
 endif()
 set(CQ_TEST_STACK_DIR ${CMAKE_BINARY_DIR}/test-stack)
 math(EXPR CQ_TEST_PG_PORT "25433 + ${CQ_TEST_PORT_OFFSET}")
