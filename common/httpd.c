@@ -61,6 +61,7 @@ struct httpd {
     atomic_int stopping;
     int started;
     int stopped;
+    int keep_listener; /* httpd_keep_listener: httpd_stop leaves listen_fd open */
 };
 
 static uint64_t now_us(void)
@@ -314,6 +315,35 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* Takes over opts.adopt_fd: it must be a listening TCP socket; made non-blocking and
+ * close-on-exec. */
+static int adopt_listener(httpd_t *s, char *err, size_t errlen)
+{
+    int fd = s->o.adopt_fd, type = 0, acc = 0;
+    socklen_t l1 = sizeof type, l2 = sizeof acc;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    s->o.adopt_fd = 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l2) != 0 || type != SOCK_STREAM || !acc ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+        errbuf_set(err, errlen, "inherited fd %d is not a listening TCP socket", fd);
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+        errbuf_set(err, errlen, "inherited fd %d: fcntl: %s", fd, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    s->listen_fd = fd;
+    return 0;
+}
+
 static int open_listener(httpd_t *s, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
@@ -366,8 +396,9 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         errbuf_set(err, errlen, "server already started");
         return -1;
     }
+    int adopted = s->o.adopt_fd > 0;
     signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write must not kill the process */
-    if (open_listener(s, err, errlen) != 0)
+    if ((s->o.adopt_fd > 0 ? adopt_listener(s, err, errlen) : open_listener(s, err, errlen)) != 0)
         return -1;
     s->th = calloc((size_t)s->o.threads, sizeof(*s->th));
     if (s->th == NULL) {
@@ -394,7 +425,8 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         s->nth = i + 1;
     }
     if (s->o.log != NULL)
-        clog_info(s->o.log, "httpd: listening on %s:%d with %d thread(s)", s->o.host, s->port, s->o.threads);
+        clog_info(s->o.log, "httpd: listening on %s:%d with %d thread(s)%s", s->o.host, s->port, s->o.threads,
+                  adopted ? " (socket inherited from the previous image)" : "");
     return 0;
 }
 
@@ -414,12 +446,20 @@ void httpd_stop(httpd_t *s)
     for (int i = 0; i < s->nth; i++)
         if (s->th[i].started)
             pthread_join(s->th[i].tid, NULL);
-    if (s->listen_fd >= 0)
+    if (s->listen_fd >= 0 && !s->keep_listener)
         close(s->listen_fd);
     s->listen_fd = -1;
     s->stopped = 1;
     if (s->o.log != NULL)
         clog_info(s->o.log, "httpd: stopped");
+}
+
+int httpd_keep_listener(httpd_t *s)
+{
+    if (s == NULL || !s->started || s->stopped || s->listen_fd < 0)
+        return -1;
+    s->keep_listener = 1;
+    return s->listen_fd;
 }
 
 void httpd_free(httpd_t *s)
@@ -436,6 +476,8 @@ void httpd_free(httpd_t *s)
         h2o_config_dispose(&s->cfg);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    if (!s->started && s->o.adopt_fd > 0)
+        close(s->o.adopt_fd);
     free(s->th);
     free(s);
 }

@@ -56,6 +56,10 @@ typedef struct httpd_opts {
     const clog_t *log;        /* borrowed, may be NULL */
     httpd_observe_fn observe; /* optional per-request hook (metrics, access log) */
     void *observe_ctx;
+    int adopt_fd; /* > 0: serve this already-listening TCP socket (one a previous image of the
+                     process kept open across exec, httpd_keep_listener) instead of binding
+                     host:port. Owned by the server: httpd_start adopts it (or closes it when
+                     it is no listening TCP socket), httpd_free closes it if never started */
 } httpd_opts_t;
 
 /* Creates a server (not yet listening). `opts` is copied (its strings are borrowed and
@@ -76,6 +80,12 @@ int httpd_port(const httpd_t *s);
 
 /* Stops accepting, drains (see top), joins the threads. Idempotent; safe before start. */
 void httpd_stop(httpd_t *s);
+/* Call before httpd_stop to keep the listening socket open past it (a restart in place
+ * hands it to the next image of the process, which adopts it with opts.adopt_fd): returns
+ * its fd, from now on the caller's (FD_CLOEXEC still set: clear it just before exec), or -1
+ * when the server is not listening. httpd_stop still stops accepting and drains; clients
+ * that connect in between wait in the socket's backlog instead of being refused. */
+int httpd_keep_listener(httpd_t *s);
 /* Stops if needed and frees. NULL-safe. */
 void httpd_free(httpd_t *s);
 

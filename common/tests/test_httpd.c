@@ -1,7 +1,8 @@
 /* test_httpd.c — unit tests of common/httpd: starts a real server in-process on an
  * ephemeral 127.0.0.1 port and talks to it with libcurl (routing, 404/405/413 problem+json,
  * content_length/keep-alive on errors, headers, observe hook, drain with idle keep-alive,
- * and a request in flight at stop time that still gets its answer).
+ * a request in flight at stop time that still gets its answer, and a listening socket kept
+ * past the stop and adopted by a second server, as a restart in place does).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,11 +11,14 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -255,6 +259,70 @@ static void test_drain_finishes_in_flight(void **state)
     httpd_free(s);
 }
 
+typedef struct late {
+    int port;
+    long status;
+} late_t;
+
+/* A client that connects while nothing accepts: its connection waits in the backlog. */
+static void *late_client(void *arg)
+{
+    late_t *l = arg;
+    resp_t r;
+    CURL *c = curl_easy_init();
+    do_req(c, "GET", l->port, "/hello", NULL, 0, &r);
+    l->status = r.status;
+    resp_free(&r);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* A restart in place: the first server keeps its listening socket past httpd_stop, a
+ * client connects while no server runs, and a second server adopting the socket answers
+ * it on the same port: nothing refused. */
+static void test_keep_and_adopt_listener(void **state)
+{
+    (void)state;
+    char err[256];
+    obs_t o = {0};
+    httpd_t *a = start(&o, 2);
+    int port = httpd_port(a);
+    int fd = httpd_keep_listener(a);
+    assert_true(fd > 2);
+    httpd_stop(a);
+    httpd_free(a);
+    assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC); /* still open, not inherited */
+
+    late_t l = {.port = port};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, late_client, &l), 0);
+    struct timespec t = {0, 200 * 1000000L};
+    nanosleep(&t, NULL);
+    assert_int_equal(l.status, 0); /* waiting in the backlog */
+
+    httpd_opts_t opts = {.host = "127.0.0.1", .threads = 1, .adopt_fd = fd};
+    httpd_t *b = httpd_new(&opts, err, sizeof(err));
+    assert_non_null(b);
+    assert_int_equal(httpd_route(b, "GET", "/hello", "hello", h_hello, NULL), 0);
+    assert_int_equal(httpd_start(b, err, sizeof(err)), 0);
+    assert_int_equal(httpd_port(b), port);
+    pthread_join(th, NULL);
+    assert_int_equal(l.status, 200);
+    httpd_free(b);
+    assert_int_equal(fcntl(fd, F_GETFD), -1); /* the adopting server closed it */
+
+    /* a socket that does not listen is refused (and closed) */
+    int nl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(nl > 2);
+    opts.adopt_fd = nl;
+    b = httpd_new(&opts, err, sizeof(err));
+    assert_non_null(b);
+    assert_int_equal(httpd_start(b, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not a listening TCP socket"));
+    assert_int_equal(fcntl(nl, F_GETFD), -1);
+    httpd_free(b);
+}
+
 static void test_stop_before_start(void **state)
 {
     (void)state;
@@ -271,9 +339,8 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes_and_errors),
-        cmocka_unit_test(test_drain_closes_idle_keepalive),
-        cmocka_unit_test(test_drain_finishes_in_flight),
+        cmocka_unit_test(test_routes_and_errors),        cmocka_unit_test(test_drain_closes_idle_keepalive),
+        cmocka_unit_test(test_drain_finishes_in_flight), cmocka_unit_test(test_keep_and_adopt_listener),
         cmocka_unit_test(test_stop_before_start),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
