@@ -3,7 +3,7 @@
 #   cq_embed(TARGET tgt SYMBOL name FILES a.sql b.sql ...)
 # generates a C file defining
 #   const embed_file_t name[] = {{"a.sql", data, len}, ..., {NULL, NULL, 0}};
-# (type from common/embed.h; the files in the order given, data NUL-terminated) and adds
+# (type from common/base/embed.h; the files in the order given, data NUL-terminated) and adds
 # it to `tgt`. Editing a file re-generates the array.
 function(cq_embed)
   cmake_parse_arguments(E "" "TARGET;SYMBOL" "FILES" ${ARGN})

@@ -1,4 +1,4 @@
-/* test_clog.c — unit tests of common/clog.c: one valid JSON object per line, levels,
+/* test_clog.c — unit tests of common/base/clog.c: one valid JSON object per line, levels,
  * extra fields, and messages that are not valid UTF-8. */
 #include <stdarg.h>
 #include <stddef.h>

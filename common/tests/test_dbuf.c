@@ -1,4 +1,4 @@
-/* test_dbuf.c — unit tests of common/dbuf.c: appends, formatting, the cap, take. */
+/* test_dbuf.c — unit tests of common/base/dbuf.c: appends, formatting, the cap, take. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_evcodec.c — unit tests of the customer event codec (common/evcodec.h): round trip,
+/* test_evcodec.c — unit tests of the customer event codec (common/events/evcodec.h): round trip,
  * decoding records of the seed's schema (id 1) with defaults, and every error code. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_kfk.c — unit tests of the librdkafka glue (common/kfk.h): config key mapping,
+/* test_kfk.c — unit tests of the librdkafka glue (common/kafka/kfk.h): config key mapping,
  * passthrough, batch-size boost, idempotent producer against librdkafka's mock cluster
  * (no real broker), log routing into clog. */
 #include <setjmp.h>

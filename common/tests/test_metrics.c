@@ -1,4 +1,4 @@
-/* test_metrics.c — unit tests of the Prometheus registry (common/metrics.h): counters,
+/* test_metrics.c — unit tests of the Prometheus registry (common/base/metrics.h): counters,
  * gauges, histograms, rendering, label escaping, concurrent updates. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -18,6 +18,7 @@
 
 #include "dbuf.h"
 #include "svc.h"
+#include "svc_pg.h"
 
 static void usage_fn(FILE *out)
 {

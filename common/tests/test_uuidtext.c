@@ -1,4 +1,4 @@
-/* test_uuidtext.c — unit tests of common/uuidtext.c: the accepted form and normalisation. */
+/* test_uuidtext.c — unit tests of common/base/uuidtext.c: the accepted form and normalisation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

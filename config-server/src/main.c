@@ -12,15 +12,14 @@
 
 #include <openssl/crypto.h>
 
-#include "cfgcli.h"
 #include "clog.h"
+#include "cqexit.h"
 #include "crypto/cipher.h"
 #include "git/gitrepo.h"
 #include "http/monitor.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "repo/repo.h"
-#include "svc.h"
 #include "watch/watcher.h"
 
 /* LeakSanitizer: httpd's suppressions, and libgit2 1.5.1's git_regexp_match, which leaks its
@@ -36,8 +35,8 @@ const char *__lsan_default_suppressions(void)
 /* Exit codes, as the services' (sysexits.h): a repository or credentials that cannot be
  * used is a configuration error; anything else that stops the start-up (the port taken…)
  * is EX_SOFTWARE. */
-#define CS_EXIT_CONFIG CFGCLI_EXIT_CONFIG  /* 78 */
-#define CS_EXIT_SOFTWARE SVC_EXIT_SOFTWARE /* 70 */
+#define CS_EXIT_CONFIG CQ_EXIT_CONFIG     /* 78 */
+#define CS_EXIT_SOFTWARE CQ_EXIT_SOFTWARE /* 70 */
 
 typedef struct opts {
     const char *repo;

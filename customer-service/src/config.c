@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "svc.h"
+#include "svc_pg.h"
 
 static int cs_collect_kv(void *ud, const char *key, const char *rest, const char *value, const char *source)
 {

@@ -5,11 +5,11 @@
  * config.c), connect to PostgreSQL and apply the migrations, build the adapters and wire
  * them into the application's ports, start the HTTP server (a taken port fails the start at
  * once, exit 70) and the outbox relay, then wait for SIGTERM/SIGINT: stop accepting, finish
- * in-flight requests, flush the producer, exit 0 — within 10 s (common/svc.h's watchdog ends
+ * in-flight requests, flush the producer, exit 0 — within 10 s (common/svc/svc.h's watchdog ends
  * an overrunning teardown with exit 75; unpublished outbox rows stay in the outbox for the
  * next relay). A SIGTERM during the start-up is honoured between its steps. The glue shared
  * with order-service (arguments, configuration, conninfo, migration, health, metrics, stop)
- * is common/svc.h.
+ * is common/svc/svc.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "pgpool.h"
 #include "svc.h"
+#include "svc_pg.h"
 
 #define EXIT_DB SVC_EXIT_UNAVAILABLE    /* 69: database or schema registry unreachable, migration failed */
 #define EXIT_SOFTWARE SVC_EXIT_SOFTWARE /* 70 */

@@ -1,6 +1,6 @@
 /* test_customer_http.c — the HTTP layer (JSON <-> commands, status codes, problem+json,
  * headers) with the application wired to in-memory fake ports, beside health and metrics
- * (common/svc.h) wired as main.c wires them. The server runs in-process on an ephemeral
+ * (common/svc/svc.h) wired as main.c wires them. The server runs in-process on an ephemeral
  * loopback port; no database, no Kafka. */
 #include <setjmp.h>
 #include <stdarg.h>

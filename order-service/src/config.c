@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "svc.h"
+#include "svc_pg.h"
 
 typedef struct os_kv_acc {
     os_config_t *cfg;

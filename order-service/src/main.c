@@ -5,11 +5,11 @@
  * topics exist, start the HTTP server (a taken port fails the start at once) and the
  * projector thread (customer topic → "order".customers), then wait for SIGTERM/SIGINT: stop
  * accepting and drain HTTP, let the projector finish (commit) its batch, exit 0 — within
- * 10 s even with Kafka or PostgreSQL gone (common/svc.h's watchdog; exit 75 if it has to
+ * 10 s even with Kafka or PostgreSQL gone (common/svc/svc.h's watchdog; exit 75 if it has to
  * cut the teardown short). A SIGTERM during the start-up is honoured between its steps.
  * `order-service rebuild-read-model` rebuilds the read model from the topic and exits.
  * The settings are read and checked by config.c; the glue shared with customer-service
- * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc.h.
+ * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc/svc.h.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +34,7 @@
 #include "messaging/rebuild_ctl.h"
 #include "metrics.h"
 #include "svc.h"
+#include "svc_pg.h"
 
 extern const embed_file_t order_migrations[];
 

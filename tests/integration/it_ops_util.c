@@ -67,7 +67,7 @@ size_t ops_base_env(char buf[OPS_BASE_ENV][256], const char **env, int port, con
     env[n] = buf[n], n++;
     snprintf(buf[n], 256, "SERVER_ADDRESS=127.0.0.1");
     env[n] = buf[n], n++;
-    /* Sanitize builds: LeakSanitizer's summary of the suppressions it used (common/httpd.c
+    /* Sanitize builds: LeakSanitizer's summary of the suppressions it used (common/http/httpd.c
      * suppresses h2o's pools) is not the program's output; real leak reports still show. */
     snprintf(buf[n], 256, "LSAN_OPTIONS=print_suppressions=0%s%s", getenv("LSAN_OPTIONS") ? ":" : "",
              getenv("LSAN_OPTIONS") ? getenv("LSAN_OPTIONS") : "");

@@ -1,4 +1,4 @@
-/* it_pgx.c — common/pgx.c against the real PostgreSQL: connect (and its bounded retry on a
+/* it_pgx.c — common/pg/pgx.c against the real PostgreSQL: connect (and its bounded retry on a
  * dead address), migrations applied once and in order, a failing migration rolled back
  * without touching earlier ones, SQLSTATEs, error text, a stoppable connect and conninfo
  * quoting. */

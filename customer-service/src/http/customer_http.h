@@ -1,9 +1,9 @@
-/* customer_http.h — customer-service's HTTP API on top of common/httpd.h:
+/* customer_http.h — customer-service's HTTP API on top of common/http/httpd.h:
  *   POST   /customers            create (201 + Location + ETag)
  *   GET    /customers/{id}       the write model's view of one customer (200 + ETag)
  *   PUT    /customers/{id}       full update, version + 1; If-Match: <version> → 412
  *   DELETE /customers/{id}       204 (a tombstone event follows); If-Match honoured
- * (/health/..., /metrics: common/svc.h's svc_http_register, wired in main.c as in order-service.)
+ * (/health/..., /metrics: common/svc/svc.h's svc_http_register, wired in main.c as in order-service.)
  * JSON in and out; every error is application/problem+json naming the problem (and the
  * offending `field` where there is one). See customer-service/openapi.yaml.
  */

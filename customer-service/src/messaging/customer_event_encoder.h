@@ -1,5 +1,5 @@
 /* customer_event_encoder.h — the encoder port (application/customer_app.h) implemented
- * with the shared Avro codec (common/evcodec.h): domain event → Confluent-framed
+ * with the shared Avro codec (common/events/evcodec.h): domain event → Confluent-framed
  * CustomerAvroModel. */
 #ifndef CS_CUSTOMER_EVENT_ENCODER_H
 #define CS_CUSTOMER_EVENT_ENCODER_H

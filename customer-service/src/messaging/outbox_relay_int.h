@@ -3,7 +3,7 @@
  * leader's scan). Dependencies run one way only (scripts/check-layout.sh checks it):
  *   outbox_relay.c → outbox_relay_takeover.c → outbox_relay_pump.c, and
  *   outbox_relay.c → outbox_relay_pump.c; the pump and the scan call nothing of
- *   outbox_relay.c (clocks: common/svc.h). */
+ *   outbox_relay.c (clocks: common/svc/svc.h). */
 #ifndef CS_OUTBOX_RELAY_INT_H
 #define CS_OUTBOX_RELAY_INT_H
 

@@ -1,10 +1,10 @@
-/* routes.h — order-service's HTTP API on common/httpd.h:
+/* routes.h — order-service's HTTP API on common/http/httpd.h:
  *   POST /orders                      → 201 {orderTrackingId, orderStatus, message}
  *   GET  /orders/{trackingId}         → 200 {orderTrackingId, orderStatus, failureMessages}
  *   GET  /customers/{id}              → 200 read-model row with its version
  *   POST /admin/rebuild-read-model    → 202 (Authorization: Bearer <token> or Basic with the
  *   GET  /admin/rebuild-read-model      token as password; token from ORDER_ADMIN_TOKEN)
- * (health, /actuator/health and /metrics: common/svc.h, registered by main.)
+ * (health, /actuator/health and /metrics: common/svc/svc.h, registered by main.)
  * Errors are problem+json; validation failures are 400 with the domain's message as detail.
  */
 #ifndef OS_ROUTES_H

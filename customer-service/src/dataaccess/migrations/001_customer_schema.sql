@@ -1,5 +1,5 @@
 -- 001_customer_schema.sql — customer-service's schema: the write model and the
--- transactional outbox. Applied once by pgx_migrate (common/pgx.h); never drops anything.
+-- transactional outbox. Applied once by pgx_migrate (common/pg/pgx.h); never drops anything.
 CREATE SCHEMA IF NOT EXISTS customer;
 
 -- The write model. Names are 1..100 characters (up to 400 bytes of UTF-8); the domain

@@ -32,11 +32,12 @@
 #include <stdint.h>
 
 #include "clog.h"
+#include "cqexit.h"
 
 /* Exit code for "could not obtain a valid configuration" (sysexits EX_CONFIG): no config
  * server answered and no usable cache, the server refused (4xx), or a value is invalid. */
-#define CFGCLI_EXIT_UNAVAILABLE 78
-#define CFGCLI_EXIT_CONFIG 78
+#define CFGCLI_EXIT_UNAVAILABLE CQ_EXIT_CONFIG
+#define CFGCLI_EXIT_CONFIG CQ_EXIT_CONFIG
 
 /* Defaults (documented in config-repo/README.md too). */
 #define CFGCLI_DEFAULT_URL "http://127.0.0.1:8888"

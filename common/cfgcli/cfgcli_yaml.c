@@ -1,5 +1,5 @@
 /* cfgcli_yaml.c — the config client's YAML form (GET {url}[/{label}]/{app}-{profiles}.yml):
- * parses the server's merged YAML document with common/yamlconf.h and turns it into a
+ * parses the server's merged YAML document with common/yaml/yamlconf.h and turns it into a
  * one-source JSON Environment, so the rest of the client treats both forms alike
  * (env overrides, placeholders, cache). Later documents win over earlier ones; documents
  * with a profile activation are ignored (the server already merged the profiles).

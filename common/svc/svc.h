@@ -1,8 +1,9 @@
 /* svc.h — the process glue customer-service and order-service share around their own
  * wiring (so it exists once): the command line (--help, --version, commands), the
- * configuration fetch with the fail-fast exit codes, the log level, the PostgreSQL conninfo
- * built from the datasource.* keys, the start-up migration, the health and metrics endpoints with the
- * request-metrics hook, and a bounded stop (signal wait + a watchdog on the teardown).
+ * configuration fetch with the fail-fast exit codes, the log level, the health and metrics
+ * endpoints with the request-metrics hook, and a bounded stop (signal wait + a watchdog on the
+ * teardown). The PostgreSQL part (conninfo from the datasource.* keys, the start-up
+ * migration, the pool's readiness check) is svc_pg.h.
  *
  * Typical main (both services' main.c):
  *   if ((rc = svc_start(&info, argc, argv, 0, &log, &cmd, &cfg)) != SVC_CONTINUE) return rc;
@@ -25,17 +26,18 @@
 
 #include "cfgcli.h"
 #include "clog.h"
+#include "cqexit.h"
 #include "embed.h"
 #include "httpd.h"
 #include "metrics.h"
 
-#define SVC_CONTINUE (-1)       /* svc_args: go on starting */
-#define SVC_EXIT_USAGE 2        /* bad command line */
-#define SVC_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: a dependency (database…) unusable at start */
-#define SVC_EXIT_SOFTWARE 70    /* EX_SOFTWARE: any other start-up or run failure */
-#define SVC_EXIT_STOP_TIMEOUT                                                                                \
-    75 /* the teardown overran its deadline (or a second signal came);                                       \
-          whatever was still being flushed was abandoned */
+#define SVC_CONTINUE (-1)                        /* svc_args: go on starting */
+#define SVC_EXIT_USAGE CQ_EXIT_USAGE             /* 2: bad command line */
+#define SVC_EXIT_UNAVAILABLE CQ_EXIT_UNAVAILABLE /* 69: a dependency (database…) unusable at start */
+#define SVC_EXIT_SOFTWARE CQ_EXIT_SOFTWARE       /* 70: any other start-up or run failure */
+/* 75: the teardown overran its deadline (or a second signal came); whatever was still being
+ * flushed was abandoned */
+#define SVC_EXIT_STOP_TIMEOUT CQ_EXIT_STOP_TIMEOUT
 
 typedef struct svc_info {
     const char *name;            /* program name, e.g. "order-service" */
@@ -75,21 +77,6 @@ const char *svc_log_level_name(const cfgcli_t *cfg, const char **deprecated);
  * `cfg` may be NULL. */
 void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg);
 
-/* The libpq conninfo from datasource.host (localhost; a comma list for a primary and its
- * standbys), .port (5432; one port, or one per host), .user (postgres), .password (none),
- * .dbname (cqrs), .sslmode (prefer; a libpq sslmode), .connect-timeout-s (5, 1..600; per
- * host), .target-session-attrs (any; read-write with several hosts: connect to the one that
- * accepts writes) and .tcp-user-timeout-ms (15000; 0 = the kernel's), with TCP keepalives
- * and application_name=<app>. Owned string (free) or NULL with err naming the bad key. */
-char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen);
-
-/* Connects to `conninfo` (up to `attempts` tries a second apart, given up at a SIGTERM or
- * SIGINT), applies the embedded SQL migrations `files` of `app` (pgx_migrate) and
- * disconnects. Returns 0 (logging how many were applied), or -1: after logging why, or
- * without a word when a signal is pending (see svc_stop_requested). */
-int svc_migrate(const char *conninfo, const char *app, const embed_file_t *files, int attempts,
-                const clog_t *log);
-
 /* ---- clock and id adapters' bodies ---- */
 
 /* Milliseconds since the epoch (CLOCK_REALTIME) / on CLOCK_MONOTONIC. */
@@ -114,9 +101,6 @@ typedef struct svc_http {
     const svc_check_t *checks; /* borrowed, n_checks entries; the readiness components */
     size_t n_checks;
 } svc_http_t;
-
-/* A svc_check_t up(): 1 when the pgpool_t `pool` reaches its database (pgpool_ping). */
-int svc_pool_up(void *pool);
 
 /* Declares http_requests_total{method,route,status} and
  * http_request_duration_seconds{method,route} on `m` (NULL-safe). */
