@@ -2,7 +2,7 @@
 # check-layout.sh — checks the shape of the tree (ctest `layout_check`, label unit, so CI runs it
 # with every test run; by hand: scripts/check-layout.sh [BUILD_DIR]). It fails, naming each
 # offender, when:
-#  1. top level: a file or folder outside the layout (design §2, README "Layout") is tracked or
+#  1. top level: a file or folder outside the layout (docs/design.md §2, README "Layout") is tracked or
 #     about to be (untracked and not ignored). Allowed: CMakeLists.txt README.md Dockerfile
 #     .gitignore .dockerignore .clang-format .ci/ cmake/ common/ kafka-model/ config-server/
 #     customer-service/ order-service/ config-repo/ helm/ tests/ scripts/ bench/ docs/.
@@ -50,7 +50,7 @@ for f in "${files[@]}"; do
     seen_top[$top]=1
     case " $allowed " in
     *" $top "*) ;;
-    *) bad "'$top' at the top level is not part of the layout (design §2; README \"Layout\")" ;;
+    *) bad "'$top' at the top level is not part of the layout (docs/design.md §2; README \"Layout\")" ;;
     esac
 done
 

@@ -1,7 +1,7 @@
 /* cfgcli.h — the config client: what every service calls first in main().
  *
  * Fetches the service's configuration from the config-server (Spring Cloud Config API,
- * design §3) and exposes it as flat keys ("kafka-config.bootstrap-servers") with typed
+ * docs/design.md §3) and exposes it as flat keys ("kafka-config.bootstrap-servers") with typed
  * getters. Compatible with Spring's client where that matters:
  *   - GET {url}/{app}/{profiles}[/{label}] → JSON Environment; earlier propertySources win.
  *   - CONFIG_SERVER_URL may be a comma list: every round tries each URL in order (failover).

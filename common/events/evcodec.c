@@ -1,6 +1,6 @@
 /* evcodec.c — the event codec's schema catalog: the embedded kafka-model files parsed into
  * (id, subject, schema) entries (schemas kept as their original JSON text, never
- * re-serialised: c-stack-facts §4), lookups by id and newest per subject, the Confluent
+ * re-serialised: docs/c-notes.md §4), lookups by id and newest per subject, the Confluent
  * frame header, names and messages. See evcodec.h; encoding is evcodec_encode.c, decoding
  * evcodec_decode.c, schema ids from a registry evcodec_registry.c — each builds on this
  * file, which calls none of them.

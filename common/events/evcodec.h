@@ -1,6 +1,6 @@
 /* evcodec.h — the customer event codec: CustomerAvroModel <-> Confluent-framed Avro (avro-c).
  *
- * Wire format (design §4): byte 0 = 0x00 (magic), bytes 1..4 = schema id (big-endian),
+ * Wire format (docs/design.md §4): byte 0 = 0x00 (magic), bytes 1..4 = schema id (big-endian),
  * then the Avro binary encoding of the record under that schema. Schema ids come from the
  * schema catalog of kafka-model/ (catalog.tsv: "id<TAB>subject<TAB>file.avsc" lines),
  * embedded into the program at build time. The encoder writes with the newest schema of
@@ -73,7 +73,7 @@ int32_t evcodec_latest_id(const evcodec_t *c, const char *subject);
  * registry — never re-serialise avro-c schemas), or NULL. */
 const char *evcodec_schema_text(const evcodec_t *c, int32_t id);
 
-/* Confluent-compatible schema registry (design §4, kafka-config.schema-registry-url).
+/* Confluent-compatible schema registry (docs/design.md §4, kafka-config.schema-registry-url).
  * Registers every catalog schema of `subject` with the registry at `url` (POST
  * {url}/subjects/{subject}/versions with the ORIGINAL schema text; the registry answers the
  * existing id for a schema it already has, so this is idempotent and gives every producer

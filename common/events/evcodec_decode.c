@@ -1,7 +1,7 @@
 /* evcodec_decode.c — Confluent frame → CustomerAvroModel with the writer's schema (found by
  * the frame's id), every field checked: a length guard walks the Avro body before avro-c
  * reads it (a hostile length cannot make it allocate), strings must be NUL-free UTF-8
- * (common/utf8text), the id a UUID. See evcodec.h and c-stack-facts §4 (logical types are
+ * (common/utf8text), the id a UUID. See evcodec.h and docs/c-notes.md §4 (logical types are
  * ignored by avro-c: UUIDs are checked by hand).
  */
 #include "evcodec_int.h"

@@ -1,6 +1,6 @@
 /* evcodec_encode.c — CustomerAvroModel → Confluent frame (magic byte, 4-byte schema id,
  * Avro binary) with the newest schema of the subject. See evcodec.h. avro-c pitfalls
- * (c-stack-facts §4): string sizes include the NUL; fields an older schema lacks are left
+ * (docs/c-notes.md §4): string sizes include the NUL; fields an older schema lacks are left
  * out.
  */
 #include "evcodec_int.h"

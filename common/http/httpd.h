@@ -12,7 +12,7 @@
  * HEAD is routed like GET. All error answers are application/problem+json
  * {"type","title","status","detail"}.
  *
- * Shutdown (the pattern tested in c-stack-facts §2): call httpd_block_signals() in main
+ * Shutdown (the pattern tested in docs/c-notes.md §2): call httpd_block_signals() in main
  * BEFORE any thread is created (rdkafka, libpq, ours), start, then either
  * httpd_run_until_signal() or httpd_wait_signal() + your own teardown + httpd_stop().
  * httpd_stop stops accepting, lets in-flight requests finish, closes idle keep-alive
@@ -128,7 +128,7 @@ const char *httpd_reason(int status);
 /* LeakSanitizer suppressions every httpd program needs: h2o keeps per-thread recycle pools
  * (h2o_mem_alloc_recycle) that it never frees at thread exit, and h2o_context_dispose
  * leaves the context's message queue allocated: known, bounded, not per-request leaks
- * (c-stack-facts §2). httpd.c returns them from a weak __lsan_default_suppressions. */
+ * (docs/c-notes.md §2). httpd.c returns them from a weak __lsan_default_suppressions. */
 #define HTTPD_LSAN_SUPPRESSIONS "leak:h2o_mem_alloc_recycle\nleak:h2o_multithread_create_queue\n"
 
 #endif

@@ -72,7 +72,7 @@ static void cs_uuid(void *self, char out[CUSTOMER_ID_LEN + 1])
 static const customer_idgen_ops_t cs_idgen_ops = {cs_uuid};
 
 /* The event codec: the embedded catalog, or schema ids from the registry when
- * kafka-config.schema-registry-url is set (design §4). NULL after logging why, with *rc. */
+ * kafka-config.schema-registry-url is set (docs/design.md §4). NULL after logging why, with *rc. */
 static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *rc)
 {
     char err[1024] = "";

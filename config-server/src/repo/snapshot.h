@@ -1,7 +1,7 @@
 /* snapshot.h — an immutable, fully parsed copy of a config repository (one folder, or one
  * git commit's tree).
  *
- * Folder layout (design §3, repo/dirload.c): the repo root holds
+ * Folder layout (docs/design.md §3, repo/dirload.c): the repo root holds
  * `{app}[-{profile}].yml|.yaml|.properties` (label `master`, alias `main`); each
  * sub-directory `{label}/` (up to four levels: `release/1.0` is Spring's `release(_)1.0`)
  * holds files that overlay the root for that label. Hidden entries (".…") are ignored,

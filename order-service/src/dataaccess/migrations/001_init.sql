@@ -1,5 +1,5 @@
 -- order-service schema, version 1: the customer read model, the projection's stored
--- offsets, and the orders (reference/seed-system.md §4). Never dropped on start: the read
+-- offsets, and the orders (docs/design.md §5, §8). Never dropped on start: the read
 -- model and the offsets it was built from survive every restart together.
 CREATE SCHEMA IF NOT EXISTS "order";
 
