@@ -1,8 +1,10 @@
-/* metrics.c — a tiny thread-safe Prometheus registry. See metrics.h. */
+/* metrics.c — a tiny thread-safe Prometheus registry. See metrics.h. Series are found
+ * through a hash of their label text; each family holds at most METRICS_MAX_SERIES. */
 #include "metrics.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +12,16 @@
 #include "dbuf.h"
 
 #define METRICS_MAX_BUCKETS 32
+#define METRICS_HASH 256
 
 const double metrics_default_buckets[METRICS_DEFAULT_NBUCKETS] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 typedef struct metrics_series {
-    struct metrics_series *next;
-    char *labels; /* owned, "" when none */
-    double value; /* counter/gauge value, histogram sum */
+    struct metrics_series *next;  /* creation order */
+    struct metrics_series *hnext; /* same hash bucket */
+    char *labels;                 /* owned, "" when none */
+    double value;                 /* counter/gauge value, histogram sum */
     unsigned long long count;
     unsigned long long *bucket; /* histogram: per-bucket (non-cumulative) counts, owned */
 } metrics_series_t;
@@ -31,12 +35,15 @@ typedef struct metrics_family {
     size_t nbuckets;
     metrics_series_t *series; /* in creation order */
     metrics_series_t **tail;
+    metrics_series_t *hash[METRICS_HASH];
+    size_t nseries;
 } metrics_family_t;
 
 struct metrics {
     pthread_mutex_t mu;
     metrics_family_t *families; /* in declaration order */
     metrics_family_t **tail;
+    unsigned long long dropped; /* updates refused: their family had METRICS_MAX_SERIES */
 };
 
 metrics_t *metrics_new(void)
@@ -128,15 +135,37 @@ cleanup:
     return rc;
 }
 
-/* Finds or creates the series; called with the mutex held. */
-static metrics_series_t *metrics_series(metrics_family_t *f, const char *labels)
+static unsigned metrics_hash(const char *labels)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)labels; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % METRICS_HASH;
+}
+
+static metrics_series_t *metrics_lookup(const metrics_family_t *f, const char *labels, unsigned h)
+{
+    for (metrics_series_t *s = f->hash[h]; s != NULL; s = s->hnext)
+        if (strcmp(s->labels, labels) == 0)
+            return s;
+    return NULL;
+}
+
+/* Finds or creates the series; called with the mutex held. NULL when the family is full
+ * (counted in m->dropped) or out of memory. */
+static metrics_series_t *metrics_series(metrics_t *m, metrics_family_t *f, const char *labels)
 {
     metrics_series_t *s;
     if (labels == NULL)
         labels = "";
-    for (s = f->series; s != NULL; s = s->next)
-        if (strcmp(s->labels, labels) == 0)
-            return s;
+    unsigned h = metrics_hash(labels);
+    s = metrics_lookup(f, labels, h);
+    if (s != NULL)
+        return s;
+    if (f->nseries >= METRICS_MAX_SERIES) {
+        m->dropped++;
+        return NULL;
+    }
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
@@ -151,6 +180,9 @@ static metrics_series_t *metrics_series(metrics_family_t *f, const char *labels)
     }
     *f->tail = s;
     f->tail = &s->next;
+    s->hnext = f->hash[h];
+    f->hash[h] = s;
+    f->nseries++;
     return s;
 }
 
@@ -169,7 +201,7 @@ static int metrics_update(metrics_t *m, const char *name, const char *labels, do
     if ((op == 0 && f->type == METRICS_HISTOGRAM) || (op == 1 && f->type != METRICS_GAUGE) ||
         (op == 2 && f->type != METRICS_HISTOGRAM) || (op == 0 && f->type == METRICS_COUNTER && v < 0))
         goto cleanup;
-    s = metrics_series(f, labels);
+    s = metrics_series(m, f, labels);
     if (s == NULL)
         goto cleanup;
     if (op == 0) {
@@ -215,11 +247,9 @@ double metrics_get(metrics_t *m, const char *name, const char *labels)
         labels = "";
     pthread_mutex_lock(&m->mu);
     metrics_family_t *f = metrics_find(m, name);
-    for (metrics_series_t *s = f ? f->series : NULL; s != NULL; s = s->next)
-        if (strcmp(s->labels, labels) == 0) {
-            v = f->type == METRICS_HISTOGRAM ? (double)s->count : s->value;
-            break;
-        }
+    metrics_series_t *s = f != NULL ? metrics_lookup(f, labels, metrics_hash(labels)) : NULL;
+    if (s != NULL)
+        v = f->type == METRICS_HISTOGRAM ? (double)s->count : s->value;
     pthread_mutex_unlock(&m->mu);
     return v;
 }
@@ -272,6 +302,12 @@ char *metrics_render(metrics_t *m, size_t *len)
             bad |= dbuf_addf(&b, " %llu\n", s->count);
         }
     }
+    if (m->dropped > 0 && !bad)
+        bad |= dbuf_addf(
+            &b,
+            "# HELP metrics_series_dropped_total Updates not recorded: their family already had %d "
+            "series.\n# TYPE metrics_series_dropped_total counter\nmetrics_series_dropped_total %llu\n",
+            METRICS_MAX_SERIES, m->dropped);
     pthread_mutex_unlock(&m->mu);
     if (!bad)
         out = dbuf_take(&b, len);

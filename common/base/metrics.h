@@ -3,8 +3,11 @@
  * Families are declared once (name, type, help, and buckets for histograms); series are
  * created lazily on first use, keyed by their label text. Labels are passed as the inside
  * of the braces, already formatted: `route="/customers",status="201"` (use
- * metrics_label_escape for values that come from outside). All functions are thread-safe
- * (one mutex; the registry is small and updates are a few hundred nanoseconds).
+ * metrics_label_escape for values that come from outside, and keep their set bounded). A
+ * family holds at most METRICS_MAX_SERIES series: an update that would create one more is
+ * not recorded but counted in metrics_series_dropped_total (rendered once non-zero). All
+ * functions are thread-safe (one mutex; series are found by a hash of their labels, so an
+ * update is a few hundred nanoseconds).
  *
  *   metrics_t *m = metrics_new();
  *   metrics_declare(m, "http_requests_total", METRICS_COUNTER, "HTTP requests.", NULL, 0);
@@ -19,6 +22,8 @@
 typedef enum { METRICS_COUNTER = 0, METRICS_GAUGE = 1, METRICS_HISTOGRAM = 2 } metrics_type_t;
 
 typedef struct metrics metrics_t;
+
+#define METRICS_MAX_SERIES 1000
 
 /* Default latency buckets in seconds (0.0005 … 10), METRICS_DEFAULT_NBUCKETS entries. */
 #define METRICS_DEFAULT_NBUCKETS 14

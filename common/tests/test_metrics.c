@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,9 +82,34 @@ static void t_threads(void **state)
     metrics_free(m);
 }
 
+/* A family holds at most METRICS_MAX_SERIES: more label sets are dropped and counted. */
+static void t_series_bound(void **state)
+{
+    metrics_t *m = metrics_new();
+    char labels[64];
+    (void)state;
+    metrics_declare(m, "c", METRICS_COUNTER, "c", NULL, 0);
+    for (int i = 0; i < METRICS_MAX_SERIES + 25; i++) {
+        snprintf(labels, sizeof labels, "k=\"%d\"", i);
+        assert_int_equal(metrics_add(m, "c", labels, 1), i < METRICS_MAX_SERIES ? 0 : -1);
+    }
+    assert_true(metrics_get(m, "c", "k=\"0\"") == 1);
+    assert_int_equal(metrics_add(m, "c", "k=\"0\"", 1), 0); /* an existing series still counts */
+    assert_true(metrics_get(m, "c", "k=\"0\"") == 2);
+    snprintf(labels, sizeof labels, "k=\"%d\"", METRICS_MAX_SERIES - 1);
+    assert_true(metrics_get(m, "c", labels) == 1);
+    char *txt = metrics_render(m, NULL);
+    assert_non_null(strstr(txt, "metrics_series_dropped_total 25\n"));
+    snprintf(labels, sizeof labels, "c{k=\"%d\"}", METRICS_MAX_SERIES);
+    assert_null(strstr(txt, labels));
+    free(txt);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_series_bound),
         cmocka_unit_test(t_render),
         cmocka_unit_test(t_escape),
         cmocka_unit_test(t_threads),
