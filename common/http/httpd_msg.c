@@ -1,6 +1,7 @@
 /* httpd_msg.c — the request and response helpers route handlers call (httpd.h): reason
  * phrases, httpd_send / _json / _problem, response headers, and the request's path, query,
- * headers and method. Plain h2o request calls: nothing here knows the server (httpd.c).
+ * headers and method, the JSON media-type check. Plain h2o request calls: nothing here
+ * knows the server (httpd.c).
  */
 #include "httpd.h"
 
@@ -8,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "utf8text.h"
 
 const char *httpd_reason(int status)
 {
@@ -84,25 +88,69 @@ int httpd_send_json(h2o_req_t *req, int status, json_t *json)
     return 0;
 }
 
+/* Copies `in` to `out` (cap bytes, NUL-terminated) as valid UTF-8: each byte that is not
+ * part of a valid sequence (a decoded %ff in a path, a truncated character) becomes "%HH". */
+static void httpd_utf8_clean(const char *in, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t n = strlen(in), o = 0;
+    while (n > 0 && o + 1 < cap) {
+        unsigned cp;
+        size_t k = utf8text_next(p, n, &cp);
+        if (k == 0) {
+            if (o + 4 > cap)
+                break;
+            snprintf(out + o, cap - o, "%%%02X", *p);
+            o += 3;
+            k = 1;
+        } else {
+            if (o + k + 1 > cap)
+                break;
+            memcpy(out + o, p, k);
+            o += k;
+        }
+        p += k;
+        n -= k;
+    }
+    out[o] = '\0';
+}
+
 int httpd_send_problem(h2o_req_t *req, int status, const char *title, const char *detail_fmt, ...)
 {
-    char detail[1024];
+    char raw[1024], detail[1024], fallback[160];
     va_list ap;
     va_start(ap, detail_fmt);
-    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+    vsnprintf(raw, sizeof(raw), detail_fmt, ap);
     va_end(ap);
+    httpd_utf8_clean(raw, detail, sizeof(detail));
     json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title",
                           title != NULL ? title : httpd_reason(status), "status", status, "detail", detail);
     char *s = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     if (s == NULL) {
-        static const char fallback[] =
-            "{\"type\":\"about:blank\",\"title\":\"Error\",\"status\":500,\"detail\":\"\"}";
-        return httpd_send(req, status, "application/problem+json", fallback, sizeof(fallback) - 1);
+        /* out of memory (or a title that is not UTF-8): the same status, no detail */
+        int n = snprintf(fallback, sizeof(fallback),
+                         "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"\"}",
+                         httpd_reason(status), status);
+        return httpd_send(req, status, "application/problem+json", fallback, (size_t)n);
     }
     httpd_send(req, status, "application/problem+json", s, strlen(s));
     free(s);
     return 0;
+}
+
+int httpd_content_type_is_json(const char *ct)
+{
+    if (ct == NULL)
+        return 0;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t len = strcspn(ct, "; \t");
+    if (len == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return 1;
+    /* application/<subtype>+json (RFC 6839), e.g. application/vnd.api.v1+json */
+    return len > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + len - 5, "+json", 5) == 0 && memchr(ct + 12, '/', len - 12) == NULL;
 }
 
 void httpd_add_header(h2o_req_t *req, const char *name, const char *value)

@@ -74,6 +74,15 @@ static const bad_t cases[] = {
      "{\"username\":\"u\",\"username\":\"v\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 400, "duplicate"},
     {"POST", "/customers", "text/plain", "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0,
      415, "Content-Type"},
+    /* look-alikes of application/json are not JSON */
+    {"POST", "/customers", "application/jsonx", "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}",
+     0, 415, "Content-Type"},
+    {"POST", "/customers", "application/json5", "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}",
+     0, 415, "Content-Type"},
+    {"POST", "/customers", "application/json-seq",
+     "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0, 415, "Content-Type"},
+    /* a path that decodes to invalid UTF-8: 404, and the body says 404 */
+    {"GET", "/%ff%fe/default", NULL, NULL, 0, 404, "%ff%fe"},
     {"PUT", "/customers/not-a-uuid", NULL, "{\"username\":\"u\",\"firstName\":\"a\",\"lastName\":\"b\"}", 0,
      400, "UUID"},
     {"PUT", "/customers/" ID0, NULL, "{\"username\":7}", 0, 400, "username"},

@@ -105,7 +105,7 @@ static json_t *cs_body(h2o_req_t *req)
     json_error_t je;
     json_t *j;
     const char *ct = httpd_header(req, "content-type");
-    if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0 && strstr(ct, "+json") == NULL) {
+    if (ct != NULL && !httpd_content_type_is_json(ct)) {
         cs_problem(req, 415, NULL, "Content-Type must be application/json, not '%s'", ct);
         return NULL;
     }

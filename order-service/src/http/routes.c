@@ -41,8 +41,7 @@ static int os_post_order(void *ctx, h2o_req_t *req)
     if (strcmp(httpd_path(req), "/orders") != 0)
         return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
     const char *ct = httpd_header(req, "content-type");
-    if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0 &&
-        strncasecmp(ct, "application/vnd.api.v1+json", 27) != 0)
+    if (ct != NULL && !httpd_content_type_is_json(ct))
         return httpd_send_problem(req, 415, "Unsupported Media Type",
                                   "Content-Type must be application/json, not %s", ct);
     if (os_order_from_json(body, len, &o, msg, sizeof msg) != 0)
