@@ -63,7 +63,10 @@ typedef struct cfgcli_opts {
     char label[128];    /* "" → the server's default label */
     char user[128];     /* HTTP Basic auth user; "" → no auth */
     char password[256];
-    char cache_file[1024]; /* last-known-good cache; "" → no cache */
+    char cache_file[1024];  /* last-known-good cache; "" → no cache */
+    char ca_file[1024];     /* PEM CA bundle for https:// servers; "" → the system's */
+    char client_cert[1024]; /* PEM client certificate (mTLS); "" → none */
+    char client_key[1024];  /* its PEM private key; "" → in client_cert */
     cfgcli_format_t format;
     int attempts;            /* rounds over the URL list, ≥ 1 */
     long initial_backoff_ms; /* delay after the first failed round */
@@ -87,6 +90,8 @@ void cfgcli_opts_init(cfgcli_opts_t *o, const char *app);
  *   APP_PROFILES, else SPRING_PROFILES_ACTIVE   (default "default")
  *   CONFIG_LABEL, else SPRING_CLOUD_CONFIG_LABEL
  *   CONFIG_SERVER_USER / CONFIG_SERVER_PASSWORD  (Basic auth)
+ *   CONFIG_SERVER_CA_FILE    CA bundle that signs an https:// server's certificate
+ *   CONFIG_SERVER_CLIENT_CERT / CONFIG_SERVER_CLIENT_KEY  client certificate and key (mTLS)
  *   CONFIG_CACHE_FILE        last-known-good cache path
  *   CONFIG_FETCH_ATTEMPTS, CONFIG_BACKOFF_INITIAL_MS, CONFIG_BACKOFF_MAX_MS,
  *   CONFIG_CONNECT_TIMEOUT_MS, CONFIG_REQUEST_TIMEOUT_MS

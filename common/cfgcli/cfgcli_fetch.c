@@ -139,11 +139,7 @@ static try_rc_t try_url(const cfgcli_opts_t *o, const char *url, const char *sho
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->request_timeout_ms);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "cqrs-ordering-cfgcli/" CQ_VERSION);
-    if (o->user[0]) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, o->password);
-    }
+    cfgcli_opts_curl(h, o);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         if (cc == CURLE_WRITE_ERROR)

@@ -6,6 +6,7 @@
  *   cfgcli.c           the typed getters                             → env
  *   cfgcli_env_json.c  JSON Environment → a result                  → store, env
  *   cfgcli_yaml.c, cfgcli_opts.c, cfgcli_cache.c, cfgcli_fetch.c     on top of those
+ *   (cfgcli_fetch.c → cfgcli_opts.c for cfgcli_opts_curl)
  */
 #ifndef CQ_CFGCLI_INT_H
 #define CQ_CFGCLI_INT_H
@@ -60,6 +61,11 @@ const cfgcli_envvar_t *cfgcli_env_for_key(const cfgcli_t *c, const char *key);
 int cfgcli_apply_overrides(cfgcli_t *c);
 /* Resolves ${name:default} in every value. 0 or -1 (OOM, err set). */
 int cfgcli_resolve_all(cfgcli_t *c, char *err, size_t errlen);
+
+/* ---- cfgcli_opts.c ---- */
+/* Sets what every request to config-server carries on the libcurl easy handle `curl` (a
+ * CURL *): Basic credentials, the CA file, the client certificate and key of `o`. */
+void cfgcli_opts_curl(void *curl, const cfgcli_opts_t *o);
 
 /* ---- cfgcli_env_json.c ---- */
 /* Builds a result from a parsed JSON Environment (`doc` borrowed). Source names are

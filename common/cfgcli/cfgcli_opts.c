@@ -1,7 +1,10 @@
 /* cfgcli_opts.c — the config client's options: defaults, reading them from the process
- * environment (CONFIG_SERVER_URL, APP_PROFILES, …), and the retry backoff schedule.
+ * environment (CONFIG_SERVER_URL, APP_PROFILES, …), applying the credentials and TLS
+ * settings to a libcurl handle, and the retry backoff schedule.
  */
 #include "cfgcli_int.h"
+
+#include <curl/curl.h>
 
 #include <errno.h>
 #include <math.h>
@@ -83,6 +86,9 @@ int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t er
         env_str("CONFIG_SERVER_USER", o->user, sizeof o->user, err, errlen) < 0 ||
         env_str("CONFIG_SERVER_PASSWORD", o->password, sizeof o->password, err, errlen) < 0 ||
         env_str("CONFIG_CACHE_FILE", o->cache_file, sizeof o->cache_file, err, errlen) < 0 ||
+        env_str("CONFIG_SERVER_CA_FILE", o->ca_file, sizeof o->ca_file, err, errlen) < 0 ||
+        env_str("CONFIG_SERVER_CLIENT_CERT", o->client_cert, sizeof o->client_cert, err, errlen) < 0 ||
+        env_str("CONFIG_SERVER_CLIENT_KEY", o->client_key, sizeof o->client_key, err, errlen) < 0 ||
         env_long("CONFIG_FETCH_ATTEMPTS", 1, 1000, &attempts, err, errlen) < 0 ||
         env_long("CONFIG_BACKOFF_INITIAL_MS", 0, 3600000, &o->initial_backoff_ms, err, errlen) < 0 ||
         env_long("CONFIG_BACKOFF_MAX_MS", 0, 3600000, &o->max_backoff_ms, err, errlen) < 0 ||
@@ -101,10 +107,31 @@ int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t er
             return -1;
         }
     }
+    if (o->client_key[0] && !o->client_cert[0]) {
+        errbuf_set(err, errlen, "env CONFIG_SERVER_CLIENT_KEY is set but CONFIG_SERVER_CLIENT_CERT is not");
+        return -1;
+    }
     const char *ov = getenv("CONFIG_ENV_OVERRIDES");
     if (ov != NULL && (strcasecmp(ov, "false") == 0 || strcmp(ov, "0") == 0 || strcasecmp(ov, "no") == 0))
         o->env_overrides = 0;
     return 0;
+}
+
+void cfgcli_opts_curl(void *curl, const cfgcli_opts_t *o)
+{
+    CURL *h = curl;
+    if (o->user[0]) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, o->password);
+    }
+    if (o->ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    if (o->client_cert[0]) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert);
+        curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key[0] ? o->client_key : o->client_cert);
+    }
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 }
 
 long cfgcli_backoff_ms(const cfgcli_opts_t *o, int round, uint32_t rnd)

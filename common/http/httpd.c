@@ -1,8 +1,9 @@
-/* httpd.c — h2o 2.2.5 evloop server glue: listener, loop threads, routing, the graceful
- * drain and the stop signals. See httpd.h for the contract; the request and response
- * helpers the handlers call are httpd_msg.c.
+/* httpd.c — h2o 2.2.5 evloop server glue: listener, loop threads, routing, the connection
+ * cap and the graceful drain. See httpd.h for the contract; the request and response
+ * helpers the handlers call are httpd_msg.c, TLS is httpd_tls.c, the stop signals
+ * httpd_sig.c.
  */
-#include "httpd.h"
+#include "httpd_int.h"
 
 #include "errbuf.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,7 +42,9 @@ typedef struct httpd_thread {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
     h2o_multithread_receiver_t receiver;
-    long nconn; /* touched only on this thread */
+    long nconn;       /* touched only on this thread */
+    int paused;       /* the listener stopped reading at the connection cap */
+    unsigned tls_gen; /* generation of accept_ctx.ssl_ctx (one reference owned) */
 } httpd_thread_t;
 
 typedef struct httpd_handler {
@@ -58,6 +62,9 @@ struct httpd {
     int port;
     httpd_thread_t *th;
     int nth;
+    httpd_tls_t *tls;  /* NULL: plain HTTP */
+    atomic_long nconn; /* open connections of all threads */
+    atomic_int capped; /* the cap was hit (logged once per episode) */
     atomic_int stopping;
     int started;
     int stopped;
@@ -139,11 +146,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         }
     }
     if (best == NULL) {
+        /* the path as sent (percent-encoded), not h2o's decoded one */
+        size_t rawlen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
         if (prefix_seen)
             send_405(s, req, best_plen, path, len);
         else
-            httpd_send_problem(req, 404, "Not Found", "no resource at %.*s", (int)(len > 200 ? 200 : len),
-                               path);
+            httpd_send_problem(req, 404, "Not Found", "no resource at %.*s",
+                               (int)(rawlen > 200 ? 200 : rawlen), req->path.base);
         goto done;
     }
     label = best->label;
@@ -186,6 +195,26 @@ int httpd_route(httpd_t *s, const char *method, const char *prefix, const char *
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* The connection cap: `want` (0 → the default), at most the open-file limit less a reserve
+ * for the process's own files (database, Kafka, logs), so accept() never runs out of fds. */
+static int httpd_conn_cap(int want, const clog_t *log)
+{
+    struct rlimit rl;
+    long cap = want > 0 ? want : HTTPD_DEFAULT_MAX_CONNECTIONS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        long lim = (long)rl.rlim_cur - 128;
+        if (lim < 16)
+            lim = 16;
+        if (cap > lim) {
+            if (want > 0 && log != NULL)
+                clog_warn(log, "httpd: max connections %d lowered to %ld (open-file limit %ld)", want, lim,
+                          (long)rl.rlim_cur);
+            cap = lim;
+        }
+    }
+    return (int)cap;
+}
+
 httpd_t *httpd_new(const httpd_opts_t *opts, char *err, size_t errlen)
 {
     httpd_t *s = calloc(1, sizeof(*s));
@@ -206,7 +235,10 @@ httpd_t *httpd_new(const httpd_opts_t *opts, char *err, size_t errlen)
         s->o.drain_ms = 5000;
     if (s->o.idle_timeout_ms <= 0)
         s->o.idle_timeout_ms = 10000;
+    s->o.max_connections = httpd_conn_cap(s->o.max_connections, s->o.log);
     s->listen_fd = -1;
+    atomic_init(&s->nconn, 0);
+    atomic_init(&s->capped, 0);
     s->port = -1;
     atomic_init(&s->stopping, 0);
 
@@ -218,6 +250,15 @@ httpd_t *httpd_new(const httpd_opts_t *opts, char *err, size_t errlen)
     s->cfg.max_request_entity_size = s->o.max_body * 2 + 65536;
     s->cfg.http1.req_timeout = (uint64_t)s->o.idle_timeout_ms;
     s->cfg.http2.idle_timeout = (uint64_t)s->o.idle_timeout_ms;
+    /* no cleartext HTTP/2: "Upgrade: h2c" is answered as plain HTTP/1.1 */
+    s->cfg.http1.upgrade_to_http2 = 0;
+    if (s->o.tls.cert_file != NULL && s->o.tls.cert_file[0] != '\0') {
+        s->tls = httpd_tls_new(&s->o.tls, s->o.log, err, errlen);
+        if (s->tls == NULL) {
+            httpd_free(s);
+            return NULL;
+        }
+    }
     h2o_hostconf_t *host = h2o_config_register_host(&s->cfg, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
     httpd_handler_t *h = (httpd_handler_t *)h2o_create_handler(pc, sizeof(*h));
@@ -226,24 +267,47 @@ httpd_t *httpd_new(const httpd_opts_t *opts, char *err, size_t errlen)
     return s;
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
 static void on_sock_close(void *data)
 {
     httpd_thread_t *t = data;
+    httpd_t *s = t->srv;
     t->nconn--;
+    long open = atomic_fetch_sub(&s->nconn, 1) - 1;
+    if (t->paused && t->listener != NULL && !atomic_load(&s->stopping) && open < s->o.max_connections) {
+        t->paused = 0;
+        h2o_socket_read_start(t->listener, on_accept);
+    }
+    if (open < (long)s->o.max_connections * 9 / 10 && atomic_exchange(&s->capped, 0) && s->o.log != NULL)
+        clog_info(s->o.log, "httpd: %ld connection(s) open, accepting again", open);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     httpd_thread_t *t = listener->data;
+    httpd_t *s = t->srv;
     if (err != NULL)
         return;
     for (int i = 0; i < 16; i++) {
+        if (atomic_load(&s->nconn) >= s->o.max_connections) {
+            /* at the cap: leave new connections in the backlog until one of ours closes */
+            h2o_socket_read_stop(listener);
+            t->paused = 1;
+            if (!atomic_exchange(&s->capped, 1) && s->o.log != NULL)
+                clog_warn(s->o.log, "httpd: %d connections open (the cap): new ones wait",
+                          s->o.max_connections);
+            return;
+        }
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (sock == NULL)
             return;
         t->nconn++;
+        atomic_fetch_add(&s->nconn, 1);
         sock->on_close.cb = on_sock_close;
         sock->on_close.data = t;
+        if (s->tls != NULL)
+            httpd_tls_refresh(s->tls, &t->accept_ctx.ssl_ctx, &t->tls_gen);
         h2o_accept(&t->accept_ctx, sock);
     }
 }
@@ -271,6 +335,8 @@ static void thread_setup(httpd_thread_t *t)
     h2o_context_init(&t->ctx, loop, &s->cfg);
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = s->cfg.hosts;
+    if (s->tls != NULL)
+        httpd_tls_refresh(s->tls, &t->accept_ctx.ssl_ctx, &t->tls_gen);
     h2o_multithread_register_receiver(t->ctx.queue, &t->receiver, on_wake);
     t->listener = h2o_evloop_socket_create(loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     t->fd = -1; /* owned by the socket now */
@@ -293,8 +359,10 @@ static void *thread_main(void *arg)
     h2o_socket_close(t->listener);
     t->listener = NULL;
     h2o_context_request_shutdown(&t->ctx);
-    /* HTTP/1 in 2.2.5 does not close idle connections on shutdown: expire them now */
+    /* HTTP/1 in 2.2.5 does not close idle connections on shutdown: expire them now, and
+     * TLS handshakes that have not finished */
     t->ctx.http1.req_timeout.timeout = 0;
+    t->ctx.handshake_timeout.timeout = 0;
     uint64_t deadline = h2o_now(loop) + (uint64_t)s->o.drain_ms;
     while (t->nconn > 0 && h2o_now(loop) < deadline)
         h2o_evloop_run(loop, 10);
@@ -308,10 +376,13 @@ static void *thread_main(void *arg)
     unlink_all(&t->ctx.one_sec_timeout);
     unlink_all(&t->ctx.zero_timeout);
     unlink_all(&t->ctx.hundred_ms_timeout);
+    unlink_all(&t->ctx.handshake_timeout);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->receiver);
     h2o_context_dispose(&t->ctx); /* 2.2.5 leaves the queue allocated (destroying it crashes) */
     if (t->nconn == 0)
         h2o_evloop_destroy(loop);
+    SSL_CTX_free(t->accept_ctx.ssl_ctx); /* open connections' SSLs hold their own */
+    t->accept_ctx.ssl_ctx = NULL;
     return NULL;
 }
 
@@ -406,6 +477,8 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         return -1;
     }
     s->started = 1;
+    if (s->tls != NULL && httpd_tls_start(s->tls) != 0 && s->o.log != NULL)
+        clog_warn(s->o.log, "httpd: cannot start the TLS reload thread; certificate changes need a restart");
     for (int i = 0; i < s->o.threads; i++) {
         httpd_thread_t *t = &s->th[i];
         t->srv = s;
@@ -425,7 +498,8 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         s->nth = i + 1;
     }
     if (s->o.log != NULL)
-        clog_info(s->o.log, "httpd: listening on %s:%d with %d thread(s)%s", s->o.host, s->port, s->o.threads,
+        clog_info(s->o.log, "httpd: listening on %s:%d with %d thread(s), %s, at most %d connections%s", s->o.host,
+                  s->port, s->o.threads, s->tls != NULL ? "TLS" : "plain HTTP", s->o.max_connections,
                   adopted ? " (socket inherited from the previous image)" : "");
     return 0;
 }
@@ -478,6 +552,10 @@ void httpd_free(httpd_t *s)
         close(s->listen_fd);
     if (!s->started && s->o.adopt_fd > 0)
         close(s->o.adopt_fd);
+    for (int i = 0; s->th != NULL && i < s->o.threads; i++)
+        if (!s->th[i].started)
+            SSL_CTX_free(s->th[i].accept_ctx.ssl_ctx); /* set up, never run */
+    httpd_tls_free(s->tls);
     free(s->th);
     free(s);
 }
@@ -493,31 +571,7 @@ const char *__lsan_default_suppressions(void)
     return HTTPD_LSAN_SUPPRESSIONS;
 }
 
-/* ---------------------------------------------------------------- signals */
-
-static void stop_signals(sigset_t *set)
-{
-    sigemptyset(set);
-    sigaddset(set, SIGTERM);
-    sigaddset(set, SIGINT);
-}
-
-int httpd_block_signals(void)
-{
-    sigset_t set;
-    stop_signals(&set);
-    return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
-}
-
-int httpd_wait_signal(void)
-{
-    sigset_t set;
-    int sig = 0;
-    stop_signals(&set);
-    while (sigwait(&set, &sig) != 0) {
-    }
-    return sig;
-}
+/* ---------------------------------------------------------------- signals (httpd_sig.c) */
 
 int httpd_run_until_signal(httpd_t *s)
 {

@@ -18,6 +18,18 @@
  * httpd_stop stops accepting, lets in-flight requests finish, closes idle keep-alive
  * connections, waits up to `drain_ms` for the connections to go, joins the threads.
  *
+ * TLS (httpd_tls.c): with opts.tls.cert_file set the listener speaks TLS 1.2+ only (a
+ * modern cipher list, HTTP/1.1; no HTTP/2), optionally asking for client certificates
+ * (tls.client_ca_file, client_auth WANT or NEED: a certificate that fails verification
+ * refuses the handshake). The three files are polled every tls.reload_interval_ms: when one
+ * changes (cert-manager rotating a Secret) a new SSL_CTX is built and used for the next
+ * connections; connections already open keep theirs. A rotation that cannot be loaded is
+ * logged and the previous certificate stays in use.
+ *
+ * Hardening: HTTP/1 "Upgrade: h2c" is ignored (no cleartext HTTP/2); at most
+ * opts.max_connections are open at once: beyond it the listener stops accepting (new
+ * connections wait in the kernel's backlog) until one closes; open ones are not disturbed.
+ *
  * Thread-safety: routes and options are read-only after httpd_start; handlers run
  * concurrently on the loop threads, so whatever `ctx` they share must be thread-safe.
  */
@@ -45,6 +57,25 @@ typedef int (*httpd_handler_fn)(void *ctx, h2o_req_t *req);
 typedef void (*httpd_observe_fn)(void *ctx, const char *route, const h2o_req_t *req, int status,
                                  uint64_t duration_us);
 
+/* Client-certificate authentication (Spring's server.ssl.client-auth: none, want, need). */
+typedef enum {
+    HTTPD_CLIENT_AUTH_NONE = 0,
+    HTTPD_CLIENT_AUTH_WANT = 1,
+    HTTPD_CLIENT_AUTH_NEED = 2
+} httpd_client_auth_t;
+
+typedef struct httpd_tls_opts {
+    const char *cert_file;      /* PEM certificate (chain); NULL or "" → plain HTTP */
+    const char *key_file;       /* PEM private key (required with cert_file) */
+    const char *client_ca_file; /* PEM CA bundle that signs client certificates (WANT/NEED) */
+    httpd_client_auth_t client_auth;
+    int reload_interval_ms; /* how often the files are checked for a change; 0 → 5000 */
+} httpd_tls_opts_t;
+
+/* Default connection cap (httpd_opts.max_connections 0); lowered to the process's open-file
+ * limit minus a reserve, so accept() never fails with EMFILE (h2o would spin on it). */
+#define HTTPD_DEFAULT_MAX_CONNECTIONS 10000
+
 typedef struct httpd_opts {
     const char *host;         /* bind address; NULL → "0.0.0.0" */
     int port;                 /* 0 → an ephemeral port (read it back with httpd_port) */
@@ -60,6 +91,8 @@ typedef struct httpd_opts {
                      process kept open across exec, httpd_keep_listener) instead of binding
                      host:port. Owned by the server: httpd_start adopts it (or closes it when
                      it is no listening TCP socket), httpd_free closes it if never started */
+    int max_connections;  /* open connections at once; 0 → HTTPD_DEFAULT_MAX_CONNECTIONS */
+    httpd_tls_opts_t tls; /* all zero → plain HTTP */
 } httpd_opts_t;
 
 /* Creates a server (not yet listening). `opts` is copied (its strings are borrowed and
@@ -121,6 +154,33 @@ const char *httpd_query(h2o_req_t *req);
 const char *httpd_header(h2o_req_t *req, const char *name);
 /* 1 when the method equals `m` (e.g. "GET"). */
 int httpd_method_is(const h2o_req_t *req, const char *m);
+
+/* 1 when `content_type` (a Content-Type header value, parameters allowed) names JSON:
+ * application/json or a structured-syntax application/…+json (RFC 6839). NULL → 0. Not
+ * application/jsonx, json5, json-seq. */
+int httpd_content_type_is_json(const char *content_type);
+
+/* ---- TLS peer (httpd_tls.c) ---- */
+
+/* 1 when the request came over TLS. */
+int httpd_is_tls(h2o_req_t *req);
+/* The subject CN of the verified client certificate of the request's connection into `cn`
+ * (NUL-terminated, truncated to cnlen); returns 1. Returns 0 with cn "" when the connection
+ * is plain HTTP, no certificate was presented or client auth is off. A certificate that
+ * fails verification never gets here (its handshake is refused). */
+int httpd_client_cert_cn(h2o_req_t *req, char *cn, size_t cnlen);
+/* 1 when the verified client certificate has a subjectAltName DNS name (compared without
+ * case) or URI (exact) equal to `name`; else 0. */
+int httpd_client_cert_has_san(h2o_req_t *req, const char *name);
+
+/* Parses "none", "want", "need" (any case; "" → none) into *out: 0, or -1. */
+int httpd_client_auth_parse(const char *s, httpd_client_auth_t *out);
+
+/* Fills o->tls and o->max_connections from the environment, each variable named `prefix`
+ * + SSL_CERTIFICATE, SSL_CERTIFICATE_PRIVATE_KEY, SSL_TRUST_CERTIFICATE, SSL_CLIENT_AUTH
+ * (none|want|need), SSL_RELOAD_INTERVAL_MS, MAX_CONNECTIONS (e.g. prefix "CONFIG_SERVER_").
+ * Strings are borrowed from the environment. 0, or -1 with err naming the variable. */
+int httpd_opts_from_env(httpd_opts_t *o, const char *prefix, char *err, size_t errlen);
 
 /* The reason phrase for a status ("Not Found"); never NULL. */
 const char *httpd_reason(int status);

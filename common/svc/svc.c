@@ -221,6 +221,45 @@ int svc_http_register(httpd_t *s, const svc_http_t *h)
     return 0;
 }
 
+int svc_http_opts(const cfgcli_t *cfg, httpd_opts_t *o, char *err, size_t errlen)
+{
+    int enabled, reload;
+    const char *cert = cfgcli_get_str(cfg, "server.ssl.certificate", "");
+    const char *auth = cfgcli_get_str(cfg, "server.ssl.client-auth", "none");
+    o->tls = (httpd_tls_opts_t){0};
+    if (cfgcli_get_int_range(cfg, "server.max-connections", 0, 0, 1000000, &o->max_connections, err,
+                             errlen) ||
+        cfgcli_get_bool(cfg, "server.ssl.enabled", cert[0] != '\0', &enabled, err, errlen) ||
+        cfgcli_get_int_range(cfg, "server.ssl.reload-interval-ms", 5000, 100, 3600000, &reload, err, errlen))
+        return -1;
+    if (!enabled)
+        return 0;
+    if (cert[0] == '\0') {
+        snprintf(err, errlen,
+                 "config key 'server.ssl.enabled' is true but 'server.ssl.certificate' is not set");
+        return -1;
+    }
+    o->tls.cert_file = cert;
+    o->tls.key_file = cfgcli_get_str(cfg, "server.ssl.certificate-private-key", "");
+    o->tls.client_ca_file = cfgcli_get_str(cfg, "server.ssl.trust-certificate", "");
+    o->tls.reload_interval_ms = reload;
+    if (o->tls.key_file[0] == '\0') {
+        snprintf(err, errlen,
+                 "config key 'server.ssl.certificate-private-key' is needed with 'server.ssl.certificate'");
+        return -1;
+    }
+    if (httpd_client_auth_parse(auth, &o->tls.client_auth) != 0) {
+        snprintf(err, errlen, "config key 'server.ssl.client-auth' = '%s' is not none, want or need", auth);
+        return -1;
+    }
+    if (o->tls.client_auth != HTTPD_CLIENT_AUTH_NONE && o->tls.client_ca_file[0] == '\0') {
+        snprintf(err, errlen,
+                 "config key 'server.ssl.client-auth' = '%s' needs 'server.ssl.trust-certificate'", auth);
+        return -1;
+    }
+    return 0;
+}
+
 httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_fn routes, void *ctx)
 {
     char err[512] = "";
@@ -239,17 +278,23 @@ httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_f
     return s;
 }
 
+const char *svc_method_label(const h2o_req_t *req)
+{
+    static const char *const known[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
+                                        "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (httpd_method_is(req, known[i]))
+            return known[i];
+    return "OTHER";
+}
+
 void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
 {
     metrics_t *m = metrics;
     char labels[192], method[16], r[96];
     if (m == NULL)
         return;
-    snprintf(method, sizeof method, "%.*s", (int)(req->method.len < 15 ? req->method.len : 15),
-             req->method.base);
-    for (char *p = method; *p; p++)
-        if (*p < 'A' || *p > 'Z')
-            *p = '_';
+    snprintf(method, sizeof method, "%s", svc_method_label(req));
     metrics_label_escape(route ? route : "unmatched", r, sizeof r);
     snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", method, r, status);
     metrics_add(m, "http_requests_total", labels, 1);

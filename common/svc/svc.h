@@ -114,6 +114,18 @@ void svc_metrics_declare(metrics_t *m);
  * Any other /health/… is a 404 problem. Returns 0 or -1. */
 int svc_http_register(httpd_t *s, const svc_http_t *h);
 
+/* The listener settings both services share, from `cfg` (Spring Boot's names):
+ *   server.ssl.enabled              true when server.ssl.certificate is set; false = plain HTTP
+ *   server.ssl.certificate          PEM certificate (chain) file
+ *   server.ssl.certificate-private-key   PEM private key file
+ *   server.ssl.trust-certificate    PEM CA file for client certificates
+ *   server.ssl.client-auth          none (default), want, need
+ *   server.ssl.reload-interval-ms   how often the files are checked for a rotation (5000)
+ *   server.max-connections          open connections at once (default 10000, httpd.h)
+ * into o->tls and o->max_connections (strings borrowed from cfg). 0, or -1 with err
+ * naming the key. */
+int svc_http_opts(const cfgcli_t *cfg, httpd_opts_t *o, char *err, size_t errlen);
+
 /* Registers a service's own routes on `s` (before httpd_start); `ctx` is the service's. */
 typedef int (*svc_routes_fn)(httpd_t *s, void *ctx);
 
@@ -130,8 +142,13 @@ int svc_send_liveness(h2o_req_t *req);
 int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n);
 int svc_send_metrics(h2o_req_t *req, metrics_t *m);
 
+/* The method label of a request: one of the nine standard methods, else "OTHER" (a client
+ * must not be able to create series at will). Static string. */
+const char *svc_method_label(const h2o_req_t *req);
+
 /* An httpd observe hook (ctx = the metrics_t): counts the request in http_requests_total
- * and its duration in http_request_duration_seconds (route escaped, method sanitised). */
+ * and its duration in http_request_duration_seconds (route escaped, method by
+ * svc_method_label). */
 void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us);
 
 /* ---- stop ---- */

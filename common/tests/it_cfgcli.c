@@ -397,6 +397,67 @@ static void test_basic_auth(void **state)
     itsrv_destroy(&s);
 }
 
+/* config-server over TLS with client certificates required (CONFIG_SERVER_SSL_*), and the
+ * config client with the CA file and its client certificate (CONFIG_SERVER_CA_FILE,
+ * CONFIG_SERVER_CLIENT_CERT / _KEY): the fetch works; without the client certificate or
+ * without the CA the TLS handshake fails. The test CA is made here with openssl. */
+static void test_tls(void **state)
+{
+    (void)state;
+    itsrv_t s;
+    char err[1024], cmd[4096], url[128], f[400];
+    assert_int_equal(itsrv_prepare(&s), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+             "-keyout ca.key -out ca.crt -subj /CN=it-ca >/dev/null 2>&1 && "
+             "for n in server:localhost:DNS:localhost client:order-service:DNS:order-service; do "
+             "IFS=: read -r b cn t v <<EOF\n$n\nEOF\n"
+             "printf 'subjectAltName=%%s:%%s\\n' $t $v > $b.ext && "
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $b.key "
+             "-subj /CN=$cn -out $b.csr >/dev/null 2>&1 && "
+             "openssl x509 -req -in $b.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile $b.ext "
+             "-out $b.crt >/dev/null 2>&1 || exit 1; done",
+             s.dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(f, sizeof f, "%s/server.crt", s.dir);
+    setenv("CONFIG_SERVER_SSL_CERTIFICATE", f, 1);
+    snprintf(f, sizeof f, "%s/server.key", s.dir);
+    setenv("CONFIG_SERVER_SSL_CERTIFICATE_PRIVATE_KEY", f, 1);
+    snprintf(f, sizeof f, "%s/ca.crt", s.dir);
+    setenv("CONFIG_SERVER_SSL_TRUST_CERTIFICATE", f, 1);
+    setenv("CONFIG_SERVER_SSL_CLIENT_AUTH", "need", 1);
+    int rc = itsrv_spawn(&s);
+    unsetenv("CONFIG_SERVER_SSL_CERTIFICATE");
+    unsetenv("CONFIG_SERVER_SSL_CERTIFICATE_PRIVATE_KEY");
+    unsetenv("CONFIG_SERVER_SSL_TRUST_CERTIFICATE");
+    unsetenv("CONFIG_SERVER_SSL_CLIENT_AUTH");
+    assert_int_equal(rc, 0);
+    snprintf(url, sizeof url, "https://localhost:%d", s.port);
+    cfgcli_opts_t o;
+    opts_for(&o, "order-service", "local", url);
+    o.attempts = 50; /* also waits for the server to listen */
+    o.initial_backoff_ms = o.max_backoff_ms = 100;
+    snprintf(o.ca_file, sizeof o.ca_file, "%s/ca.crt", s.dir);
+    snprintf(o.client_cert, sizeof o.client_cert, "%s/client.crt", s.dir);
+    snprintf(o.client_key, sizeof o.client_key, "%s/client.key", s.dir);
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch over TLS: %s (server log %s/server.log)", err, s.dir);
+    assert_string_equal(cfgcli_get_str(c, "server.port", NULL), "8181");
+    assert_string_equal(cfgcli_origin(c), url);
+    cfgcli_free(c);
+    o.attempts = 1;
+    o.client_cert[0] = o.client_key[0] = '\0';
+    assert_null(cfgcli_fetch(&o, NULL, err, sizeof err)); /* no client certificate */
+    assert_non_null(strstr(err, "unavailable"));
+    snprintf(o.client_cert, sizeof o.client_cert, "%s/client.crt", s.dir);
+    snprintf(o.client_key, sizeof o.client_key, "%s/client.key", s.dir);
+    o.ca_file[0] = '\0';
+    assert_null(cfgcli_fetch(&o, NULL, err, sizeof err)); /* the server is not trusted */
+    assert_non_null(strstr(err, "certificate"));
+    itsrv_destroy(&s);
+}
+
 static void test_yaml_form(void **state)
 {
     itsrv_t *s = *state;
@@ -425,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_retry_then_success),
         cmocka_unit_test(test_cache_fallback),
         cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_tls),
     };
     int failed = cmocka_run_group_tests_name("own_server", own_server, NULL, NULL);
     failed += cmocka_run_group_tests_name("with_server", with_server, start_server, stop_server);

@@ -212,6 +212,57 @@ static long get(int port, const char *path, dbuf_t *body)
     return st;
 }
 
+static long request(int port, const char *method, const char *path, dbuf_t *body)
+{
+    char url[128];
+    long st = 0;
+    CURL *c = curl_easy_init();
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    dbuf_init(body, 1 << 20);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    return st;
+}
+
+/* server.ssl.* and server.max-connections into httpd options. */
+static void t_http_opts(void **state)
+{
+    char err[256] = "";
+    httpd_opts_t o = {0};
+    cfgcli_t *c = cfgcli_new();
+    (void)state;
+    assert_int_equal(svc_http_opts(c, &o, err, sizeof err), 0);
+    assert_null(o.tls.cert_file);
+    assert_int_equal(o.max_connections, 0);
+    cfgcli_set(c, "server.max-connections", "500", "test");
+    cfgcli_set(c, "server.ssl.certificate", "/tls/tls.crt", "test");
+    assert_int_equal(svc_http_opts(c, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "server.ssl.certificate-private-key"));
+    cfgcli_set(c, "server.ssl.certificate-private-key", "/tls/tls.key", "test");
+    cfgcli_set(c, "server.ssl.client-auth", "need", "test");
+    assert_int_equal(svc_http_opts(c, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "server.ssl.trust-certificate"));
+    cfgcli_set(c, "server.ssl.trust-certificate", "/tls/ca.crt", "test");
+    assert_int_equal(svc_http_opts(c, &o, err, sizeof err), 0);
+    assert_string_equal(o.tls.cert_file, "/tls/tls.crt");
+    assert_string_equal(o.tls.key_file, "/tls/tls.key");
+    assert_string_equal(o.tls.client_ca_file, "/tls/ca.crt");
+    assert_int_equal(o.tls.client_auth, HTTPD_CLIENT_AUTH_NEED);
+    assert_int_equal(o.max_connections, 500);
+    cfgcli_set(c, "server.ssl.client-auth", "sometimes", "test");
+    assert_int_equal(svc_http_opts(c, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "none, want or need"));
+    cfgcli_set(c, "server.ssl.enabled", "false", "test");
+    assert_int_equal(svc_http_opts(c, &o, err, sizeof err), 0);
+    assert_null(o.tls.cert_file);
+    cfgcli_free(c);
+}
+
 static void t_endpoints(void **state)
 {
     char err[256];
@@ -249,7 +300,21 @@ static void t_endpoints(void **state)
     assert_int_equal(get(port, "/health/other", &b), 404);
     assert_non_null(strstr(b.ptr, "\"status\":404"));
     dbuf_free(&b);
+    /* any method token the client invents is one label, OTHER: no series at will */
+    for (int i = 0; i < 50; i++) {
+        char tok[16];
+        snprintf(tok, sizeof tok, "X%dY", i);
+        assert_int_equal(request(port, tok, "/health/liveness", &b), 405);
+        dbuf_free(&b);
+    }
+    assert_int_equal(request(port, "DELETE", "/health/liveness", &b), 405);
+    dbuf_free(&b);
     assert_int_equal(get(port, "/metrics", &b), 200);
+    assert_non_null(
+        strstr(b.ptr, "http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"405\"} 50\n"));
+    assert_non_null(
+        strstr(b.ptr, "http_requests_total{method=\"DELETE\",route=\"unmatched\",status=\"405\"} 1\n"));
+    assert_null(strstr(b.ptr, "X1Y"));
     assert_non_null(
         strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health/readiness\",status=\"503\"} 1"));
     assert_non_null(strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health\",status=\"404\"} 1"));
@@ -349,9 +414,9 @@ static void t_clock_uuid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_args),      cmocka_unit_test(t_conninfo),   cmocka_unit_test(t_config_env_only),
-        cmocka_unit_test(t_log_level), cmocka_unit_test(t_endpoints),  cmocka_unit_test(t_metrics_null),
-        cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),
+        cmocka_unit_test(t_args),         cmocka_unit_test(t_conninfo),  cmocka_unit_test(t_config_env_only),
+        cmocka_unit_test(t_log_level),    cmocka_unit_test(t_http_opts), cmocka_unit_test(t_endpoints),
+        cmocka_unit_test(t_metrics_null), cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,6 +97,12 @@ static void usage(FILE *out)
         "                          itself in ENCRYPT_KEY; salt ENCRYPT_SALT, default deadbeef).\n"
         "                          /encrypt and /decrypt also need --credentials-file.\n"
         "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
+        "  TLS (environment only): CONFIG_SERVER_SSL_CERTIFICATE + "
+        "CONFIG_SERVER_SSL_CERTIFICATE_PRIVATE_KEY\n"
+        "                          (PEM files, re-read when they change) serve HTTPS, TLS 1.2+ only;\n"
+        "                          CONFIG_SERVER_SSL_TRUST_CERTIFICATE (a CA file) with\n"
+        "                          CONFIG_SERVER_SSL_CLIENT_AUTH=want|need asks for client certificates.\n"
+        "                          CONFIG_SERVER_MAX_CONNECTIONS caps open connections (default 10000).\n"
         "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
         "  --help, --version\n\n"
         "POST /monitor (Spring Cloud Config Monitor webhooks: GitHub, GitLab, Gitea, Bitbucket, or a\n"
@@ -507,6 +513,11 @@ int main(int argc, char **argv)
                        .log = &log,
                        .observe = access_log,
                        .observe_ctx = &log};
+    if (httpd_opts_from_env(&ho, "CONFIG_SERVER_", err, sizeof(err)) != 0) {
+        clog_error(&log, "TLS / connection settings: %s", err);
+        rc = CS_EXIT_CONFIG;
+        goto cleanup;
+    }
     srv = httpd_new(&ho, err, sizeof(err));
     if (srv == NULL || httpd_route(srv, "GET", "/", "config", cs_http_handle, &http) != 0 ||
         httpd_route(srv, "GET", "/encrypt", "config", cs_http_handle, &http) != 0 ||

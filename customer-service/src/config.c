@@ -55,6 +55,8 @@ int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         cfgcli_get_int_range(c, "kafka-config.min-insync-replicas", 0, 0, 100, &cfg->min_isr, err, errlen) ||
         cfgcli_require_str(c, "kafka-config.bootstrap-servers", &cfg->bootstrap, err, errlen))
         return -1;
+    if (svc_http_opts(c, &cfg->listen, err, errlen) != 0)
+        return -1;
     cfg->address = cfgcli_get_str(c, "server.address", "0.0.0.0");
     cfg->topic = cfgcli_get_str(c, "customer-service.customer-topic-name", "customer");
     if (*cfg->topic == '\0') {

@@ -8,17 +8,19 @@
 #include <stddef.h>
 
 #include "cfgcli.h"
+#include "httpd.h"
 #include "kfk.h"
 
 #define CS_MAX_KV 128
 
 typedef struct cs_config {
-    int port;                        /* server.port, 8184 */
-    const char *address;             /* server.address, 0.0.0.0 */
-    int http_threads;                /* server.threads, 8 */
-    long long max_body;              /* server.max-body-bytes, 65536 (256 .. 64 MiB) */
-    char *conninfo;                  /* assembled from datasource.* (owned) */
-    int pool_size;                   /* datasource.pool-size, 8 */
+    int port;            /* server.port, 8184 */
+    const char *address; /* server.address, 0.0.0.0 */
+    int http_threads;    /* server.threads, 8 */
+    long long max_body;  /* server.max-body-bytes, 65536 (256 .. 64 MiB) */
+    httpd_opts_t listen; /* .tls and .max_connections: server.ssl.*, server.max-connections (svc_http_opts) */
+    char *conninfo;      /* assembled from datasource.* (owned) */
+    int pool_size;       /* datasource.pool-size, 8 */
     const char *bootstrap;           /* kafka-config.bootstrap-servers (required) */
     int partitions;                  /* kafka-config.num-of-partitions, 3 */
     int replication;                 /* kafka-config.replication-factor, 1 */

@@ -157,7 +157,9 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
                              .port = cfg->port,
                              .threads = cfg->http_threads,
                              .max_body = (size_t)cfg->max_body,
-                             .log = log};
+                             .log = log,
+                             .max_connections = cfg->listen.max_connections,
+                             .tls = cfg->listen.tls};
     srv = svc_http_start(&ho, &sh, customer_http_register, &http);
     if (srv == NULL)
         goto cleanup;

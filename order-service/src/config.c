@@ -48,6 +48,8 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         cfgcli_get_int_range(c, "projection.max-retries", 5, 1, 1000, &cfg->max_retries, err, errlen) ||
         cfgcli_get_ms(c, "projection.retry-backoff-ms", 1000, &cfg->retry_backoff_ms, err, errlen))
         return -1;
+    if (svc_http_opts(c, &cfg->listen, err, errlen) != 0)
+        return -1;
     cfg->bootstrap = cfgcli_get_str(c, "kafka-config.bootstrap-servers", "localhost:9092");
     cfg->topic = cfgcli_get_str(c, "order-service.customer-topic-name", "customer");
     cfg->dlq_topic = cfgcli_get_str(c, "order-service.dlq-topic-name", "customer.DLQ");

@@ -7,16 +7,18 @@
 #include <stddef.h>
 
 #include "cfgcli.h"
+#include "httpd.h"
 #include "kfk.h"
 
 #define OS_MAX_KV 64
 
 typedef struct os_config {
-    int port;                        /* server.port, 8181 */
-    int http_threads;                /* server.threads, 4 */
-    int max_body;                    /* server.max-body-bytes, 65536 */
-    char *conninfo;                  /* assembled from datasource.* (owned) */
-    int pool_size;                   /* datasource.pool-size, 4 */
+    int port;            /* server.port, 8181 */
+    int http_threads;    /* server.threads, 4 */
+    int max_body;        /* server.max-body-bytes, 65536 */
+    httpd_opts_t listen; /* .tls and .max_connections: server.ssl.*, server.max-connections (svc_http_opts) */
+    char *conninfo;      /* assembled from datasource.* (owned) */
+    int pool_size;       /* datasource.pool-size, 4 */
     const char *bootstrap;           /* kafka-config.bootstrap-servers */
     int partitions;                  /* kafka-config.num-of-partitions, 3 */
     int replication;                 /* kafka-config.replication-factor, 1 */

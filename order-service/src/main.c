@@ -188,8 +188,12 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     const svc_check_t checks[] = {
         {"db", svc_pool_up, m.pool}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
     const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
-    const httpd_opts_t ho = {
-        .port = cfg->port, .threads = cfg->http_threads, .max_body = (size_t)cfg->max_body, .log = log};
+    const httpd_opts_t ho = {.port = cfg->port,
+                             .threads = cfg->http_threads,
+                             .max_body = (size_t)cfg->max_body,
+                             .log = log,
+                             .max_connections = cfg->listen.max_connections,
+                             .tls = cfg->listen.tls};
     srv = svc_http_start(&ho, &sh, os_routes, &http);
     if (srv == NULL)
         goto cleanup;
