@@ -498,9 +498,9 @@ int httpd_start(httpd_t *s, char *err, size_t errlen)
         s->nth = i + 1;
     }
     if (s->o.log != NULL)
-        clog_info(s->o.log, "httpd: listening on %s:%d with %d thread(s), %s, at most %d connections%s", s->o.host,
-                  s->port, s->o.threads, s->tls != NULL ? "TLS" : "plain HTTP", s->o.max_connections,
-                  adopted ? " (socket inherited from the previous image)" : "");
+        clog_info(s->o.log, "httpd: listening on %s:%d with %d thread(s), %s, at most %d connections%s",
+                  s->o.host, s->port, s->o.threads, s->tls != NULL ? "TLS" : "plain HTTP",
+                  s->o.max_connections, adopted ? " (socket inherited from the previous image)" : "");
     return 0;
 }
 

@@ -87,10 +87,10 @@ typedef struct httpd_opts {
     const clog_t *log;        /* borrowed, may be NULL */
     httpd_observe_fn observe; /* optional per-request hook (metrics, access log) */
     void *observe_ctx;
-    int adopt_fd; /* > 0: serve this already-listening TCP socket (one a previous image of the
-                     process kept open across exec, httpd_keep_listener) instead of binding
-                     host:port. Owned by the server: httpd_start adopts it (or closes it when
-                     it is no listening TCP socket), httpd_free closes it if never started */
+    int adopt_fd;         /* > 0: serve this already-listening TCP socket (one a previous image of the
+                             process kept open across exec, httpd_keep_listener) instead of binding
+                             host:port. Owned by the server: httpd_start adopts it (or closes it when
+                             it is no listening TCP socket), httpd_free closes it if never started */
     int max_connections;  /* open connections at once; 0 → HTTPD_DEFAULT_MAX_CONNECTIONS */
     httpd_tls_opts_t tls; /* all zero → plain HTTP */
 } httpd_opts_t;
