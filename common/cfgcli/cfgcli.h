@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "clog.h"
 #include "cqexit.h"
 
@@ -49,6 +51,11 @@
 #define CFGCLI_DEFAULT_JITTER 0.2
 #define CFGCLI_DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define CFGCLI_DEFAULT_REQUEST_TIMEOUT_MS 10000
+/* The watcher (below): a conditional GET every 10 s against a server that offers no watch
+ * (a Spring Cloud Config Server, whose git backend fetches on every request); long polls of
+ * at most 30 s (the server may cap them lower) against one that does. */
+#define CFGCLI_DEFAULT_WATCH_INTERVAL_MS 10000
+#define CFGCLI_DEFAULT_WATCH_WAIT_S 30
 
 typedef enum {
     CFGCLI_FORMAT_JSON = 0, /* GET {url}/{app}/{profiles}[/{label}]: the JSON Environment */
@@ -80,6 +87,9 @@ typedef struct cfgcli_opts {
      * array, borrowed (must stay valid during cfgcli_fetch/cfgcli_from_json only; the
      * result keeps its own copy). NULL → the process environment. Tests inject one. */
     char *const *envp;
+    int watch;              /* 1 (default): the service starts a watcher (cfgcli_watch_start) */
+    long watch_interval_ms; /* watcher: poll interval against a server without watches */
+    long watch_wait_s;      /* watcher: the wait asked for in a long poll */
 } cfgcli_opts_t;
 
 /* Fills `o` with the defaults above for application `app` (borrowed; copied). */
@@ -97,6 +107,9 @@ void cfgcli_opts_init(cfgcli_opts_t *o, const char *app);
  *   CONFIG_CONNECT_TIMEOUT_MS, CONFIG_REQUEST_TIMEOUT_MS
  *   CONFIG_FORMAT            "json" (default) or "yaml"
  *   CONFIG_ENV_OVERRIDES     "false"/"0" disables env overrides
+ *   CONFIG_WATCH             "false" turns the watcher off (default true)
+ *   CONFIG_WATCH_INTERVAL_MS poll interval against a server without watches (10000; ≥ 50)
+ *   CONFIG_WATCH_WAIT_S      long-poll wait asked for (30; the server caps it)
  * Returns 0, or -1 with `err` naming the variable whose value is invalid (or too long). */
 int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t errlen);
 
@@ -177,6 +190,44 @@ const char *cfgcli_origin(const cfgcli_t *c);
 const char *cfgcli_version(const cfgcli_t *c);
 /* 1 when the result was loaded from the last-known-good cache file. */
 int cfgcli_from_cache(const cfgcli_t *c);
+/* The ETag the server sent with it ("" when none or not fetched). Borrowed. */
+const char *cfgcli_etag(const cfgcli_t *c);
+/* The server's X-Config-Watch-Max in seconds (it offers long polls), or -1 when absent. */
+long cfgcli_watch_max(const cfgcli_t *c);
+
+/* ---- the watcher (cfgcli_watch.c) -------------------------------------------------------
+ * A thread that follows the configuration after the start-up fetch and hands every new one
+ * to the service:
+ *   - against a server that sends X-Config-Watch-Max (this project's config-server) it
+ *     long-polls: GET …?wait=<min(watch_wait_s, that max)>s with If-None-Match: <ETag>; the
+ *     server holds the request until the resolved environment changes (200, the new one)
+ *     or the wait ends (304), and the watcher asks again at once;
+ *   - against one that does not (a Spring Cloud Config Server) it sends the same request
+ *     without `wait` every watch_interval_ms (a 304, or a 200 with an unchanged document, is
+ *     not handed on);
+ *   - it fails over along the comma list of URLs (and stays with the one that answers),
+ *     uses the client's Basic auth and timeouts, and after a round of failures backs off
+ *     as the start-up fetch does (capped at max_backoff_ms), forever; it logs the first
+ *     failure of a streak and the recovery, and writes the cache file after each new one;
+ *   - cfgcli_watch_stop ends it within milliseconds, even in the middle of a long poll.
+ *
+ * `fn` runs on the watcher's thread with each new configuration, `cfg` OWNED by the callee
+ * (cfgcli_free), or with cfg NULL and `error` saying why the server's answer could not be
+ * made into one; the next request waits until fn returns. */
+typedef void (*cfgcli_watch_fn)(void *ud, cfgcli_t *cfg, const char *error);
+typedef struct cfgcli_watch cfgcli_watch_t;
+
+/* Starts watching `o`'s configuration (copied; o->envp, when set, must outlive the watcher)
+ * from `current` (borrowed: its ETag and X-Config-Watch-Max; NULL → start with a plain
+ * GET). `log` borrowed, may be NULL. Owned watcher, or NULL with err. */
+cfgcli_watch_t *cfgcli_watch_start(const cfgcli_opts_t *o, const cfgcli_t *current, cfgcli_watch_fn fn,
+                                   void *ud, const clog_t *log, char *err, size_t errlen);
+/* Stops (promptly), joins and frees. NULL-safe. */
+void cfgcli_watch_stop(cfgcli_watch_t *w);
+/* What the watcher is doing, for /health: {"mode":"long-poll"|"poll","url":…,
+ * "lastError":…,"lastErrorAt":<epoch ms>,"failures":<in a row>} (lastError* only after a
+ * failure; failures 0 once a server answers again). Owned JSON object, NULL on OOM. */
+json_t *cfgcli_watch_status(cfgcli_watch_t *w);
 
 /* All keys as a JSON object {"key":{"value":"…","source":"…"}} (malloc'ed string, caller
  * frees). With mask_secrets, values of keys containing "password", "secret", "token" or

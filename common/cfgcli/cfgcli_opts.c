@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -33,6 +35,9 @@ void cfgcli_opts_init(cfgcli_opts_t *o, const char *app)
     o->request_timeout_ms = CFGCLI_DEFAULT_REQUEST_TIMEOUT_MS;
     o->env_overrides = 1;
     o->envp = NULL;
+    o->watch = 1;
+    o->watch_interval_ms = CFGCLI_DEFAULT_WATCH_INTERVAL_MS;
+    o->watch_wait_s = CFGCLI_DEFAULT_WATCH_WAIT_S;
 }
 
 /* Copies env var `name` into dst when set and non-empty. 0, or -1 when too long. */
@@ -93,7 +98,9 @@ int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t er
         env_long("CONFIG_BACKOFF_INITIAL_MS", 0, 3600000, &o->initial_backoff_ms, err, errlen) < 0 ||
         env_long("CONFIG_BACKOFF_MAX_MS", 0, 3600000, &o->max_backoff_ms, err, errlen) < 0 ||
         env_long("CONFIG_CONNECT_TIMEOUT_MS", 1, 3600000, &o->connect_timeout_ms, err, errlen) < 0 ||
-        env_long("CONFIG_REQUEST_TIMEOUT_MS", 1, 3600000, &o->request_timeout_ms, err, errlen) < 0)
+        env_long("CONFIG_REQUEST_TIMEOUT_MS", 1, 3600000, &o->request_timeout_ms, err, errlen) < 0 ||
+        env_long("CONFIG_WATCH_INTERVAL_MS", 50, 86400000, &o->watch_interval_ms, err, errlen) < 0 ||
+        env_long("CONFIG_WATCH_WAIT_S", 1, 3600, &o->watch_wait_s, err, errlen) < 0)
         return -1;
     o->attempts = (int)attempts;
     const char *fmt = getenv("CONFIG_FORMAT");
@@ -110,6 +117,17 @@ int cfgcli_opts_from_env(cfgcli_opts_t *o, const char *app, char *err, size_t er
     if (o->client_key[0] && !o->client_cert[0]) {
         errbuf_set(err, errlen, "env CONFIG_SERVER_CLIENT_KEY is set but CONFIG_SERVER_CLIENT_CERT is not");
         return -1;
+    }
+    const char *w = getenv("CONFIG_WATCH");
+    if (w != NULL && w[0] != '\0') {
+        if (strcasecmp(w, "false") == 0 || strcmp(w, "0") == 0 || strcasecmp(w, "no") == 0 ||
+            strcasecmp(w, "off") == 0)
+            o->watch = 0;
+        else if (!(strcasecmp(w, "true") == 0 || strcmp(w, "1") == 0 || strcasecmp(w, "yes") == 0 ||
+                   strcasecmp(w, "on") == 0)) {
+            errbuf_set(err, errlen, "env CONFIG_WATCH = '%s' is not true or false", w);
+            return -1;
+        }
     }
     const char *ov = getenv("CONFIG_ENV_OVERRIDES");
     if (ov != NULL && (strcasecmp(ov, "false") == 0 || strcmp(ov, "0") == 0 || strcasecmp(ov, "no") == 0))
@@ -150,4 +168,15 @@ long cfgcli_backoff_ms(const cfgcli_opts_t *o, int round, uint32_t rnd)
     if (d > maxd)
         d = maxd;
     return (long)llround(d);
+}
+
+uint32_t cfgcli_rand32(void)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = (uint32_t)ts.tv_nsec * 2654435761u;
+    }
+    return r;
 }

@@ -15,7 +15,9 @@ cfgcli_t *cfgcli_new(void)
         return NULL;
     c->origin = strdup("");
     c->version = strdup("");
-    if (c->origin == NULL || c->version == NULL) {
+    c->etag = strdup("");
+    c->watch_max = -1;
+    if (c->origin == NULL || c->version == NULL || c->etag == NULL) {
         cfgcli_free(c);
         return NULL;
     }
@@ -40,6 +42,7 @@ void cfgcli_free(cfgcli_t *c)
     free(c->env);
     free(c->origin);
     free(c->version);
+    free(c->etag);
     free(c);
 }
 
@@ -155,6 +158,27 @@ const char *cfgcli_origin(const cfgcli_t *c)
 const char *cfgcli_version(const cfgcli_t *c)
 {
     return c && c->version ? c->version : "";
+}
+
+const char *cfgcli_etag(const cfgcli_t *c)
+{
+    return c->etag;
+}
+
+long cfgcli_watch_max(const cfgcli_t *c)
+{
+    return c->watch_max;
+}
+
+int cfgcli_set_http_meta(cfgcli_t *c, const char *etag, long watch_max)
+{
+    char *e = strdup(etag ? etag : "");
+    if (e == NULL)
+        return -1;
+    free(c->etag);
+    c->etag = e;
+    c->watch_max = watch_max > 0 ? watch_max : -1;
+    return 0;
 }
 
 int cfgcli_from_cache(const cfgcli_t *c)

@@ -5,7 +5,8 @@
  * retry then success (server started after the client began retrying), the fail-fast
  * message and exit code (in a child process, like a service's main), 4xx is final,
  * failover past a dead URL, env overrides and k8s placeholders, the last-known-good
- * cache, labels, HTTP Basic auth, and the YAML form. Needs no PostgreSQL or Kafka.
+ * cache, labels, HTTP Basic auth, the YAML form, and the watcher following an edit of the
+ * served folder. Needs no PostgreSQL or Kafka.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -474,12 +475,70 @@ static void test_yaml_form(void **state)
     cfgcli_free(c);
 }
 
+typedef struct watched {
+    pthread_mutex_t mu;
+    int n;
+    char value[64];
+} watched_t;
+
+static void on_watch(void *ud, cfgcli_t *cfg, const char *error)
+{
+    watched_t *w = ud;
+    (void)error;
+    pthread_mutex_lock(&w->mu);
+    if (cfg != NULL) {
+        w->n++;
+        snprintf(w->value, sizeof w->value, "%s", cfgcli_get_str(cfg, "watch-test.value", ""));
+    }
+    pthread_mutex_unlock(&w->mu);
+    cfgcli_free(cfg);
+}
+
+/* The watcher follows an edit of the served folder: long polls when the server offers them,
+ * conditional GETs (every 200 ms here) when it does not. */
+static void test_watch_folder_edit(void **state)
+{
+    itsrv_t *s = *state;
+    cfgcli_opts_t o;
+    char err[1024], path[400], value[64] = "";
+    watched_t w = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    opts_for(&o, "order-service", "local", s->url);
+    o.watch_interval_ms = 200;
+    o.watch_wait_s = 10;
+    cfgcli_t *c = cfgcli_fetch(&o, NULL, err, sizeof err);
+    if (c == NULL)
+        fail_msg("fetch: %s", err);
+    assert_true(cfgcli_etag(c)[0] != '\0');
+    cfgcli_watch_t *wt = cfgcli_watch_start(&o, c, on_watch, &w, NULL, err, sizeof err);
+    assert_non_null(wt);
+    snprintf(path, sizeof path, "%s/order-service-local.yml", s->repo);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fprintf(f, "\nwatch-test:\n  value: edited\n");
+    assert_int_equal(fclose(f), 0);
+    long long t0 = ts_now_ms();
+    while (ts_now_ms() - t0 < 10000) {
+        pthread_mutex_lock(&w.mu);
+        snprintf(value, sizeof value, "%s", w.value);
+        pthread_mutex_unlock(&w.mu);
+        if (strcmp(value, "edited") == 0)
+            break;
+        ts_sleep_ms(20);
+    }
+    printf("folder edit seen by the watcher after %lld ms (%s)\n", ts_now_ms() - t0,
+           cfgcli_watch_max(c) > 0 ? "long poll" : "conditional GETs");
+    assert_string_equal(value, "edited");
+    cfgcli_watch_stop(wt);
+    cfgcli_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest with_server[] = {
-        cmocka_unit_test(test_fetch_precedence), cmocka_unit_test(test_env_override_and_k8s),
-        cmocka_unit_test(test_failover),         cmocka_unit_test(test_refused_is_final),
-        cmocka_unit_test(test_yaml_form),        cmocka_unit_test(test_label),
+        cmocka_unit_test(test_fetch_precedence),  cmocka_unit_test(test_env_override_and_k8s),
+        cmocka_unit_test(test_failover),          cmocka_unit_test(test_refused_is_final),
+        cmocka_unit_test(test_yaml_form),         cmocka_unit_test(test_label),
+        cmocka_unit_test(test_watch_folder_edit),
     };
     const struct CMUnitTest own_server[] = {
         cmocka_unit_test(test_fail_fast),
