@@ -10,6 +10,8 @@
  * `order-service rebuild-read-model` rebuilds the read model from the topic and exits.
  * The settings are read and checked by config.c; the glue shared with customer-service
  * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc/svc.h.
+ * This is the one place that builds the stores (dataaccess/) and the Kafka adapters
+ * (messaging/) and wires them into the workers as ports.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,17 +24,21 @@
 #include "cfgcli.h"
 #include "clog.h"
 #include "config.h"
+#include "dataaccess/pg_projdb.h"
+#include "dataaccess/pg_rebuild.h"
 #include "dataaccess/pg_repos.h"
-#include "pgpool.h"
 #include "embed.h"
 #include "evcodec.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "kfk.h"
+#include "messaging/kconsumer.h"
+#include "messaging/kdlq.h"
 #include "messaging/projector.h"
 #include "messaging/rebuild.h"
 #include "messaging/rebuild_ctl.h"
 #include "metrics.h"
+#include "pgpool.h"
 #include "svc.h"
 #include "svc_pg.h"
 
@@ -129,13 +135,35 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
     rd_kafka_destroy(rk);
 }
 
+/* The rebuild's settings on `store` (the store port's object: borrowed). */
+static os_rebuild_opts_t os_rebuild_opts(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log,
+                                         os_pgrebuild_t *store)
+{
+    os_rebuild_opts_t ro = {.bootstrap = cfg->bootstrap,
+                            .topic = cfg->topic,
+                            .group_prefix = cfg->group_id,
+                            .store = os_pgrebuild_port(store),
+                            .consumer_kv = cfg->consumer_kv,
+                            .n_consumer_kv = cfg->n_consumer_kv,
+                            .batch_max = 10000,
+                            .codec = codec,
+                            .log = log};
+    return ro;
+}
+
 static int os_rebuild_cli(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log)
 {
-    os_rebuild_opts_t ro = {cfg->bootstrap,     cfg->topic, cfg->group_id, cfg->conninfo, cfg->consumer_kv,
-                            cfg->n_consumer_kv, 10000,      codec,         log,           NULL};
+    os_pgrebuild_t *store = os_pgrebuild_new(cfg->conninfo, log);
     os_rebuild_stats_t st;
     char err[1024];
-    if (os_rebuild_run(&ro, &st, err, sizeof err) != 0) {
+    if (store == NULL) {
+        clog_error(log, "rebuild-read-model failed: out of memory");
+        return EXIT_RUNTIME;
+    }
+    os_rebuild_opts_t ro = os_rebuild_opts(cfg, codec, log, store);
+    int rc = os_rebuild_run(&ro, &st, err, sizeof err);
+    os_pgrebuild_free(store);
+    if (rc != 0) {
         clog_error(log, "rebuild-read-model failed: %s", err);
         return EXIT_RUNTIME;
     }
@@ -147,13 +175,55 @@ static int os_rebuild_cli(const os_config_t *cfg, const evcodec_t *codec, const 
     return 0;
 }
 
+/* The live projection's adapters (owned by os_serve). */
+typedef struct os_workers {
+    os_pgprojdb_t *db;
+    os_kconsumer_t *consumer;
+    os_kdlq_t *dlq;
+    os_projector_t *proj;
+} os_workers_t;
+
+/* Builds the projection's store and Kafka adapters and the projector on them (not started).
+ * 0, or -1 with err. */
+static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log,
+                               metrics_t *m, os_changes_t *changes, os_workers_t *wk, char *err,
+                               size_t errlen)
+{
+    const os_kconsumer_opts_t ko = {cfg->bootstrap,   cfg->topic,         cfg->group_id,
+                                    cfg->consumer_kv, cfg->n_consumer_kv, log};
+    const os_kdlq_opts_t dq = {cfg->bootstrap, cfg->dlq_topic, cfg->topic, log};
+    const os_projector_tuning_t tun = {cfg->batch_size, cfg->poll_ms, cfg->max_retries,
+                                       (int)cfg->retry_backoff_ms};
+    wk->db = os_pgprojdb_new(cfg->conninfo, log, err, errlen);
+    if (wk->db == NULL)
+        return -1;
+    wk->consumer = os_kconsumer_new(&ko, err, errlen);
+    if (wk->consumer == NULL)
+        return -1;
+    wk->dlq = os_kdlq_new(&dq, err, errlen);
+    if (wk->dlq == NULL)
+        return -1;
+    const os_projector_ports_t ports = {.topic = cfg->topic,
+                                        .db = os_pgprojdb_port(wk->db),
+                                        .consumer = os_kconsumer_port(wk->consumer),
+                                        .dlq = os_kdlq_port(wk->dlq),
+                                        .clock = {NULL, os_wall, os_mono},
+                                        .codec = codec,
+                                        .metrics = m,
+                                        .changes = os_changes_port(changes),
+                                        .log = log};
+    wk->proj = os_projector_new(&tun, &ports, err, errlen);
+    return wk->proj == NULL ? -1 : 0;
+}
+
 static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log)
 {
     int rc = EXIT_RUNTIME;
     char err[1024] = "";
     os_main_t m = {0};
-    os_projector_t *proj = NULL;
+    os_workers_t wk = {0};
     os_changes_t *changes = os_changes_new();
+    os_pgrebuild_t *rstore = NULL;
     os_rebuild_ctl_t *rctl = NULL;
     httpd_t *srv = NULL;
     svc_stop_t *stop = NULL;
@@ -168,9 +238,11 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
         clog_error(log, "out of memory creating the database pool");
         goto cleanup;
     }
-    os_rebuild_opts_t ro = {cfg->bootstrap,     cfg->topic, cfg->group_id, cfg->conninfo, cfg->consumer_kv,
-                            cfg->n_consumer_kv, 10000,      codec,         log,           NULL};
-    rctl = os_rebuild_ctl_new(&ro);
+    rstore = os_pgrebuild_new(cfg->conninfo, log);
+    if (rstore != NULL) {
+        os_rebuild_opts_t ro = os_rebuild_opts(cfg, codec, log, rstore);
+        rctl = os_rebuild_ctl_new(&ro);
+    }
 
     memset(&app, 0, sizeof app);
     app.readmodel = os_pg_readmodel_port(m.pool);
@@ -184,7 +256,7 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     /* HTTP first: a taken port fails the start before any Kafka group is joined. Until the
      * projector runs, readiness reports kafka and projection DOWN. */
     const char *token = getenv("ORDER_ADMIN_TOKEN");
-    http = (os_http_t){&app, rctl, token, log};
+    http = (os_http_t){&app, os_rebuild_ctl_port(rctl), token, log};
     const svc_check_t checks[] = {
         {"db", svc_pool_up, m.pool}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
     const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
@@ -197,34 +269,20 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     srv = svc_http_start(&ho, &sh, os_routes, &http);
     if (srv == NULL)
         goto cleanup;
-    os_projector_opts_t po = {cfg->bootstrap,
-                              cfg->topic,
-                              cfg->group_id,
-                              cfg->dlq_topic,
-                              cfg->conninfo,
-                              cfg->consumer_kv,
-                              cfg->n_consumer_kv,
-                              cfg->batch_size,
-                              cfg->poll_ms,
-                              cfg->max_retries,
-                              (int)cfg->retry_backoff_ms,
-                              codec,
-                              m.metrics,
-                              os_changes_port(changes),
-                              log};
-    proj = os_projector_new(&po, err, sizeof err);
-    if (proj == NULL || os_projector_start(proj) != 0) {
+    if (os_projection_build(cfg, codec, log, m.metrics, changes, &wk, err, sizeof err) != 0 ||
+        os_projector_start(wk.proj) != 0) {
         clog_error(log, "projection: %s", err);
         goto cleanup;
     }
-    atomic_store(&m.projector, proj);
+    atomic_store(&m.projector, wk.proj);
     clog_ev(log, CLOG_INFO,
             json_pack("{s:i,s:s,s:s,s:s}", "port", httpd_port(srv), "topic", cfg->topic, "group",
                       cfg->group_id, "dlq", cfg->dlq_topic),
             "order-service listening on port %d", httpd_port(srv));
     stop = svc_wait_stop(log, STOP_DEADLINE_MS, "draining HTTP, finishing the projection batch", NULL);
     httpd_stop(srv);
-    if (os_projector_shutdown(proj) != 0) {
+    os_projector_stop(wk.proj);
+    if (os_kconsumer_shutdown(wk.consumer) != 0) {
         /* Everything is committed in PostgreSQL; only librdkafka's thread is still waiting for
          * the unreachable broker and uses our logger: leave without unwinding. */
         clog_info(log, "order-service stopped (Kafka consumer abandoned)");
@@ -238,7 +296,11 @@ cleanup:
     httpd_free(srv);
     atomic_store(&m.projector, NULL);
     os_rebuild_ctl_free(rctl);
-    os_projector_free(proj);
+    os_pgrebuild_free(rstore);
+    os_projector_free(wk.proj);
+    os_kconsumer_free(wk.consumer);
+    os_kdlq_free(wk.dlq);
+    os_pgprojdb_free(wk.db);
     pgpool_free(m.pool);
     metrics_free(m.metrics);
     os_changes_free(changes);

@@ -1,5 +1,6 @@
-/* pg_projstore.h — the projection store (os_projstore_port_t) on PostgreSQL, plus the
- * offsets lookup and the shadow-table operations of a rebuild.
+/* pg_projstore.h — the projection's batch store (os_projstore_port_t) on PostgreSQL and the
+ * stored offsets' lookup, used on a connection someone else owns: the live projection's
+ * session (pg_projdb.h) and the rebuild's (pg_rebuild.h).
  *
  * A batch is one transaction on one dedicated connection: SELECT … FOR UPDATE of the
  * batch's customers, one INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE for every
@@ -48,19 +49,5 @@ os_projstore_port_t os_pgproj_port(os_pgproj_t *s);
  * Returns 0 or -1. */
 int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap, size_t *n, char *err,
                            size_t errlen);
-
-/* (Re)creates the empty shadow table (drops a left-over one first). 0 or -1. */
-int os_pgproj_shadow_create(PGconn *c, char *err, size_t errlen);
-/* Makes the (UNLOGGED while filled) shadow table crash-safe; done before the swap. */
-int os_pgproj_shadow_set_logged(PGconn *c, char *err, size_t errlen);
-/* Drops the shadow table if it exists. */
-int os_pgproj_shadow_drop(PGconn *c, char *err, size_t errlen);
-
-/* Inside a transaction the caller began: locks the live table and the offsets against
- * the live projector (waits for its batch to finish). 0 or -1. */
-int os_pgproj_lock_live(PGconn *c, char *err, size_t errlen);
-/* Inside the same transaction: renames the shadow table into place and drops the old one.
- * The caller commits. 0 or -1. */
-int os_pgproj_swap(PGconn *c, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -151,6 +152,19 @@ int os_http_admin_authorized(const char *authorization, const char *token)
     return CRYPTO_memcmp(cred, token, tlen) == 0;
 }
 
+/* {"state":"idle|running|succeeded|failed","events","rows","poison","elapsedMs","swapMs",
+ *  "error"} — new reference. */
+static json_t *os_rebuild_json(const os_rebuild_port_t *rb)
+{
+    os_rebuild_status_t st;
+    memset(&st, 0, sizeof st);
+    rb->status(rb->self, &st);
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s?}", "state", st.state ? st.state : "idle", "events",
+                     (json_int_t)st.stats.events, "rows", (json_int_t)st.stats.rows, "poison",
+                     (json_int_t)st.stats.poison, "elapsedMs", (json_int_t)st.stats.elapsed_ms, "swapMs",
+                     (json_int_t)st.stats.swap_ms, "error", st.error[0] ? st.error : NULL);
+}
+
 static int os_admin_rebuild(void *ctx, h2o_req_t *req)
 {
     os_http_t *h = ctx;
@@ -162,18 +176,18 @@ static int os_admin_rebuild(void *ctx, h2o_req_t *req)
         return httpd_send_problem(req, 401, "Unauthorized",
                                   "a valid admin token is required (Bearer or Basic)");
     }
-    if (h->rebuild == NULL)
+    if (h->rebuild.self == NULL)
         return httpd_send_problem(req, 503, "Service Unavailable", "rebuild is not available");
     if (httpd_method_is(req, "GET"))
-        return httpd_send_json(req, 200, os_rebuild_ctl_status(h->rebuild));
-    int rc = os_rebuild_ctl_start(h->rebuild);
+        return httpd_send_json(req, 200, os_rebuild_json(&h->rebuild));
+    int rc = h->rebuild.start(h->rebuild.self);
     if (rc < 0)
         return httpd_send_problem(req, 503, "Service Unavailable", "cannot start the rebuild");
     if (rc == 0)
         return httpd_send_problem(req, 409, "Conflict", "a rebuild is already running");
     clog_info(h->log, "rebuild of the read model started via the admin endpoint");
     httpd_add_header(req, "location", "/admin/rebuild-read-model");
-    return httpd_send_json(req, 202, os_rebuild_ctl_status(h->rebuild));
+    return httpd_send_json(req, 202, os_rebuild_json(&h->rebuild));
 }
 
 int os_http_register(httpd_t *s, os_http_t *h)

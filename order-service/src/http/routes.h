@@ -13,12 +13,12 @@
 #include <stddef.h>
 
 #include "application/handlers.h"
+#include "application/worker_ports.h"
 #include "httpd.h"
-#include "messaging/rebuild_ctl.h"
 
 typedef struct os_http {
     const os_app_t *app;       /* borrowed */
-    os_rebuild_ctl_t *rebuild; /* borrowed, may be NULL (admin endpoint answers 503) */
+    os_rebuild_port_t rebuild; /* self NULL: the admin endpoint answers 503 */
     const char *admin_token;   /* borrowed; NULL/"" → the admin endpoint is disabled */
     const clog_t *log;
 } os_http_t;

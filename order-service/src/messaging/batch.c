@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void os_batch_init(os_batch_t *b)
+void os_batch_init(os_batch_t *b, void (*release)(void *self, os_msg_t *m), void *self)
 {
     memset(b, 0, sizeof *b);
+    b->release = release;
+    b->release_self = self;
 }
 
 static int os_batch_grow(os_batch_t *b)
@@ -32,13 +34,13 @@ static int os_batch_grow(os_batch_t *b)
     return 0;
 }
 
-int os_batch_add(os_batch_t *b, rd_kafka_message_t *m)
+int os_batch_add(os_batch_t *b, os_msg_t *m)
 {
     if (b->n == b->cap && os_batch_grow(b) != 0) {
-        rd_kafka_message_destroy(m);
+        b->release(b->release_self, m);
         return -1;
     }
-    b->msgs[b->n++] = m;
+    b->msgs[b->n++] = *m;
     size_t i;
     for (i = 0; i < b->noffs; i++)
         if (b->offs[i].partition == m->partition)
@@ -70,7 +72,7 @@ static const char *os_batch_reason(evcodec_err_t e)
 static void os_batch_poison(os_batch_t *b, size_t i, const char *reason, const char *detail)
 {
     os_poison_t *p = &b->poison[b->npoison++];
-    p->msg = b->msgs[i];
+    p->msg = &b->msgs[i];
     p->reason = reason;
     size_t n = strlen(detail);
     if (n >= sizeof p->detail)
@@ -85,10 +87,10 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
     b->nev = 0;
     b->npoison = 0;
     for (size_t i = 0; i < b->n; i++) {
-        const rd_kafka_message_t *m = b->msgs[i];
+        const os_msg_t *m = &b->msgs[i];
         proj_event_t *ev = &b->events[b->nev];
         memset(ev, 0, sizeof *ev);
-        if (m->payload == NULL || m->len == 0) {
+        if (m->value == NULL || m->len == 0) {
             /* tombstone: the key is the customer id */
             size_t kl = m->key_len;
             if (m->key == NULL || kl != PROJ_ID_LEN) {
@@ -105,7 +107,7 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
         } else {
             detail[0] = '\0';
             evcodec_err_t e =
-                evcodec_decode_customer(codec, m->payload, m->len, &b->decoded[i], detail, sizeof detail);
+                evcodec_decode_customer(codec, m->value, m->len, &b->decoded[i], detail, sizeof detail);
             if (e != EVCODEC_OK) {
                 /* the codec's detail usually starts with its strerror text already */
                 const char *what = evcodec_strerror(e);
@@ -142,7 +144,7 @@ void os_batch_reset(os_batch_t *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         evcodec_customer_clear(&b->decoded[i]);
-        rd_kafka_message_destroy(b->msgs[i]);
+        b->release(b->release_self, &b->msgs[i]);
     }
     b->n = 0;
     b->nev = 0;

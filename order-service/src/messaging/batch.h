@@ -1,6 +1,7 @@
 /* batch.h — one polled batch of customer-topic messages, decoded for the projection.
  *
- * Messages are added in poll order (ownership passes to the batch). os_batch_decode turns
+ * Messages are added in poll order (ownership passes to the batch, which gives them back to
+ * their consumer with its release function). os_batch_decode turns
  * each into a proj_event_t (a tombstone when the value is NULL/empty, keyed by the message
  * key) or marks it poison with a reason (bad magic byte, unknown schema id, bad Avro, an
  * invalid field, a tombstone without a UUID key) — poison goes to the dead-letter topic and
@@ -11,22 +12,16 @@
 
 #include <stddef.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include "application/ports.h"
 #include "domain/projection.h"
 #include "evcodec.h"
-
-typedef struct os_poison {
-    const rd_kafka_message_t *msg; /* borrowed from the batch */
-    const char *reason;            /* static: "bad-magic", "unknown-schema-id", "bad-avro",
-                                      "invalid-event", "bad-key" */
-    char detail[256];
-} os_poison_t;
+#include "messaging/consumer_port.h"
 
 typedef struct os_batch {
-    rd_kafka_message_t **msgs; /* owned */
+    os_msg_t *msgs; /* owned (released with `release`) */
     size_t n, cap;
+    void (*release)(void *self, os_msg_t *m);
+    void *release_self;
     evcodec_customer_t *decoded; /* one per message (zeroed when not decoded) */
     char (*keys)[PROJ_ID_LEN + 1];
     proj_event_t *events; /* decoded events, in poll order */
@@ -38,12 +33,13 @@ typedef struct os_batch {
     size_t noffs;
 } os_batch_t;
 
-void os_batch_init(os_batch_t *b);
-/* Adds a message (STOLEN, also on failure). Returns 0 or -1 (out of memory). */
-int os_batch_add(os_batch_t *b, rd_kafka_message_t *m);
+/* An empty batch whose messages go back through release(self, m). */
+void os_batch_init(os_batch_t *b, void (*release)(void *self, os_msg_t *m), void *self);
+/* Adds a message (STOLEN, also on failure: released then). Returns 0 or -1 (out of memory). */
+int os_batch_add(os_batch_t *b, os_msg_t *m);
 /* Decodes every message. Returns 0 or -1 (out of memory). */
 int os_batch_decode(os_batch_t *b, const evcodec_t *codec);
-/* Destroys the messages and decoded values; keeps the memory for the next batch. */
+/* Releases the messages and frees the decoded values; keeps the memory for the next batch. */
 void os_batch_reset(os_batch_t *b);
 /* Frees everything. NULL-safe. */
 void os_batch_free(os_batch_t *b);

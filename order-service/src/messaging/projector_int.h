@@ -1,7 +1,9 @@
-/* projector_int.h — the projector's internals, shared by projector.c (the consumer thread,
- * rebalances, shutdown) and projector_dlq.c (dead letters, the one-by-one fallback). Not an
- * API: the rest of order-service includes projector.h only. projector.c calls
- * projector_dlq.c, never the other way (scripts/check-layout.sh checks it).
+/* projector_int.h — the projector's internals, shared by projector.c (the public API and the
+ * thread), projector_loop.c (one step of the loop: collect a batch, decode, apply, retry;
+ * rebalances and re-reading the position) and projector_dlq.c (dead letters, the one-by-one
+ * fallback). Not an API: the rest of order-service includes projector.h only; the unit tests
+ * of the loop include it to drive os_projector_step with fakes. Calls run one way only
+ * (scripts/check-layout.sh checks it): projector.c → projector_loop.c → projector_dlq.c.
  */
 #ifndef OS_PROJECTOR_INT_H
 #define OS_PROJECTOR_INT_H
@@ -10,52 +12,57 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
-
 #include "application/projection_svc.h"
-#include "dataaccess/pg_projstore.h"
 #include "messaging/batch.h"
 #include "messaging/projector.h"
 
 #define OS_MAX_PARTS 1024
-#define OS_CLOSE_MS 2000   /* bound on leaving the consumer group at stop */
-#define OS_DESTROY_MS 4000 /* bound on destroying the consumer handle after that */
+#define OS_CLOSE_MS 2000 /* bound on leaving the consumer group at stop */
 
 struct os_projector {
-    os_projector_opts_t o;
-    kfk_opaque_t opq_c, opq_p;
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    PGconn *pg;
-    os_pgproj_t store;
+    os_projector_ports_t w;
+    pthread_mutex_t tune_mu;
+    os_projector_tuning_t tuning; /* the latest settings (under tune_mu) */
+    os_projector_tuning_t t;      /* the settings of the current step (consumer thread) */
+    os_rebalance_t rebalance;     /* this projector as the consumer's rebalance listener */
     pthread_t thread;
     int started;
-    int closed;    /* the consumer left its group (set by the thread before it ends) */
-    int abandoned; /* the consumer handle outlived OS_DESTROY_MS (see shutdown) */
     atomic_int stop;
     atomic_int healthy;
     atomic_ullong applied;
-    atomic_int dlq_failed;         /* delivery failures of the current batch */
-    atomic_llong kafka_checked_ms; /* readiness cache: when Kafka was last asked */
-    atomic_int kafka_ok;
-    unsigned long assign_gen;           /* bumped by every rebalance (consumer thread only) */
-    int64_t kcommit_ms;                 /* last Kafka offset commit (consumer thread only) */
-    os_offset_t offs_buf[OS_MAX_PARTS]; /* rebalance callback scratch (consumer thread) */
-    /* The consumer's position must be re-read from PostgreSQL before the next batch (consumer
-     * thread only): set after a failed batch and after any reconnect, because the database
-     * is the truth and may be behind what this process saw committed (a failover to an
-     * asynchronous standby loses the old primary's last commits, offsets included). */
+    /* consumer thread only: */
+    os_batch_t b;
+    long backoff;                       /* the next pause after a failure */
+    int failures;                       /* consecutive failed attempts of the current batch */
+    unsigned long assign_gen;           /* bumped by every rebalance */
+    os_offset_t offs_buf[OS_MAX_PARTS]; /* scratch: stored offsets */
+    int32_t parts_buf[OS_MAX_PARTS];    /* scratch: the assignment */
+    /* The consumer's position must be re-read from PostgreSQL before the next batch: set after
+     * a failed batch and after any reconnect, because the database is the truth and may be
+     * behind what this process saw committed (a failover to an asynchronous standby loses the
+     * old primary's last commits, offsets included). */
     int resync;
 };
 
+/* ---- projector_loop.c ---- */
+
+/* Makes `p` the listener of its consumer's rebalances (called once by os_projector_new). */
+void os_projector_listen(os_projector_t *p);
+/* One step of the consumer thread: re-read the position when needed, collect a batch (up to
+ * batch_max, waiting poll_ms for the first message), decode, dead-letter the poison, apply
+ * it in one transaction; on failure pause (backoff) and mark the position for re-reading.
+ * The thread runs it until stop; the unit tests call it directly. */
+void os_projector_step(os_projector_t *p);
+/* Sleeps the current backoff (in slices; a stop ends it) and doubles it (≤ 5 s). */
+void os_projector_pause(os_projector_t *p);
+
 /* ---- projector_dlq.c ---- */
 
-/* The DLQ producer's delivery-report callback: counts failures in p->dlq_failed. */
-void os_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-/* Sends `n` poison entries to the DLQ and waits for the broker's acks. 0 or -1. */
+/* Sends `n` poison entries to the DLQ and waits for the broker's acks; each is logged and
+ * counted. 0 or -1. */
 int os_dlq_send(os_projector_t *p, const os_poison_t *list, size_t n);
-/* 1 when PostgreSQL answers on the connection it had (so a failing batch is about its data,
- * not an outage); a connection that had to be re-made counts as down and sets p->resync. */
+/* 1 when PostgreSQL answers on the session it had (so a failing batch is about its data, not
+ * an outage); a session that had to be re-made counts as down and sets p->resync. */
 int os_dlq_db_up(os_projector_t *p);
 /* After max_retries: one transaction per message; an event that fails alone (with the
  * database up) is dead-lettered and its offset stored. Returns 0 when the whole batch is

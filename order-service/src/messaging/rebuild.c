@@ -9,17 +9,15 @@
 #include <unistd.h>
 
 #include "application/projection_svc.h"
-#include "dataaccess/pg_projstore.h"
 #include "messaging/batch.h"
-#include "pgx.h"
+#include "messaging/kconsumer.h"
 
 #define OS_RB_MAX_PARTS 1024
 
 typedef struct os_rb {
     const os_rebuild_opts_t *o;
     rd_kafka_t *rk;
-    PGconn *pg;
-    os_pgproj_t store;
+    os_projstore_port_t shadow; /* the store's batch port into the shadow table */
     int nparts;
     int64_t pos[OS_RB_MAX_PARTS]; /* next offset per partition */
     int64_t target[OS_RB_MAX_PARTS];
@@ -71,7 +69,9 @@ static int os_rb_catch_up(os_rb_t *r, char *err, size_t errlen)
             }
             if (m->partition >= 0 && m->partition < r->nparts)
                 r->pos[m->partition] = m->offset + 1;
-            if (os_batch_add(&r->b, m) != 0) {
+            os_msg_t msg;
+            os_kmsg_wrap(m, &msg);
+            if (os_batch_add(&r->b, &msg) != 0) {
                 snprintf(err, errlen, "out of memory");
                 return -1;
             }
@@ -85,11 +85,11 @@ static int os_rb_catch_up(os_rb_t *r, char *err, size_t errlen)
         }
         idle_since = os_rb_ms();
         os_batch_decode(&r->b, r->o->codec);
-        os_projstore_port_t port = os_pgproj_port(&r->store);
         r->st->events += r->b.n;
         r->st->poison += r->b.npoison;
         int64_t t0 = os_rb_ms();
-        int rc = os_projection_apply(&port, r->o->topic, r->b.events, r->b.nev, NULL, 0, NULL, err, errlen);
+        int rc =
+            os_projection_apply(&r->shadow, r->o->topic, r->b.events, r->b.nev, NULL, 0, NULL, err, errlen);
         r->apply_ms += os_rb_ms() - t0;
         os_batch_reset(&r->b);
         if (rc != 0)
@@ -146,28 +146,21 @@ static int os_rb_consumer(os_rb_t *r, kfk_opaque_t *opq, char *err, size_t errle
 }
 
 /* Under the lock: raise the targets to the live projector's stored offsets, catch up,
- * swap. The caller's transaction is open. */
+ * swap, commit. */
 static int os_rb_swap(os_rb_t *r, char *err, size_t errlen)
 {
+    const os_rebuild_store_port_t *s = &r->o->store;
     os_offset_t live[OS_RB_MAX_PARTS];
     size_t n = 0;
-    if (os_pgproj_lock_live(r->pg, err, errlen) != 0 ||
-        os_pgproj_load_offsets(r->pg, r->o->topic, live, OS_RB_MAX_PARTS, &n, err, errlen) != 0)
+    if (s->swap_begin(s->self, r->o->topic, live, OS_RB_MAX_PARTS, &n, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         if (live[i].partition >= 0 && live[i].partition < r->nparts &&
             live[i].next_offset > r->target[live[i].partition])
             r->target[live[i].partition] = live[i].next_offset;
-    r->store.nested = 1;
     if (os_rb_catch_up(r, err, errlen) != 0)
         return -1;
-    if (os_pgproj_swap(r->pg, err, errlen) != 0)
-        return -1;
-    PGresult *res = PQexec(r->pg, "SELECT count(*) FROM " OS_TABLE_LIVE);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK)
-        r->st->rows = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return 0;
+    return s->swap_commit(s->self, &r->st->rows, err, errlen);
 }
 
 int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err, size_t errlen)
@@ -175,45 +168,23 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
     int rc = -1;
     os_rb_t *r = calloc(1, sizeof *r);
     kfk_opaque_t opq = {o->log, NULL};
+    const os_rebuild_store_port_t *s = &o->store;
     int64_t t0 = os_rb_ms();
     memset(st, 0, sizeof *st);
     if (r == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    r->o = o;
     r->st = st;
-    os_batch_init(&r->b);
+    os_batch_init(&r->b, os_kmsg_release, NULL);
     os_rebuild_opts_t local = *o;
     if (local.batch_max <= 0)
         local.batch_max = 5000;
     r->o = &local;
 
-    r->pg = pgx_connect(o->conninfo, 10, o->log);
-    if (r->pg == NULL) {
-        snprintf(err, errlen, "cannot connect to PostgreSQL");
+    if (s->open(s->self, err, errlen) != 0)
         goto cleanup;
-    }
-    r->store.conn = r->pg;
-    r->store.table = OS_TABLE_SHADOW;
-    r->store.cache = os_vcache_new();
-    if (r->store.cache == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto cleanup;
-    }
-    /* one rebuild at a time per database (CLI and admin endpoints of every replica share
-     * the shadow table); the session lock goes away with the connection */
-    PGresult *lk = PQexec(r->pg, "SELECT pg_try_advisory_lock(hashtext('order-service rebuild'))");
-    int locked = PQresultStatus(lk) == PGRES_TUPLES_OK && strcmp(PQgetvalue(lk, 0, 0), "t") == 0;
-    PQclear(lk);
-    if (!locked) {
-        snprintf(err, errlen, "another rebuild of the read model is running");
-        goto cleanup;
-    }
-    /* the shadow is throw-away until the swap: no need to wait for WAL flushes */
-    if (pgx_exec(r->pg, "SET synchronous_commit TO off", err, errlen) != 0 ||
-        os_pgproj_shadow_create(r->pg, err, errlen) != 0)
-        goto cleanup;
+    r->shadow = s->shadow(s->self);
     if (os_rb_consumer(r, &opq, err, errlen) != 0)
         goto drop;
     clog_info(o->log, "rebuild: replaying %s (%d partitions) into the shadow table", o->topic, r->nparts);
@@ -221,17 +192,10 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
         goto drop;
     clog_info(o->log, "rebuild: %" PRIu64 " events replayed (%lld ms in the database); swapping", st->events,
               (long long)r->apply_ms);
-    if (os_pgproj_shadow_set_logged(r->pg, err, errlen) != 0)
+    if (s->set_logged(s->self, err, errlen) != 0)
         goto drop;
     int64_t ts = os_rb_ms();
-    if (pgx_exec(r->pg, "SET synchronous_commit TO on", err, errlen) != 0 ||
-        pgx_exec(r->pg, "BEGIN", err, errlen) != 0)
-        goto drop;
-    if (os_rb_swap(r, err, errlen) != 0) {
-        PQclear(PQexec(r->pg, "ROLLBACK"));
-        goto drop;
-    }
-    if (pgx_exec(r->pg, "COMMIT", err, errlen) != 0)
+    if (os_rb_swap(r, err, errlen) != 0)
         goto drop;
     st->swap_ms = os_rb_ms() - ts;
     st->elapsed_ms = os_rb_ms() - t0;
@@ -241,19 +205,15 @@ int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err
               st->events, st->rows, st->poison, (long long)st->elapsed_ms, (long long)st->swap_ms);
     rc = 0;
     goto cleanup;
-drop : {
-    char e2[256];
-    if (PQstatus(r->pg) == CONNECTION_OK)
-        os_pgproj_shadow_drop(r->pg, e2, sizeof e2);
-}
+drop:
+    s->abort(s->self);
 cleanup:
     os_batch_free(&r->b);
     if (r->rk) {
         rd_kafka_consumer_close(r->rk);
         rd_kafka_destroy(r->rk);
     }
-    PQfinish(r->pg);
-    os_vcache_free(r->store.cache);
+    s->close(s->self);
     free(r);
     return rc;
 }

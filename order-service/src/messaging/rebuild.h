@@ -12,6 +12,8 @@
  *    continues from its stored offsets on the new table; re-applying events the shadow
  *    already has changes nothing (versions).
  * Poison messages are skipped (the live projection already dead-lettered them).
+ * PostgreSQL is reached only through the store port (application/worker_ports.h;
+ * dataaccess/pg_rebuild.h implements it); the topic is read with a consumer of its own.
  */
 #ifndef OS_REBUILD_H
 #define OS_REBUILD_H
@@ -19,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "application/worker_ports.h"
 #include "clog.h"
 #include "evcodec.h"
 #include "kfk.h"
@@ -26,9 +29,9 @@
 typedef struct os_rebuild_opts {
     const char *bootstrap;
     const char *topic;
-    const char *group_prefix; /* the one-off group id is "<prefix>-rebuild-<pid>-<ms>" */
-    const char *conninfo;
-    const kfk_kv_t *consumer_kv; /* extra consumer keys (auto-offset-reset etc. ignored) */
+    const char *group_prefix;      /* the one-off group id is "<prefix>-rebuild-<pid>-<ms>" */
+    os_rebuild_store_port_t store; /* borrowed; one rebuild at a time uses it */
+    const kfk_kv_t *consumer_kv;   /* extra consumer keys (auto-offset-reset etc. ignored) */
     size_t n_consumer_kv;
     int batch_max;              /* ≤ 0 → 5000 */
     const evcodec_t *codec;     /* borrowed */
@@ -36,16 +39,8 @@ typedef struct os_rebuild_opts {
     const volatile int *cancel; /* optional: non-zero aborts (shadow dropped) */
 } os_rebuild_opts_t;
 
-typedef struct os_rebuild_stats {
-    uint64_t events; /* messages read */
-    uint64_t poison; /* skipped undecodable messages */
-    uint64_t rows;   /* rows in the table after the swap */
-    int64_t elapsed_ms;
-    int64_t swap_ms; /* time the live table was locked */
-} os_rebuild_stats_t;
-
-/* Runs a rebuild to completion. Returns 0 (swapped), or -1 with err (the live table is
- * untouched and the shadow dropped). */
+/* Runs a rebuild to completion (os_rebuild_stats_t: application/worker_ports.h). Returns 0 (swapped), or -1
+ * with err (the live table is untouched and the shadow dropped). */
 int os_rebuild_run(const os_rebuild_opts_t *o, os_rebuild_stats_t *st, char *err, size_t errlen);
 
 #endif

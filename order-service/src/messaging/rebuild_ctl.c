@@ -77,15 +77,29 @@ cleanup:
     return rc;
 }
 
-json_t *os_rebuild_ctl_status(os_rebuild_ctl_t *c)
+void os_rebuild_ctl_status(os_rebuild_ctl_t *c, os_rebuild_status_t *out)
 {
     pthread_mutex_lock(&c->mu);
-    json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s?}", "state", c->state, "events",
-                          (json_int_t)c->st.events, "rows", (json_int_t)c->st.rows, "poison",
-                          (json_int_t)c->st.poison, "elapsedMs", (json_int_t)c->st.elapsed_ms, "swapMs",
-                          (json_int_t)c->st.swap_ms, "error", c->error[0] ? c->error : NULL);
+    out->state = c->state;
+    out->stats = c->st;
+    snprintf(out->error, sizeof out->error, "%s", c->error);
     pthread_mutex_unlock(&c->mu);
-    return j;
+}
+
+static int os_rebuild_ctl_start_p(void *self)
+{
+    return os_rebuild_ctl_start(self);
+}
+
+static void os_rebuild_ctl_status_p(void *self, os_rebuild_status_t *out)
+{
+    os_rebuild_ctl_status(self, out);
+}
+
+os_rebuild_port_t os_rebuild_ctl_port(os_rebuild_ctl_t *c)
+{
+    os_rebuild_port_t p = {c, os_rebuild_ctl_start_p, os_rebuild_ctl_status_p};
+    return p;
 }
 
 void os_rebuild_ctl_free(os_rebuild_ctl_t *c)
