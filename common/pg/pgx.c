@@ -232,6 +232,17 @@ char *pgx_conninfo(const char *host, const char *port, const char *user, const c
     return dbuf_take(&b, NULL);
 }
 
+char *pgx_conninfo_append(const char *base, const char *key, const char *value)
+{
+    dbuf_t b;
+    dbuf_init(&b, 8192);
+    if (dbuf_adds(&b, base) != 0 || pgx_conninfo_add(&b, key, value) != 0) {
+        dbuf_free(&b);
+        return NULL;
+    }
+    return dbuf_take(&b, NULL);
+}
+
 int pgx_check_hosts(const char *hosts, const char *ports, char *err, size_t errlen)
 {
     int nh = 0, np = 0;

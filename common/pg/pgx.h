@@ -53,6 +53,10 @@ int pgx_migrate(PGconn *c, const char *component, const embed_file_t *files, con
 char *pgx_conninfo(const char *host, const char *port, const char *user, const char *password,
                    const char *dbname);
 
+/* `base` with " key='value'" appended, the value escaped as pgx_conninfo escapes it (NULL or
+ * "" value: a copy of `base`). Returns a malloc'ed string; `base` stays the caller's. */
+char *pgx_conninfo_append(const char *base, const char *key, const char *value);
+
 /* ---- several servers (a primary and its standbys) ----
  * libpq takes comma lists, host=a,b port=p1,p2, tries them in order and, with
  * target_session_attrs=read-write, keeps only a server that accepts writes: after a

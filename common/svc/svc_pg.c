@@ -2,9 +2,11 @@
  * keys, the start-up migration and the pool's readiness check. See svc_pg.h. */
 #include "svc_pg.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgpool.h"
 #include "pgx.h"
@@ -16,6 +18,44 @@ static int svc_sslmode_ok(const char *s)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (strcmp(s, ok[i]) == 0)
             return 1;
+    return 0;
+}
+
+/* Appends the TLS files of datasource.sslrootcert / .sslcert / .sslkey to *ci (replaced by
+ * a longer owned string), each checked to be a readable file now, so a wrong path is a
+ * configuration error naming the key instead of a libpq error at the first connection.
+ * 0, or -1 with err. */
+static int svc_conninfo_tls(const cfgcli_t *cfg, char **ci, char *err, size_t errlen)
+{
+    static const char *const keys[][2] = {{"datasource.sslrootcert", "sslrootcert"},
+                                          {"datasource.sslcert", "sslcert"},
+                                          {"datasource.sslkey", "sslkey"}};
+    const char *cert = cfgcli_get_str(cfg, "datasource.sslcert", ""),
+               *key = cfgcli_get_str(cfg, "datasource.sslkey", "");
+    if ((*cert == '\0') != (*key == '\0')) {
+        snprintf(err, errlen,
+                 "config keys 'datasource.sslcert' and 'datasource.sslkey' go together (a client certificate"
+                 " and its private key): only '%s' is set",
+                 *cert ? "datasource.sslcert" : "datasource.sslkey");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *path = cfgcli_get_str(cfg, keys[i][0], "");
+        if (*path == '\0')
+            continue;
+        if (access(path, R_OK) != 0) {
+            snprintf(err, errlen, "config key '%s' = '%s' (from %s): cannot read the file: %s", keys[i][0],
+                     path, cfgcli_source_of(cfg, keys[i][0]), strerror(errno));
+            return -1;
+        }
+        char *longer = pgx_conninfo_append(*ci, keys[i][1], path);
+        if (longer == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        free(*ci);
+        *ci = longer;
+    }
     return 0;
 }
 
@@ -62,6 +102,10 @@ char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errle
         snprintf(err, errlen, "out of memory");
     }
     free(base);
+    if (out != NULL && svc_conninfo_tls(cfg, &out, err, errlen) != 0) {
+        free(out);
+        out = NULL;
+    }
     return out;
 }
 

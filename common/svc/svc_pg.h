@@ -17,7 +17,10 @@
  * .dbname (cqrs), .sslmode (prefer; a libpq sslmode), .connect-timeout-s (5, 1..600; per
  * host), .target-session-attrs (any; read-write with several hosts: connect to the one that
  * accepts writes) and .tcp-user-timeout-ms (15000; 0 = the kernel's), with TCP keepalives
- * and application_name=<app>. Owned string (free) or NULL with err naming the bad key. */
+ * and application_name=<app>; and the TLS files .sslrootcert (the CA that signed the
+ * server's certificate: with sslmode verify-full, the server is authenticated and its name
+ * checked), .sslcert + .sslkey (a client certificate), each checked to be readable. Owned
+ * string (free) or NULL with err naming the bad key. */
 char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errlen);
 
 /* Connects to `conninfo` (up to `attempts` tries a second apart, given up at a SIGTERM or

@@ -1,4 +1,4 @@
-/* test_svc.c — common/svc: argument parsing, the datasource conninfo, the env-only
+/* test_svc.c — common/svc: argument parsing, the env-only
  * configuration, the health/metrics endpoints and the observe hook (a real httpd on an
  * ephemeral 127.0.0.1 port, libcurl), the stop watchdog (in forked children) and the
  * clock/uuid helpers. */
@@ -14,11 +14,9 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <libpq-fe.h>
 
 #include "dbuf.h"
 #include "svc.h"
-#include "svc_pg.h"
 
 static void usage_fn(FILE *out)
 {
@@ -60,66 +58,6 @@ static cfgcli_t *doc(const char *props)
     if (c == NULL)
         fail_msg("from_json: %s", err);
     return c;
-}
-
-static void t_conninfo(void **state)
-{
-    char err[256] = "";
-    (void)state;
-    cfgcli_t *c = doc("\"a\":\"b\"");
-    char *ci = svc_conninfo(c, "app-x", err, sizeof err);
-    assert_non_null(ci);
-    assert_string_equal(ci, "host='localhost' port='5432' user='postgres' dbname='cqrs' sslmode=prefer "
-                            "connect_timeout=5 target_session_attrs=any keepalives=1 keepalives_idle=10 "
-                            "keepalives_interval=3 keepalives_count=3 tcp_user_timeout=15000 "
-                            "application_name=app-x");
-    free(ci);
-    cfgcli_free(c);
-
-    c = doc("\"datasource.host\":\"db\",\"datasource.port\":6000,\"datasource.password\":\"p w\","
-            "\"datasource.sslmode\":\"require\",\"datasource.connect-timeout-s\":9");
-    ci = svc_conninfo(c, "a", err, sizeof err);
-    assert_non_null(ci);
-    assert_non_null(strstr(ci, "host='db' port='6000' "));
-    assert_non_null(strstr(ci, "password='p w'"));
-    assert_non_null(strstr(ci, "sslmode=require connect_timeout=9 target_session_attrs=any"));
-    free(ci);
-    cfgcli_free(c);
-
-    /* a primary and its standby: libpq's comma lists, the writable one chosen */
-    c = doc("\"datasource.host\":\"127.0.0.1,127.0.0.1\",\"datasource.port\":\"26132,26133\","
-            "\"datasource.target-session-attrs\":\"read-write\",\"datasource.tcp-user-timeout-ms\":0");
-    ci = svc_conninfo(c, "a", err, sizeof err);
-    assert_non_null(ci);
-    assert_non_null(strstr(ci, "host='127.0.0.1,127.0.0.1' port='26132,26133' "));
-    assert_non_null(strstr(ci, "target_session_attrs=read-write "));
-    assert_non_null(strstr(ci, "tcp_user_timeout=0 "));
-    PQconninfoOption *opts = PQconninfoParse(ci, NULL); /* libpq itself accepts it */
-    assert_non_null(opts);
-    PQconninfoFree(opts);
-    free(ci);
-    cfgcli_free(c);
-    c = doc("\"datasource.host\":\"a,b,c\",\"datasource.port\":\"1,2\"");
-    assert_null(svc_conninfo(c, "a", err, sizeof err));
-    assert_non_null(strstr(err, "3 database hosts but 2 ports"));
-    cfgcli_free(c);
-    c = doc("\"datasource.host\":\"a,,b\"");
-    assert_null(svc_conninfo(c, "a", err, sizeof err));
-    assert_non_null(strstr(err, "empty entry"));
-    cfgcli_free(c);
-    c = doc("\"datasource.target-session-attrs\":\"writable\"");
-    assert_null(svc_conninfo(c, "a", err, sizeof err));
-    assert_non_null(strstr(err, "datasource.target-session-attrs"));
-    cfgcli_free(c);
-
-    c = doc("\"datasource.sslmode\":\"maybe\"");
-    assert_null(svc_conninfo(c, "a", err, sizeof err));
-    assert_non_null(strstr(err, "datasource.sslmode"));
-    cfgcli_free(c);
-    c = doc("\"datasource.port\":70000");
-    assert_null(svc_conninfo(c, "a", err, sizeof err));
-    assert_non_null(strstr(err, "datasource.port"));
-    cfgcli_free(c);
 }
 
 static void t_log_level(void **state)
@@ -414,9 +352,9 @@ static void t_clock_uuid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_args),         cmocka_unit_test(t_conninfo),  cmocka_unit_test(t_config_env_only),
-        cmocka_unit_test(t_log_level),    cmocka_unit_test(t_http_opts), cmocka_unit_test(t_endpoints),
-        cmocka_unit_test(t_metrics_null), cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),
+        cmocka_unit_test(t_args),      cmocka_unit_test(t_config_env_only), cmocka_unit_test(t_log_level),
+        cmocka_unit_test(t_http_opts), cmocka_unit_test(t_endpoints),       cmocka_unit_test(t_metrics_null),
+        cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
