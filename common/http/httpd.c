@@ -156,7 +156,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         goto done;
     }
     label = best->label;
-    if (best->fn(best->ctx, req) != 0 && req->res.status == 0)
+    int hrc = best->fn(best->ctx, req);
+    if (hrc == HTTPD_LATER && req->res.status == 0)
+        return 0; /* held: the handler answers later */
+    if (hrc != 0 && req->res.status == 0)
         httpd_send_problem(req, 500, "Internal Server Error", "the request could not be handled");
     else if (req->res.status == 0)
         httpd_send_problem(req, 500, "Internal Server Error", "the handler sent no response");
@@ -350,6 +353,8 @@ static void *thread_main(void *arg)
     httpd_t *s = t->srv;
     h2o_evloop_t *loop = t->ctx.loop;
 
+    if (s->o.loop_hook != NULL)
+        s->o.loop_hook(s->o.loop_ctx, &t->ctx, HTTPD_LOOP_START);
     while (!atomic_load(&s->stopping))
         h2o_evloop_run(loop, INT32_MAX);
 
@@ -359,6 +364,8 @@ static void *thread_main(void *arg)
     h2o_socket_close(t->listener);
     t->listener = NULL;
     h2o_context_request_shutdown(&t->ctx);
+    if (s->o.loop_hook != NULL)
+        s->o.loop_hook(s->o.loop_ctx, &t->ctx, HTTPD_LOOP_DRAIN);
     /* HTTP/1 in 2.2.5 does not close idle connections on shutdown: expire them now, and
      * TLS handshakes that have not finished */
     t->ctx.http1.req_timeout.timeout = 0;
@@ -372,6 +379,8 @@ static void *thread_main(void *arg)
     /* let pending closes and zero-timeouts run before the timeouts are disposed */
     for (int i = 0; i < 5; i++)
         h2o_evloop_run(loop, 1);
+    if (s->o.loop_hook != NULL)
+        s->o.loop_hook(s->o.loop_ctx, &t->ctx, HTTPD_LOOP_STOP);
     /* h2o keeps a periodic entry on one_sec_timeout; dispose asserts the lists are empty */
     unlink_all(&t->ctx.one_sec_timeout);
     unlink_all(&t->ctx.zero_timeout);

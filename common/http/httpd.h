@@ -48,8 +48,23 @@
 typedef struct httpd httpd_t;
 
 /* A route handler. `ctx` is the pointer given at registration (borrowed). Must answer
- * (httpd_send*) and return 0; returning -1 without answering makes httpd answer 500. */
+ * (httpd_send*) and return 0; returning -1 without answering makes httpd answer 500.
+ * Returning HTTPD_LATER (without answering) means the handler took the request over: it
+ * answers it later with httpd_send* on the same loop thread (a long poll). h2o keeps the
+ * request until then; state kept for it belongs in h2o_mem_alloc_shared(&req->pool, size,
+ * dispose), whose dispose runs on that thread when the request ends — answered, or its
+ * connection gone. The observe hook is not called for such a request. */
 typedef int (*httpd_handler_fn)(void *ctx, h2o_req_t *req);
+#define HTTPD_LATER 1
+
+/* Loop-thread hook (opts.loop_hook), called on each loop thread with its h2o context:
+ * HTTPD_LOOP_START before its first request, HTTPD_LOOP_DRAIN when httpd_stop began (the
+ * listener is closed, answers now carry Connection: close: answer the requests held with
+ * HTTPD_LATER, hold no new ones), HTTPD_LOOP_STOP after the drain, before the context is
+ * disposed (undo what START did). A handler finds its thread's context as req->conn->ctx;
+ * other threads reach it through h2o_multithread_* on hctx->queue. */
+typedef enum { HTTPD_LOOP_START, HTTPD_LOOP_DRAIN, HTTPD_LOOP_STOP } httpd_loop_phase_t;
+typedef void (*httpd_loop_fn)(void *ctx, h2o_context_t *hctx, httpd_loop_phase_t phase);
 
 /* Called once per request after its handler returned, on the loop thread: `route` is the
  * label given at registration ("unmatched" for 404/405), `status` the response status,
@@ -87,12 +102,14 @@ typedef struct httpd_opts {
     const clog_t *log;        /* borrowed, may be NULL */
     httpd_observe_fn observe; /* optional per-request hook (metrics, access log) */
     void *observe_ctx;
-    int adopt_fd;         /* > 0: serve this already-listening TCP socket (one a previous image of the
-                             process kept open across exec, httpd_keep_listener) instead of binding
-                             host:port. Owned by the server: httpd_start adopts it (or closes it when
-                             it is no listening TCP socket), httpd_free closes it if never started */
-    int max_connections;  /* open connections at once; 0 → HTTPD_DEFAULT_MAX_CONNECTIONS */
-    httpd_tls_opts_t tls; /* all zero → plain HTTP */
+    int adopt_fd;            /* > 0: serve this already-listening TCP socket (one a previous image of the
+                                process kept open across exec, httpd_keep_listener) instead of binding
+                                host:port. Owned by the server: httpd_start adopts it (or closes it when
+                                it is no listening TCP socket), httpd_free closes it if never started */
+    int max_connections;     /* open connections at once; 0 → HTTPD_DEFAULT_MAX_CONNECTIONS */
+    httpd_tls_opts_t tls;    /* all zero → plain HTTP */
+    httpd_loop_fn loop_hook; /* optional loop-thread hook (long polls) */
+    void *loop_ctx;
 } httpd_opts_t;
 
 /* Creates a server (not yet listening). `opts` is copied (its strings are borrowed and

@@ -148,9 +148,17 @@ static void test_etag(void **state)
     assert_int_equal(r.status, 304);
     assert_int_equal(dbuf_len(&r.body), 0);
     csit_resp_free(&r);
+    /* the ETag names one representation: the .yml form of the same environment has its own */
+    char *yml = etag_of(s, "/billing-dev.yml");
+    assert_string_not_equal(yml, etag);
+    csit_get(s, "/billing-dev.yml", hdrs, &r);
+    assert_int_equal(r.status, 200);
+    csit_resp_free(&r);
+    snprintf(h, sizeof(h), "If-None-Match: %s", yml);
     csit_get(s, "/billing-dev.yml", hdrs, &r);
     assert_int_equal(r.status, 304);
     csit_resp_free(&r);
+    free(yml);
     const char *other[] = {"If-None-Match: \"0000\"", NULL};
     csit_get(s, "/billing/dev", other, &r);
     assert_int_equal(r.status, 200);

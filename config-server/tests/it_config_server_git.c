@@ -25,84 +25,8 @@
 #include <openssl/hmac.h>
 
 #include "cs_it.h"
+#include "cs_itgit.h"
 #include "ts.h"
-
-typedef struct gitfix {
-    char dir[256]; /* temp dir: work/ (a clone that commits) and remote.git (bare) */
-    char work[300];
-    char remote[300]; /* path of the bare remote */
-    char uri[320];    /* file:// URI of the remote */
-} gitfix_t;
-
-/* Runs a shell command built from fmt; fails the test when it does not exit 0. */
-static void sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    if (st != 0)
-        fail_msg("command failed (%d): %s", st, cmd);
-}
-
-/* The output of a shell command (first line, newline stripped) into out. */
-static void sh_out(char *out, size_t len, const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    if (fgets(out, (int)len, p) == NULL)
-        out[0] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-    assert_int_equal(pclose(p), 0);
-}
-
-#define GIT "git -c user.name=it -c user.email=it@example.org -c init.defaultBranch=main"
-
-/* A remote with main (app.yml gen 1, application.yml), release/1.0 (rel: 1), tag v1 (annotated,
- * on release/1.0), pushed from work/. */
-static void gitfix_make(gitfix_t *g)
-{
-    snprintf(g->dir, sizeof(g->dir), "/tmp/it-cfggit-XXXXXX");
-    assert_non_null(mkdtemp(g->dir));
-    snprintf(g->work, sizeof(g->work), "%s/work", g->dir);
-    snprintf(g->remote, sizeof(g->remote), "%s/remote.git", g->dir);
-    snprintf(g->uri, sizeof(g->uri), "file://%s", g->remote);
-    sh(GIT " init -q --bare '%s' && " GIT " init -q '%s'", g->remote, g->work);
-    sh("cd '%s' && printf 'gen: 1\\nname: app\\n' > app.yml && printf 'shared: yes\\ngen2: 1\\n' > "
-       "application.yml"
-       " && printf 'a: 1\\n---\\nspring.config.activate.on-profile: dev\\na: 2\\n' > multi.yml"
-       " && mkdir sub && echo 'hidden: 1' > sub/app.yml && ln -s /etc/passwd app-leak.yml"
-       " && " GIT " add -A && " GIT " commit -qm one && " GIT " remote add origin '%s' && " GIT
-       " push -q origin main 2>/dev/null",
-       g->work, g->remote);
-    sh("cd '%s' && " GIT " checkout -qb release/1.0 && echo 'rel: 1' >> app.yml && " GIT
-       " commit -qam rel && " GIT " tag -a v1 -m v1 && " GIT
-       " push -q origin release/1.0 v1 2>/dev/null && " GIT " checkout -q main",
-       g->work);
-}
-
-/* Commits `gen` into app.yml and application.yml (one commit: a torn read would show two
- * different generations) and pushes; force when `force` (history rewritten). */
-static void gitfix_commit(const gitfix_t *g, int gen, int force)
-{
-    sh("cd '%s' && printf 'gen: %d\\nname: app\\n' > app.yml && printf 'shared: yes\\ngen2: %d\\n' > "
-       "application.yml"
-       " && %s && " GIT " push -q %s origin main 2>/dev/null",
-       g->work, gen, gen, force ? GIT " commit -q --amend -am rewrite" : GIT " commit -qam next",
-       force ? "--force" : "");
-}
-
-static void gitfix_rm(gitfix_t *g)
-{
-    sh("rm -rf '%s'", g->dir);
-}
 
 /* POST /monitor as GitHub sends a push (the header names the event). */
 static long monitor_push(const csit_srv_t *s)
@@ -129,8 +53,8 @@ static void test_labels(void **state)
     gitfix_t g;
     gitfix_make(&g);
     char main_id[64], rel_id[64], want[512], path[256];
-    sh_out(main_id, sizeof(main_id), "git -C '%s' rev-parse main", g.remote);
-    sh_out(rel_id, sizeof(rel_id), "git -C '%s' rev-parse 'v1^{commit}'", g.remote);
+    csit_sh_out(main_id, sizeof(main_id), "git -C '%s' rev-parse main", g.remote);
+    csit_sh_out(rel_id, sizeof(rel_id), "git -C '%s' rev-parse 'v1^{commit}'", g.remote);
     csit_srv_t s;
     start_git(&s, &g, "0");
 
@@ -233,7 +157,7 @@ static void test_push_and_force(void **state)
 
     char id[64], want[128];
     gitfix_commit(&g, 3, 1); /* amend + force: commit 2 leaves main's history */
-    sh_out(id, sizeof(id), "git -C '%s' rev-parse main", g.remote);
+    csit_sh_out(id, sizeof(id), "git -C '%s' rev-parse main", g.remote);
     assert_int_equal(monitor_push(&s), 200);
     snprintf(want, sizeof(want), "\"version\":\"%s\"", id);
     assert_true(csit_wait_for(&s, "/app/default", want, 5000) >= 0);
@@ -306,7 +230,7 @@ static void test_remote_down(void **state)
     csit_srv_t s;
     start_git(&s, &g, "1");
     assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200);
-    sh("mv '%s' '%s.away'", g.remote, g.remote);
+    csit_sh("mv '%s' '%s.away'", g.remote, g.remote);
     monitor_push(&s);
     long long t0 = ts_now_ms();
     while (!csit_log_has(&s, "config repository fetch failed", "remote.git") && ts_now_ms() - t0 < 8000)
@@ -315,7 +239,7 @@ static void test_remote_down(void **state)
     assert_int_equal(csit_status(&s, "/actuator/health", "\"lastError\":{\"message\""), 200);
     assert_int_equal(csit_status(&s, "/actuator/health", "\"DEGRADED\""), 200);
     assert_int_equal(csit_status(&s, "/app/default", "\"gen\":1"), 200); /* still served */
-    sh("mv '%s.away' '%s'", g.remote, g.remote);
+    csit_sh("mv '%s.away' '%s'", g.remote, g.remote);
     gitfix_commit(&g, 5, 0);
     /* the backoff (1 s, 2 s, …) or the next kick brings it back */
     long long ms = csit_wait_for(&s, "/app/default", "\"gen\":5", 15000);
@@ -342,7 +266,7 @@ static void test_credentials(void **state)
              "python3 '%s/git_http_auth.py' '%s' %d gituser 'r1ght-pass' > '%s/http.log' 2>&1 < /dev/null &"
              " echo $! > '%s/http.pid'",
              CS_TEST_DIR, g.dir, port, g.dir, g.dir);
-    sh("%s", cmd);
+    csit_sh("%s", cmd);
     snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/remote.git", port);
     for (int i = 0; i < 100; i++) {
         char ready[16] = "";
@@ -367,12 +291,12 @@ static void test_credentials(void **state)
              ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR), uri, ts_free_port(), log);
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124);
-    sh("grep -qi 'auth' '%s'", log);
+    csit_sh("grep -qi 'auth' '%s'", log);
     snprintf(cmd, sizeof(cmd), "grep -q 'wr0ng-pass' '%s'", log);
     assert_int_not_equal(system(cmd), 0);
 
     snprintf(pwfile, sizeof(pwfile), "%s/pw", g.dir);
-    sh("printf 'r1ght-pass\\n' > '%s' && chmod 600 '%s'", pwfile, pwfile);
+    csit_sh("printf 'r1ght-pass\\n' > '%s' && chmod 600 '%s'", pwfile, pwfile);
     char envpw[400];
     snprintf(envpw, sizeof(envpw), "CONFIG_SERVER_GIT_PASSWORD_FILE=%s", pwfile);
     const char *env[] = {"CONFIG_SERVER_GIT_USERNAME=gituser", envpw, NULL};
@@ -386,7 +310,7 @@ static void test_credentials(void **state)
     assert_int_equal(monitor_push(&s), 200);
     assert_true(csit_wait_for(&s, "/app/default", "\"gen\":7", 5000) >= 0);
     csit_stop(&s);
-    sh("kill $(cat '%s/http.pid')", g.dir);
+    csit_sh("kill $(cat '%s/http.pid')", g.dir);
     gitfix_rm(&g);
 }
 
@@ -462,7 +386,7 @@ static void test_restart_basedir(void **state)
     csit_start(&s, NULL, args);
     assert_int_equal(csit_status(&s, "/app/default", "\"gen\":2"), 200);
     csit_stop(&s);
-    sh("mv '%s' '%s.away'", g.remote, g.remote);
+    csit_sh("mv '%s' '%s.away'", g.remote, g.remote);
     csit_start(&s, NULL, args);
     assert_int_equal(csit_status(&s, "/app/default", "\"gen\":2"), 200);
     assert_true(csit_log_has(&s, "serving the mirror already in", base));
@@ -473,7 +397,7 @@ static void test_restart_basedir(void **state)
     assert_int_equal(csit_status(&s, "/app/default", "\"gen\":2"), 200);
     assert_false(csit_log_has(&s, "serving the mirror already in", base));
     csit_stop(&s);
-    sh("mv '%s.away' '%s'", g.remote, g.remote);
+    csit_sh("mv '%s.away' '%s'", g.remote, g.remote);
     gitfix_rm(&g);
 }
 

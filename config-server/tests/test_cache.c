@@ -19,13 +19,14 @@ static void test_get_put(void **state)
     (void)state;
     cs_cache_t *c = cs_cache_new();
     assert_null(cs_cache_get(c, "k"));
-    const cs_cache_ent_t *e = cs_cache_put(c, "k", "text/plain", "body", 4);
+    const cs_cache_ent_t *e = cs_cache_put(c, "k", "text/plain", "\"e1\"", "body", 4);
     assert_non_null(e);
     e = cs_cache_get(c, "k");
     assert_non_null(e);
     assert_int_equal(e->len, 4);
     assert_string_equal(e->body, "body");
     assert_string_equal(e->ctype, "text/plain");
+    assert_string_equal(e->etag, "\"e1\"");
     assert_null(cs_cache_get(c, "k2"));
     cs_cache_free(c);
     cs_cache_free(NULL);
@@ -40,7 +41,7 @@ static void test_caps(void **state)
     int stored = 0;
     for (int i = 0; i < CS_CACHE_MAX_ENTRIES + 100; i++) {
         snprintf(key, sizeof(key), "k%d", i);
-        stored += cs_cache_put(c, key, "x", "v", 1) != NULL;
+        stored += cs_cache_put(c, key, "x", NULL, "v", 1) != NULL;
     }
     assert_int_equal(stored, CS_CACHE_MAX_ENTRIES);
     cs_cache_free(c);
@@ -49,7 +50,7 @@ static void test_caps(void **state)
     stored = 0;
     for (int i = 0; i < 100; i++) {
         snprintf(key, sizeof(key), "b%d", i);
-        stored += cs_cache_put(c, key, "x", big, sizeof(big)) != NULL;
+        stored += cs_cache_put(c, key, "x", NULL, big, sizeof(big)) != NULL;
     }
     assert_int_equal(stored, (int)(CS_CACHE_MAX_BYTES / sizeof(big)));
     cs_cache_free(c);
@@ -63,7 +64,7 @@ static void *hammer(void *arg)
         snprintf(key, sizeof(key), "k%d", i % 300);
         const cs_cache_ent_t *e = cs_cache_get(c, key);
         if (e == NULL)
-            e = cs_cache_put(c, key, "x", key, strlen(key));
+            e = cs_cache_put(c, key, "x", NULL, key, strlen(key));
         if (e != NULL && strcmp(e->body, key) != 0)
             return (void *)1;
     }

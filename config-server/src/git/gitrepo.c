@@ -204,6 +204,18 @@ static int resolve(cs_gitrepo_t *g, const char *label, git_oid *out, char *why, 
 
 /* ---------------------------------------------------------------- fetching */
 
+/* 1 when both ref tables name the same branches and tags at the same commits. */
+static int refs_equal(const cs_gitm_refs_t *a, const cs_gitm_refs_t *b)
+{
+    if (a == NULL || b == NULL || a->n != b->n)
+        return a == b;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].tag != b->v[i].tag || strcmp(a->v[i].name, b->v[i].name) != 0 ||
+            !git_oid_equal(&a->v[i].commit, &b->v[i].commit))
+            return 0;
+    return 1;
+}
+
 /* Fetches once and publishes the new refs. Called without g->mu. 0 or -1. */
 static int fetch_once(cs_gitrepo_t *g, char *err, size_t errlen)
 {
@@ -218,7 +230,11 @@ static int fetch_once(cs_gitrepo_t *g, char *err, size_t errlen)
     cs_gitm_refs_t *old = g->refs;
     g->refs = refs;
     int has = ref_commit(g, g->default_label, &after);
+    void (*notify)(void *) = g->on_change;
+    void *notify_ctx = g->on_change_ctx;
     pthread_mutex_unlock(&g->mu);
+    if (notify != NULL && !refs_equal(old, refs))
+        notify(notify_ctx);
     cs_gitm_refs_free(old);
     if (g->log != NULL && has && (!had || !git_oid_equal(&before, &after))) {
         char a[GIT_OID_HEXSZ + 1] = "", b[GIT_OID_HEXSZ + 1] = "";
@@ -495,7 +511,17 @@ static void store_refresh(void *ctx)
     cs_gitrepo_kick(ctx);
 }
 
-static const cs_store_ops_t git_store_ops = {store_acquire, store_release, store_health, store_refresh};
+static void store_subscribe(void *ctx, void (*fn)(void *), void *fnctx)
+{
+    cs_gitrepo_t *g = ctx;
+    pthread_mutex_lock(&g->mu);
+    g->on_change = fn;
+    g->on_change_ctx = fnctx;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static const cs_store_ops_t git_store_ops = {store_acquire, store_release, store_health, store_refresh,
+                                             store_subscribe};
 
 cs_store_t cs_gitrepo_store(cs_gitrepo_t *g)
 {

@@ -60,6 +60,8 @@ typedef struct cs_gitrepo {
     int64_t next_fetch_ms, last_try_ms;
     int kick, stop, running;
     pthread_t tid;
+    void (*on_change)(void *); /* the store's subscriber (after refs changed), or NULL */
+    void *on_change_ctx;
 } cs_gitrepo_t;
 
 /* Creates the mirror and fetches it once (a start-up that cannot fetch fails unless the

@@ -14,8 +14,9 @@
  * v2 media type (answered as such), 406 for anything else (text/html …). Unknown label
  * → 404; a request no file applies to (not even application*.yml) → 404 unless
  * `accept_empty` (Spring's 200 with no property sources). A placeholder cycle in a flat
- * form → 400 naming it. ETag = the snapshot version; If-None-Match → 304. Optional HTTP
- * Basic auth on everything but health.
+ * form → 400 naming it. The ETag identifies the resolved environment (http/answer.h);
+ * If-None-Match → 304, or with ?wait= a long poll (http/watchreq.h). Optional HTTP Basic
+ * auth on everything but health.
  */
 #ifndef CS_ROUTES_H
 #define CS_ROUTES_H
@@ -51,6 +52,8 @@ typedef struct cs_http {
     char *auth;                /* owned "Basic …" expected value, NULL = no auth */
     const clog_t *log;         /* borrowed, may be NULL */
     const cs_cipher_t *cipher; /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
+    struct cs_hub *hub;        /* borrowed: holds watch requests (http/watchreq.h), NULL = none */
+    long watch_max_ms;         /* the longest ?wait= (default 60 s) */
 } cs_http_t;
 
 /* Sets up the handler context; `user`/`pass` NULL or empty = no auth. 0 or -1. */
@@ -62,8 +65,6 @@ void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher);
 /* 1 when the request carries the configured Basic credentials (or none are configured). */
 int cs_http_authorized(const cs_http_t *h, h2o_req_t *req);
 
-/* httpd handler for every GET (ctx = cs_http_t *). */
-int cs_http_handle(void *ctx, h2o_req_t *req);
 /* httpd handler for POST /encrypt… and /decrypt… (http/encrypt.c; ctx = cs_http_t *). */
 int cs_http_encrypt(void *ctx, h2o_req_t *req);
 /* Spring's error body of the encryption endpoints, {"description","status"} as JSON. */

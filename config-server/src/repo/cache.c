@@ -1,6 +1,7 @@
 /* cache.c — lock-free per-snapshot response memo (see cache.h). */
 #include "repo/cache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +56,8 @@ const cs_cache_ent_t *cs_cache_get(cs_cache_t *c, const char *key)
     return NULL;
 }
 
-const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body,
-                                   size_t len)
+const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *etag,
+                                   const char *body, size_t len)
 {
     if (c == NULL || atomic_fetch_add(&c->count, 1) >= CS_CACHE_MAX_ENTRIES)
         return NULL;
@@ -78,6 +79,8 @@ const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *c
     e->body[len] = '\0';
     e->len = len;
     e->ctype = ctype;
+    if (etag != NULL)
+        snprintf(e->etag, sizeof(e->etag), "%s", etag);
     _Atomic(cs_cache_ent_t *) *b = &c->buckets[e->hash % CS_CACHE_BUCKETS];
     cs_cache_ent_t *head = atomic_load_explicit(b, memory_order_relaxed);
     do {

@@ -22,6 +22,7 @@ typedef struct cs_cache_ent {
     uint64_t hash;
     char *key;         /* owned */
     const char *ctype; /* static string */
+    char etag[40];     /* the response's ETag, quoted ("" when none) */
     char *body;        /* owned */
     size_t len;
 } cs_cache_ent_t;
@@ -37,9 +38,10 @@ cs_cache_t *cs_cache_new(void);
 void cs_cache_free(cs_cache_t *c);
 /* The entry for `key`, or NULL. Borrowed for the lifetime of the cache. */
 const cs_cache_ent_t *cs_cache_get(cs_cache_t *c, const char *key);
-/* Publishes a copy of `body`; `ctype` must be a static string. Returns the stored entry,
- * or NULL when full / out of memory (the caller still has its own body). */
-const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *body,
-                                   size_t len);
+/* Publishes a copy of `body` with its `etag` (may be NULL; truncated to 39 bytes); `ctype`
+ * must be a static string. Returns the stored entry, or NULL when full / out of memory (the
+ * caller still has its own body). */
+const cs_cache_ent_t *cs_cache_put(cs_cache_t *c, const char *key, const char *ctype, const char *etag,
+                                   const char *body, size_t len);
 
 #endif

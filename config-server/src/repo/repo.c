@@ -156,6 +156,8 @@ int cs_repo_reload(cs_repo_t *r)
         clog_ev(r->log, CLOG_INFO,
                 json_pack("{s:s,s:s,s:I}", "old_version", oldv, "version", newv, "files", (json_int_t)nfiles),
                 "config repository reloaded");
+    if (r->on_change != NULL)
+        r->on_change(r->on_change_ctx);
     rc = 1;
 cleanup:
     pthread_mutex_unlock(&r->mu);
@@ -226,7 +228,17 @@ static void store_refresh(void *ctx)
     cs_repo_reload(ctx);
 }
 
-static const cs_store_ops_t repo_store_ops = {store_acquire, store_release, store_health, store_refresh};
+static void store_subscribe(void *ctx, void (*fn)(void *), void *fnctx)
+{
+    cs_repo_t *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->on_change = fn;
+    r->on_change_ctx = fnctx;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static const cs_store_ops_t repo_store_ops = {store_acquire, store_release, store_health, store_refresh,
+                                              store_subscribe};
 
 cs_store_t cs_repo_store(cs_repo_t *r)
 {

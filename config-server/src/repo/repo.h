@@ -32,6 +32,8 @@ typedef struct cs_repo {
     time_t error_at;
     time_t checked_at;
     unsigned long reloads;
+    void (*on_change)(void *); /* the store's subscriber (called after a swap), or NULL */
+    void *on_change_ctx;
 } cs_repo_t;
 
 /* Loads the repository for the first time. Returns 0, or -1 with `err` filled. */

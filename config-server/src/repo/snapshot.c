@@ -185,6 +185,16 @@ static int mark_broken(cs_snap_build_t *b, cs_file_t *f, const char *fmt, ...)
     return 0;
 }
 
+/* f->digest: the first 16 bytes of SHA-256(buf) (what the ETag of a response reading `f`
+ * hashes, so an edit of another file leaves that ETag alone). */
+static void file_digest(cs_file_t *f, const void *buf, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (EVP_Digest(buf, len, md, &ml, EVP_sha256(), NULL) == 1 && ml >= sizeof(f->digest))
+        memcpy(f->digest, md, sizeof(f->digest));
+}
+
 int cs_snap_build_add_broken(cs_snap_build_t *b, const char *name, const char *why)
 {
     cs_file_t *f = new_file(b, name);
@@ -192,6 +202,7 @@ int cs_snap_build_add_broken(cs_snap_build_t *b, const char *name, const char *w
         return -1;
     EVP_DigestUpdate(b->md, f->rel, strlen(f->rel) + 1);
     EVP_DigestUpdate(b->md, why, strlen(why) + 1);
+    file_digest(f, why, strlen(why));
     return mark_broken(b, f, "%s: %s", f->rel, why);
 }
 
@@ -203,6 +214,7 @@ int cs_snap_build_add(cs_snap_build_t *b, const char *name, const char *buf, siz
     EVP_DigestUpdate(b->md, f->rel, strlen(f->rel) + 1);
     EVP_DigestUpdate(b->md, buf, len);
     EVP_DigestUpdate(b->md, "\0", 1);
+    file_digest(f, buf, len);
     b->s->bytes += len;
     if (len > b->lim.max_file_bytes)
         return mark_broken(b, f, "%s: %zu bytes exceed the per-file limit of %zu bytes", f->rel, len,

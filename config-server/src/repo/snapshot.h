@@ -32,11 +32,12 @@
 #include "yamlconf.h"
 
 typedef struct cs_file {
-    char *name;   /* owned: file name, "customer-service-local.yml" */
-    char *base;   /* owned: name without extension, "customer-service-local" */
-    char *rel;    /* owned: path below the root, "customer-service-local.yml" or "v2/x.yml" */
-    int ext;      /* 0 properties, 1 yml, 2 yaml (Spring's loader order) */
-    char *broken; /* owned: why the file cannot be served ("<rel>:<line>:<col>: …"), or NULL */
+    char *name;               /* owned: file name, "customer-service-local.yml" */
+    char *base;               /* owned: name without extension, "customer-service-local" */
+    char *rel;                /* owned: path below the root, "customer-service-local.yml" or "v2/x.yml" */
+    int ext;                  /* 0 properties, 1 yml, 2 yaml (Spring's loader order) */
+    char *broken;             /* owned: why the file cannot be served ("<rel>:<line>:<col>: …"), or NULL */
+    unsigned char digest[16]; /* SHA-256 (first 16 bytes) of the file's bytes, or of `broken` */
     yamlconf_t conf;
 } cs_file_t;
 

@@ -39,6 +39,10 @@ typedef struct cs_store_ops {
     /* Looks for changes now (POST /monitor): a folder is re-read, a git remote fetched
      * (asynchronously). */
     void (*refresh)(void *ctx);
+    /* Calls fn(fnctx) after each change of what the store serves (a new folder snapshot;
+     * a fetch that moved, added or removed a branch or tag), from the thread that made
+     * it. One subscriber; set before the watcher/fetcher starts. */
+    void (*subscribe)(void *ctx, void (*fn)(void *fnctx), void *fnctx);
 } cs_store_ops_t;
 
 typedef struct cs_store {

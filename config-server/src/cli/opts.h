@@ -1,0 +1,46 @@
+/* opts.h — config-server's command line and environment (CONFIG_SERVER_*): what can be
+ * set, the defaults, --help, and the checks that make a bad value exit 2 before anything
+ * starts.
+ */
+#ifndef CS_OPTS_H
+#define CS_OPTS_H
+
+#include <stdio.h>
+
+#include "cqexit.h"
+
+/* Exit codes, as the services' (sysexits.h): a repository or credentials that cannot be
+ * used is a configuration error; anything else that stops the start-up (the port taken…)
+ * is EX_SOFTWARE. */
+#define CS_EXIT_CONFIG CQ_EXIT_CONFIG     /* 78 */
+#define CS_EXIT_SOFTWARE CQ_EXIT_SOFTWARE /* 70 */
+
+typedef struct cs_opts {
+    const char *repo;
+    int repo_given; /* --repo or CONFIG_SERVER_REPO */
+    const char *repo_uri;
+    const char *git_basedir;
+    const char *default_label;
+    int git_refresh_s;
+    int git_timeout_s;
+    int git_cache;
+    const char *host;
+    int port;
+    int threads;
+    int rescan_ms;
+    int accept_empty;
+    const char *cred_file;
+    const char *encrypt_key_file;
+    const char *log_level;
+    long max_file_bytes;
+    int watch_max_s; /* the cap of ?wait= */
+} cs_opts_t;
+
+/* Fills `o` from the environment, then argv. Returns 0 to run, 1 when --help/--version
+ * was handled, 2 on a usage error (printed). */
+int cs_opts_parse(int argc, char **argv, cs_opts_t *o);
+void cs_opts_usage(FILE *out);
+/* getenv(name) when set and not empty, else `dflt`. */
+const char *cs_env_or(const char *name, const char *dflt);
+
+#endif

@@ -1,0 +1,146 @@
+/* secrets.c — reading config-server's secrets: files (never inside the served repository,
+ * wiped after use) and environment variables (secrets.h). */
+#include "cli/secrets.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+/* Reads the first `size` - 1 bytes of the secret file `path` into buf (NUL-terminated),
+ * refusing a file inside the served repository `repo_real`; `what` names it in the log.
+ * Returns the length, or -1. */
+long cs_read_secret_file(const char *path, const char *repo_real, const char *what, char *buf, size_t size,
+                         const clog_t *log)
+{
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL) {
+        clog_error(log, "cannot read %s file %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    size_t rl = strlen(repo_real);
+    if (strncmp(real, repo_real, rl) == 0 && (real[rl] == '/' || real[rl] == '\0')) {
+        clog_error(log, "%s file %s lies inside the served repository; refusing", what, path);
+        return -1;
+    }
+    FILE *f = fopen(real, "r");
+    if (f == NULL) {
+        clog_error(log, "cannot read %s file %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(buf, 1, size - 1, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        clog_error(log, "cannot read %s file %s", what, path);
+        return -1;
+    }
+    buf[n] = '\0';
+    return (long)n;
+}
+
+/* Reads "user:password" from the first line of `path`. 0 or -1. */
+int cs_read_legacy_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
+                               size_t psize, const clog_t *log)
+{
+    char line[1024];
+    if (cs_read_secret_file(path, repo_real, "credentials", line, sizeof(line), log) < 0)
+        return -1;
+    line[strcspn(line, "\r\n")] = '\0';
+    char *colon = strchr(line, ':');
+    int rc = -1;
+    if (colon == NULL || colon == line) {
+        clog_error(log, "credentials file %s: expected one line user:password", path);
+        goto cleanup;
+    }
+    *colon = '\0';
+    snprintf(user, usize, "%s", line);
+    snprintf(pass, psize, "%s", colon + 1);
+    rc = 0;
+cleanup:
+    OPENSSL_cleanse(line, sizeof(line));
+    return rc;
+}
+
+/* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY.
+ * Returns 1 (key in *c), 0 (no key configured), -1 (unusable: logged). */
+int cs_load_cipher(const cs_opts_t *o, const char *repo_real, cs_cipher_t *c, const char **source,
+                   const clog_t *log)
+{
+    char key[4096];
+    long n = 0;
+    int rc = -1;
+    *source = "none";
+    if (o->encrypt_key_file != NULL) {
+        n = cs_read_secret_file(o->encrypt_key_file, repo_real, "encryption key", key, sizeof(key), log);
+        if (n < 0)
+            goto cleanup;
+        if (n > 0 && key[n - 1] == '\n')
+            key[--n] = '\0';
+        if (n > 0 && key[n - 1] == '\r')
+            key[--n] = '\0';
+        *source = "file";
+    } else if (getenv("ENCRYPT_KEY") != NULL && getenv("ENCRYPT_KEY")[0] != '\0') {
+        n = (long)snprintf(key, sizeof(key), "%s", getenv("ENCRYPT_KEY"));
+        if ((size_t)n >= sizeof(key)) {
+            clog_error(log, "ENCRYPT_KEY is longer than %zu bytes", sizeof(key) - 1);
+            goto cleanup;
+        }
+        *source = "ENCRYPT_KEY";
+    } else {
+        rc = 0;
+        goto cleanup;
+    }
+    if (n == 0 || memchr(key, '\0', (size_t)n) != NULL) {
+        clog_error(log, "the encryption key (%s) is empty or contains a NUL byte", *source);
+        goto cleanup;
+    }
+    if (strncmp(key, "-----BEGIN", 10) == 0 || strncmp(key, "ssh-rsa", 7) == 0) {
+        clog_error(log, "the encryption key (%s) is an RSA key; only a symmetric encrypt.key is supported",
+                   *source);
+        goto cleanup;
+    }
+    const char *salt = cs_env_or("ENCRYPT_SALT", "deadbeef");
+    if (cs_cipher_init(c, key, (size_t)n, salt) != 0) {
+        clog_error(log, "ENCRYPT_SALT '%s' is not an even number of hex digits", salt);
+        goto cleanup;
+    }
+    rc = 1;
+cleanup:
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
+/* A secret from env `name`, or from the file named by env `name`_FILE (one trailing line
+ * break dropped). Returns a malloc'ed string, NULL when neither is set; *bad set when the
+ * file cannot be read. */
+char *cs_env_secret(const char *name, const char *repo_real, const clog_t *log, int *bad)
+{
+    char fname[128], buf[4096];
+    const char *v = getenv(name);
+    if (v != NULL && *v != '\0')
+        return strdup(v);
+    snprintf(fname, sizeof(fname), "%s_FILE", name);
+    const char *file = getenv(fname);
+    if (file == NULL || *file == '\0')
+        return NULL;
+    long n = cs_read_secret_file(file, repo_real, fname, buf, sizeof(buf), log);
+    if (n < 0) {
+        *bad = 1;
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    char *out = strdup(buf);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return out;
+}
+
+char *cs_env_dup(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0' ? strdup(v) : NULL;
+}

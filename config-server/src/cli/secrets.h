@@ -1,0 +1,34 @@
+/* secrets.h — config-server's secrets from files and the environment: the credentials,
+ * the {cipher} key, the webhook secret, git credentials. A secret file inside the served
+ * repository is refused (it would be served); buffers that held a secret are wiped.
+ */
+#ifndef CS_SECRETS_H
+#define CS_SECRETS_H
+
+#include <stddef.h>
+
+#include "cli/opts.h"
+#include "clog.h"
+#include "crypto/cipher.h"
+
+/* Reads the first `size` - 1 bytes of the secret file `path` into buf (NUL-terminated),
+ * refusing a file inside the served repository `repo_real`; `what` names it in the log.
+ * Returns the length, or -1 (logged). */
+long cs_read_secret_file(const char *path, const char *repo_real, const char *what, char *buf, size_t size,
+                         const clog_t *log);
+/* Reads "user:password" from the first line of `path`. 0 or -1 (logged). */
+int cs_read_legacy_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
+                               size_t psize, const clog_t *log);
+/* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY
+ * (salt ENCRYPT_SALT). Returns 1 (key in *c), 0 (no key configured), -1 (unusable: logged);
+ * *source names where it came from. */
+int cs_load_cipher(const cs_opts_t *o, const char *repo_real, cs_cipher_t *c, const char **source,
+                   const clog_t *log);
+/* A secret from env `name`, or from the file named by env `name`_FILE (one trailing line
+ * break dropped). Returns a malloc'ed string, NULL when neither is set; *bad set when the
+ * file cannot be read. */
+char *cs_env_secret(const char *name, const char *repo_real, const clog_t *log, int *bad);
+/* strdup(getenv(name)) when set and not empty, else NULL. */
+char *cs_env_dup(const char *name);
+
+#endif
