@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_vg_config_server.sh — config-server under valgrind: every URL form, errors, a live
-# reload after an edit, then SIGTERM; no memory errors, no definitely-lost leaks, exit 0.
+# reload after an edit, watch requests (answered by a wait's end, by a change, abandoned by
+# their client, held at SIGTERM), then SIGTERM; no memory errors, no definitely-lost leaks,
+# exit 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(mktemp -d); trap 'rm -rf "$repo"' EXIT
@@ -20,4 +22,15 @@ export REPO=$repo
   echo "extra: {reloaded: true}" >> "$REPO/customer-service.yml"
   for i in $(seq 1 50); do curl -fsS "$BASE/customer-service-local.yml" | grep -q reloaded && break; sleep 0.1; done
   curl -fsS "$BASE/customer-service-local.yml" | grep -q reloaded
+  # the watch API: 304 at the end of a wait, 200 on a change, a client that goes away, held at SIGTERM
+  u="$BASE/customer-service/local"
+  e=$(curl -fsS -D - -o /dev/null "$u" | tr -d "\r" | sed -n "s/^[Ee][Tt][Aa][Gg]: //p")
+  [ "$(curl -s -o /dev/null -w "%{http_code}" -H "If-None-Match: $e" "$u?wait=1")" = 304 ]
+  curl -s -o /dev/null -w "%{http_code}" -H "If-None-Match: $e" "$u?wait=30" > "$REPO/.w1" & w1=$!
+  curl -s --max-time 1 -o /dev/null -H "If-None-Match: $e" "$u?wait=30" || true
+  echo "watched: {edit: 1}" >> "$REPO/customer-service.yml"
+  wait $w1; [ "$(cat "$REPO/.w1")" = 200 ]
+  e=$(curl -fsS -D - -o /dev/null "$u" | tr -d "\r" | sed -n "s/^[Ee][Tt][Aa][Gg]: //p")
+  for i in 1 2 3; do curl -s -o /dev/null -H "If-None-Match: $e" "$u?wait=60" & done
+  sleep 1
 ' -- "$CQ_VG_BIN_DIR/config-server" --repo "$repo" --port $port --threads 2

@@ -2,7 +2,8 @@
 # test_vg_config_server_git.sh — config-server's git backend under valgrind: a bare remote
 # seeded from config-repo/ with a branch and a tag, every label form, pushes brought in by
 # POST /monitor and by the periodic fetch, an unknown label, the remote gone (failed
-# fetches and backoff) and back, then SIGTERM; no memory errors, no definitely-lost leaks.
+# fetches and backoff) and back, a watch request woken by a push, some held at SIGTERM,
+# then SIGTERM; no memory errors, no definitely-lost leaks.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
@@ -41,4 +42,15 @@ export WORK=$dir/work REMOTE=$dir/remote.git
   (cd "$WORK" && echo "extra2: {pushed: 2}" >> customer-service.yml && c commit -qam p2 && c push -q origin main) 2>/dev/null
   for i in $(seq 1 300); do curl -fsS "$BASE/customer-service-local.yml" | grep -q extra2 && break; sleep 0.1; done
   curl -fsS "$BASE/customer-service-local.yml" | grep -q extra2
+  # a watch request answered by a push brought in by POST /monitor, and some held at SIGTERM
+  u="$BASE/customer-service/local"
+  e=$(curl -fsS -D - -o /dev/null "$u" | tr -d "\r" | sed -n "s/^[Ee][Tt][Aa][Gg]: //p")
+  curl -s -o /dev/null -w "%{http_code}" -H "If-None-Match: $e" "$u?wait=30" > "$WORK/.w1" & w1=$!
+  sleep 0.5
+  (cd "$WORK" && echo "extra3: {pushed: 3}" >> customer-service.yml && c commit -qam p3 && c push -q origin main) 2>/dev/null
+  curl -fsS -o /dev/null -X POST -d "path=customer-service.yml" "$BASE/monitor"
+  wait $w1; [ "$(cat "$WORK/.w1")" = 200 ]
+  e=$(curl -fsS -D - -o /dev/null "$u" | tr -d "\r" | sed -n "s/^[Ee][Tt][Aa][Gg]: //p")
+  for i in 1 2 3; do curl -s -o /dev/null -H "If-None-Match: $e" "$u?wait=60" & done
+  sleep 1
 ' -- "$CQ_VG_BIN_DIR/config-server" --repo-uri "file://$dir/remote.git" --port $port --threads 2 --git-refresh-s 1
