@@ -25,8 +25,18 @@ void clog_init(clog_t *l, const char *service, const char *level, FILE *out)
 {
     int lv = clog_level_parse(level);
     l->service = service;
-    l->min = lv < 0 ? CLOG_INFO : (clog_level_t)lv;
+    atomic_store_explicit(&l->min, lv < 0 ? (int)CLOG_INFO : lv, memory_order_relaxed);
     l->out = out ? out : stderr;
+}
+
+void clog_set_level(clog_t *l, clog_level_t lv)
+{
+    atomic_store_explicit(&l->min, (int)lv, memory_order_relaxed);
+}
+
+const char *clog_level_name(clog_level_t lv)
+{
+    return (unsigned)lv < 4 ? clog_names[lv] : "?";
 }
 
 static void clog_write(const clog_t *l, clog_level_t lv, json_t *fields, const char *fmt, va_list ap)
@@ -36,7 +46,7 @@ static void clog_write(const clog_t *l, clog_level_t lv, json_t *fields, const c
     dbuf_t msg;
     dbuf_init(&msg, 64 * 1024);
 
-    if (l == NULL || lv < l->min)
+    if (l == NULL || (int)lv < atomic_load_explicit(&l->min, memory_order_relaxed))
         goto cleanup;
     if (dbuf_vaddf(&msg, fmt, ap) != 0)
         dbuf_adds(&msg, "(log message too long)");

@@ -8,6 +8,7 @@
 #ifndef CQ_CLOG_H
 #define CQ_CLOG_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -16,7 +17,7 @@ typedef enum { CLOG_DEBUG = 0, CLOG_INFO, CLOG_WARN, CLOG_ERROR } clog_level_t;
 
 typedef struct clog {
     const char *service; /* borrowed; must outlive the logger */
-    clog_level_t min;    /* lines below this level are dropped */
+    atomic_int min;      /* lines below this level (a clog_level_t) are dropped; clog_set_level */
     FILE *out;           /* borrowed */
 } clog_t;
 
@@ -24,6 +25,10 @@ typedef struct clog {
 void clog_init(clog_t *l, const char *service, const char *level, FILE *out);
 /* Parses a level name; returns -1 when unknown. */
 int clog_level_parse(const char *name);
+/* Changes the level of a logger in use (other threads see it at their next line). */
+void clog_set_level(clog_t *l, clog_level_t lv);
+/* The level's name ("debug", "info", "warn", "error"). */
+const char *clog_level_name(clog_level_t lv);
 
 /* Logs a message built from `fmt`. */
 void clog_msg(const clog_t *l, clog_level_t lv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -11,6 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <uuid/uuid.h>
 
 int svc_args(const svc_info_t *info, int argc, char **argv, int *command)
@@ -84,24 +88,6 @@ cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *e
     return c;
 }
 
-const char *svc_log_level_name(const cfgcli_t *cfg, const char **deprecated)
-{
-    const char *root = cfg ? cfgcli_get_str(cfg, "logging.level.root", NULL) : NULL;
-    const char *old = cfg ? cfgcli_get_str(cfg, "logging.level", NULL) : NULL;
-    const char *old_src = old ? cfgcli_source_of(cfg, "logging.level") : NULL;
-    const char *root_src = root ? cfgcli_source_of(cfg, "logging.level.root") : NULL;
-    int old_env = old_src != NULL && strncmp(old_src, "env:", 4) == 0;
-    int root_env = root_src != NULL && strncmp(root_src, "env:", 4) == 0;
-    if (deprecated != NULL)
-        *deprecated = NULL;
-    if (old != NULL && *old != '\0' && (root == NULL || *root == '\0' || (old_env && !root_env))) {
-        if (deprecated != NULL)
-            *deprecated = old_src;
-        return old;
-    }
-    return root != NULL && *root != '\0' ? root : "info";
-}
-
 void svc_log_level(clog_t *log, const char *app, const cfgcli_t *cfg)
 {
     const char *deprecated = NULL;
@@ -166,6 +152,11 @@ int svc_send_liveness(h2o_req_t *req)
 
 int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n)
 {
+    return svc_send_readiness_cfg(req, checks, n, NULL);
+}
+
+int svc_send_readiness_cfg(h2o_req_t *req, const svc_check_t *checks, size_t n, svc_live_t *live)
+{
     int all = 1;
     json_t *comp = json_object();
     for (size_t i = 0; comp != NULL && i < n; i++) {
@@ -174,7 +165,8 @@ int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n)
         json_object_set_new(comp, checks[i].name, json_string(up ? "UP" : "DOWN"));
     }
     return httpd_send_json(req, all ? 200 : 503,
-                           json_pack("{s:s,s:o*}", "status", all ? "UP" : "DOWN", "components", comp));
+                           json_pack("{s:s,s:o*,s:o*}", "status", all ? "UP" : "DOWN", "components", comp,
+                                     "config", live != NULL ? svc_live_health(live) : NULL));
 }
 
 int svc_send_metrics(h2o_req_t *req, metrics_t *m)
@@ -200,8 +192,78 @@ static int svc_health(void *ctx, h2o_req_t *req)
         return svc_send_liveness(req);
     if (strcmp(path, "/health/readiness") == 0 || strcmp(path, "/health") == 0 ||
         strcmp(path, "/actuator/health") == 0)
-        return svc_send_readiness(req, h->checks, h->n_checks);
+        return svc_send_readiness_cfg(req, h->checks, h->n_checks, h->live);
     return httpd_send_problem(req, 404, "Not Found", "no such health check: %s", path);
+}
+
+int svc_admin_authorized(const char *authorization, const char *token)
+{
+    unsigned char dec[512];
+    const char *cred = NULL;
+    size_t clen = 0;
+    size_t tlen;
+    if (authorization == NULL || token == NULL || token[0] == '\0')
+        return 0;
+    tlen = strlen(token);
+    if (strncasecmp(authorization, "Bearer ", 7) == 0) {
+        cred = authorization + 7;
+        clen = strlen(cred);
+    } else if (strncasecmp(authorization, "Basic ", 6) == 0) {
+        const char *b64 = authorization + 6;
+        size_t bl = strlen(b64);
+        if (bl == 0 || bl % 4 != 0 || bl / 4 * 3 >= sizeof dec)
+            return 0;
+        int n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)bl);
+        if (n < 0)
+            return 0;
+        while (n > 0 && bl > 0 && b64[bl - 1] == '=') { /* DecodeBlock counts padding */
+            n--;
+            bl--;
+        }
+        dec[n] = '\0';
+        char *colon = memchr(dec, ':', (size_t)n);
+        if (colon == NULL)
+            return 0;
+        cred = colon + 1;
+        clen = (size_t)n - (size_t)(colon + 1 - (char *)dec);
+    } else {
+        return 0;
+    }
+    if (clen != tlen)
+        return 0;
+    return CRYPTO_memcmp(cred, token, tlen) == 0;
+}
+
+int svc_admin_check(h2o_req_t *req, const char *token, const char *token_env, const char *realm)
+{
+    char hdr[160];
+    if (token == NULL || token[0] == '\0') {
+        httpd_send_problem(req, 403, "Forbidden", "this admin endpoint is disabled (set %s)", token_env);
+        return -1;
+    }
+    if (!svc_admin_authorized(httpd_header(req, "authorization"), token)) {
+        snprintf(hdr, sizeof hdr, "Bearer realm=\"%s\"", realm);
+        httpd_add_header(req, "www-authenticate", hdr);
+        httpd_send_problem(req, 401, "Unauthorized", "a valid admin token is required (Bearer or Basic)");
+        return -1;
+    }
+    return 0;
+}
+
+/* POST /actuator/refresh: Spring Boot's refresh endpoint (the admin token's). */
+static int svc_refresh_h(void *ctx, h2o_req_t *req)
+{
+    const svc_http_t *h = ctx;
+    json_t *body = NULL;
+    if (svc_admin_check(req, h->admin_token, h->admin_token_env, "actuator") != 0)
+        return 0;
+    int status = svc_live_refresh(h->live, &body);
+    if (status == 200)
+        return httpd_send_json(req, 200, body);
+    httpd_send_problem(req, status, json_string_value(json_object_get(body, "title")), "%s",
+                       json_string_value(json_object_get(body, "detail")));
+    json_decref(body);
+    return 0;
 }
 
 static int svc_metrics_h(void *ctx, h2o_req_t *req)
@@ -217,6 +279,9 @@ int svc_http_register(httpd_t *s, const svc_http_t *h)
         httpd_route(s, "GET", "/health", "/health", svc_health, ctx) ||
         httpd_route(s, "GET", "/actuator/health", "/health", svc_health, ctx) ||
         httpd_route(s, "GET", "/metrics", "/metrics", svc_metrics_h, ctx))
+        return -1;
+    if (h->live != NULL &&
+        httpd_route(s, "POST", "/actuator/refresh", "/actuator/refresh", svc_refresh_h, ctx))
         return -1;
     return 0;
 }
@@ -267,6 +332,8 @@ httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_f
     httpd_t *s;
     ho.observe = svc_observe;
     ho.observe_ctx = h->metrics;
+    if (ho.adopt_fd <= 0) /* a restart in place: the socket of the previous image */
+        ho.adopt_fd = svc_live_inherited_listener(ho.host, ho.port, o->log);
     svc_metrics_declare(h->metrics);
     s = httpd_new(&ho, err, sizeof err);
     if (s == NULL || (routes != NULL && routes(s, ctx) != 0) || svc_http_register(s, h) != 0 ||

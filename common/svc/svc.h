@@ -30,6 +30,7 @@
 #include "embed.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "svc_live.h"
 
 #define SVC_CONTINUE (-1)                        /* svc_args: go on starting */
 #define SVC_EXIT_USAGE CQ_EXIT_USAGE             /* 2: bad command line */
@@ -65,13 +66,6 @@ int svc_start(const svc_info_t *info, int argc, char **argv, int env_only_ok, cl
  * settings) or CFGCLI_EXIT_UNAVAILABLE. Owned result (cfgcli_free). */
 cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *exit_code);
 
-/* The log level the configuration asks for: logging.level.root (Spring Boot's key: its
- * logging.level is a map of logger → level), else the old scalar logging.level, else
- * "info". The old key also wins when it comes from an env var (LOGGING_LEVEL) and root does
- * not (an explicit override beats the repo). When the old key decided, *deprecated (may be
- * NULL) receives where it came from, else NULL. `cfg` may be NULL. Borrowed result. */
-const char *svc_log_level_name(const cfgcli_t *cfg, const char **deprecated);
-
 /* Re-initialises `log` (to stderr) with LOG_LEVEL from the environment when set, otherwise
  * svc_log_level_name(cfg); logs a warning when the old scalar logging.level was used.
  * `cfg` may be NULL. */
@@ -100,6 +94,9 @@ typedef struct svc_http {
     metrics_t *metrics;        /* borrowed, may be NULL (/metrics answers empty) */
     const svc_check_t *checks; /* borrowed, n_checks entries; the readiness components */
     size_t n_checks;
+    svc_live_t *live;            /* borrowed, may be NULL: /health's "config", /actuator/refresh */
+    const char *admin_token;     /* borrowed; NULL/"" → /actuator/refresh answers 403 */
+    const char *admin_token_env; /* the env var that sets it, for that 403's message */
 } svc_http_t;
 
 /* Declares http_requests_total{method,route,status} and
@@ -111,7 +108,12 @@ void svc_metrics_declare(metrics_t *m);
  *   GET /health/readiness, /health,
  *       /actuator/health                    200 or 503 {"status":"UP|DOWN","components":{name:"UP|DOWN",…}}
  *   GET /metrics                            Prometheus text
- * Any other /health/… is a 404 problem. Returns 0 or -1. */
+ *   POST /actuator/refresh                  (with h->live) re-reads the configuration now:
+ *                                           200 ["changed.key", …] as Spring's refresh,
+ *                                           422/409/503 problem (svc_live_refresh); needs
+ *                                           the admin token (svc_admin_check)
+ * With h->live the readiness document carries "config" (svc_live_health). Any other
+ * /health/… is a 404 problem. Returns 0 or -1. */
 int svc_http_register(httpd_t *s, const svc_http_t *h);
 
 /* The listener settings both services share, from `cfg` (Spring Boot's names):
@@ -131,8 +133,9 @@ typedef int (*svc_routes_fn)(httpd_t *s, void *ctx);
 
 /* A service's HTTP server: httpd_new(o) with the request-metrics hook (svc_observe into
  * h->metrics, whose HTTP metrics it declares), `routes(s, ctx)`, svc_http_register(h), and
- * httpd_start (a taken port fails here). `h` and `ctx` are borrowed and must outlive the
- * server. The started server (httpd_free) or NULL after logging why into o->log. */
+ * httpd_start (a taken port fails here). After a restart in place it adopts the listening
+ * socket the previous image handed over (svc_live_inherited_listener). `h` and `ctx` are borrowed and must
+ * outlive the server. The started server (httpd_free) or NULL after logging why into o->log. */
 httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_fn routes, void *ctx);
 
 /* The pieces of the above, for a service that registers its own routes (call from a
@@ -140,6 +143,16 @@ httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_f
  * up, else 503); the Prometheus text of `m` (NULL → empty 200). Each returns 0. */
 int svc_send_liveness(h2o_req_t *req);
 int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n);
+/* The same with the "config" object of `live` (NULL: none). */
+int svc_send_readiness_cfg(h2o_req_t *req, const svc_check_t *checks, size_t n, svc_live_t *live);
+
+/* 1 when `authorization` (the header value, may be NULL) carries `token` as a Bearer token
+ * or as the password of Basic credentials. Constant-time comparison. */
+int svc_admin_authorized(const char *authorization, const char *token);
+/* An admin endpoint's gate: 0 when the request carries `token`; otherwise answers 403 (no
+ * token configured: the endpoint is disabled, `token_env` names how to set it) or 401 with
+ * WWW-Authenticate Bearer realm=`realm`, and returns -1. */
+int svc_admin_check(h2o_req_t *req, const char *token, const char *token_env, const char *realm);
 int svc_send_metrics(h2o_req_t *req, metrics_t *m);
 
 /* The method label of a request: one of the nine standard methods, else "OTHER" (a client

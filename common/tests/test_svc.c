@@ -208,7 +208,7 @@ static void t_endpoints(void **state)
     dbuf_t b;
     metrics_t *m = metrics_new();
     const svc_check_t checks[] = {{"db", up_flag, &db}, {"kafka", up_flag, &kafka}};
-    const svc_http_t h = {m, checks, 2};
+    const svc_http_t h = {.metrics = m, .checks = checks, .n_checks = 2};
     httpd_opts_t o = {0};
     (void)state;
     svc_metrics_declare(m);
@@ -267,7 +267,7 @@ static void t_metrics_null(void **state)
 {
     char err[256];
     dbuf_t b;
-    const svc_http_t h = {NULL, NULL, 0};
+    const svc_http_t h = {.metrics = NULL};
     httpd_opts_t o = {0};
     (void)state;
     o.host = "127.0.0.1";

@@ -152,7 +152,8 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
     /* HTTP before the relay thread: a taken port fails the start before any row is sent. */
     http = (customer_http_t){&app, log};
     const svc_check_t checks[] = {{"db", svc_pool_up, pool}, {"kafka", outbox_relay_kafka_ok, relay}};
-    const svc_http_t sh = {metrics, checks, sizeof checks / sizeof checks[0]};
+    const svc_http_t sh = {
+        .metrics = metrics, .checks = checks, .n_checks = sizeof checks / sizeof checks[0]};
     const httpd_opts_t ho = {.host = cfg->address,
                              .port = cfg->port,
                              .threads = cfg->http_threads,

@@ -50,7 +50,7 @@ static int setup(void **state)
     h->http = (customer_http_t){&h->fx->app, &h->log};
     h->checks[0] = (svc_check_t){"db", h_db, h};
     h->checks[1] = (svc_check_t){"kafka", h_kafka, h};
-    h->sh = (svc_http_t){h->m, h->checks, 2};
+    h->sh = (svc_http_t){.metrics = h->m, .checks = h->checks, .n_checks = 2};
     o.host = "127.0.0.1";
     o.port = 0;
     o.threads = 1;

@@ -259,7 +259,8 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     http = (os_http_t){&app, os_rebuild_ctl_port(rctl), token, log};
     const svc_check_t checks[] = {
         {"db", svc_pool_up, m.pool}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
-    const svc_http_t sh = {m.metrics, checks, sizeof checks / sizeof checks[0]};
+    const svc_http_t sh = {
+        .metrics = m.metrics, .checks = checks, .n_checks = sizeof checks / sizeof checks[0]};
     const httpd_opts_t ho = {.port = cfg->port,
                              .threads = cfg->http_threads,
                              .max_body = (size_t)cfg->max_body,
