@@ -1,7 +1,7 @@
 /* test_svc.c — common/svc: argument parsing, the env-only
  * configuration, the health/metrics endpoints and the observe hook (a real httpd on an
  * ephemeral 127.0.0.1 port, libcurl), the stop watchdog (in forked children) and the
- * clock/uuid helpers. */
+ * clock/uuid helpers, and the admin token check (Bearer, or Basic with the token as password). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -349,12 +349,33 @@ static void t_clock_uuid(void **state)
     assert_true(svc_wall_ms() > 1600000000000LL);
 }
 
+static void t_admin_auth(void **st)
+{
+    (void)st;
+    assert_true(svc_admin_authorized("Bearer s3cret", "s3cret"));
+    assert_true(svc_admin_authorized("bearer s3cret", "s3cret"));
+    assert_false(svc_admin_authorized("Bearer s3cre", "s3cret"));
+    assert_false(svc_admin_authorized("Bearer s3crets", "s3cret"));
+    assert_false(svc_admin_authorized(NULL, "s3cret"));
+    assert_false(svc_admin_authorized("Bearer ", ""));
+    assert_false(svc_admin_authorized("Bearer x", NULL));
+    /* admin:s3cret */
+    assert_true(svc_admin_authorized("Basic YWRtaW46czNjcmV0", "s3cret"));
+    /* anyone:s3cret */
+    assert_true(svc_admin_authorized("Basic YW55b25lOnMzY3JldA==", "s3cret"));
+    /* admin:wrong */
+    assert_false(svc_admin_authorized("Basic YWRtaW46d3Jvbmc=", "s3cret"));
+    assert_false(svc_admin_authorized("Basic !!!!", "s3cret"));
+    assert_false(svc_admin_authorized("Basic czNjcmV0", "s3cret")); /* no colon */
+    assert_false(svc_admin_authorized("Digest s3cret", "s3cret"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_args),      cmocka_unit_test(t_config_env_only), cmocka_unit_test(t_log_level),
         cmocka_unit_test(t_http_opts), cmocka_unit_test(t_endpoints),       cmocka_unit_test(t_metrics_null),
-        cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),
+        cmocka_unit_test(t_stop),      cmocka_unit_test(t_clock_uuid),      cmocka_unit_test(t_admin_auth),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

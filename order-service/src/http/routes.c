@@ -7,10 +7,9 @@
 #include <strings.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "http/order_json.h"
+#include "svc.h"
 #include "uuidtext.h"
 
 static const char *os_body(h2o_req_t *req, size_t *len)
@@ -114,44 +113,6 @@ static int os_get_customer_h(void *ctx, h2o_req_t *req)
     return httpd_send_json(req, 200, j);
 }
 
-int os_http_admin_authorized(const char *authorization, const char *token)
-{
-    unsigned char dec[512];
-    const char *cred = NULL;
-    size_t clen = 0;
-    size_t tlen;
-    if (authorization == NULL || token == NULL || token[0] == '\0')
-        return 0;
-    tlen = strlen(token);
-    if (strncasecmp(authorization, "Bearer ", 7) == 0) {
-        cred = authorization + 7;
-        clen = strlen(cred);
-    } else if (strncasecmp(authorization, "Basic ", 6) == 0) {
-        const char *b64 = authorization + 6;
-        size_t bl = strlen(b64);
-        if (bl == 0 || bl % 4 != 0 || bl / 4 * 3 >= sizeof dec)
-            return 0;
-        int n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)bl);
-        if (n < 0)
-            return 0;
-        while (n > 0 && bl > 0 && b64[bl - 1] == '=') { /* DecodeBlock counts padding */
-            n--;
-            bl--;
-        }
-        dec[n] = '\0';
-        char *colon = memchr(dec, ':', (size_t)n);
-        if (colon == NULL)
-            return 0;
-        cred = colon + 1;
-        clen = (size_t)n - (size_t)(colon + 1 - (char *)dec);
-    } else {
-        return 0;
-    }
-    if (clen != tlen)
-        return 0;
-    return CRYPTO_memcmp(cred, token, tlen) == 0;
-}
-
 /* {"state":"idle|running|succeeded|failed","events","rows","poison","elapsedMs","swapMs",
  *  "error"} — new reference. */
 static json_t *os_rebuild_json(const os_rebuild_port_t *rb)
@@ -168,14 +129,8 @@ static json_t *os_rebuild_json(const os_rebuild_port_t *rb)
 static int os_admin_rebuild(void *ctx, h2o_req_t *req)
 {
     os_http_t *h = ctx;
-    if (h->admin_token == NULL || h->admin_token[0] == '\0')
-        return httpd_send_problem(req, 403, "Forbidden",
-                                  "the admin endpoint is disabled (set ORDER_ADMIN_TOKEN)");
-    if (!os_http_admin_authorized(httpd_header(req, "authorization"), h->admin_token)) {
-        httpd_add_header(req, "www-authenticate", "Bearer realm=\"order-service admin\"");
-        return httpd_send_problem(req, 401, "Unauthorized",
-                                  "a valid admin token is required (Bearer or Basic)");
-    }
+    if (svc_admin_check(req, h->admin_token, "ORDER_ADMIN_TOKEN", "order-service admin") != 0)
+        return 0;
     if (h->rebuild.self == NULL)
         return httpd_send_problem(req, 503, "Service Unavailable", "rebuild is not available");
     if (httpd_method_is(req, "GET"))

@@ -26,8 +26,4 @@ typedef struct os_http {
 /* Registers every route on `s` (before httpd_start). `h` must outlive the server. */
 int os_http_register(httpd_t *s, os_http_t *h);
 
-/* 1 when `authorization` (the header value, may be NULL) carries `token` as a Bearer token
- * or as the password of Basic credentials. Constant-time comparison. */
-int os_http_admin_authorized(const char *authorization, const char *token);
-
 #endif
