@@ -6,13 +6,17 @@
 #  2. `helm lint --strict` with the default values and every ci/*-values.yaml;
 #  3. `helm template` with the default values (bundled Kafka/PostgreSQL StatefulSets), with
 #     ci/external-values.yaml and ci/external-password-values.yaml (external Kafka/PostgreSQL)
-#     and ci/git-values.yaml (config-server on a git repository);
+#     ci/git-values.yaml (config-server on a git repository), ci/tls-values.yaml (TLS from a
+#     Secret, client certificates required) and ci/certmanager-values.yaml (cert-manager);
 #  4. validates every rendered manifest with `kubeconform -strict` against the Kubernetes JSON
 #     schemas vendored in helm/schemas/ (no schema download; a kind without a schema fails);
 #  5. checks the chart's wiring: every config-repo/ file is in the ConfigMap, the test hook's
 #     ConfigMap carries scripts/smoke.sh byte for byte, the checksum annotation is present, the
 #     bundled Kafka/PostgreSQL are official images, the DB password comes from a Secret, and
 #     the config-repo switch (ConfigMap or git, credentials, ENCRYPT_KEY) renders as documented;
+#     secure by default: config-server auth on with the credentials, the /monitor secret and
+#     the admin token from the generated Secret, NetworkPolicies (ingress and egress) for every
+#     pod kind; TLS: HTTPS URLs and probes, the certificate files, mTLS;
 #  6. negative checks: values.schema.json rejects bad values, kubeconform rejects a broken
 #     manifest, the chart refuses external mode without addresses.
 #
@@ -131,6 +135,7 @@ render() { # render LABEL [helm args...] -> $out/LABEL.yaml
 render default
 render external -f "$chart/ci/external-values.yaml"
 render external-password -f "$chart/ci/external-password-values.yaml"
+render tls -f "$chart/ci/tls-values.yaml"
 
 # --- 3. wiring -------------------------------------------------------------------------------
 d="$out/default.yaml"
@@ -187,8 +192,8 @@ if [ -s "$d" ]; then
 fi
 e="$out/external.yaml"
 if [ -s "$e" ] && grep -q 'value: "kafka-0.kafka.example.svc:9092,kafka-1.kafka.example.svc:9092"' "$e" &&
-   grep -q 'name: cqrs-db$' "$e" && ! grep -q 'kind: Secret' "$e"; then
-  pass "external values: bootstrap servers and existing Secret wired, no Secret rendered"
+   grep -q 'name: cqrs-db$' "$e" && ! grep -q 'name: cq-cqrs-ordering-externaldb$' "$e"; then
+  pass "external values: bootstrap servers and existing Secret wired, no database Secret rendered"
 else
   fail "external values wiring"
 fi
@@ -198,6 +203,61 @@ if [ -s "$e" ] && grep -q 'kind: Secret' "$e" && grep -q 'name: cq-cqrs-ordering
   pass "external password: chart-made Secret referenced, port wired"
 else
   fail "external password wiring"
+fi
+
+# --- 3a. secure by default: auth, secrets, NetworkPolicies -------------------------------
+if [ -s "$d" ]; then
+  sec=$(awk '/^kind: Secret$/{p=1} /^---/{p=0} p' "$d")
+  if grep -q 'name: cq-cqrs-ordering-auth$' <<<"$sec" && grep -q '^  config-client-password: "[A-Za-z0-9+/=]\{40,\}"$' <<<"$sec" &&
+     grep -q '^  monitor-secret: "' <<<"$sec" && grep -q '^  order-admin-token: "' <<<"$sec"; then
+    pass "auth Secret generated: config-client-password, monitor-secret, order-admin-token (random, kept by lookup)"
+  else
+    fail "auth Secret (cq-cqrs-ordering-auth with three random keys)"
+  fi
+  n_user=$(grep -c 'name: CONFIG_SERVER_USER$' "$d")
+  n_pw=$(grep -A4 'name: CONFIG_SERVER_PASSWORD$' "$d" | grep -c 'key: config-client-password$')
+  if [ "$n_user" = 3 ] && [ "$n_pw" = 3 ] &&
+     grep -A4 'name: CONFIG_SERVER_MONITOR_SECRET$' "$d" | grep -q 'key: monitor-secret$' &&
+     grep -A4 'name: ORDER_ADMIN_TOKEN$' "$d" | grep -q 'key: order-admin-token$'; then
+    pass "auth on by default: config-server and both services share the Secret's credentials; /monitor secret; admin token"
+  else
+    fail "auth wiring: CONFIG_SERVER_USER x$n_user, password from the Secret x$n_pw (want 3 each), monitor secret, admin token"
+  fi
+  n_np=$(grep -c '^kind: NetworkPolicy$' "$d")
+  n_eg=$(grep -c '^  policyTypes: \[Ingress, Egress\]$' "$d")
+  cs_np=$(awk '/^kind: NetworkPolicy$/{p=1} /^---/{p=0} p' "$d" | awk '/name: cq-cqrs-ordering-config-server$/{p=1} /^kind:/{if (p) exit} p')
+  if [ "$n_np" = 5 ] && [ "$n_eg" = 5 ] && grep -q 'component: customer-service$' <<<"$cs_np" &&
+     grep -q 'component: order-service$' <<<"$cs_np" && ! grep -q 'component: smoke-test' <<<"$cs_np"; then
+    pass "NetworkPolicies on by default: 5 (three programs, Kafka, PostgreSQL), ingress and egress; config-server only from the services and its replicas"
+  else
+    fail "NetworkPolicies: $n_np policies, $n_eg with egress (want 5 and 5)"
+  fi
+fi
+t="$out/tls.yaml"
+if [ -s "$t" ] && grep -q 'value: "https://cq-cqrs-ordering-config-server:8888"' "$t" &&
+   [ "$(grep -c 'scheme: HTTPS$' "$t")" = 6 ] &&
+   [ "$(($(grep -c 'tcpSocket:' "$t") - $(grep -c 'tcpSocket:' "$d")))" = 3 ] &&
+   [ "$(grep -c 'secretName: cqrs-tls$' "$t")" = 4 ] &&
+   grep -q 'name: CONFIG_SERVER_SSL_CLIENT_AUTH$' "$t" && [ "$(grep -c 'name: CONFIG_SERVER_CLIENT_CERT$' "$t")" = 2 ] &&
+   [ "$(grep -c 'name: SERVER_SSL_CERTIFICATE$' "$t")" = 2 ] && grep -q 'name: CURL_CA_BUNDLE$' "$t"; then
+  pass "tls: https URLs, HTTPS probes (TCP for config-server with client-auth need), certificates from the Secret, client certificates, the test's CA"
+else
+  fail "tls wiring (ci/tls-values.yaml)"
+fi
+# cert-manager's Certificate is a CRD without a vendored schema: kubeconform skips that kind,
+# its fields are checked here.
+if helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" -f "$chart/ci/certmanager-values.yaml" \
+    >"$out/certmanager.yaml" 2>"$out/template-certmanager.err" &&
+   kubeconform -strict -kubernetes-version "$KUBE_VERSION" -skip Certificate \
+    -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$out/certmanager.yaml" >/dev/null 2>&1 &&
+   [ "$(grep -c '^kind: Certificate$' "$out/certmanager.yaml")" = 3 ] &&
+   grep -q 'secretName: cq-cqrs-ordering-config-server-tls$' "$out/certmanager.yaml" &&
+   grep -q 'commonName: order-service$' "$out/certmanager.yaml" &&
+   grep -q -- '- cq-cqrs-ordering-customer-service.cq.svc.cluster.local$' "$out/certmanager.yaml" &&
+   grep -A2 'issuerRef:' "$out/certmanager.yaml" | grep -q 'kind: ClusterIssuer'; then
+  pass "tls.certManager: a Certificate per program (CN = program, the Service's names) into the Secret each mounts"
+else
+  fail "tls.certManager rendering"; show_err "$out/template-certmanager.err"
 fi
 
 # --- 3b. bundled Kafka/PostgreSQL: official images, no Bitnami -------------------------------
@@ -265,6 +325,9 @@ reject "template: external DB without password or Secret" "externalDatabase.pass
 reject "schema: configRepo.source=git without a uri" "uri" --set configRepo.source=git
 reject "schema: unknown configRepo.source" "must be one of" --set configRepo.source=svn
 reject "schema: a Kafka setting that is not KAFKA_*" "does not match" --set kafka.extraEnv.LOG_DIRS=/x
+reject "schema: tls.clientAuth maybe" "must be one of" --set tls.clientAuth=maybe
+reject "template: cert-manager without an issuer" "issuerRef.name" --set tls.enabled=true --set tls.certManager.enabled=true
+reject "schema: auth.clientUser with a colon" "does not match" --set auth.clientUser=a:b
 if [ -s "$d" ]; then
   sed 's/containerPort: 8888/containerPort: "http-port"/' "$d" >"$out/broken.yaml"
   if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \

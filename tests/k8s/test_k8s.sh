@@ -6,6 +6,11 @@
 #  1. bundled Kafka + PostgreSQL: the README's "Install on Kubernetes" commands —
 #     `helm install --wait`, `helm test` (the smoke flow: create a customer, see it in the read
 #     model, place an order); the programs run as uid 10001;
+#  1b. secure by default: the auth Secret and five NetworkPolicies exist; config-server
+#     answers 401 to a pod without credentials and 200 with the services' ones (from the
+#     Secret), 401 to POST /monitor without the monitor secret; whether the cluster's CNI
+#     enforces the NetworkPolicies is measured (a pod outside the allowed set is refused, or
+#     the test says the CNI does not enforce them);
 #  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap:
 #     config-server serves the edit;
 #  3. `kubectl delete pod` of config-server, customer-service and order-service in turn: the
@@ -104,10 +109,21 @@ host_ip=$(cat "$root/.stack/k8s/pki/host-ip")
 say "cluster up: $(kubectl get node -o jsonpath='{.items[0].status.nodeInfo.kubeletVersion} {.items[0].status.nodeInfo.containerRuntimeVersion}')"
 
 # service_get NS SVC PORT PATH: GET through the service's cluster IP (kube-proxy's rules
-# apply to the host's own traffic too)
+# apply to the host's own traffic too), with the release's config-server credentials
 service_get() {
-  local ip; ip=$(kubectl get svc -n "$1" "$2" -o jsonpath='{.spec.clusterIP}')
-  curl -sf --max-time 5 "http://$ip:$3$4"
+  local ip pw; ip=$(kubectl get svc -n "$1" "$2" -o jsonpath='{.spec.clusterIP}')
+  pw=$(kubectl get secret -n "$1" cqrs-ordering-auth -o jsonpath='{.data.config-client-password}' | base64 -d)
+  curl -sf --max-time 5 -u "cqrs-ordering:$pw" "http://$ip:$3$4"
+}
+
+# pod_curl NAME LABELS ARGS...: runs curl in a short-lived pod (the chart's test image) in $ns
+# with the given labels (k=v,k=v); prints the HTTP status (000: no connection)
+pod_curl() {
+  local name=$1 labels=$2; shift 2
+  kubectl run -n "$ns" "$name" --restart=Never --rm -i --quiet --labels "$labels" \
+    --image docker.io/curlimages/curl:8.11.1 --image-pull-policy IfNotPresent \
+    --overrides '{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":10001,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"'"$name"'","image":"docker.io/curlimages/curl:8.11.1","command":["curl"],"args":'"$(printf '%s\n' "$@" | jq -R . | jq -sc .)"',"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"readOnlyRootFilesystem":true}}]}}' \
+    2>/dev/null | tail -n 1
 }
 
 helm_test() { # helm_test RELEASE NS WHAT (the bundled release: the README's command)
@@ -135,6 +151,34 @@ for c in config-server customer-service order-service; do
 done
 kubectl get pods -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}{" uid="}{.spec.securityContext.runAsUser}{" ro="}{.spec.containers[0].securityContext.readOnlyRootFilesystem}{"\n"}{end}'
 say "all pods admitted under pod-security restricted; the programs run as uid 10001"
+
+# ---------------------------------------------------------------- 1b. secure by default
+say "1b. secure by default: auth and NetworkPolicies"
+kubectl get secret -n "$ns" cqrs-ordering-auth >/dev/null || fail "no auth Secret cqrs-ordering-auth"
+nnp=$(kubectl get networkpolicy -n "$ns" --no-headers | wc -l)
+[ "$nnp" = 5 ] || fail "$nnp NetworkPolicies (want 5: three programs, Kafka, PostgreSQL)"
+cs_url="http://cqrs-ordering-config-server:8888"
+pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.config-client-password}' | base64 -d)
+# a monitor source (networkPolicy.monitorFrom) may reach config-server: without credentials 401
+helm upgrade cqrs-ordering helm/cqrs-ordering -n "$ns" --reuse-values --wait --timeout 5m \
+  --set 'networkPolicy.monitorFrom[0].podSelector.matchLabels.cqrs-test=monitor-source' >"$work/upgrade-np.log" 2>&1 ||
+  { cat "$work/upgrade-np.log"; fail "helm upgrade (monitorFrom)"; }
+code=$(pod_curl cq-anon cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --max-time 10 "$cs_url/customer-service/k8s")
+[ "$code" = 401 ] || fail "config-server answered $code (want 401) to a pod without credentials"
+code=$(pod_curl cq-monitor cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -d path=customer-service.yml "$cs_url/monitor")
+[ "$code" = 401 ] || fail "POST /monitor without the monitor secret answered $code (want 401)"
+code=$(pod_curl cq-creds cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --max-time 10 -u "cqrs-ordering:$pw" "$cs_url/customer-service/k8s")
+[ "$code" = 200 ] || fail "config-server answered $code (want 200) with the services' credentials"
+say "config-server: 401 without credentials, 401 on /monitor without its secret, 200 with the Secret's credentials"
+# a pod outside the allowed set: refused when the CNI enforces NetworkPolicies
+code=$(pod_curl cq-outsider cqrs-test=outsider -s -o /dev/null -w '%{http_code}' --max-time 5 "$cs_url/actuator/health")
+if [ "$code" = 000 ]; then
+  say "NetworkPolicy enforced: a pod outside the allowed set cannot connect to config-server"
+elif [ "${CQ_K8S_REQUIRE_NETPOL:-0}" = 1 ]; then
+  fail "a pod outside the allowed set reached config-server (HTTP $code): NetworkPolicies not enforced"
+else
+  say "NOTE: the cluster's CNI (bridge plugin) does not enforce NetworkPolicies: an outside pod got HTTP $code from config-server"
+fi
 
 # ---------------------------------------------------------------- 2. upgrade: config-repo edit
 say "2. helm upgrade: configRepo.files adds customer-service-k8s.yml"

@@ -77,13 +77,13 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* In-cluster URLs of the services. */}}
 {{- define "cqrs-ordering.configServerUrl" -}}
-{{- printf "http://%s:%v" (include "cqrs-ordering.componentFullname" (dict "root" . "component" "config-server")) .Values.services.configServer.service.port }}
+{{- printf "%s://%s:%v" (include "cqrs-ordering.scheme" .) (include "cqrs-ordering.componentFullname" (dict "root" . "component" "config-server")) .Values.services.configServer.service.port }}
 {{- end }}
 {{- define "cqrs-ordering.customerServiceUrl" -}}
-{{- printf "http://%s:%v" (include "cqrs-ordering.componentFullname" (dict "root" . "component" "customer-service")) .Values.services.customerService.service.port }}
+{{- printf "%s://%s:%v" (include "cqrs-ordering.scheme" .) (include "cqrs-ordering.componentFullname" (dict "root" . "component" "customer-service")) .Values.services.customerService.service.port }}
 {{- end }}
 {{- define "cqrs-ordering.orderServiceUrl" -}}
-{{- printf "http://%s:%v" (include "cqrs-ordering.componentFullname" (dict "root" . "component" "order-service")) .Values.services.orderService.service.port }}
+{{- printf "%s://%s:%v" (include "cqrs-ordering.scheme" .) (include "cqrs-ordering.componentFullname" (dict "root" . "component" "order-service")) .Values.services.orderService.service.port }}
 {{- end }}
 
 {{/* Names of the bundled Kafka and PostgreSQL (StatefulSet, Service, Secret). */}}
@@ -137,4 +137,24 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- define "cqrs-ordering.dbSecretKey" -}}
 {{- if .Values.postgresql.enabled }}{{ if .Values.postgresql.auth.existingSecret }}{{ .Values.postgresql.auth.existingSecretPasswordKey }}{{ else }}password{{ end }}{{ else if .Values.externalDatabase.existingSecret }}{{ .Values.externalDatabase.existingSecretPasswordKey }}{{ else }}password{{ end }}
+{{- end }}
+
+{{/* The Secret holding the release's passwords and tokens (secret-auth.yaml). */}}
+{{- define "cqrs-ordering.authSecretName" -}}
+{{- default (printf "%s-auth" (include "cqrs-ordering.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* The Secret holding the TLS certificate of `component` (tls.crt, tls.key, ca.crt):
+tls.existingSecret for all, else one per component (cert-manager's Certificate writes it). */}}
+{{- define "cqrs-ordering.tlsSecretName" -}}
+{{- if .root.Values.tls.existingSecret }}
+{{- .root.Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "cqrs-ordering.componentFullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* http or https: the programs' URL scheme. */}}
+{{- define "cqrs-ordering.scheme" -}}
+{{- if .Values.tls.enabled }}https{{ else }}http{{ end }}
 {{- end }}
