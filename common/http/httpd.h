@@ -167,6 +167,9 @@ void httpd_add_header(h2o_req_t *req, const char *name, const char *value);
 const char *httpd_path(h2o_req_t *req);
 /* The raw query string (after '?', not decoded) or "" — pool memory, borrowed. */
 const char *httpd_query(h2o_req_t *req);
+/* The value of query parameter `name` (the first one), percent-decoded ('+' is a space), into
+ * out[outlen]. 1 found, 0 absent, -1 malformed (a bad %xx, a NUL, or longer than outlen-1). */
+int httpd_query_get(h2o_req_t *req, const char *name, char *out, size_t outlen);
 /* The value of request header `name` (case-insensitive) as pool memory, or NULL. */
 const char *httpd_header(h2o_req_t *req, const char *name);
 /* 1 when the method equals `m` (e.g. "GET"). */

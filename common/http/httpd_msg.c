@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hexdig.h"
 #include "utf8text.h"
 
 const char *httpd_reason(int status)
@@ -177,6 +178,41 @@ const char *httpd_query(h2o_req_t *req)
     if (req->query_at == SIZE_MAX)
         return "";
     return h2o_strdup(&req->pool, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1).base;
+}
+
+int httpd_query_get(h2o_req_t *req, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    if (req->query_at == SIZE_MAX || outlen == 0)
+        return 0;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p)), *vend = stop;
+        size_t klen = (size_t)((eq ? eq : stop) - p);
+        if (klen == nlen && memcmp(p, name, nlen) == 0) {
+            size_t n = 0;
+            for (const char *v = eq ? eq + 1 : stop; v < vend; v++) {
+                int c = (unsigned char)*v;
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    int hi, lo;
+                    if (vend - v < 3 || (hi = hexdig_value(v[1])) < 0 || (lo = hexdig_value(v[2])) < 0)
+                        return -1;
+                    c = hi * 16 + lo;
+                    v += 2;
+                }
+                if (c == 0 || n + 1 >= outlen)
+                    return -1;
+                out[n++] = (char)c;
+            }
+            out[n] = '\0';
+            return 1;
+        }
+        p = stop + 1;
+    }
+    return 0;
 }
 
 const char *httpd_header(h2o_req_t *req, const char *name)

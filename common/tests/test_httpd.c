@@ -54,6 +54,16 @@ static int h_echo(void *ctx, h2o_req_t *req)
     return httpd_send_json(req, 201, j);
 }
 
+/* Answers what httpd_query_get made of ?name=… : "1:<value>", "0" (absent), "-1" (bad). */
+static int h_query(void *ctx, h2o_req_t *req)
+{
+    char v[16], out[40];
+    (void)ctx;
+    int rc = httpd_query_get(req, "name", v, sizeof v);
+    int n = rc > 0 ? snprintf(out, sizeof out, "1:%s", v) : snprintf(out, sizeof out, "%d", rc);
+    return httpd_send(req, 200, "text/plain", out, (size_t)n);
+}
+
 static int h_fail(void *ctx, h2o_req_t *req)
 {
     (void)ctx;
@@ -121,6 +131,7 @@ static httpd_t *start(obs_t *o, int threads)
     assert_int_equal(httpd_route(s, "POST", "/echo", "echo", h_echo, NULL), 0);
     assert_int_equal(httpd_route(s, "PUT", "/echo", "echo", h_echo, NULL), 0);
     assert_int_equal(httpd_route(s, NULL, "/fail", "fail", h_fail, NULL), 0);
+    assert_int_equal(httpd_route(s, "GET", "/q", "q", h_query, NULL), 0);
     assert_int_equal(httpd_start(s, err, sizeof(err)), 0);
     assert_true(httpd_port(s) > 0);
     return s;
@@ -187,6 +198,39 @@ static void test_routes_and_errors(void **state)
     }
     assert_int_equal(atomic_load(&o.count), 8);
     assert_int_equal(atomic_load(&o.last_status), 404);
+    curl_easy_cleanup(c);
+    httpd_free(s);
+}
+
+/* httpd_query_get: the first parameter of that name, percent-decoded ('+' a space); absent;
+ * a name that only starts like it; malformed %xx, an encoded NUL and an overlong value. */
+static void test_query_get(void **state)
+{
+    static const char *const cases[][2] = {
+        {"/q?name=abc", "1:abc"},
+        {"/q?x=1&name=a%20b+c&name=second", "1:a b c"},
+        {"/q?name=", "1:"},
+        {"/q?name", "1:"},
+        {"/q?names=x&xname=y", "0"},
+        {"/q", "0"},
+        {"/q?name=%2", "-1"},
+        {"/q?name=%zz", "-1"},
+        {"/q?name=a%00b", "-1"},
+        {"/q?name=0123456789abcdef", "-1"},
+        {"/q?name=%22W%2F3%22", "1:\"W/3\""},
+    };
+    (void)state;
+    obs_t o = {0};
+    httpd_t *s = start(&o, 1);
+    CURL *c = curl_easy_init();
+    resp_t r;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        do_req(c, "GET", httpd_port(s), cases[i][0], NULL, 0, &r);
+        assert_int_equal(r.status, 200);
+        if (strcmp(dbuf_ptr(&r.body), cases[i][1]) != 0)
+            fail_msg("%s: got '%s', wanted '%s'", cases[i][0], dbuf_ptr(&r.body), cases[i][1]);
+        resp_free(&r);
+    }
     curl_easy_cleanup(c);
     httpd_free(s);
 }
@@ -341,7 +385,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_and_errors),        cmocka_unit_test(test_drain_closes_idle_keepalive),
         cmocka_unit_test(test_drain_finishes_in_flight), cmocka_unit_test(test_keep_and_adopt_listener),
-        cmocka_unit_test(test_stop_before_start),
+        cmocka_unit_test(test_stop_before_start),        cmocka_unit_test(test_query_get),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -1,7 +1,9 @@
 /* test_handlers.c — unit tests of the application handlers with fake ports (no I/O):
  * create order (validation first, read-your-writes wait bounded by customer-wait-ms, the
  * customer id in the not-found message, ids and PENDING on success, store errors), get
- * order, get customer, and the real change counter waking a waiting create. */
+ * order, get customer, get customer at a minimum version (read-your-writes on a read: at
+ * once, after waiting, stale, absent, bounded), and the real change counter waking a waiting
+ * create. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +36,8 @@ typedef struct fake {
     int64_t now; /* fake monotonic clock */
     int waits;
     int uuid_n;
+    int64_t version; /* CUST's version in the read model (0 → 3) */
+    int newer_after; /* from this lookup on, CUST has version + 1 (0 = never) */
 } fake_t;
 
 static int fk_get_customer(void *self, const char *id, os_customer_t *out, char *err, size_t errlen)
@@ -52,7 +56,7 @@ static int fk_get_customer(void *self, const char *id, os_customer_t *out, char 
         out->username = strdup("user_1");
         out->first_name = strdup("First");
         out->last_name = strdup("User");
-        out->version = 3;
+        out->version = (f->version ? f->version : 3) + (f->newer_after && f->lookups >= f->newer_after);
         rc = 1;
     } else {
         rc = 0;
@@ -363,6 +367,59 @@ static void test_changes_wake_waiter(void **st)
     os_changes_free(NULL);
 }
 
+/* GET /customers/{id}?minVersion: answered at once when the read model has it, after waits
+ * when it arrives, OS_ESTALE with the current version when the (bounded) wait ends. */
+static void test_get_customer_min_version(void **state)
+{
+    (void)state;
+    fake_t f = {.mu = PTHREAD_MUTEX_INITIALIZER, .customer_present = 1};
+    os_app_t a = app_for(&f);
+    os_customer_t c;
+    os_result_t res;
+    int64_t cur = -1;
+
+    memset(&c, 0, sizeof c); /* has it already: no wait */
+    assert_int_equal(os_get_customer_min(&a, CUST, 3, 1000, &c, &cur, &res), OS_OK);
+    assert_int_equal(c.version, 3);
+    assert_int_equal(f.waits, 0);
+    os_customer_clear(&c);
+
+    f.newer_after = f.lookups + 4; /* version 4 arrives on the 4th look */
+    assert_int_equal(os_get_customer_min(&a, CUST, 4, 1000, &c, &cur, &res), OS_OK);
+    assert_int_equal(c.version, 4);
+    assert_int_equal(f.waits, 3);
+    os_customer_clear(&c);
+
+    f.newer_after = 0; /* never: stale after the wait asked for (below the cap) */
+    f.waits = 0;
+    int64_t t0 = f.now;
+    assert_int_equal(os_get_customer_min(&a, CUST, 7, 300, &c, &cur, &res), OS_ESTALE);
+    assert_int_equal(cur, 3);
+    assert_int_equal(f.now - t0, 300);
+    assert_non_null(strstr(res.msg, "has version 3"));
+    assert_non_null(strstr(res.msg, "version 7 was asked"));
+    assert_null(c.username); /* nothing half-filled is handed out */
+
+    t0 = f.now; /* a longer wait than customer-wait-ms is capped by it */
+    assert_int_equal(os_get_customer_min(&a, CUST, 7, 60000, &c, &cur, &res), OS_ESTALE);
+    assert_int_equal(f.now - t0, 2000);
+
+    t0 = f.now; /* waitMs=0: one look */
+    f.waits = 0;
+    assert_int_equal(os_get_customer_min(&a, CUST, 7, 0, &c, &cur, &res), OS_ESTALE);
+    assert_int_equal(f.waits, 0);
+    assert_int_equal(f.now, t0);
+
+    f.customer_present = 0; /* not there at all */
+    assert_int_equal(os_get_customer_min(&a, CUST, 1, 100, &c, &cur, &res), OS_ESTALE);
+    assert_int_equal(cur, 0);
+    assert_non_null(strstr(res.msg, "is not in the read model"));
+
+    f.store_error = 1;
+    assert_int_equal(os_get_customer_min(&a, CUST, 1, 100, &c, &cur, &res), OS_EINTERNAL);
+    assert_string_equal(res.msg, "connection lost");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_create_customer_appears),
         cmocka_unit_test(test_create_store_errors),
         cmocka_unit_test(test_get_customer_and_order),
+        cmocka_unit_test(test_get_customer_min_version),
         cmocka_unit_test(test_changes_wake_waiter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,3 +96,47 @@ os_status_t os_get_customer(const os_app_t *app, const char *id, os_customer_t *
     }
     return res->status;
 }
+
+os_status_t os_get_customer_min(const os_app_t *app, const char *id, int64_t min_version, int64_t wait_ms,
+                                os_customer_t *out, int64_t *current, os_result_t *res)
+{
+    char err[256] = "";
+    int64_t poll = app->wait_poll_ms > 0 ? app->wait_poll_ms : 25;
+    int64_t cap = app->customer_wait_ms > 0 ? app->customer_wait_ms : 0;
+    int64_t waited, start = app->clock.mono_ms(app->clock.self);
+    int64_t deadline = start + (wait_ms < cap ? (wait_ms > 0 ? wait_ms : 0) : cap);
+
+    *current = 0;
+    for (;;) {
+        /* the generation before the look, so a commit in between is not missed */
+        uint64_t gen = app->changes.generation ? app->changes.generation(app->changes.self) : 0;
+        os_customer_clear(out);
+        int rc = app->readmodel.get_customer(app->readmodel.self, id, out, err, sizeof err);
+        if (rc < 0) {
+            os_res(res, OS_EINTERNAL, err);
+            return res->status;
+        }
+        *current = rc > 0 ? out->version : 0;
+        if (rc > 0 && out->version >= min_version) {
+            os_res(res, OS_OK, NULL);
+            return res->status;
+        }
+        int64_t now = app->clock.mono_ms(app->clock.self), left = deadline - now;
+        if (left <= 0 || app->changes.wait == NULL) {
+            waited = now - start;
+            break;
+        }
+        app->changes.wait(app->changes.self, gen, left < poll ? left : poll);
+    }
+    os_customer_clear(out);
+    res->status = OS_ESTALE;
+    if (*current > 0)
+        snprintf(res->msg, sizeof res->msg,
+                 "the read model has version %lld of customer %s, version %lld was asked (waited %lld ms)",
+                 (long long)*current, id, (long long)min_version, (long long)waited);
+    else
+        snprintf(res->msg, sizeof res->msg,
+                 "customer %s is not in the read model, version %lld was asked (waited %lld ms)", id,
+                 (long long)min_version, (long long)waited);
+    return res->status;
+}

@@ -28,6 +28,7 @@ typedef enum {
     OS_EINVALID,  /* 400: a rule is broken; msg says which */
     OS_ENOTFOUND, /* 404 (queries) */
     OS_EINTERNAL, /* 500/503: a port failed; msg has the detail */
+    OS_ESTALE,    /* 412: the read model did not reach the asked version in time */
 } os_status_t;
 
 typedef struct os_result {
@@ -48,5 +49,13 @@ os_status_t os_get_order(const os_app_t *app, const char *tracking_id, os_order_
 /* Looks a customer up in the read model. OS_ENOTFOUND → "Could not find customer with
  * customer id: <id>". `out` must be zeroed; the caller clears it. */
 os_status_t os_get_customer(const os_app_t *app, const char *id, os_customer_t *out, os_result_t *res);
+
+/* Read-your-writes on a read: like os_get_customer, but waits (up to `wait_ms`, itself
+ * capped at app->customer_wait_ms) until the read model holds version ≥ `min_version` of the
+ * customer (a client that wrote version N through customer-service asks for N). OS_OK with
+ * `out` at that version or newer; OS_ESTALE when the wait ended first — *current receives
+ * the version the read model has (0: no row) and msg says what was asked and found. */
+os_status_t os_get_customer_min(const os_app_t *app, const char *id, int64_t min_version, int64_t wait_ms,
+                                os_customer_t *out, int64_t *current, os_result_t *res);
 
 #endif

@@ -1,6 +1,7 @@
 /* routes.c — order-service's HTTP handlers. See routes.h. */
 #include "http/routes.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,60 @@ static int os_send_status_problem(h2o_req_t *req, const os_result_t *res)
         return httpd_send_problem(req, 400, "Bad Request", "%s", res->msg);
     case OS_ENOTFOUND:
         return httpd_send_problem(req, 404, "Not Found", "%s", res->msg);
+    case OS_ESTALE:
+        httpd_add_header(req, "retry-after", "1");
+        return httpd_send_problem(req, 412, "Precondition Failed", "%s", res->msg);
     default:
         return httpd_send_problem(req, 503, "Service Unavailable", "%s", res->msg);
     }
+}
+
+/* A customer version as a client has it: 3, or customer-service's ETag "3" (W/ allowed).
+ * Returns it (≥ 1), or -1 when `s` is not one. */
+static long long os_version_arg(const char *s)
+{
+    char *end;
+    size_t n = strlen(s);
+    if (strncmp(s, "W/", 2) == 0)
+        s += 2, n -= 2;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
+        s++, n -= 2;
+    if (n == 0 || n > 18 || s[0] < '0' || s[0] > '9')
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    return end == s + n && v >= 1 ? v : -1;
+}
+
+/* Reads minVersion (query) or X-Min-Version (header) and waitMs (query): 1 with values, 0
+ * when no minimum was asked, -1 after answering 400 naming the parameter. */
+static int os_min_version(h2o_req_t *req, long long *min, long long *wait)
+{
+    char v[64];
+    const char *hv = httpd_header(req, "x-min-version");
+    int q = httpd_query_get(req, "minVersion", v, sizeof v);
+    if (q < 0 || (q > 0 && (*min = os_version_arg(v)) < 0))
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "minVersion must be a customer version (a positive integer, or the ETag"
+                                  " customer-service answered)"),
+               -1;
+    if (q == 0 && hv != NULL && (*min = os_version_arg(hv)) < 0)
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "X-Min-Version must be a customer version (a positive integer, or the"
+                                  " ETag customer-service answered)"),
+               -1;
+    if (q == 0 && hv == NULL)
+        return 0;
+    *wait = -1;
+    q = httpd_query_get(req, "waitMs", v, sizeof v);
+    if (q != 0) {
+        char *end;
+        *wait = q > 0 ? strtoll(v, &end, 10) : -1;
+        if (q < 0 || end == v || *end != '\0' || *wait < 0)
+            return httpd_send_problem(req, 400, "Bad Request",
+                                      "waitMs must be a number of milliseconds (≥ 0)"),
+                   -1;
+    }
+    return 1;
 }
 
 static int os_post_order(void *ctx, h2o_req_t *req)
@@ -103,11 +155,27 @@ static int os_get_customer_h(void *ctx, h2o_req_t *req)
         return httpd_send_problem(req, 404, "Not Found", "use GET /customers/{customerId}");
     if (uuidtext_normalize(raw, id) != 0)
         return httpd_send_problem(req, 400, "Bad Request", "customerId must be a UUID");
+    long long min = 0, wait = -1;
+    int asked = os_min_version(req, &min, &wait);
+    if (asked < 0)
+        return 0;
     memset(&c, 0, sizeof c);
-    if (os_get_customer(h->app, id, &c, &res) != OS_OK) {
+    int64_t current = 0;
+    os_status_t st =
+        asked ? os_get_customer_min(h->app, id, min, wait < 0 ? INT64_MAX : wait, &c, &current, &res)
+              : os_get_customer(h->app, id, &c, &res);
+    if (st != OS_OK) {
         os_customer_clear(&c);
+        if (st == OS_ESTALE) {
+            char cur[32];
+            snprintf(cur, sizeof cur, "%lld", (long long)current);
+            httpd_add_header(req, "read-model-version", cur);
+        }
         return os_send_status_problem(req, &res);
     }
+    char tag[32];
+    snprintf(tag, sizeof tag, "\"%lld\"", (long long)c.version);
+    httpd_add_header(req, "etag", tag);
     json_t *j = os_customer_json(&c);
     os_customer_clear(&c);
     return httpd_send_json(req, 200, j);
