@@ -214,7 +214,7 @@ static void test_live_reload_and_broken_edits(void **state)
         }
         csit_write(s, broken[i].name, dbuf_ptr(&text), dbuf_len(&text));
         dbuf_free(&text);
-        long long t = csit_wait_for(s, "/actuator/health", broken[i].why, 3000);
+        long long t = csit_wait_for(s, "/actuator/health", broken[i].why, 15000);
         if (t < 0) {
             csit_resp_t r;
             csit_get(s, "/actuator/health", NULL, &r);
@@ -234,13 +234,13 @@ static void test_live_reload_and_broken_edits(void **state)
         } else {
             csit_write(s, "billing.yml", edit, strlen(edit)); /* back to the served content */
         }
-        assert_true(csit_wait_for(s, "/actuator/health", "\"lastError\":null", 3000) >= 0);
+        assert_true(csit_wait_for(s, "/actuator/health", "\"lastError\":null", 15000) >= 0);
     }
     /* fixing the file clears the error */
     const char *fixed = "server:\n  port: 8282\n";
     csit_write(s, "billing.yml", fixed, strlen(fixed));
     assert_true(csit_wait_for(s, "/billing-default.properties", "server.port: 8282\n", 3000) >= 0);
-    assert_true(csit_wait_for(s, "/actuator/health", "\"lastError\":null", 3000) >= 0);
+    assert_true(csit_wait_for(s, "/actuator/health", "\"lastError\":null", 15000) >= 0);
     free(etag1);
     free(etag2);
 }
