@@ -5,7 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 port=$((27854 + ${CQ_TEST_PORT_OFFSET:-0}))
-export CONFIG_SERVER_URL=$CQ_CONFIG_URL APP_PROFILES=test SERVER_PORT=$port
+export CONFIG_SERVER_URL=$CQ_CONFIG_URL APP_PROFILES=test SERVER_PORT=$port \
+  DATASOURCE_PORT=$CQ_PG_PORT KAFKA_CONFIG_BOOTSTRAP_SERVERS=$CQ_KAFKA_BOOTSTRAP
 "$here/vg_check.sh" customer-service $port /health/readiness '
   set -e
   for i in 1 2 3; do

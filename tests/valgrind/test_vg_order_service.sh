@@ -14,7 +14,8 @@ psql_() { psql -X -q -v ON_ERROR_STOP=1 "$CQ_PG_CONNINFO" "$@"; }
 psql_ -c "CREATE DATABASE $db"
 trap 'psql_ -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 export CONFIG_SERVER_URL=$CQ_CONFIG_URL APP_PROFILES=test SERVER_PORT=$port ORDER_SERVICE_CUSTOMER_WAIT_MS=300 \
-  DATASOURCE_DBNAME=$db KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=vg-order-$$
+  DATASOURCE_DBNAME=$db KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=vg-order-$$ \
+  DATASOURCE_PORT=$CQ_PG_PORT KAFKA_CONFIG_BOOTSTRAP_SERVERS=$CQ_KAFKA_BOOTSTRAP
 "$here/vg_check.sh" order-service $port /health/readiness '
   set -e
   order() { # customer-id -> status of POST /orders
