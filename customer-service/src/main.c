@@ -20,6 +20,7 @@
 #include "clog.h"
 #include "config.h"
 #include "dataaccess/customer_pgrepo.h"
+#include "dataaccess/outbox_pgstore.h"
 #include "evcodec.h"
 #include "http/customer_http.h"
 #include "httpd.h"
@@ -102,6 +103,7 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
     char err[1024] = "";
     metrics_t *metrics = metrics_new();
     pgpool_t *pool = NULL;
+    outbox_pgstore_t *ostore = NULL;
     outbox_relay_t *relay = NULL;
     rd_kafka_conf_t *pconf = NULL;
     httpd_t *srv = NULL;
@@ -111,7 +113,8 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
     customer_http_t http;
 
     pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
-    if (metrics == NULL || pool == NULL) {
+    ostore = outbox_pgstore_new(cfg->conninfo, log);
+    if (metrics == NULL || pool == NULL || ostore == NULL) {
         clog_error(log, "start-up failed: out of memory");
         goto cleanup;
     }
@@ -121,8 +124,7 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
-    const outbox_relay_opts_t ro = {.conninfo = cfg->conninfo,
-                                    .topic = cfg->topic,
+    const outbox_relay_opts_t ro = {.topic = cfg->topic,
                                     .batch_size = cfg->batch_size,
                                     .sweep_ms = cfg->poll_interval_ms,
                                     .lock_poll_ms = cfg->lock_poll_ms,
@@ -135,7 +137,8 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
                                     .partitions = cfg->partitions,
                                     .replication = cfg->replication,
                                     .min_isr = cfg->min_isr};
-    relay = outbox_relay_new(&ro, pconf, log, metrics, err, sizeof err);
+    const outbox_store_t store = outbox_pgstore_port(ostore);
+    relay = outbox_relay_new(&ro, &store, pconf, log, metrics, err, sizeof err);
     pconf = NULL; /* stolen */
     if (relay == NULL) {
         clog_error(log, "%s", err);
@@ -178,6 +181,7 @@ cleanup:
         stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
     outbox_relay_free(relay);
+    outbox_pgstore_free(ostore);
     if (pconf)
         rd_kafka_conf_destroy(pconf);
     pgpool_free(pool);

@@ -3,8 +3,6 @@
  * pipeline is in outbox_relay_pump.c, the takeover scan in outbox_relay_takeover.c. */
 #include "messaging/outbox_relay_int.h"
 
-#include "pgx.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -12,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf, const clog_t *log,
-                                 metrics_t *m, char *err, size_t errlen)
+outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_store_t *store,
+                                 rd_kafka_conf_t *conf, const clog_t *log, metrics_t *m, char *err,
+                                 size_t errlen)
 {
     outbox_relay_t *r = calloc(1, sizeof *r);
     char bs[1024];
@@ -24,6 +23,7 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *
         return NULL;
     }
     r->o = *o;
+    r->store = *store;
     r->evfd[0] = r->evfd[1] = -1;
     if (r->o.batch_size <= 0)
         r->o.batch_size = 500;
@@ -151,11 +151,10 @@ static void relay_chores(outbox_relay_t *r)
         atomic_store(&r->kafka_ok, ok);
         metrics_set(r->m, "customer_kafka_up", NULL, ok);
     }
-    if (r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK && now - r->last_backlog_ms >= 1000) {
-        PGresult *res = PQexec(r->pg, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL");
-        if (PQresultStatus(res) == PGRES_TUPLES_OK)
-            metrics_set(r->m, "customer_outbox_backlog", NULL, atof(PQgetvalue(res, 0, 0)));
-        PQclear(res);
+    if (r->store.ops->connected(r->store.self) && now - r->last_backlog_ms >= 1000) {
+        long long n = r->store.ops->backlog(r->store.self);
+        if (n >= 0)
+            metrics_set(r->m, "customer_outbox_backlog", NULL, (double)n);
         r->last_backlog_ms = now;
     }
 }
@@ -171,31 +170,25 @@ static void relay_lose(outbox_relay_t *r, const char *why)
         clog_warn(r->log, "outbox relay: lost leadership (%s)", why);
     atomic_store(&r->leader, 0);
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 0);
-    PQfinish(r->pg);
-    r->pg = NULL;
+    r->store.ops->close(r->store.self);
 }
 
-/* Sleeps up to ms, returning early on stop and, when `wake` is set, on NOTIFY (sets
- * r->dirty; returns when nothing is in flight) or librdkafka events (delivery reports;
- * served here). NOTIFYs that libpq
- * already read during an earlier query are taken first: the socket will not signal them
- * again. */
+/* Sleeps up to ms, returning early on stop and, when `wake` is set, on a notification of new
+ * rows (sets r->dirty; returns when nothing is in flight) or librdkafka events (delivery
+ * reports; served here). Notifications the store already received during an earlier query
+ * are taken first: the socket will not signal them again. */
 static void relay_wait(outbox_relay_t *r, int ms, int wake)
 {
     long long end = svc_mono_ms() + ms;
     while (!atomic_load(&r->stop)) {
         struct pollfd pfd[2] = {{r->evfd[0], POLLIN, 0}, {-1, POLLIN, 0}};
-        int pg_ok = r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK;
         long long left;
-        if (pg_ok) {
-            PGnotify *n;
-            while ((n = PQnotifies(r->pg)) != NULL) {
-                PQfreemem(n);
+        if (r->store.ops->connected(r->store.self)) {
+            if (r->store.ops->notified(r->store.self, 0) > 0)
                 r->dirty = 1;
-            }
             if (wake && r->dirty && r->inflight == 0 && atomic_load(&r->leader))
                 return;
-            pfd[1].fd = PQsocket(r->pg);
+            pfd[1].fd = r->store.ops->socket(r->store.self);
         }
         left = end - svc_mono_ms();
         if (left <= 0)
@@ -210,48 +203,26 @@ static void relay_wait(outbox_relay_t *r, int ms, int wake)
             if (wake)
                 return;
         }
-        if (pfd[1].revents && !PQconsumeInput(r->pg))
-            return;
+        if (pfd[1].revents) {
+            int n = r->store.ops->notified(r->store.self, 1);
+            if (n < 0)
+                return;
+            if (n > 0)
+                r->dirty = 1;
+        }
     }
 }
 
-/* Connects and tries the lock. Returns 1 when leader, 0 when standby/not connected. */
+/* Connects when needed and tries the lock. Returns 1 when leader, 0 when standby/not
+ * connected. */
 static int relay_try_lead(outbox_relay_t *r)
 {
-    PGresult *res;
-    char key[32];
-    const char *vals[1] = {key};
-    int got = 0;
-
-    if (r->pg == NULL || PQstatus(r->pg) != CONNECTION_OK) {
-        PQfinish(r->pg);
-        r->pg = PQconnectdb(r->o.conninfo);
-        if (PQstatus(r->pg) != CONNECTION_OK) {
-            clog_warn(r->log, "outbox relay: database connection failed: %s", PQerrorMessage(r->pg));
-            PQfinish(r->pg);
-            r->pg = NULL;
-            return 0;
-        }
-        pgx_route_notices(r->pg, r->log);
-    }
-    snprintf(key, sizeof key, "%lld", r->o.lock_key);
-    res = PQexecParams(r->pg, "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-        got = 1;
-    else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        clog_warn(r->log, "outbox relay: lock query failed: %s", PQerrorMessage(r->pg));
-    PQclear(res);
-    if (!got)
+    char err[512];
+    int got = r->store.ops->lead(r->store.self, r->o.lock_key, err, sizeof err);
+    if (got < 0)
+        clog_warn(r->log, "outbox relay: %s", err);
+    if (got <= 0)
         return 0;
-    /* The marks may commit asynchronously: if the database crashes before flushing one, the
-     * connection drops, and the next leader's takeover scan re-marks the rows the topic holds
-     * (no duplicates). The customer writes themselves (other sessions) stay synchronous. */
-    res = PQexec(r->pg, "LISTEN customer_outbox; SET synchronous_commit = off");
-    PQclear(res);
-    if (relay_prepare(r) != 0) {
-        relay_lose(r, "could not prepare the relay statements");
-        return 0;
-    }
     atomic_store(&r->leader, 1);
     r->dirty = 1;
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 1);
@@ -262,19 +233,11 @@ static int relay_try_lead(outbox_relay_t *r)
 
 static void relay_cleanup(outbox_relay_t *r)
 {
-    char ms[24];
-    const char *vals[1] = {ms};
-    PGresult *res;
     if (r->o.retention_ms < 0)
         return;
-    snprintf(ms, sizeof ms, "%lld", r->o.retention_ms);
-    res = PQexecParams(r->pg,
-                       "DELETE FROM customer.outbox WHERE published_at IS NOT NULL"
-                       " AND published_at < now() - $1::bigint * interval '1 millisecond'",
-                       1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK && atoi(PQcmdTuples(res)) > 0)
-        clog_info(r->log, "outbox relay: deleted %s published rows past retention", PQcmdTuples(res));
-    PQclear(res);
+    long long n = r->store.ops->purge(r->store.self, r->o.retention_ms);
+    if (n > 0)
+        clog_info(r->log, "outbox relay: deleted %lld published rows past retention", n);
 }
 
 /* Creates the topic if needed. Returns 0 when it exists. */
@@ -364,7 +327,7 @@ static void *relay_main(void *arg)
                 relay_wait(r, r->o.lock_poll_ms, 0);
             continue;
         }
-        if (PQstatus(r->pg) != CONNECTION_OK) {
+        if (!r->store.ops->connected(r->store.self)) {
             relay_lose(r, "database connection lost");
             continue;
         }
@@ -377,14 +340,11 @@ static void *relay_main(void *arg)
     }
     /* In-flight deliveries get flush_ms; what was delivered is marked. */
     relay_drain(r);
-    if (r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK && relay_settle(r) < 0)
+    if (r->store.ops->connected(r->store.self) && relay_settle(r) < 0)
         clog_warn(r->log, "outbox relay: could not mark the last delivered rows (the next leader will)");
     rd_kafka_flush(r->rk, r->o.flush_ms);
-    if (r->pg != NULL) {
-        /* Closing the session releases the advisory lock: a standby takes over. */
-        PQfinish(r->pg);
-        r->pg = NULL;
-    }
+    /* Closing the session releases the advisory lock: a standby takes over. */
+    r->store.ops->close(r->store.self);
     atomic_store(&r->leader, 0);
     return NULL;
 }
@@ -421,7 +381,8 @@ void outbox_relay_free(outbox_relay_t *r)
         rd_kafka_poll(r->rk, 0);
         rd_kafka_destroy(r->rk);
     }
-    PQfinish(r->pg);
+    if (r->store.ops != NULL)
+        r->store.ops->close(r->store.self);
     for (int i = 0; i < 2; i++)
         if (r->evfd[i] >= 0)
             close(r->evfd[i]);

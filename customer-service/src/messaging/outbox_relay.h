@@ -1,5 +1,7 @@
 /* outbox_relay.h — publishes customer.outbox rows to Kafka (the transactional outbox's
- * second half). Runs on its own thread with its own PostgreSQL connection.
+ * second half). Runs on its own thread with its own database session, reached only through
+ * the outbox store port (application/outbox_store.h; dataaccess/outbox_pgstore.h on
+ * PostgreSQL).
  *
  * - Leadership: exactly one relay among all replicas publishes, the one holding the
  *   session-level advisory lock `lock_key` on its connection. PostgreSQL releases the lock
@@ -17,9 +19,11 @@
  *   session commits its marks with synchronous_commit off: a mark lost in a database crash
  *   is redone by the takeover scan below (the crash ends the session and its lock).
  * - Hand-over without duplicates: every record carries a header `outbox-id`. A new leader
- *   first reads the last record of every partition and marks as published the rows that
- *   partition already holds (id ≤ that header, same murmur2 partitioner as the producer),
- *   so rows the dead leader published but could not mark are not sent again.
+ *   first reads the tail of every partition — as many records as it has unpublished rows
+ *   mapped there (same murmur2 partitioner as the producer) — and marks as published exactly
+ *   the unpublished rows whose outbox-id it saw on the topic (outbox_relay_takeover.c), so
+ *   rows the dead leader published but could not mark are not sent again, and a row that is
+ *   not on the topic is never marked.
  * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
  *   publish, retrying with backoff while the broker is away.
  * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert), delivery reports
@@ -31,11 +35,12 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "application/outbox_store.h"
 #include "clog.h"
 #include "metrics.h"
 
+/* The relay's settings: a plain struct. */
 typedef struct outbox_relay_opts {
-    const char *conninfo;          /* borrowed */
     const char *topic;             /* borrowed */
     int batch_size;                /* rows per round; default 500 */
     int sweep_ms;                  /* poll even without NOTIFY; default 1000 */
@@ -53,11 +58,13 @@ typedef struct outbox_relay_opts {
 
 typedef struct outbox_relay outbox_relay_t;
 
-/* Creates the relay and its idempotent producer from `conf` (STOLEN, also on failure;
- * the relay installs its delivery-report callback and kfk opaque on it). `log` and `m`
- * are borrowed (m may be NULL). Returns NULL with err filled on failure. */
-outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, rd_kafka_conf_t *conf, const clog_t *log,
-                                 metrics_t *m, char *err, size_t errlen);
+/* Creates the relay on `store` and its idempotent producer from `conf` (STOLEN, also on
+ * failure; the relay installs its delivery-report callback and kfk opaque on it). `store`'s
+ * object, `log` and `m` are borrowed (m may be NULL) and must outlive the relay. Returns
+ * NULL with err filled on failure. */
+outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_store_t *store,
+                                 rd_kafka_conf_t *conf, const clog_t *log, metrics_t *m, char *err,
+                                 size_t errlen);
 /* The producer (borrowed), for Admin calls such as kfk_ensure_topic. */
 rd_kafka_t *outbox_relay_producer(outbox_relay_t *r);
 /* Starts the thread. 0 or -1. */
@@ -65,7 +72,7 @@ int outbox_relay_start(outbox_relay_t *r);
 /* Asks the thread to stop, waits for it: in-flight deliveries get flush_ms to complete
  * (and are marked), then the producer is flushed and the lock released. Idempotent. */
 void outbox_relay_stop(outbox_relay_t *r);
-/* Stops if needed and frees (destroys the producer). NULL-safe. */
+/* Stops if needed, closes the store's session and frees (destroys the producer). NULL-safe. */
 void outbox_relay_free(outbox_relay_t *r);
 
 /* 1 while this replica holds the relay lock. */

@@ -10,18 +10,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include <libpq-fe.h>
-
+#include "application/outbox_store.h"
 #include "kfk.h"
 #include "messaging/outbox_relay.h"
 #include "svc.h" /* svc_wall_ms, svc_mono_ms */
 
 /* The record header that carries the outbox row id (decimal text). */
 #define RELAY_HEADER "outbox-id"
-
-/* Prepared statements on the leader's connection (relay_prepare). */
-#define RELAY_STMT_FETCH "cs_relay_fetch"
-#define RELAY_STMT_MARK "cs_relay_mark"
 
 enum { SLOT_FREE = 0, SLOT_INFLIGHT, SLOT_DELIVERED, SLOT_FAILED };
 
@@ -34,6 +29,7 @@ typedef struct relay_slot {
 
 struct outbox_relay {
     outbox_relay_opts_t o;
+    outbox_store_t store; /* borrowed; the relay thread's session (and lock) */
     const clog_t *log;
     metrics_t *m;
     kfk_opaque_t op;
@@ -47,7 +43,6 @@ struct outbox_relay {
     atomic_llong published;
     int evfd[2]; /* pipe librdkafka writes to when its main queue (delivery reports) fills */
     /* relay thread only: */
-    PGconn *pg;
     relay_slot_t *slots; /* o.batch_size of them: the most rows between produce and mark */
     int *free_idx;       /* stack of free slot indexes */
     int n_free;
@@ -55,7 +50,6 @@ struct outbox_relay {
     int delivered;  /* delivered, not yet marked */
     int failed;     /* delivery failed, not yet settled */
     long long *ids; /* scratch, o.batch_size */
-    char *arr;      /* scratch text array, o.batch_size * 21 + 3 */
     int dirty;      /* there may be unpublished rows not yet read (NOTIFY, sweep, full read) */
     long long last_probe_ms;
     long long last_backlog_ms;
@@ -68,7 +62,6 @@ struct outbox_relay {
 int relay_pump_init(outbox_relay_t *r); /* slots and scratch; 0 or -1 */
 void relay_pump_free(outbox_relay_t *r);
 void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-int relay_prepare(outbox_relay_t *r); /* prepares the statements on r->pg; 0 or -1 */
 /* Reads unpublished rows not already in the pipeline (up to the free slots) and produces
  * them without waiting. Returns rows produced, or -1 when the read failed or a row could not
  * be queued (then nothing after it is produced: per-key order). */
@@ -82,8 +75,34 @@ void relay_drain(outbox_relay_t *r);
 /* Forgets delivered-but-unmarked rows (after losing the database: the next leader's
  * takeover scan marks what is on the topic). Call after relay_drain. */
 void relay_forget(outbox_relay_t *r);
+/* Marks `n` ids published (logs a failure). 0 or -1. */
 int relay_mark(outbox_relay_t *r, const long long *ids, int n);
-/* On becoming leader: marks rows the topic already holds (see outbox_relay.h). */
+
+/* outbox_relay_takeover.c: */
+
+/* The topic as the takeover scan reads it (librdkafka in outbox_relay_takeover.c; a fake in
+ * the unit tests). */
+typedef struct relay_topic_ops {
+    int (*partitions)(void *self); /* the topic's partition count; < 1 when unknown */
+    /* The partition the producer's partitioner (murmur2_random) puts `key` in. */
+    int32_t (*partition_of)(void *self, const char *key, size_t len, int partitions);
+    /* Reads the last want[p] records of every partition p (fewer when the partition holds
+     * fewer) and stores their outbox-id headers in seen[0..cap): the count, or -1 when a
+     * partition could not be read to its end. */
+    int (*tails)(void *self, int partitions, const int *want, long long *seen, int cap);
+} relay_topic_ops_t;
+
+typedef struct relay_topic {
+    const relay_topic_ops_t *ops;
+    void *self;
+} relay_topic_t;
+
+/* The takeover decision (see outbox_relay_takeover.c): reads the unpublished rows, the last
+ * records of each partition as many as it has unpublished rows, and marks published exactly
+ * the unpublished rows whose outbox-id it saw there. The number marked, 0 when none, -1 when
+ * the store or the topic failed (nothing marked: rows may be sent twice, none lost). */
+int relay_takeover(const outbox_store_t *store, const relay_topic_t *topic, const clog_t *log);
+/* On becoming leader: relay_takeover over the relay's store and its topic. */
 void relay_takeover_scan(outbox_relay_t *r);
 
 #endif

@@ -19,12 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char SQL_FETCH[] =
-    "SELECT id, aggregate_id::text, payload, (extract(epoch FROM occurred_at) * 1000)::int8"
-    " FROM customer.outbox WHERE published_at IS NULL AND id <> ALL($2::bigint[])"
-    " ORDER BY id LIMIT $1::int";
-static const char SQL_MARK[] = "UPDATE customer.outbox SET published_at = now() WHERE id = ANY($1::bigint[])";
-
 int relay_pump_init(outbox_relay_t *r)
 {
     int n = r->o.batch_size;
@@ -72,81 +66,28 @@ void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-/* "{1,2,3}" (malloc'd, caller frees) or NULL when out of memory. */
-static char *relay_idarr(const long long *ids, int n)
-{
-    size_t cap = (size_t)n * 21 + 3, len = 0;
-    char *arr = malloc(cap);
-    if (arr == NULL)
-        return NULL;
-    arr[len++] = '{';
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", ids[i]);
-    arr[len++] = '}';
-    arr[len] = '\0';
-    return arr;
-}
-
-int relay_prepare(outbox_relay_t *r)
-{
-    PGresult *res = PQprepare(r->pg, RELAY_STMT_FETCH, SQL_FETCH, 0, NULL);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (ok) {
-        res = PQprepare(r->pg, RELAY_STMT_MARK, SQL_MARK, 0, NULL);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
-    if (!ok)
-        clog_warn(r->log, "outbox relay: preparing statements failed: %s", PQerrorMessage(r->pg));
-    return ok ? 0 : -1;
-}
-
-/* Marks `n` ids published. Returns 0 or -1. */
 int relay_mark(outbox_relay_t *r, const long long *ids, int n)
 {
-    PGresult *res;
-    int rc = -1;
-    const char *vals[1];
-    char *arr;
+    char err[512];
     if (n == 0)
         return 0;
-    arr = relay_idarr(ids, n);
-    if (arr == NULL)
-        return -1;
-    vals[0] = arr;
-    res = PQexecPrepared(r->pg, RELAY_STMT_MARK, 1, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK)
-        rc = 0;
-    else
-        clog_error(r->log, "outbox relay: marking rows published failed: %s", PQerrorMessage(r->pg));
-    PQclear(res);
-    free(arr);
-    return rc;
+    if (r->store.ops->mark(r->store.self, ids, n, err, sizeof err) == 0)
+        return 0;
+    clog_error(r->log, "outbox relay: %s", err);
+    return -1;
 }
 
-static long long relay_be64(const char *p)
-{
-    unsigned long long v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | (unsigned char)p[i];
-    return (long long)v;
-}
-
-/* Produces row i of res into slot s. Returns librdkafka's result (QUEUE_FULL handled). */
-static rd_kafka_resp_err_t relay_produce(outbox_relay_t *r, PGresult *res, int i, relay_slot_t *s)
+/* Produces `row` into slot s. Returns librdkafka's result (QUEUE_FULL handled). */
+static rd_kafka_resp_err_t relay_produce(outbox_relay_t *r, const outbox_row_t *row, relay_slot_t *s)
 {
     char idtxt[24];
     rd_kafka_resp_err_t e;
-    int null = PQgetisnull(res, i, 2);
     snprintf(idtxt, sizeof idtxt, "%lld", s->id);
     for (;;) {
         e = rd_kafka_producev(
-            r->rk, RD_KAFKA_V_TOPIC(r->o.topic),
-            RD_KAFKA_V_KEY(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1)),
-            RD_KAFKA_V_VALUE(null ? NULL : PQgetvalue(res, i, 2), null ? 0 : (size_t)PQgetlength(res, i, 2)),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADER(RELAY_HEADER, idtxt, -1),
-            RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+            r->rk, RD_KAFKA_V_TOPIC(r->o.topic), RD_KAFKA_V_KEY(row->key, row->key_len),
+            RD_KAFKA_V_VALUE((void *)row->payload, row->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER(RELAY_HEADER, idtxt, -1), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return e;
         rd_kafka_poll(r->rk, 50);
@@ -155,50 +96,38 @@ static rd_kafka_resp_err_t relay_produce(outbox_relay_t *r, PGresult *res, int i
 
 int relay_fetch(outbox_relay_t *r)
 {
-    char lim[16], *excl = NULL;
-    const char *vals[2];
-    PGresult *res = NULL;
-    int n, k = 0, rc = -1;
+    char err[512];
+    const outbox_row_t *rows = NULL;
+    int n, k = 0;
 
     if (r->n_free <= 0)
         return 0;
     for (int i = 0; i < r->o.batch_size; i++)
         if (r->slots[i].state != SLOT_FREE)
             r->ids[k++] = r->slots[i].id;
-    excl = relay_idarr(r->ids, k);
-    if (excl == NULL)
-        goto cleanup;
-    snprintf(lim, sizeof lim, "%d", r->n_free);
-    vals[0] = lim;
-    vals[1] = excl;
-    res = PQexecPrepared(r->pg, RELAY_STMT_FETCH, 2, vals, NULL, NULL, 1);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        clog_warn(r->log, "outbox relay: reading the outbox failed: %s", PQerrorMessage(r->pg));
-        goto cleanup;
+    n = r->store.ops->fetch(r->store.self, r->ids, k, r->n_free, &rows, err, sizeof err);
+    if (n < 0) {
+        clog_warn(r->log, "outbox relay: %s", err);
+        return -1;
     }
-    n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         relay_slot_t *s = &r->slots[r->free_idx[r->n_free - 1]];
         rd_kafka_resp_err_t e;
-        s->id = relay_be64(PQgetvalue(res, i, 0));
-        s->occurred_ms = relay_be64(PQgetvalue(res, i, 3));
+        s->id = rows[i].id;
+        s->occurred_ms = rows[i].occurred_ms;
         s->state = SLOT_INFLIGHT;
-        e = relay_produce(r, res, i, s);
+        e = relay_produce(r, &rows[i], s);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* Keep per-key order: nothing after a row that could not be queued. */
             clog_error(r->log, "outbox relay: produce of row %lld failed: %s", s->id, rd_kafka_err2str(e));
             metrics_add(r->m, "customer_outbox_publish_errors_total", NULL, 1);
             s->state = SLOT_FREE;
-            goto cleanup;
+            return -1;
         }
         r->n_free--;
         r->inflight++;
     }
-    rc = n;
-cleanup:
-    PQclear(res);
-    free(excl);
-    return rc;
+    return n;
 }
 
 int relay_settle(outbox_relay_t *r)

@@ -14,6 +14,10 @@
  * id was published is unpublished with an id below the partition's last one; it must be
  * sent, not marked. (Per key there is no such race: a customer's next event is written
  * only after the previous one's transaction committed, under the row lock.)
+ *
+ * relay_takeover is that decision over two ports — the outbox store and the topic — so the
+ * unit tests drive it with fakes; relay_takeover_scan runs it on the relay's store and on the
+ * topic read with librdkafka (a one-off consumer that assigns the tails, takeover_tails).
  */
 #include "messaging/outbox_relay_int.h"
 
@@ -23,10 +27,11 @@
 
 #define TAKEOVER_TIMEOUT_MS 30000
 
-typedef struct takeover_row {
-    long long id;
-    int32_t partition;
-} takeover_row_t;
+/* The topic port on librdkafka (the relay's producer for metadata and partitioning). */
+typedef struct takeover_kafka {
+    outbox_relay_t *r;
+    rd_kafka_topic_t *rkt; /* for the partitioner */
+} takeover_kafka_t;
 
 static int cmp_ll(const void *a, const void *b)
 {
@@ -37,8 +42,9 @@ static int cmp_ll(const void *a, const void *b)
 /* Reads the last want[p] records of every partition p and stores their outbox-ids in
  * seen[0..cap). Returns the number of ids, or -1 when a partition could not be read to its
  * end in time. */
-static int takeover_tails(outbox_relay_t *r, int np, const int *want, long long *seen, int cap)
+static int takeover_tails(void *self, int np, const int *want, long long *seen, int cap)
 {
+    outbox_relay_t *r = ((takeover_kafka_t *)self)->r;
     char err[512];
     rd_kafka_conf_t *conf = kfk_conf_new(r->bootstrap, "customer-outbox-takeover", &r->op, err, sizeof err);
     rd_kafka_t *c = NULL;
@@ -115,65 +121,90 @@ cleanup:
     return rc;
 }
 
-void relay_takeover_scan(outbox_relay_t *r)
+static int takeover_partitions(void *self)
 {
-    int np = kfk_partition_count(r->rk, r->o.topic, 5000);
-    int *want = NULL, nrows = 0, nseen = -1, n = 0;
-    takeover_row_t *rows = NULL;
+    takeover_kafka_t *k = self;
+    return kfk_partition_count(k->r->rk, k->r->o.topic, 5000);
+}
+
+static int32_t takeover_partition_of(void *self, const char *key, size_t len, int np)
+{
+    takeover_kafka_t *k = self;
+    return rd_kafka_msg_partitioner_murmur2_random(k->rkt, key, len, np, NULL, NULL);
+}
+
+int relay_takeover(const outbox_store_t *store, const relay_topic_t *topic, const clog_t *log)
+{
+    int np = topic->ops->partitions(topic->self);
+    int *want = NULL, nrows, nseen = -1, n = 0, rc = -1;
+    const outbox_row_t *rows = NULL;
     long long *seen = NULL, *ids = NULL;
-    rd_kafka_topic_t *rkt = NULL;
-    PGresult *res = NULL;
+    char err[512];
 
     if (np < 1) {
-        clog_warn(r->log, "outbox takeover: topic %s metadata unavailable; skipping the scan", r->o.topic);
-        return;
+        clog_warn(log, "outbox takeover: the topic's metadata is unavailable; skipping the scan");
+        return -1;
     }
-    res = PQexec(r->pg,
-                 "SELECT id, aggregate_id::text FROM customer.outbox WHERE published_at IS NULL ORDER BY id");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        goto cleanup;
-    nrows = PQntuples(res);
+    nrows = store->ops->unpublished(store->self, &rows, err, sizeof err);
+    if (nrows < 0) {
+        clog_warn(log, "outbox takeover: %s", err);
+        return -1;
+    }
     if (nrows == 0)
-        goto cleanup;
+        return 0;
     want = calloc((size_t)np, sizeof *want);
-    rows = calloc((size_t)nrows, sizeof *rows);
     seen = calloc((size_t)nrows, sizeof *seen);
     ids = calloc((size_t)nrows, sizeof *ids);
-    rkt = rd_kafka_topic_new(r->rk, r->o.topic, NULL);
-    if (want == NULL || rows == NULL || seen == NULL || ids == NULL || rkt == NULL)
+    if (want == NULL || seen == NULL || ids == NULL)
         goto cleanup;
     for (int i = 0; i < nrows; i++) {
-        const char *key = PQgetvalue(res, i, 1);
-        rows[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        rows[i].partition = rd_kafka_msg_partitioner_murmur2_random(rkt, key, strlen(key), np, NULL, NULL);
-        if (rows[i].partition >= 0 && rows[i].partition < np)
-            want[rows[i].partition]++;
+        int32_t p = topic->ops->partition_of(topic->self, rows[i].key, rows[i].key_len, np);
+        if (p >= 0 && p < np)
+            want[p]++;
     }
     /* A topic created a moment ago may not have partition leaders yet: retry briefly. */
     for (int attempt = 0; attempt < 5 && nseen < 0; attempt++) {
-        nseen = takeover_tails(r, np, want, seen, nrows);
-        if (nseen < 0)
+        nseen = topic->ops->tails(topic->self, np, want, seen, nrows);
+        if (nseen < 0 && attempt < 4)
             svc_sleep_ms(500);
     }
     if (nseen < 0) {
-        clog_warn(r->log, "outbox takeover: could not read the partition tails; rows may be re-sent");
+        clog_warn(log, "outbox takeover: could not read the partition tails; rows may be re-sent");
         goto cleanup;
     }
     qsort(seen, (size_t)nseen, sizeof *seen, cmp_ll);
     for (int i = 0; i < nrows; i++)
         if (bsearch(&rows[i].id, seen, (size_t)nseen, sizeof *seen, cmp_ll) != NULL)
             ids[n++] = rows[i].id;
-    if (n > 0 && relay_mark(r, ids, n) == 0)
-        clog_warn(r->log,
+    rc = 0;
+    if (n > 0) {
+        if (store->ops->mark(store->self, ids, n, err, sizeof err) != 0) {
+            clog_error(log, "outbox takeover: %s", err);
+            rc = -1;
+            goto cleanup;
+        }
+        clog_warn(log,
                   "outbox takeover: %d of %d unpublished rows were already on the topic (published by the "
                   "previous relay before it could mark them); marked, not re-sent",
                   n, nrows);
+        rc = n;
+    }
 cleanup:
-    PQclear(res);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
     free(want);
-    free(rows);
     free(seen);
     free(ids);
+    return rc;
+}
+
+void relay_takeover_scan(outbox_relay_t *r)
+{
+    static const relay_topic_ops_t kafka_ops = {takeover_partitions, takeover_partition_of, takeover_tails};
+    takeover_kafka_t k = {r, rd_kafka_topic_new(r->rk, r->o.topic, NULL)};
+    relay_topic_t topic = {&kafka_ops, &k};
+    if (k.rkt == NULL) {
+        clog_warn(r->log, "outbox takeover: no handle for topic %s; skipping the scan", r->o.topic);
+        return;
+    }
+    relay_takeover(&r->store, &topic, r->log);
+    rd_kafka_topic_destroy(k.rkt);
 }
