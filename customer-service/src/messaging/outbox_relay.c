@@ -309,6 +309,32 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
     return 0;
 }
 
+/* On stop, as leader: the in-flight deliveries get flush_ms and what was delivered is marked;
+ * then the rows committed before the stop — the HTTP server has drained, so every 201 is
+ * committed — are read, produced and marked too, batch by batch, until none is left, a
+ * delivery fails or flush_ms has passed. What stays unpublished goes out with the next
+ * leader. */
+static void relay_finish(outbox_relay_t *r)
+{
+    long long until = svc_mono_ms() + r->o.flush_ms;
+    relay_drain_until(r, until);
+    if (!r->store.ops->connected(r->store.self))
+        return;
+    if (relay_settle(r) < 0) {
+        clog_warn(r->log, "outbox relay: could not mark the last delivered rows (the next leader will)");
+        return;
+    }
+    while (atomic_load(&r->leader) && r->failed == 0 && svc_mono_ms() < until) {
+        int n = relay_fetch(r);
+        if (n <= 0)
+            break;
+        relay_drain_until(r, until);
+        if (relay_settle(r) != 0)
+            break;
+        clog_debug(r->log, "outbox relay: %d row(s) committed before the stop published", n);
+    }
+}
+
 static void *relay_main(void *arg)
 {
     outbox_relay_t *r = arg;
@@ -338,10 +364,7 @@ static void *relay_main(void *arg)
             backoff = r->o.backoff_initial_ms;
         }
     }
-    /* In-flight deliveries get flush_ms; what was delivered is marked. */
-    relay_drain(r);
-    if (r->store.ops->connected(r->store.self) && relay_settle(r) < 0)
-        clog_warn(r->log, "outbox relay: could not mark the last delivered rows (the next leader will)");
+    relay_finish(r);
     rd_kafka_flush(r->rk, r->o.flush_ms);
     /* Closing the session releases the advisory lock: a standby takes over. */
     r->store.ops->close(r->store.self);

@@ -72,6 +72,8 @@ int relay_fetch(outbox_relay_t *r);
 int relay_settle(outbox_relay_t *r);
 /* Waits for every in-flight delivery report (on stop: flush_ms, then purges). */
 void relay_drain(outbox_relay_t *r);
+/* The same, with the stop's wait ending at `until` (svc_mono_ms; 0: flush_ms from the stop). */
+void relay_drain_until(outbox_relay_t *r, long long until);
 /* Forgets delivered-but-unmarked rows (after losing the database: the next leader's
  * takeover scan marks what is on the topic). Call after relay_drain. */
 void relay_forget(outbox_relay_t *r);

@@ -148,15 +148,19 @@ int relay_settle(outbox_relay_t *r)
 
 void relay_drain(outbox_relay_t *r)
 {
-    long long deadline = 0;
+    relay_drain_until(r, 0);
+}
+
+void relay_drain_until(outbox_relay_t *r, long long until)
+{
     /* With unlimited retries this takes as long as the broker is away; on stop, in-flight
-     * messages get flush_ms, then are purged (their rows stay unpublished). */
+     * messages get until `until` (or flush_ms), then are purged (their rows stay unpublished). */
     while (r->inflight > 0) {
         rd_kafka_poll(r->rk, 100);
         if (atomic_load(&r->stop)) {
-            if (deadline == 0)
-                deadline = svc_mono_ms() + r->o.flush_ms;
-            else if (svc_mono_ms() > deadline) {
+            if (until == 0)
+                until = svc_mono_ms() + r->o.flush_ms;
+            else if (svc_mono_ms() > until) {
                 rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 while (r->inflight > 0)
                     rd_kafka_poll(r->rk, 100);
