@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "cli/opts.h"
@@ -20,6 +21,7 @@
 #include "git/gitrepo.h"
 #include "http/handler.h"
 #include "http/monitor.h"
+#include "http/peers.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "repo/repo.h"
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
     int have_key = 0;
     httpd_t *srv = NULL;
     cs_hub_t *hub = NULL;
+    cs_peers_t *peers = NULL;
+    int curl_inited = 0;
     cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
 
     if (o.repo_uri != NULL) {
@@ -164,7 +168,28 @@ int main(int argc, char **argv)
     if (have_key)
         cs_http_set_cipher(&http, &cipher);
     memset(pass, 0, sizeof(pass));
-    mon = (cs_monitor_t){.store = &store, .http = &http, .secret = monitor_secret, .log = &log};
+    if (o.peers != NULL || o.peers_dns != NULL) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_inited = 1;
+        const char *cert = cs_env_or("CONFIG_SERVER_SSL_CERTIFICATE", NULL);
+        cs_peers_opts_t po = {.list = o.peers,
+                              .dns = o.peers_dns,
+                              .self_port = o.port,
+                              .secret = monitor_secret,
+                              .tls = cert != NULL,
+                              .ca_file = cs_env_or("CONFIG_SERVER_PEERS_CA_FILE", NULL),
+                              .cert_file = cs_env_or("CONFIG_SERVER_PEERS_CLIENT_CERT", NULL),
+                              .key_file = cs_env_or("CONFIG_SERVER_PEERS_CLIENT_KEY", NULL),
+                              .log = &log};
+        peers = cs_peers_new(&po, err, sizeof(err));
+        if (peers == NULL) {
+            clog_error(&log, "peers: %s", err);
+            rc = CS_EXIT_CONFIG;
+            goto cleanup;
+        }
+    }
+    mon =
+        (cs_monitor_t){.store = &store, .http = &http, .secret = monitor_secret, .log = &log, .peers = peers};
     httpd_opts_t ho = {.host = o.host,
                        .port = o.port,
                        .threads = o.threads,
@@ -220,6 +245,9 @@ int main(int argc, char **argv)
 cleanup:
     cs_watch_stop(&watch);
     httpd_free(srv);
+    cs_peers_free(peers); /* after the server: no handler queues a forward any more */
+    if (curl_inited)
+        curl_global_cleanup();
     if (http_ready)
         cs_http_free(&http);
     if (repo_open)

@@ -110,8 +110,11 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
             ac = 9;
             break;
         }
-    for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && ac < 30; i++)
+    for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && ac < 30; i++) {
         argv[ac++] = extra_args[i];
+        if (strcmp(extra_args[i], "--port") == 0 && extra_args[i + 1] != NULL) /* the last --port wins */
+            s->port = atoi(extra_args[i + 1]);
+    }
     argv[ac] = NULL;
     char *envp[256];
     size_t ne = 0;

@@ -38,7 +38,8 @@ long csit_status(const csit_srv_t *s, const char *path, const char *needle);
 void csit_write(const csit_srv_t *s, const char *name, const char *text, size_t len);
 /* Starts the server; `extra_env` entries like "CONFIG_SERVER_USER=u", `extra_args`
  * further options (both NULL-terminated, may be NULL); with "--repo-uri" among them the
- * folder copy is not served (the git backend). Waits for /health. */
+ * folder copy is not served (the git backend); "--port N" among them replaces the free
+ * port picked otherwise. Waits for /health. */
 void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *extra_args);
 /* SIGTERM, expect exit 0 within 6 s; removes the temp dir. */
 void csit_stop(csit_srv_t *s);

@@ -60,6 +60,12 @@ void cs_opts_usage(FILE *out)
         "  --log-level L           debug|info|warn|error (CONFIG_SERVER_LOG_LEVEL, default info)\n"
         "  --watch-max-s N         the longest ?wait= of a watch request (CONFIG_SERVER_WATCH_MAX_S,\n"
         "                          default 60; 1..3600)\n"
+        "  --peers LIST            the other replicas, host:port,… : an accepted POST /monitor is\n"
+        "                          forwarded to them (CONFIG_SERVER_PEERS)\n"
+        "  --peers-dns NAME[:PORT] a DNS name resolving to every replica (a Kubernetes headless\n"
+        "                          Service; resolved on each webhook, ourselves left out; PORT\n"
+        "                          defaults to --port) (CONFIG_SERVER_PEERS_DNS). Over TLS:\n"
+        "                          CONFIG_SERVER_PEERS_CA_FILE, CONFIG_SERVER_PEERS_CLIENT_CERT/_KEY.\n"
 
         "  --help, --version\n\n"
         "POST /monitor (Spring Cloud Config Monitor webhooks: GitHub, GitLab, Gitea, Bitbucket, or a\n"
@@ -117,6 +123,8 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     const char *rescan = cs_env_or("CONFIG_SERVER_RESCAN_MS", "2000");
     const char *maxfile = cs_env_or("CONFIG_SERVER_MAX_FILE_BYTES", "1048576");
     const char *watchmax = cs_env_or("CONFIG_SERVER_WATCH_MAX_S", "60");
+    o->peers = cs_env_or("CONFIG_SERVER_PEERS", NULL);
+    o->peers_dns = cs_env_or("CONFIG_SERVER_PEERS_DNS", NULL);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -151,8 +159,10 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
                             : strcmp(a, "--max-file-bytes") == 0   ? &maxfile
                             : strcmp(a, "--log-level") == 0        ? &o->log_level
                             : strcmp(a, "--watch-max-s") == 0      ? &watchmax
+                            : strcmp(a, "--peers") == 0            ? &o->peers
+                            : strcmp(a, "--peers-dns") == 0        ? &o->peers_dns
 
-                                                              : NULL;
+                                                            : NULL;
         if (slot == NULL || next == NULL) {
             fprintf(stderr, "config-server: %s '%s'\n",
                     slot == NULL ? "unknown argument" : "missing value for", a);

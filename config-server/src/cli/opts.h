@@ -33,7 +33,9 @@ typedef struct cs_opts {
     const char *encrypt_key_file;
     const char *log_level;
     long max_file_bytes;
-    int watch_max_s; /* the cap of ?wait= */
+    int watch_max_s;       /* the cap of ?wait= */
+    const char *peers;     /* static peer list "host:port,…" (POST /monitor forwarding) */
+    const char *peers_dns; /* a name resolving to every replica ("name[:port]") */
 } cs_opts_t;
 
 /* Fills `o` from the environment, then argv. Returns 0 to run, 1 when --help/--version

@@ -15,6 +15,9 @@
  * 401. Without a secret the server's HTTP Basic credentials are required when configured.
  * Either way a request only triggers a fetch: refreshes are coalesced and rate-limited by
  * the store.
+ *
+ * Replicas (http/peers.h): an accepted request is copied to the other replicas, marked
+ * X-Config-Monitor-Forwarded; a marked request is served but never forwarded again.
  */
 #include "http/monitor.h"
 
@@ -136,6 +139,12 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
                                   m->secret != NULL ? "the webhook's signature or token does not match"
                                                     : "valid HTTP Basic credentials are required");
     }
+    const char *hop = httpd_header(req, "x-config-monitor-forwarded");
+    if (hop != NULL && m->peers != NULL && strcmp(hop, cs_peers_id(m->peers)) == 0) {
+        if (m->log != NULL) /* our own copy, through a peer list that names us: done already */
+            clog_debug(m->log, "monitor: our own forwarded copy came back; ignored");
+        return httpd_send_json(req, 200, json_array());
+    }
     json_t *names = json_object();
     const char *body = req->entity.base != NULL ? req->entity.base : "";
     size_t len = req->entity.base != NULL ? req->entity.len : 0;
@@ -175,12 +184,15 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
             "or a form path=<file>");
     }
     m->store->ops->refresh(m->store->ctx);
+    if (hop == NULL)
+        cs_peers_forward(m->peers, req); /* a copy that is never forwarded again */
     json_t *out = json_array();
     const char *k;
     json_t *v;
     json_object_foreach(names, k, v) json_array_append_new(out, json_string(k));
     json_decref(names);
     if (m->log != NULL)
-        clog_ev(m->log, CLOG_INFO, json_pack("{s:O}", "names", out), "monitor: refresh requested");
+        clog_ev(m->log, CLOG_INFO, json_pack("{s:O,s:s?}", "names", out, "forwarded_by", hop),
+                hop != NULL ? "monitor: refresh requested by a peer" : "monitor: refresh requested");
     return httpd_send_json(req, 200, out);
 }

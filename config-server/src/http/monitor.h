@@ -5,6 +5,7 @@
 #define CS_MONITOR_H
 
 #include "clog.h"
+#include "http/peers.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "repo/store.h"
@@ -14,6 +15,7 @@ typedef struct cs_monitor {
     const cs_http_t *http;   /* borrowed: its Basic credentials guard /monitor without a secret */
     const char *secret;      /* borrowed: CONFIG_SERVER_MONITOR_SECRET, or NULL */
     const clog_t *log;       /* borrowed, may be NULL */
+    cs_peers_t *peers;       /* borrowed: the other replicas (http/peers.h), or NULL */
 } cs_monitor_t;
 
 /* httpd handler for POST /monitor (ctx = cs_monitor_t *). */
