@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define HUB_MAX_THREADS 64
 #define HUB_BUCKETS 256
@@ -233,6 +234,8 @@ static void recheck_all(hub_thread_t *t)
 {
     cs_hub_t *hub = t->hub;
     long woken = 0, groups = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t b = 0; b < HUB_BUCKETS; b++) {
         hub_group_t *g = t->buckets[b];
         while (g != NULL) {
@@ -252,10 +255,14 @@ static void recheck_all(hub_thread_t *t)
             g = next;
         }
     }
-    if (woken > 0 && hub->log != NULL)
-        clog_ev(hub->log, CLOG_INFO,
-                json_pack("{s:I,s:I}", "answered", (json_int_t)woken, "groups", (json_int_t)groups),
-                "watch: %ld held request(s) answered after a change", woken);
+    if (woken > 0 && hub->log != NULL) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        json_int_t us = (json_int_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        clog_ev(
+            hub->log, CLOG_INFO,
+            json_pack("{s:I,s:I,s:I}", "answered", (json_int_t)woken, "groups", (json_int_t)groups, "us", us),
+            "watch: %ld held request(s) answered after a change", woken);
+    }
 }
 
 static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
