@@ -7,6 +7,10 @@
 #   stack.sh status                    what is running, with PIDs and ports
 #   stack.sh logs [NAME]               the last lines of every log (or of NAME)
 #   stack.sh stop-kafka | start-kafka  stop/start only the broker (fault tests)
+#   stack.sh crash-pg                  PostgreSQL killed as by a crash and started again
+#                                       (pg_ctl restart -m immediate: no shutdown checkpoint,
+#                                       commits made with synchronous_commit off and not yet
+#                                       written are lost; fault tests)
 #
 # Everything lives in one directory ($CQ_STACK_DIR, default .stack/local): data, logs and
 # PID files. PostgreSQL is a private cluster (initdb as user postgres) on its own port;
@@ -76,6 +80,14 @@ pg_up() {
 pg_data() { echo "$(readlink -f "$STACK/pg")/data"; }  # resolved: postgres may not traverse $STACK
 
 pg_running() { [ -f "$(pg_data)/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1; }
+
+pg_crash() {
+  pg_running || die "postgres is not running"
+  local t0; t0=$(now_ms)
+  as_pg "$PGBIN/pg_ctl" -D "$(pg_data)" -l "$(readlink -f "$STACK/pg")/postgres.log" -m immediate -w -t 60 \
+    restart >/dev/null || die "PostgreSQL did not come back after the immediate restart"
+  say "postgres crashed (immediate) and ready again on 127.0.0.1:$PG_PORT in $(( $(now_ms) - t0 )) ms"
+}
 
 pg_down() {
   pg_running || return 0
@@ -240,6 +252,7 @@ case "$cmd" in
   logs) logs "${1:-}" ;;
   stop-kafka) kafka_down ;;
   start-kafka) kafka_up ;;
-  -h|--help|help|"") sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [ -n "$cmd" ] || exit 2 ;;
+  crash-pg) pg_crash ;;
+  -h|--help|help|"") sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; [ -n "$cmd" ] || exit 2 ;;
   *) die "unknown command '$cmd' (try --help)" ;;
 esac

@@ -83,7 +83,15 @@ void svc_uuid(char out[37]);
 
 /* ---- health and metrics endpoints ---- */
 
-/* One readiness component: up(self) returns 1 when healthy. Called on HTTP threads. */
+/* What a readiness component's up() returns. SVC_CATCHING_UP: serving, but behind what it
+ * has to show (a projection re-applying commits a database crash lost) — shown as
+ * "CATCHING_UP", it does not fail readiness. */
+#define SVC_DOWN 0
+#define SVC_UP 1
+#define SVC_CATCHING_UP 2
+
+/* One readiness component: up(self) returns SVC_UP, SVC_DOWN or SVC_CATCHING_UP. Called on
+ * HTTP threads. */
 typedef struct svc_check {
     const char *name;
     int (*up)(void *self);
@@ -106,14 +114,12 @@ void svc_metrics_declare(metrics_t *m);
 /* Registers (before httpd_start; `h` borrowed, must outlive the server):
  *   GET /health/liveness                    200 {"status":"UP"}
  *   GET /health/readiness, /health,
- *       /actuator/health                    200 or 503 {"status":"UP|DOWN","components":{name:"UP|DOWN",…}}
- *   GET /metrics                            Prometheus text
- *   POST /actuator/refresh                  (with h->live) re-reads the configuration now:
- *                                           200 ["changed.key", …] as Spring's refresh,
- *                                           422/409/503 problem (svc_live_refresh); needs
- *                                           the admin token (svc_admin_check)
- * With h->live the readiness document carries "config" (svc_live_health). Any other
- * /health/… is a 404 problem. Returns 0 or -1. */
+ *       /actuator/health                    200 or 503
+ * {"status":"UP|DOWN","components":{name:"UP|DOWN|CATCHING_UP",…}} GET /metrics Prometheus text POST
+ * /actuator/refresh                  (with h->live) re-reads the configuration now: 200 ["changed.key", …] as
+ * Spring's refresh, 422/409/503 problem (svc_live_refresh); needs the admin token (svc_admin_check) With
+ * h->live the readiness document carries "config" (svc_live_health). Any other /health/… is a 404 problem.
+ * Returns 0 or -1. */
 int svc_http_register(httpd_t *s, const svc_http_t *h);
 
 /* The listener settings both services share, from `cfg` (Spring Boot's names):
@@ -140,7 +146,7 @@ httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_f
 
 /* The pieces of the above, for a service that registers its own routes (call from a
  * handler): 200 {"status":"UP"}; the readiness document of `n` checks (200 when all are
- * up, else 503); the Prometheus text of `m` (NULL → empty 200). Each returns 0. */
+ * up or catching up, else 503); the Prometheus text of `m` (NULL → empty 200). Each returns 0. */
 int svc_send_liveness(h2o_req_t *req);
 int svc_send_readiness(h2o_req_t *req, const svc_check_t *checks, size_t n);
 /* The same with the "config" object of `live` (NULL: none). */

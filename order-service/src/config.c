@@ -46,8 +46,14 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         cfgcli_get_int_range(c, "kafka-consumer-config.poll-timeout-ms", 150, 1, 60000, &cfg->poll_ms, err,
                              errlen) ||
         cfgcli_get_int_range(c, "projection.max-retries", 5, 1, 1000, &cfg->max_retries, err, errlen) ||
-        cfgcli_get_ms(c, "projection.retry-backoff-ms", 1000, &cfg->retry_backoff_ms, err, errlen))
+        cfgcli_get_ms(c, "projection.retry-backoff-ms", 1000, &cfg->retry_backoff_ms, err, errlen) ||
+        cfgcli_get_ms(c, "projection.check-interval-ms", 1000, &cfg->check_ms, err, errlen))
         return -1;
+    if (cfg->check_ms < 10 || cfg->check_ms > 600000) {
+        snprintf(err, errlen, "projection.check-interval-ms must be 10 ms to 10 min (got %ld)",
+                 cfg->check_ms);
+        return -1;
+    }
     if (svc_http_opts(c, &cfg->listen, err, errlen) != 0)
         return -1;
     cfg->bootstrap = cfgcli_get_str(c, "kafka-config.bootstrap-servers", "localhost:9092");

@@ -31,6 +31,7 @@ typedef struct os_config {
     int poll_ms;                     /* kafka-consumer-config.poll-timeout-ms, 150 */
     int max_retries;                 /* projection.max-retries, 5 */
     long retry_backoff_ms;           /* projection.retry-backoff-ms, 1000 */
+    long check_ms;                   /* projection.check-interval-ms, 1000 */
     kfk_kv_t consumer_kv[OS_MAX_KV]; /* the other kafka-consumer-config.* keys (borrowed) */
     size_t n_consumer_kv;
 } os_config_t;

@@ -100,7 +100,10 @@ static int os_kafka_up(void *ctx)
 }
 static int os_projection_up(void *ctx)
 {
-    return os_projector_healthy(atomic_load(&((os_main_t *)ctx)->projector));
+    os_projector_t *p = atomic_load(&((os_main_t *)ctx)->projector);
+    if (!os_projector_healthy(p))
+        return SVC_DOWN;
+    return os_projector_catching_up(p) ? SVC_CATCHING_UP : SVC_UP;
 }
 
 static int os_routes(httpd_t *s, void *http)
@@ -193,7 +196,7 @@ static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, c
                                     cfg->consumer_kv, cfg->n_consumer_kv, log};
     const os_kdlq_opts_t dq = {cfg->bootstrap, cfg->dlq_topic, cfg->topic, log};
     const os_projector_tuning_t tun = {cfg->batch_size, cfg->poll_ms, cfg->max_retries,
-                                       (int)cfg->retry_backoff_ms};
+                                       (int)cfg->retry_backoff_ms, (int)cfg->check_ms};
     wk->db = os_pgprojdb_new(cfg->conninfo, log, err, errlen);
     if (wk->db == NULL)
         return -1;

@@ -20,6 +20,8 @@ static os_projector_tuning_t os_tuning_norm(const os_projector_tuning_t *in)
         t.max_retries = 5;
     if (t.retry_backoff_ms <= 0)
         t.retry_backoff_ms = 1000;
+    if (t.check_ms <= 0)
+        t.check_ms = 1000;
     return t;
 }
 
@@ -107,6 +109,11 @@ void os_projector_free(os_projector_t *p)
 int os_projector_healthy(const os_projector_t *p)
 {
     return p != NULL && p->started && atomic_load(&p->healthy);
+}
+
+int os_projector_catching_up(const os_projector_t *p)
+{
+    return p != NULL && atomic_load(&p->catching_up);
 }
 
 int os_projector_kafka_ok(os_projector_t *p)

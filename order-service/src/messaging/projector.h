@@ -17,6 +17,15 @@
  * still fails is dead-lettered (reason "apply-failed") so one bad event cannot stop the
  * projection.
  *
+ * Idle or not, every check_ms the projector reads its stored offsets back: when its session
+ * was replaced (the server restarted, a failover) or a stored offset is behind the position
+ * it had committed (the live session commits asynchronously, so a server crash loses its last
+ * commits, offsets included), it re-reads its position from the stored offsets and applies
+ * those events again — the read model's staleness after a crash is bounded without new
+ * traffic. Until the stored offsets are back where they were, it reports itself catching up
+ * (os_projector_catching_up; readiness shows "CATCHING_UP"). order_consumer_lag is the high
+ * watermark minus the stored offset, set at every commit and at every check.
+ *
  * Runs on its own thread (os_projector_start). It reaches PostgreSQL only through the
  * os_projdb_port_t and Kafka only through the consumer and dead-letter ports it is given:
  * main.c builds them (dataaccess/pg_projdb.h, kconsumer.h, kdlq.h).
@@ -41,6 +50,7 @@ typedef struct os_projector_tuning {
                              applied one by one and the one that still fails goes to the DLQ
                              ("apply-failed"); ≤ 0 → 5 */
     int retry_backoff_ms; /* first pause after a failed batch (doubles, ≤ 5 s); ≤ 0 → 1000 */
+    int check_ms;         /* how often the stored offsets are read back (idle or not); ≤ 0 → 1000 */
 } os_projector_tuning_t;
 
 /* What the projector is wired to (borrowed: everything must outlive the projector). */
@@ -49,7 +59,7 @@ typedef struct os_projector_ports {
     os_projdb_port_t db;         /* used on the projector's thread only */
     os_consumer_port_t consumer; /* likewise */
     os_dlq_port_t dlq;
-    os_clock_port_t clock;     /* wall_ms: event ages in the lag metrics */
+    os_clock_port_t clock;     /* wall_ms: event ages in the lag metrics; mono_ms: the checks */
     const evcodec_t *codec;    /* decodes the values */
     metrics_t *metrics;        /* may be NULL */
     os_changes_port_t changes; /* bumped after each commit (bump may be NULL) */
@@ -74,6 +84,9 @@ void os_projector_free(os_projector_t *p);
 
 /* 1 when the thread runs and its last batch did not fail. */
 int os_projector_healthy(const os_projector_t *p);
+/* 1 while the stored offsets are behind the position the projector had committed before
+ * commits were lost (it is re-applying those events). Thread-safe; NULL → 0. */
+int os_projector_catching_up(const os_projector_t *p);
 /* 1 when a Kafka broker answered recently (the dead-letter port's probe). Thread-safe; NULL
  * → 0. */
 int os_projector_kafka_ok(os_projector_t *p);

@@ -29,6 +29,7 @@ struct os_projector {
     int started;
     atomic_int stop;
     atomic_int healthy;
+    atomic_int catching_up; /* the stored offsets are behind `behind` (see projector.h) */
     atomic_ullong applied;
     /* consumer thread only: */
     os_batch_t b;
@@ -37,6 +38,14 @@ struct os_projector {
     unsigned long assign_gen;           /* bumped by every rebalance */
     os_offset_t offs_buf[OS_MAX_PARTS]; /* scratch: stored offsets */
     int32_t parts_buf[OS_MAX_PARTS];    /* scratch: the assignment */
+    /* Where this process believes each assigned partition's stored offset is: set at the
+     * assignment and at a re-read (the stored offsets), and by every commit. */
+    os_offset_t pos[OS_MAX_PARTS];
+    size_t npos;
+    /* While catching up: the positions that were committed before commits were lost. */
+    os_offset_t behind[OS_MAX_PARTS];
+    size_t nbehind;
+    int64_t check_at; /* the next read-back of the stored offsets (clock mono_ms) */
     /* The consumer's position must be re-read from PostgreSQL before the next batch: set after
      * a failed batch and after any reconnect, because the database is the truth and may be
      * behind what this process saw committed (a failover to an asynchronous standby loses the

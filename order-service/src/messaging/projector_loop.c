@@ -1,9 +1,11 @@
-/* projector_loop.c — one step of the live projection's loop: re-read the position from the
- * stored offsets when it is in doubt (os_resync), collect a batch (os_collect), decode it,
- * dead-letter its poison, apply it in one transaction and do the Kafka-side bookkeeping
- * (os_after_commit), or roll back, pause and retry. Rebalances come in through the
- * consumer's listener (os_on_assigned, os_on_revoked). Everything it touches is a port (see
- * projector.h), so the unit tests drive it with fakes. See projector_int.h.
+/* projector_loop.c — one step of the live projection's loop: every check_ms read the stored
+ * offsets back (os_check: a replaced session, or a stored offset behind what was committed,
+ * means the position is in doubt), re-read the position from the stored offsets when it is
+ * in doubt (os_resync), collect a batch (os_collect), decode it, dead-letter its poison,
+ * apply it in one transaction and do the bookkeeping (os_after_commit), or roll back, pause
+ * and retry. Rebalances come in through the consumer's listener (os_on_assigned,
+ * os_on_revoked). Everything it touches is a port (see projector.h), so the unit tests
+ * drive it with fakes. See projector_int.h.
  */
 #include "messaging/projector_int.h"
 
@@ -12,6 +14,98 @@
 #include <string.h>
 
 #include "svc.h"
+
+/* The offset stored for `part` in offs[0..n), OS_OFFSET_BEGINNING when none. */
+static int64_t os_stored(const os_offset_t *offs, size_t n, int32_t part)
+{
+    for (size_t k = 0; k < n; k++)
+        if (offs[k].partition == part)
+            return offs[k].next_offset;
+    return OS_OFFSET_BEGINNING;
+}
+
+/* Drops the catching-up targets that are reached (or whose partition is no longer held) and
+ * says when none is left. */
+static void os_behind_update(os_projector_t *p)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->nbehind; i++) {
+        int64_t at = OS_OFFSET_BEGINNING;
+        int held = 0;
+        for (size_t j = 0; j < p->npos; j++)
+            if (p->pos[j].partition == p->behind[i].partition) {
+                held = 1;
+                at = p->pos[j].next_offset;
+            }
+        if (held && at < p->behind[i].next_offset)
+            p->behind[k++] = p->behind[i];
+    }
+    p->nbehind = k;
+    if (k == 0 && atomic_load(&p->catching_up)) {
+        atomic_store(&p->catching_up, 0);
+        clog_info(p->w.log, "projection: caught up with the position committed before the loss");
+    }
+}
+
+/* The stored offsets of the partitions held now were read (parts[i] at stored[i]). One that
+ * is behind what this process had committed means commits were lost (the live session
+ * commits asynchronously: a server crash loses its last commits, offsets included; a
+ * failover to an asynchronous standby too): logged, and the projector is catching up until
+ * the stored offsets are back there. The believed positions become the stored ones. */
+static void os_take_stored(os_projector_t *p, const int32_t *parts, const int64_t *stored, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < p->npos; j++) {
+            if (p->pos[j].partition != parts[i] || stored[i] >= p->pos[j].next_offset)
+                continue;
+            clog_warn(p->w.log,
+                      "projection: the stored offset of %s[%d] is %" PRId64 ", behind the %" PRId64
+                      " this process committed: commits were lost (a database crash or failover); applying "
+                      "those events again",
+                      p->w.topic, (int)parts[i], stored[i], p->pos[j].next_offset);
+            size_t k;
+            for (k = 0; k < p->nbehind && p->behind[k].partition != parts[i]; k++)
+                ;
+            if (k == p->nbehind && k < OS_MAX_PARTS)
+                p->behind[p->nbehind++] = p->pos[j];
+            else if (k < p->nbehind && p->behind[k].next_offset < p->pos[j].next_offset)
+                p->behind[k].next_offset = p->pos[j].next_offset;
+            atomic_store(&p->catching_up, 1);
+        }
+    }
+    for (size_t i = 0; i < n && i < OS_MAX_PARTS; i++)
+        p->pos[i] = (os_offset_t){parts[i], stored[i]};
+    p->npos = n < OS_MAX_PARTS ? n : OS_MAX_PARTS;
+    os_behind_update(p);
+}
+
+/* A commit stored these offsets. */
+static void os_pos_committed(os_projector_t *p, const os_offset_t *offs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < p->npos && p->pos[j].partition != offs[i].partition; j++)
+            ;
+        if (j == p->npos && j < OS_MAX_PARTS)
+            p->npos++;
+        if (j < p->npos)
+            p->pos[j] = offs[i];
+    }
+    if (p->nbehind > 0)
+        os_behind_update(p);
+}
+
+/* order_consumer_lag{partition}: the high watermark minus the stored offset. */
+static void os_lag_metric(os_projector_t *p, int32_t part, int64_t stored)
+{
+    int64_t hi;
+    char lab[48];
+    if (p->w.metrics == NULL || p->w.consumer.high_watermark(p->w.consumer.self, part, &hi) != 0)
+        return;
+    snprintf(lab, sizeof lab, "partition=\"%d\"", (int)part);
+    int64_t lag = hi - (stored < 0 ? 0 : stored);
+    metrics_set(p->w.metrics, "order_consumer_lag", lab, (double)(lag < 0 ? 0 : lag));
+}
 
 /* A rebalance assigned partitions: each starts at its stored offset. The database must
  * answer: retried (stop ends it after a few attempts). */
@@ -44,12 +138,15 @@ static void os_on_assigned(void *self, const int32_t *parts, int64_t *from, size
             clog_info(p->w.log, "projection: assigned %s[%d] from stored offset %" PRId64, p->w.topic,
                       (int)parts[i], from[i]);
     }
+    os_take_stored(p, parts, from, n);
 }
 
 static void os_on_revoked(void *self, size_t n)
 {
     os_projector_t *p = self;
     p->assign_gen++;
+    p->npos = 0;
+    os_behind_update(p);
     clog_info(p->w.log, "projection: %zu partition(s) revoked", n);
 }
 
@@ -88,8 +185,46 @@ static int os_resync(os_projector_t *p)
         clog_warn(p->w.log, "projection: seek to the stored offsets failed (retrying): %s", e);
         return -1;
     }
+    int64_t at[OS_MAX_PARTS];
+    for (int i = 0; i < na; i++)
+        at[i] = seek[i].next_offset;
+    os_take_stored(p, p->parts_buf, at, (size_t)na);
     clog_info(p->w.log, "projection: position re-read from the stored offsets (%d partition(s))", na);
     return 0;
+}
+
+/* Reads the stored offsets back (every check_ms, idle or not): a re-made session (the server
+ * restarted, or a failover) or a stored offset behind the believed position puts the
+ * position in doubt — it is re-read before anything else is applied. Sets the lag metric
+ * from the stored offsets. A database that does not answer decides nothing: the next check
+ * or batch finds out. */
+static void os_check(os_projector_t *p)
+{
+    os_offset_t *offs = p->offs_buf;
+    size_t n = 0;
+    char e[512];
+    int s = p->w.db.session(p->w.db.self, e, sizeof e);
+    if (s < 0)
+        return;
+    if (p->w.db.load_offsets(p->w.db.self, p->w.topic, offs, OS_MAX_PARTS, &n, e, sizeof e) != 0) {
+        /* a server that went away unnoticed: the session is re-made and read once more */
+        if (s != 0 || p->w.db.session(p->w.db.self, NULL, 0) != 1 ||
+            p->w.db.load_offsets(p->w.db.self, p->w.topic, offs, OS_MAX_PARTS, &n, e, sizeof e) != 0)
+            return;
+        s = 1;
+    }
+    int doubt = s == 1;
+    if (doubt)
+        clog_info(p->w.log, "projection: the database session was re-made (a server restart or failover): "
+                            "re-reading the position from the stored offsets");
+    for (size_t j = 0; j < p->npos; j++) {
+        int64_t st = os_stored(offs, n, p->pos[j].partition);
+        if (st < p->pos[j].next_offset)
+            doubt = 1;
+        os_lag_metric(p, p->pos[j].partition, st);
+    }
+    if (doubt)
+        p->resync = 1;
 }
 
 static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_proj_stats_t *st)
@@ -116,16 +251,10 @@ static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_pro
                                 (double)(now - b->events[i].occurred_at_ms) / 1000.0);
         if (newest > 0)
             metrics_set(m, "order_projection_lag_ms", NULL, (double)(now - newest));
-        for (size_t i = 0; i < b->noffs; i++) {
-            int64_t hi;
-            char lab[48];
-            if (p->w.consumer.high_watermark(p->w.consumer.self, b->offs[i].partition, &hi) == 0) {
-                snprintf(lab, sizeof lab, "partition=\"%d\"", (int)b->offs[i].partition);
-                int64_t lag = hi - b->offs[i].next_offset;
-                metrics_set(m, "order_consumer_lag", lab, (double)(lag < 0 ? 0 : lag));
-            }
-        }
     }
+    for (size_t i = 0; i < b->noffs; i++) /* what the commit stored */
+        os_lag_metric(p, b->offs[i].partition, b->offs[i].next_offset);
+    os_pos_committed(p, b->offs, b->noffs);
     if (p->w.changes.bump)
         p->w.changes.bump(p->w.changes.self);
 }
@@ -185,6 +314,11 @@ void os_projector_step(os_projector_t *p)
     os_batch_t *b = &p->b;
     char err[1024];
     os_step_tuning(p);
+    int64_t now = p->w.clock.mono_ms(p->w.clock.self);
+    if (!p->resync && now >= p->check_at) {
+        os_check(p);
+        p->check_at = now + p->t.check_ms;
+    }
     if (p->resync && os_resync(p) == 0)
         p->resync = 0;
     os_collect(p, b);
