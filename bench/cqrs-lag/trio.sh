@@ -35,8 +35,11 @@ trio_wait() { # url seconds
   done
 }
 
-trio_start() { # program[:instance] port args...   (log and pid file: program[-instance])
+# program[:instance] port args...: log, pid file and exit status (.rc, written when the
+# program ends: a shell that started it waits for it) under $TRIO_DIR/program[-instance]
+trio_start() {
   local name=${1%%:*} tagname=${1/:/-} port=$2; shift 2
+  rm -f "$TRIO_DIR/$tagname.pid" "$TRIO_DIR/$tagname.rc"
   ( export CONFIG_SERVER_URL="http://127.0.0.1:$CONFIG_PORT" APP_PROFILES=${TRIO_PROFILES:-local} SERVER_PORT=$port \
       DATASOURCE_HOST=$PG_HOST DATASOURCE_PORT=$PG_PORT DATASOURCE_DBNAME=$TRIO_DB \
       KAFKA_CONFIG_BOOTSTRAP_SERVERS=$BOOTSTRAP \
@@ -46,9 +49,12 @@ trio_start() { # program[:instance] port args...   (log and pid file: program[-i
     # no inherited descriptor above 2 (a caller's flock lock file must not live on in a service)
     for fd in /proc/"$BASHPID"/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null; done
     # shellcheck disable=SC2086
-    exec setsid ${TRIO_EXEC_PREFIX:-} "$BIN/$name" "$@" </dev/null >>"$TRIO_DIR/$tagname.log" 2>&1 ) &
-  echo $! >"$TRIO_DIR/$tagname.pid"
+    setsid ${TRIO_EXEC_PREFIX:-} "$BIN/$name" "$@" &
+    echo $! >"$TRIO_DIR/$tagname.pid.new" && mv "$TRIO_DIR/$tagname.pid.new" "$TRIO_DIR/$tagname.pid"
+    st=0; wait $! || st=$?
+    echo "$st" >"$TRIO_DIR/$tagname.rc" ) </dev/null >>"$TRIO_DIR/$tagname.log" 2>&1 &
   disown $! 2>/dev/null || true # a kill -9 of it is not this shell's news (chaos.sh)
+  for _ in $(seq 1 100); do [ -f "$TRIO_DIR/$tagname.pid" ] && break; sleep 0.05; done
 }
 
 trio_up() {
@@ -71,10 +77,16 @@ trio_down() {
     [ -f "$f" ] || continue
     local n; n=$(basename "$f" .pid)
     local p; p=$(cat "$f")
+    local how="after SIGTERM"
     if kill -TERM "$p" 2>/dev/null; then
       for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
       kill -0 "$p" 2>/dev/null && { echo "trio: $n did not stop, killing" >&2; kill -KILL "$p"; rc=1; }
+    else
+      how="before the stop"
     fi
+    for _ in $(seq 1 50); do [ -f "$TRIO_DIR/$n.rc" ] && break; sleep 0.1; done
+    [ "$(cat "$TRIO_DIR/$n.rc" 2>/dev/null)" = 0 ] ||
+      { echo "trio: $n exited $how with status $(cat "$TRIO_DIR/$n.rc" 2>/dev/null || echo '?')" >&2; rc=1; }
     rm -f "$f"
   done
   if [ -f "$TRIO_DIR/env" ] && [ "${KEEP:-0}" != 1 ]; then

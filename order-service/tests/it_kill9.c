@@ -4,6 +4,8 @@
  *     can show: versions + offsets stored in the same transaction).
  *  2. two replicas in one consumer group, one killed -9 mid-stream: the other takes its
  *     partitions over (seeking to the stored offsets) and the final state is still exact.
+ *     Both are made to own partitions before the kill (each has applied events), so the
+ *     killed one certainly leaves partitions, with events still to come, to the other.
  *  3. an event the database keeps rejecting (a CHECK constraint added for the test) is
  *     retried projection.max-retries times, then dead-lettered ("apply-failed") while the
  *     events around it are applied.
@@ -73,6 +75,31 @@ static void check_exact(os_it_t *t)
     PQclear(r);
 }
 
+/* The events replica `port` has handled (its order_projection_events_total). */
+static long long handled(int port)
+{
+    return (long long)ts_metric_sum(port, "order_projection_events_total", NULL);
+}
+
+/* Waits until the log of a replica says it was assigned partitions; 0, or -1 after 30 s. */
+static int wait_assigned(const char *logf)
+{
+    long long end = ts_now_ms() + 30000;
+    while (ts_now_ms() < end) {
+        FILE *f = fopen(logf, "r");
+        char line[1024];
+        int found = 0;
+        while (f != NULL && !found && fgets(line, sizeof line, f) != NULL)
+            found = strstr(line, "projection: assigned") != NULL;
+        if (f != NULL)
+            fclose(f);
+        if (found)
+            return 0;
+        ts_sleep_ms(100);
+    }
+    return -1;
+}
+
 /* A killed member stays in the group until its session times out; keep that short. */
 static const char *const fast_env[] = {"KAFKA_CONSUMER_CONFIG_SESSION_TIMEOUT_MS=6000",
                                        "KAFKA_CONSUMER_CONFIG_HEARTBEAT_INTERVAL_MS=1000", NULL};
@@ -123,14 +150,19 @@ static void test_two_replicas_one_killed(void **state)
     assert_true(a > 0 && b > 0);
     assert_int_equal(os_it_wait_ready(pa, 30000), 0);
     assert_int_equal(os_it_wait_ready(pb, 30000), 0);
-    ts_sleep_ms(4000); /* both in the group, partitions split */
+    /* both in the group, partitions split: B (started second) was assigned some */
+    assert_int_equal(wait_assigned(logb), 0);
     produce(&t, 0, NEVENTS / 2);
-    long long end = ts_now_ms() + 60000;
-    while (os_it_scalar(&t, OFFSETS_SQL) < NEVENTS / 4 && ts_now_ms() < end)
+    long long end = ts_now_ms() + 60000, ha = 0, hb = 0;
+    while (
+        (os_it_scalar(&t, OFFSETS_SQL) < NEVENTS / 4 || (ha = handled(pa)) == 0 || (hb = handled(pb)) == 0) &&
+        ts_now_ms() < end)
         ts_sleep_ms(5);
     os_it_kill9(a);
     long long offs_at = os_it_scalar(&t, OFFSETS_SQL);
-    printf("replica A killed -9 with %lld events committed\n", offs_at);
+    printf("replica A killed -9 with %lld events committed (A had handled %lld, B %lld)\n", offs_at, ha, hb);
+    /* each owned partitions: A's are left to B, which must take them over for the rest */
+    assert_true(ha > 0 && hb > 0);
     produce(&t, NEVENTS / 2, NEVENTS);
     long long t0 = ts_now_ms();
     assert_int_equal(os_it_wait_scalar(&t, OFFSETS_SQL, NEVENTS, 120000), NEVENTS);

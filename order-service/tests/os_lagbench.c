@@ -7,15 +7,20 @@
  * PostgreSQL): the row for a create, the row at that version or later for an update, no row
  * for a delete. A command that failed (503, timeout …) may still have been committed: its
  * customer gets no more commands and, at the end, must match the write side
- * (customer.customers, same database) instead. Prints JSON: sent, ok (by kind), failed (by
- * HTTP status; 0 = no answer), visible, lost (acknowledged but not in the read model after
- * --timeout-ms), writeLost (acknowledged but not on the write side: what a failover of an
- * asynchronous standby can lose), the longest run of failures, lag p50/p99/max and the
- * achieved commands/s. --failures FILE writes one line per failed command
- * ("<epoch ms> <status> <kind>") for the fault suite's outage figures.
+ * (customer.customers, same database) instead. With --customers N the load is N creates, then
+ * only updates of those N customers (the same few customers updated many times, as the fault
+ * suite's failover scenario needs); a customer whose update failed is updated again, its
+ * version then known from the next acknowledgement's ETag. Prints JSON: sent, ok (by kind),
+ * failed (by HTTP status, "timeout" = no answer within --request-timeout-ms (10000),
+ * "noAnswer" = the connection failed), visible, lost (acknowledged but not in the read model
+ * after --timeout-ms), writeLost (acknowledged but not on the write side: what a failover of
+ * an asynchronous standby can lose), the longest run of failures, the slowest answer, lag
+ * p50/p99/max and the achieved commands/s. --failures FILE writes one line per failed command
+ * ("<epoch ms> <status|timeout|0> <kind>") for the fault suite's outage figures.
  *
  *   os_lagbench --customer-url http://127.0.0.1:19184 --pg "host=… dbname=…" --rate 200 --seconds 10
  *   os_lagbench … --rate 300 --seconds 30 --updates 0.3 --deletes 0.1 --failures /tmp/f.txt
+ *   os_lagbench … --rate 300 --seconds 30 --customers 40
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -47,11 +52,14 @@ typedef struct bench {
     const char *url, *pg, *failures_path;
     double rate, seconds, p_update, p_delete;
     int threads;
-    long n; /* records that can be created */
+    long request_timeout_ms;
+    long fixed; /* --customers: that many creates, then only updates of them (0 = off) */
+    long n;     /* records that can be created */
     rec_t *recs;
     atomic_long next, ncreated; /* next record to create */
-    atomic_long sent, ok[OP_KINDS], failed, codes[6];
+    atomic_long sent, ok[OP_KINDS], failed, codes[7];
     _Atomic int64_t fail_start, longest_fail; /* ns: current run of failures, longest one */
+    _Atomic int64_t slowest;                  /* ns: the longest a request took (answered or not) */
     atomic_int senders_done;
     pthread_mutex_t fmu;
     FILE *failures;
@@ -109,24 +117,45 @@ static size_t on_header(char *p, size_t s, size_t n, void *ud)
     return len;
 }
 
-/* 0 = no answer, 1 = 500, 2 = 503, 3 = 4xx, 4 = other 5xx, 5 = other */
+#define CODE_TIMEOUT (-1L) /* no answer within --request-timeout-ms */
+
+/* 0 = no answer (connection failed), 1 = 500, 2 = 503, 3 = 4xx, 4 = other 5xx, 5 = other,
+ * 6 = timed out */
 static int code_slot(long code)
 {
-    return code == 0 ? 0 : code == 500 ? 1 : code == 503 ? 2 : code / 100 == 4 ? 3 : code / 100 == 5 ? 4 : 5;
+    return code == CODE_TIMEOUT ? 6
+           : code == 0          ? 0
+           : code == 500        ? 1
+           : code == 503        ? 2
+           : code / 100 == 4    ? 3
+           : code / 100 == 5    ? 4
+                                : 5;
 }
 
 static void note_failure(bench_t *b, int kind, long code, const char *id)
 {
     int64_t t = now_ns(), expected = 0;
+    char status[24];
     atomic_compare_exchange_strong(&b->fail_start, &expected, t);
     atomic_fetch_add(&b->codes[code_slot(code)], 1);
+    if (code == CODE_TIMEOUT)
+        snprintf(status, sizeof status, "timeout");
+    else
+        snprintf(status, sizeof status, "%ld", code);
     if (atomic_fetch_add(&b->failed, 1) < 5)
-        fprintf(stderr, "os_lagbench: %s %s answered %ld\n", op_name[kind], id, code);
+        fprintf(stderr, "os_lagbench: %s %s answered %s\n", op_name[kind], id, status);
     if (b->failures != NULL) {
         pthread_mutex_lock(&b->fmu);
-        fprintf(b->failures, "%lld %ld %s\n", wall_ms(), code, op_name[kind]);
+        fprintf(b->failures, "%lld %s %s\n", wall_ms(), status, op_name[kind]);
         pthread_mutex_unlock(&b->fmu);
     }
+}
+
+static void note_duration(bench_t *b, int64_t d)
+{
+    int64_t cur = atomic_load(&b->slowest);
+    while (d > cur && !atomic_compare_exchange_weak(&b->slowest, &cur, d))
+        ;
 }
 
 static void note_success(bench_t *b)
@@ -139,9 +168,12 @@ static void note_success(bench_t *b)
     }
 }
 
-/* Picks the command for slot i: an update or delete of a live customer, else a create. */
-static int pick(const bench_t *b, const sender_t *se, long i)
+/* Picks the command for slot i: an update or delete of a live customer, else a create
+ * (--customers: a create while fewer than that many were created, else an update). */
+static int pick(bench_t *b, const sender_t *se, long i)
 {
+    if (b->fixed > 0)
+        return atomic_load(&b->next) < b->fixed || se->nlive == 0 ? OP_CREATE : OP_UPDATE;
     unsigned long h = (unsigned long)i * 2654435761UL;
     double u = (double)(h % 10007) / 10007.0;
     if (se->nlive > 0 && u < b->p_update)
@@ -162,7 +194,7 @@ static void *sender_main(void *arg)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, b->request_timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     for (long k = s->idx;; k += b->threads) {
         if (b->rate > 0) {
@@ -178,7 +210,13 @@ static void *sender_main(void *arg)
             ri = atomic_fetch_add(&b->next, 1);
             if (ri >= b->n)
                 break;
-        } else {
+            if (b->fixed > 0 && ri >= b->fixed) { /* another thread created the last one */
+                if (s->nlive == 0)
+                    continue;
+                kind = OP_UPDATE;
+            }
+        }
+        if (kind != OP_CREATE) {
             li = (long)(((unsigned long)k * 40503UL) % (unsigned long)s->nlive);
             ri = s->live[li];
         }
@@ -200,8 +238,13 @@ static void *sender_main(void *arg)
         s->etag = 0;
         atomic_fetch_add(&b->sent, 1);
         long code = 0;
-        if (curl_easy_perform(c) == CURLE_OK)
+        int64_t t_req = now_ns();
+        CURLcode cc = curl_easy_perform(c);
+        note_duration(b, now_ns() - t_req);
+        if (cc == CURLE_OK)
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        else if (cc == CURLE_OPERATION_TIMEDOUT)
+            code = CODE_TIMEOUT;
         int ok = kind == OP_CREATE   ? (code == 201 || code == 200)
                  : kind == OP_UPDATE ? code == 200
                                      : code == 204;
@@ -209,6 +252,14 @@ static void *sender_main(void *arg)
             int64_t v = kind == OP_DELETE   ? -1
                         : kind == OP_CREATE ? 1
                                             : (s->etag > 0 ? s->etag : r->version + 1);
+            if (b->fixed > 0 && kind == OP_UPDATE && atomic_load(&r->uncertain)) {
+                if (s->etag <= 0) { /* no version to expect: the write side decides at the end */
+                    note_success(b);
+                    atomic_fetch_add(&b->ok[kind], 1);
+                    continue;
+                }
+                atomic_store(&r->uncertain, 0); /* this answer's version is certain again */
+            }
             r->version = v;
             atomic_store(&r->t_vis, 0);
             atomic_store(&r->expect, v);
@@ -227,7 +278,8 @@ static void *sender_main(void *arg)
             r->failed_kind = kind;
             atomic_store(&r->uncertain, 1);
         }
-        if (kind != OP_CREATE && (kind == OP_DELETE || !ok))
+        /* (--customers: a customer stays, whatever an update's outcome) */
+        if (kind != OP_CREATE && (kind == OP_DELETE || (!ok && b->fixed == 0)))
             s->live[li] = s->live[--s->nlive];
     }
     curl_slist_free_all(h);
@@ -353,14 +405,20 @@ int main(int argc, char **argv)
             b.p_delete = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--failures") == 0)
             b.failures_path = argv[i + 1];
+        else if (strcmp(argv[i], "--request-timeout-ms") == 0)
+            b.request_timeout_ms = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--customers") == 0)
+            b.fixed = atol(argv[i + 1]);
     }
     if (b.url == NULL || b.pg == NULL || b.p_update < 0 || b.p_delete < 0 || b.p_update + b.p_delete >= 1) {
         fprintf(stderr,
                 "usage: os_lagbench --customer-url URL --pg CONNINFO [--rate R (0 = max)] [--seconds S]\n"
                 "       [--threads T] [--timeout-ms MS] [--updates F] [--deletes F] (F + F < 1)\n"
-                "       [--failures FILE]\n");
+                "       [--failures FILE] [--request-timeout-ms MS] [--customers N]\n");
         return 2;
     }
+    if (b.request_timeout_ms <= 0)
+        b.request_timeout_ms = 10000;
     if (b.threads <= 0)
         b.threads = b.rate > 0 ? (b.rate >= 500 ? 16 : 8) : 16;
     b.n = b.rate > 0 ? (long)(b.rate * b.seconds) + 1 : 2000000;
@@ -469,15 +527,18 @@ int main(int argc, char **argv)
     note_success(&b); /* a run of failures up to the end counts too */
     printf(
         "{\"mode\":\"%s\",\"targetRate\":%.0f,\"sent\":%ld,\"ok\":%ld,\"created\":%ld,\"updated\":%ld,"
-        "\"deleted\":%ld,\"failed\":%ld,\"failedBy\":{\"noAnswer\":%ld,\"500\":%ld,\"503\":%ld,\"4xx\":%ld,"
-        "\"other5xx\":%ld,\"other\":%ld},\"longestFailureRunMs\":%.0f,\"visible\":%ld,\"lost\":%ld,"
+        "\"deleted\":%ld,\"failed\":%ld,\"failedBy\":{\"timeout\":%ld,\"noAnswer\":%ld,\"500\":%ld,\"503\":%"
+        "ld,"
+        "\"4xx\":%ld,\"other5xx\":%ld,\"other\":%ld},\"longestFailureRunMs\":%.0f,\"slowestMs\":%.0f,"
+        "\"visible\":%ld,\"lost\":%ld,"
         "\"writeLost\":%ld,\"createsPerSecond\":%.0f,\"lagMs\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
         b.rate > 0 ? "open-loop" : "closed-loop", b.rate, atomic_load(&b.sent), okall,
         atomic_load(&b.ok[OP_CREATE]), atomic_load(&b.ok[OP_UPDATE]), atomic_load(&b.ok[OP_DELETE]),
-        atomic_load(&b.failed), atomic_load(&b.codes[0]), atomic_load(&b.codes[1]), atomic_load(&b.codes[2]),
-        atomic_load(&b.codes[3]), atomic_load(&b.codes[4]), atomic_load(&b.codes[5]),
-        (double)atomic_load(&b.longest_fail) / 1e6, nv, lost, write_lost,
-        span > 0 ? (double)okall / span : 0.0, p50, p99, mx);
+        atomic_load(&b.failed), atomic_load(&b.codes[6]), atomic_load(&b.codes[0]), atomic_load(&b.codes[1]),
+        atomic_load(&b.codes[2]), atomic_load(&b.codes[3]), atomic_load(&b.codes[4]),
+        atomic_load(&b.codes[5]), (double)atomic_load(&b.longest_fail) / 1e6,
+        (double)atomic_load(&b.slowest) / 1e6, nv, lost, write_lost, span > 0 ? (double)okall / span : 0.0,
+        p50, p99, mx);
     if (b.failures != NULL)
         fclose(b.failures);
     free(lags);

@@ -6,6 +6,7 @@
 # never fails (the outbox commits in PostgreSQL).
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 0; fi
 . "$(dirname "$0")/lib.sh"
+FAULT_MAY_FAIL=none # customer-service/README: "no request fails"
 fault_begin broker_leader
 load_start 30
 sleep 8

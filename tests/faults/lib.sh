@@ -12,11 +12,24 @@
 #   - write side = read model, row for row; the events written (outbox rows) = the events
 #     on the topic (the projection's stored offsets): each published once, applied once;
 #   - the topic holds every outbox id exactly once, in order per customer (no loss, no
-#     duplicate, no reordering by the relay's retries or a leader change).
+#     duplicate, no reordering by the relay's retries or a leader change);
+#   - each event applied, commit by commit (event_check.py on the record audit.sql's
+#     triggers keep of every committed change of the read model and of the stored offsets):
+#     after every commit of the projection, the rows of the customers whose events it moved
+#     past (or whose rows it wrote) equal the fold of their events below the new offsets —
+#     none skipped, even when a later event supersedes it, none applied early or twice; the
+#     dead-letter topic empty;
+#   - the failed requests only those the scenario allows: none (FAULT_MAY_FAIL=none, where a
+#     README promises that no request fails) or 503s; never a 500, another 5xx, a 4xx (but a
+#     404 for a customer that asynchronous replication lost), a connection error or a request
+#     left without an answer for FAULT_REQUEST_TIMEOUT_MS (a hang);
+#   - each service still running at the end, and its exit status after SIGTERM 0 (a crash
+#     or a sanitizer report — the ctest build is ASan + UBSan — fails the scenario).
 # Printed: the outage, how long the failed requests (503 …) lasted, the time to converge
 # (heal → everything acknowledged before the heal visible in the read model) and the account.
 # Env: CQ_BIN_DIR (the build's bin/), FAULT_RATE (300/s), FAULT_SECONDS (per scenario),
-# FAULT_UPDATES (0.25), FAULT_DELETES (0.1), CQ_CLUSTER_DIR.
+# FAULT_UPDATES (0.25), FAULT_DELETES (0.1), FAULT_CUSTOMERS (0; N: N customers, then only
+# updates of them), FAULT_REQUEST_TIMEOUT_MS (30000), CQ_CLUSTER_DIR.
 set -euo pipefail
 FAULTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$FAULTS/../.." && pwd)
@@ -33,6 +46,9 @@ export CQ_KAFKA_BOOTSTRAP
 FAULT_RATE=${FAULT_RATE:-300}
 FAULT_UPDATES=${FAULT_UPDATES:-0.25}
 FAULT_DELETES=${FAULT_DELETES:-0.1}
+FAULT_CUSTOMERS=${FAULT_CUSTOMERS:-0}
+FAULT_REQUEST_TIMEOUT_MS=${FAULT_REQUEST_TIMEOUT_MS:-30000}
+FAULT_MAY_FAIL=${FAULT_MAY_FAIL:-503}
 # shellcheck source=../../bench/cqrs-lag/trio.sh
 . "$ROOT/bench/cqrs-lag/trio.sh"
 
@@ -52,6 +68,8 @@ fault_begin() {
   OUT=$(mktemp -d /tmp/cq-faults-out.XXXXXX)
   trio_bench_up >/dev/null
   trap 'fault_end_trap' EXIT
+  # the record of the projection's commits, from the first event on (event_check.py)
+  psql -X -q -v ON_ERROR_STOP=1 "$PG" -f "$FAULTS/audit.sql" >/dev/null
   "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate 50 --seconds 2 >/dev/null 2>&1 || true
   say "trio up (database $TRIO_DB, topic $TRIO_TOPIC); PostgreSQL primary $("$CLUSTER" pg-primary), $(cat "${CQ_CLUSTER_DIR:-$ROOT/.stack/cluster}/pg-mode" 2>/dev/null || echo async) replication"
 }
@@ -63,7 +81,14 @@ fault_end_trap() {
   if [ "$rc" != 0 ] || [ "$FAULT_RC" != 0 ]; then
     for f in "$TRIO_DIR"/*.log; do echo "---- last lines of $f"; tail -n 15 "$f"; done >&2
   fi
-  trio_down >/dev/null 2>&1 || true
+  # SIGTERM to each service: every one must exit 0 (trio_down names those that did not)
+  local down n st=""
+  if ! down=$(trio_down 2>&1 >/dev/null); then
+    echo "$FAULT_NAME: FAIL: a service did not stop cleanly: $(grep '^trio:' <<<"$down" | tr '\n' ' ')" >&2
+    rc=1
+  fi
+  for n in config-server customer-service order-service; do st+=" $n $(cat "$TRIO_DIR/$n.rc" 2>/dev/null || echo '?'),"; done
+  echo "$FAULT_NAME: exit statuses after SIGTERM:${st%,}"
   netcut_remove
   # a sanitizer build's report (the ctest build is ASan + UBSan) fails the scenario
   if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TRIO_DIR"/*.log >/dev/null 2>&1; then
@@ -119,11 +144,15 @@ netcut_remove() {
 # load_start SECONDS: the open-loop load in the background (FAULT_RATE commands/s).
 load_start() {
   LOAD_T0=$(now_ms)
-  "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate "$FAULT_RATE" --seconds "$1" \
-    --updates "$FAULT_UPDATES" --deletes "$FAULT_DELETES" --timeout-ms 90000 --failures "$OUT/failures" \
+  local mix=(--updates "$FAULT_UPDATES" --deletes "$FAULT_DELETES") what="updates $FAULT_UPDATES, deletes $FAULT_DELETES"
+  if [ "$FAULT_CUSTOMERS" -gt 0 ]; then
+    mix=(--customers "$FAULT_CUSTOMERS"); what="$FAULT_CUSTOMERS customers, then only updates of them"
+  fi
+  "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate "$FAULT_RATE" --seconds "$1" "${mix[@]}" \
+    --timeout-ms 90000 --request-timeout-ms "$FAULT_REQUEST_TIMEOUT_MS" --failures "$OUT/failures" \
     >"$OUT/load.json" 2>"$OUT/load.err" &
   LOAD_PID=$!
-  say "load: $FAULT_RATE commands/s for $1 s (updates $FAULT_UPDATES, deletes $FAULT_DELETES)"
+  say "load: $FAULT_RATE commands/s for $1 s ($what)"
 }
 
 load_wait() { wait "$LOAD_PID" || true; LOAD_PID=; LOAD=$(cat "$OUT/load.json"); }
@@ -166,7 +195,7 @@ failures_report() {
   if [ ! -s "$f" ]; then FAIL_DESC="no failed request"; FAIL_SPAN_MS=0; return; fi
   read -r n first last <<<"$(awk 'NR == 1 { lo = $1 } { hi = $1 } END { print NR, lo, hi }' "$f")"
   FAIL_SPAN_MS=$((last - first))
-  local codes; codes=$(awk '{ c[$2 == 0 ? "no answer" : $2]++ } END { for (k in c) printf "%s%s × %s", (n++ ? ", " : ""), c[k], k }' "$f")
+  local codes; codes=$(awk '{ c[$2 == "0" ? "no answer" : $2 == "timeout" ? "no answer in " t " s" : $2]++ } END { for (k in c) printf "%s%s × %s", (n++ ? ", " : ""), c[k], k }' t="$(secs "$FAULT_REQUEST_TIMEOUT_MS")" "$f")
   FAIL_DESC="$n failed requests ($codes) from +$(secs $((first - FAULT_T))) s to +$(secs $((last - FAULT_T))) s after the fault: $(secs "$FAIL_SPAN_MS") s"
 }
 
@@ -217,25 +246,70 @@ account_diff() {
     done
 }
 
+# requests_check [allow-write-loss]: the failed requests are those FAULT_MAY_FAIL allows.
+requests_check() {
+  local n k
+  for k in 500 other5xx noAnswer timeout; do
+    n=$(jnum "$k" "$LOAD")
+    [ "$n" = 0 ] || fail "$n requests failed with $k (allowed: ${FAULT_MAY_FAIL/none/nothing}$([ "$FAULT_MAY_FAIL" = 503 ] && echo 's'))"
+  done
+  n=$(jnum 4xx "$LOAD")
+  # (an update or delete of a customer whose acknowledged create the failover lost: 404)
+  if [ "$n" != 0 ] && ! { [ "${1:-}" = allow-write-loss ] && [ "$(jnum writeLost "$LOAD")" != 0 ]; }; then
+    fail "$n requests answered 4xx"
+  fi
+  n=$(jnum 503 "$LOAD")
+  [ "$FAULT_MAY_FAIL" = 503 ] || [ "$n" = 0 ] || fail "$n requests answered 503 where none may fail"
+}
+
+# event_check: each event applied, commit by commit, and the dead-letter topic (event_check.py);
+# sets EVENT_DESC.
+event_check() {
+  local rc=0
+  python3 "$FAULTS/event_check.py" --bootstrap "$CQ_KAFKA_BOOTSTRAP" --topic "$TRIO_TOPIC" --pg "$PG" \
+    --prefix "$FAULT_NAME: event check" >"$OUT/event_check.txt" 2>&1 || rc=$?
+  cat "$OUT/event_check.txt"
+  [ "$rc" = 0 ] || fail "event_check.py (exit $rc): an event not applied exactly as the topic says, or the record unreadable"
+  EVENT_DESC=$(grep -o '[0-9]* rows compared.*' "$OUT/event_check.txt" | head -1)
+}
+
+# The services still run (none crashed during the scenario); their exit statuses come at the
+# end (fault_end_trap).
+services_alive() {
+  local f
+  for f in "$TRIO_DIR"/*.pid; do
+    kill -0 "$(cat "$f")" 2>/dev/null ||
+      fail "$(basename "$f" .pid) is not running (exit status $(cat "${f%.pid}.rc" 2>/dev/null || echo '?'))"
+  done
+}
+
 # fault_account [allow-write-loss]: the account after the load; FAULT_RC=1 on any mismatch.
 fault_account() {
-  local lost wlost f500
+  local lost wlost handled
   load_wait
   say "load: $LOAD"
-  lost=$(jnum lost "$LOAD"); wlost=$(jnum writeLost "$LOAD"); f500=$(jnum 500 "$LOAD")
+  lost=$(jnum lost "$LOAD"); wlost=$(jnum writeLost "$LOAD")
   [ "$lost" = 0 ] || fail "$lost acknowledged commands not in the read model"
   if [ "${1:-}" != allow-write-loss ]; then
     [ "$wlost" = 0 ] || fail "$wlost acknowledged commands not on the write side"
   fi
-  [ "$f500" = 0 ] || fail "$f500 requests answered 500 (an outage must be a 503)"
+  requests_check "${1:-}"
+  services_alive
   local differ=0
   trio_account || { fail "write side, read model and topic disagree"; differ=1; }
   topic_check
   [ "$differ" = 1 ] && account_diff
+  event_check
+  handled=$(curl -s -m 5 "$ORDER_URL/metrics" | awk '/^order_projection_events_total[{ ]/ { s += $NF } END { printf "%d", s }')
+  # (order_projection_events_total counts the events of committed batches: one a crash lost
+  # and the projection applied again counts twice)
+  say "the projection committed $handled events for the $EVENTS on the topic ($((handled - EVENTS)) applied again after a lost commit)"
   failures_report
-  echo "$FAULT_NAME: RESULT outage $(secs $((HEAL_T - FAULT_T))) s; $FAIL_DESC; converged $(secs "${CONVERGE_MS:-0}") s after the heal;" \
+  echo "$FAULT_NAME: RESULT outage $(secs $((HEAL_T - FAULT_T))) s; $FAIL_DESC; slowest answer $(secs "$(jnum slowestMs "$LOAD")") s;" \
+    "converged $(secs "${CONVERGE_MS:-0}") s after the heal;" \
     "acknowledged $(jnum ok "$LOAD") (created $(jnum created "$LOAD"), updated $(jnum updated "$LOAD"), deleted $(jnum deleted "$LOAD")), lost $lost, not on the write side $wlost;" \
-    "write side $WRITTEN rows = read model, events $EVENTS = offsets; lag p50 $(jnum p50 "$LOAD") ms, max $(jnum max "$LOAD") ms"
+    "write side $WRITTEN rows = read model, events $EVENTS = offsets; per commit: ${EVENT_DESC:-not checked};" \
+    "lag p50 $(jnum p50 "$LOAD") ms, max $(jnum max "$LOAD") ms"
   if [ "$FAULT_RC" = 0 ]; then echo "$FAULT_NAME: exact"; else echo "$FAULT_NAME: MISMATCH" >&2; fi
   return "$FAULT_RC"
 }

@@ -188,6 +188,33 @@ long ts_http_status(const char *url)
     return st;
 }
 
+double ts_metric_sum(int port, const char *metric, const char *label)
+{
+    char url[128];
+    ts_resp_t r = {0};
+    double sum = 0;
+    size_t ml = strlen(metric);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    if (ts_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200 && r.body) {
+        for (char *line = r.body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            if (strncmp(line, metric, ml) != 0 || (line[ml] != '{' && line[ml] != ' '))
+                continue;
+            char *eol = strchr(line, '\n');
+            char *sp = eol ? eol : line + strlen(line);
+            while (sp > line && sp[-1] != ' ')
+                sp--;
+            if (label) {
+                char *lab = strstr(line, label);
+                if (lab == NULL || (eol && lab > eol))
+                    continue;
+            }
+            sum += strtod(sp, NULL);
+        }
+    }
+    ts_resp_free(&r);
+    return sum;
+}
+
 int ts_problem_check(const ts_resp_t *r, long want, const char *needle, const char *what)
 {
     char *ct = ts_resp_header(r, "content-type");

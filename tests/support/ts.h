@@ -45,6 +45,10 @@ int ts_post_filled(const char *url, size_t n, char fill, ts_resp_t *out);
 /* The status of GET `url`, or 0 when no response came. */
 long ts_http_status(const char *url);
 
+/* The sum of the `metric` series of GET http://127.0.0.1:port/metrics (Prometheus text)
+ * whose labels contain `label` (NULL = every series); 0 when none or no answer. */
+double ts_metric_sum(int port, const char *metric, const char *label);
+
 /* Starts `prog` from $CQ_BIN_DIR with `args` (NULL-terminated, may be NULL) and the test's
  * environment, in which every NAME=value of `env` (NULL-terminated, may be NULL) replaces
  * or adds that variable. stdin is /dev/null; stdout and stderr go to the files named (NULL:
