@@ -14,7 +14,8 @@
  * failed (by HTTP status, "timeout" = no answer within --request-timeout-ms (10000),
  * "noAnswer" = the connection failed), visible, lost (acknowledged but not in the read model
  * after --timeout-ms), writeLost (acknowledged but not on the write side: what a failover of
- * an asynchronous standby can lose), the longest run of failures, the slowest answer, lag
+ * an asynchronous standby can lose; such a customer must then show in the read model as the
+ * write side holds it, and is not counted in lost), the longest run of failures, the slowest answer, lag
  * p50/p99/max and the achieved commands/s. --failures FILE writes one line per failed command
  * ("<epoch ms> <status|timeout|0> <kind>") for the fault suite's outage figures.
  *
@@ -373,6 +374,11 @@ static long settle_uncertain(PGconn *pg, bench_t *b, long total, long *idx, int6
                             "os_lagbench: %s acknowledged (version %lld) but the write side has %lld\n",
                             r->id, (long long)e, (long long)ver[i]);
                 write_lost++;
+                /* counted once, as writeLost: the read model must show what the write side kept */
+                atomic_store(&r->uncertain, 1);
+                atomic_store(&r->t_vis, 0);
+                atomic_store(&r->expect, ver[i]);
+                atomic_store(&r->t_ok, now_ns());
             }
         }
     }

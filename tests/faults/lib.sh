@@ -265,10 +265,11 @@ requests_check() {
 # event_check: each event applied, commit by commit, and the dead-letter topic (event_check.py);
 # sets EVENT_DESC.
 event_check() {
-  local rc=0
+  local rc=0 t0; t0=$(now_ms)
   python3 "$FAULTS/event_check.py" --bootstrap "$CQ_KAFKA_BOOTSTRAP" --topic "$TRIO_TOPIC" --pg "$PG" \
     --prefix "$FAULT_NAME: event check" >"$OUT/event_check.txt" 2>&1 || rc=$?
   cat "$OUT/event_check.txt"
+  say "event check took $(secs $(( $(now_ms) - t0 ))) s"
   [ "$rc" = 0 ] || fail "event_check.py (exit $rc): an event not applied exactly as the topic says, or the record unreadable"
   EVENT_DESC=$(grep -o '[0-9]* rows compared.*' "$OUT/event_check.txt" | head -1)
 }
