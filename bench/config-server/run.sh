@@ -18,12 +18,17 @@
 # Run it under the benchmark lock: flock /tmp/cq-bench.lock bench/config-server/run.sh
 # (the script closes descriptors 3-9 so that the servers it starts do not hold the lock).
 #
+# Spring gets a longer warm-up than ours (SPRING_WARMUP, 60 s by default: with 5 s its JIT was still
+# cold — 265 req/s where a warm server does 553). The physical-limit row: nginx (Debian's) serving
+# the very bytes ours answered as static files, on the same core, same wrk (bench/config-server/
+# nginx.sh) — how close config-server comes to a static file server (goal printed: >= 70 %).
+#
 # On a machine with 2+ cores the servers run pinned to core 0 and wrk (one thread) to core 1
 # (taskset), so the load generator never competes with the server it measures; both servers
 # get the same single core. PIN=0 turns this off.
 #
 # Env: REPO (default <root>/config-repo), APP (customer-service), PROFILE (local),
-#      DURATION (10s), WARMUP (5s), THREADS (our loop threads, 1: the server has one core), BIN (our binary;
+#      DURATION (10s), WARMUP (5s; ours and nginx), SPRING_WARMUP (60s), NGINX (1: the nginx row; NGINX_PORT 27420), THREADS (our loop threads, 1: the server has one core), BIN (our binary;
 #      default: a Release build in <root>/build-bench), OUR_PORT (27417), PEER_PORT (27418), GIT_PORT (27419): below the
 #      ephemeral range; GIT (1), LRU_N (50 commit ids), PUSH_N (5 push samples), SPRING_RR30 (1: Spring with
 #      refresh-rate=30 too).
@@ -38,6 +43,7 @@ APP=${APP:-customer-service}
 PROFILE=${PROFILE:-local}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
+SPRING_WARMUP=${SPRING_WARMUP:-60s}
 THREADS=${THREADS:-1}
 OUR_PORT=${OUR_PORT:-27417}
 PEER_PORT=${PEER_PORT:-27418}
@@ -74,6 +80,7 @@ fi
 . "$HERE/peer.sh"
 . "$HERE/gitfixture.sh"
 . "$HERE/run_git.sh"
+. "$HERE/nginx.sh"
 JAR=$(peer_build peer)
 
 now_ms() { date +%s%3N; }
@@ -126,12 +133,12 @@ to_ms() { # wrk prints 123.45us / 1.23ms / 1.02s
 # bench NAME BASE PID → sets global results
 declare -A R
 bench() {
-    local name=$1 base=$2 pid=$3
+    local name=$1 base=$2 pid=$3 warm=${4:-$WARMUP}
     local env_url="$base/$APP/$PROFILE" yml_url="$base/$APP-$PROFILE.yml"
     curl -fsS -o /dev/null "$env_url"
     curl -fsS -o /dev/null "$yml_url"
-    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$env_url" >/dev/null
-    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$WARMUP" "$yml_url" >/dev/null
+    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$warm" "$env_url" >/dev/null
+    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c50 -d"$warm" "$yml_url" >/dev/null
     WRK_TAG=$name.env
     read -r R[$name.env.rps] R[$name.env.p50] R[$name.env.p99] _ < <(run_wrk "$env_url")
     WRK_TAG=$name.yml
@@ -140,7 +147,7 @@ bench() {
     R[$name.rss]=$(rss_kb "$pid")
 }
 
-echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t$WRK_THREADS -c50 -d$DURATION (after $WARMUP warm-up)${SRV_PIN[*]:+; servers on core 0, wrk on core 1}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "repo: $REPO   app: $APP   profile: $PROFILE   wrk: -t$WRK_THREADS -c50 -d$DURATION (after $WARMUP warm-up, Spring $SPRING_WARMUP)${SRV_PIN[*]:+; servers on core 0, wrk on core 1}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # --- ours ---------------------------------------------------------------------------
 START=$(now_ms)
@@ -149,6 +156,7 @@ OUR_PID=$!
 PIDS+=("$OUR_PID")
 R[ours.start]=$(wait_first "http://127.0.0.1:$OUR_PORT/$APP/$PROFILE" "$OUR_PID")
 bench ours "http://127.0.0.1:$OUR_PORT" "$OUR_PID"
+if [[ ${NGINX:-1} == 1 ]]; then nginx_bench "http://127.0.0.1:$OUR_PORT" "$TMP"; fi
 kill -TERM "$OUR_PID"
 wait "$OUR_PID" || true
 
@@ -160,7 +168,7 @@ peer_start "$PEER_PORT" "$PEER_DIR/peer.log" $(peer_native_args "$REPO") --loggi
 PIDS+=("$PEER_PID")
 R[spring.start]=$(wait_first "http://127.0.0.1:$PEER_PORT/$APP/$PROFILE" "$PEER_PID")
 SPRING_VERSION=$(peer_version || true)
-bench spring "http://127.0.0.1:$PEER_PORT" "$PEER_PID"
+bench spring "http://127.0.0.1:$PEER_PORT" "$PEER_PID" "$SPRING_WARMUP"
 peer_stop "$PEER_PID"
 PEER_WRAP=()
 
@@ -182,4 +190,15 @@ row "RSS after load (MiB)" "$(awk -v k="${R[ours.rss]}" 'BEGIN{printf "%.1f", k/
     "$(awk -v k="${R[spring.rss]}" 'BEGIN{printf "%.1f", k/1024}')" "$(ratio "${R[spring.rss]}" "${R[ours.rss]}")"
 row "start to first response (ms)" "${R[ours.start]}" "${R[spring.start]}" "$(ratio "${R[spring.start]}" "${R[ours.start]}")"
 echo "(ratios: ours/spring for req/s, spring/ours for latency, memory and start time; peer: ${SPRING_VERSION:-spring-cloud-config-server})"
+if [[ -n "${R[nginx.env.rps]:-}" ]]; then
+    pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.0f %%", 100 * a / b }'; }
+    printf '\n%-34s %14s %14s %10s\n' "physical limit (same bytes)" "ours" "nginx static" "ours/nginx"
+    row "/$APP/$PROFILE req/s" "${R[ours.env.rps]}" "${R[nginx.env.rps]}" "$(pct "${R[ours.env.rps]}" "${R[nginx.env.rps]}")"
+    row "/$APP/$PROFILE p99 ms" "${R[ours.env.p99]}" "${R[nginx.env.p99]}" ""
+    row "/$APP-$PROFILE.yml req/s" "${R[ours.yml.rps]}" "${R[nginx.yml.rps]}" "$(pct "${R[ours.yml.rps]}" "${R[nginx.yml.rps]}")"
+    row "/$APP-$PROFILE.yml p99 ms" "${R[ours.yml.p99]}" "${R[nginx.yml.p99]}" ""
+    row "RSS after load (MiB)" "$(awk -v k="${R[ours.rss]}" 'BEGIN{printf "%.1f", k/1024}')" \
+        "$(awk -v k="${R[nginx.rss]}" 'BEGIN{printf "%.1f", k/1024}')" ""
+    echo "(goal: ours >= 70 % of nginx's req/s for the same bytes; nginx: $(nginx -v 2>&1 | sed 's/.*: //'), 1 worker, same core)"
+fi
 [[ $GIT != 1 ]] || git_table
