@@ -5,7 +5,8 @@
 #
 #   vg_check.sh NAME PORT HEALTH_PATH EXERCISE_CMD -- PROGRAM [ARGS...]
 #
-# EXERCISE_CMD runs with $BASE set to http://127.0.0.1:PORT once HEALTH_PATH answers.
+# EXERCISE_CMD runs with $BASE set to http://127.0.0.1:PORT (or $VG_BASE) once HEALTH_PATH
+# answers.
 # The valgrind log stays in valgrind-logs/ beside $CQ_STACK_DIR (or /tmp/cq-valgrind-logs).
 set -euo pipefail
 name=$1 port=$2 health=$3 exercise=$4; shift 4
@@ -20,7 +21,7 @@ valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
 pid=$!
 # Never leave the program behind, whatever happens below.
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT
-export BASE=http://127.0.0.1:$port
+export BASE=${VG_BASE:-http://127.0.0.1:$port}  # VG_BASE: e.g. https://localhost:PORT
 deadline=$(( $(date +%s) + 120 ))
 until curl -fsS -o /dev/null "$BASE$health" 2>/dev/null; do
   if ! kill -0 $pid 2>/dev/null; then tail -n 30 "$out" "$vlog"; echo "vg_check: $name exited during start" >&2; exit 1; fi
