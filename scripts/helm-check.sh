@@ -260,6 +260,27 @@ else
   fail "tls.certManager rendering"; show_err "$out/template-certmanager.err"
 fi
 
+# --- 3a'. a config-repo edit rolls config-server only (issue 17: the services apply it live)
+if [ -s "$d" ]; then
+  helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" \
+    --set-string 'configRepo.files.customer-service-k8s\.yml=cqk8s: {edit: v2}' >"$out/edit.yaml" 2>/dev/null
+  same=1
+  for c in customer-service order-service; do  # each Deployment's text, before and after
+    a=$(awk -v n="$c" 'BEGIN{RS="---\n"} /kind: Deployment/ && index($0, "name: cq-cqrs-ordering-" n "\n")' "$d")
+    b=$(awk -v n="$c" 'BEGIN{RS="---\n"} /kind: Deployment/ && index($0, "name: cq-cqrs-ordering-" n "\n")' "$out/edit.yaml")
+    [ -n "$a" ] && [ "$a" = "$b" ] || same=0
+  done
+  ca=$(grep -o 'checksum/config-repo: [0-9a-f]*' "$d")
+  cb=$(grep -o 'checksum/config-repo: [0-9a-f]*' "$out/edit.yaml")
+  if [ "$same" = 1 ] && [ -n "$ca" ] && [ "$ca" != "$cb" ] &&
+     grep -q 'name: cq-cqrs-ordering-config-server-headless$' "$d" && grep -q '^  clusterIP: None$' "$d" &&
+     grep -A3 'rollingUpdate:' "$d" | grep -q 'maxUnavailable: 0'; then
+    pass "a configRepo.files edit changes config-server's pod template only (services not rolled); headless Service for its replicas; maxUnavailable 0"
+  else
+    fail "configRepo edit: services' Deployments unchanged=$same, config-server checksum changed=$([ "$ca" != "$cb" ] && echo 1 || echo 0), headless Service / rolling strategy"
+  fi
+fi
+
 # --- 3b. bundled Kafka/PostgreSQL: official images, no Bitnami -------------------------------
 if [ -s "$d" ]; then
   if grep -q 'image: "docker.io/apache/kafka:' "$d" && grep -q 'image: "docker.io/library/postgres:' "$d" &&
