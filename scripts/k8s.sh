@@ -14,15 +14,17 @@
 # What runs (all as root, each with a pid file and a log in $CQ_K8S_DIR/{run,logs}):
 #   etcd (Debian's etcd-server, 127.0.0.1:2479), kube-apiserver (:6443), controller-manager,
 #   scheduler, kubelet (on a private containerd at /run/cqrs-k8s/containerd.sock, runc,
-#   cgroupfs, the CNI bridge plugin on 10.244.0.0/16), kube-proxy (iptables), the local
-#   volume provisioner (default StorageClass `local`) and CoreDNS (10.96.0.10) as a pod.
+#   cgroupfs, the CNI bridge plugin on 10.244.0.0/16), kube-proxy (iptables), kube-router's
+#   network-policy controller (iptables + ipset: the bridge plugin does not enforce
+#   NetworkPolicies by itself), the local volume provisioner (default StorageClass `local`)
+#   and CoreDNS (10.96.0.10) as a pod.
 #   Images, all built here (no registry is used): the project's cqrs-ordering:0.1.0, a pause
 #   image, CoreDNS, and stand-ins for apache/kafka, postgres and curlimages/curl built from
 #   the Maven Central jars and Debian packages, tagged as the chart's values name them.
 #   `up` starts a fresh cluster (new etcd data) each time; the PKI and the image store stay.
 #
 # Needs root and Debian packages containerd runc etcd-server containernetworking-plugins
-# conntrack iptables openssl (scripts/setup.sh --k8s), Go >= 1.24 and a Docker engine.
+# conntrack iptables ipset openssl (scripts/setup.sh --k8s), Go >= 1.24 and a Docker engine.
 # Env: CQ_K8S_DIR (default <repo>/.stack/k8s), CQ_K8S_CACHE (scripts/k8s/build.sh),
 #      CQ_K8S_HOST_IP (default: the address of the default route).
 set -euo pipefail
@@ -43,7 +45,7 @@ kubeconfig=$dir/admin.kubeconfig
 
 say() { printf 'k8s: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 
 host_ip() {
   [ -n "${CQ_K8S_HOST_IP:-}" ] && { echo "$CQ_K8S_HOST_IP"; return; }
@@ -92,7 +94,7 @@ wait_for() {
 need_tools() {
   [ "$(id -u)" = 0 ] || die "needs root (kubelet, containerd, iptables)"
   local t missing=()
-  for t in containerd containerd-shim-runc-v2 runc etcd conntrack iptables openssl ctr ip; do
+  for t in containerd containerd-shim-runc-v2 runc etcd conntrack iptables ipset openssl ctr ip; do
     command -v "$t" >/dev/null || missing+=("$t")
   done
   [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
@@ -259,7 +261,7 @@ cmd_up() {
   if pid_alive kube-apiserver; then say "already up"; echo "$kubeconfig"; return 0; fi
   # the leftovers of an `up` that did not finish (or of a crash) go first
   local p
-  for p in containerd etcd kube-controller-manager kube-scheduler kubelet kube-proxy local-provisioner; do
+  for p in containerd etcd kube-controller-manager kube-scheduler kubelet kube-proxy kube-router local-provisioner; do
     if pid_alive "$p"; then say "$p runs without an apiserver: down first"; cmd_down; break; fi
   done
   say "binaries: scripts/k8s/build.sh"
@@ -314,6 +316,13 @@ cmd_up() {
   mkdir -p "$dir/volumes"
   start local-provisioner "$bin/local-provisioner" --kubeconfig "$kubeconfig" --node "$node" --dir "$dir/volumes"
   wait_for kubelet 120 kc wait --for=condition=Ready "node/$node" --timeout=2s
+  # NetworkPolicies: kube-router with only its firewall (no routing, no service proxy, no CNI);
+  # it looks its node up at start, so after the node registered
+  start kube-router "$bin/kube-router" --kubeconfig "$kubeconfig" --hostname-override "$node" \
+    --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+    --service-cluster-ip-range "$svc_cidr" --health-port=0 --metrics-port=0 --v=1
+  sleep 2
+  pid_alive kube-router || { tail -n 5 "$logs/kube-router.log" >&2; die "kube-router exited (log: $logs/kube-router.log)"; }
   sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|" -e "s|@DNS_IP@|$dns_ip|" "$root/scripts/k8s/addons.yaml" |
     kc apply -f - >/dev/null
   wait_for kube-apiserver 120 kc -n kube-system rollout status deploy/coredns --timeout=2s
@@ -343,6 +352,7 @@ cmd_down() {
   fi
   stop local-provisioner
   stop kubelet
+  stop kube-router
   stop kube-proxy
   [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
   stop kube-scheduler
@@ -397,6 +407,10 @@ cmd_down() {
     done
   done
   # the pods' cgroups (cgroup v1: one tree per controller; v2: one)
+  # kube-router's ipsets (KUBE-SRC-…, KUBE-DST-…), free once no rule refers to them
+  if command -v ipset >/dev/null; then
+    for c in $(ipset list -n 2>/dev/null | grep '^KUBE-'); do ipset destroy "$c" 2>/dev/null || true; done
+  fi
   for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods /sys/fs/cgroup/*/kubepods.slice; do
     [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
@@ -406,7 +420,7 @@ cmd_down() {
 
 cmd_status() {
   local p rc=0
-  for p in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy local-provisioner; do
+  for p in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router local-provisioner; do
     if pid_alive "$p"; then printf '%-24s running (pid %s)\n' "$p" "$(cat "$pids/$p.pid")"; else printf '%-24s stopped\n' "$p"; rc=1; fi
   done
   if pid_alive kube-apiserver; then

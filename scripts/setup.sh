@@ -11,7 +11,7 @@
 #    Debian's docker.io, unless the machine already has a dockerd — and debootstrap (the
 #    base image when Docker Hub is out of reach).
 # 5. With --k8s (scripts/test.sh passes it): what the test cluster of scripts/k8s.sh runs on —
-#    containerd, runc, etcd-server, containernetworking-plugins, conntrack, iptables, socat
+#    containerd, runc, etcd-server, containernetworking-plugins, conntrack, iptables, ipset, socat
 #    (the Kubernetes binaries themselves are built by scripts/k8s/build.sh, Go module proxy).
 #
 # Usage: scripts/setup.sh [--no-apt] [--no-kafka] [--docker] [--k8s]
@@ -77,7 +77,7 @@ if [ "$do_apt" = 1 ]; then
   fi
   if [ "$do_k8s" = 1 ]; then
     mapfile -t extra < <(not_installed containerd runc etcd-server containernetworking-plugins conntrack iptables \
-      socat openssl)
+      ipset socat openssl)
     apt_install " for the test cluster (scripts/k8s.sh)" ${extra[@]+"${extra[@]}"}
   fi
 fi

@@ -8,9 +8,9 @@
 #     model, place an order); the programs run as uid 10001;
 #  1b. secure by default: the auth Secret and five NetworkPolicies exist; config-server
 #     answers 401 to a pod without credentials and 200 with the services' ones (from the
-#     Secret), 401 to POST /monitor without the monitor secret; whether the cluster's CNI
-#     enforces the NetworkPolicies is measured (a pod outside the allowed set is refused, or
-#     the test says the CNI does not enforce them);
+#     Secret), 401 to POST /monitor without the monitor secret; a pod outside the allowed set
+#     cannot connect to config-server or Kafka (the cluster enforces NetworkPolicies with
+#     kube-router's controller; CQ_K8S_REQUIRE_NETPOL=0 only reports a CNI that does not);
 #  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap:
 #     config-server serves the edit;
 #  3. `kubectl delete pod` of config-server, customer-service and order-service in turn: the
@@ -117,13 +117,15 @@ service_get() {
 }
 
 # pod_curl NAME LABELS ARGS...: runs curl in a short-lived pod (the chart's test image) in $ns
-# with the given labels (k=v,k=v); prints the HTTP status (000: no connection)
+# with the given labels (k=v,k=v); prints the HTTP status (000: no connection). A new pod's
+# address reaches the policy controller's sets a moment after it starts: callers that expect
+# to get through retry (--retry-connrefused).
 pod_curl() {
   local name=$1 labels=$2; shift 2
-  kubectl run -n "$ns" "$name" --restart=Never --rm -i --quiet --labels "$labels" \
+  { kubectl run -n "$ns" "$name" --restart=Never --rm -i --quiet --labels "$labels" \
     --image docker.io/curlimages/curl:8.11.1 --image-pull-policy IfNotPresent \
     --overrides '{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":10001,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"'"$name"'","image":"docker.io/curlimages/curl:8.11.1","command":["curl"],"args":'"$(printf '%s\n' "$@" | jq -R . | jq -sc .)"',"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"readOnlyRootFilesystem":true}}]}}' \
-    2>/dev/null | tail -n 1
+    2>/dev/null || true; } | tail -n 1   # curl's own exit code is not the point
 }
 
 helm_test() { # helm_test RELEASE NS WHAT (the bundled release: the README's command)
@@ -163,21 +165,23 @@ pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.config-c
 helm upgrade cqrs-ordering helm/cqrs-ordering -n "$ns" --reuse-values --wait --timeout 5m \
   --set 'networkPolicy.monitorFrom[0].podSelector.matchLabels.cqrs-test=monitor-source' >"$work/upgrade-np.log" 2>&1 ||
   { cat "$work/upgrade-np.log"; fail "helm upgrade (monitorFrom)"; }
-code=$(pod_curl cq-anon cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --max-time 10 "$cs_url/customer-service/k8s")
+code=$(pod_curl cq-anon cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --retry 10 --retry-delay 1 --retry-connrefused --max-time 20 "$cs_url/customer-service/k8s")
 [ "$code" = 401 ] || fail "config-server answered $code (want 401) to a pod without credentials"
-code=$(pod_curl cq-monitor cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -d path=customer-service.yml "$cs_url/monitor")
+code=$(pod_curl cq-monitor cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --retry 10 --retry-delay 1 --retry-connrefused --max-time 20 -X POST -d path=customer-service.yml "$cs_url/monitor")
 [ "$code" = 401 ] || fail "POST /monitor without the monitor secret answered $code (want 401)"
-code=$(pod_curl cq-creds cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --max-time 10 -u "cqrs-ordering:$pw" "$cs_url/customer-service/k8s")
+code=$(pod_curl cq-creds cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --retry 10 --retry-delay 1 --retry-connrefused --max-time 20 -u "cqrs-ordering:$pw" "$cs_url/customer-service/k8s")
 [ "$code" = 200 ] || fail "config-server answered $code (want 200) with the services' credentials"
 say "config-server: 401 without credentials, 401 on /monitor without its secret, 200 with the Secret's credentials"
-# a pod outside the allowed set: refused when the CNI enforces NetworkPolicies
+# a pod outside the allowed set: refused (kube-router's controller enforces the policies)
 code=$(pod_curl cq-outsider cqrs-test=outsider -s -o /dev/null -w '%{http_code}' --max-time 5 "$cs_url/actuator/health")
-if [ "$code" = 000 ]; then
-  say "NetworkPolicy enforced: a pod outside the allowed set cannot connect to config-server"
-elif [ "${CQ_K8S_REQUIRE_NETPOL:-0}" = 1 ]; then
-  fail "a pod outside the allowed set reached config-server (HTTP $code): NetworkPolicies not enforced"
+# Kafka does not speak HTTP: whether the TCP connection was made is time_connect (0 = never)
+code2=$(pod_curl cq-outsider2 cqrs-test=outsider -s -o /dev/null -w '%{time_connect}' --max-time 5 http://cqrs-ordering-kafka:9092/)
+if [ "$code" = 000 ] && [ "${code2:-0}" = 0.000000 ]; then
+  say "NetworkPolicies enforced: a pod outside the allowed set cannot connect to config-server nor to Kafka"
+elif [ "${CQ_K8S_REQUIRE_NETPOL:-1}" = 1 ]; then
+  fail "a pod outside the allowed set reached config-server (HTTP $code) or Kafka (connect ${code2}s): NetworkPolicies not enforced"
 else
-  say "NOTE: the cluster's CNI (bridge plugin) does not enforce NetworkPolicies: an outside pod got HTTP $code from config-server"
+  say "NOTE: NetworkPolicies not enforced: an outside pod got HTTP $code from config-server, connected to Kafka in ${code2}s"
 fi
 
 # ---------------------------------------------------------------- 2. upgrade: config-repo edit
