@@ -19,6 +19,11 @@
 #        #includes "…" a file of B. Any such dependency on a cycle fails.
 #  5. docs/architecture.md: every row naming a `path/file.c` and a `function()` is true —
 #     the file exists and defines (or declares, for a .h) that function.
+#  6. layers (customer-service/ and order-service/): an include or a symbol reference between
+#     two layers that the table under "## Layers" in docs/architecture.md does not allow
+#     (domain → nothing; application → domain; dataaccess, messaging, http → application,
+#     domain; main → all); libpq (directly or through a header) outside dataaccess/ and main;
+#     an SQL statement outside dataaccess/.
 # Without BUILD_DIR (or when it holds no objects) check 4a is skipped with a note.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -142,18 +147,15 @@ else
 fi
 
 # ---- 4b. include dependencies between modules
-while IFS= read -r line; do
-    [ -n "$line" ] && bad "include cycle: $line"
-done < <(for f in "${csrc[@]}"; do
+# Every #include "…" resolved to a tree file: "from<TAB>to" (the file ending in /name, or equal
+# to it, that shares the longest prefix with the including file).
+incedges=$(for f in "${csrc[@]}"; do
     sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' -- "$f" |
         while IFS= read -r inc; do printf '%s\t%s\n' "$f" "$inc"; done
 done | awk -F'\t' -v list="$(printf '%s\n' "${csrc[@]}")" '
-    function module(p) { sub(/\.[ch]$/, "", p); sub(/_int$/, "", p); return p }
     function common(a, b,    n) { n = 0; while (n < length(a) && substr(a, 1, n + 1) == substr(b, 1, n + 1)) n++; return n }
     BEGIN { nf = split(list, all, "\n") }
     {
-        # resolve the include name to a tree file: the one ending in /name (or equal to it)
-        # that shares the longest prefix with the including file
         best = ""; bl = -1
         for (i = 1; i <= nf; i++) {
             f = all[i]
@@ -162,8 +164,13 @@ done | awk -F'\t' -v list="$(printf '%s\n' "${csrc[@]}")" '
                 if (l > bl) { bl = l; best = f }
             }
         }
-        if (best != "" && module($1) != module(best)) print module($1) "\t" module(best) "\t" $1 "→" best
-    }' | cycles)
+        if (best != "") print $1 "\t" best
+    }')
+while IFS= read -r line; do
+    [ -n "$line" ] && bad "include cycle: $line"
+done < <(printf '%s\n' "$incedges" | awk -F'\t' '
+    function module(p) { sub(/\.[ch]$/, "", p); sub(/_int$/, "", p); return p }
+    NF == 2 && module($1) != module($2) { print module($1) "\t" module($2) "\t" $1 "→" $2 }' | cycles)
 
 # ---- 5. docs/architecture.md names real files and functions
 doc=docs/architecture.md
@@ -183,6 +190,84 @@ else
         fi
     done < <(grep '^|' "$doc")
     [ "$rows" -eq 0 ] && bad "$doc names no \`file\` + \`function()\` rows"
+fi
+
+# ---- 6. the layers of the services and the edges allowed between them
+# The table under "## Layers" in docs/architecture.md: "| `layer` | `dep`, `dep` |" ("—": none).
+# In customer-service/ and order-service/, a file's layer is its folder under src/ (a file
+# directly in src/ — main.c, config.c — is `main`). An include (4b's resolution) or a symbol
+# reference (4a's, with BUILD_DIR) from one layer to another that the table does not allow
+# fails. So does libpq — <libpq-fe.h>, or a tree header that includes it, however deeply —
+# outside dataaccess/ and main, and an SQL statement (a string literal starting with an SQL
+# command word) outside dataaccess/.
+# layer(file) in awk: "" outside the two services' src/
+layer_awk='function layer(f,    r) {
+    if (f !~ /^(customer|order)-service\/src\//) return ""
+    r = f; sub(/^[^\/]*\/src\//, "", r)
+    if (index(r, "/") == 0) return "main"
+    sub(/\/.*/, "", r); return r
+}'
+allow_tsv=""
+[ -f "$doc" ] && allow_tsv=$(awk '
+    /^## / { inside = ($0 ~ /^## Layers/); next }
+    inside && /^\| *`[a-z]+` *\|/ {
+        split($0, cell, "|")
+        name = cell[2]; gsub(/[ `]/, "", name)
+        deps = cell[3]; gsub(/`/, "", deps); gsub(/,/, " ", deps); gsub(/—/, "", deps)
+        gsub(/^ +| +$/, "", deps); gsub(/ +/, " ", deps)
+        print name "\t" deps
+    }' "$doc")
+if [ -z "$allow_tsv" ]; then
+    bad "$doc has no layer table under '## Layers' (| \`layer\` | \`may depend on\`, … |)"
+else
+    for l in domain application dataaccess messaging http main; do
+        printf '%s\n' "$allow_tsv" | cut -f1 | grep -qx "$l" || bad "$doc: the layer table has no row for \`$l\`"
+    done
+    while IFS= read -r line; do
+        [ -n "$line" ] && bad "$line"
+    done < <({
+        printf '%s\n' "$incedges" | awk -F'\t' 'NF == 2 { print $1 "\t" $2 "\t#include" }'
+        printf '%s\n' "${edges:-}" | awk -F'\t' 'NF == 3 { print $1 "\t" $2 "\tsymbol " $3 }'
+    } | awk -F'\t' -v allow="$allow_tsv" -v doc="$doc" "$layer_awk"'
+        BEGIN { n = split(allow, rows, "\n"); for (i = 1; i <= n; i++) { split(rows[i], c, "\t"); ok[c[1]] = " " c[2] " " } }
+        {
+            a = layer($1); b = layer($2)
+            if (a == "" || b == "" || a == b) next
+            split($1, x, "/"); split($2, y, "/")
+            if (x[1] != y[1]) print "layer edge: " $1 " → " $2 " (" $3 "): across services"
+            else if (index(ok[a], " " b " ") == 0)
+                print "layer edge: " $1 " (" a ") → " $2 " (" b ") by " $3 ", which " doc " does not allow"
+        }' | sort -u)
+fi
+# libpq outside dataaccess/ and main: <libpq-fe.h> included directly, or a tree header that
+# includes it, however deeply
+while IFS= read -r line; do
+    [ -n "$line" ] && bad "$line"
+done < <({
+    grep -El '^[[:space:]]*#[[:space:]]*include[[:space:]]*<libpq-fe\.h>' -- "${csrc[@]}" | sed 's/$/\t<libpq-fe.h>\tdirect/'
+    printf '%s\n' "$incedges" | awk -F'\t' 'NF == 2 { print $1 "\t" $2 "\tedge" }'
+} | awk -F'\t' "$layer_awk"'
+    $3 == "direct" { via[$1] = $2; next }
+    { from[++n] = $1; to[n] = $2 }
+    END {
+        do {
+            changed = 0
+            for (i = 1; i <= n; i++)
+                if ((to[i] in via) && !(from[i] in via)) { via[from[i]] = to[i]; changed = 1 }
+        } while (changed)
+        for (f in via) {
+            l = layer(f)
+            if (l != "" && l != "dataaccess" && l != "main")
+                print "libpq outside dataaccess/: " f " includes it (via " via[f] ")"
+        }
+    }' | sort)
+# SQL outside dataaccess/: a string literal that starts with an SQL command word
+sqlre='"(SELECT|INSERT INTO|UPDATE|DELETE FROM|LISTEN|NOTIFY|LOCK TABLE|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|ALTER TABLE|CREATE|DROP|SET [a-z_]+ (TO|=))( |;|")'
+mapfile -t nonda < <(printf '%s\n' "${csrc[@]}" | grep -E '^(customer|order)-service/src/' | grep -v '/src/dataaccess/')
+if [ "${#nonda[@]}" -gt 0 ]; then
+    while IFS= read -r line; do
+        [ -n "$line" ] && bad "SQL outside dataaccess/: $line"
+    done < <(grep -EHo "$sqlre" -- "${nonda[@]}" | sort -u)
 fi
 
 [ "$fail" -eq 0 ] && echo "layout: ok (${#files[@]} files, ${#csrc[@]} C files)"
