@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define HTTPD_DRAIN_GRACE_MS 100 /* see thread_main's drain */
 #define HTTPD_MAX_ROUTES 64
 #define HTTPD_MAX_THREADS 64
 
@@ -366,6 +367,13 @@ static void *thread_main(void *arg)
     h2o_context_request_shutdown(&t->ctx);
     if (s->o.loop_hook != NULL)
         s->o.loop_hook(s->o.loop_ctx, &t->ctx, HTTPD_LOOP_DRAIN);
+    /* A request already on its way — on a connection accepted just before (possibly by
+     * another loop thread a moment ago), or on an idle keep-alive one — still gets its
+     * answer (with Connection: close) instead of a closed connection the client would
+     * report as a failure: a short grace before the idle ones are closed. */
+    uint64_t grace = h2o_now(loop) + HTTPD_DRAIN_GRACE_MS;
+    while (t->nconn > 0 && h2o_now(loop) < grace)
+        h2o_evloop_run(loop, 10);
     /* HTTP/1 in 2.2.5 does not close idle connections on shutdown: expire them now, and
      * TLS handshakes that have not finished */
     t->ctx.http1.req_timeout.timeout = 0;

@@ -15,8 +15,10 @@
  * Shutdown (the pattern tested in docs/c-notes.md §2): call httpd_block_signals() in main
  * BEFORE any thread is created (rdkafka, libpq, ours), start, then either
  * httpd_run_until_signal() or httpd_wait_signal() + your own teardown + httpd_stop().
- * httpd_stop stops accepting, lets in-flight requests finish, closes idle keep-alive
- * connections, waits up to `drain_ms` for the connections to go, joins the threads.
+ * httpd_stop stops accepting, lets in-flight requests finish, serves for 100 ms more the
+ * requests already on their way (on just-accepted or idle keep-alive connections; answered
+ * with Connection: close), closes idle keep-alive connections, waits up to `drain_ms` for
+ * the connections to go, joins the threads.
  *
  * TLS (httpd_tls.c): with opts.tls.cert_file set the listener speaks TLS 1.2+ only (a
  * modern cipher list, HTTP/1.1; no HTTP/2), optionally asking for client certificates

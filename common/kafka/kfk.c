@@ -354,6 +354,26 @@ int kfk_reachable(rd_kafka_t *rk, int timeout_ms)
     return ok;
 }
 
+int kfk_probe(rd_kafka_conf_t *conf, kfk_role_t role, int timeout_ms, char *err, size_t errlen)
+{
+    char e[512], bs[512] = "";
+    size_t bl = sizeof bs;
+    if (rd_kafka_conf_get(conf, "bootstrap.servers", bs, &bl) != RD_KAFKA_CONF_OK)
+        snprintf(bs, sizeof bs, "?");
+    rd_kafka_t *rk =
+        rd_kafka_new(role == KFK_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        errbuf_set(err, errlen, "Kafka client: %s", e);
+        return -1;
+    }
+    int ok = kfk_reachable(rk, timeout_ms);
+    rd_kafka_destroy(rk);
+    if (!ok)
+        errbuf_set(err, errlen, "no Kafka broker of %s answered within %d ms", bs, timeout_ms);
+    return ok ? 0 : -1;
+}
+
 /* Whether `entry` ("host:port") is advertised by one of the metadata's brokers. */
 static int kfk_advertised(const struct rd_kafka_metadata *md, const char *entry, size_t len)
 {

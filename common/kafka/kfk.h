@@ -109,4 +109,9 @@ int kfk_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
 /* 1 when a broker answered a metadata request within timeout_ms, else 0. */
 int kfk_reachable(rd_kafka_t *rk, int timeout_ms);
 
+/* A client of `role` made from `conf` (STOLEN) asks for the brokers once (kfk_reachable):
+ * 0 when one answered within timeout_ms, or -1 with err naming bootstrap.servers. For a
+ * restart in place's pre-check of new Kafka settings. */
+int kfk_probe(rd_kafka_conf_t *conf, kfk_role_t role, int timeout_ms, char *err, size_t errlen);
+
 #endif

@@ -130,6 +130,20 @@ int svc_migrate(const char *conninfo, const char *app, const embed_file_t *files
 
 /* ---- health ---- */
 
+int svc_pg_probe(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    int rc = 0;
+    if (PQstatus(c) != CONNECTION_OK) {
+        const char *m = c != NULL ? PQerrorMessage(c) : "out of memory";
+        size_t n = strcspn(m, "\n");
+        snprintf(err, errlen, "the database does not answer: %.*s", (int)n, m);
+        rc = -1;
+    }
+    PQfinish(c);
+    return rc;
+}
+
 int svc_pool_up(void *pool)
 {
     return pgpool_ping(pool);

@@ -1,7 +1,7 @@
 /* svc_pg.h — the PostgreSQL part of the glue both services share (common/svc.h has the
- * rest): the libpq conninfo built from the datasource.* keys, the start-up migration, and a
- * readiness check over a connection pool. Kept apart so a program without a database
- * (config-server) links no libpq.
+ * rest): the libpq conninfo built from the datasource.* keys, the start-up migration, a
+ * readiness check over a connection pool, and a one-connection probe. Kept apart so a program without a
+ * database (config-server) links no libpq.
  */
 #ifndef CQ_SVC_PG_H
 #define CQ_SVC_PG_H
@@ -29,6 +29,10 @@ char *svc_conninfo(const cfgcli_t *cfg, const char *app, char *err, size_t errle
  * without a word when a signal is pending (see svc_stop_requested). */
 int svc_migrate(const char *conninfo, const char *app, const embed_file_t *files, int attempts,
                 const clog_t *log);
+
+/* One connection to `conninfo` and back (a restart in place's pre-check of a new
+ * datasource): 0, or -1 with libpq's reason in err. */
+int svc_pg_probe(const char *conninfo, char *err, size_t errlen);
 
 /* A svc_check_t up(): 1 when the pgpool_t `pool` reaches its database (pgpool_ping). */
 int svc_pool_up(void *pool);

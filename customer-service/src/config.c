@@ -1,4 +1,5 @@
-/* config.c — cfgcli → cs_config_t (and the producer's librdkafka conf). See config.h. */
+/* config.c — cfgcli → cs_config_t (and the producer's librdkafka conf), the key classes,
+ * the restart pre-check. See config.h. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +8,25 @@
 
 #include "svc.h"
 #include "svc_pg.h"
+
+/* What a change to each key needs (customer-service/README.md, "Configuration changes"). */
+const svc_key_rule_t cs_config_keys[] = {
+    {"logging.level", SVC_KEY_LIVE},
+    {"logging.level.*", SVC_KEY_LIVE},
+    {"server.*", SVC_KEY_RESTART},
+    {"datasource.*", SVC_KEY_RESTART},
+    {"kafka-config.bootstrap-servers", SVC_KEY_RESTART},
+    {"kafka-config.num-of-partitions", SVC_KEY_RESTART},
+    {"kafka-config.replication-factor", SVC_KEY_RESTART},
+    {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
+    {"kafka-config.schema-registry-url", SVC_KEY_RESTART},
+    {"kafka-config.schema-registry-user", SVC_KEY_RESTART},
+    {"kafka-config.schema-registry-password", SVC_KEY_RESTART},
+    {"kafka-producer-config.*", SVC_KEY_RESTART},
+    {"customer-service.customer-topic-name", SVC_KEY_RESTART},
+    {"outbox.*", SVC_KEY_RESTART},
+};
+const size_t cs_config_nkeys = sizeof cs_config_keys / sizeof cs_config_keys[0];
 
 static int cs_collect_kv(void *ud, const char *key, const char *rest, const char *value, const char *source)
 {
@@ -97,4 +117,43 @@ void cs_config_clear(cs_config_t *cfg)
         return;
     free(cfg->conninfo);
     cfg->conninfo = NULL;
+}
+
+cs_config_t *cs_config_new(const cfgcli_t *c, char *err, size_t errlen)
+{
+    cs_config_t *cfg = calloc(1, sizeof *cfg);
+    rd_kafka_conf_t *conf = NULL;
+    if (cfg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cs_config_load(cfg, c, err, errlen) != 0 ||
+        (conf = cs_config_producer_conf(cfg, err, errlen)) == NULL) {
+        cs_config_free(cfg);
+        return NULL;
+    }
+    rd_kafka_conf_destroy(conf);
+    return cfg;
+}
+
+void cs_config_free(cs_config_t *cfg)
+{
+    cs_config_clear(cfg);
+    free(cfg);
+}
+
+int cs_config_preflight(const cs_config_t *cfg, char *err, size_t errlen)
+{
+    char e[512];
+    rd_kafka_conf_t *conf;
+    if (svc_pg_probe(cfg->conninfo, e, sizeof e) != 0) {
+        snprintf(err, errlen, "datasource: %s", e);
+        return -1;
+    }
+    conf = cs_config_producer_conf(cfg, e, sizeof e);
+    if (conf == NULL || kfk_probe(conf, KFK_PRODUCER, 5000, e, sizeof e) != 0) { /* conf stolen */
+        snprintf(err, errlen, "kafka: %s", e);
+        return -1;
+    }
+    return 0;
 }

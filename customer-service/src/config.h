@@ -1,6 +1,9 @@
-/* config.h — customer-service's configuration, read once from the config client (cfgcli)
- * into a plain struct with the documented defaults (config-repo/customer-service.yml), every
- * value checked; the counterpart of order-service/src/config.h.
+/* config.h — customer-service's configuration, read from the config client (cfgcli) into a
+ * plain struct with the documented defaults (config-repo/customer-service.yml), every value
+ * checked — at start, and again for every new configuration the watcher or POST
+ * /actuator/refresh brings (common/svc/svc_live.h) — and the class of every key it reads
+ * (applied live, or a restart in place; the README's table). The counterpart of
+ * order-service/src/config.h.
  */
 #ifndef CS_CONFIG_H
 #define CS_CONFIG_H
@@ -10,6 +13,7 @@
 #include "cfgcli.h"
 #include "httpd.h"
 #include "kfk.h"
+#include "svc_live.h"
 
 #define CS_MAX_KV 128
 
@@ -50,5 +54,19 @@ int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
 rd_kafka_conf_t *cs_config_producer_conf(const cs_config_t *cfg, char *err, size_t errlen);
 /* Frees what cs_config_load allocated. NULL-safe. */
 void cs_config_clear(cs_config_t *cfg);
+
+/* cs_config_load into a new struct, plus the producer's librdkafka settings checked
+ * (cs_config_producer_conf): the checks the start-up makes; the settings object of
+ * svc_live. Owned (cs_config_free; `c` must outlive it) or NULL + err. */
+cs_config_t *cs_config_new(const cfgcli_t *c, char *err, size_t errlen);
+void cs_config_free(cs_config_t *cfg);
+
+/* Before a restart in place for new settings: the database answers (svc_pg_probe) and a
+ * Kafka broker does, with the producer's settings (kfk_probe). 0, or -1 + err. */
+int cs_config_preflight(const cs_config_t *cfg, char *err, size_t errlen);
+
+/* Every key customer-service reads, with its class (svc_key_rule_t). */
+extern const svc_key_rule_t cs_config_keys[];
+extern const size_t cs_config_nkeys;
 
 #endif

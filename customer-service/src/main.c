@@ -7,9 +7,11 @@
  * once, exit 70) and the outbox relay, then wait for SIGTERM/SIGINT: stop accepting, finish
  * in-flight requests, flush the producer, exit 0 — within 10 s (common/svc/svc.h's watchdog ends
  * an overrunning teardown with exit 75; unpublished outbox rows stay in the outbox for the
- * next relay). A SIGTERM during the start-up is honoured between its steps. The glue shared
- * with order-service (arguments, configuration, conninfo, migration, health, metrics, stop)
- * is common/svc/svc.h.
+ * next relay). A SIGTERM during the start-up is honoured between its steps. While it runs,
+ * the configuration is watched (common/svc/svc_live.h): live keys apply at once, a
+ * restart-class change drains the same way, keeps the listening socket and re-executes the
+ * program, which fetches the configuration again. The glue shared with order-service
+ * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc/svc.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +48,20 @@ static void usage(FILE *out)
             "  CONFIG_SERVER_URL   comma list of config-server URLs (default %s)\n"
             "  APP_PROFILES        profiles, e.g. local, test, k8s (default \"default\")\n"
             "  CONFIG_LABEL, CONFIG_SERVER_USER/PASSWORD, CONFIG_CACHE_FILE (see config-repo/README.md)\n"
+            "  CONFIG_WATCH        false = read the configuration at start only (default: follow it;\n"
+            "                      CONFIG_WATCH_WAIT_S, CONFIG_WATCH_INTERVAL_MS: config-repo/README.md)\n"
+            "  CUSTOMER_ADMIN_TOKEN  token for POST /actuator/refresh (Bearer, or Basic with it as the\n"
+            "                      password; unset = the endpoint is disabled)\n"
             "Every key can be overridden by an env var: server.port ← SERVER_PORT,\n"
             "kafka-config.bootstrap-servers ← KAFKA_CONFIG_BOOTSTRAP_SERVERS, …\n"
             "Keys used: server.port (8184), server.threads (8), server.max-body-bytes (65536),\n"
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
             "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, "
-            "logging.level.root.\n\n"
+            "logging.level.root.\n"
+            "Configuration changes: live keys (the log level) apply at once; the others restart the\n"
+            "program in place: it drains, keeps its listening socket and re-executes itself; an invalid\n"
+            "configuration is refused and shown on /health (customer-service/README.md, \"Configuration\n"
+            "changes\").\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
             "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
             "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
@@ -97,11 +107,38 @@ static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *r
     return codec;
 }
 
-static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t *log)
+typedef struct cs_main {
+    metrics_t *metrics;
+    svc_live_t *live; /* the configuration in effect */
+    int restart;      /* cs_serve ended for a restart in place */
+    int keep_fd;      /* the listening socket kept for it, or -1 */
+    int port;
+    char address[256]; /* server.address, copied: the snapshot goes with cs_serve */
+} cs_main_t;
+
+/* ---- the configuration while running (svc_live) ---- */
+static void *cs_live_build(void *self, const cfgcli_t *cfg, char *err, size_t errlen)
 {
-    int rc = EXIT_SOFTWARE;
+    return cs_config_new(cfg, err, errlen);
+}
+static void cs_live_free(void *self, void *settings)
+{
+    cs_config_free(settings);
+}
+static int cs_live_preflight(void *self, const void *settings, char *err, size_t errlen)
+{
+    return cs_config_preflight(settings, err, errlen);
+}
+
+/* Serves until SIGTERM/SIGINT (0) or a restart-class change (0, m->restart set, the
+ * listening socket in m->keep_fd), or a failed start (exit code). */
+static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
+{
+    int rc = EXIT_SOFTWARE, sig = 0;
     char err[1024] = "";
-    metrics_t *metrics = metrics_new();
+    metrics_t *metrics = m->metrics;
+    const svc_snap_t *snap = svc_live_acquire(m->live);
+    const cs_config_t *cfg = snap->settings;
     pgpool_t *pool = NULL;
     outbox_pgstore_t *ostore = NULL;
     outbox_relay_t *relay = NULL;
@@ -155,8 +192,13 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
     /* HTTP before the relay thread: a taken port fails the start before any row is sent. */
     http = (customer_http_t){&app, log};
     const svc_check_t checks[] = {{"db", svc_pool_up, pool}, {"kafka", outbox_relay_kafka_ok, relay}};
-    const svc_http_t sh = {
-        .metrics = metrics, .checks = checks, .n_checks = sizeof checks / sizeof checks[0]};
+    const char *token = getenv("CUSTOMER_ADMIN_TOKEN");
+    const svc_http_t sh = {.metrics = metrics,
+                           .checks = checks,
+                           .n_checks = sizeof checks / sizeof checks[0],
+                           .live = m->live,
+                           .admin_token = token,
+                           .admin_token_env = "CUSTOMER_ADMIN_TOKEN"};
     const httpd_opts_t ho = {.host = cfg->address,
                              .port = cfg->port,
                              .threads = cfg->http_threads,
@@ -172,7 +214,19 @@ static int cs_serve(const cs_config_t *cfg, const evcodec_t *codec, const clog_t
         goto cleanup;
     }
     clog_info(log, "customer-service %s listening on port %d", CQ_VERSION, httpd_port(srv));
-    stop = svc_wait_stop(log, STOP_DEADLINE_MS, "draining HTTP, flushing the producer", NULL);
+    if (svc_live_watch(m->live, err, sizeof err) != 0)
+        clog_warn(log, "configuration changes will not be followed: %s", err);
+    m->restart = svc_live_wait(m->live, &sig) == SVC_LIVE_RESTART;
+    if (m->restart)
+        clog_info(log, "restart in place: draining HTTP, flushing the producer (at most %d ms)",
+                  STOP_DEADLINE_MS);
+    else
+        clog_info(log, "signal %d: draining HTTP, flushing the producer (at most %d ms)", sig,
+                  STOP_DEADLINE_MS);
+    stop = svc_stop_guard(log, STOP_DEADLINE_MS);
+    m->keep_fd = m->restart ? httpd_keep_listener(srv) : -1;
+    m->port = cfg->port;
+    snprintf(m->address, sizeof m->address, "%s", cfg->address);
     httpd_stop(srv);
     outbox_relay_stop(relay);
     rc = 0;
@@ -185,10 +239,10 @@ cleanup:
     if (pconf)
         rd_kafka_conf_destroy(pconf);
     pgpool_free(pool);
-    metrics_free(metrics);
     svc_stop_done(stop);
-    if (rc == 0)
+    if (rc == 0 && !m->restart)
         clog_info(log, "stopped");
+    svc_live_release(m->live, snap);
     return rc;
 }
 
@@ -198,32 +252,56 @@ int main(int argc, char **argv)
     int command = -1;
     clog_t log;
     cfgcli_t *cfgc = NULL;
-    cs_config_t cfg = {0};
+    cs_config_t *cfg = NULL;
     evcodec_t *codec = NULL;
+    cs_main_t m = {.keep_fd = -1};
     char err[1024];
     int rc = svc_start(&info, argc, argv, 0, &log, &command, &cfgc);
 
     if (rc != SVC_CONTINUE)
         return rc;
     rc = EXIT_SOFTWARE;
-    if (cs_config_load(&cfg, cfgc, err, sizeof err) != 0) {
+    cfg = cs_config_new(cfgc, err, sizeof err);
+    if (cfg == NULL) {
         clog_error(&log, "%s", err);
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
     clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfgc),
-              cfgcli_version(cfgc), cfg.topic, cfg.bootstrap);
-    if (svc_migrate(cfg.conninfo, "customer-service", customer_migrations, 10, &log) != 0) {
+              cfgcli_version(cfgc), cfg->topic, cfg->bootstrap);
+    if (svc_live_restart_reason() != NULL)
+        clog_info(&log, "restarted in place: %s", svc_live_restart_reason());
+    if (svc_migrate(cfg->conninfo, "customer-service", customer_migrations, 10, &log) != 0) {
         rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
         goto cleanup;
     }
-    codec = cs_codec_new(&cfg, &log, &rc);
+    codec = cs_codec_new(cfg, &log, &rc);
     if (codec == NULL)
         goto cleanup;
-    rc = cs_serve(&cfg, codec, &log);
+    m.metrics = metrics_new();
+    const svc_live_opts_t lo = {.app = "customer-service",
+                                .metric_prefix = "customer",
+                                .rules = cs_config_keys,
+                                .n_rules = cs_config_nkeys,
+                                .ops = {cs_live_build, cs_live_free, cs_live_preflight, NULL},
+                                .self = &m,
+                                .log = &log,
+                                .metrics = m.metrics};
+    m.live = m.metrics != NULL ? svc_live_new(&lo, cfgc, cfg, err, sizeof err) : NULL;
+    cfgc = NULL; /* stolen */
+    cfg = NULL;
+    if (m.live == NULL) {
+        clog_error(&log, "start-up failed: %s", m.metrics != NULL ? err : "out of memory");
+        goto cleanup;
+    }
+    rc = cs_serve(&m, codec, &log);
 cleanup:
     evcodec_free(codec);
-    cs_config_clear(&cfg);
+    if (rc == 0 && m.restart)
+        rc = svc_live_reexec(m.live, argv, m.keep_fd, m.address, m.port, &log);
+    svc_live_free(m.live);
+    metrics_free(m.metrics);
+    cs_config_free(cfg);
     cfgcli_free(cfgc);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* config.c — cfgcli → os_config_t. See config.h. */
+/* config.c — cfgcli → os_config_t, the key classes, the restart pre-check. See config.h. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +7,27 @@
 
 #include "svc.h"
 #include "svc_pg.h"
+
+/* What a change to each key needs (order-service/README.md, "Configuration changes"). */
+const svc_key_rule_t os_config_keys[] = {
+    {"logging.level", SVC_KEY_LIVE},
+    {"logging.level.*", SVC_KEY_LIVE},
+    {"order-service.customer-wait-ms", SVC_KEY_LIVE},
+    {"projection.batch-size", SVC_KEY_LIVE},
+    {"projection.max-retries", SVC_KEY_LIVE},
+    {"projection.retry-backoff-ms", SVC_KEY_LIVE},
+    {"kafka-consumer-config.poll-timeout-ms", SVC_KEY_LIVE},
+    {"server.*", SVC_KEY_RESTART},
+    {"datasource.*", SVC_KEY_RESTART},
+    {"kafka-config.bootstrap-servers", SVC_KEY_RESTART},
+    {"kafka-config.num-of-partitions", SVC_KEY_RESTART},
+    {"kafka-config.replication-factor", SVC_KEY_RESTART},
+    {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
+    {"kafka-consumer-config.*", SVC_KEY_RESTART},
+    {"order-service.customer-topic-name", SVC_KEY_RESTART},
+    {"order-service.dlq-topic-name", SVC_KEY_RESTART},
+};
+const size_t os_config_nkeys = sizeof os_config_keys / sizeof os_config_keys[0];
 
 typedef struct os_kv_acc {
     os_config_t *cfg;
@@ -100,4 +121,54 @@ void os_config_clear(os_config_t *cfg)
         return;
     free(cfg->conninfo);
     cfg->conninfo = NULL;
+}
+
+os_config_t *os_config_new(const cfgcli_t *c, char *err, size_t errlen)
+{
+    os_config_t *cfg = calloc(1, sizeof *cfg);
+    rd_kafka_conf_t *conf = NULL;
+    if (cfg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (os_config_load(cfg, c, err, errlen) != 0)
+        goto fail;
+    /* the consumer's properties, as the projection's consumer will apply them */
+    conf = kfk_conf_new(cfg->bootstrap, "order-service", NULL, err, errlen);
+    if (conf == NULL ||
+        kfk_conf_apply_all(conf, KFK_CONSUMER, cfg->consumer_kv, cfg->n_consumer_kv, err, errlen))
+        goto fail;
+    rd_kafka_conf_destroy(conf);
+    return cfg;
+fail:
+    if (conf != NULL)
+        rd_kafka_conf_destroy(conf);
+    os_config_free(cfg);
+    return NULL;
+}
+
+void os_config_free(os_config_t *cfg)
+{
+    os_config_clear(cfg);
+    free(cfg);
+}
+
+int os_config_preflight(const os_config_t *cfg, char *err, size_t errlen)
+{
+    char e[512];
+    if (svc_pg_probe(cfg->conninfo, e, sizeof e) != 0) {
+        snprintf(err, errlen, "datasource: %s", e);
+        return -1;
+    }
+    rd_kafka_conf_t *conf = kfk_conf_new(cfg->bootstrap, "order-service-check", NULL, e, sizeof e);
+    if (conf != NULL &&
+        kfk_conf_apply_all(conf, KFK_CONSUMER, cfg->consumer_kv, cfg->n_consumer_kv, e, sizeof e) != 0) {
+        rd_kafka_conf_destroy(conf);
+        conf = NULL;
+    }
+    if (conf == NULL || kfk_probe(conf, KFK_CONSUMER, 5000, e, sizeof e) != 0) { /* conf stolen */
+        snprintf(err, errlen, "kafka: %s", e);
+        return -1;
+    }
+    return 0;
 }

@@ -1,5 +1,8 @@
-/* config.h — order-service's configuration, read once from the config client (cfgcli) into
- * a plain struct with the documented defaults (config-repo/order-service.yml).
+/* config.h — order-service's configuration, read from the config client (cfgcli) into a
+ * plain struct with the documented defaults (config-repo/order-service.yml) — at start, and
+ * again for every new configuration the watcher or POST /actuator/refresh brings (with the
+ * same checks; common/svc/svc_live.h) — and the class of every key it reads (what a change
+ * needs: applied live, or a restart in place; the README's table).
  */
 #ifndef OS_CONFIG_H
 #define OS_CONFIG_H
@@ -9,6 +12,7 @@
 #include "cfgcli.h"
 #include "httpd.h"
 #include "kfk.h"
+#include "svc_live.h"
 
 #define OS_MAX_KV 64
 
@@ -41,5 +45,19 @@ typedef struct os_config {
 int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen);
 /* Frees what os_config_load allocated. NULL-safe. */
 void os_config_clear(os_config_t *cfg);
+
+/* os_config_load into a new struct, plus the consumer's librdkafka settings checked as the
+ * start-up checks them: the whole settings object of svc_live. Owned (os_config_free; `c`
+ * must outlive it) or NULL + err. */
+os_config_t *os_config_new(const cfgcli_t *c, char *err, size_t errlen);
+void os_config_free(os_config_t *cfg);
+
+/* Before a restart in place for new settings: the database answers (svc_pg_probe) and a
+ * Kafka broker does (kfk_probe). 0, or -1 + err. */
+int os_config_preflight(const os_config_t *cfg, char *err, size_t errlen);
+
+/* Every key order-service reads, with its class (svc_key_rule_t). */
+extern const svc_key_rule_t os_config_keys[];
+extern const size_t os_config_nkeys;
 
 #endif

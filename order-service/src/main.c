@@ -7,6 +7,10 @@
  * accepting and drain HTTP, let the projector finish (commit) its batch, exit 0 — within
  * 10 s even with Kafka or PostgreSQL gone (common/svc/svc.h's watchdog; exit 75 if it has to
  * cut the teardown short). A SIGTERM during the start-up is honoured between its steps.
+ * While it runs, the configuration is watched (common/svc/svc_live.h): live keys reach the
+ * request handlers (a per-request copy of the application's settings) and the projector
+ * (os_projector_tune); a restart-class change drains the same way, keeps the listening
+ * socket and re-executes the program, which fetches the configuration again.
  * `order-service rebuild-read-model` rebuilds the read model from the topic and exits.
  * The settings are read and checked by config.c; the glue shared with customer-service
  * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc/svc.h.
@@ -63,10 +67,18 @@ static void usage(FILE *out)
             "                       'none' = no config server, keys from env vars only\n"
             "  APP_PROFILES         profiles, e.g. local (default: default)\n"
             "  LOG_LEVEL            log level (else the config key logging.level.root, default info)\n"
-            "  ORDER_ADMIN_TOKEN    token for the admin endpoint (unset = endpoint disabled)\n"
+            "  ORDER_ADMIN_TOKEN    token for the admin endpoints, POST /admin/rebuild-read-model and\n"
+            "                       POST /actuator/refresh (unset = both disabled)\n"
+            "  CONFIG_WATCH         false = read the configuration at start only (default: follow it;\n"
+            "                       CONFIG_WATCH_WAIT_S, CONFIG_WATCH_INTERVAL_MS: config-repo/README.md)\n"
             "  any config key as an env var, e.g. SERVER_PORT, DATASOURCE_HOST,\n"
             "  KAFKA_CONFIG_BOOTSTRAP_SERVERS, ORDER_SERVICE_CUSTOMER_TOPIC_NAME,\n"
             "  ORDER_SERVICE_CUSTOMER_WAIT_MS, KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID\n\n"
+            "configuration changes: live keys (log level, order-service.customer-wait-ms, projection.*,\n"
+            "  kafka-consumer-config.poll-timeout-ms) apply at once; the others (server.*, datasource.*,\n"
+            "  kafka-*, topic names) restart the program in place: it drains, keeps its listening\n"
+            "  socket and re-executes itself; an invalid configuration is refused and shown on /health\n"
+            "  (order-service/README.md, \"Configuration changes\").\n\n"
             "exit codes: 0 after SIGTERM/SIGINT (or a successful rebuild), 2 usage, %d configuration\n"
             "unavailable/invalid, %d database unreachable or migration failed, %d other failure\n"
             "(e.g. the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
@@ -92,7 +104,47 @@ typedef struct os_main {
     metrics_t *metrics;
     pgpool_t *pool;
     _Atomic(os_projector_t *) projector; /* set once started; read by the readiness checks */
+    svc_live_t *live;                    /* the configuration in effect */
+    int restart;                         /* os_serve ended for a restart in place */
+    int keep_fd;                         /* the listening socket kept for it, or -1 */
+    int port;
 } os_main_t;
+
+/* ---- the configuration while running (svc_live) ---- */
+static void *os_live_build(void *self, const cfgcli_t *cfg, char *err, size_t errlen)
+{
+    return os_config_new(cfg, err, errlen);
+}
+static void os_live_free(void *self, void *settings)
+{
+    os_config_free(settings);
+}
+static int os_live_preflight(void *self, const void *settings, char *err, size_t errlen)
+{
+    return os_config_preflight(settings, err, errlen);
+}
+static os_projector_tuning_t os_tuning(const os_config_t *cfg)
+{
+    return (os_projector_tuning_t){cfg->batch_size, cfg->poll_ms, cfg->max_retries,
+                                   (int)cfg->retry_backoff_ms};
+}
+/* After a live swap: the projector takes the new values at its next batch. */
+static void os_live_applied(void *self, const void *settings)
+{
+    os_projector_t *p = atomic_load(&((os_main_t *)self)->projector);
+    if (p != NULL) {
+        os_projector_tuning_t t = os_tuning(settings);
+        os_projector_tune(p, &t);
+    }
+}
+/* Once per POST /orders: the live values of the application's settings. */
+static void os_live_app(void *ctx, os_app_t *app)
+{
+    svc_live_t *live = ((os_main_t *)ctx)->live;
+    const svc_snap_t *s = svc_live_acquire(live);
+    app->customer_wait_ms = ((const os_config_t *)s->settings)->customer_wait_ms;
+    svc_live_release(live, s);
+}
 
 static int os_kafka_up(void *ctx)
 {
@@ -219,11 +271,15 @@ static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, c
     return wk->proj == NULL ? -1 : 0;
 }
 
-static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log)
+/* Serves until SIGTERM/SIGINT (0) or a restart-class change (0, m->restart set, the
+ * listening socket in m->keep_fd), or a failed start (exit code). The restart-class settings
+ * are the ones this image started with; the live ones come from m->live. */
+static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, char **argv)
 {
-    int rc = EXIT_RUNTIME;
+    int rc = EXIT_RUNTIME, sig = 0;
     char err[1024] = "";
-    os_main_t m = {0};
+    const svc_snap_t *snap = svc_live_acquire(mp->live);
+    const os_config_t *cfg = snap->settings;
     os_workers_t wk = {0};
     os_changes_t *changes = os_changes_new();
     os_pgrebuild_t *rstore = NULL;
@@ -233,11 +289,10 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     os_app_t app;
     os_http_t http;
 
-    m.metrics = metrics_new();
-    if (changes == NULL || m.metrics == NULL)
+    if (changes == NULL)
         goto cleanup;
-    m.pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
-    if (m.pool == NULL) {
+    mp->pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
+    if (mp->pool == NULL) {
         clog_error(log, "out of memory creating the database pool");
         goto cleanup;
     }
@@ -248,8 +303,8 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     }
 
     memset(&app, 0, sizeof app);
-    app.readmodel = os_pg_readmodel_port(m.pool);
-    app.orders = os_pg_orders_port(m.pool);
+    app.readmodel = os_pg_readmodel_port(mp->pool);
+    app.orders = os_pg_orders_port(mp->pool);
     app.clock = (os_clock_port_t){NULL, os_wall, os_mono};
     app.ids = (os_idgen_port_t){NULL, os_uuid};
     app.changes = os_changes_port(changes);
@@ -259,11 +314,15 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     /* HTTP first: a taken port fails the start before any Kafka group is joined. Until the
      * projector runs, readiness reports kafka and projection DOWN. */
     const char *token = getenv("ORDER_ADMIN_TOKEN");
-    http = (os_http_t){&app, os_rebuild_ctl_port(rctl), token, log};
+    http = (os_http_t){&app, os_rebuild_ctl_port(rctl), token, log, os_live_app, mp};
     const svc_check_t checks[] = {
-        {"db", svc_pool_up, m.pool}, {"kafka", os_kafka_up, &m}, {"projection", os_projection_up, &m}};
-    const svc_http_t sh = {
-        .metrics = m.metrics, .checks = checks, .n_checks = sizeof checks / sizeof checks[0]};
+        {"db", svc_pool_up, mp->pool}, {"kafka", os_kafka_up, mp}, {"projection", os_projection_up, mp}};
+    const svc_http_t sh = {.metrics = mp->metrics,
+                           .checks = checks,
+                           .n_checks = sizeof checks / sizeof checks[0],
+                           .live = mp->live,
+                           .admin_token = token,
+                           .admin_token_env = "ORDER_ADMIN_TOKEN"};
     const httpd_opts_t ho = {.port = cfg->port,
                              .threads = cfg->http_threads,
                              .max_body = (size_t)cfg->max_body,
@@ -273,22 +332,38 @@ static int os_serve(const os_config_t *cfg, const evcodec_t *codec, const clog_t
     srv = svc_http_start(&ho, &sh, os_routes, &http);
     if (srv == NULL)
         goto cleanup;
-    if (os_projection_build(cfg, codec, log, m.metrics, changes, &wk, err, sizeof err) != 0 ||
+    if (os_projection_build(cfg, codec, log, mp->metrics, changes, &wk, err, sizeof err) != 0 ||
         os_projector_start(wk.proj) != 0) {
         clog_error(log, "projection: %s", err);
         goto cleanup;
     }
-    atomic_store(&m.projector, wk.proj);
+    atomic_store(&mp->projector, wk.proj);
+    const svc_snap_t *now = svc_live_acquire(mp->live); /* a refresh during the start */
+    os_live_applied(mp, now->settings);
+    svc_live_release(mp->live, now);
     clog_ev(log, CLOG_INFO,
             json_pack("{s:i,s:s,s:s,s:s}", "port", httpd_port(srv), "topic", cfg->topic, "group",
                       cfg->group_id, "dlq", cfg->dlq_topic),
             "order-service listening on port %d", httpd_port(srv));
-    stop = svc_wait_stop(log, STOP_DEADLINE_MS, "draining HTTP, finishing the projection batch", NULL);
+    if (svc_live_watch(mp->live, err, sizeof err) != 0)
+        clog_warn(log, "configuration changes will not be followed: %s", err);
+    mp->restart = svc_live_wait(mp->live, &sig) == SVC_LIVE_RESTART;
+    if (mp->restart)
+        clog_info(log, "restart in place: draining HTTP, finishing the projection batch (at most %d ms)",
+                  STOP_DEADLINE_MS);
+    else
+        clog_info(log, "signal %d: draining HTTP, finishing the projection batch (at most %d ms)", sig,
+                  STOP_DEADLINE_MS);
+    stop = svc_stop_guard(log, STOP_DEADLINE_MS);
+    mp->keep_fd = mp->restart ? httpd_keep_listener(srv) : -1;
+    mp->port = cfg->port;
     httpd_stop(srv);
     os_projector_stop(wk.proj);
     if (os_kconsumer_shutdown(wk.consumer) != 0) {
         /* Everything is committed in PostgreSQL; only librdkafka's thread is still waiting for
          * the unreachable broker and uses our logger: leave without unwinding. */
+        if (mp->restart)
+            _exit(svc_live_reexec(mp->live, argv, mp->keep_fd, NULL, mp->port, log));
         clog_info(log, "order-service stopped (Kafka consumer abandoned)");
         fflush(stderr);
         _exit(0);
@@ -298,18 +373,18 @@ cleanup:
     if (stop == NULL)
         stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
-    atomic_store(&m.projector, NULL);
+    atomic_store(&mp->projector, NULL);
     os_rebuild_ctl_free(rctl);
     os_pgrebuild_free(rstore);
     os_projector_free(wk.proj);
     os_kconsumer_free(wk.consumer);
     os_kdlq_free(wk.dlq);
     os_pgprojdb_free(wk.db);
-    pgpool_free(m.pool);
-    metrics_free(m.metrics);
+    pgpool_free(mp->pool);
     os_changes_free(changes);
     svc_stop_done(stop);
-    if (rc == 0)
+    svc_live_release(mp->live, snap);
+    if (rc == 0 && !mp->restart)
         clog_info(log, "order-service stopped");
     return rc;
 }
@@ -321,20 +396,24 @@ int main(int argc, char **argv)
     int command = -1;
     clog_t log;
     cfgcli_t *cfgc = NULL;
-    os_config_t cfg = {0};
+    os_config_t *cfg = NULL;
     evcodec_t *codec = NULL;
+    os_main_t m = {.keep_fd = -1};
     char err[1024];
     int rc = svc_start(&info, argc, argv, 1, &log, &command, &cfgc);
 
     if (rc != SVC_CONTINUE)
         return rc;
     rc = EXIT_RUNTIME;
-    if (os_config_load(&cfg, cfgc, err, sizeof err) != 0) {
+    cfg = os_config_new(cfgc, err, sizeof err);
+    if (cfg == NULL) {
         clog_error(&log, "configuration: %s", err);
         rc = CFGCLI_EXIT_CONFIG;
         goto cleanup;
     }
-    if (svc_migrate(cfg.conninfo, "order-service", order_migrations, 30, &log) != 0) {
+    if (svc_live_restart_reason() != NULL)
+        clog_info(&log, "restarted in place: %s", svc_live_restart_reason());
+    if (svc_migrate(cfg->conninfo, "order-service", order_migrations, 30, &log) != 0) {
         rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
         goto cleanup;
     }
@@ -343,15 +422,39 @@ int main(int argc, char **argv)
         clog_error(&log, "event codec: %s", err);
         goto cleanup;
     }
-    os_ensure_topics(&cfg, &log);
+    os_ensure_topics(cfg, &log);
     if (svc_stop_requested(&log)) {
         rc = 0;
         goto cleanup;
     }
-    rc = command == 0 ? os_rebuild_cli(&cfg, codec, &log) : os_serve(&cfg, codec, &log);
+    if (command == 0) {
+        rc = os_rebuild_cli(cfg, codec, &log);
+        goto cleanup;
+    }
+    m.metrics = metrics_new();
+    const svc_live_opts_t lo = {.app = "order-service",
+                                .metric_prefix = "order",
+                                .rules = os_config_keys,
+                                .n_rules = os_config_nkeys,
+                                .ops = {os_live_build, os_live_free, os_live_preflight, os_live_applied},
+                                .self = &m,
+                                .log = &log,
+                                .metrics = m.metrics};
+    m.live = m.metrics != NULL ? svc_live_new(&lo, cfgc, cfg, err, sizeof err) : NULL;
+    cfgc = NULL; /* stolen */
+    cfg = NULL;
+    if (m.live == NULL) {
+        clog_error(&log, "start-up failed: %s", m.metrics != NULL ? err : "out of memory");
+        goto cleanup;
+    }
+    rc = os_serve(&m, codec, &log, argv);
 cleanup:
     evcodec_free(codec);
-    os_config_clear(&cfg);
+    if (rc == 0 && m.restart)
+        rc = svc_live_reexec(m.live, argv, m.keep_fd, NULL, m.port, &log);
+    svc_live_free(m.live);
+    metrics_free(m.metrics);
+    os_config_free(cfg);
     cfgcli_free(cfgc);
     return rc;
 }

@@ -188,7 +188,7 @@ static void *sender_main(void *arg)
 {
     sender_t *s = arg;
     bench_t *b = s->b;
-    char url[512], body[320];
+    char url[512], body[320], cerr[CURL_ERROR_SIZE];
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -197,6 +197,7 @@ static void *sender_main(void *arg)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, b->request_timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     for (long k = s->idx;; k += b->threads) {
         if (b->rate > 0) {
             if ((double)k >= b->rate * b->seconds)
@@ -240,12 +241,16 @@ static void *sender_main(void *arg)
         atomic_fetch_add(&b->sent, 1);
         long code = 0;
         int64_t t_req = now_ns();
+        cerr[0] = '\0';
         CURLcode cc = curl_easy_perform(c);
         note_duration(b, now_ns() - t_req);
         if (cc == CURLE_OK)
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         else if (cc == CURLE_OPERATION_TIMEDOUT)
             code = CODE_TIMEOUT;
+        if (cc != CURLE_OK) /* no answer: say why (stderr) */
+            fprintf(stderr, "os_lagbench: %s %s: %s\n", op_name[kind], url,
+                    cerr[0] ? cerr : curl_easy_strerror(cc));
         int ok = kind == OP_CREATE   ? (code == 201 || code == 200)
                  : kind == OP_UPDATE ? code == 200
                                      : code == 204;

@@ -98,7 +98,10 @@ static int os_post_order(void *ctx, h2o_req_t *req)
                                   "Content-Type must be application/json, not %s", ct);
     if (os_order_from_json(body, len, &o, msg, sizeof msg) != 0)
         return httpd_send_problem(req, 400, "Bad Request", "%s", msg);
-    os_create_order(h->app, &o, &res);
+    os_app_t app = *h->app;
+    if (h->tune != NULL)
+        h->tune(h->tune_ctx, &app);
+    os_create_order(&app, &o, &res);
     os_order_json_free_items(&o);
     if (res.status != OS_OK) {
         if (res.status == OS_EINTERNAL)

@@ -21,6 +21,10 @@ typedef struct os_http {
     os_rebuild_port_t rebuild; /* self NULL: the admin endpoint answers 503 */
     const char *admin_token;   /* borrowed; NULL/"" → the admin endpoint is disabled */
     const clog_t *log;
+    /* Optional: sets the live settings (customer_wait_ms …) of a request's copy of *app from
+     * the configuration in effect, once per request, so a request never sees half an edit. */
+    void (*tune)(void *tune_ctx, os_app_t *app);
+    void *tune_ctx;
 } os_http_t;
 
 /* Registers every route on `s` (before httpd_start). `h` must outlive the server. */
