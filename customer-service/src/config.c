@@ -24,7 +24,15 @@ const svc_key_rule_t cs_config_keys[] = {
     {"kafka-config.schema-registry-password", SVC_KEY_RESTART},
     {"kafka-producer-config.*", SVC_KEY_RESTART},
     {"customer-service.customer-topic-name", SVC_KEY_RESTART},
-    {"outbox.*", SVC_KEY_RESTART},
+    {"outbox.batch-size", SVC_KEY_LIVE},
+    {"outbox.poll-interval-ms", SVC_KEY_LIVE},
+    {"outbox.lock-poll-ms", SVC_KEY_LIVE},
+    {"outbox.retention-ms", SVC_KEY_LIVE},
+    {"outbox.sweep-interval-ms", SVC_KEY_LIVE},
+    {"outbox.backoff-initial-ms", SVC_KEY_LIVE},
+    {"outbox.backoff-max-ms", SVC_KEY_LIVE},
+    {"outbox.flush-ms", SVC_KEY_LIVE},
+    {"outbox.lock-key", SVC_KEY_RESTART},
 };
 const size_t cs_config_nkeys = sizeof cs_config_keys / sizeof cs_config_keys[0];
 

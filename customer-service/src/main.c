@@ -13,6 +13,7 @@
  * program, which fetches the configuration again. The glue shared with order-service
  * (arguments, configuration, conninfo, migration, health, metrics, stop) is common/svc/svc.h.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,10 @@ static void usage(FILE *out)
             "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
             "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, "
             "logging.level.root.\n"
-            "Configuration changes: live keys (the log level) apply at once; the others restart the\n"
-            "program in place: it drains, keeps its listening socket and re-executes itself; an invalid\n"
-            "configuration is refused and shown on /health (customer-service/README.md, \"Configuration\n"
-            "changes\").\n\n"
+            "Configuration changes: live keys (the log level, outbox.* but lock-key) apply at once; the\n"
+            "others (server.*, datasource.*, kafka-*, the topic) restart the program in place: it drains,\n"
+            "keeps its listening socket and re-executes itself; an invalid configuration is refused and\n"
+            "shown on /health (customer-service/README.md, \"Configuration changes\").\n\n"
             "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
             "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
             "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
@@ -109,9 +110,10 @@ static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *r
 
 typedef struct cs_main {
     metrics_t *metrics;
-    svc_live_t *live; /* the configuration in effect */
-    int restart;      /* cs_serve ended for a restart in place */
-    int keep_fd;      /* the listening socket kept for it, or -1 */
+    svc_live_t *live;                /* the configuration in effect */
+    _Atomic(outbox_relay_t *) relay; /* while it runs: the live outbox settings go to it */
+    int restart;                     /* cs_serve ended for a restart in place */
+    int keep_fd;                     /* the listening socket kept for it, or -1 */
     int port;
     char address[256]; /* server.address, copied: the snapshot goes with cs_serve */
 } cs_main_t;
@@ -128,6 +130,26 @@ static void cs_live_free(void *self, void *settings)
 static int cs_live_preflight(void *self, const void *settings, char *err, size_t errlen)
 {
     return cs_config_preflight(settings, err, errlen);
+}
+static outbox_relay_tuning_t cs_relay_tuning(const cs_config_t *cfg)
+{
+    return (outbox_relay_tuning_t){.batch_size = cfg->batch_size,
+                                   .sweep_ms = cfg->poll_interval_ms,
+                                   .lock_poll_ms = cfg->lock_poll_ms,
+                                   .retention_ms = cfg->retention_ms,
+                                   .flush_ms = cfg->flush_ms,
+                                   .cleanup_interval_ms = cfg->sweep_interval_ms,
+                                   .backoff_initial_ms = cfg->backoff_initial_ms,
+                                   .backoff_max_ms = cfg->backoff_max_ms};
+}
+/* After a live swap: the relay takes the new outbox settings at its next pass. */
+static void cs_live_applied(void *self, const void *settings)
+{
+    outbox_relay_t *relay = atomic_load(&((cs_main_t *)self)->relay);
+    if (relay != NULL) {
+        outbox_relay_tuning_t t = cs_relay_tuning(settings);
+        outbox_relay_tune(relay, &t);
+    }
 }
 
 /* Serves until SIGTERM/SIGINT (0) or a restart-class change (0, m->restart set, the
@@ -213,6 +235,10 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
         clog_error(log, "could not start the outbox relay thread");
         goto cleanup;
     }
+    atomic_store(&m->relay, relay);
+    const svc_snap_t *now = svc_live_acquire(m->live); /* a refresh during the start */
+    cs_live_applied(m, now->settings);
+    svc_live_release(m->live, now);
     clog_info(log, "customer-service %s listening on port %d", CQ_VERSION, httpd_port(srv));
     if (svc_live_watch(m->live, err, sizeof err) != 0)
         clog_warn(log, "configuration changes will not be followed: %s", err);
@@ -234,6 +260,7 @@ cleanup:
     if (stop == NULL && srv != NULL)
         stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
+    atomic_store(&m->relay, NULL);
     outbox_relay_free(relay);
     outbox_pgstore_free(ostore);
     if (pconf)
@@ -283,7 +310,7 @@ int main(int argc, char **argv)
                                 .metric_prefix = "customer",
                                 .rules = cs_config_keys,
                                 .n_rules = cs_config_nkeys,
-                                .ops = {cs_live_build, cs_live_free, cs_live_preflight, NULL},
+                                .ops = {cs_live_build, cs_live_free, cs_live_preflight, cs_live_applied},
                                 .self = &m,
                                 .log = &log,
                                 .metrics = m.metrics};

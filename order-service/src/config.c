@@ -16,6 +16,7 @@ const svc_key_rule_t os_config_keys[] = {
     {"projection.batch-size", SVC_KEY_LIVE},
     {"projection.max-retries", SVC_KEY_LIVE},
     {"projection.retry-backoff-ms", SVC_KEY_LIVE},
+    {"projection.check-interval-ms", SVC_KEY_LIVE},
     {"kafka-consumer-config.poll-timeout-ms", SVC_KEY_LIVE},
     {"server.*", SVC_KEY_RESTART},
     {"datasource.*", SVC_KEY_RESTART},

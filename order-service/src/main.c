@@ -126,7 +126,7 @@ static int os_live_preflight(void *self, const void *settings, char *err, size_t
 static os_projector_tuning_t os_tuning(const os_config_t *cfg)
 {
     return (os_projector_tuning_t){cfg->batch_size, cfg->poll_ms, cfg->max_retries,
-                                   (int)cfg->retry_backoff_ms};
+                                   (int)cfg->retry_backoff_ms, (int)cfg->check_ms};
 }
 /* After a live swap: the projector takes the new values at its next batch. */
 static void os_live_applied(void *self, const void *settings)
@@ -247,8 +247,7 @@ static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, c
     const os_kconsumer_opts_t ko = {cfg->bootstrap,   cfg->topic,         cfg->group_id,
                                     cfg->consumer_kv, cfg->n_consumer_kv, log};
     const os_kdlq_opts_t dq = {cfg->bootstrap, cfg->dlq_topic, cfg->topic, log};
-    const os_projector_tuning_t tun = {cfg->batch_size, cfg->poll_ms, cfg->max_retries,
-                                       (int)cfg->retry_backoff_ms, (int)cfg->check_ms};
+    const os_projector_tuning_t tun = os_tuning(cfg);
     wk->db = os_pgprojdb_new(cfg->conninfo, log, err, errlen);
     if (wk->db == NULL)
         return -1;

@@ -10,6 +10,33 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The documented defaults for what `o` leaves at 0. */
+static void relay_defaults(outbox_relay_opts_t *o)
+{
+    if (o->batch_size <= 0)
+        o->batch_size = 500;
+    if (o->sweep_ms <= 0)
+        o->sweep_ms = 1000;
+    if (o->lock_poll_ms <= 0)
+        o->lock_poll_ms = 1000;
+    if (o->retention_ms == 0)
+        o->retention_ms = 24LL * 3600 * 1000;
+    if (o->lock_key == 0)
+        o->lock_key = 0x637573746f6d6572LL;
+    if (o->flush_ms <= 0)
+        o->flush_ms = 5000;
+    if (o->cleanup_interval_ms <= 0)
+        o->cleanup_interval_ms = 60000;
+    if (o->backoff_initial_ms <= 0)
+        o->backoff_initial_ms = 100;
+    if (o->backoff_max_ms < o->backoff_initial_ms)
+        o->backoff_max_ms = o->backoff_initial_ms > 30000 ? o->backoff_initial_ms : 30000;
+    if (o->partitions <= 0)
+        o->partitions = 3;
+    if (o->replication <= 0)
+        o->replication = 1;
+}
+
 outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_store_t *store,
                                  rd_kafka_conf_t *conf, const clog_t *log, metrics_t *m, char *err,
                                  size_t errlen)
@@ -24,29 +51,9 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
     }
     r->o = *o;
     r->store = *store;
+    pthread_mutex_init(&r->tune_mu, NULL);
     r->evfd[0] = r->evfd[1] = -1;
-    if (r->o.batch_size <= 0)
-        r->o.batch_size = 500;
-    if (r->o.sweep_ms <= 0)
-        r->o.sweep_ms = 1000;
-    if (r->o.lock_poll_ms <= 0)
-        r->o.lock_poll_ms = 1000;
-    if (r->o.retention_ms == 0)
-        r->o.retention_ms = 24LL * 3600 * 1000;
-    if (r->o.lock_key == 0)
-        r->o.lock_key = 0x637573746f6d6572LL;
-    if (r->o.flush_ms <= 0)
-        r->o.flush_ms = 5000;
-    if (r->o.cleanup_interval_ms <= 0)
-        r->o.cleanup_interval_ms = 60000;
-    if (r->o.backoff_initial_ms <= 0)
-        r->o.backoff_initial_ms = 100;
-    if (r->o.backoff_max_ms < r->o.backoff_initial_ms)
-        r->o.backoff_max_ms = r->o.backoff_initial_ms > 30000 ? r->o.backoff_initial_ms : 30000;
-    if (r->o.partitions <= 0)
-        r->o.partitions = 3;
-    if (r->o.replication <= 0)
-        r->o.replication = 1;
+    relay_defaults(&r->o);
     r->log = log;
     r->m = m;
     r->op.log = log;
@@ -335,6 +342,69 @@ static void relay_finish(outbox_relay_t *r)
     }
 }
 
+void outbox_relay_tune(outbox_relay_t *r, const outbox_relay_tuning_t *t)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->tune_mu);
+    r->tuning = *t;
+    r->tune_gen++;
+    pthread_mutex_unlock(&r->tune_mu);
+    if (write(r->evfd[1], "t", 1) < 0) { /* wakes relay_wait; a full pipe is awake anyway */
+    }
+}
+
+/* At the top of each pass: the settings outbox_relay_tune handed over, if any. */
+static void relay_take_tuning(outbox_relay_t *r)
+{
+    outbox_relay_tuning_t t;
+    pthread_mutex_lock(&r->tune_mu);
+    unsigned gen = r->tune_gen;
+    t = r->tuning;
+    pthread_mutex_unlock(&r->tune_mu);
+    if (gen == r->tune_taken)
+        return;
+    outbox_relay_opts_t o = r->o, before = r->o;
+    o.batch_size = t.batch_size;
+    o.sweep_ms = t.sweep_ms;
+    o.lock_poll_ms = t.lock_poll_ms;
+    o.retention_ms = t.retention_ms;
+    o.flush_ms = t.flush_ms;
+    o.cleanup_interval_ms = t.cleanup_interval_ms;
+    o.backoff_initial_ms = t.backoff_initial_ms;
+    o.backoff_max_ms = t.backoff_max_ms;
+    relay_defaults(&o);
+    if (o.batch_size != r->o.batch_size) {
+        if (r->inflight > 0 || r->delivered > 0 || r->failed > 0)
+            return; /* the slots are in use: at a later pass */
+        int old = r->o.batch_size;
+        relay_pump_free(r);
+        r->o.batch_size = o.batch_size;
+        if (relay_pump_init(r) != 0) {
+            clog_error(r->log, "outbox relay: out of memory for a batch of %d: keeping %d", o.batch_size,
+                       old);
+            relay_pump_free(r);
+            r->o.batch_size = old;
+            if (relay_pump_init(r) != 0)
+                abort(); /* the memory of the same size was just freed */
+            o.batch_size = old;
+        }
+    }
+    r->o = o;
+    r->tune_taken = gen;
+    if (o.batch_size == before.batch_size && o.sweep_ms == before.sweep_ms &&
+        o.lock_poll_ms == before.lock_poll_ms && o.retention_ms == before.retention_ms &&
+        o.flush_ms == before.flush_ms && o.cleanup_interval_ms == before.cleanup_interval_ms &&
+        o.backoff_initial_ms == before.backoff_initial_ms && o.backoff_max_ms == before.backoff_max_ms)
+        return;
+    clog_info(
+        r->log,
+        "outbox relay: now batch %d, sweep %d ms, lock poll %d ms, retention %lld ms, cleanup every %lld ms, "
+        "backoff %d..%d ms, flush %d ms",
+        o.batch_size, o.sweep_ms, o.lock_poll_ms, o.retention_ms, o.cleanup_interval_ms, o.backoff_initial_ms,
+        o.backoff_max_ms, o.flush_ms);
+}
+
 static void *relay_main(void *arg)
 {
     outbox_relay_t *r = arg;
@@ -342,6 +412,7 @@ static void *relay_main(void *arg)
     long long last_cleanup = 0, next_sweep = 0;
 
     while (!atomic_load(&r->stop)) {
+        relay_take_tuning(r);
         relay_chores(r);
         if (!r->topic_ready && relay_ensure_topic(r) != 0) {
             relay_wait(r, backoff, 0);
@@ -411,5 +482,6 @@ void outbox_relay_free(outbox_relay_t *r)
             close(r->evfd[i]);
     free(r->bootstrap);
     relay_pump_free(r);
+    pthread_mutex_destroy(&r->tune_mu);
     free(r);
 }

@@ -58,6 +58,18 @@ typedef struct outbox_relay_opts {
 
 typedef struct outbox_relay outbox_relay_t;
 
+/* The settings a running relay can take on (outbox_relay_tune); 0 → the default above. */
+typedef struct outbox_relay_tuning {
+    int batch_size;
+    int sweep_ms;
+    int lock_poll_ms;
+    long long retention_ms;
+    int flush_ms;
+    long long cleanup_interval_ms;
+    int backoff_initial_ms;
+    int backoff_max_ms;
+} outbox_relay_tuning_t;
+
 /* Creates the relay on `store` and its idempotent producer from `conf` (STOLEN, also on
  * failure; the relay installs its delivery-report callback and kfk opaque on it). `store`'s
  * object, `log` and `m` are borrowed (m may be NULL) and must outlive the relay. Returns
@@ -74,6 +86,10 @@ int outbox_relay_start(outbox_relay_t *r);
 void outbox_relay_stop(outbox_relay_t *r);
 /* Stops if needed, closes the store's session and frees (destroys the producer). NULL-safe. */
 void outbox_relay_free(outbox_relay_t *r);
+
+/* Hands the running relay new settings (any thread): it takes them at its next pass — a new
+ * batch size once nothing is in flight (the pipeline's slots are sized by it). */
+void outbox_relay_tune(outbox_relay_t *r, const outbox_relay_tuning_t *t);
 
 /* 1 while this replica holds the relay lock. */
 int outbox_relay_is_leader(const outbox_relay_t *r);

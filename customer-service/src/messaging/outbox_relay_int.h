@@ -41,7 +41,11 @@ struct outbox_relay {
     atomic_int leader;
     atomic_int kafka_ok;
     atomic_llong published;
-    int evfd[2]; /* pipe librdkafka writes to when its main queue (delivery reports) fills */
+    int evfd[2];                  /* pipe librdkafka writes to when its main queue (delivery reports) fills */
+    pthread_mutex_t tune_mu;      /* outbox_relay_tune → the relay thread: */
+    outbox_relay_tuning_t tuning; /* the newest settings handed over */
+    unsigned tune_gen;            /* counts outbox_relay_tune calls; under tune_mu */
+    unsigned tune_taken;          /* relay thread only: the generation in effect */
     /* relay thread only: */
     relay_slot_t *slots; /* o.batch_size of them: the most rows between produce and mark */
     int *free_idx;       /* stack of free slot indexes */
