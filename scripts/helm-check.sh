@@ -274,8 +274,9 @@ if [ -s "$d" ]; then
   cb=$(grep -o 'checksum/config-repo: [0-9a-f]*' "$out/edit.yaml")
   if [ "$same" = 1 ] && [ -n "$ca" ] && [ "$ca" != "$cb" ] &&
      grep -q 'name: cq-cqrs-ordering-config-server-headless$' "$d" && grep -q '^  clusterIP: None$' "$d" &&
+     grep -A1 'name: CONFIG_SERVER_PEERS_DNS$' "$d" | grep -q 'value: "cq-cqrs-ordering-config-server-headless.cq.svc"' &&
      grep -A3 'rollingUpdate:' "$d" | grep -q 'maxUnavailable: 0'; then
-    pass "a configRepo.files edit changes config-server's pod template only (services not rolled); headless Service for its replicas; maxUnavailable 0"
+    pass "a configRepo.files edit changes config-server's pod template only (services not rolled); its replicas pass POST /monitor on through the headless Service (CONFIG_SERVER_PEERS_DNS); maxUnavailable 0"
   else
     fail "configRepo edit: services' Deployments unchanged=$same, config-server checksum changed=$([ "$ca" != "$cb" ] && echo 1 || echo 0), headless Service / rolling strategy"
   fi

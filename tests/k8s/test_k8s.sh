@@ -185,14 +185,23 @@ else
 fi
 
 # ---------------------------------------------------------------- 2. upgrade: config-repo edit
-say "2. helm upgrade: configRepo.files adds customer-service-k8s.yml"
+say "2. helm upgrade: configRepo.files adds customer-service-k8s.yml; two config-server replicas"
 cat >"$work/config-edit.yaml" <<EOF
 configRepo:
   files:
     customer-service-k8s.yml: |
       cqk8s:
         edit: "$tag"
+services:
+  configServer:
+    replicaCount: 2
 EOF
+# the services' pods (uid and restart count) before: a config-repo edit must not restart them
+svc_pods() {
+  kubectl get pods -n "$ns" -l 'app.kubernetes.io/component in (customer-service,order-service)' \
+    -o jsonpath='{range .items[*]}{.metadata.uid}:{.status.containerStatuses[0].restartCount} {end}'
+}
+pods0=$(svc_pods)
 t0=$(date +%s)
 doc "helm upgrade cqrs-ordering helm/cqrs-ordering --namespace cqrs-ordering --reuse-values -f config-edit.yaml --wait --timeout 5m" \
   "$work/upgrade.log" || { cat "$work/upgrade.log"; fail "helm upgrade"; }
@@ -204,6 +213,17 @@ for _ in $(seq 1 60); do
 done
 [ "$ok" = 1 ] || { cat "$work/env.json"; fail "config-server does not serve the edit (cqk8s.edit=$tag)"; }
 say "config-server serves cqk8s.edit=$tag from customer-service-k8s.yml, $(($(date +%s) - t0)) s after the upgrade began"
+# every replica serves it (each pod asked directly, from the host)
+pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.config-client-password}' | base64 -d)
+ips=$(kubectl get endpoints -n "$ns" cqrs-ordering-config-server-headless -o jsonpath='{.subsets[0].addresses[*].ip}')
+[ "$(wc -w <<<"$ips")" = 2 ] || fail "the headless Service lists '$ips' (want both config-server replicas)"
+for ip in $ips; do
+  curl -sf --max-time 5 -u "cqrs-ordering:$pw" "http://$ip:8888/customer-service/k8s" | grep -q "\"cqk8s.edit\": *\"$tag\"" ||
+    fail "config-server replica $ip does not serve the edit"
+done
+pods1=$(svc_pods)
+[ "$pods0" = "$pods1" ] || fail "the services' pods changed on a config-repo edit: before '$pods0', after '$pods1'"
+say "both config-server replicas serve it (the headless Service lists both); customer-service and order-service: same pods, no restart"
 helm_test cqrs-ordering "$ns" "after the upgrade"
 
 # ---------------------------------------------------------------- 3. pods deleted
