@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "cli/hashpw.h"
 #include "cli/opts.h"
 #include "cli/secrets.h"
 #include "clog.h"
@@ -54,6 +55,8 @@ static void access_log(void *ctx, const char *route, const h2o_req_t *req, int s
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "hash-password") == 0)
+        return cs_hashpw_main(argc - 1, argv + 1);
     cs_opts_t o = {0};
     int prc = cs_opts_parse(argc, argv, &o);
     if (prc != 0)
@@ -65,10 +68,11 @@ int main(int argc, char **argv)
     clog_t log;
     clog_init(&log, "config-server", o.log_level, stderr);
 
-    int rc = CS_EXIT_CONFIG, repo_open = 0, git_open = 0, git_inited = 0, http_ready = 0, bad = 0;
+    int rc = CS_EXIT_CONFIG, repo_open = 0, git_open = 0, git_inited = 0, bad = 0;
     char err[512];
     char repo_real[PATH_MAX];
-    char user[1024] = "", pass[1024] = "";
+    cs_access_t access;
+    int access_ready = 0;
     const char *display = repo_real;
     cs_srcnames_t names = {.dir = repo_real};
     cs_repo_t repo;
@@ -94,14 +98,9 @@ int main(int argc, char **argv)
         clog_error(&log, "config repository %s: %s", o.repo, strerror(errno));
         goto cleanup;
     }
-    if (o.cred_file != NULL) {
-        if (cs_read_legacy_credentials(o.cred_file, repo_real, user, sizeof(user), pass, sizeof(pass),
-                                       &log) != 0)
-            goto cleanup;
-    } else {
-        snprintf(user, sizeof(user), "%s", cs_env_or("CONFIG_SERVER_USER", ""));
-        snprintf(pass, sizeof(pass), "%s", cs_env_or("CONFIG_SERVER_PASSWORD", ""));
-    }
+    access_ready = 1;
+    if (cs_load_access(&o, repo_real, &access, &log) != 0)
+        goto cleanup;
     have_key = cs_load_cipher(&o, repo_real, &cipher, &key_source, &log);
     if (have_key < 0)
         goto cleanup;
@@ -152,11 +151,7 @@ int main(int argc, char **argv)
         store = cs_repo_store(&repo);
     }
     rc = CS_EXIT_SOFTWARE;
-    if (cs_http_init(&http, store, names, o.accept_empty, user, pass, &log) != 0) {
-        clog_error(&log, "out of memory");
-        goto cleanup;
-    }
-    http_ready = 1;
+    cs_http_init(&http, store, names, o.accept_empty, &access, &log);
     http.watch_max_ms = (long)o.watch_max_s * 1000;
     hub = cs_hub_new(&cs_watch_hub_ops, &http, &log);
     if (hub == NULL) {
@@ -167,7 +162,6 @@ int main(int argc, char **argv)
     store.ops->subscribe(store.ctx, cs_hub_notify, hub);
     if (have_key)
         cs_http_set_cipher(&http, &cipher);
-    memset(pass, 0, sizeof(pass));
     if (o.peers != NULL || o.peers_dns != NULL) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         curl_inited = 1;
@@ -233,7 +227,7 @@ int main(int argc, char **argv)
         clog_ev(&log, CLOG_INFO,
                 json_pack("{s:s,s:s,s:i,s:O,s:O,s:b,s:b,s:s,s:b}", "backend", git_open ? "git" : "folder",
                           "repo", display, "port", httpd_port(srv), "version", json_object_get(h, "version"),
-                          "files", json_object_get(h, "files"), "auth", user[0] != '\0', "accept_empty",
+                          "files", json_object_get(h, "files"), "auth", !access.open, "accept_empty",
                           o.accept_empty, "encrypt_key", key_source, "degraded", degraded),
                 "config-server ready");
         json_decref(h);
@@ -248,8 +242,8 @@ cleanup:
     cs_peers_free(peers); /* after the server: no handler queues a forward any more */
     if (curl_inited)
         curl_global_cleanup();
-    if (http_ready)
-        cs_http_free(&http);
+    if (access_ready)
+        cs_access_free(&access);
     if (repo_open)
         cs_repo_close(&repo);
     if (git_open)

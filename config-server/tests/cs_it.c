@@ -32,10 +32,22 @@ static size_t csit_on_data(char *p, size_t sz, size_t n, void *ud)
 }
 
 /* GET with the path sent exactly as given (no dot-segment squashing). */
+/* The URL of `path` on `s`, and its TLS options on `c`. */
+static void csit_url(const csit_srv_t *s, CURL *c, const char *path, char *url, size_t size)
+{
+    snprintf(url, size, "%s:%d%s", s->tls ? "https://localhost" : "http://127.0.0.1", s->port, path);
+    if (!s->tls)
+        return;
+    curl_easy_setopt(c, CURLOPT_CAINFO, s->ca);
+    if (s->cert[0] != '\0') {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, s->cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, s->key);
+    }
+}
+
 void csit_get(const csit_srv_t *s, const char *path, const char *const *hdrs, csit_resp_t *r)
 {
     char url[2048];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
     dbuf_init(&r->body, 8u << 20);
     dbuf_init(&r->hdrs, 1u << 16);
     r->status = 0;
@@ -43,6 +55,7 @@ void csit_get(const csit_srv_t *s, const char *path, const char *const *hdrs, cs
     struct curl_slist *hl = NULL;
     for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
         hl = curl_slist_append(hl, hdrs[i]);
+    csit_url(s, c, path, url, sizeof(url));
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
@@ -121,8 +134,13 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
     for (char **e = environ; *e != NULL && ne < 200; e++)
         if (strncmp(*e, "CONFIG_SERVER_", 14) != 0)
             envp[ne++] = *e;
-    for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
+    for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
         envp[ne++] = (char *)extra_env[i];
+        if (strncmp(extra_env[i], "CONFIG_SERVER_SSL_CERTIFICATE=", 30) == 0)
+            s->tls = 1;
+        if (strncmp(extra_env[i], "CONFIG_SERVER_SSL_TRUST_CERTIFICATE=", 36) == 0)
+            snprintf(s->ca, sizeof(s->ca), "%s", extra_env[i] + 36);
+    }
     envp[ne] = NULL;
     /* The periodic rescan is set to a minute so that reloads within a second prove inotify;
      * the log goes to a file the tests read. */
@@ -211,12 +229,12 @@ void csit_post(const csit_srv_t *s, const char *path, const char *ctype, const c
                csit_resp_t *r)
 {
     char url[1024], ct[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
     snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
     dbuf_init(&r->body, 1u << 20);
     dbuf_init(&r->hdrs, 1u << 16);
     r->status = 0;
     CURL *c = curl_easy_init();
+    csit_url(s, c, path, url, sizeof(url));
     struct curl_slist *hl = curl_slist_append(NULL, ct);
     for (const char *p = auth; p != NULL && *p != '\0';) { /* one header per line */
         char line[1024];

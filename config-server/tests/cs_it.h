@@ -17,6 +17,9 @@ typedef struct srv {
     char dir[256]; /* temp dir holding repo/ */
     char repo[300];
     char log[300]; /* the server's stderr (its JSON-lines log) */
+    int tls;       /* started with CONFIG_SERVER_SSL_CERTIFICATE: requests go to https://localhost */
+    char ca[300];  /* CONFIG_SERVER_SSL_TRUST_CERTIFICATE: also the CA of the server's certificate */
+    char cert[300], key[300]; /* a client certificate requests present ("": none) */
 } csit_srv_t;
 
 typedef struct resp {
@@ -39,7 +42,8 @@ void csit_write(const csit_srv_t *s, const char *name, const char *text, size_t 
 /* Starts the server; `extra_env` entries like "CONFIG_SERVER_USER=u", `extra_args`
  * further options (both NULL-terminated, may be NULL); with "--repo-uri" among them the
  * folder copy is not served (the git backend); "--port N" among them replaces the free
- * port picked otherwise. Waits for /health. */
+ * port picked otherwise; with CONFIG_SERVER_SSL_CERTIFICATE (and _TRUST_CERTIFICATE, the CA
+ * of both ends) among the environment, requests go over TLS. Waits for /health. */
 void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *extra_args);
 /* SIGTERM, expect exit 0 within 6 s; removes the temp dir. */
 void csit_stop(csit_srv_t *s);

@@ -43,13 +43,17 @@ void cs_opts_usage(FILE *out)
         "  --rescan-ms N           periodic rescan interval (CONFIG_SERVER_RESCAN_MS, default 2000)\n"
         "  --accept-empty          unknown application → 200 with no sources, as Spring\n"
         "                          (CONFIG_SERVER_ACCEPT_EMPTY=true; default: 404 problem+json)\n"
-        "  --credentials-file F    HTTP Basic credentials, one line user:password\n"
-        "                          (CONFIG_SERVER_CREDENTIALS_FILE; or CONFIG_SERVER_USER and\n"
-        "                          CONFIG_SERVER_PASSWORD). Health stays open.\n"
+        "  --credentials-file F    who may read what (CONFIG_SERVER_CREDENTIALS_FILE): YAML, clients:\n"
+        "                          [{name, password (config-server hash-password), certificate,\n"
+        "                          admin, applications, profiles, labels}] — see README (Access).\n"
+        "                          The old one line user:password (or CONFIG_SERVER_USER and\n"
+        "                          CONFIG_SERVER_PASSWORD) is one admin. Without: open, with a warning.\n"
+        "                          Failed logins: CONFIG_SERVER_AUTH_MAX_FAILURES (10) per address\n"
+        "                          within a minute, then 429 for CONFIG_SERVER_AUTH_BLOCK_S (60).\n"
         "  --encrypt-key-file F    the symmetric key of {cipher} values and POST /encrypt, /decrypt\n"
         "                          (Spring's encrypt.key; CONFIG_SERVER_ENCRYPT_KEY_FILE, or the key\n"
         "                          itself in ENCRYPT_KEY; salt ENCRYPT_SALT, default deadbeef).\n"
-        "                          /encrypt and /decrypt also need --credentials-file.\n"
+        "                          /encrypt and /decrypt need an admin client.\n"
         "  --max-file-bytes N      largest accepted repository file (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
         "  TLS (environment only): CONFIG_SERVER_SSL_CERTIFICATE + "
         "CONFIG_SERVER_SSL_CERTIFICATE_PRIVATE_KEY\n"
@@ -67,10 +71,12 @@ void cs_opts_usage(FILE *out)
         "                          defaults to --port) (CONFIG_SERVER_PEERS_DNS). Over TLS:\n"
         "                          CONFIG_SERVER_PEERS_CA_FILE, CONFIG_SERVER_PEERS_CLIENT_CERT/_KEY.\n"
 
-        "  --help, --version\n\n"
+        "  --help, --version\n"
+        "  hash-password           read a password from stdin, print its hash for the credentials\n"
+        "                          file (config-server hash-password --help)\n\n"
         "POST /monitor (Spring Cloud Config Monitor webhooks: GitHub, GitLab, Gitea, Bitbucket, or a\n"
-        "form path=…) looks for changes at once; with CONFIG_SERVER_MONITOR_SECRET it checks the\n"
-        "webhook's signature/token, else it needs the Basic credentials when they are set.\n\n"
+        "form path=…) looks for changes at once; it needs the webhook's signature/token when\n"
+        "CONFIG_SERVER_MONITOR_SECRET is set, or an admin client.\n\n"
         "SIGTERM/SIGINT stop accepting, drain in-flight requests and exit 0.\n"
         "Exit codes: 0 after SIGTERM/SIGINT, 2 bad command line, %d the repository or the\n"
         "credentials cannot be used, %d any other start-up failure (e.g. the port is taken).\n",
@@ -123,6 +129,8 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     const char *rescan = cs_env_or("CONFIG_SERVER_RESCAN_MS", "2000");
     const char *maxfile = cs_env_or("CONFIG_SERVER_MAX_FILE_BYTES", "1048576");
     const char *watchmax = cs_env_or("CONFIG_SERVER_WATCH_MAX_S", "60");
+    const char *maxfail = cs_env_or("CONFIG_SERVER_AUTH_MAX_FAILURES", "10");
+    const char *blocks = cs_env_or("CONFIG_SERVER_AUTH_BLOCK_S", "60");
     o->peers = cs_env_or("CONFIG_SERVER_PEERS", NULL);
     o->peers_dns = cs_env_or("CONFIG_SERVER_PEERS_DNS", NULL);
 
@@ -221,6 +229,17 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
         return 2;
     }
     o->watch_max_s = (int)v;
+    if (parse_int(maxfail, 1, 1000000, &v) != 0) {
+        fprintf(stderr, "config-server: invalid CONFIG_SERVER_AUTH_MAX_FAILURES '%s' (1..1000000)\n",
+                maxfail);
+        return 2;
+    }
+    o->auth_max_failures = (int)v;
+    if (parse_int(blocks, 1, 86400, &v) != 0) {
+        fprintf(stderr, "config-server: invalid CONFIG_SERVER_AUTH_BLOCK_S '%s' (1..86400)\n", blocks);
+        return 2;
+    }
+    o->auth_block_s = (int)v;
     if (clog_level_parse(o->log_level) < 0) {
         fprintf(stderr, "config-server: invalid log level '%s'\n", o->log_level);
         return 2;

@@ -36,6 +36,8 @@ typedef struct cs_opts {
     int watch_max_s;       /* the cap of ?wait= */
     const char *peers;     /* static peer list "host:port,…" (POST /monitor forwarding) */
     const char *peers_dns; /* a name resolving to every replica ("name[:port]") */
+    int auth_max_failures; /* failed logins per address within a minute before it is refused */
+    int auth_block_s;      /* how long it is refused */
 } cs_opts_t;
 
 /* Fills `o` from the environment, then argv. Returns 0 to run, 1 when --help/--version

@@ -42,27 +42,29 @@ long cs_read_secret_file(const char *path, const char *repo_real, const char *wh
     return (long)n;
 }
 
-/* Reads "user:password" from the first line of `path`. 0 or -1. */
-int cs_read_legacy_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
-                               size_t psize, const clog_t *log)
+char *cs_read_secret_text(const char *path, const char *repo_real, const char *what, size_t max, size_t *len,
+                          const clog_t *log)
 {
-    char line[1024];
-    if (cs_read_secret_file(path, repo_real, "credentials", line, sizeof(line), log) < 0)
-        return -1;
-    line[strcspn(line, "\r\n")] = '\0';
-    char *colon = strchr(line, ':');
-    int rc = -1;
-    if (colon == NULL || colon == line) {
-        clog_error(log, "credentials file %s: expected one line user:password", path);
-        goto cleanup;
+    char *buf = malloc(max + 2);
+    if (buf == NULL)
+        return NULL;
+    long n = cs_read_secret_file(path, repo_real, what, buf, max + 2, log);
+    if (n < 0 || (size_t)n > max) {
+        if (n > 0)
+            clog_error(log, "%s file %s is larger than %zu bytes", what, path, max);
+        OPENSSL_cleanse(buf, max + 2);
+        free(buf);
+        return NULL;
     }
-    *colon = '\0';
-    snprintf(user, usize, "%s", line);
-    snprintf(pass, psize, "%s", colon + 1);
-    rc = 0;
-cleanup:
-    OPENSSL_cleanse(line, sizeof(line));
-    return rc;
+    *len = (size_t)n;
+    return buf;
+}
+
+void cs_secret_free(char *s, size_t size)
+{
+    if (s != NULL)
+        OPENSSL_cleanse(s, size);
+    free(s);
 }
 
 /* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY.
@@ -143,4 +145,55 @@ char *cs_env_dup(const char *name)
 {
     const char *v = getenv(name);
     return v != NULL && *v != '\0' ? strdup(v) : NULL;
+}
+
+int cs_load_access(const cs_opts_t *o, const char *repo_real, cs_access_t *a, const clog_t *log)
+{
+    char err[512];
+    if (cs_access_init(a, o->default_label) != 0) {
+        clog_error(log, "out of memory");
+        return -1;
+    }
+    cs_access_set_limits(a, o->auth_max_failures, o->auth_block_s);
+    int legacy = 0;
+    if (o->cred_file != NULL) {
+        size_t len = 0, max = 1u << 20;
+        char *text = cs_read_secret_text(o->cred_file, repo_real, "credentials", max, &len, log);
+        if (text == NULL)
+            return -1;
+        int rc = cs_access_load(a, text, len, &legacy, err, sizeof(err));
+        cs_secret_free(text, max + 2);
+        if (rc != 0) {
+            clog_error(log, "credentials file %s: %s", o->cred_file, err);
+            return -1;
+        }
+    } else if (cs_env_or("CONFIG_SERVER_USER", NULL) != NULL) {
+        legacy = 1;
+        if (cs_access_add_legacy(a, cs_env_or("CONFIG_SERVER_USER", ""),
+                                 cs_env_or("CONFIG_SERVER_PASSWORD", ""), err, sizeof(err)) != 0) {
+            clog_error(log, "CONFIG_SERVER_USER: %s", err);
+            return -1;
+        }
+    }
+    if (a->open)
+        clog_warn(log,
+                  "no credentials configured: every client may read every application's configuration "
+                  "(decrypted {cipher} values included); give --credentials-file for per-application access");
+    else if (legacy)
+        clog_warn(log,
+                  "credentials: one user:password (the old format), an admin that reads every application, "
+                  "its password kept in plain text; the per-application file with hashed passwords is in "
+                  "config-server/README.md (Access)");
+    else {
+        size_t admins = 0, certs = 0;
+        for (size_t i = 0; i < a->n; i++) {
+            admins += a->clients[i].admin != 0;
+            certs += a->clients[i].certificate != 0;
+        }
+        clog_ev(log, CLOG_INFO,
+                json_pack("{s:I,s:I,s:I}", "clients", (json_int_t)a->n, "admins", (json_int_t)admins,
+                          "certificate", (json_int_t)certs),
+                "credentials: %zu client(s) from %s", a->n, o->cred_file);
+    }
+    return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "auth/access.h"
 #include "cli/opts.h"
 #include "clog.h"
 #include "crypto/cipher.h"
@@ -16,9 +17,13 @@
  * Returns the length, or -1 (logged). */
 long cs_read_secret_file(const char *path, const char *repo_real, const char *what, char *buf, size_t size,
                          const clog_t *log);
-/* Reads "user:password" from the first line of `path`. 0 or -1 (logged). */
-int cs_read_legacy_credentials(const char *path, const char *repo_real, char *user, size_t usize, char *pass,
-                               size_t psize, const clog_t *log);
+/* The whole secret file `path` (at most `max` bytes; NUL-terminated, length in *len), as
+ * cs_read_secret_file; free it with cs_secret_free(s, max + 2). NULL when unreadable or too
+ * large (logged). */
+char *cs_read_secret_text(const char *path, const char *repo_real, const char *what, size_t max, size_t *len,
+                          const clog_t *log);
+/* Wipes `size` bytes of `s` and frees it. NULL-safe. */
+void cs_secret_free(char *s, size_t size);
 /* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY
  * (salt ENCRYPT_SALT). Returns 1 (key in *c), 0 (no key configured), -1 (unusable: logged);
  * *source names where it came from. */
@@ -28,6 +33,10 @@ int cs_load_cipher(const cs_opts_t *o, const char *repo_real, cs_cipher_t *c, co
  * break dropped). Returns a malloc'ed string, NULL when neither is set; *bad set when the
  * file cannot be read. */
 char *cs_env_secret(const char *name, const char *repo_real, const clog_t *log, int *bad);
+/* The access table (auth/access.h): the credentials file (YAML or the legacy line), else
+ * CONFIG_SERVER_USER + CONFIG_SERVER_PASSWORD (legacy), else open; says which in the log
+ * (a warning when open or legacy). 0, or -1 (logged; `a` is to be freed either way). */
+int cs_load_access(const cs_opts_t *o, const char *repo_real, cs_access_t *a, const clog_t *log);
 /* strdup(getenv(name)) when set and not empty, else NULL. */
 char *cs_env_dup(const char *name);
 

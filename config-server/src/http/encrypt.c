@@ -9,9 +9,9 @@
  * and a hex or base64 cipher loses the extra "=". All of that is reproduced here, so
  * `curl -d secret …/encrypt` gives the same text as against Spring.
  *
- * Authentication (our choice; Spring leaves it to Spring Security): both endpoints need
- * the server's HTTP Basic credentials. Without configured credentials they answer 403,
- * so a server that serves configuration openly never becomes an open decryption oracle.
+ * Authentication (our choice; Spring leaves it to Spring Security): both endpoints need an
+ * admin client (http/guard.h). Without configured credentials they answer 403, so a server
+ * that serves configuration openly never becomes an open decryption oracle.
  * Errors are Spring's JSON {"description","status"}: NO_KEY 404, INVALID 400.
  */
 #include <stdlib.h>
@@ -24,6 +24,7 @@
 #include "dbuf.h"
 #include "hexdig.h"
 #include "http/form.h"
+#include "http/guard.h"
 #include "http/routes.h"
 
 #define TEXT_PLAIN "text/plain;charset=UTF-8"
@@ -203,16 +204,23 @@ int cs_http_encrypt(void *ctx, h2o_req_t *req)
             goto done;
         }
     }
-    if (h->auth == NULL) {
+    if (h->access->open) {
         httpd_send_problem(
             req, 403, "Forbidden",
-            "POST /encrypt and /decrypt need the server's HTTP Basic credentials: start "
-            "config-server with --credentials-file (or CONFIG_SERVER_USER and CONFIG_SERVER_PASSWORD)");
+            "POST /encrypt and /decrypt need an admin client: start config-server with --credentials-file "
+            "(or CONFIG_SERVER_USER and CONFIG_SERVER_PASSWORD)");
         goto done;
     }
-    if (!cs_http_authorized(h, req)) {
-        httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"config-server\", charset=\"UTF-8\"");
-        httpd_send_problem(req, 401, "Unauthorized", "valid HTTP Basic credentials are required");
+    const cs_client_t *who = NULL;
+    if (cs_guard_identify(h->access, req, &who, h->log) != 0)
+        goto done; /* answered: 401 or 429 */
+    if (who == NULL) {
+        cs_guard_send_401(req, "POST /encrypt and /decrypt need an admin client's credentials");
+        goto done;
+    }
+    if (!who->admin) {
+        httpd_send_problem(req, 403, "Forbidden", "client %s is no admin: /encrypt and /decrypt need one",
+                           who->name);
         goto done;
     }
     if (h->cipher == NULL) {

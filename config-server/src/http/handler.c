@@ -1,5 +1,6 @@
-/* handler.c — the GET dispatcher of config-server (handler.h): health, auth, the
- * encryption status, content negotiation, then the environment answer (watchreq.h). */
+/* handler.c — the GET dispatcher of config-server (handler.h): health, who is asking and
+ * may they (guard.h), the encryption status, content negotiation, then the environment
+ * answer (watchreq.h). */
 #include "http/handler.h"
 
 #include <stdio.h>
@@ -7,11 +8,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/guard.h"
 #include "http/watchreq.h"
 #include "watch/hub.h"
 
-static int send_health(cs_http_t *h, h2o_req_t *req)
+/* Health: the details only for an identity (or an open server), as Spring's
+ * show-details: when-authorized; liveness and readiness never need one. */
+static int send_health(cs_http_t *h, h2o_req_t *req, int details_ok)
 {
+    if (!details_ok)
+        return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
     int degraded = 0;
     json_t *details = h->store.ops->health(h->store.ctx, &degraded);
     if (h->hub != NULL)
@@ -89,20 +95,31 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
     char why[512] = "";
     cs_req_t r;
     int status = cs_http_parse(httpd_path(req), &r, why, sizeof(why));
+    if (status == 0 && r.kind == CS_REQ_PROBE)
+        return send_health(h, req, 0);
+    const cs_client_t *who = NULL;
+    if (cs_guard_identify(h->access, req, &who, h->log) != 0)
+        return 0; /* answered: 401 or 429 */
     if (status == 0 && r.kind == CS_REQ_HEALTH)
-        return send_health(h, req);
-    if (!cs_http_authorized(h, req)) {
-        httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"config-server\", charset=\"UTF-8\"");
-        return httpd_send_problem(req, 401, "Unauthorized", "valid HTTP Basic credentials are required");
-    }
+        return send_health(h, req, h->access->open || who != NULL);
+    if (!h->access->open && who == NULL)
+        return cs_guard_send_401(req, "this server needs credentials: HTTP Basic or a client certificate");
     if (status != 0)
         return httpd_send_problem(req, status, status == 400 ? "Bad Request" : "Not Found", "%s", why);
+    if ((r.kind == CS_REQ_KEY || r.kind == CS_REQ_ENCRYPT_STATUS) && !cs_guard_is_admin(h->access, who, 1))
+        return httpd_send_problem(req, 403, "Forbidden",
+                                  "client %s is no admin: the encryption endpoints need one", who->name);
     if (r.kind == CS_REQ_KEY)
         return cs_http_send_crypt_error(req, 404, "NOT_FOUND", "No public key available");
     if (r.kind == CS_REQ_ENCRYPT_STATUS)
         return h->cipher != NULL ? httpd_send_json(req, 200, json_pack("{s:s}", "status", "OK"))
                                  : cs_http_send_crypt_error(req, 404, "NO_KEY",
                                                             "No key was installed for encryption service");
+    if (!cs_access_may_read(h->access, who, r.app, r.profiles, r.label))
+        return httpd_send_problem(
+            req, 403, "Forbidden",
+            "client %s may not read application %.300s with profiles %.300s at label %s", who->name, r.app,
+            r.profiles, r.label[0] != '\0' ? r.label : "(default)");
     int v2 = 0;
     if (r.kind == CS_REQ_ENV && negotiate(httpd_header(req, "accept"), &v2) != 0)
         return httpd_send_problem(req, 406, "Not Acceptable",

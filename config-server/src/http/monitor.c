@@ -12,7 +12,8 @@
  * Validation (CVE-2026-47837): with CONFIG_SERVER_MONITOR_SECRET set, a request must carry
  * GitHub's/Bitbucket's X-Hub-Signature-256 (HMAC-SHA256 of the body), Gitea's/Gogs'
  * signature, GitLab's X-Gitlab-Token, or X-Monitor-Token (for scripts) matching it; else
- * 401. Without a secret the server's HTTP Basic credentials are required when configured.
+ * 401. An admin client (http/guard.h) may call it too, with or without a secret; a server
+ * with neither credentials nor a secret leaves it open.
  * Either way a request only triggers a fetch: refreshes are coalesced and rate-limited by
  * the store.
  *
@@ -31,6 +32,7 @@
 
 #include "dbuf.h"
 #include "http/form.h"
+#include "http/guard.h"
 
 /* 1 when `got` (hex, optionally after "sha256=") is the HMAC-SHA256 of the body. */
 static int hmac_ok(const char *secret, const char *got, const void *body, size_t len)
@@ -52,10 +54,11 @@ static int token_ok(const char *secret, const char *got)
     return got != NULL && strlen(got) == strlen(secret) && CRYPTO_memcmp(got, secret, strlen(secret)) == 0;
 }
 
-static int authorized(const cs_monitor_t *m, h2o_req_t *req)
+/* 1 when the webhook's signature or token matches the secret. */
+static int signed_ok(const cs_monitor_t *m, h2o_req_t *req)
 {
     if (m->secret == NULL)
-        return cs_http_authorized(m->http, req);
+        return 0;
     const void *body = req->entity.base != NULL ? req->entity.base : "";
     size_t len = req->entity.base != NULL ? req->entity.len : 0;
     return hmac_ok(m->secret, httpd_header(req, "x-hub-signature-256"), body, len) ||
@@ -132,12 +135,21 @@ static int add_form_paths(json_t *names, const char *body, size_t len)
 int cs_monitor_handle(void *ctx, h2o_req_t *req)
 {
     cs_monitor_t *m = ctx;
-    if (!authorized(m, req)) {
-        if (m->secret == NULL)
-            httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"config-server\", charset=\"UTF-8\"");
-        return httpd_send_problem(req, 401, "Unauthorized",
-                                  m->secret != NULL ? "the webhook's signature or token does not match"
-                                                    : "valid HTTP Basic credentials are required");
+    cs_access_t *acc = m->http->access;
+    if (!signed_ok(m, req) && !(acc->open && m->secret == NULL)) {
+        /* not vouched for by the webhook secret: an admin client may still ask */
+        const cs_client_t *who = NULL;
+        if (cs_guard_identify(acc, req, &who, m->log) != 0)
+            return 0; /* answered: 401 or 429 */
+        if (who == NULL)
+            return m->secret != NULL && httpd_header(req, "authorization") == NULL
+                       ? httpd_send_problem(req, 401, "Unauthorized",
+                                            "the webhook's signature or token does not match")
+                       : cs_guard_send_401(req, "POST /monitor needs the webhook secret or an admin client");
+        if (!who->admin)
+            return httpd_send_problem(req, 403, "Forbidden",
+                                      "client %s is no admin: POST /monitor needs one, or the webhook secret",
+                                      who->name);
     }
     const char *hop = httpd_header(req, "x-config-monitor-forwarded");
     if (hop != NULL && m->peers != NULL && strcmp(hop, cs_peers_id(m->peers)) == 0) {

@@ -12,7 +12,7 @@
 
 typedef struct cs_monitor {
     const cs_store_t *store; /* borrowed: refreshed on every accepted request */
-    const cs_http_t *http;   /* borrowed: its Basic credentials guard /monitor without a secret */
+    const cs_http_t *http;   /* borrowed: its access table (an admin may call /monitor) */
     const char *secret;      /* borrowed: CONFIG_SERVER_MONITOR_SECRET, or NULL */
     const clog_t *log;       /* borrowed, may be NULL */
     cs_peers_t *peers;       /* borrowed: the other replicas (http/peers.h), or NULL */

@@ -5,11 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#include "dbuf.h"
-
 #define MAX_SEGS 8
 
 static const char *const fmt_ext[] = {".yml", ".yaml", ".properties", ".json"};
@@ -75,6 +70,10 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
     memset(out, 0, sizeof(*out));
     if (strcmp(path, "/actuator/health") == 0 || strcmp(path, "/health") == 0) {
         out->kind = CS_REQ_HEALTH;
+        return 0;
+    }
+    if (strcmp(path, "/actuator/health/liveness") == 0 || strcmp(path, "/actuator/health/readiness") == 0) {
+        out->kind = CS_REQ_PROBE;
         return 0;
     }
     if (path[0] != '/') {
@@ -149,56 +148,21 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
     }
 }
 
-int cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, const char *user,
-                 const char *pass, const clog_t *log)
+void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, cs_access_t *access,
+                  const clog_t *log)
 {
     memset(h, 0, sizeof(*h));
     h->store = store;
     h->names = names;
     h->accept_empty = accept_empty;
+    h->access = access;
     h->log = log;
     h->watch_max_ms = 60000;
-    if (user == NULL || *user == '\0')
-        return 0;
-    dbuf_t cred;
-    dbuf_init(&cred, 4096);
-    if (dbuf_addf(&cred, "%s:%s", user, pass != NULL ? pass : "") != 0)
-        return -1;
-    size_t enc_len = 4 * ((cred.len + 2) / 3) + 1;
-    h->auth = malloc(6 + enc_len);
-    if (h->auth == NULL) {
-        dbuf_free(&cred);
-        return -1;
-    }
-    memcpy(h->auth, "Basic ", 6);
-    EVP_EncodeBlock((unsigned char *)h->auth + 6, (const unsigned char *)dbuf_ptr(&cred), (int)cred.len);
-    OPENSSL_cleanse(cred.ptr, cred.len);
-    dbuf_free(&cred);
-    return 0;
-}
-
-void cs_http_free(cs_http_t *h)
-{
-    if (h == NULL)
-        return;
-    if (h->auth != NULL)
-        OPENSSL_cleanse(h->auth, strlen(h->auth));
-    free(h->auth);
-    h->auth = NULL;
 }
 
 void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher)
 {
     h->cipher = cipher;
-}
-
-int cs_http_authorized(const cs_http_t *h, h2o_req_t *req)
-{
-    if (h->auth == NULL)
-        return 1;
-    const char *got = httpd_header(req, "authorization");
-    size_t want = strlen(h->auth);
-    return got != NULL && strlen(got) == want && CRYPTO_memcmp(got, h->auth, want) == 0;
 }
 
 /* Spring's error body of the encryption endpoints: {"description","status"}. */

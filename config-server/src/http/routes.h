@@ -4,6 +4,7 @@
  *   GET /{app}-{profiles}.yml|.yaml|.properties|.json   merged document
  *   GET /{label}/{app}-{profiles}.{ext}          the same for a label
  *   GET /actuator/health, /health                status + snapshot age + last reload error
+ *   GET /actuator/health/liveness, …/readiness   {"status":"UP"} (probes: never need credentials)
  *   GET /encrypt/status, POST /encrypt, /decrypt[/{app}/{profiles}], GET /key…
  *                                                Spring's encryption endpoints (http/encrypt.c)
  *
@@ -15,8 +16,8 @@
  * → 404; a request no file applies to (not even application*.yml) → 404 unless
  * `accept_empty` (Spring's 200 with no property sources). A placeholder cycle in a flat
  * form → 400 naming it. The ETag identifies the resolved environment (http/answer.h);
- * If-None-Match → 304, or with ?wait= a long poll (http/watchreq.h). Optional HTTP Basic
- * auth on everything but health.
+ * If-None-Match → 304, or with ?wait= a long poll (http/watchreq.h). Who may read what:
+ * http/guard.h.
  */
 #ifndef CS_ROUTES_H
 #define CS_ROUTES_H
@@ -24,6 +25,7 @@
 #include <stddef.h>
 
 #include "clog.h"
+#include "auth/access.h"
 #include "crypto/cipher.h"
 #include "env/environment.h"
 #include "httpd.h"
@@ -31,7 +33,7 @@
 #include "repo/store.h"
 
 enum { CS_FMT_YAML = 0, CS_FMT_PROPERTIES, CS_FMT_JSON };
-enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH, CS_REQ_ENCRYPT_STATUS, CS_REQ_KEY };
+enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH, CS_REQ_PROBE, CS_REQ_ENCRYPT_STATUS, CS_REQ_KEY };
 
 typedef struct cs_req {
     int kind;
@@ -49,21 +51,18 @@ typedef struct cs_http {
     cs_store_t store;    /* borrowed: the backend (folder or git) */
     cs_srcnames_t names; /* borrowed strings: how property sources are named */
     int accept_empty;
-    char *auth;                /* owned "Basic …" expected value, NULL = no auth */
+    cs_access_t *access;       /* borrowed: who may read what (auth/access.h; open = no auth) */
     const clog_t *log;         /* borrowed, may be NULL */
     const cs_cipher_t *cipher; /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
     struct cs_hub *hub;        /* borrowed: holds watch requests (http/watchreq.h), NULL = none */
     long watch_max_ms;         /* the longest ?wait= (default 60 s) */
 } cs_http_t;
 
-/* Sets up the handler context; `user`/`pass` NULL or empty = no auth. 0 or -1. */
-int cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, const char *user,
-                 const char *pass, const clog_t *log);
-void cs_http_free(cs_http_t *h);
+/* Sets up the handler context (`access` borrowed). */
+void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, cs_access_t *access,
+                  const clog_t *log);
 /* Sets the key that decrypts {cipher} values and serves /encrypt, /decrypt (NULL: none). */
 void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher);
-/* 1 when the request carries the configured Basic credentials (or none are configured). */
-int cs_http_authorized(const cs_http_t *h, h2o_req_t *req);
 
 /* httpd handler for POST /encrypt… and /decrypt… (http/encrypt.c; ctx = cs_http_t *). */
 int cs_http_encrypt(void *ctx, h2o_req_t *req);
