@@ -363,6 +363,19 @@ static void test_monitor_auth(void **state)
     csit_post(&s, "/monitor", "text/plain", "X-Monitor-Token: w3bh00k", "app.yml", &r);
     assert_int_equal(r.status, 415);
     csit_resp_free(&r);
+    /* a webhook body that says it is not JSON (application/jsonx, json5, json-seq): 415, not read as JSON */
+    static const char *const not_json[] = {"application/jsonx", "application/json5", "application/json-seq",
+                                           "text/plain"};
+    for (size_t i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
+        csit_post(&s, "/monitor", not_json[i], "X-Monitor-Token: w3bh00k\nX-GitHub-Event: push", body, &r);
+        if (r.status != 415)
+            fail_msg("webhook as %s: %ld", not_json[i], r.status);
+        csit_resp_free(&r);
+    }
+    csit_post(&s, "/monitor", "application/vnd.github+json", "X-Monitor-Token: w3bh00k\nX-GitHub-Event: push",
+              body, &r);
+    assert_int_equal(r.status, 200);
+    csit_resp_free(&r);
     csit_stop(&s);
     gitfix_rm(&g);
 }

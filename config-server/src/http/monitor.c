@@ -164,6 +164,12 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
     int webhook = httpd_header(req, "x-github-event") != NULL ||
                   httpd_header(req, "x-gitlab-event") != NULL || httpd_header(req, "x-gitea-event") != NULL ||
                   httpd_header(req, "x-gogs-event") != NULL || httpd_header(req, "x-event-key") != NULL;
+    if (webhook && ct != NULL && !httpd_content_type_is_json(ct) && !cs_form_is(ct)) {
+        json_decref(names);
+        return httpd_send_problem(
+            req, 415, "Unsupported Media Type",
+            "a push webhook is application/json (or GitHub's form delivery), not %.100s", ct);
+    }
     if (webhook) {
         json_error_t je;
         json_t *payload = json_loadb(body, len, 0, &je);
