@@ -254,3 +254,17 @@ void csit_post(const csit_srv_t *s, const char *path, const char *ctype, const c
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
 }
+
+void csit_hash_password(const char *pw, char *out, size_t size)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "printf '%%s' '%s' | '%s/config-server' hash-password --iterations 10000", pw,
+             ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (fgets(out, (int)size, p) == NULL)
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    assert_int_equal(pclose(p), 0);
+    assert_true(strncmp(out, "$pbkdf2-sha256$10000$", 21) == 0);
+}

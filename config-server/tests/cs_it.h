@@ -49,6 +49,9 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
 void csit_stop(csit_srv_t *s);
 /* 1 when the server's log file has a line containing both `a` and `b`. */
 int csit_log_has(const csit_srv_t *s, const char *a, const char *b);
+/* The credentials-file hash of `pw` made by the binary's hash-password (10,000 iterations,
+ * the minimum: fast tests) into out; fails the test otherwise. */
+void csit_hash_password(const char *pw, char *out, size_t size);
 /* Polls `path` until its body contains `needle`; returns the elapsed ms or -1. */
 long long csit_wait_for(const csit_srv_t *s, const char *path, const char *needle, long long limit_ms);
 

@@ -2,7 +2,8 @@
  * config-server replicas (http/peers.h) on the real binary: two git replicas that name
  * each other; a signed webhook to one makes the other fetch and answer its held watch
  * request; the copy is never forwarded back (loop-safe); a forged copy without the
- * signature is refused; a DNS name that resolves to this replica only forwards to nobody.
+ * signature is refused; without a secret an admin's Authorization goes along; a DNS name
+ * that resolves to this replica only forwards to nobody.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,6 +134,42 @@ static void test_forward_between_replicas(void **state)
     gitfix_rm(&g);
 }
 
+/* Without a webhook secret an admin client's POST /monitor is forwarded with its
+ * Authorization, so the other replica, which has the same credentials file, accepts it. */
+static void test_forward_admin_credentials(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/it-cfgpeer-XXXXXX", creds[300], hash[256], yaml[600];
+    assert_non_null(mkdtemp(dir));
+    csit_hash_password("ops-pw", hash, sizeof(hash));
+    snprintf(creds, sizeof(creds), "%s/credentials.yml", dir);
+    snprintf(yaml, sizeof(yaml), "clients:\n  - name: ops\n    password: \"%s\"\n    admin: true\n", hash);
+    FILE *f = fopen(creds, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    fclose(f);
+    csit_srv_t a, b;
+    const char *args_b[] = {"--credentials-file", creds, NULL};
+    csit_start(&b, NULL, args_b);
+    char peer_b[32];
+    snprintf(peer_b, sizeof(peer_b), "127.0.0.1:%d", b.port);
+    const char *args_a[] = {"--credentials-file", creds, "--peers", peer_b, NULL};
+    csit_start(&a, NULL, args_a);
+    csit_resp_t r;
+    csit_post(&a, "/monitor", "application/x-www-form-urlencoded",
+              "Authorization: Basic b3BzOm9wcy1wdw==", "path=billing.yml", &r); /* ops:ops-pw */
+    assert_int_equal(r.status, 200);
+    csit_resp_free(&r);
+    long long t0 = ts_now_ms();
+    while (!csit_log_has(&b, "refresh requested by a peer", "billing") && ts_now_ms() - t0 < 5000)
+        ts_sleep_ms(20);
+    assert_true(csit_log_has(&b, "refresh requested by a peer", "billing"));
+    assert_true(csit_log_has(&a, "forwarded to 1 of 1 peer", "\"status\":200"));
+    csit_stop(&a);
+    csit_stop(&b);
+    csit_sh("rm -rf '%s'", dir);
+}
+
 /* --peers-dns naming this replica only (localhost on our own port): nobody to forward to. */
 static void test_dns_leaves_self_out(void **state)
 {
@@ -161,6 +198,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_between_replicas),
+        cmocka_unit_test(test_forward_admin_credentials),
         cmocka_unit_test(test_dns_leaves_self_out),
     };
     int rc = cmocka_run_group_tests_name("config_server_peers", tests, NULL, NULL);
