@@ -209,8 +209,9 @@ fi
 if [ -s "$d" ]; then
   sec=$(awk '/^kind: Secret$/{p=1} /^---/{p=0} p' "$d")
   if grep -q 'name: cq-cqrs-ordering-auth$' <<<"$sec" && grep -q '^  config-client-password: "[A-Za-z0-9+/=]\{40,\}"$' <<<"$sec" &&
-     grep -q '^  monitor-secret: "' <<<"$sec" && grep -q '^  order-admin-token: "' <<<"$sec"; then
-    pass "auth Secret generated: config-client-password, monitor-secret, order-admin-token (random, kept by lookup)"
+     grep -q '^  monitor-secret: "' <<<"$sec" && grep -q '^  order-admin-token: "' <<<"$sec" &&
+     grep -q '^  customer-admin-token: "' <<<"$sec"; then
+    pass "auth Secret generated: config-client-password, monitor-secret, order- and customer-admin-token (random, kept by lookup)"
   else
     fail "auth Secret (cq-cqrs-ordering-auth with three random keys)"
   fi
@@ -218,8 +219,9 @@ if [ -s "$d" ]; then
   n_pw=$(grep -A4 'name: CONFIG_SERVER_PASSWORD$' "$d" | grep -c 'key: config-client-password$')
   if [ "$n_user" = 3 ] && [ "$n_pw" = 3 ] &&
      grep -A4 'name: CONFIG_SERVER_MONITOR_SECRET$' "$d" | grep -q 'key: monitor-secret$' &&
-     grep -A4 'name: ORDER_ADMIN_TOKEN$' "$d" | grep -q 'key: order-admin-token$'; then
-    pass "auth on by default: config-server and both services share the Secret's credentials; /monitor secret; admin token"
+     grep -A4 'name: ORDER_ADMIN_TOKEN$' "$d" | grep -q 'key: order-admin-token$' &&
+     grep -A4 'name: CUSTOMER_ADMIN_TOKEN$' "$d" | grep -q 'key: customer-admin-token$'; then
+    pass "auth on by default: config-server and both services share the Secret's credentials; /monitor secret; admin tokens"
   else
     fail "auth wiring: CONFIG_SERVER_USER x$n_user, password from the Secret x$n_pw (want 3 each), monitor secret, admin token"
   fi

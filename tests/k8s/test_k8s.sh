@@ -11,8 +11,12 @@
 #     Secret), 401 to POST /monitor without the monitor secret; a pod outside the allowed set
 #     cannot connect to config-server or Kafka (the cluster enforces NetworkPolicies with
 #     kube-router's controller; CQ_K8S_REQUIRE_NETPOL=0 only reports a CNI that does not);
-#  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap:
-#     config-server serves the edit;
+#  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap and two
+#     config-server replicas: both serve the edit, the services' pods are untouched;
+#  2b. (issue 17) a live key (logging.level.root) and then a restart-class key
+#     (datasource.pool-size) edited through `helm upgrade`: both services report the new
+#     config version on /health, the live one with no restart, the restart-class one with one
+#     restart in place each; pod uids and restart counts unchanged, Ready, `helm test` passes;
 #  3. `kubectl delete pod` of config-server, customer-service and order-service in turn: the
 #     replacement gets Ready and `helm test` passes after each;
 #  4. `helm uninstall`: nothing of the release is left (pods, services, secrets, config maps,
@@ -225,6 +229,60 @@ pods1=$(svc_pods)
 [ "$pods0" = "$pods1" ] || fail "the services' pods changed on a config-repo edit: before '$pods0', after '$pods1'"
 say "both config-server replicas serve it (the headless Service lists both); customer-service and order-service: same pods, no restart"
 helm_test cqrs-ordering "$ns" "after the upgrade"
+
+# ---------------------------------------------------------------- 2b. live and restart-class edits
+# (issue 17 item 4): through helm upgrade, with the two config-server replicas of step 2
+say "2b. helm upgrade: a live key, then a restart-class key, in both services' files"
+health_cfg() { # COMPONENT PORT -> "<applied config version> <restarts in place>"
+  local ip; ip=$(kubectl get svc -n "$ns" "cqrs-ordering-$1" -o jsonpath='{.spec.clusterIP}')
+  curl -s --max-time 5 "http://$ip:$2/health" | jq -r '"\(.config.version) \(.config.restarts)"' 2>/dev/null
+}
+# wait_applied WHAT WANT_RESTARTS_DELTA: both services report a new config version with that
+# many more restarts in place; prints the seconds it took
+wait_applied() {
+  local t0 c o
+  t0=$(date +%s)
+  for _ in $(seq 1 120); do
+    c=$(health_cfg customer-service 8184); o=$(health_cfg order-service 8181)
+    if [ "${c% *}" != "${hc% *}" ] && [ "${o% *}" != "${ho% *}" ] &&
+       [ "${c#* }" = $((${hc#* } + $2)) ] && [ "${o#* }" = $((${ho#* } + $2)) ]; then
+      hc=$c; ho=$o; echo $(($(date +%s) - t0)); return 0
+    fi
+    sleep 1
+  done
+  fail "$1: customer-service '$c' (was '$hc'), order-service '$o' (was '$ho'): want a new version and +$2 restarts"
+}
+edit_files() { # EXTRA-YAML -> config-repo files for both services (the step-2 key kept)
+  cat >"$work/config-2b.yaml" <<EOF
+configRepo:
+  files:
+    customer-service-k8s.yml: |
+      cqk8s:
+        edit: "$tag"
+      $1
+    order-service-k8s.yml: |
+      $1
+EOF
+  helm upgrade cqrs-ordering helm/cqrs-ordering -n "$ns" --reuse-values -f "$work/config-2b.yaml" --wait \
+    --timeout 5m >"$work/upgrade-2b.log" 2>&1 || { cat "$work/upgrade-2b.log"; fail "helm upgrade (2b)"; }
+}
+hc=$(health_cfg customer-service 8184); ho=$(health_cfg order-service 8181)
+[ -n "${hc% *}" ] && [ -n "${ho% *}" ] || fail "the services' /health has no config version ('$hc', '$ho')"
+pods0=$(svc_pods)
+t0=$(date +%s)
+edit_files 'logging: {level: {root: warn}}'
+s1=$(wait_applied "live key logging.level.root" 0)
+[ "$(svc_pods)" = "$pods0" ] || fail "a live key restarted a service pod: before '$pods0', after '$(svc_pods)'"
+say "live key (logging.level.root) applied by both services $(($(date +%s) - t0)) s after the upgrade began (${s1} s after helm returned); restarts in place 0, pods untouched"
+t0=$(date +%s)
+edit_files 'logging: {level: {root: warn}}
+      datasource: {pool-size: 3}'
+s2=$(wait_applied "restart-class key datasource.pool-size" 1)
+kubectl wait -n "$ns" --for=condition=Ready pod -l 'app.kubernetes.io/component in (customer-service,order-service)' \
+  --timeout 60s >/dev/null || fail "a service is not Ready after its restart in place"
+[ "$(svc_pods)" = "$pods0" ] || fail "a restart-class key restarted a pod (want a restart in place): before '$pods0', after '$(svc_pods)'"
+say "restart-class key (datasource.pool-size) applied by a restart in place of both services $(($(date +%s) - t0)) s after the upgrade began (${s2} s after helm returned); pods untouched, restart counts 0, Ready"
+helm_test cqrs-ordering "$ns" "after the live and restart-class edits"
 
 # ---------------------------------------------------------------- 3. pods deleted
 for c in config-server customer-service order-service; do
