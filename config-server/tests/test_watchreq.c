@@ -1,5 +1,6 @@
 /* test_watchreq.c — unit tests of the watch API's request parsing: the `wait` query
- * parameter (units, the cap, malformed values) and If-None-Match matching.
+ * parameter (units, the cap, malformed values), If-None-Match matching, and a query's key
+ * (all the watch hub keeps of a held request's query) read back into the query.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include <string.h>
 
+#include "http/answer.h"
 #include "http/watchreq.h"
 
 static void test_wait_param(void **state)
@@ -52,11 +54,39 @@ static void test_etag_matches(void **state)
     assert_false(cs_watch_etag_matches("", "\"ab\""));
 }
 
+/* The watch hub keeps only a query's key; the query comes back from it whole. */
+static void test_query_key_round_trip(void **state)
+{
+    (void)state;
+    static const cs_req_t reqs[] = {
+        {.kind = CS_REQ_ENV, .app = "billing,application", .profiles = "dev,k8s", .label = "release/1.0"},
+        {.kind = CS_REQ_FLAT, .fmt = CS_FMT_PROPERTIES, .app = "a", .profiles = "default", .label = ""},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        cs_query_t q, back;
+        cs_query_init(&q, &reqs[i], 1, 1);
+        assert_int_equal(cs_query_from_key(&back, q.key), 0);
+        assert_int_equal(back.r.kind, q.r.kind);
+        assert_int_equal(back.r.fmt, q.r.fmt);
+        assert_int_equal(back.v2, q.v2);
+        assert_int_equal(back.resolve, q.resolve);
+        assert_string_equal(back.r.app, q.r.app);
+        assert_string_equal(back.r.profiles, q.r.profiles);
+        assert_string_equal(back.r.label, q.r.label);
+        assert_string_equal(back.key, q.key);
+    }
+    cs_query_t q;
+    assert_int_equal(cs_query_from_key(&q, "x|y"), -1);
+    assert_int_equal(cs_query_from_key(&q, "0|0|0|0|a|b"), -1);
+    assert_int_equal(cs_query_from_key(&q, "0|0|0|0|a|b|c|d"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wait_param),
         cmocka_unit_test(test_etag_matches),
+        cmocka_unit_test(test_query_key_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,29 @@ void cs_query_init(cs_query_t *q, const cs_req_t *r, int v2, int resolve)
              r->profiles, r->label);
 }
 
+int cs_query_from_key(cs_query_t *q, const char *key)
+{
+    memset(q, 0, sizeof(*q));
+    int kind, fmt, v2, resolve, used = 0;
+    if (sscanf(key, "%d|%d|%d|%d|%n", &kind, &fmt, &v2, &resolve, &used) != 4 || used == 0)
+        return -1;
+    /* the names are allow-listed (no '|'): app|profiles|label */
+    const char *app = key + used, *bar1 = strchr(app, '|'),
+               *bar2 = bar1 != NULL ? strchr(bar1 + 1, '|') : NULL;
+    if (bar2 == NULL || strchr(bar2 + 1, '|') != NULL || (size_t)(bar1 - app) >= sizeof(q->r.app) ||
+        (size_t)(bar2 - bar1 - 1) >= sizeof(q->r.profiles) || strlen(bar2 + 1) >= sizeof(q->r.label))
+        return -1;
+    q->r.kind = kind;
+    q->r.fmt = fmt;
+    memcpy(q->r.app, app, (size_t)(bar1 - app));
+    memcpy(q->r.profiles, bar1 + 1, (size_t)(bar2 - bar1 - 1));
+    snprintf(q->r.label, sizeof(q->r.label), "%s", bar2 + 1);
+    q->v2 = v2;
+    q->resolve = resolve;
+    snprintf(q->key, sizeof(q->key), "%s", key);
+    return 0;
+}
+
 static void set_problem(cs_answer_t *a, int status, const char *title)
 {
     a->status = status;

@@ -49,6 +49,9 @@ typedef struct cs_answer {
 
 /* Fills `q` from a parsed request and its representation choices. */
 void cs_query_init(cs_query_t *q, const cs_req_t *r, int v2, int resolve);
+/* Fills `q` back from its key (q->key as cs_query_init made it). 0, or -1 when `key` is
+ * not such a key. */
+int cs_query_from_key(cs_query_t *q, const char *key);
 
 /* Evaluates `q` against the store of `h`: leases the label's snapshot, then the memo's
  * entry or the sources and their ETag. Always fills `a` (status 200 or a problem); call

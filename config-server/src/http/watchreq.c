@@ -89,7 +89,7 @@ int cs_http_watch(cs_http_t *h, h2o_req_t *req, const cs_req_t *r, int v2, int r
     int same = a.status == 200 && cs_watch_etag_matches(httpd_header(req, "if-none-match"), a.etag);
     int rc = 0;
     if (same && wait_ms > 0 && h->hub != NULL)
-        rc = cs_hub_hold(h->hub, req, q, sizeof(*q), q->key, a.etag, (uint64_t)wait_ms);
+        rc = cs_hub_hold(h->hub, req, q->key, a.etag, (uint64_t)wait_ms);
     if (rc != HTTPD_LATER) {
         if (!same)
             cs_answer_body(h, q, &a);
@@ -102,19 +102,25 @@ int cs_http_watch(cs_http_t *h, h2o_req_t *req, const cs_req_t *r, int v2, int r
 
 /* ---------------------------------------------------------------- the hub's operations */
 
-static void *hub_recheck(void *ctx, const void *q, const char *etag)
+static void *hub_recheck(void *ctx, const char *gkey, const char *etag)
 {
     cs_http_t *h = ctx;
+    cs_query_t *q = malloc(sizeof(*q));
     cs_answer_t *a = malloc(sizeof(*a));
-    if (a == NULL)
+    if (q == NULL || a == NULL || cs_query_from_key(q, gkey) != 0) {
+        free(q);
+        free(a);
         return NULL; /* tried again on the next change or answered at expiry */
+    }
     cs_answer_eval(h, q, a);
     if (a->status == 200 && strcmp(a->etag, etag) == 0) {
         cs_answer_done(h, a);
         free(a);
-        return NULL;
+        a = NULL;
+    } else {
+        cs_answer_body(h, q, a);
     }
-    cs_answer_body(h, q, a);
+    free(q);
     return a;
 }
 

@@ -118,7 +118,6 @@ static void group_free(hub_thread_t *t, hub_group_t *g)
     if (*pp == g)
         *pp = g->next;
     free(g->gkey);
-    free(g->q);
     free(g);
 }
 
@@ -171,8 +170,7 @@ static void on_tick(h2o_timeout_entry_t *ent)
         h2o_timeout_link(t->hctx->loop, &t->tick, &t->tick_ent);
 }
 
-int cs_hub_hold(cs_hub_t *hub, h2o_req_t *req, const void *q, size_t qlen, const char *gkey, const char *etag,
-                uint64_t wait_ms)
+int cs_hub_hold(cs_hub_t *hub, h2o_req_t *req, const char *gkey, const char *etag, uint64_t wait_ms)
 {
     hub_thread_t *t = find_thread(hub, req->conn->ctx);
     if (t == NULL || t->draining)
@@ -183,13 +181,10 @@ int cs_hub_hold(cs_hub_t *hub, h2o_req_t *req, const void *q, size_t qlen, const
         g = g->next;
     if (g == NULL) {
         g = calloc(1, sizeof(*g));
-        if (g == NULL || (g->gkey = strdup(gkey)) == NULL || (g->q = malloc(qlen)) == NULL) {
-            if (g != NULL)
-                free(g->gkey);
+        if (g == NULL || (g->gkey = strdup(gkey)) == NULL) {
             free(g);
             return 0;
         }
-        memcpy(g->q, q, qlen);
         g->hash = h;
         snprintf(g->etag, sizeof(g->etag), "%s", etag);
         g->next = t->buckets[h % HUB_BUCKETS];
@@ -241,7 +236,7 @@ static void recheck_all(hub_thread_t *t)
         while (g != NULL) {
             hub_group_t *next = g->next;
             groups++;
-            void *st = hub->ops->recheck(hub->ctx, g->q, g->etag);
+            void *st = hub->ops->recheck(hub->ctx, g->gkey, g->etag);
             if (st != NULL) {
                 while (g->first != NULL) {
                     hub_waiter_t *w = g->first;

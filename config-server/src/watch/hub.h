@@ -28,10 +28,10 @@
 typedef struct cs_hub cs_hub_t;
 
 typedef struct cs_hub_ops {
-    /* Re-evaluates the query `q` (the bytes given to cs_hub_hold) of a group held at
+    /* Re-evaluates the query named `gkey` (as given to cs_hub_hold) of a group held at
      * `etag`. NULL when the answer is still `etag`; else a state that send() gets for each
      * waiter of the group, then done(). */
-    void *(*recheck)(void *ctx, const void *q, const char *etag);
+    void *(*recheck)(void *ctx, const char *gkey, const char *etag);
     void (*send)(void *ctx, void *state, h2o_req_t *req);
     void (*done)(void *ctx, void *state);
     /* Answers a waiter whose wait ended, or any waiter when the server stops: 304. */
@@ -49,12 +49,11 @@ void cs_hub_loop(void *hub, h2o_context_t *hctx, httpd_loop_phase_t phase);
 /* The repository changed: every loop thread re-checks its groups. Any thread; cheap. */
 void cs_hub_notify(void *hub);
 
-/* Holds `req` (from a handler on a loop thread) until the answer of `q` (qlen bytes,
- * copied once per group; `gkey` names it) is no longer `etag`, or `wait_ms` passed.
+/* Holds `req` (from a handler on a loop thread) until the answer of the query `gkey` (a
+ * string that says all of it, copied once per group) is no longer `etag`, or `wait_ms` passed.
  * Returns HTTPD_LATER (return it from the handler), or 0 when it cannot hold (the server
  * is stopping, out of memory): then answer at once. */
-int cs_hub_hold(cs_hub_t *hub, h2o_req_t *req, const void *q, size_t qlen, const char *gkey, const char *etag,
-                uint64_t wait_ms);
+int cs_hub_hold(cs_hub_t *hub, h2o_req_t *req, const char *gkey, const char *etag, uint64_t wait_ms);
 
 /* The requests held now (all threads). */
 long cs_hub_waiters(const cs_hub_t *hub);
