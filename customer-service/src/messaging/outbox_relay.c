@@ -375,8 +375,10 @@ static void relay_take_tuning(outbox_relay_t *r)
     o.backoff_max_ms = t.backoff_max_ms;
     relay_defaults(&o);
     if (o.batch_size != r->o.batch_size) {
-        if (r->inflight > 0 || r->delivered > 0 || r->failed > 0)
-            return; /* the slots are in use: at a later pass */
+        /* The slots are sized by it: once no delivery is pending, the delivered rows are
+         * marked (their slots freed) and the pipeline is made anew. */
+        if (r->inflight > 0 || r->failed > 0 || (r->delivered > 0 && relay_settle(r) != 0))
+            return; /* at a later pass */
         int old = r->o.batch_size;
         relay_pump_free(r);
         r->o.batch_size = o.batch_size;
