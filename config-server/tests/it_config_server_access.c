@@ -75,11 +75,12 @@ static void post_retry(const csit_srv_t *s, const char *path, const char *ctype,
 /* "Authorization: Basic <user:pw>" into out. */
 static void basic(const char *user, const char *pw, char *out, size_t size)
 {
-    char up[256];
-    unsigned char b64[400];
+    char up[128];
+    unsigned char b64[200];
     int n = snprintf(up, sizeof(up), "%s:%s", user, pw);
+    assert_true(n > 0 && (size_t)n < sizeof(up));
     EVP_EncodeBlock(b64, (const unsigned char *)up, n);
-    snprintf(out, size, "Authorization: Basic %s", b64);
+    snprintf(out, size, "Authorization: Basic %.180s", (const char *)b64);
 }
 
 /* The status of GET path as `who` ("user:pw", NULL: no credentials). */

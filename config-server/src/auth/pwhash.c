@@ -22,10 +22,11 @@ static void ab64_encode(const unsigned char *in, size_t n, char *out, size_t siz
         out[0] = '\0';
         return;
     }
-    int len = EVP_EncodeBlock(tmp, in, (int)n);
+    int got = EVP_EncodeBlock(tmp, in, (int)n);
+    size_t len = got > 0 && (size_t)got < size && (size_t)got < sizeof(tmp) ? (size_t)got : 0;
     while (len > 0 && tmp[len - 1] == '=')
         len--;
-    for (int i = 0; i < len; i++)
+    for (size_t i = 0; i < len; i++)
         out[i] = tmp[i] == '+' ? '.' : (char)tmp[i];
     out[len] = '\0';
 }
