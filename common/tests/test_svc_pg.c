@@ -18,7 +18,7 @@
 static cfgcli_t *doc(const char *props)
 {
     cfgcli_opts_t o;
-    char err[512], json[2048];
+    char err[512], json[4096];
     static char *const empty_env[] = {NULL};
     cfgcli_opts_init(&o, "t");
     o.envp = empty_env;
