@@ -9,7 +9,8 @@
 # and its standby), CQ_KAFKA_BOOTSTRAP (127.0.0.1:9092), TRIO_DIR (/tmp/cq-trio-$USER),
 # TRIO_PORT_BASE (19000), TRIO_CONFIG_PORT (base + 888), TRIO_PROFILES (local; `cluster`
 # for scripts/cluster.sh, as tests/faults/ does), TRIO_EXEC_PREFIX (a command the programs
-# are started under, e.g. the fault suite's cgroup wrapper).
+# are started under, e.g. the fault suite's cgroup wrapper), TRIO_REPO (the folder
+# config-server serves; default config-repo/) or TRIO_REPO_URI (a git repository instead).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -62,7 +63,12 @@ trio_up() {
   TRIO_DB=${TRIO_DB:-trio_$$}; TRIO_TOPIC=${TRIO_TOPIC:-trio-$$}
   echo "TRIO_DB=$TRIO_DB TRIO_TOPIC=$TRIO_TOPIC" >"$TRIO_DIR/env"
   trio_psql -c "CREATE DATABASE $TRIO_DB" >/dev/null
-  trio_start config-server "$CONFIG_PORT" --repo "$ROOT/config-repo" --port "$CONFIG_PORT"
+  if [ -n "${TRIO_REPO_URI:-}" ]; then # a git repository (bench/config-live)
+    trio_start config-server "$CONFIG_PORT" --repo-uri "$TRIO_REPO_URI" --git-basedir "$TRIO_DIR/config-server-git" \
+      --git-refresh-s 60 --port "$CONFIG_PORT"
+  else
+    trio_start config-server "$CONFIG_PORT" --repo "${TRIO_REPO:-$ROOT/config-repo}" --port "$CONFIG_PORT"
+  fi
   trio_wait "http://127.0.0.1:$CONFIG_PORT/actuator/health" 30
   trio_start customer-service "$CUSTOMER_PORT"
   trio_wait "$CUSTOMER_URL/health/readiness" 60
