@@ -174,6 +174,21 @@ static long long edit(const trio_t *t, const char *file, const char *from, const
     return t0;
 }
 
+/* The number of open descriptors of process `pid`. */
+static int fd_count(pid_t pid)
+{
+    char path[64];
+    int n = 0;
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
 /* Service i's log holds `needle` (within timeout_ms). */
 static int log_has(const trio_t *t, int i, const char *needle, long timeout_ms)
 {
@@ -415,6 +430,9 @@ static void t_folder(void **state)
     }
 
     /* (b) a restart-class key, read by both */
+    int fds[N_PROG];
+    for (int i = CUS; i <= ORD; i++)
+        fds[i] = fd_count(t->pid[i]);
     long long t0 = edit(t, "application.yml", "pool-size: 4", "pool-size: 6", 1);
     served_version(t, "customer-service", v, sizeof v);
     for (int i = CUS; i <= ORD; i++) {
@@ -425,6 +443,13 @@ static void t_folder(void **state)
             PROG[i], v, ms);
         assert_true(ms >= 0);
         assert_true(ops_alive(t->pid[i])); /* the same process: no restart of the pod */
+    }
+    ts_sleep_ms(2000); /* the new images settle (pool, consumer) */
+    for (int i = CUS; i <= ORD; i++) {
+        /* nothing of the old image is inherited but the listening socket (close-on-exec) */
+        int now = fd_count(t->pid[i]);
+        printf("%s: %d descriptors before the restart in place, %d after\n", PROG[i], fds[i], now);
+        assert_true(now < fds[i] + 8);
     }
 
     /* (c) invalid edits change nothing and are reported */
