@@ -100,7 +100,7 @@ static void url_at(const char *list, int idx, const char **b, const char **e)
 
 static void note_mode(cfgcli_watch_t *w, const cfgcli_req_t *r, long wait_s)
 {
-    int lp = r->watch_max > 0;
+    int lp = w->server_max > 0;
     int changed;
     pthread_mutex_lock(&w->mu);
     changed = lp != w->long_poll || strcmp(w->url, r->base_shown) != 0;
@@ -111,7 +111,7 @@ static void note_mode(cfgcli_watch_t *w, const cfgcli_req_t *r, long wait_s)
         return;
     if (lp)
         clog_info(w->log, "config watch: long polls to %s (the server holds them up to %ld s, asked %ld s)",
-                  r->base_shown, r->watch_max, wait_s > 0 ? wait_s : w->o.watch_wait_s);
+                  r->base_shown, w->server_max, wait_s > 0 ? wait_s : w->o.watch_wait_s);
     else
         clog_info(w->log, "config watch: %s offers no watch; a conditional GET every %ld ms", r->base_shown,
                   w->o.watch_interval_ms);
@@ -194,7 +194,8 @@ static void *watch_main(void *arg)
         cfgcli_try_t rc = cfgcli_req_result(&r, &w->o, (CURLcode)cc, &doc, err, sizeof err);
         if (rc == CFGCLI_TRY_OK || rc == CFGCLI_TRY_SAME) {
             fails = 0;
-            w->server_max = r.watch_max;
+            if (rc == CFGCLI_TRY_OK || r.watch_max > 0) /* (a 304 stripped of it keeps the mode) */
+                w->server_max = r.watch_max;
             note_mode(w, &r, wait_s);
             note_ok(w);
             if (rc == CFGCLI_TRY_OK) {

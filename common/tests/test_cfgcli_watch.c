@@ -5,7 +5,8 @@
  * watches (conditional GETs only). Covered: a change delivered from a held long poll, the
  * poll fallback (304s not delivered), failover past a dead URL, Basic auth (and a 401 kept
  * on the status, never delivered), an answer that is no configuration, recovery after 503s,
- * and a stop that does not wait for a held request.
+ * a stop that does not wait for a held request, and no busy loop against a server that
+ * answers long polls 304 at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +36,7 @@ typedef struct fake {
     int watch_max;    /* > 0: offers watches (the header and ?wait=); 0: a server without them */
     int fail_503;     /* > 0: answer that many requests 503 */
     int broken;       /* 1: answer 200 with an Environment the client cannot use */
+    int quick304;     /* 1: answer a long poll 304 at once (a server going away does) */
     const char *auth; /* "Basic …" the server wants, or NULL */
     int stopping;
     atomic_int requests, holds;
@@ -97,7 +99,7 @@ static int h_env(void *ctx, h2o_req_t *req)
     }
     int gen = f->gen;
     snprintf(etag, sizeof etag, "\"e%d\"", gen);
-    if (inm != NULL && strcmp(inm, etag) == 0 && wait_ms > 0) {
+    if (inm != NULL && strcmp(inm, etag) == 0 && wait_ms > 0 && !f->quick304) {
         /* held (this fake spends a loop thread on it; the real server does not) */
         long long end = now_ms() + wait_ms;
         atomic_fetch_add(&f->holds, 1);
@@ -430,6 +432,36 @@ static void test_stop_is_prompt(void **state)
     fake_stop(f);
 }
 
+/* A server that answers long polls 304 at once (the watch contract's answer at shutdown)
+ * is not polled in a loop: the watcher pauses and turns to the next URL. */
+static void test_quick_304_no_busy_loop(void **state)
+{
+    (void)state;
+    fake_t *f = fake_start(30);
+    seen_t s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    cfgcli_opts_t o;
+    char url[64], err[512];
+    url_of(f, url, sizeof url);
+    opts_for(&o, url);
+    cfgcli_t *cur = cfgcli_fetch(&o, NULL, err, sizeof err);
+    assert_non_null(cur);
+    f->quick304 = 1;
+    cfgcli_watch_t *w = cfgcli_watch_start(&o, cur, on_cfg, &s, NULL, err, sizeof err);
+    sleep_ms(1000);
+    int n = atomic_load(&f->requests) - 1;
+    printf("quick 304s: %d long polls in 1 s\n", n);
+    assert_true(n >= 2 && n <= 8); /* one per 200 ms pause, not thousands */
+    json_t *st = cfgcli_watch_status(w);
+    assert_string_equal(json_string_value(json_object_get(st, "mode")), "long-poll");
+    json_decref(st);
+    f->quick304 = 0;
+    fake_bump(f);
+    assert_int_equal(wait_seen(&s, 1, 3000), 0);
+    cfgcli_watch_stop(w);
+    cfgcli_free(cur);
+    fake_stop(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -437,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_long_poll_delivers_change),    cmocka_unit_test(test_poll_fallback),
         cmocka_unit_test(test_failover_and_no_start_config), cmocka_unit_test(test_auth),
         cmocka_unit_test(test_errors_then_recovery),         cmocka_unit_test(test_stop_is_prompt),
+        cmocka_unit_test(test_quick_304_no_busy_loop),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
