@@ -1,13 +1,74 @@
-/* httpd_int.h — what httpd.c (listener, loop threads) uses of httpd_tls.c (the TLS context
- * and its reload). Calls go one way: httpd.c → httpd_tls.c. */
+/* httpd_int.h — httpd's private types (the server, its loop threads, its routes) and what
+ * httpd.c uses of httpd_loop.c (a loop thread's life) and httpd_loop.c of httpd_tls.c (the
+ * TLS context and its reload). Calls go one way: httpd.c → httpd_loop.c → httpd_tls.c. */
 #ifndef CQ_HTTPD_INT_H
 #define CQ_HTTPD_INT_H
 
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 
 #include "httpd.h"
 
 typedef struct httpd_tls httpd_tls_t;
+
+#define HTTPD_DRAIN_GRACE_MS 100 /* see thread_main's drain */
+#define HTTPD_MAX_ROUTES 64
+#define HTTPD_MAX_THREADS 64
+
+typedef struct httpd_route_ent {
+    char *method; /* owned; NULL = any */
+    char *prefix; /* owned */
+    size_t plen;
+    char *label; /* owned */
+    httpd_handler_fn fn;
+    void *ctx;
+} httpd_route_ent_t;
+
+typedef struct httpd_thread {
+    httpd_t *srv;
+    pthread_t tid;
+    int started;
+    int fd; /* dup of the listening fd; owned until the listener socket takes it */
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    h2o_multithread_receiver_t receiver;
+    long nconn;       /* touched only on this thread */
+    int paused;       /* the listener stopped reading at the connection cap */
+    unsigned tls_gen; /* generation of accept_ctx.ssl_ctx (one reference owned) */
+    sem_t ready;      /* posted by the thread once its loop, context and receiver exist */
+} httpd_thread_t;
+
+typedef struct httpd_handler {
+    h2o_handler_t super;
+    httpd_t *srv;
+} httpd_handler_t;
+
+struct httpd {
+    httpd_opts_t o;
+    h2o_globalconf_t cfg;
+    int cfg_ready;
+    httpd_route_ent_t routes[HTTPD_MAX_ROUTES];
+    int nroutes;
+    int listen_fd;
+    int port;
+    httpd_thread_t *th;
+    int nth;
+    httpd_tls_t *tls;  /* NULL: plain HTTP */
+    atomic_long nconn; /* open connections of all threads */
+    atomic_int capped; /* the cap was hit (logged once per episode) */
+    atomic_int stopping;
+    int started;
+    int stopped;
+    int keep_listener; /* httpd_keep_listener: httpd_stop leaves listen_fd open */
+};
+
+/* The loop thread's body (pthread start routine, `arg` the httpd_thread_t): makes its loop,
+ * context, receiver and listener, posts t->ready, runs until s->stopping, then drains and
+ * disposes. */
+void *httpd_loop_main(void *arg);
 
 /* Loads the certificate, key and client CA of `o` into a first SSL_CTX (checked: the key
  * matches the certificate). NULL with `err` filled when they cannot be used. `o` and `log`
