@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evcodec.h"
 #include "svc.h"
 #include "svc_pg.h"
 
@@ -162,6 +163,18 @@ int cs_config_preflight(const cs_config_t *cfg, char *err, size_t errlen)
     if (conf == NULL || kfk_probe(conf, KFK_PRODUCER, 5000, e, sizeof e) != 0) { /* conf stolen */
         snprintf(err, errlen, "kafka: %s", e);
         return -1;
+    }
+    if (*cfg->registry_url != '\0') { /* the start-up asks it for the subject's id too */
+        evcodec_t *codec = evcodec_new_default(e, sizeof e);
+        int rc = codec == NULL
+                     ? -1
+                     : evcodec_use_registry(codec, cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER,
+                                            cfg->registry_user, cfg->registry_password, 5000, e, sizeof e);
+        evcodec_free(codec);
+        if (rc != 0) {
+            snprintf(err, errlen, "schema registry: %s", e);
+            return -1;
+        }
     }
     return 0;
 }

@@ -61,8 +61,9 @@ void cs_config_clear(cs_config_t *cfg);
 cs_config_t *cs_config_new(const cfgcli_t *c, char *err, size_t errlen);
 void cs_config_free(cs_config_t *cfg);
 
-/* Before a restart in place for new settings: the database answers (svc_pg_probe) and a
- * Kafka broker does, with the producer's settings (kfk_probe). 0, or -1 + err. */
+/* Before a restart in place for new settings: the database answers (svc_pg_probe), a Kafka
+ * broker does with the producer's settings (kfk_probe), and the schema registry, when one is
+ * set, knows the subject. 0, or -1 + err. */
 int cs_config_preflight(const cs_config_t *cfg, char *err, size_t errlen);
 
 /* Every key customer-service reads, with its class (svc_key_rule_t). */
