@@ -1,5 +1,6 @@
-/* kfk.c — librdkafka glue: conf building from config keys, idempotent producer, consumer,
- * Admin "ensure topic", reachability probe, logs into clog. See kfk.h. */
+/* kfk.c — librdkafka glue: conf building from the shared client settings and config keys,
+ * idempotent producer, consumer, Admin "ensure topic", reachability, logs into clog. The
+ * client settings' helpers and the start-up checks are in kfk_client.c. See kfk.h. */
 #include "kfk.h"
 
 #include <stdio.h>
@@ -50,13 +51,18 @@ static void kfk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const c
 static void kfk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     const kfk_opaque_t *op = opaque;
+    (void)rk;
     if (op == NULL || op->log == NULL)
         return;
-    /* Transport errors repeat while a broker is down; warn, librdkafka keeps retrying. */
-    clog_ev(op->log, err == RD_KAFKA_RESP_ERR__FATAL ? CLOG_ERROR : CLOG_WARN,
+    /* Refused credentials or certificates need an operator, not patience: errors that say
+     * so. Transport errors repeat while a broker is down; warn, librdkafka keeps retrying. */
+    const char *what = err == RD_KAFKA_RESP_ERR__AUTHENTICATION ? "Kafka authentication failed: "
+                       : err == RD_KAFKA_RESP_ERR__SSL          ? "Kafka TLS handshake failed: "
+                                                                : "";
+    clog_ev(op->log, err == RD_KAFKA_RESP_ERR__FATAL || *what ? CLOG_ERROR : CLOG_WARN,
             json_pack("{s:s,s:s}", "component", "librdkafka", "error",
                       rd_kafka_err2name((rd_kafka_resp_err_t)err)),
-            "%s", reason ? reason : "");
+            "%s%s", what, reason ? reason : "");
 }
 
 int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)
@@ -73,18 +79,26 @@ int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
     return 0;
 }
 
-rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op, char *err,
+rd_kafka_conf_t *kfk_conf_new(const kfk_client_t *cl, const char *client_id, kfk_opaque_t *op, char *err,
                               size_t errlen)
 {
+    char e[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf == NULL) {
         errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
-    if ((bootstrap && kfk_conf_set(conf, "bootstrap.servers", bootstrap, err, errlen) != 0) ||
+    if ((cl && cl->bootstrap && kfk_conf_set(conf, "bootstrap.servers", cl->bootstrap, err, errlen) != 0) ||
         (client_id && kfk_conf_set(conf, "client.id", client_id, err, errlen) != 0)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
+    }
+    for (size_t i = 0; cl != NULL && i < cl->nprops; i++) {
+        if (kfk_conf_set(conf, cl->props[i].key, cl->props[i].value, e, sizeof e) != 0) {
+            errbuf_set(err, errlen, "kafka-config.properties.%s: %s", cl->props[i].key, e);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
     }
     rd_kafka_conf_set_opaque(conf, op);
     rd_kafka_conf_set_log_cb(conf, kfk_log_cb);
@@ -352,26 +366,6 @@ int kfk_reachable(rd_kafka_t *rk, int timeout_ms)
     if (md)
         rd_kafka_metadata_destroy(md);
     return ok;
-}
-
-int kfk_probe(rd_kafka_conf_t *conf, kfk_role_t role, int timeout_ms, char *err, size_t errlen)
-{
-    char e[512], bs[512] = "";
-    size_t bl = sizeof bs;
-    if (rd_kafka_conf_get(conf, "bootstrap.servers", bs, &bl) != RD_KAFKA_CONF_OK)
-        snprintf(bs, sizeof bs, "?");
-    rd_kafka_t *rk =
-        rd_kafka_new(role == KFK_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, e, sizeof e);
-    if (rk == NULL) {
-        rd_kafka_conf_destroy(conf);
-        errbuf_set(err, errlen, "Kafka client: %s", e);
-        return -1;
-    }
-    int ok = kfk_reachable(rk, timeout_ms);
-    rd_kafka_destroy(rk);
-    if (!ok)
-        errbuf_set(err, errlen, "no Kafka broker of %s answered within %d ms", bs, timeout_ms);
-    return ok ? 0 : -1;
 }
 
 /* Whether `entry` ("host:port") is advertised by one of the metadata's brokers. */

@@ -1,7 +1,11 @@
 /* kfk.h — librdkafka glue shared by customer-service and order-service.
  *
- * - kfk_conf_new: an rd_kafka_conf_t with bootstrap servers, the log/error callbacks
- *   routed into clog, and the instance opaque set to a caller-owned kfk_opaque_t.
+ * - kfk_client_t: what EVERY librdkafka handle of a service is made from — the bootstrap
+ *   servers and the shared kafka-config.properties.<librdkafka key> passthrough (security.protocol,
+ *   sasl.*, ssl.* …). kfk_conf_new applies it, so no handle (producer, consumer, takeover
+ *   scan, dead-letter producer, admin client, probe) can miss a security setting.
+ * - kfk_conf_new: an rd_kafka_conf_t from a kfk_client_t, the log/error callbacks routed
+ *   into clog, and the instance opaque set to a caller-owned kfk_opaque_t.
  * - kfk_conf_apply: maps the seed's kebab-case config keys (kafka-producer-config.* /
  *   kafka-consumer-config.*, given WITHOUT that prefix) onto librdkafka properties, and
  *   passes "properties.<librdkafka key>" through verbatim.
@@ -10,6 +14,9 @@
  * - kfk_ensure_topic: Admin API CreateTopics (partitions, replication, min.insync.replicas);
  *   "already exists" counts as success.
  * - kfk_reachable / kfk_brokers_down: bounded metadata round-trips (readiness probes).
+ * - kfk_check: a start-up check that tells "no broker answered" from "a broker refused us"
+ *   (SASL authentication, TLS handshake), so wrong credentials fail the start with a clear
+ *   message instead of an endless retry.
  *
  * Callbacks: librdkafka has ONE instance opaque for all callbacks, so it is always a
  * kfk_opaque_t*. Put your own context in `user` and fetch it in your callbacks with
@@ -36,11 +43,30 @@ typedef struct kfk_kv {
 
 typedef enum { KFK_PRODUCER = 0, KFK_CONSUMER = 1 } kfk_role_t;
 
-/* A new conf with bootstrap.servers (may be NULL to set it later), client.id (may be
- * NULL), log + error callbacks into op->log, and opaque = op (borrowed: it must outlive
- * every handle made from the conf). Returns an owned conf (rd_kafka_conf_destroy) or NULL
- * with a message in err. */
-rd_kafka_conf_t *kfk_conf_new(const char *bootstrap, const char *client_id, kfk_opaque_t *op, char *err,
+#define KFK_MAX_PROPS 48
+
+/* The client settings every handle of a service shares: kafka-config.bootstrap-servers and
+ * kafka-config.properties.<librdkafka key> (stored WITHOUT the "properties." prefix). All
+ * strings borrowed (from the configuration, which outlives the handles). */
+typedef struct kfk_client {
+    const char *bootstrap; /* may be NULL (set later, or librdkafka's mock cluster) */
+    kfk_kv_t props[KFK_MAX_PROPS];
+    size_t nprops;
+} kfk_client_t;
+
+/* Adds (or replaces: the last value of a key wins) one librdkafka property of `cl`.
+ * Returns 0, or -1 when KFK_MAX_PROPS are taken (message in err). */
+int kfk_client_add(kfk_client_t *cl, const char *key, const char *value, char *err, size_t errlen);
+
+/* The value of librdkafka property `key` in cl->props, or NULL. */
+const char *kfk_client_get(const kfk_client_t *cl, const char *key);
+
+/* A new conf made from `cl` (may be NULL: no bootstrap, no shared properties): bootstrap.servers,
+ * every shared property (an invalid one fails naming kafka-config.properties.<key>),
+ * client.id (may be NULL), log + error callbacks into op->log, and opaque = op (borrowed:
+ * it must outlive every handle made from the conf). Returns an owned conf
+ * (rd_kafka_conf_destroy) or NULL with a message in err. */
+rd_kafka_conf_t *kfk_conf_new(const kfk_client_t *cl, const char *client_id, kfk_opaque_t *op, char *err,
                               size_t errlen);
 
 /* Sets one raw librdkafka property. Returns 0, or -1 with librdkafka's message in err. */
@@ -110,8 +136,26 @@ int kfk_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
 int kfk_reachable(rd_kafka_t *rk, int timeout_ms);
 
 /* A client of `role` made from `conf` (STOLEN) asks for the brokers once (kfk_reachable):
- * 0 when one answered within timeout_ms, or -1 with err naming bootstrap.servers. For a
- * restart in place's pre-check of new Kafka settings. */
+ * 0 when one answered within timeout_ms, or -1 with err naming bootstrap.servers (or the
+ * authentication / TLS failure, as kfk_check). For a restart in place's pre-check of new
+ * Kafka settings. */
 int kfk_probe(rd_kafka_conf_t *conf, kfk_role_t role, int timeout_ms, char *err, size_t errlen);
+
+#define KFK_CHECK_OK 0         /* a broker answered a metadata request */
+#define KFK_CHECK_NO_ANSWER 1  /* none answered within the time (down, unreachable) */
+#define KFK_CHECK_REFUSED (-1) /* a broker refused us: SASL authentication or TLS failed */
+#define KFK_CHECK_ERROR (-2)   /* the client could not be made (bad settings) */
+
+/* A client of `role` made from `conf` (STOLEN) connects and asks for metadata, for at most
+ * timeout_ms: KFK_CHECK_OK, KFK_CHECK_NO_ANSWER (err names bootstrap.servers), or
+ * KFK_CHECK_REFUSED with err saying "Kafka authentication failed …" or "Kafka TLS handshake
+ * failed …" and librdkafka's reason — returned as soon as the broker refuses, not at the
+ * timeout — or KFK_CHECK_ERROR. */
+int kfk_check(rd_kafka_conf_t *conf, kfk_role_t role, int timeout_ms, char *err, size_t errlen);
+
+/* Whether `cl` asks for an authenticated or encrypted connection (security.protocol other
+ * than plaintext): the services run kfk_check at start-up only then, so a plaintext set-up
+ * starts as before while Kafka is away. */
+int kfk_client_secured(const kfk_client_t *cl);
 
 #endif

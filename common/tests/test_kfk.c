@@ -26,8 +26,10 @@ static void t_apply(void **state)
 {
     char err[512] = "";
     kfk_opaque_t op = {0};
-    rd_kafka_conf_t *conf = kfk_conf_new("127.0.0.1:1", "t", &op, err, sizeof err);
+    const kfk_client_t cl = {.bootstrap = "127.0.0.1:1"};
+    rd_kafka_conf_t *conf = kfk_conf_new(&cl, "t", &op, err, sizeof err);
     assert_non_null(conf);
+    assert_string_equal(conf_get(conf, "bootstrap.servers"), "127.0.0.1:1");
     assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "linger-ms", "5", err, sizeof err), 0);
     assert_string_equal(conf_get(conf, "linger.ms"), "5");
     assert_int_equal(kfk_conf_apply(conf, KFK_PRODUCER, "compression-type", "snappy", err, sizeof err), 0);
@@ -121,6 +123,57 @@ static void t_producer_mock(void **state)
     fclose(lf);
 }
 
+/* The shared settings reach every conf made from them; a bad one names its key. */
+static void t_client(void **state)
+{
+    char err[512] = "";
+    kfk_opaque_t op = {0};
+    kfk_client_t cl = {.bootstrap = "127.0.0.1:1"};
+    assert_false(kfk_client_secured(&cl));
+    assert_int_equal(kfk_client_add(&cl, "security.protocol", "plaintext", err, sizeof err), 0);
+    assert_false(kfk_client_secured(&cl));
+    assert_int_equal(kfk_client_add(&cl, "security.protocol", "SASL_SSL", err, sizeof err), 0); /* replaces */
+    assert_int_equal(kfk_client_add(&cl, "sasl.mechanisms", "SCRAM-SHA-512", err, sizeof err), 0);
+    assert_int_equal(kfk_client_add(&cl, "sasl.username", "alice", err, sizeof err), 0);
+    assert_int_equal(cl.nprops, 3);
+    assert_true(kfk_client_secured(&cl));
+    assert_string_equal(kfk_client_get(&cl, "sasl.username"), "alice");
+    assert_null(kfk_client_get(&cl, "sasl.password"));
+    rd_kafka_conf_t *conf = kfk_conf_new(&cl, "t", &op, err, sizeof err);
+    assert_non_null(conf);
+    assert_string_equal(conf_get(conf, "security.protocol"), "sasl_ssl");
+    assert_string_equal(conf_get(conf, "sasl.mechanisms"), "SCRAM-SHA-512");
+    assert_string_equal(conf_get(conf, "sasl.username"), "alice");
+    rd_kafka_conf_destroy(conf);
+    assert_int_equal(kfk_client_add(&cl, "sasl.mechanisms", "NO-SUCH", err, sizeof err), 0);
+    assert_int_equal(kfk_client_add(&cl, "no.such.property", "1", err, sizeof err), 0);
+    assert_null(kfk_conf_new(&cl, "t", &op, err, sizeof err));
+    assert_non_null(strstr(err, "kafka-config.properties.no.such.property"));
+    kfk_client_t full = {0};
+    static char keys[KFK_MAX_PROPS + 1][16];
+    for (int i = 0; i <= KFK_MAX_PROPS; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        assert_int_equal(kfk_client_add(&full, keys[i], "v", err, sizeof err), i < KFK_MAX_PROPS ? 0 : -1);
+    }
+    assert_non_null(strstr(err, "more than"));
+}
+
+/* kfk_check: a cluster that answers is OK, an address where none listens is NO_ANSWER at the
+ * deadline (the refusals need a real SASL/TLS broker: tests/integration/test_kafka_sasl.sh). */
+static void t_check(void **state)
+{
+    char err[512] = "";
+    kfk_opaque_t op = {0};
+    const kfk_client_t none = {.bootstrap = "127.0.0.1:1"};
+    rd_kafka_conf_t *conf = kfk_conf_new(&none, "t", &op, err, sizeof err);
+    assert_int_equal(kfk_check(conf, KFK_PRODUCER, 600, err, sizeof err), KFK_CHECK_NO_ANSWER);
+    assert_non_null(strstr(err, "127.0.0.1:1"));
+    conf = kfk_conf_new(NULL, "t", &op, err, sizeof err);
+    assert_int_equal(kfk_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err), 0);
+    assert_int_equal(kfk_check(conf, KFK_CONSUMER, 5000, err, sizeof err), KFK_CHECK_OK);
+    assert_int_equal(kfk_check(NULL, KFK_CONSUMER, 5000, err, sizeof err), KFK_CHECK_ERROR);
+}
+
 static void t_bad_args(void **state)
 {
     char err[512] = "";
@@ -139,10 +192,8 @@ static void t_bad_args(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_apply),
-        cmocka_unit_test(t_apply_all),
-        cmocka_unit_test(t_producer_mock),
-        cmocka_unit_test(t_bad_args),
+        cmocka_unit_test(t_apply),  cmocka_unit_test(t_apply_all), cmocka_unit_test(t_producer_mock),
+        cmocka_unit_test(t_client), cmocka_unit_test(t_check),     cmocka_unit_test(t_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

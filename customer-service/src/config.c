@@ -8,6 +8,7 @@
 
 #include "evcodec.h"
 #include "svc.h"
+#include "svc_kafka.h"
 #include "svc_pg.h"
 
 /* What a change to each key needs (customer-service/README.md, "Configuration changes"). */
@@ -20,6 +21,7 @@ const svc_key_rule_t cs_config_keys[] = {
     {"kafka-config.num-of-partitions", SVC_KEY_RESTART},
     {"kafka-config.replication-factor", SVC_KEY_RESTART},
     {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
+    {"kafka-config.properties.*", SVC_KEY_RESTART},
     {"kafka-config.schema-registry-url", SVC_KEY_RESTART},
     {"kafka-config.schema-registry-user", SVC_KEY_RESTART},
     {"kafka-config.schema-registry-password", SVC_KEY_RESTART},
@@ -82,7 +84,7 @@ int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
         cfgcli_get_int_range(c, "kafka-config.replication-factor", 1, 1, 100, &cfg->replication, err,
                              errlen) ||
         cfgcli_get_int_range(c, "kafka-config.min-insync-replicas", 0, 0, 100, &cfg->min_isr, err, errlen) ||
-        cfgcli_require_str(c, "kafka-config.bootstrap-servers", &cfg->bootstrap, err, errlen))
+        svc_kafka_client(c, NULL, &cfg->kafka, err, errlen))
         return -1;
     if (svc_http_opts(c, &cfg->listen, err, errlen) != 0)
         return -1;
@@ -110,7 +112,7 @@ int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
 
 rd_kafka_conf_t *cs_config_producer_conf(const cs_config_t *cfg, char *err, size_t errlen)
 {
-    rd_kafka_conf_t *conf = kfk_conf_new(cfg->bootstrap, "customer-service", NULL, err, errlen);
+    rd_kafka_conf_t *conf = kfk_conf_new(&cfg->kafka, "customer-service", NULL, err, errlen);
     if (conf == NULL)
         return NULL;
     if (kfk_conf_apply_all(conf, KFK_PRODUCER, cfg->producer_kv, cfg->n_producer_kv, err, errlen) != 0) {
@@ -149,6 +151,14 @@ void cs_config_free(cs_config_t *cfg)
 {
     cs_config_clear(cfg);
     free(cfg);
+}
+
+int cs_config_kafka_check(const cs_config_t *cfg, const clog_t *log, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = cs_config_producer_conf(cfg, err, errlen);
+    if (conf == NULL)
+        return -1;
+    return svc_kafka_check(&cfg->kafka, conf, KFK_PRODUCER, 10000, log, err, errlen); /* conf stolen */
 }
 
 int cs_config_preflight(const cs_config_t *cfg, char *err, size_t errlen)

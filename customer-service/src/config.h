@@ -25,10 +25,11 @@ typedef struct cs_config {
     httpd_opts_t listen; /* .tls and .max_connections: server.ssl.*, server.max-connections (svc_http_opts) */
     char *conninfo;      /* assembled from datasource.* (owned) */
     int pool_size;       /* datasource.pool-size, 8 */
-    const char *bootstrap;           /* kafka-config.bootstrap-servers (required) */
-    int partitions;                  /* kafka-config.num-of-partitions, 3 */
-    int replication;                 /* kafka-config.replication-factor, 1 */
-    int min_isr;                     /* kafka-config.min-insync-replicas, 0 = the broker's default */
+    kfk_client_t kafka;  /* kafka-config.bootstrap-servers (required) and
+                            kafka-config.properties.*: every handle's settings */
+    int partitions;      /* kafka-config.num-of-partitions, 3 */
+    int replication;     /* kafka-config.replication-factor, 1 */
+    int min_isr;         /* kafka-config.min-insync-replicas, 0 = the broker's default */
     const char *registry_url;        /* kafka-config.schema-registry-url, "" = embedded catalog */
     const char *registry_user;       /* kafka-config.schema-registry-user, NULL */
     const char *registry_password;   /* kafka-config.schema-registry-password, NULL */
@@ -49,8 +50,9 @@ typedef struct cs_config {
 /* Reads `c` (borrowed: the struct's strings point into it). Returns 0, or -1 with err
  * naming the bad key. */
 int cs_config_load(cs_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen);
-/* The producer's librdkafka conf: bootstrap servers and the kafka-producer-config.* keys
- * (each checked by librdkafka). Owned (rd_kafka_conf_destroy), or NULL with err. */
+/* The producer's librdkafka conf: the shared client settings (cfg->kafka) and the
+ * kafka-producer-config.* keys (each checked by librdkafka). Owned (rd_kafka_conf_destroy), or NULL with err.
+ */
 rd_kafka_conf_t *cs_config_producer_conf(const cs_config_t *cfg, char *err, size_t errlen);
 /* Frees what cs_config_load allocated. NULL-safe. */
 void cs_config_clear(cs_config_t *cfg);
@@ -65,6 +67,11 @@ void cs_config_free(cs_config_t *cfg);
  * broker does with the producer's settings (kfk_probe), and the schema registry, when one is
  * set, knows the subject. 0, or -1 + err. */
 int cs_config_preflight(const cs_config_t *cfg, char *err, size_t errlen);
+
+/* At start-up, with a secured Kafka (security.protocol SSL/SASL_*): the producer's settings
+ * connect once (svc_kafka_check, at most 10 s); 0, or -1 with err when the brokers refuse
+ * the credentials or the certificate ("Kafka authentication failed …"). */
+int cs_config_kafka_check(const cs_config_t *cfg, const clog_t *log, char *err, size_t errlen);
 
 /* Every key customer-service reads, with its class (svc_key_rule_t). */
 extern const svc_key_rule_t cs_config_keys[];

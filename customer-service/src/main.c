@@ -184,6 +184,7 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
         goto cleanup;
     }
     const outbox_relay_opts_t ro = {.topic = cfg->topic,
+                                    .kafka = &cfg->kafka,
                                     .batch_size = cfg->batch_size,
                                     .sweep_ms = cfg->poll_interval_ms,
                                     .lock_poll_ms = cfg->lock_poll_ms,
@@ -295,7 +296,12 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     clog_info(&log, "configuration from %s (version %s); topic %s, kafka %s", cfgcli_origin(cfgc),
-              cfgcli_version(cfgc), cfg->topic, cfg->bootstrap);
+              cfgcli_version(cfgc), cfg->topic, cfg->kafka.bootstrap);
+    if (cs_config_kafka_check(cfg, &log, err, sizeof err) != 0) {
+        clog_error(&log, "%s", err);
+        rc = CFGCLI_EXIT_CONFIG;
+        goto cleanup;
+    }
     if (svc_live_restart_reason() != NULL)
         clog_info(&log, "restarted in place: %s", svc_live_restart_reason());
     if (svc_migrate(cfg->conninfo, "customer-service", customer_migrations, 10, &log) != 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "svc.h"
+#include "svc_kafka.h"
 #include "svc_pg.h"
 
 /* What a change to each key needs (order-service/README.md, "Configuration changes"). */
@@ -24,6 +25,7 @@ const svc_key_rule_t os_config_keys[] = {
     {"kafka-config.num-of-partitions", SVC_KEY_RESTART},
     {"kafka-config.replication-factor", SVC_KEY_RESTART},
     {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
+    {"kafka-config.properties.*", SVC_KEY_RESTART},
     {"kafka-consumer-config.*", SVC_KEY_RESTART},
     {"order-service.customer-topic-name", SVC_KEY_RESTART},
     {"order-service.dlq-topic-name", SVC_KEY_RESTART},
@@ -78,7 +80,8 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     }
     if (svc_http_opts(c, &cfg->listen, err, errlen) != 0)
         return -1;
-    cfg->bootstrap = cfgcli_get_str(c, "kafka-config.bootstrap-servers", "localhost:9092");
+    if (svc_kafka_client(c, "localhost:9092", &cfg->kafka, err, errlen) != 0)
+        return -1;
     cfg->topic = cfgcli_get_str(c, "order-service.customer-topic-name", "customer");
     cfg->dlq_topic = cfgcli_get_str(c, "order-service.dlq-topic-name", "customer.DLQ");
     cfg->group_id = cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", "customer-topic-consumer");
@@ -124,6 +127,18 @@ void os_config_clear(os_config_t *cfg)
     cfg->conninfo = NULL;
 }
 
+rd_kafka_conf_t *os_config_consumer_conf(const os_config_t *cfg, const char *client_id, char *err,
+                                         size_t errlen)
+{
+    rd_kafka_conf_t *conf = kfk_conf_new(&cfg->kafka, client_id, NULL, err, errlen);
+    if (conf != NULL &&
+        kfk_conf_apply_all(conf, KFK_CONSUMER, cfg->consumer_kv, cfg->n_consumer_kv, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        conf = NULL;
+    }
+    return conf;
+}
+
 os_config_t *os_config_new(const cfgcli_t *c, char *err, size_t errlen)
 {
     os_config_t *cfg = calloc(1, sizeof *cfg);
@@ -135,15 +150,12 @@ os_config_t *os_config_new(const cfgcli_t *c, char *err, size_t errlen)
     if (os_config_load(cfg, c, err, errlen) != 0)
         goto fail;
     /* the consumer's properties, as the projection's consumer will apply them */
-    conf = kfk_conf_new(cfg->bootstrap, "order-service", NULL, err, errlen);
-    if (conf == NULL ||
-        kfk_conf_apply_all(conf, KFK_CONSUMER, cfg->consumer_kv, cfg->n_consumer_kv, err, errlen))
+    conf = os_config_consumer_conf(cfg, "order-service", err, errlen);
+    if (conf == NULL)
         goto fail;
     rd_kafka_conf_destroy(conf);
     return cfg;
 fail:
-    if (conf != NULL)
-        rd_kafka_conf_destroy(conf);
     os_config_free(cfg);
     return NULL;
 }
@@ -154,6 +166,14 @@ void os_config_free(os_config_t *cfg)
     free(cfg);
 }
 
+int os_config_kafka_check(const os_config_t *cfg, const clog_t *log, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = os_config_consumer_conf(cfg, "order-service-check", err, errlen);
+    if (conf == NULL)
+        return -1;
+    return svc_kafka_check(&cfg->kafka, conf, KFK_CONSUMER, 10000, log, err, errlen); /* conf stolen */
+}
+
 int os_config_preflight(const os_config_t *cfg, char *err, size_t errlen)
 {
     char e[512];
@@ -161,12 +181,7 @@ int os_config_preflight(const os_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "datasource: %s", e);
         return -1;
     }
-    rd_kafka_conf_t *conf = kfk_conf_new(cfg->bootstrap, "order-service-check", NULL, e, sizeof e);
-    if (conf != NULL &&
-        kfk_conf_apply_all(conf, KFK_CONSUMER, cfg->consumer_kv, cfg->n_consumer_kv, e, sizeof e) != 0) {
-        rd_kafka_conf_destroy(conf);
-        conf = NULL;
-    }
+    rd_kafka_conf_t *conf = os_config_consumer_conf(cfg, "order-service-check", e, sizeof e);
     if (conf == NULL || kfk_probe(conf, KFK_CONSUMER, 5000, e, sizeof e) != 0) { /* conf stolen */
         snprintf(err, errlen, "kafka: %s", e);
         return -1;

@@ -23,11 +23,12 @@ typedef struct os_config {
     httpd_opts_t listen; /* .tls and .max_connections: server.ssl.*, server.max-connections (svc_http_opts) */
     char *conninfo;      /* assembled from datasource.* (owned) */
     int pool_size;       /* datasource.pool-size, 4 */
-    const char *bootstrap;           /* kafka-config.bootstrap-servers */
-    int partitions;                  /* kafka-config.num-of-partitions, 3 */
-    int replication;                 /* kafka-config.replication-factor, 1 */
-    int min_isr;                     /* kafka-config.min-insync-replicas, 0 = broker default */
-    const char *topic;               /* order-service.customer-topic-name, customer */
+    kfk_client_t kafka;  /* kafka-config.bootstrap-servers (localhost:9092) and
+                            kafka-config.properties.*: every handle's settings */
+    int partitions;      /* kafka-config.num-of-partitions, 3 */
+    int replication;     /* kafka-config.replication-factor, 1 */
+    int min_isr;         /* kafka-config.min-insync-replicas, 0 = broker default */
+    const char *topic;   /* order-service.customer-topic-name, customer */
     const char *dlq_topic;           /* order-service.dlq-topic-name, customer.DLQ */
     const char *group_id;            /* kafka-consumer-config.customer-group-id */
     long customer_wait_ms;           /* order-service.customer-wait-ms, 2000 */
@@ -55,6 +56,16 @@ void os_config_free(os_config_t *cfg);
 /* Before a restart in place for new settings: the database answers (svc_pg_probe) and a
  * Kafka broker does (kfk_probe). 0, or -1 + err. */
 int os_config_preflight(const os_config_t *cfg, char *err, size_t errlen);
+
+/* The projection consumer's librdkafka conf: the shared client settings (cfg->kafka) and the
+ * kafka-consumer-config.* keys. Owned (rd_kafka_conf_destroy), or NULL with err. */
+rd_kafka_conf_t *os_config_consumer_conf(const os_config_t *cfg, const char *client_id, char *err,
+                                         size_t errlen);
+
+/* At start-up, with a secured Kafka (security.protocol SSL/SASL_*): the consumer's settings
+ * connect once (svc_kafka_check, at most 10 s); 0, or -1 with err when the brokers refuse
+ * the credentials or the certificate ("Kafka authentication failed …"). */
+int os_config_kafka_check(const os_config_t *cfg, const clog_t *log, char *err, size_t errlen);
 
 /* Every key order-service reads, with its class (svc_key_rule_t). */
 extern const svc_key_rule_t os_config_keys[];

@@ -167,7 +167,7 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
 {
     char err[512];
     kfk_opaque_t opq = {log, NULL};
-    rd_kafka_conf_t *conf = kfk_conf_new(cfg->bootstrap, "order-service-admin", &opq, err, sizeof err);
+    rd_kafka_conf_t *conf = kfk_conf_new(&cfg->kafka, "order-service-admin", &opq, err, sizeof err);
     rd_kafka_t *rk = conf ? kfk_producer_new(conf, err, sizeof err) : NULL;
     static const kfk_kv_t compact[] = {{"cleanup.policy", "compact"}};
     if (rk == NULL) {
@@ -176,8 +176,8 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
     }
     if (!kfk_reachable(rk, 3000)) {
         /* Not 2 × 15 s of a deaf start-up: the consumer waits for the topic anyway. */
-        clog_warn(log, "Kafka (%s) unreachable: topics %s and %s not checked", cfg->bootstrap, cfg->topic,
-                  cfg->dlq_topic);
+        clog_warn(log, "Kafka (%s) unreachable: topics %s and %s not checked", cfg->kafka.bootstrap,
+                  cfg->topic, cfg->dlq_topic);
         rd_kafka_destroy(rk);
         return;
     }
@@ -194,7 +194,7 @@ static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
 static os_rebuild_opts_t os_rebuild_opts(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log,
                                          os_pgrebuild_t *store)
 {
-    os_rebuild_opts_t ro = {.bootstrap = cfg->bootstrap,
+    os_rebuild_opts_t ro = {.kafka = &cfg->kafka,
                             .topic = cfg->topic,
                             .group_prefix = cfg->group_id,
                             .store = os_pgrebuild_port(store),
@@ -244,9 +244,9 @@ static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, c
                                metrics_t *m, os_changes_t *changes, os_workers_t *wk, char *err,
                                size_t errlen)
 {
-    const os_kconsumer_opts_t ko = {cfg->bootstrap,   cfg->topic,         cfg->group_id,
+    const os_kconsumer_opts_t ko = {&cfg->kafka,      cfg->topic,         cfg->group_id,
                                     cfg->consumer_kv, cfg->n_consumer_kv, log};
-    const os_kdlq_opts_t dq = {cfg->bootstrap, cfg->dlq_topic, cfg->topic, log};
+    const os_kdlq_opts_t dq = {&cfg->kafka, cfg->dlq_topic, cfg->topic, log};
     const os_projector_tuning_t tun = os_tuning(cfg);
     wk->db = os_pgprojdb_new(cfg->conninfo, log, err, errlen);
     if (wk->db == NULL)
@@ -412,6 +412,11 @@ int main(int argc, char **argv)
     }
     if (svc_live_restart_reason() != NULL)
         clog_info(&log, "restarted in place: %s", svc_live_restart_reason());
+    if (os_config_kafka_check(cfg, &log, err, sizeof err) != 0) {
+        clog_error(&log, "%s", err);
+        rc = CFGCLI_EXIT_CONFIG;
+        goto cleanup;
+    }
     if (svc_migrate(cfg->conninfo, "order-service", order_migrations, 30, &log) != 0) {
         rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
         goto cleanup;

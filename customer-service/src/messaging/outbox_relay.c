@@ -42,8 +42,6 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
                                  size_t errlen)
 {
     outbox_relay_t *r = calloc(1, sizeof *r);
-    char bs[1024];
-    size_t bsz = sizeof bs;
     if (r == NULL) {
         rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "out of memory");
@@ -68,8 +66,6 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
         fcntl(r->evfd[i], F_SETFL, fcntl(r->evfd[i], F_GETFL) | O_NONBLOCK);
         fcntl(r->evfd[i], F_SETFD, FD_CLOEXEC);
     }
-    if (rd_kafka_conf_get(conf, "bootstrap.servers", bs, &bsz) == RD_KAFKA_CONF_OK)
-        r->bootstrap = strdup(bs);
     rd_kafka_conf_set_opaque(conf, &r->op);
     rd_kafka_conf_set_dr_msg_cb(conf, relay_dr_cb);
     /* Ordering guarantees need: unlimited retries and message timeout (the relay waits
@@ -482,7 +478,6 @@ void outbox_relay_free(outbox_relay_t *r)
     for (int i = 0; i < 2; i++)
         if (r->evfd[i] >= 0)
             close(r->evfd[i]);
-    free(r->bootstrap);
     relay_pump_free(r);
     pthread_mutex_destroy(&r->tune_mu);
     free(r);

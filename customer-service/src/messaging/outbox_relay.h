@@ -37,17 +37,19 @@
 
 #include "application/outbox_store.h"
 #include "clog.h"
+#include "kfk.h"
 #include "metrics.h"
 
 /* The relay's settings: a plain struct. */
 typedef struct outbox_relay_opts {
-    const char *topic;             /* borrowed */
-    int batch_size;                /* rows per round; default 500 */
-    int sweep_ms;                  /* poll even without NOTIFY; default 1000 */
-    int lock_poll_ms;              /* standby: how often to try the lock; default 1000 */
-    long long retention_ms;        /* delete published rows older than this; default 24 h; < 0 keep */
-    long long lock_key;            /* advisory lock key; default 0x637573746f6d6572 ("customer") */
-    int flush_ms;                  /* on stop: how long to wait for in-flight deliveries; default 5000 */
+    const char *topic;         /* borrowed */
+    const kfk_client_t *kafka; /* borrowed: the shared client settings, for the takeover scan's consumer */
+    int batch_size;            /* rows per round; default 500 */
+    int sweep_ms;              /* poll even without NOTIFY; default 1000 */
+    int lock_poll_ms;          /* standby: how often to try the lock; default 1000 */
+    long long retention_ms;    /* delete published rows older than this; default 24 h; < 0 keep */
+    long long lock_key;        /* advisory lock key; default 0x637573746f6d6572 ("customer") */
+    int flush_ms;              /* on stop: how long to wait for in-flight deliveries; default 5000 */
     long long cleanup_interval_ms; /* how often the retention delete runs; default 60000 */
     int backoff_initial_ms;        /* after a failed round; doubles; default 100 */
     int backoff_max_ms;            /* default 30000 */

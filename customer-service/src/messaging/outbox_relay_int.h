@@ -34,7 +34,6 @@ struct outbox_relay {
     metrics_t *m;
     kfk_opaque_t op;
     rd_kafka_t *rk;
-    char *bootstrap; /* owned copy of bootstrap.servers for the takeover consumer */
     pthread_t th;
     int started;
     atomic_int stop;

@@ -46,7 +46,7 @@ static int takeover_tails(void *self, int np, const int *want, long long *seen, 
 {
     outbox_relay_t *r = ((takeover_kafka_t *)self)->r;
     char err[512];
-    rd_kafka_conf_t *conf = kfk_conf_new(r->bootstrap, "customer-outbox-takeover", &r->op, err, sizeof err);
+    rd_kafka_conf_t *conf = kfk_conf_new(r->o.kafka, "customer-outbox-takeover", &r->op, err, sizeof err);
     rd_kafka_t *c = NULL;
     rd_kafka_topic_partition_list_t *tl = NULL;
     int64_t *end = NULL;

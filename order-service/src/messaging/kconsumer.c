@@ -89,7 +89,7 @@ os_kconsumer_t *os_kconsumer_new(const os_kconsumer_opts_t *o, char *err, size_t
     k->o = *o;
     k->opq.log = o->log;
     k->opq.user = k;
-    cc = kfk_conf_new(o->bootstrap, "order-service-projection", &k->opq, err, errlen);
+    cc = kfk_conf_new(o->kafka, "order-service-projection", &k->opq, err, errlen);
     if (cc == NULL)
         goto fail;
     if (kfk_conf_apply_all(cc, KFK_CONSUMER, o->consumer_kv, o->n_consumer_kv, err, errlen) != 0 ||

@@ -18,7 +18,7 @@
 #include "messaging/consumer_port.h"
 
 typedef struct os_kconsumer_opts {
-    const char *bootstrap;       /* kafka bootstrap servers */
+    const kfk_client_t *kafka;   /* the shared client settings (borrowed) */
     const char *topic;           /* the one topic subscribed */
     const char *group_id;        /* consumer group */
     const kfk_kv_t *consumer_kv; /* extra seed-style consumer keys (kfk_conf_apply_all) */

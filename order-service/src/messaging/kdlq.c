@@ -39,7 +39,7 @@ os_kdlq_t *os_kdlq_new(const os_kdlq_opts_t *o, char *err, size_t errlen)
     d->o = *o;
     d->opq.log = o->log;
     d->opq.user = d;
-    pc = kfk_conf_new(o->bootstrap, "order-service-dlq", &d->opq, err, errlen);
+    pc = kfk_conf_new(o->kafka, "order-service-dlq", &d->opq, err, errlen);
     if (pc == NULL)
         goto fail;
     if (kfk_conf_set(pc, "linger.ms", "0", err, errlen)) {

@@ -13,9 +13,9 @@
 #include "messaging/consumer_port.h"
 
 typedef struct os_kdlq_opts {
-    const char *bootstrap;
-    const char *dlq_topic;    /* where dead letters go */
-    const char *source_topic; /* the dlq.source.topic header */
+    const kfk_client_t *kafka; /* the shared client settings (borrowed) */
+    const char *dlq_topic;     /* where dead letters go */
+    const char *source_topic;  /* the dlq.source.topic header */
     const clog_t *log;
 } os_kdlq_opts_t;
 

@@ -101,7 +101,7 @@ static int os_rb_catch_up(os_rb_t *r, char *err, size_t errlen)
 static int os_rb_consumer(os_rb_t *r, kfk_opaque_t *opq, char *err, size_t errlen)
 {
     char group[256];
-    rd_kafka_conf_t *c = kfk_conf_new(r->o->bootstrap, "order-service-rebuild", opq, err, errlen);
+    rd_kafka_conf_t *c = kfk_conf_new(r->o->kafka, "order-service-rebuild", opq, err, errlen);
     if (c == NULL)
         return -1;
     snprintf(group, sizeof group, "%s-rebuild-%d-%lld",

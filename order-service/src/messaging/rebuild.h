@@ -27,7 +27,7 @@
 #include "kfk.h"
 
 typedef struct os_rebuild_opts {
-    const char *bootstrap;
+    const kfk_client_t *kafka; /* the shared client settings (borrowed) */
     const char *topic;
     const char *group_prefix;      /* the one-off group id is "<prefix>-rebuild-<pid>-<ms>" */
     os_rebuild_store_port_t store; /* borrowed; one rebuild at a time uses it */
