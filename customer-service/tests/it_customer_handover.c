@@ -135,7 +135,9 @@ static void t_handover(void **state)
     }
     assert_true(leader >= 0);
     assert_false(is_leader(&rp[1 - leader]));
-    np = cs_it_watermarks(bs, topic, hi);
+    /* the leader creates the topic once it holds the lock: under load that can take a moment */
+    for (int k = 0; k < 50 && (np = cs_it_watermarks(bs, topic, hi)) < 1; k++)
+        ts_sleep_ms(200);
     assert_true(np >= 1);
 
     const char *via = rp[1 - leader].url;
