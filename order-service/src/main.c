@@ -25,19 +25,23 @@
 
 #include "application/changes.h"
 #include "application/handlers.h"
+#include "application/ops_replay.h"
 #include "cfgcli.h"
 #include "clog.h"
 #include "config.h"
+#include "dataaccess/pg_ops.h"
 #include "dataaccess/pg_projdb.h"
 #include "dataaccess/pg_rebuild.h"
 #include "dataaccess/pg_repos.h"
 #include "embed.h"
 #include "evcodec.h"
+#include "http/ops_routes.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "kfk.h"
 #include "messaging/kconsumer.h"
 #include "messaging/kdlq.h"
+#include "messaging/ktopic.h"
 #include "messaging/projector.h"
 #include "messaging/rebuild.h"
 #include "messaging/rebuild_ctl.h"
@@ -158,9 +162,16 @@ static int os_projection_up(void *ctx)
     return os_projector_catching_up(p) ? SVC_CATCHING_UP : SVC_UP;
 }
 
-static int os_routes(httpd_t *s, void *http)
+/* What the HTTP server's routes are wired to: the API and the operations API. */
+typedef struct os_routes_ctx {
+    os_http_t *http;
+    os_ops_http_t *ops;
+} os_routes_ctx_t;
+
+static int os_routes(httpd_t *s, void *ctx)
 {
-    return os_http_register(s, http);
+    os_routes_ctx_t *r = ctx;
+    return os_http_register(s, r->http) != 0 || os_ops_http_register(s, r->ops) != 0 ? -1 : 0;
 }
 
 static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
@@ -287,6 +298,7 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
     svc_stop_t *stop = NULL;
     os_app_t app;
     os_http_t http;
+    os_ktopic_t ktopic = {0};
 
     if (changes == NULL)
         goto cleanup;
@@ -314,6 +326,17 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
      * projector runs, readiness reports kafka and projection DOWN. */
     const char *token = getenv("ORDER_ADMIN_TOKEN");
     http = (os_http_t){&app, os_rebuild_ctl_port(rctl), token, log, os_live_app, mp};
+    const os_ops_t ops = {.topic = cfg->topic,
+                          .group = cfg->group_id,
+                          .kafka = os_ktopic_port(&ktopic),
+                          .proj = os_projector_ctl_port(&mp->projector),
+                          .db = os_pg_ops_port(mp->pool),
+                          .metrics = mp->metrics,
+                          .log = log,
+                          .timeout_ms = 10000};
+    os_ops_declare_metrics(&ops);
+    os_ops_http_t ops_http = {&ops, token};
+    os_routes_ctx_t routes = {&http, &ops_http};
     const svc_check_t checks[] = {
         {"db", svc_pool_up, mp->pool}, {"kafka", os_kafka_up, mp}, {"projection", os_projection_up, mp}};
     const svc_http_t sh = {.metrics = mp->metrics,
@@ -328,7 +351,7 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
                              .log = log,
                              .max_connections = cfg->listen.max_connections,
                              .tls = cfg->listen.tls};
-    srv = svc_http_start(&ho, &sh, os_routes, &http);
+    srv = svc_http_start(&ho, &sh, os_routes, &routes);
     if (srv == NULL)
         goto cleanup;
     if (os_projection_build(cfg, codec, log, mp->metrics, changes, &wk, err, sizeof err) != 0 ||
@@ -337,6 +360,7 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
         goto cleanup;
     }
     atomic_store(&mp->projector, wk.proj);
+    os_ktopic_bind(&ktopic, os_kconsumer_handle(wk.consumer));
     const svc_snap_t *now = svc_live_acquire(mp->live); /* a refresh during the start */
     os_live_applied(mp, now->settings);
     svc_live_release(mp->live, now);
@@ -373,6 +397,7 @@ cleanup:
         stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
     atomic_store(&mp->projector, NULL);
+    os_ktopic_bind(&ktopic, NULL);
     os_rebuild_ctl_free(rctl);
     os_pgrebuild_free(rstore);
     os_projector_free(wk.proj);

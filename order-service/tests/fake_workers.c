@@ -91,7 +91,7 @@ static int fw_poll(void *self, int timeout_ms, const os_rebalance_t *rb, os_msg_
         fw_rebalance(t, rb);
         t->rebalance_at = t->rebalance_again;
     }
-    for (int k = 0; k < t->nheld; k++) {
+    for (int k = 0; k < t->nheld && !t->paused; k++) {
         int p = t->held[(t->next + k) % t->nheld];
         if (t->pos[p] >= t->len[p])
             continue;
@@ -156,9 +156,16 @@ static int fw_close(void *self, int ms, const os_rebalance_t *rb)
     return 1;
 }
 
+static int fw_pause(void *self, int on)
+{
+    ((fw_topic_t *)self)->paused = on;
+    return 0;
+}
+
 os_consumer_port_t fw_consumer(fw_topic_t *t)
 {
-    os_consumer_port_t p = {t, fw_poll, fw_release, fw_assignment, fw_seek, fw_kcommit, fw_hwm, fw_close};
+    os_consumer_port_t p = {t,          fw_poll, fw_release, fw_assignment, fw_seek,
+                            fw_kcommit, fw_hwm,  fw_close,   fw_pause};
     return p;
 }
 
@@ -243,10 +250,14 @@ static int fw_save_offsets(void *self, const char *topic, const os_offset_t *off
 {
     fw_db_t *d = self;
     (void)topic;
-    (void)err;
-    (void)errlen;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (d->tx.offsets[offs[i].partition] >= 0 && d->tx.epochs[offs[i].partition] != offs[i].epoch) {
+            d->epoch_fail++;
+            return fw_fail(err, errlen, "the stored position of the projection was moved by an operator");
+        }
         d->tx.offsets[offs[i].partition] = offs[i].next_offset;
+        d->tx.epochs[offs[i].partition] = offs[i].epoch;
+    }
     return 0;
 }
 
@@ -300,7 +311,26 @@ static int fw_load_offsets(void *self, const char *topic, os_offset_t *out, size
     d->loads++;
     for (int p = 0; p < FW_PARTS && *n < cap; p++)
         if (d->committed.offsets[p] >= 0)
-            out[(*n)++] = (os_offset_t){p, d->committed.offsets[p]};
+            out[(*n)++] = (os_offset_t){p, d->committed.offsets[p], d->committed.epochs[p]};
+    return 0;
+}
+
+static int fw_move(void *self, const char *topic, os_move_t *mv, size_t n, const char *request, char *err,
+                   size_t errlen)
+{
+    fw_db_t *d = self;
+    (void)topic;
+    (void)request;
+    assert_false(d->in_tx);
+    if (d->down)
+        return fw_fail(err, errlen, "no connection to the server");
+    for (size_t i = 0; i < n; i++) {
+        int p = mv[i].partition;
+        mv[i].from = d->committed.offsets[p];
+        d->committed.offsets[p] = mv[i].to;
+        mv[i].epoch = ++d->committed.epochs[p];
+    }
+    d->moves++;
     return 0;
 }
 
@@ -310,7 +340,8 @@ os_projdb_port_t fw_db_port(fw_db_t *d)
                           {d, fw_begin, fw_load, fw_apply, fw_save_offsets, fw_commit, fw_rollback},
                           fw_session,
                           fw_ping,
-                          fw_load_offsets};
+                          fw_load_offsets,
+                          fw_move};
     return p;
 }
 

@@ -44,6 +44,7 @@ typedef struct fw_topic {
     int rebalance_again; /* then another one at this poll number (0: none), assigning reassign */
     int seeks;
     os_offset_t kcommitted[FW_PARTS]; /* what was committed to "Kafka" */
+    int paused;                       /* the consumer's pause: polls return no record */
 } fw_topic_t;
 
 /* An empty topic of `nparts` partitions whose first poll assigns all of them. */
@@ -70,6 +71,7 @@ typedef struct fw_row {
 typedef struct fw_state {
     fw_row_t rows[FW_ROWS];
     int64_t offsets[FW_PARTS]; /* stored next offset; -1 none */
+    int64_t epochs[FW_PARTS];  /* the stored position's epoch (bumped by moves) */
 } fw_state_t;
 
 typedef struct fw_db {
@@ -81,6 +83,8 @@ typedef struct fw_db {
     int fail_commits; /* this many next commits fail */
     char refuse[32];  /* a username the database refuses (a constraint), "" none */
     int commits, failed, loads;
+    int moves;      /* move_offsets calls that succeeded */
+    int epoch_fail; /* commits refused because an epoch had moved */
 } fw_db_t;
 
 void fw_db_init(fw_db_t *d);

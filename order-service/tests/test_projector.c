@@ -157,7 +157,7 @@ static void test_events_in_rows_out(void **st)
     fs_init(&s);
     os_projstore_port_t p = port_of(&s);
     proj_event_t evs[] = {up(A, 1, "a1"), up(B, 1, "b1"), up(A, 2, "a2")};
-    os_offset_t offs[] = {{0, 3}};
+    os_offset_t offs[] = {{0, 3, 0}};
     os_proj_stats_t stats;
     char err[128];
     memset(&stats, 0, sizeof stats);
@@ -185,7 +185,7 @@ static void test_out_of_order_and_tombstone_across_batches(void **st)
     proj_event_t b1[] = {up(A, 3, "a3")};
     proj_event_t b2[] = {up(A, 2, "a2"), up(A, 3, "a3-dup")};
     proj_event_t b3[] = {del(A), del(B)};
-    os_offset_t o1[] = {{1, 10}}, o2[] = {{1, 12}}, o3[] = {{1, 14}};
+    os_offset_t o1[] = {{1, 10, 0}}, o2[] = {{1, 12, 0}}, o3[] = {{1, 14, 0}};
     assert_int_equal(os_projection_apply(&p, "customer", b1, 1, o1, 1, &stats, err, sizeof err), 0);
     assert_int_equal(os_projection_apply(&p, "customer", b2, 2, o2, 1, &stats, err, sizeof err), 0);
     assert_string_equal(find(&s.committed, A)->username, "a3");
@@ -208,12 +208,12 @@ static void test_failure_anywhere_changes_nothing(void **st)
         os_projstore_port_t p = port_of(&s);
         char err[128] = "";
         proj_event_t b0[] = {up(A, 1, "a1")};
-        os_offset_t o0[] = {{0, 1}};
+        os_offset_t o0[] = {{0, 1, 0}};
         assert_int_equal(os_projection_apply(&p, "customer", b0, 1, o0, 1, NULL, err, sizeof err), 0);
         db_t before = s.committed;
         s.fail_at = steps[i];
         proj_event_t b1[] = {up(A, 2, "a2"), up(B, 1, "b1")};
-        os_offset_t o1[] = {{0, 3}};
+        os_offset_t o1[] = {{0, 3, 0}};
         assert_int_equal(os_projection_apply(&p, "customer", b1, 2, o1, 1, NULL, err, sizeof err), -1);
         assert_non_null(strstr(err, steps[i]));
         assert_memory_equal(&before, &s.committed, sizeof before);
@@ -234,7 +234,7 @@ static void test_replay_is_idempotent(void **st)
     os_projstore_port_t p = port_of(&s);
     char err[128];
     proj_event_t b[] = {up(A, 1, "a1"), up(B, 1, "b1"), up(A, 2, "a2"), del(B)};
-    os_offset_t o[] = {{0, 4}};
+    os_offset_t o[] = {{0, 4, 0}};
     assert_int_equal(os_projection_apply(&p, "customer", b, 4, o, 1, NULL, err, sizeof err), 0);
     db_t once = s.committed;
     /* a crash after commit but before the consumer moved on: the same batch comes again */
@@ -251,7 +251,7 @@ static void test_offsets_only_batch(void **st)
     fs_init(&s);
     os_projstore_port_t p = port_of(&s);
     char err[128];
-    os_offset_t o[] = {{2, 7}, {3, 9}};
+    os_offset_t o[] = {{2, 7, 0}, {3, 9, 0}};
     assert_int_equal(os_projection_apply(&p, "customer", NULL, 0, o, 2, NULL, err, sizeof err), 0);
     assert_int_equal(s.committed.offsets[2], 7);
     assert_int_equal(s.committed.offsets[3], 9);

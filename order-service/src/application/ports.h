@@ -51,10 +51,13 @@ typedef struct os_order_repo_port {
                                size_t errlen);
 } os_order_repo_port_t;
 
-/* The next offset to read per partition, stored with the rows it produced. */
+/* The next offset to read per partition, stored with the rows it produced. `epoch` is the
+ * stored position's epoch (bumped by every move an operator makes, never by a commit): a
+ * batch stores its offsets only while the stored epoch is still the one given here. */
 typedef struct os_offset {
     int32_t partition;
     int64_t next_offset;
+    int64_t epoch;
 } os_offset_t;
 
 /* The projection's transactional store. One batch = begin, load_versions, apply, save_offsets,
@@ -66,7 +69,9 @@ typedef struct os_projstore_port {
     int (*load_versions)(void *self, const char *const *ids, size_t n, proj_stored_t *out, char *err,
                          size_t errlen);
     int (*apply)(void *self, const proj_op_t *ops, size_t n, char *err, size_t errlen);
-    /* May be NULL (a rebuild into a shadow table keeps no offsets). */
+    /* May be NULL (a rebuild into a shadow table keeps no offsets). Fails (the transaction
+     * must roll back) when a partition's stored epoch is no longer offs[i].epoch: an operator
+     * moved the position meanwhile. */
     int (*save_offsets)(void *self, const char *topic, const os_offset_t *offs, size_t n, char *err,
                         size_t errlen);
     int (*commit)(void *self, char *err, size_t errlen);

@@ -14,6 +14,14 @@
 
 #include "application/ports.h"
 
+/* One partition's move of the stored position by an operator (replay from a point). */
+typedef struct os_move {
+    int32_t partition;
+    int64_t to;    /* the new next offset (≥ 0) */
+    int64_t from;  /* filled in: the stored offset before, -1 when none was stored */
+    int64_t epoch; /* filled in: the partition's new epoch */
+} os_move_t;
+
 /* The live projection's database session: one connection, used by the projector's thread
  * only. */
 typedef struct os_projdb_port {
@@ -33,6 +41,12 @@ typedef struct os_projdb_port {
      * the read model stands. A round trip. */
     int (*load_offsets)(void *self, const char *topic, os_offset_t *out, size_t cap, size_t *n, char *err,
                         size_t errlen);
+    /* An operator's move, in one transaction (synchronous commit): stores mv[i].to as the
+     * next offset of partition mv[i].partition of `topic` with its epoch bumped, and records
+     * each move with `request` (what was asked, for the history); fills mv[i].from and
+     * mv[i].epoch. Not inside a batch. */
+    int (*move_offsets)(void *self, const char *topic, os_move_t *mv, size_t n, const char *request,
+                        char *err, size_t errlen);
 } os_projdb_port_t;
 
 /* The rebuild's store: a session of its own (one rebuild at a time per database), the shadow

@@ -59,12 +59,15 @@ static int os_st_sql(const os_pgproj_t *s, int k, char *sql, size_t len)
                  s->table);
         return 6;
     default:
+        /* stored only where the epoch is still the batch's (an operator's move bumps it):
+         * otherwise projection_epoch_check raises and the batch rolls back */
         snprintf(sql, len,
-                 "INSERT INTO \"order\".projection_offsets AS po (topic, partition, next_offset) "
-                 "SELECT $1, u.p, u.o FROM unnest($2::int[], $3::bigint[]) AS u(p, o) "
-                 "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
-                 "updated_at = now()");
-        return 3;
+                 "WITH w AS (INSERT INTO \"order\".projection_offsets AS po (topic, partition, next_offset, "
+                 "epoch) SELECT $1, u.p, u.o, u.e FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS "
+                 "u(p, o, e) ON CONFLICT (topic, partition) DO UPDATE SET next_offset = "
+                 "EXCLUDED.next_offset, updated_at = now() WHERE po.epoch = EXCLUDED.epoch RETURNING 1) "
+                 "SELECT \"order\".projection_epoch_check(count(*)::int, cardinality($2::int[])) FROM w");
+        return 4;
     }
 }
 
@@ -97,7 +100,7 @@ static int os_pp_session(os_pgproj_t *s, char *err, size_t errlen)
 static int os_pp_send(os_pgproj_t *s, int k, const char *sql, const char *const *vals, char *err,
                       size_t errlen)
 {
-    static const int nparams[OS_ST_N] = {1, 1, 6, 3}; /* as os_st_sql says */
+    static const int nparams[OS_ST_N] = {1, 1, 6, 4}; /* as os_st_sql says */
     if (os_pp_session(s, err, errlen) != 0)
         return -1;
     s->pipe.conn = s->conn;
@@ -279,17 +282,19 @@ static int os_pgproj_save_offsets(void *self, const char *topic, const os_offset
 {
     os_pgproj_t *s = self;
     int rc = -1;
-    dbuf_t p, o;
+    dbuf_t p, o, e;
     dbuf_init(&p, OS_ARR_CAP);
     dbuf_init(&o, OS_ARR_CAP);
-    if (os_pgarr_open(&p) || os_pgarr_open(&o))
+    dbuf_init(&e, OS_ARR_CAP);
+    if (os_pgarr_open(&p) || os_pgarr_open(&o) || os_pgarr_open(&e))
         goto oom;
     for (size_t i = 0; i < n; i++)
-        if (os_pgarr_int(&p, offs[i].partition) || os_pgarr_int(&o, offs[i].next_offset))
+        if (os_pgarr_int(&p, offs[i].partition) || os_pgarr_int(&o, offs[i].next_offset) ||
+            os_pgarr_int(&e, offs[i].epoch))
             goto oom;
-    if (os_pgarr_close(&p) || os_pgarr_close(&o))
+    if (os_pgarr_close(&p) || os_pgarr_close(&o) || os_pgarr_close(&e))
         goto oom;
-    const char *vals[3] = {topic, dbuf_ptr(&p), dbuf_ptr(&o)};
+    const char *vals[4] = {topic, dbuf_ptr(&p), dbuf_ptr(&o), dbuf_ptr(&e)};
     rc = os_pp_send(s, OS_ST_OFFS, NULL, vals, err, errlen);
     goto cleanup;
 oom:
@@ -297,6 +302,7 @@ oom:
 cleanup:
     dbuf_free(&p);
     dbuf_free(&o);
+    dbuf_free(&e);
     return rc;
 }
 
@@ -317,7 +323,7 @@ int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_
 {
     const char *vals[1] = {topic};
     PGresult *r = PQexecParams(c,
-                               "SELECT partition, next_offset FROM \"order\".projection_offsets "
+                               "SELECT partition, next_offset, epoch FROM \"order\".projection_offsets "
                                "WHERE topic = $1 ORDER BY partition",
                                1, NULL, vals, NULL, NULL, 0);
     *n = 0;
@@ -326,6 +332,7 @@ int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_
     for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
         out[*n].partition = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
         out[*n].next_offset = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        out[*n].epoch = strtoll(PQgetvalue(r, i, 2), NULL, 10);
         (*n)++;
     }
     PQclear(r);

@@ -58,6 +58,10 @@ typedef struct os_consumer_port {
     int (*high_watermark)(void *self, int32_t partition, int64_t *hi);
     /* Leaves the group within `ms` (rebalances served meanwhile): 1 closed, 0 given up. */
     int (*close)(void *self, int ms, const os_rebalance_t *rb);
+    /* on: stops fetching every assigned partition, and the partitions later rebalances assign,
+     * until called with 0 (poll still serves rebalances meanwhile); what was fetched before may
+     * still be returned. 0 or -1. */
+    int (*pause)(void *self, int on);
 } os_consumer_port_t;
 
 /* A message that cannot be applied and goes to the dead-letter topic. */

@@ -20,6 +20,7 @@ struct os_kconsumer {
     int closed;               /* the consumer left its group */
     int abandoned;            /* the handle outlived OS_KC_DESTROY_MS */
     int64_t kcommit_ms;       /* last Kafka offset commit */
+    int paused;               /* the operator paused the projection: assignments start paused */
     int32_t parts[OS_KC_MAX_PARTS];
     int64_t from[OS_KC_MAX_PARTS];
 };
@@ -76,6 +77,8 @@ static void os_kc_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_to
                 tp->offset = k->from[j] < 0 ? RD_KAFKA_OFFSET_BEGINNING : k->from[j];
     }
     rd_kafka_assign(rk, parts);
+    if (k->paused)
+        rd_kafka_pause_partitions(rk, parts);
 }
 
 os_kconsumer_t *os_kconsumer_new(const os_kconsumer_opts_t *o, char *err, size_t errlen)
@@ -234,11 +237,32 @@ cleanup:
     return closed;
 }
 
+static int os_kc_pause(void *self, int on)
+{
+    os_kconsumer_t *k = self;
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    if (rd_kafka_assignment(k->rk, &asg) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    rd_kafka_resp_err_t e =
+        on ? rd_kafka_pause_partitions(k->rk, asg) : rd_kafka_resume_partitions(k->rk, asg);
+    rd_kafka_topic_partition_list_destroy(asg);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    k->paused = on;
+    return 0;
+}
+
 os_consumer_port_t os_kconsumer_port(os_kconsumer_t *k)
 {
     os_consumer_port_t p = {k,          os_kc_poll,   os_kmsg_release,      os_kc_assignment,
-                            os_kc_seek, os_kc_commit, os_kc_high_watermark, os_kc_close};
+                            os_kc_seek, os_kc_commit, os_kc_high_watermark, os_kc_close,
+                            os_kc_pause};
     return p;
+}
+
+rd_kafka_t *os_kconsumer_handle(os_kconsumer_t *k)
+{
+    return k != NULL ? k->rk : NULL;
 }
 
 /* Runs rd_kafka_destroy (the helper thread of os_kconsumer_shutdown). */

@@ -33,6 +33,9 @@ typedef struct os_kconsumer os_kconsumer_t;
 os_kconsumer_t *os_kconsumer_new(const os_kconsumer_opts_t *o, char *err, size_t errlen);
 /* The port view (borrowed: valid while `k` lives). */
 os_consumer_port_t os_kconsumer_port(os_kconsumer_t *k);
+/* The librdkafka handle, for the thread-safe calls of the topic's description (ktopic.h:
+ * metadata, watermarks, offsets for a time). Borrowed; valid until os_kconsumer_shutdown. */
+rd_kafka_t *os_kconsumer_handle(os_kconsumer_t *k);
 /* Destroys the handle within a bound (≈ 4 s; after close(), or without leaving the group when
  * it was not closed): 0 done, 1 when it had to be abandoned (Kafka unreachable with offset
  * commits pending) — librdkafka's threads then still use `k` and the log, so the caller must

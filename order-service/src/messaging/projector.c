@@ -38,6 +38,7 @@ os_projector_t *os_projector_new(const os_projector_tuning_t *t, const os_projec
     p->t = p->tuning;
     p->backoff = p->t.retry_backoff_ms;
     pthread_mutex_init(&p->tune_mu, NULL);
+    os_ctl_init(p);
     os_batch_init(&p->b, p->w.consumer.release, p->w.consumer.self);
     os_projector_listen(p);
     atomic_store(&p->healthy, 1);
@@ -56,6 +57,8 @@ os_projector_t *os_projector_new(const os_projector_tuning_t *t, const os_projec
                         "Event age at commit (now - occurredAt).", b, sizeof b / sizeof b[0]);
         metrics_declare(m, "order_consumer_lag", METRICS_GAUGE,
                         "High watermark minus next offset, per partition.", NULL, 0);
+        metrics_declare(m, "order_projection_moves_total", METRICS_COUNTER,
+                        "Partitions whose stored position an operator moved (replay from a point).", NULL, 0);
     }
     return p;
 }
@@ -75,6 +78,7 @@ static void *os_projector_main(void *arg)
     while (!atomic_load(&p->stop))
         os_projector_step(p);
     os_batch_reset(&p->b);
+    os_ctl_fail_pending(p);
     p->w.consumer.close(p->w.consumer.self, OS_CLOSE_MS, &p->rebalance);
     return NULL;
 }
@@ -102,6 +106,7 @@ void os_projector_free(os_projector_t *p)
         return;
     os_projector_stop(p);
     os_batch_free(&p->b);
+    os_ctl_destroy(p);
     pthread_mutex_destroy(&p->tune_mu);
     free(p);
 }

@@ -33,8 +33,10 @@
 #ifndef OS_PROJECTOR_H
 #define OS_PROJECTOR_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
+#include "application/ops_ports.h"
 #include "application/ports.h"
 #include "application/worker_ports.h"
 #include "clog.h"
@@ -92,5 +94,30 @@ int os_projector_catching_up(const os_projector_t *p);
 int os_projector_kafka_ok(os_projector_t *p);
 /* Events applied since start (for tests/logs). */
 unsigned long long os_projector_applied(const os_projector_t *p);
+
+/* ---- the operator's commands (projector_ctl.c) ----
+ * Each is handed to the consumer thread, which executes it between two batches (never inside
+ * one), and waits up to timeout_ms for it to be done: 0, or -1 with err (the projector is not
+ * running or did not take the command in time — it may be retrying a batch while PostgreSQL
+ * or Kafka is away —, or the command failed). Thread-safe; one command at a time. */
+
+/* on = 1: stops consuming (the assigned partitions are paused: nothing is fetched or applied;
+ * rebalances are still served and the stored offsets still read back); on = 0: resumes from
+ * the stored offsets. */
+int os_projector_set_paused(os_projector_t *p, int on, int timeout_ms, char *err, size_t errlen);
+/* Moves the stored position of mv[0..n) (partition → to; any partition of the topic, held
+ * here or not): in one transaction with the history (`request` says what was asked), the
+ * epochs bumped so that no batch of any replica can store over it; the partitions held here
+ * are sought to it before the next batch, the others are re-read by the replica holding them
+ * at its next check. Fills mv[i].from and mv[i].epoch. A paused projector stays paused. */
+int os_projector_move(os_projector_t *p, os_move_t *mv, size_t n, const char *request, int timeout_ms,
+                      char *err, size_t errlen);
+
+/* What the projector reports to the operator (a copy). Thread-safe; NULL → all zero. */
+void os_projector_state(os_projector_t *p, os_projctl_state_t *out);
+
+/* The operations API's port on the projector `*slot` points to (set by main once the
+ * projector runs; NULL before: state says not running, commands fail). `slot` is borrowed. */
+os_projctl_port_t os_projector_ctl_port(_Atomic(os_projector_t *) *slot);
 
 #endif

@@ -40,19 +40,35 @@ int os_dlq_db_up(os_projector_t *p)
     return p->w.db.ping(p->w.db.self);
 }
 
+int os_dlq_position_moved(os_projector_t *p)
+{
+    os_offset_t *offs = p->offs_buf;
+    size_t n = 0;
+    if (p->w.db.session(p->w.db.self, NULL, 0) < 0 ||
+        p->w.db.load_offsets(p->w.db.self, p->w.topic, offs, OS_MAX_PARTS, &n, NULL, 0) != 0)
+        return 0;
+    for (size_t j = 0; j < p->npos; j++)
+        for (size_t k = 0; k < n; k++)
+            if (offs[k].partition == p->pos[j].partition && offs[k].epoch != p->pos[j].epoch) {
+                p->resync = 1;
+                return 1;
+            }
+    return 0;
+}
+
 int os_dlq_apply_one_by_one(os_projector_t *p, const os_batch_t *b, os_proj_stats_t *st)
 {
     char err[1024];
     size_t ev = 0;
     for (size_t i = 0; i < b->n; i++) {
         const os_msg_t *m = &b->msgs[i];
-        os_offset_t off = {m->partition, m->offset + 1};
+        os_offset_t off = {m->partition, m->offset + 1, os_pos_epoch(p, m->partition)};
         const proj_event_t *e = NULL;
         if (ev < b->nev && b->ev_msg[ev] == i)
             e = &b->events[ev++];
         if (os_projection_apply(&p->w.db.store, p->w.topic, e, e ? 1 : 0, &off, 1, st, err, sizeof err) == 0)
             continue;
-        if (!os_dlq_db_up(p))
+        if (!os_dlq_db_up(p) || os_dlq_position_moved(p))
             return -1;
         os_poison_t x;
         memset(&x, 0, sizeof x);

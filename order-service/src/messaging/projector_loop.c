@@ -15,13 +15,13 @@
 
 #include "svc.h"
 
-/* The offset stored for `part` in offs[0..n), OS_OFFSET_BEGINNING when none. */
-static int64_t os_stored(const os_offset_t *offs, size_t n, int32_t part)
+/* The offset stored for `part` in offs[0..n) (OS_OFFSET_BEGINNING and epoch 0 when none). */
+static os_offset_t os_stored(const os_offset_t *offs, size_t n, int32_t part)
 {
     for (size_t k = 0; k < n; k++)
         if (offs[k].partition == part)
-            return offs[k].next_offset;
-    return OS_OFFSET_BEGINNING;
+            return offs[k];
+    return (os_offset_t){part, OS_OFFSET_BEGINNING, 0};
 }
 
 /* Drops the catching-up targets that are reached (or whose partition is no longer held) and
@@ -47,24 +47,41 @@ static void os_behind_update(os_projector_t *p)
     }
 }
 
-/* The stored offsets of the partitions held now were read (parts[i] at stored[i]). One that
- * is behind what this process had committed means commits were lost (the live session
- * commits asynchronously: a server crash loses its last commits, offsets included; a
- * failover to an asynchronous standby too): logged, and the projector is catching up until
- * the stored offsets are back there. The believed positions become the stored ones. */
-static void os_take_stored(os_projector_t *p, const int32_t *parts, const int64_t *stored, size_t n)
+/* The stored offsets of the partitions held now were read (st[i]: partition, offset, epoch).
+ * One that is behind what this process had committed under the same epoch means commits
+ * were lost (the live session commits asynchronously: a server crash loses its last commits,
+ * offsets included; a failover to an asynchronous standby too): logged, and the projector is
+ * catching up until the stored offsets are back there. Another epoch means an operator moved
+ * the position: taken as it is. The believed positions become the stored ones. */
+static void os_take_stored(os_projector_t *p, const os_offset_t *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < p->npos; j++) {
-            if (p->pos[j].partition != parts[i] || stored[i] >= p->pos[j].next_offset)
+            if (p->pos[j].partition != st[i].partition)
                 continue;
+            if (st[i].epoch != p->pos[j].epoch) {
+                clog_info(p->w.log,
+                          "projection: the stored position of %s[%d] was moved by an operator to %" PRId64
+                          " (epoch %" PRId64 "); consuming from there",
+                          p->w.topic, (int)st[i].partition, st[i].next_offset, st[i].epoch);
+                size_t k = 0;
+                for (size_t b = 0; b < p->nbehind; b++)
+                    if (p->behind[b].partition != st[i].partition)
+                        p->behind[k++] = p->behind[b];
+                p->nbehind = k;
+                continue;
+            }
+            if (st[i].next_offset >= p->pos[j].next_offset)
+                continue;
+            const int32_t part = st[i].partition;
+            const int64_t stored = st[i].next_offset;
             clog_warn(p->w.log,
                       "projection: the stored offset of %s[%d] is %" PRId64 ", behind the %" PRId64
                       " this process committed: commits were lost (a database crash or failover); applying "
                       "those events again",
-                      p->w.topic, (int)parts[i], stored[i], p->pos[j].next_offset);
+                      p->w.topic, (int)part, stored, p->pos[j].next_offset);
             size_t k;
-            for (k = 0; k < p->nbehind && p->behind[k].partition != parts[i]; k++)
+            for (k = 0; k < p->nbehind && p->behind[k].partition != part; k++)
                 ;
             if (k == p->nbehind && k < OS_MAX_PARTS)
                 p->behind[p->nbehind++] = p->pos[j];
@@ -74,9 +91,10 @@ static void os_take_stored(os_projector_t *p, const int32_t *parts, const int64_
         }
     }
     for (size_t i = 0; i < n && i < OS_MAX_PARTS; i++)
-        p->pos[i] = (os_offset_t){parts[i], stored[i]};
+        p->pos[i] = st[i];
     p->npos = n < OS_MAX_PARTS ? n : OS_MAX_PARTS;
     os_behind_update(p);
+    os_ctl_publish(p);
 }
 
 /* A commit stored these offsets. */
@@ -126,11 +144,10 @@ static void os_on_assigned(void *self, const int32_t *parts, int64_t *from, size
             break;
         svc_sleep_ms(attempt < 10 ? 200 : 1000);
     }
-    for (size_t i = 0; i < n; i++) {
-        from[i] = OS_OFFSET_BEGINNING;
-        for (size_t k = 0; k < nst; k++)
-            if (offs[k].partition == parts[i])
-                from[i] = offs[k].next_offset;
+    os_offset_t st[OS_MAX_PARTS];
+    for (size_t i = 0; i < n && i < OS_MAX_PARTS; i++) {
+        st[i] = os_stored(offs, nst, parts[i]);
+        from[i] = st[i].next_offset;
         if (from[i] < 0)
             clog_info(p->w.log, "projection: assigned %s[%d] from the beginning (no stored offset)",
                       p->w.topic, (int)parts[i]);
@@ -138,7 +155,7 @@ static void os_on_assigned(void *self, const int32_t *parts, int64_t *from, size
             clog_info(p->w.log, "projection: assigned %s[%d] from stored offset %" PRId64, p->w.topic,
                       (int)parts[i], from[i]);
     }
-    os_take_stored(p, parts, from, n);
+    os_take_stored(p, st, n < OS_MAX_PARTS ? n : OS_MAX_PARTS);
 }
 
 static void os_on_revoked(void *self, size_t n)
@@ -147,6 +164,7 @@ static void os_on_revoked(void *self, size_t n)
     p->assign_gen++;
     p->npos = 0;
     os_behind_update(p);
+    os_ctl_publish(p);
     clog_info(p->w.log, "projection: %zu partition(s) revoked", n);
 }
 
@@ -174,21 +192,13 @@ static int os_resync(os_projector_t *p)
     int na = p->w.consumer.assignment(p->w.consumer.self, p->parts_buf, OS_MAX_PARTS);
     if (na < 0)
         return -1;
-    for (int i = 0; i < na; i++) {
-        seek[i].partition = p->parts_buf[i];
-        seek[i].next_offset = OS_OFFSET_BEGINNING;
-        for (size_t k = 0; k < n; k++)
-            if (offs[k].partition == p->parts_buf[i])
-                seek[i].next_offset = offs[k].next_offset;
-    }
+    for (int i = 0; i < na; i++)
+        seek[i] = os_stored(offs, n, p->parts_buf[i]);
     if (na > 0 && p->w.consumer.seek(p->w.consumer.self, seek, (size_t)na, e, sizeof e) != 0) {
         clog_warn(p->w.log, "projection: seek to the stored offsets failed (retrying): %s", e);
         return -1;
     }
-    int64_t at[OS_MAX_PARTS];
-    for (int i = 0; i < na; i++)
-        at[i] = seek[i].next_offset;
-    os_take_stored(p, p->parts_buf, at, (size_t)na);
+    os_take_stored(p, seek, (size_t)na);
     clog_info(p->w.log, "projection: position re-read from the stored offsets (%d partition(s))", na);
     return 0;
 }
@@ -218,10 +228,10 @@ static void os_check(os_projector_t *p)
         clog_info(p->w.log, "projection: the database session was re-made (a server restart or failover): "
                             "re-reading the position from the stored offsets");
     for (size_t j = 0; j < p->npos; j++) {
-        int64_t st = os_stored(offs, n, p->pos[j].partition);
-        if (st < p->pos[j].next_offset)
-            doubt = 1;
-        os_lag_metric(p, p->pos[j].partition, st);
+        os_offset_t st = os_stored(offs, n, p->pos[j].partition);
+        if (st.next_offset < p->pos[j].next_offset || st.epoch != p->pos[j].epoch)
+            doubt = 1; /* lost commits, or an operator's move (a new epoch) */
+        os_lag_metric(p, p->pos[j].partition, st.next_offset);
     }
     if (doubt)
         p->resync = 1;
@@ -309,11 +319,41 @@ static void os_step_tuning(os_projector_t *p)
     pthread_mutex_unlock(&p->tune_mu);
 }
 
+/* While an operator holds the projection paused: rebalances are served (their partitions
+ * are paused by the consumer), anything still returned is dropped (resuming re-reads the
+ * stored offsets), the stored offsets are read back as usual. */
+static void os_paused_step(os_projector_t *p)
+{
+    os_msg_t m;
+    int64_t now = p->w.clock.mono_ms(p->w.clock.self);
+    if (now >= p->check_at) {
+        os_check(p);
+        p->check_at = now + p->t.check_ms;
+    }
+    if (p->w.consumer.poll(p->w.consumer.self, p->t.poll_ms, &p->rebalance, &m)) {
+        p->w.consumer.release(p->w.consumer.self, &m);
+        p->resync = 1;
+    }
+}
+
+/* The batch's offsets carry the epochs its position was read under: a move since makes
+ * the commit fail instead of storing over it. */
+static void os_stamp_epochs(os_projector_t *p, os_batch_t *b)
+{
+    for (size_t i = 0; i < b->noffs; i++)
+        b->offs[i].epoch = os_pos_epoch(p, b->offs[i].partition);
+}
+
 void os_projector_step(os_projector_t *p)
 {
     os_batch_t *b = &p->b;
     char err[1024];
     os_step_tuning(p);
+    os_ctl_run(p);
+    if (atomic_load(&p->paused)) {
+        os_paused_step(p);
+        return;
+    }
     int64_t now = p->w.clock.mono_ms(p->w.clock.self);
     if (!p->resync && now >= p->check_at) {
         os_check(p);
@@ -338,8 +378,17 @@ void os_projector_step(os_projector_t *p)
             os_batch_reset(b);
             return;
         }
+        os_stamp_epochs(p, b);
         ok = os_projection_apply(&p->w.db.store, p->w.topic, b->events, b->nev, b->offs, b->noffs, &st, err,
                                  sizeof err) == 0;
+        if (!ok && os_dlq_position_moved(p)) {
+            /* an operator moved the position under this batch (another replica's replay):
+             * not a failure — the batch is dropped and the new position read */
+            clog_info(p->w.log, "projection: batch of %zu dropped: the stored position was moved meanwhile",
+                      b->n);
+            os_batch_reset(b);
+            return;
+        }
         if (!ok) {
             clog_error(p->w.log, "projection: batch of %zu rolled back (attempt %d): %s", b->n,
                        p->failures + 1, err);

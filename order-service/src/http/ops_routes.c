@@ -1,0 +1,246 @@
+/* ops_routes.c — order-service's operations API over HTTP (routes in ops_routes.h): requests
+ * parsed into the application's calls (application/ops_*.h), results rendered as JSON, every
+ * endpoint behind the admin token (svc_admin_check, ORDER_ADMIN_TOKEN). */
+#include "http/ops_routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "svc.h"
+#include "timetext.h"
+
+#define OS_REALM "order-service admin"
+
+/* The admin gate of every route here: 0 to go on; otherwise answered. */
+static int os_ops_gate(const os_ops_http_t *h, h2o_req_t *req)
+{
+    return svc_admin_check(req, h->admin_token, "ORDER_ADMIN_TOKEN", OS_REALM);
+}
+
+/* Answers an application failure. Returns 0. */
+static int os_ops_fail(h2o_req_t *req, os_ops_rc_t rc, const char *err)
+{
+    switch (rc) {
+    case OS_OPS_INVALID:
+        return httpd_send_problem(req, 400, "Bad Request", "%s", err);
+    case OS_OPS_NOTFOUND:
+        return httpd_send_problem(req, 404, "Not Found", "%s", err);
+    case OS_OPS_CONFLICT:
+        return httpd_send_problem(req, 409, "Conflict", "%s", err);
+    default:
+        httpd_add_header(req, "retry-after", "5");
+        return httpd_send_problem(req, 503, "Service Unavailable", "%s", err);
+    }
+}
+
+/* The request body as a JSON object (an empty body is {}), or NULL after answering 400/415. */
+static json_t *os_ops_body(h2o_req_t *req)
+{
+    json_error_t je;
+    const char *ct = httpd_header(req, "content-type");
+    size_t len = req->entity.base ? req->entity.len : 0;
+    if (len == 0)
+        return json_object();
+    if (ct != NULL && !httpd_content_type_is_json(ct)) {
+        httpd_send_problem(req, 415, "Unsupported Media Type",
+                           "Content-Type must be application/json, not %s", ct);
+        return NULL;
+    }
+    json_t *j = json_loadb(req->entity.base, len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        httpd_send_problem(req, 400, "Bad Request", "the body must be a JSON object%s%s", j ? "" : ": ",
+                           j ? "" : je.text);
+        return NULL;
+    }
+    return j;
+}
+
+/* A time given as ISO-8601 text or epoch milliseconds: 0, or -1 (not one). */
+static int os_ops_time(const json_t *v, int64_t *ms)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *ms = json_integer_value(v);
+        return 0;
+    }
+    return json_is_string(v) ? timetext_parse(json_string_value(v), ms) : -1;
+}
+
+/* ---- projection: status, pause, resume, replay ---- */
+
+static json_t *os_ops_status_json(const os_ops_t *o, const os_ops_status_t *st)
+{
+    json_t *parts = json_array(), *moves = json_array(), *here = json_array();
+    for (size_t i = 0; i < st->nparts; i++) {
+        const os_ops_part_t *p = &st->parts[i];
+        json_array_append_new(
+            parts,
+            json_pack("{s:i,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:b}", "partition", (int)p->partition, "position",
+                      p->position >= 0 ? json_integer(p->position) : json_null(), "epoch",
+                      (json_int_t)p->epoch, "storedAt",
+                      p->updated_at[0] ? json_string(p->updated_at) : json_null(), "lowWatermark",
+                      p->low >= 0 ? json_integer(p->low) : json_null(), "highWatermark",
+                      p->high >= 0 ? json_integer(p->high) : json_null(), "lag",
+                      p->lag >= 0 ? json_integer(p->lag) : json_null(), "leader",
+                      p->leader >= 0 ? json_integer(p->leader) : json_null(), "assignedHere", p->here));
+    }
+    for (size_t i = 0; i < st->nmoves; i++) {
+        const os_move_rec_t *m = &st->moves[i];
+        json_array_append_new(moves, json_pack("{s:I,s:s,s:i,s:o,s:I,s:I,s:s}", "id", (json_int_t)m->id, "at",
+                                               m->at, "partition", (int)m->partition, "from",
+                                               m->from >= 0 ? json_integer(m->from) : json_null(), "to",
+                                               (json_int_t)m->to, "epoch", (json_int_t)m->epoch, "request",
+                                               m->request));
+    }
+    for (size_t i = 0; i < st->proj.nassigned; i++)
+        json_array_append_new(here, json_integer(st->proj.assigned[i]));
+    return json_pack("{s:s,s:s,s:s,s:b,s:o,s:I,s:o,s:o,s:s?}", "topic", o->topic, "group", o->group, "state",
+                     !st->proj.running ? "stopped"
+                     : st->proj.paused ? "paused"
+                                       : "running",
+                     "paused", st->proj.paused, "assignedHere", here, "movesHere", (json_int_t)st->proj.moves,
+                     "partitions", parts, "recentMoves", moves, "kafkaError",
+                     st->kafka_error[0] ? st->kafka_error : NULL);
+}
+
+static int os_ops_send_status(const os_ops_http_t *h, h2o_req_t *req, int status)
+{
+    char err[512] = "";
+    os_ops_status_t *st = malloc(sizeof *st);
+    if (st == NULL)
+        return httpd_send_problem(req, 503, "Service Unavailable", "out of memory");
+    os_ops_rc_t rc = os_ops_status(h->ops, st, err, sizeof err);
+    int r = rc == OS_OPS_OK ? httpd_send_json(req, status, os_ops_status_json(h->ops, st))
+                            : os_ops_fail(req, rc, err);
+    free(st);
+    return r;
+}
+
+static int os_ops_projection(void *ctx, h2o_req_t *req)
+{
+    const os_ops_http_t *h = ctx;
+    if (os_ops_gate(h, req) != 0)
+        return 0;
+    if (strcmp(httpd_path(req), "/admin/projection") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
+    return os_ops_send_status(h, req, 200);
+}
+
+static int os_ops_pause_h(void *ctx, h2o_req_t *req)
+{
+    const os_ops_http_t *h = ctx;
+    char err[512] = "";
+    if (os_ops_gate(h, req) != 0)
+        return 0;
+    const char *path = httpd_path(req);
+    int on = strcmp(path, "/admin/projection/pause") == 0;
+    if (!on && strcmp(path, "/admin/projection/resume") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", path);
+    os_ops_rc_t rc = os_ops_pause(h->ops, on, err, sizeof err);
+    return rc == OS_OPS_OK ? os_ops_send_status(h, req, 200) : os_ops_fail(req, rc, err);
+}
+
+/* {"partitions":[0,2]?, "to":"beginning"|"offset"|"timestamp", "offset":N, "timestamp":T} */
+static int os_ops_replay_parse(h2o_req_t *req, const json_t *b, os_replay_req_t *rq, int32_t *parts)
+{
+    const json_t *to = json_object_get(b, "to"), *ps = json_object_get(b, "partitions");
+    const char *k = json_string_value(to);
+    memset(rq, 0, sizeof *rq);
+    if (k == NULL)
+        return httpd_send_problem(
+                   req, 400, "Bad Request",
+                   "\"to\" must be \"beginning\", \"offset\" (with \"offset\") or \"timestamp\" "
+                   "(with \"timestamp\": ISO-8601 or epoch ms)"),
+               -1;
+    if (strcmp(k, "beginning") == 0) {
+        rq->kind = OS_REPLAY_BEGINNING;
+    } else if (strcmp(k, "offset") == 0) {
+        const json_t *v = json_object_get(b, "offset");
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return httpd_send_problem(req, 400, "Bad Request", "\"offset\" must be an integer ≥ 0"), -1;
+        rq->kind = OS_REPLAY_OFFSET;
+        rq->value = json_integer_value(v);
+    } else if (strcmp(k, "timestamp") == 0) {
+        rq->kind = OS_REPLAY_TIMESTAMP;
+        if (os_ops_time(json_object_get(b, "timestamp"), &rq->value) != 0)
+            return httpd_send_problem(req, 400, "Bad Request",
+                                      "\"timestamp\" must be ISO-8601 with a zone (2026-03-01T10:00:00Z) or "
+                                      "epoch milliseconds"),
+                   -1;
+    } else {
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "\"to\" must be \"beginning\", \"offset\" or \"timestamp\", not \"%s\"", k),
+               -1;
+    }
+    if (ps != NULL && !json_is_array(ps))
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "\"partitions\" must be an array of partition numbers"),
+               -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(ps, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= OS_OPS_MAX_PARTS ||
+            i >= OS_OPS_MAX_PARTS)
+            return httpd_send_problem(req, 400, "Bad Request",
+                                      "\"partitions\"[%zu] is not a partition number", i),
+                   -1;
+        parts[rq->nparts++] = (int32_t)json_integer_value(v);
+    }
+    if (ps != NULL && rq->nparts == 0)
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "\"partitions\" is empty (leave it out to move every partition)"),
+               -1;
+    rq->parts = parts;
+    return 0;
+}
+
+static int os_ops_replay_h(void *ctx, h2o_req_t *req)
+{
+    const os_ops_http_t *h = ctx;
+    char err[512] = "";
+    int32_t parts[OS_OPS_MAX_PARTS];
+    os_replay_req_t rq;
+    size_t n = 0;
+    if (os_ops_gate(h, req) != 0)
+        return 0;
+    if (strcmp(httpd_path(req), "/admin/projection/replay") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
+    json_t *b = os_ops_body(req);
+    if (b == NULL)
+        return 0;
+    if (os_ops_replay_parse(req, b, &rq, parts) != 0) {
+        json_decref(b);
+        return 0;
+    }
+    json_decref(b);
+    rq.requester = httpd_header(req, "x-requested-by");
+    os_move_t *mv = calloc(OS_OPS_MAX_PARTS, sizeof *mv);
+    if (mv == NULL)
+        return httpd_send_problem(req, 503, "Service Unavailable", "out of memory");
+    os_ops_rc_t rc = os_ops_replay(h->ops, &rq, mv, &n, err, sizeof err);
+    if (rc != OS_OPS_OK) {
+        free(mv);
+        return os_ops_fail(req, rc, err);
+    }
+    json_t *moved = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(moved, json_pack("{s:i,s:o,s:I,s:I}", "partition", (int)mv[i].partition, "from",
+                                               mv[i].from >= 0 ? json_integer(mv[i].from) : json_null(), "to",
+                                               (json_int_t)mv[i].to, "epoch", (json_int_t)mv[i].epoch));
+    free(mv);
+    return httpd_send_json(req, 200, json_pack("{s:s,s:o}", "topic", h->ops->topic, "moved", moved));
+}
+
+int os_ops_http_register(httpd_t *s, os_ops_http_t *h)
+{
+    if (httpd_route(s, "GET", "/admin/projection", "/admin/projection", os_ops_projection, h) ||
+        httpd_route(s, "POST", "/admin/projection/pause", "/admin/projection/pause", os_ops_pause_h, h) ||
+        httpd_route(s, "POST", "/admin/projection/resume", "/admin/projection/resume", os_ops_pause_h, h) ||
+        httpd_route(s, "POST", "/admin/projection/replay", "/admin/projection/replay", os_ops_replay_h, h))
+        return -1;
+    return 0;
+}

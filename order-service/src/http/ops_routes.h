@@ -1,0 +1,28 @@
+/* ops_routes.h — order-service's operations API (order-service/README.md "Operations",
+ * openapi.yaml), every route behind the admin token (Authorization: Bearer $ORDER_ADMIN_TOKEN,
+ * or Basic with the token as password; 403 while ORDER_ADMIN_TOKEN is unset):
+ *   GET  /admin/projection            → 200 status: per partition the stored position, the
+ *                                       watermarks, the lag, the leader, held here or not;
+ *                                       paused or running; the last moves
+ *   POST /admin/projection/pause      → 200 status (paused between two batches)
+ *   POST /admin/projection/resume     → 200 status
+ *   POST /admin/projection/replay     → 200 {"topic","moved":[{partition,from,to,epoch}]}
+ *        {"to":"beginning"|"offset"|"timestamp", "offset":N, "timestamp":"…Z"|ms, "partitions":[…]}
+ * Errors are problem+json: 400 naming the bad field or the impossible target, 503 (with
+ * Retry-After) when the database, Kafka or the projection did not answer in time.
+ */
+#ifndef OS_OPS_ROUTES_H
+#define OS_OPS_ROUTES_H
+
+#include "application/ops_replay.h"
+#include "httpd.h"
+
+typedef struct os_ops_http {
+    const os_ops_t *ops;     /* borrowed */
+    const char *admin_token; /* borrowed; NULL/"" → every route answers 403 */
+} os_ops_http_t;
+
+/* Registers the routes on `s` (before httpd_start). `h` must outlive the server. */
+int os_ops_http_register(httpd_t *s, os_ops_http_t *h);
+
+#endif
