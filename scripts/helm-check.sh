@@ -208,22 +208,27 @@ fi
 # --- 3a. secure by default: auth, secrets, NetworkPolicies -------------------------------
 if [ -s "$d" ]; then
   sec=$(awk '/^kind: Secret$/{p=1} /^---/{p=0} p' "$d")
-  if grep -q 'name: cq-cqrs-ordering-auth$' <<<"$sec" && grep -q '^  config-client-password: "[A-Za-z0-9+/=]\{40,\}"$' <<<"$sec" &&
+  creds=$(grep '^  credentials.yml: ' <<<"$sec" | sed 's/^  credentials.yml: "\(.*\)"$/\1/' | base64 -d 2>/dev/null)
+  if grep -q 'name: cq-cqrs-ordering-auth$' <<<"$sec" && grep -q '^  customer-service-password: "[A-Za-z0-9+/=]\{40,\}"$' <<<"$sec" &&
+     grep -q '^  order-service-password: "' <<<"$sec" && grep -q '^  admin-password: "' <<<"$sec" &&
      grep -q '^  monitor-secret: "' <<<"$sec" && grep -q '^  order-admin-token: "' <<<"$sec" &&
-     grep -q '^  customer-admin-token: "' <<<"$sec"; then
-    pass "auth Secret generated: config-client-password, monitor-secret, order- and customer-admin-token (random, kept by lookup)"
+     grep -q '^  customer-admin-token: "' <<<"$sec" &&
+     grep -q '^  - name: customer-service$' <<<"$creds" && grep -q 'applications: \[order-service, "application\*"\]' <<<"$creds" &&
+     [ "$(grep -c '^    password: "\$2a\$10\$' <<<"$creds")" = 3 ] && grep -q '^    admin: true$' <<<"$creds"; then
+    pass "auth Secret generated: the services' and admin's passwords, credentials.yml (3 clients, bcrypt, each service its own applications), monitor secret, admin tokens"
   else
     fail "auth Secret (cq-cqrs-ordering-auth with three random keys)"
   fi
-  n_user=$(grep -c 'name: CONFIG_SERVER_USER$' "$d")
-  n_pw=$(grep -A4 'name: CONFIG_SERVER_PASSWORD$' "$d" | grep -c 'key: config-client-password$')
-  if [ "$n_user" = 3 ] && [ "$n_pw" = 3 ] &&
+  n_user=$(grep -A1 'name: CONFIG_SERVER_USER$' "$d" | grep -c 'value: \(customer\|order\)-service$')
+  n_pw=$(grep -A4 'name: CONFIG_SERVER_PASSWORD$' "$d" | grep -c 'key: \(customer\|order\)-service-password$')
+  if [ "$n_user" = 2 ] && [ "$n_pw" = 2 ] &&
+     grep -A1 'name: CONFIG_SERVER_CREDENTIALS_FILE$' "$d" | grep -q 'value: /etc/cqrs-ordering/auth/credentials.yml$' &&
      grep -A4 'name: CONFIG_SERVER_MONITOR_SECRET$' "$d" | grep -q 'key: monitor-secret$' &&
      grep -A4 'name: ORDER_ADMIN_TOKEN$' "$d" | grep -q 'key: order-admin-token$' &&
      grep -A4 'name: CUSTOMER_ADMIN_TOKEN$' "$d" | grep -q 'key: customer-admin-token$'; then
-    pass "auth on by default: config-server and both services share the Secret's credentials; /monitor secret; admin tokens"
+    pass "auth on by default: config-server reads the credentials file from the Secret; each service logs in as itself; /monitor secret; admin tokens"
   else
-    fail "auth wiring: CONFIG_SERVER_USER x$n_user, password from the Secret x$n_pw (want 3 each), monitor secret, admin token"
+    fail "auth wiring: CONFIG_SERVER_USER x$n_user, password from the Secret x$n_pw (want 2 each), credentials file, monitor secret, admin tokens"
   fi
   n_np=$(grep -c '^kind: NetworkPolicy$' "$d")
   n_eg=$(grep -c '^  policyTypes: \[Ingress, Egress\]$' "$d")
@@ -351,7 +356,7 @@ reject "schema: unknown configRepo.source" "must be one of" --set configRepo.sou
 reject "schema: a Kafka setting that is not KAFKA_*" "does not match" --set kafka.extraEnv.LOG_DIRS=/x
 reject "schema: tls.clientAuth maybe" "must be one of" --set tls.clientAuth=maybe
 reject "template: cert-manager without an issuer" "issuerRef.name" --set tls.enabled=true --set tls.certManager.enabled=true
-reject "schema: auth.clientUser with a colon" "does not match" --set auth.clientUser=a:b
+reject "schema: unknown auth key" "additional properties" --set auth.clientUser=x
 if [ -s "$d" ]; then
   sed 's/containerPort: 8888/containerPort: "http-port"/' "$d" >"$out/broken.yaml"
   if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \

@@ -7,8 +7,9 @@
 #     `helm install --wait`, `helm test` (the smoke flow: create a customer, see it in the read
 #     model, place an order); the programs run as uid 10001;
 #  1b. secure by default: the auth Secret and five NetworkPolicies exist; config-server
-#     answers 401 to a pod without credentials and 200 with the services' ones (from the
-#     Secret), 401 to POST /monitor without the monitor secret; a pod outside the allowed set
+#     answers 401 to a pod without credentials or with a wrong password, 200 to
+#     customer-service's credentials (from the Secret) for its own configuration and 403 for
+#     order-service's, 401 to POST /monitor without the monitor secret; a pod outside the allowed set
 #     cannot connect to config-server or Kafka (the cluster enforces NetworkPolicies with
 #     kube-router's controller; CQ_K8S_REQUIRE_NETPOL=0 only reports a CNI that does not);
 #  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap and two
@@ -113,23 +114,25 @@ host_ip=$(cat "$root/.stack/k8s/pki/host-ip")
 say "cluster up: $(kubectl get node -o jsonpath='{.items[0].status.nodeInfo.kubeletVersion} {.items[0].status.nodeInfo.containerRuntimeVersion}')"
 
 # service_get NS SVC PORT PATH: GET through the service's cluster IP (kube-proxy's rules
-# apply to the host's own traffic too), with the release's config-server credentials
+# apply to the host's own traffic too), as customer-service (config-server's client of that name)
 service_get() {
   local ip pw; ip=$(kubectl get svc -n "$1" "$2" -o jsonpath='{.spec.clusterIP}')
-  pw=$(kubectl get secret -n "$1" cqrs-ordering-auth -o jsonpath='{.data.config-client-password}' | base64 -d)
-  curl -sf --max-time 5 -u "cqrs-ordering:$pw" "http://$ip:$3$4"
+  pw=$(kubectl get secret -n "$1" cqrs-ordering-auth -o jsonpath='{.data.customer-service-password}' | base64 -d)
+  curl -sf --max-time 5 -u "customer-service:$pw" "http://$ip:$3$4"
 }
 
-# pod_curl NAME LABELS ARGS...: runs curl in a short-lived pod (the chart's test image) in $ns
-# with the given labels (k=v,k=v); prints the HTTP status (000: no connection). A new pod's
-# address reaches the policy controller's sets a moment after it starts: callers that expect
-# to get through retry (--retry-connrefused).
+# pod_curl NAME LABELS TRIES ARGS...: runs curl ARGS (which print one status with -w) in a
+# short-lived pod (the chart's test image) in $ns with the given labels (k=v,k=v), up to TRIES
+# times a second apart while the answer is 000 (no connection: a new pod's address reaches the
+# policy controller's sets a moment after it starts) or 429 (config-server's password hashing
+# budget, spent by the services' own logins at start); prints the last answer.
 pod_curl() {
-  local name=$1 labels=$2; shift 2
+  local name=$1 labels=$2 tries=$3; shift 3
+  local args; args=$(printf '%s\n' -c 'n=$1; shift; for i in $(seq 1 "$n"); do c=$(curl "$@"); case $c in 000|429) sleep 1 ;; *) break ;; esac; done; printf "%s\n" "$c"' sh "$tries" "$@" | jq -R . | jq -sc .)
   { kubectl run -n "$ns" "$name" --restart=Never --rm -i --quiet --labels "$labels" \
     --image docker.io/curlimages/curl:8.11.1 --image-pull-policy IfNotPresent \
-    --overrides '{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":10001,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"'"$name"'","image":"docker.io/curlimages/curl:8.11.1","command":["curl"],"args":'"$(printf '%s\n' "$@" | jq -R . | jq -sc .)"',"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"readOnlyRootFilesystem":true}}]}}' \
-    2>/dev/null || true; } | tail -n 1   # curl's own exit code is not the point
+    --overrides '{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":10001,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"'"$name"'","image":"docker.io/curlimages/curl:8.11.1","command":["sh"],"args":'"$args"',"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"readOnlyRootFilesystem":true}}]}}' \
+    2>/dev/null || true; } | grep -v '^pod ' | tail -n 1
 }
 
 helm_test() { # helm_test RELEASE NS WHAT (the bundled release: the README's command)
@@ -146,6 +149,8 @@ say "1. helm install (bundled Kafka + PostgreSQL)"
 kubectl delete namespace "$ns" "$ext_ns" --ignore-not-found --wait=true >/dev/null  # a kept cluster's
 doc "kubectl create namespace cqrs-ordering" /dev/null
 doc "kubectl label namespace cqrs-ordering pod-security.kubernetes.io/enforce=restricted" /dev/null
+# volume directories an earlier, interrupted run left behind are not this release's
+vols0=$(find "$root/.stack/k8s/volumes" -mindepth 1 -maxdepth 1 2>/dev/null | sort || true)
 t0=$(date +%s)
 doc "helm install cqrs-ordering helm/cqrs-ordering --namespace cqrs-ordering --wait --timeout 10m" "$work/install.log" ||
   { cat "$work/install.log"; fail "helm install --wait"; }
@@ -164,22 +169,26 @@ kubectl get secret -n "$ns" cqrs-ordering-auth >/dev/null || fail "no auth Secre
 nnp=$(kubectl get networkpolicy -n "$ns" --no-headers | wc -l)
 [ "$nnp" = 5 ] || fail "$nnp NetworkPolicies (want 5: three programs, Kafka, PostgreSQL)"
 cs_url="http://cqrs-ordering-config-server:8888"
-pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.config-client-password}' | base64 -d)
+pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.customer-service-password}' | base64 -d)
 # a monitor source (networkPolicy.monitorFrom) may reach config-server: without credentials 401
 helm upgrade cqrs-ordering helm/cqrs-ordering -n "$ns" --reuse-values --wait --timeout 5m \
   --set 'networkPolicy.monitorFrom[0].podSelector.matchLabels.cqrs-test=monitor-source' >"$work/upgrade-np.log" 2>&1 ||
   { cat "$work/upgrade-np.log"; fail "helm upgrade (monitorFrom)"; }
-code=$(pod_curl cq-anon cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --retry 10 --retry-delay 1 --retry-connrefused --max-time 20 "$cs_url/customer-service/k8s")
+code=$(pod_curl cq-anon cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 "$cs_url/customer-service/k8s")
 [ "$code" = 401 ] || fail "config-server answered $code (want 401) to a pod without credentials"
-code=$(pod_curl cq-monitor cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --retry 10 --retry-delay 1 --retry-connrefused --max-time 20 -X POST -d path=customer-service.yml "$cs_url/monitor")
+code=$(pod_curl cq-monitor cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -d path=customer-service.yml "$cs_url/monitor")
 [ "$code" = 401 ] || fail "POST /monitor without the monitor secret answered $code (want 401)"
-code=$(pod_curl cq-creds cqrs-test=monitor-source -s -o /dev/null -w '%{http_code}' --retry 10 --retry-delay 1 --retry-connrefused --max-time 20 -u "cqrs-ordering:$pw" "$cs_url/customer-service/k8s")
-[ "$code" = 200 ] || fail "config-server answered $code (want 200) with the services' credentials"
-say "config-server: 401 without credentials, 401 on /monitor without its secret, 200 with the Secret's credentials"
+code=$(pod_curl cq-creds cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 -u "customer-service:$pw" "$cs_url/customer-service/k8s")
+[ "$code" = 200 ] || fail "config-server answered $code (want 200) to customer-service for its own configuration"
+code=$(pod_curl cq-other cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 -u "customer-service:$pw" "$cs_url/order-service/k8s")
+[ "$code" = 403 ] || fail "config-server answered $code (want 403) to customer-service for order-service's configuration"
+code=$(pod_curl cq-wrong cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 -u "customer-service:not-$pw" "$cs_url/customer-service/k8s")
+[ "$code" = 401 ] || fail "config-server answered $code (want 401) to a wrong password"
+say "config-server: 401 without credentials or with a wrong password, 401 on /monitor without its secret; customer-service reads its own configuration (200), not order-service's (403)"
 # a pod outside the allowed set: refused (kube-router's controller enforces the policies)
-code=$(pod_curl cq-outsider cqrs-test=outsider -s -o /dev/null -w '%{http_code}' --max-time 5 "$cs_url/actuator/health")
+code=$(pod_curl cq-outsider cqrs-test=outsider 1 -s -o /dev/null -w '%{http_code}' --max-time 5 "$cs_url/actuator/health")
 # Kafka does not speak HTTP: whether the TCP connection was made is time_connect (0 = never)
-code2=$(pod_curl cq-outsider2 cqrs-test=outsider -s -o /dev/null -w '%{time_connect}' --max-time 5 http://cqrs-ordering-kafka:9092/)
+code2=$(pod_curl cq-outsider2 cqrs-test=outsider 1 -s -o /dev/null -w '%{time_connect}' --max-time 5 http://cqrs-ordering-kafka:9092/)
 if [ "$code" = 000 ] && [ "${code2:-0}" = 0.000000 ]; then
   say "NetworkPolicies enforced: a pod outside the allowed set cannot connect to config-server nor to Kafka"
 elif [ "${CQ_K8S_REQUIRE_NETPOL:-1}" = 1 ]; then
@@ -218,11 +227,11 @@ done
 [ "$ok" = 1 ] || { cat "$work/env.json"; fail "config-server does not serve the edit (cqk8s.edit=$tag)"; }
 say "config-server serves cqk8s.edit=$tag from customer-service-k8s.yml, $(($(date +%s) - t0)) s after the upgrade began"
 # every replica serves it (each pod asked directly, from the host)
-pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.config-client-password}' | base64 -d)
+pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.customer-service-password}' | base64 -d)
 ips=$(kubectl get endpoints -n "$ns" cqrs-ordering-config-server-headless -o jsonpath='{.subsets[0].addresses[*].ip}')
 [ "$(wc -w <<<"$ips")" = 2 ] || fail "the headless Service lists '$ips' (want both config-server replicas)"
 for ip in $ips; do
-  curl -sf --max-time 5 -u "cqrs-ordering:$pw" "http://$ip:8888/customer-service/k8s" | grep -q "\"cqk8s.edit\": *\"$tag\"" ||
+  curl -sf --max-time 5 -u "customer-service:$pw" "http://$ip:8888/customer-service/k8s" | grep -q "\"cqk8s.edit\": *\"$tag\"" ||
     fail "config-server replica $ip does not serve the edit"
 done
 pods1=$(svc_pods)
@@ -305,7 +314,7 @@ for _ in $(seq 1 90); do
   left=$(kubectl get all,cm,secret,pvc,sa,netpol,pdb,role,rolebinding -n "$ns" -o name 2>/dev/null |
     grep -v -E '^(configmap/kube-root-ca.crt|serviceaccount/default)$' || true)
   pvs=$(kubectl get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace==\"$ns\")]}{.metadata.name}{\"\n\"}{end}")
-  dirs=$(find "$root/.stack/k8s/volumes" -mindepth 1 -maxdepth 1 2>/dev/null || true)
+  dirs=$(comm -13 <(echo "$vols0") <(find "$root/.stack/k8s/volumes" -mindepth 1 -maxdepth 1 2>/dev/null | sort) || true)
   [ -z "$left$pvs$dirs" ] && break
   sleep 1
 done
