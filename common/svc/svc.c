@@ -63,6 +63,46 @@ int svc_start(const svc_info_t *info, int argc, char **argv, int env_only_ok, cl
     return SVC_CONTINUE;
 }
 
+/* After a restart in place: the image that restarted had applied config-generation
+ * CQ_RESTART_MIN_GENERATION; a replica of config-server that does not serve it yet (a
+ * rolling update) must not hand this image the older configuration, which would restart it
+ * once more when the newer one arrives. Fetches again, twice a second for up to 30 s, until
+ * the generation is reached; then goes on with what it has (a warning). `c` is stolen; the
+ * result is owned (c itself, or a newer fetch). */
+static cfgcli_t *svc_config_catch_up(cfgcli_t *c, const cfgcli_opts_t *o, const clog_t *log)
+{
+    const char *want_s = getenv("CQ_RESTART_MIN_GENERATION");
+    long long want = want_s != NULL ? atoll(want_s) : -1, got = svc_config_generation(c);
+    if (c == NULL || want < 0 || got < 0 || got >= want)
+        return c;
+    clog_info(log,
+              "configuration: config-generation %lld, but the restart was for %lld: waiting for the config"
+              " server to serve it",
+              got, want);
+    cfgcli_opts_t once = *o;
+    once.attempts = 1;
+    for (int i = 0; i < 60 && got < want; i++) {
+        char err[1024];
+        svc_sleep_ms(500);
+        cfgcli_t *n = cfgcli_fetch(&once, NULL, err, sizeof err);
+        if (n == NULL)
+            continue;
+        if (svc_config_generation(n) > got) {
+            cfgcli_free(c);
+            c = n;
+            got = svc_config_generation(c);
+        } else {
+            cfgcli_free(n);
+        }
+    }
+    if (got < want)
+        clog_warn(
+            log,
+            "configuration: still config-generation %lld after 30 s (the restart was for %lld): going on",
+            got, want);
+    return c;
+}
+
 cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *exit_code)
 {
     cfgcli_opts_t o;
@@ -80,6 +120,7 @@ cfgcli_t *svc_config(const char *app, int env_only_ok, const clog_t *log, int *e
         c = cfgcli_from_json(&o, doc, (size_t)n, "env", err, sizeof err);
     } else {
         c = cfgcli_fetch(&o, log, err, sizeof err);
+        c = svc_config_catch_up(c, &o, log);
     }
     if (c == NULL) {
         clog_error(log, "configuration: %s", err);

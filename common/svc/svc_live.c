@@ -34,7 +34,8 @@ struct svc_live {
     char applied_at[32];
     char rejected_version[128], rejected_reason[1024], rejected_at[32];
     long rejected_count;
-    char pending[1024]; /* why a restart is pending ("" = none) */
+    char pending[1024];    /* why a restart is pending ("" = none) */
+    long long pending_gen; /* config-generation of the configuration that requested it */
     atomic_int restart_pending;
     int restarts;             /* restarts in place before this image (CQ_RESTARTS) */
     pthread_mutex_t offer_mu; /* one offer at a time (watcher, refresh) */
@@ -48,6 +49,16 @@ static void now_iso(char out[32])
     gmtime_r(&ts.tv_sec, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+long long svc_config_generation(const cfgcli_t *cfg)
+{
+    long long g;
+    char err[256];
+    if (cfg == NULL || !cfgcli_has(cfg, "config-generation") ||
+        cfgcli_get_long(cfg, "config-generation", -1, &g, err, sizeof err) != 0 || g < 0)
+        return -1;
+    return g;
 }
 
 svc_key_class_t svc_key_class(const svc_key_rule_t *rules, size_t n, const char *key)
@@ -350,6 +361,20 @@ svc_live_result_t svc_live_offer(svc_live_t *l, cfgcli_t *cfg, json_t **changed,
         rc = SVC_LIVE_BUSY;
         goto cleanup;
     }
+    long long gen = svc_config_generation(cfg);
+    const svc_snap_t *now = svc_live_acquire(l);
+    long long cur_gen = svc_config_generation(now->cfg);
+    svc_live_release(l, now);
+    if (gen >= 0 && cur_gen >= 0 && gen < cur_gen) {
+        errbuf_set(
+            err, errlen,
+            "configuration version %s has config-generation %lld, below the applied %lld (a config-server"
+            " replica that has not caught up yet): ignored",
+            version, gen, cur_gen);
+        clog_info(l->o.log, "%s", err);
+        rc = SVC_LIVE_OLDER;
+        goto cleanup;
+    }
     settings = l->o.ops.build(l->o.self, cfg, why, sizeof why);
     if (settings == NULL) {
         reject(l, version, why);
@@ -387,6 +412,7 @@ svc_live_result_t svc_live_offer(svc_live_t *l, cfgcli_t *cfg, json_t **changed,
         }
         pthread_mutex_lock(&l->mu);
         snprintf(l->pending, sizeof l->pending, "configuration version %s changes %s", version, keys);
+        l->pending_gen = gen;
         pthread_mutex_unlock(&l->mu);
         atomic_store(&l->restart_pending, 1);
         clog_ev(l->o.log, CLOG_INFO, json_pack("{s:s, s:O}", "version", version, "keys", ch),
@@ -424,7 +450,7 @@ cleanup:
     if (settings != NULL)
         l->o.ops.free(l->o.self, settings);
     cfgcli_free(cfg);
-    if (changed != NULL && rc != SVC_LIVE_REJECTED && rc != SVC_LIVE_BUSY)
+    if (changed != NULL && rc != SVC_LIVE_REJECTED && rc != SVC_LIVE_BUSY && rc != SVC_LIVE_OLDER)
         *changed = ch;
     else
         json_decref(ch);
@@ -469,6 +495,9 @@ int svc_live_refresh(svc_live_t *l, json_t **body)
     case SVC_LIVE_BUSY:
         *body = problem("Conflict", err);
         return 409;
+    case SVC_LIVE_OLDER: /* a lagging replica answered: nothing changes */
+        *body = json_array();
+        return 200;
     default:
         *body = changed;
         return 200;
@@ -524,6 +553,14 @@ int svc_live_wait(svc_live_t *l, int *sig)
             return SVC_LIVE_RESTART;
         }
     }
+}
+
+long long svc_live_pending_generation(svc_live_t *l)
+{
+    pthread_mutex_lock(&l->mu);
+    long long g = atomic_load(&l->restart_pending) ? l->pending_gen : -1;
+    pthread_mutex_unlock(&l->mu);
+    return g;
 }
 
 const char *svc_live_pending(svc_live_t *l)

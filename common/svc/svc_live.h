@@ -106,7 +106,17 @@ typedef enum {
     SVC_LIVE_RESTARTING = 2, /* restart-class keys: a restart in place is requested */
     SVC_LIVE_REJECTED = 3,   /* invalid: nothing changed; err says why */
     SVC_LIVE_BUSY = 4,       /* a restart is already pending: the new image will fetch anew */
+    SVC_LIVE_OLDER = 5,      /* its config-generation is below the applied one (a config-server
+                                replica that has not caught up yet): ignored; err says so */
 } svc_live_result_t;
+
+/* The configuration's generation: the integer key `config-generation` (the chart sets it to
+ * the Helm release revision; any source may, as long as it only grows), or -1 when absent or
+ * not an integer. A service never applies a configuration of a lower generation than the
+ * one it runs, and after a restart in place waits for at least the generation that caused
+ * it (svc_config, CQ_RESTART_MIN_GENERATION), so replicas of config-server that serve an
+ * edit at different moments (a rolling update) cannot make it flap between old and new. */
+long long svc_config_generation(const cfgcli_t *cfg);
 
 /* Offers a new configuration (STOLEN). *changed (may be NULL) receives the JSON array of
  * the keys whose values differ (added, removed or changed; owned). err gets the reason of a
@@ -133,6 +143,8 @@ const char *svc_log_level_name(const cfgcli_t *cfg, const char **deprecated);
 
 /* Why a restart in place is pending ("configuration version … changes …"), or NULL. */
 const char *svc_live_pending(svc_live_t *l);
+/* The config-generation of the configuration that requested the pending restart (-1: none). */
+long long svc_live_pending_generation(svc_live_t *l);
 /* Restarts in place before this image (CQ_RESTARTS). */
 int svc_live_restarts(const svc_live_t *l);
 

@@ -33,12 +33,12 @@ static void cloexec_all(void)
 
 int svc_live_reexec(svc_live_t *l, char **argv, int listen_fd, const char *host, int port, const clog_t *log)
 {
-    char fdv[48], lis[320], cnt[48], why[1100];
+    char fdv[48], lis[320], cnt[48], why[1100], gen[64];
     const char *reason = l != NULL ? svc_live_pending(l) : NULL;
     size_t n = 0, k = 0;
     while (environ[n] != NULL)
         n++;
-    char **envp = calloc(n + 5, sizeof *envp);
+    char **envp = calloc(n + 6, sizeof *envp);
     if (envp == NULL) {
         clog_error(log, "restart in place: out of memory");
         return CQ_EXIT_SOFTWARE;
@@ -50,6 +50,11 @@ int svc_live_reexec(svc_live_t *l, char **argv, int listen_fd, const char *host,
     envp[k++] = cnt;
     snprintf(why, sizeof why, "CQ_RESTART_REASON=%s", reason != NULL ? reason : "requested");
     envp[k++] = why;
+    long long g = l != NULL ? svc_live_pending_generation(l) : -1;
+    if (g >= 0) { /* the new image waits for a config-server that serves at least this */
+        snprintf(gen, sizeof gen, "CQ_RESTART_MIN_GENERATION=%lld", g);
+        envp[k++] = gen;
+    }
     if (listen_fd >= 0) {
         snprintf(fdv, sizeof fdv, "CQ_RESTART_LISTEN_FD=%d", listen_fd);
         snprintf(lis, sizeof lis, "CQ_RESTART_LISTEN=%s:%d", host != NULL ? host : "0.0.0.0", port);

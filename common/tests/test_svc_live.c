@@ -272,6 +272,40 @@ static void test_restart_class(void **state)
     assert_int_equal(sig, 0);
 }
 
+/* config-generation only grows: a configuration from a replica that has not caught up (a
+ * lower generation) is ignored, live or restart-class; equal or higher is applied; the
+ * restart records the generation that asked for it (for the new image's wait). */
+static void test_generation_never_goes_back(void **state)
+{
+    fx_t *x = *state;
+    static const char *const g5[] = {"batch.size=20", "db.pool=4", "config-generation=5", NULL};
+    static const char *const g4_live[] = {"batch.size=30", "db.pool=4", "config-generation=4", NULL};
+    static const char *const g4_pool[] = {"batch.size=20", "db.pool=9", "config-generation=4", NULL};
+    static const char *const g5_same[] = {"batch.size=40", "db.pool=4", "config-generation=5", NULL};
+    static const char *const g6_pool[] = {"batch.size=40", "db.pool=9", "config-generation=6", NULL};
+    static const char *const nogen[] = {"batch.size=50", "db.pool=4", NULL};
+    char err[256];
+    cfgcli_t *c = mk("x", g4_live);
+    assert_int_equal(svc_config_generation(c), 4);
+    cfgcli_free(c);
+    c = mk("x", nogen);
+    assert_int_equal(svc_config_generation(c), -1);
+    cfgcli_free(c);
+
+    assert_int_equal(svc_live_offer(x->l, mk("v5", g5), NULL, err, sizeof err), SVC_LIVE_APPLIED);
+    assert_int_equal(svc_live_offer(x->l, mk("v4a", g4_live), NULL, err, sizeof err), SVC_LIVE_OLDER);
+    assert_non_null(strstr(err, "config-generation 4, below the applied 5"));
+    assert_int_equal(svc_live_offer(x->l, mk("v4b", g4_pool), NULL, err, sizeof err), SVC_LIVE_OLDER);
+    assert_null(svc_live_pending(x->l)); /* no restart for an older configuration */
+    const svc_snap_t *cur = svc_live_acquire(x->l);
+    assert_int_equal(((const fake_settings_t *)cur->settings)->batch, 20);
+    svc_live_release(x->l, cur);
+    assert_int_equal(svc_live_offer(x->l, mk("v5b", g5_same), NULL, err, sizeof err), SVC_LIVE_APPLIED);
+    assert_int_equal(svc_live_pending_generation(x->l), -1);
+    assert_int_equal(svc_live_offer(x->l, mk("v6", g6_pool), NULL, err, sizeof err), SVC_LIVE_RESTARTING);
+    assert_int_equal(svc_live_pending_generation(x->l), 6);
+}
+
 static void test_log_level_follows(void **state)
 {
     fx_t *x = *state;
@@ -454,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_only_and_unused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restart_class, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_log_level_follows, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_generation_never_goes_back, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, fx_setup, fx_teardown),
         cmocka_unit_test(test_inherited_listener),
         cmocka_unit_test(test_reexec_keeps_only_the_socket),

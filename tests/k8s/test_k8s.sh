@@ -49,7 +49,7 @@ readme=$(awk '/^## Install on Kubernetes/ { s = 1; next } s && /^## / { s = 0 } 
 
 say() { printf '[%4ds] %s\n' "$(($(date +%s) - t_start))" "$*"; }
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*" >&2; exit 1; }  # stderr: also seen from inside $(…)
 # doc CMD [LOG]: CMD must be a line of the README's section; runs it (output to LOG)
 doc() {
   grep -qF -- "$1" <<<"$readme" || fail "README.md's \"Install on Kubernetes\" does not show: $1"
