@@ -19,12 +19,15 @@
 #include <string.h>
 
 #include "application/customer_app.h"
+#include "application/customer_ops.h"
 #include "cfgcli.h"
 #include "clog.h"
 #include "config.h"
 #include "dataaccess/customer_pgrepo.h"
 #include "dataaccess/outbox_pgstore.h"
+#include "dataaccess/snapshot_pgstore.h"
 #include "evcodec.h"
+#include "http/admin_http.h"
 #include "http/customer_http.h"
 #include "httpd.h"
 #include "messaging/customer_event_encoder.h"
@@ -40,34 +43,36 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: customer-service [--help] [--version]\n\n"
-            "customer-service — the write side of cqrs-ordering: POST/PUT/DELETE/GET /customers,\n"
-            "stored in PostgreSQL (schema customer) with a transactional outbox that a relay\n"
-            "publishes to Kafka as Avro CustomerAvroModel events (key = customer id).\n\n"
-            "Configuration comes from the config-server (application customer-service):\n"
-            "  CONFIG_SERVER_URL   comma list of config-server URLs (default %s)\n"
-            "  APP_PROFILES        profiles, e.g. local, test, k8s (default \"default\")\n"
-            "  CONFIG_LABEL, CONFIG_SERVER_USER/PASSWORD, CONFIG_CACHE_FILE (see config-repo/README.md)\n"
-            "  CONFIG_WATCH        false = read the configuration at start only (default: follow it;\n"
-            "                      CONFIG_WATCH_WAIT_S, CONFIG_WATCH_INTERVAL_MS: config-repo/README.md)\n"
-            "  CUSTOMER_ADMIN_TOKEN  token for POST /actuator/refresh (Bearer, or Basic with it as the\n"
-            "                      password; unset = the endpoint is disabled)\n"
-            "Every key can be overridden by an env var: server.port ← SERVER_PORT,\n"
-            "kafka-config.bootstrap-servers ← KAFKA_CONFIG_BOOTSTRAP_SERVERS, …\n"
-            "Keys used: server.port (8184), server.threads (8), server.max-body-bytes (65536),\n"
-            "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
-            "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, "
-            "logging.level.root.\n"
-            "Configuration changes: live keys (the log level, outbox.* but lock-key) apply at once; the\n"
-            "others (server.*, datasource.*, kafka-*, the topic) restart the program in place: it drains,\n"
-            "keeps its listening socket and re-executes itself; an invalid configuration is refused and\n"
-            "shown on /health (customer-service/README.md, \"Configuration changes\").\n\n"
-            "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
-            "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
-            "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
-            CFGCLI_DEFAULT_URL, CFGCLI_EXIT_UNAVAILABLE, EXIT_DB, EXIT_SOFTWARE, SVC_EXIT_STOP_TIMEOUT,
-            STOP_DEADLINE_MS / 1000);
+    fprintf(
+        out,
+        "usage: customer-service [--help] [--version]\n\n"
+        "customer-service — the write side of cqrs-ordering: POST/PUT/DELETE/GET /customers,\n"
+        "stored in PostgreSQL (schema customer) with a transactional outbox that a relay\n"
+        "publishes to Kafka as Avro CustomerAvroModel events (key = customer id).\n\n"
+        "Configuration comes from the config-server (application customer-service):\n"
+        "  CONFIG_SERVER_URL   comma list of config-server URLs (default %s)\n"
+        "  APP_PROFILES        profiles, e.g. local, test, k8s (default \"default\")\n"
+        "  CONFIG_LABEL, CONFIG_SERVER_USER/PASSWORD, CONFIG_CACHE_FILE (see config-repo/README.md)\n"
+        "  CONFIG_WATCH        false = read the configuration at start only (default: follow it;\n"
+        "                      CONFIG_WATCH_WAIT_S, CONFIG_WATCH_INTERVAL_MS: config-repo/README.md)\n"
+        "  CUSTOMER_ADMIN_TOKEN  token for POST /actuator/refresh and the operations API (/admin/backfill,\n"
+        "                      /admin/checksum; scripts/cqadmin.sh) — Bearer, or Basic with it as the\n"
+        "                      password; unset = those endpoints are disabled\n"
+        "Every key can be overridden by an env var: server.port ← SERVER_PORT,\n"
+        "kafka-config.bootstrap-servers ← KAFKA_CONFIG_BOOTSTRAP_SERVERS, …\n"
+        "Keys used: server.port (8184), server.threads (8), server.max-body-bytes (65536),\n"
+        "  customer-service.customer-topic-name (customer), kafka-config.*, kafka-producer-config.*,\n"
+        "  datasource.* (host, port, user, password, dbname, sslmode, pool-size), outbox.*, "
+        "logging.level.root.\n"
+        "Configuration changes: live keys (the log level, outbox.* but lock-key) apply at once; the\n"
+        "others (server.*, datasource.*, kafka-*, the topic) restart the program in place: it drains,\n"
+        "keeps its listening socket and re-executes itself; an invalid configuration is refused and\n"
+        "shown on /health (customer-service/README.md, \"Configuration changes\").\n\n"
+        "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
+        "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
+        "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
+        CFGCLI_DEFAULT_URL, CFGCLI_EXIT_UNAVAILABLE, EXIT_DB, EXIT_SOFTWARE, SVC_EXIT_STOP_TIMEOUT,
+        STOP_DEADLINE_MS / 1000);
 }
 
 /* ---- ports implemented here (clock, ids) ---- */
@@ -152,6 +157,18 @@ static void cs_live_applied(void *self, const void *settings)
     }
 }
 
+/* What the HTTP server's routes are wired to: the customers API and the operations API. */
+typedef struct cs_routes {
+    customer_http_t *http;
+    cs_admin_http_t *admin;
+} cs_routes_t;
+
+static int cs_routes(httpd_t *s, void *ctx)
+{
+    cs_routes_t *r = ctx;
+    return customer_http_register(s, r->http) != 0 || cs_admin_http_register(s, r->admin) != 0 ? -1 : 0;
+}
+
 /* Serves until SIGTERM/SIGINT (0) or a restart-class change (0, m->restart set, the
  * listening socket in m->keep_fd), or a failed start (exit code). */
 static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
@@ -170,6 +187,10 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
     customer_pgrepo_t repo;
     customer_app_t app;
     customer_http_t http;
+    snapshot_pgstore_t snapstore;
+    cs_ops_t *ops = NULL;
+    cs_admin_http_t admin;
+    cs_routes_t routes = {&http, &admin};
 
     pool = pgpool_new(cfg->conninfo, cfg->pool_size, log);
     ostore = outbox_pgstore_new(cfg->conninfo, log);
@@ -214,8 +235,15 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
 
     /* HTTP before the relay thread: a taken port fails the start before any row is sent. */
     http = (customer_http_t){&app, log};
+    snapstore = (snapshot_pgstore_t){pool};
+    ops = cs_ops_new(&app, snapshot_pgstore_port(&snapstore), metrics, log);
+    if (ops == NULL) {
+        clog_error(log, "start-up failed: out of memory");
+        goto cleanup;
+    }
     const svc_check_t checks[] = {{"db", svc_pool_up, pool}, {"kafka", outbox_relay_kafka_ok, relay}};
     const char *token = getenv("CUSTOMER_ADMIN_TOKEN");
+    admin = (cs_admin_http_t){ops, token};
     const svc_http_t sh = {.metrics = metrics,
                            .checks = checks,
                            .n_checks = sizeof checks / sizeof checks[0],
@@ -229,7 +257,7 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
                              .log = log,
                              .max_connections = cfg->listen.max_connections,
                              .tls = cfg->listen.tls};
-    srv = svc_http_start(&ho, &sh, customer_http_register, &http);
+    srv = svc_http_start(&ho, &sh, cs_routes, &routes);
     if (srv == NULL)
         goto cleanup;
     if (outbox_relay_start(relay) != 0) {
@@ -261,6 +289,7 @@ cleanup:
     if (stop == NULL && srv != NULL)
         stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
+    cs_ops_free(ops); /* after the HTTP threads: they use it */
     atomic_store(&m->relay, NULL);
     outbox_relay_free(relay);
     outbox_pgstore_free(ostore);

@@ -16,7 +16,8 @@
  * after --timeout-ms), writeLost (acknowledged but not on the write side: what a failover of
  * an asynchronous standby can lose; such a customer must then show in the read model as the
  * write side holds it, and is not counted in lost), the longest run of failures, the slowest answer, lag
- * p50/p99/max and the achieved commands/s. --failures FILE writes one line per failed command
+ * p50/p99/max, the answer time p50/p99 (answerMs: the write path as a client sees it, 1 %
+ * buckets) and the achieved commands/s. --failures FILE writes one line per failed command
  * ("<epoch ms> <status|timeout|0> <kind>") for the fault suite's outage figures. With
  * --order-url URL and --orders F, a share F of the commands are POST /orders to order-service
  * for a customer of the sender's that the read model has shown (not deleted since): counted
@@ -28,6 +29,7 @@
  * This file: the options, the read-model poller and the account; the senders are
  * os_lagbench_send.c, the shared state os_lagbench.h.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +43,21 @@
 #include <uuid/uuid.h>
 
 #include "os_lagbench.h"
+
+/* The q-quantile (0..1) of the answer times, ms; 0 when none. */
+static double lb_answer_q(const bench_t *b, double q)
+{
+    long total = 0, seen = 0;
+    for (int k = 0; k < LB_HIST; k++)
+        total += atomic_load(&b->answer_hist[k]);
+    long want = (long)ceil(q * (double)total);
+    for (int k = 0; k < LB_HIST && total > 0; k++) {
+        seen += atomic_load(&b->answer_hist[k]);
+        if (seen >= want)
+            return lb_hist_ms(k);
+    }
+    return 0;
+}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -293,21 +310,22 @@ int main(int argc, char **argv)
     long okall =
         atomic_load(&b.ok[0]) + atomic_load(&b.ok[1]) + atomic_load(&b.ok[2]) + atomic_load(&b.ok[3]);
     lb_note_success(&b); /* a run of failures up to the end counts too */
-    printf(
-        "{\"mode\":\"%s\",\"targetRate\":%.0f,\"sent\":%ld,\"ok\":%ld,\"created\":%ld,\"updated\":%ld,"
-        "\"deleted\":%ld,\"ordered\":%ld,\"failed\":%ld,\"failedBy\":{\"timeout\":%ld,\"noAnswer\":%ld,"
-        "\"500\":%ld,\"503\":%"
-        "ld,"
-        "\"4xx\":%ld,\"other5xx\":%ld,\"other\":%ld},\"longestFailureRunMs\":%.0f,\"slowestMs\":%.0f,"
-        "\"visible\":%ld,\"lost\":%ld,"
-        "\"writeLost\":%ld,\"createsPerSecond\":%.0f,\"lagMs\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
-        b.rate > 0 ? "open-loop" : "closed-loop", b.rate, atomic_load(&b.sent), okall,
-        atomic_load(&b.ok[OP_CREATE]), atomic_load(&b.ok[OP_UPDATE]), atomic_load(&b.ok[OP_DELETE]),
-        atomic_load(&b.ok[OP_ORDER]), atomic_load(&b.failed), atomic_load(&b.codes[6]),
-        atomic_load(&b.codes[0]), atomic_load(&b.codes[1]), atomic_load(&b.codes[2]),
-        atomic_load(&b.codes[3]), atomic_load(&b.codes[4]), atomic_load(&b.codes[5]),
-        (double)atomic_load(&b.longest_fail) / 1e6, (double)atomic_load(&b.slowest) / 1e6, nv, lost,
-        write_lost, span > 0 ? (double)okall / span : 0.0, p50, p99, mx);
+    printf("{\"mode\":\"%s\",\"targetRate\":%.0f,\"sent\":%ld,\"ok\":%ld,\"created\":%ld,\"updated\":%ld,"
+           "\"deleted\":%ld,\"ordered\":%ld,\"failed\":%ld,\"failedBy\":{\"timeout\":%ld,\"noAnswer\":%ld,"
+           "\"500\":%ld,\"503\":%"
+           "ld,"
+           "\"4xx\":%ld,\"other5xx\":%ld,\"other\":%ld},\"longestFailureRunMs\":%.0f,\"slowestMs\":%.0f,"
+           "\"visible\":%ld,\"lost\":%ld,"
+           "\"writeLost\":%ld,\"createsPerSecond\":%.0f,\"lagMs\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
+           "\"answerMs\":{\"p50\":%.2f,\"p99\":%.2f}}\n",
+           b.rate > 0 ? "open-loop" : "closed-loop", b.rate, atomic_load(&b.sent), okall,
+           atomic_load(&b.ok[OP_CREATE]), atomic_load(&b.ok[OP_UPDATE]), atomic_load(&b.ok[OP_DELETE]),
+           atomic_load(&b.ok[OP_ORDER]), atomic_load(&b.failed), atomic_load(&b.codes[6]),
+           atomic_load(&b.codes[0]), atomic_load(&b.codes[1]), atomic_load(&b.codes[2]),
+           atomic_load(&b.codes[3]), atomic_load(&b.codes[4]), atomic_load(&b.codes[5]),
+           (double)atomic_load(&b.longest_fail) / 1e6, (double)atomic_load(&b.slowest) / 1e6, nv, lost,
+           write_lost, span > 0 ? (double)okall / span : 0.0, p50, p99, mx, lb_answer_q(&b, 0.5),
+           lb_answer_q(&b, 0.99));
     if (b.failures != NULL)
         fclose(b.failures);
     free(lags);

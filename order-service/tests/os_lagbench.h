@@ -9,6 +9,10 @@
 #include <stdio.h>
 
 enum { OP_CREATE, OP_UPDATE, OP_DELETE, OP_ORDER, OP_KINDS };
+
+/* The answer times' histogram: bucket k holds durations of about 1.01^k µs (1 % steps, up
+ * to ~10 min). */
+#define LB_HIST 2700
 extern const char *const lb_op_name[OP_KINDS];
 
 typedef struct rec {
@@ -35,6 +39,7 @@ typedef struct bench {
     atomic_long sent, ok[OP_KINDS], failed, codes[7];
     _Atomic int64_t fail_start, longest_fail; /* ns: current run of failures, longest one */
     _Atomic int64_t slowest;                  /* ns: the longest a request took (answered or not) */
+    atomic_long answer_hist[LB_HIST];         /* answered requests by duration (lb_hist_bucket) */
     atomic_int senders_done;
     pthread_mutex_t fmu;
     FILE *failures;
@@ -53,6 +58,9 @@ typedef struct sender {
 
 /* ns on CLOCK_MONOTONIC. */
 int64_t lb_now_ns(void);
+/* The histogram bucket of a duration in ns, and a bucket's upper bound in ms. */
+int lb_hist_bucket(int64_t ns);
+double lb_hist_ms(int k);
 /* Ends a run of failures (longestFailureRunMs). */
 void lb_note_success(bench_t *b);
 /* A sender thread (arg: its sender_t): sends its share of the commands until the end. */

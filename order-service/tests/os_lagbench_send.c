@@ -3,6 +3,7 @@
  * it created, orders for customers the read model has shown — and counts the answers. */
 #include "os_lagbench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -87,6 +88,18 @@ static void note_failure(bench_t *b, int kind, long code, const char *id)
     }
 }
 
+int lb_hist_bucket(int64_t ns)
+{
+    double us = (double)ns / 1000.0;
+    int k = us <= 1.0 ? 0 : (int)ceil(log(us) / log(1.01));
+    return k < LB_HIST ? k : LB_HIST - 1;
+}
+
+double lb_hist_ms(int k)
+{
+    return pow(1.01, k) / 1000.0;
+}
+
 static void note_duration(bench_t *b, int64_t d)
 {
     int64_t cur = atomic_load(&b->slowest);
@@ -130,10 +143,12 @@ static long perform(bench_t *b, CURL *c, int kind, const char *url, char *cerr)
     cerr[0] = '\0';
     int64_t t_req = lb_now_ns();
     CURLcode cc = curl_easy_perform(c);
-    note_duration(b, lb_now_ns() - t_req);
-    if (cc == CURLE_OK)
+    int64_t took = lb_now_ns() - t_req;
+    note_duration(b, took);
+    if (cc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    else if (cc == CURLE_OPERATION_TIMEDOUT)
+        atomic_fetch_add(&b->answer_hist[lb_hist_bucket(took)], 1);
+    } else if (cc == CURLE_OPERATION_TIMEDOUT)
         code = CODE_TIMEOUT;
     if (cc != CURLE_OK)
         fprintf(stderr, "os_lagbench: %s %s: %s\n", lb_op_name[kind], url,
