@@ -14,8 +14,9 @@
     "::bit(64)::bigint"
 
 /* The range: $1 lower bound, $2 upper bound, each NULL when open (an unnamed statement is
- * planned with its values, so an open end costs nothing and the bounds use the index). */
-#define PGX_RANGE " WHERE ($1::uuid IS NULL OR id >= $1::uuid) AND ($2::uuid IS NULL OR id < $2::uuid)"
+ * planned with its values, so an open end costs nothing and the bounds use the index). The
+ * table is aliased t: ORDER BY t.id sorts by the uuid (an output column "id" is the text). */
+#define PGX_RANGE " t WHERE ($1::uuid IS NULL OR t.id >= $1::uuid) AND ($2::uuid IS NULL OR t.id < $2::uuid)"
 
 int pgx_checksum(PGconn *c, const char *table, const char *from, const char *to, pgx_checksum_t *out,
                  char *err, size_t errlen)
@@ -53,8 +54,8 @@ int pgx_checksum_rows(PGconn *c, const char *table, const char *from, const char
     char sql[1024], lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     snprintf(sql, sizeof sql,
-             "SELECT id::text, version, lpad(to_hex(" PGX_ROWHASH "), 16, '0') FROM %s" PGX_RANGE
-             " ORDER BY id LIMIT $3::int",
+             "SELECT t.id::text, version, lpad(to_hex(" PGX_ROWHASH "), 16, '0') FROM %s" PGX_RANGE
+             " ORDER BY t.id LIMIT $3::int",
              table);
     const char *vals[3] = {from, to, lim};
     PGresult *r = PQexecParams(c, sql, 3, NULL, vals, NULL, NULL, 0);
@@ -81,9 +82,8 @@ int pgx_checksum_ids(PGconn *c, const char *table, const char *const *ids, int n
     if (dbuf_adds(&arr, "}") != 0)
         goto oom;
     snprintf(sql, sizeof sql,
-             "SELECT id::text, version, lpad(to_hex(" PGX_ROWHASH
-             "), 16, '0') FROM %s WHERE id = ANY($1::uuid[]) "
-             "ORDER BY id",
+             "SELECT t.id::text, version, lpad(to_hex(" PGX_ROWHASH "), 16, '0') FROM %s t WHERE t.id = "
+             "ANY($1::uuid[]) ORDER BY t.id",
              table);
     const char *vals[1] = {dbuf_ptr(&arr)};
     PGresult *r = PQexecParams(c, sql, 1, NULL, vals, NULL, NULL, 0);

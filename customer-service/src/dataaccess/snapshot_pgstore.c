@@ -15,18 +15,19 @@
 #define SNAP_WAIT_MS 5000
 #define SNAP_ARR_CAP ((size_t)1 << 30)
 
+/* (ORDER BY c.id, not id: an output column named id is the text, and would sort as text) */
 #define SNAP_COLS                                                                                            \
-    "SELECT id::text, username, first_name, last_name, version, (extract(epoch FROM created_at) * "          \
-    "1000)::int8,"                                                                                           \
-    " (extract(epoch FROM updated_at) * 1000)::int8 FROM customer.customers "
+    "SELECT c.id::text, c.username, c.first_name, c.last_name, c.version,"                                   \
+    " (extract(epoch FROM c.created_at) * 1000)::int8, (extract(epoch FROM c.updated_at) * 1000)::int8"      \
+    " FROM customer.customers c "
 
 /* A range batch ($1 NULL: from the first id; $2 < 0: no since filter), or the asked ids;
  * locked FOR SHARE. */
 static const char SQL_RANGE[] =
-    SNAP_COLS "WHERE id > coalesce($1::uuid, '00000000-0000-0000-0000-000000000000')"
-              " AND ($2::int8 < 0 OR updated_at >= to_timestamp($2::int8 / 1000.0))"
-              " ORDER BY id LIMIT $3::int FOR SHARE";
-static const char SQL_IDS[] = SNAP_COLS "WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE";
+    SNAP_COLS "WHERE c.id > coalesce($1::uuid, '00000000-0000-0000-0000-000000000000')"
+              " AND ($2::int8 < 0 OR c.updated_at >= to_timestamp($2::int8 / 1000.0))"
+              " ORDER BY c.id LIMIT $3::int FOR SHARE";
+static const char SQL_IDS[] = SNAP_COLS "WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR SHARE";
 /* One outbox row per array element, in array order (so in id order). */
 static const char SQL_OUTBOX[] =
     "INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at)"
