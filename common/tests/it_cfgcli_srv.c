@@ -5,16 +5,10 @@
 #include "it_cfgcli_srv.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ts.h"
@@ -74,66 +68,27 @@ int itsrv_prepare(itsrv_t *s)
 int itsrv_spawn(itsrv_t *s)
 {
     char bin[512], port[16], log[400];
+    const char *args[] = {"--repo",     s->repo, "--port", port, "--host", "127.0.0.1", "--credentials-file",
+                          s->cred_file, NULL};
     snprintf(bin, sizeof bin, "%s/config-server", ts_env("CQ_BIN_DIR", "./bin"));
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/server.log", s->dir);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        if (s->cred_file[0])
-            execl(bin, bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", "--credentials-file",
-                  s->cred_file, (char *)NULL);
-        else
-            execl(bin, bin, "--repo", s->repo, "--port", port, "--host", "127.0.0.1", (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
-    return 0;
+    if (s->cred_file[0] == '\0')
+        args[6] = NULL;
+    s->pid = ts_spawn_bin(bin, args, NULL, NULL, log, log, 1);
+    return s->pid > 0 ? 0 : -1;
 }
 
 int itsrv_wait_ready(const itsrv_t *s, long timeout_ms)
 {
-    char url[128];
-    snprintf(url, sizeof url, "%s/actuator/health", s->url);
-    long long end = ts_now_ms() + timeout_ms;
-    while (ts_now_ms() < end) {
-        ts_resp_t r = {0};
-        if (ts_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200) {
-            ts_resp_free(&r);
-            return 0;
-        }
-        ts_resp_free(&r);
-        if (s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == s->pid)
-            return -1; /* died */
-        ts_sleep_ms(50);
-    }
-    return -1;
+    return ts_wait_status(s->port, "/actuator/health", 200, timeout_ms, s->pid) == 200 ? 0 : -1;
 }
 
 int itsrv_stop(itsrv_t *s)
 {
-    int st = -1;
-    if (s->pid <= 0)
-        return -1;
-    kill(s->pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return st;
-        }
-        ts_sleep_ms(50);
-    }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &st, 0);
+    int rc = ts_term(s->pid, 5000);
     s->pid = 0;
-    return st;
+    return rc;
 }
 
 static void rm_tree(const char *path)

@@ -23,7 +23,7 @@ int itsrv_prepare(itsrv_t *s);
 int itsrv_spawn(itsrv_t *s);
 /* Waits until GET /actuator/health answers 200 (up to timeout_ms). 0 or -1. */
 int itsrv_wait_ready(const itsrv_t *s, long timeout_ms);
-/* SIGTERM, wait (then SIGKILL after 5 s). Returns the exit status as from waitpid. */
+/* SIGTERM, wait (then SIGKILL after 5 s). Its exit code (128 + signal; -1 when killed). */
 int itsrv_stop(itsrv_t *s);
 /* Stops and removes the temp dir. */
 void itsrv_destroy(itsrv_t *s);

@@ -9,22 +9,16 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "ts.h"
-
-extern char **environ;
 
 static size_t csit_on_data(char *p, size_t sz, size_t n, void *ud)
 {
@@ -129,36 +123,17 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
             s->port = atoi(extra_args[i + 1]);
     }
     argv[ac] = NULL;
-    char *envp[256];
-    size_t ne = 0;
-    for (char **e = environ; *e != NULL && ne < 200; e++)
-        if (strncmp(*e, "CONFIG_SERVER_", 14) != 0)
-            envp[ne++] = *e;
     for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
-        envp[ne++] = (char *)extra_env[i];
         if (strncmp(extra_env[i], "CONFIG_SERVER_SSL_CERTIFICATE=", 30) == 0)
             s->tls = 1;
         if (strncmp(extra_env[i], "CONFIG_SERVER_SSL_TRUST_CERTIFICATE=", 36) == 0)
             snprintf(s->ca, sizeof(s->ca), "%s", extra_env[i] + 36);
     }
-    envp[ne] = NULL;
     /* The periodic rescan is set to a minute so that reloads within a second prove inotify;
-     * the log goes to a file the tests read. */
-    /* The child dies with the test (a failed cmocka test never reaches csit_stop), writes its
-     * log to the file (never the test's stdout, which ctest waits on) and inherits no other
-     * descriptor (a lock a caller holds, a listening socket). */
-    pid_t parent = getpid();
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || fd < 0 || dup2(fd, 1) < 0 ||
-            dup2(fd, 2) < 0)
-            _exit(127);
-        closefrom(3);
-        execve(bin, (char *const *)argv, envp);
-        _exit(127);
-    }
+     * the log (both streams, never the test's stdout, which ctest waits on) goes to a file the
+     * tests read; the test's own CONFIG_SERVER_* variables are not passed on. */
+    s->pid = ts_spawn_bin(bin, argv + 1, extra_env, "CONFIG_SERVER_", s->log, s->log, 0);
+    assert_true(s->pid > 0);
     long long t0 = ts_now_ms();
     while (ts_now_ms() - t0 < 10000) {
         csit_resp_t r;
@@ -176,20 +151,11 @@ void csit_start(csit_srv_t *s, const char *const *extra_env, const char *const *
 void csit_stop(csit_srv_t *s)
 {
     if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        int st = 0;
-        long long t0 = ts_now_ms();
-        pid_t w = 0;
-        while ((w = waitpid(s->pid, &st, WNOHANG)) == 0 && ts_now_ms() - t0 < 6000)
-            ts_sleep_ms(20);
-        if (w == 0) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-            fail_msg("config-server did not exit within 6 s of SIGTERM");
-        }
-        assert_true(WIFEXITED(st));
-        assert_int_equal(WEXITSTATUS(st), 0);
+        int rc = ts_term(s->pid, 6000);
         s->pid = 0;
+        if (rc < 0)
+            fail_msg("config-server did not exit within 6 s of SIGTERM");
+        assert_int_equal(rc, 0);
     }
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);

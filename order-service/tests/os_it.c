@@ -206,39 +206,37 @@ int os_it_send_tombstone(os_it_t *t, const char *id, int flush)
 
 pid_t os_it_start(os_it_t *t, int port, const char *const *extra_env, const char *logfile)
 {
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    char v[1024];
-    setenv("CONFIG_SERVER_URL", "none", 1);
-    /* connection parts from the conninfo are easier passed whole: */
+    /* the connection parts of the stack's conninfo, one variable each */
+    char host[256] = "", pgport[32] = "", v[9][320];
+    const char *env[9 + 32];
+    size_t n = 0;
     const char *ci = ts_env("CQ_PG_CONNINFO", "host=127.0.0.1 port=5433 user=postgres dbname=cqrs");
     const char *h = strstr(ci, "host=");
     const char *p = strstr(ci, "port=");
-    if (h) {
-        sscanf(h + 5, "%255[^ ]", v);
-        setenv("DATASOURCE_HOST", v, 1);
-    }
-    if (p) {
-        sscanf(p + 5, "%255[^ ]", v);
-        setenv("DATASOURCE_PORT", v, 1);
-    }
-    setenv("DATASOURCE_DBNAME", t->dbname, 1);
-    setenv("DATASOURCE_SSLMODE", "disable", 1);
-    setenv("KAFKA_CONFIG_BOOTSTRAP_SERVERS", ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"), 1);
-    setenv("ORDER_SERVICE_CUSTOMER_TOPIC_NAME", t->topic, 1);
-    setenv("ORDER_SERVICE_DLQ_TOPIC_NAME", t->dlq, 1);
-    setenv("KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID", t->group, 1);
-    snprintf(v, sizeof v, "%d", port);
-    setenv("SERVER_PORT", v, 1);
-    for (size_t i = 0; extra_env && extra_env[i]; i++)
-        putenv((char *)extra_env[i]);
-    if (logfile) {
-        FILE *f = freopen(logfile, "a", stderr);
-        (void)f;
-    }
-    execl(t->bin, t->bin, (char *)NULL);
-    _exit(127);
+
+    if (h != NULL)
+        sscanf(h + 5, "%255[^ ]", host);
+    if (p != NULL)
+        sscanf(p + 5, "%31[^ ]", pgport);
+    env[n++] = "CONFIG_SERVER_URL=none";
+    env[n++] = "DATASOURCE_SSLMODE=disable";
+    snprintf(v[0], sizeof v[0], "DATASOURCE_HOST=%s", host);
+    snprintf(v[1], sizeof v[1], "DATASOURCE_PORT=%s", pgport);
+    snprintf(v[2], sizeof v[2], "DATASOURCE_DBNAME=%s", t->dbname);
+    snprintf(v[3], sizeof v[3], "KAFKA_CONFIG_BOOTSTRAP_SERVERS=%s",
+             ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:9092"));
+    snprintf(v[4], sizeof v[4], "ORDER_SERVICE_CUSTOMER_TOPIC_NAME=%s", t->topic);
+    snprintf(v[5], sizeof v[5], "ORDER_SERVICE_DLQ_TOPIC_NAME=%s", t->dlq);
+    snprintf(v[6], sizeof v[6], "KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID=%s", t->group);
+    snprintf(v[7], sizeof v[7], "SERVER_PORT=%d", port);
+    for (size_t i = 0; i < 8; i++)
+        if (i > 1 || (i == 0 ? host[0] : pgport[0]) != '\0')
+            env[n++] = v[i];
+    /* the caller's entries come last: they replace ours (the last of a name wins) */
+    for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL && n < sizeof env / sizeof env[0] - 1; i++)
+        env[n++] = extra_env[i];
+    env[n] = NULL;
+    return ts_spawn_bin(t->bin, NULL, env, NULL, "-", logfile != NULL ? logfile : "-", 1);
 }
 
 int os_it_child_setup(void **state)
@@ -264,49 +262,17 @@ int os_it_child_teardown(void **state)
 
 long os_it_get(int port, const char *path, char **body, char **ctype)
 {
-    char url[256];
-    ts_resp_t r;
-    long st;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    if (ts_http("GET", url, NULL, 0, NULL, &r) != 0) {
-        ts_resp_free(&r);
-        return 0;
-    }
-    st = r.status;
-    if (ctype != NULL)
-        *ctype = ts_resp_header(&r, "content-type");
-    if (body != NULL) {
-        *body = r.body;
-        r.body = NULL;
-    }
-    ts_resp_free(&r);
-    return st;
+    return ts_get(port, path, body, ctype);
 }
 
 int os_it_wait_ready(int port, long timeout_ms)
 {
-    char url[128];
-    long long end = ts_now_ms() + timeout_ms;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/health/readiness", port);
-    while (ts_now_ms() < end) {
-        ts_resp_t r;
-        if (ts_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200) {
-            ts_resp_free(&r);
-            return 0;
-        }
-        ts_resp_free(&r);
-        os_it_sleep(100);
-    }
-    return -1;
+    return ts_wait_status(port, "/health/readiness", 200, timeout_ms, 0) == 200 ? 0 : -1;
 }
 
 int os_it_stop(pid_t pid)
 {
-    int st = 0;
-    kill(pid, SIGTERM);
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return ts_term(pid, 60000);
 }
 
 void os_it_kill9(pid_t pid)

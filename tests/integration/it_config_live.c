@@ -234,7 +234,7 @@ static void start_service(trio_t *t, int i)
     env[n] = NULL;
     t->pid[i] = ts_spawn(PROG[i], NULL, env, NULL, t->log[i]);
     assert_true(t->pid[i] > 0);
-    if (ops_wait_status(t->port[i], "/health/readiness", 200, 90000) != 200)
+    if (ts_wait_status(t->port[i], "/health/readiness", 200, 90000, 0) != 200)
         fail_msg("%s not ready; log %s", PROG[i], t->log[i]);
 }
 
@@ -282,7 +282,7 @@ static void trio_up(trio_t *t, int git)
         t->pid[CFG] = ts_spawn(PROG[CFG], args, env, NULL, t->log[CFG]);
     }
     assert_true(t->pid[CFG] > 0);
-    assert_int_equal(ops_wait_status(t->port[CFG], "/actuator/health", 200, 30000), 200);
+    assert_int_equal(ts_wait_status(t->port[CFG], "/actuator/health", 200, 30000, 0), 200);
     start_service(t, CUS);
     start_service(t, ORD);
 }
@@ -305,7 +305,7 @@ static void load_start(trio_t *t, int seconds)
 /* Waits for the load to end; its JSON (owned). */
 static json_t *load_wait(trio_t *t)
 {
-    assert_int_equal(ops_wait_exit(t->load, 240000), 0);
+    assert_int_equal(ts_wait_exit(t->load, 240000), 0);
     t->load = 0;
     json_t *j = json_load_file(t->load_out, 0, NULL);
     assert_non_null(j);
@@ -357,9 +357,9 @@ static void trio_down(trio_t *t)
 {
     const char *topics[2] = {t->topic, t->dlq};
     if (t->load > 0)
-        ops_term(t->load, 10000);
+        ts_term(t->load, 10000);
     for (int i = N_PROG - 1; i >= 0; i--)
-        if (ops_alive(t->pid[i]) && ops_term(t->pid[i], 30000) != 0)
+        if (ts_alive(t->pid[i]) && ts_term(t->pid[i], 30000) != 0)
             fprintf(stderr, "%s did not stop cleanly (log %s)\n", PROG[i], t->log[i]);
     /* a sanitizer report in any program's log fails the test */
     for (int i = 0; i < N_PROG; i++)
@@ -442,7 +442,7 @@ static void t_folder(void **state)
             "%lld ms after the edit (goal ≤ 5000 ms)\n",
             PROG[i], v, ms);
         assert_true(ms >= 0);
-        assert_true(ops_alive(t->pid[i])); /* the same process: no restart of the pod */
+        assert_true(ts_alive(t->pid[i])); /* the same process: no restart of the pod */
     }
     ts_sleep_ms(2000); /* the new images settle (pool, consumer) */
     for (int i = CUS; i <= ORD; i++) {

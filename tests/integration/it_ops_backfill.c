@@ -68,9 +68,9 @@ static int teardown(void **state)
     snprintf(dlq, sizeof dlq, "%s.DLQ", c->topic2);
     const char *topics[] = {c->topic1, c->topic2, dlq};
     int rc = 0;
-    if (ops_alive(c->cs.pid) && pair_stop(&c->cs) != 0)
+    if (ts_alive(c->cs.pid) && pair_stop(&c->cs) != 0)
         rc = -1;
-    if (ops_alive(c->os.pid) && pair_stop(&c->os) != 0)
+    if (ts_alive(c->os.pid) && pair_stop(&c->os) != 0)
         rc = -1;
     ops_drop_db(c->wdb);
     ops_drop_db(c->rdb);
@@ -128,7 +128,7 @@ static void test_backfill_fresh_read_model(void **state)
         assert_int_equal(cs_it_delete(c->cs.url, c->ids[k]), 204);
         c->deleted[k] = 1;
     }
-    assert_int_equal(ops_wait_status(c->cs.port, "/health/readiness", 200, 5000), 200);
+    assert_int_equal(ts_wait_status(c->cs.port, "/health/readiness", 200, 5000, 0), 200);
     ts_sleep_ms(1500); /* the relay sends what it has to topic 1 */
     assert_int_equal(pair_stop(&c->cs), 0);
     /* topic 1 is "lost": customer-service and a fresh order-service on topic 2 */

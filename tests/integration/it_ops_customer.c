@@ -64,7 +64,7 @@ static void inst_start(inst_t *in, const char *name, const char *const *extra)
     env[n] = NULL;
     in->pid = ts_spawn(SVC, NULL, env, NULL, in->log);
     assert_true(in->pid > 0);
-    if (ops_wait_status(in->port, "/health/readiness", 200, 60000) != 200) {
+    if (ts_wait_status(in->port, "/health/readiness", 200, 60000, 0) != 200) {
         fprintf(stderr, "instance not ready; log %s\n", in->log);
         fail();
     }
@@ -74,8 +74,8 @@ static void inst_start(inst_t *in, const char *name, const char *const *extra)
 static void inst_cleanup(inst_t *in)
 {
     const char *topics[1] = {in->topic};
-    if (ops_alive(in->pid))
-        ops_term(in->pid, 20000);
+    if (ts_alive(in->pid))
+        ts_term(in->pid, 20000);
     in->pid = 0;
     if (in->db[0])
         ops_drop_db(in->db);
@@ -166,7 +166,7 @@ static void t_retention_and_topic(void **state)
     assert_string_equal(val, "compact");
     assert_int_equal(parts, 5);
 
-    assert_int_equal(ops_term(in->pid, 30000), 0);
+    assert_int_equal(ts_term(in->pid, 30000), 0);
     in->pid = 0;
     assert_json_log(in);
 }
@@ -194,29 +194,29 @@ static void t_db_unreachable(void **state)
     long st;
 
     inst_start(in, "dbdown", NULL);
-    assert_int_equal(ops_get_status(in->port, "/health/liveness"), 200);
+    assert_int_equal(ts_get(in->port, "/health/liveness", NULL, NULL), 200);
     assert_int_equal(cs_it_create(in->url, NULL, "before-outage", "A", "B", id), 201);
 
     set_db_open(in, 0);
-    st = ops_wait_status(in->port, "/health/readiness", 503, 20000);
+    st = ts_wait_status(in->port, "/health/readiness", 503, 20000, 0);
     assert_int_equal(st, 503);
-    assert_true(ops_alive(in->pid));
+    assert_true(ts_alive(in->pid));
     /* Readiness stays 503 while the outage lasts; liveness stays 200; writes fail cleanly. */
     for (int i = 0; i < 10; i++) {
-        assert_int_equal(ops_get_status(in->port, "/health/readiness"), 503);
-        assert_int_equal(ops_get_status(in->port, "/health/liveness"), 200);
+        assert_int_equal(ts_get(in->port, "/health/readiness", NULL, NULL), 503);
+        assert_int_equal(ts_get(in->port, "/health/liveness", NULL, NULL), 200);
         ts_sleep_ms(200);
     }
     st = cs_it_create(in->url, NULL, "during-outage", "A", "B", id);
     if (!(st >= 500 && st <= 504 && st != 500)) /* 503/504 problem+json, not 500, not a dropped connection */
         fprintf(stderr, "POST /customers while the database is unreachable answered %ld\n", st);
     assert_true(st == 503 || st == 504);
-    assert_true(ops_alive(in->pid));
+    assert_true(ts_alive(in->pid));
 
     set_db_open(in, 1);
-    assert_int_equal(ops_wait_status(in->port, "/health/readiness", 200, 30000), 200);
+    assert_int_equal(ts_wait_status(in->port, "/health/readiness", 200, 30000, 0), 200);
     assert_int_equal(cs_it_create(in->url, NULL, "after-outage", "A", "B", id), 201);
-    assert_int_equal(ops_term(in->pid, 30000), 0);
+    assert_int_equal(ts_term(in->pid, 30000), 0);
     in->pid = 0;
     assert_json_log(in);
 }
@@ -250,7 +250,7 @@ static void t_db_dead_at_start(void **state)
 {
     inst_t *in = *state;
     spawn_dead_db(in, "deadport");
-    int rc = ops_wait_exit(in->pid, 90000);
+    int rc = ts_wait_exit(in->pid, 90000);
     in->pid = 0;
     in->topic[0] = '\0';      /* never created */
     assert_int_equal(rc, 69); /* EX_UNAVAILABLE, not a crash or a hang */
@@ -281,7 +281,7 @@ static void t_sigterm_in_db_wait(void **state)
         ts_sleep_ms(50);
     assert_true(log_has(in->log, "PostgreSQL connection failed (attempt 2/"));
     long long t0 = ts_now_ms();
-    int rc = ops_term(in->pid, 3000); /* -1 (and SIGKILL) if it is still waiting */
+    int rc = ts_term(in->pid, 3000); /* -1 (and SIGKILL) if it is still waiting */
     fprintf(stderr, "exit %d %lld ms after SIGTERM\n", rc, ts_now_ms() - t0);
     in->pid = 0;
     in->topic[0] = '\0';
@@ -358,7 +358,7 @@ static void t_sigterm_inflight(void **state)
     ts_sleep_ms(1500);
     long long t_term = ts_now_ms();
     kill(in->pid, SIGTERM);
-    rc = ops_wait_exit(in->pid, 40000);
+    rc = ts_wait_exit(in->pid, 40000);
     t_term = ts_now_ms() - t_term;
     in->pid = 0;
     for (int k = 0; k < N_WORKERS; k++) {

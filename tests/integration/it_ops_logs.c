@@ -47,8 +47,8 @@ static int teardown(void **state)
     trio_t *t = *state;
     const char *topics[2] = {t->topic, t->dlq};
     for (int i = N_PROG - 1; i >= 0; i--)
-        if (ops_alive(t->pid[i]))
-            ops_term(t->pid[i], 20000);
+        if (ts_alive(t->pid[i]))
+            ts_term(t->pid[i], 20000);
     if (t->db[0])
         ops_drop_db(t->db);
     if (t->topic[0])
@@ -125,7 +125,7 @@ static void start_service(trio_t *t, int i)
     env[n] = NULL;
     t->pid[i] = ts_spawn(PROG[i], NULL, env, NULL, t->log[i]);
     assert_true(t->pid[i] > 0);
-    if (ops_wait_status(t->port[i], "/health/readiness", 200, 60000) != 200) {
+    if (ts_wait_status(t->port[i], "/health/readiness", 200, 60000, 0) != 200) {
         fprintf(stderr, "%s not ready; log %s\n", PROG[i], t->log[i]);
         fail();
     }
@@ -158,10 +158,10 @@ static void t_json_logs(void **state)
         const char *env[] = {"LSAN_OPTIONS=print_suppressions=0", NULL};
         t->pid[CFG] = ts_spawn(PROG[CFG], args, env, NULL, t->log[CFG]);
         assert_true(t->pid[CFG] > 0);
-        assert_int_equal(ops_wait_status(t->port[CFG], "/actuator/health", 200, 30000), 200);
+        assert_int_equal(ts_wait_status(t->port[CFG], "/actuator/health", 200, 30000, 0), 200);
     }
-    assert_int_equal(ops_get_status(t->port[CFG], "/customer-service/test/no-such-label"), 404);
-    assert_int_equal(ops_get_status(t->port[CFG], "/customer-service/test"), 200);
+    assert_int_equal(ts_get(t->port[CFG], "/customer-service/test/no-such-label", NULL, NULL), 404);
+    assert_int_equal(ts_get(t->port[CFG], "/customer-service/test", NULL, NULL), 200);
     start_service(t, CUS);
     start_service(t, ORD);
 
@@ -182,16 +182,16 @@ static void t_json_logs(void **state)
     assert_int_equal(post_json(t->port[ORD], "/orders", "{\"customerId\": 5}"), 400);
     order_body(body, sizeof body, "00000000-0000-4000-8000-00000000beef");
     assert_int_equal(post_json(t->port[ORD], "/orders", body), 400);
-    assert_int_equal(ops_get_status(t->port[ORD], "/customers/not-a-uuid"), 400);
-    assert_int_equal(ops_get_status(t->port[ORD], "/orders/00000000-0000-4000-8000-000000000000"), 404);
-    assert_int_equal(ops_get_status(t->port[CUS], "/no/such/path"), 404);
-    assert_int_equal(ops_get_status(t->port[CUS], "/metrics"), 200);
+    assert_int_equal(ts_get(t->port[ORD], "/customers/not-a-uuid", NULL, NULL), 400);
+    assert_int_equal(ts_get(t->port[ORD], "/orders/00000000-0000-4000-8000-000000000000", NULL, NULL), 404);
+    assert_int_equal(ts_get(t->port[CUS], "/no/such/path", NULL, NULL), 404);
+    assert_int_equal(ts_get(t->port[CUS], "/metrics", NULL, NULL), 200);
     assert_int_equal(cs_it_delete(url, first_id), 204);
     send_poison(t->topic);
     ts_sleep_ms(1500); /* the projection handles the delete and dead-letters the poison */
 
     for (int i = N_PROG - 1; i >= 0; i--) {
-        int rc = ops_term(t->pid[i], 30000);
+        int rc = ts_term(t->pid[i], 30000);
         t->pid[i] = 0;
         if (rc != 0)
             fprintf(stderr, "%s exited %d after SIGTERM (log %s)\n", PROG[i], rc, t->log[i]);

@@ -68,7 +68,7 @@ static void start_instance(ctx_t *c, const char *logname)
     run_env(c, c->port, buf, env);
     c->pid = ts_spawn(SVC, NULL, env, NULL, c->log);
     assert_true(c->pid > 0);
-    if (ops_wait_status(c->port, "/health/readiness", 200, 60000) != 200) {
+    if (ts_wait_status(c->port, "/health/readiness", 200, 60000, 0) != 200) {
         fprintf(stderr, "order-service not ready; log %s\n", c->log);
         fail();
     }
@@ -94,8 +94,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ctx_t *c = *state;
-    if (ops_alive(c->pid))
-        ops_term(c->pid, 20000);
+    if (ts_alive(c->pid))
+        ts_term(c->pid, 20000);
     if (c->ready)
         os_it_teardown(&c->t);
     free(c);
@@ -239,7 +239,7 @@ static void t_sigterm_commits(void **state)
     while ((at_term = stored_sum(c)) < total / 8 && ts_now_ms() < end)
         ts_sleep_ms(5);
     kill(c->pid, SIGTERM);
-    rc = ops_wait_exit(c->pid, 40000);
+    rc = ts_wait_exit(c->pid, 40000);
     c->pid = 0;
     stored = stored_sum(c);
     fprintf(stderr, "SIGTERM at stored offset sum %lld of %lld; exit %d; stored at exit %lld\n", at_term,
@@ -289,7 +289,7 @@ static void t_sigterm_commits(void **state)
     for (long k = 0; k < N_CUST; k++)
         ver[k] = N_VER;
     assert_int_equal(compare_table(c, ver), 0);
-    assert_int_equal(ops_term(c->pid, 30000), 0);
+    assert_int_equal(ts_term(c->pid, 30000), 0);
     c->pid = 0;
     free(ver);
     assert_json_log(log_a);
@@ -333,7 +333,7 @@ static void t_db_outage(void **state)
     assert_int_equal(os_it_wait_scalar(&c->t, "SELECT count(*) FROM \"order\".customers", 100, 30000), 100);
 
     set_db_open(c, 0);
-    st = ops_wait_status(c->port, "/health/readiness", 503, 20000);
+    st = ts_wait_status(c->port, "/health/readiness", 503, 20000, 0);
     assert_int_equal(st, 503);
     /* events keep arriving while the database is gone */
     for (long k = 0; k < 100; k++) {
@@ -342,8 +342,8 @@ static void t_db_outage(void **state)
     }
     assert_int_equal(os_it_flush(&c->t), 0);
     for (int i = 0; i < 10; i++) {
-        assert_int_equal(ops_get_status(c->port, "/health/readiness"), 503);
-        assert_int_equal(ops_get_status(c->port, "/health/liveness"), 200);
+        assert_int_equal(ts_get(c->port, "/health/readiness", NULL, NULL), 503);
+        assert_int_equal(ts_get(c->port, "/health/liveness", NULL, NULL), 200);
         ts_sleep_ms(200);
     }
     os_it_uuid(id, 7);
@@ -354,16 +354,16 @@ static void t_db_outage(void **state)
                 r.body ? r.body : "");
     assert_true(r.status == 503 || r.status == 504);
     ts_resp_free(&r);
-    assert_true(ops_alive(c->pid));
+    assert_true(ts_alive(c->pid));
 
     set_db_open(c, 1);
-    assert_int_equal(ops_wait_status(c->port, "/health/readiness", 200, 60000), 200);
+    assert_int_equal(ts_wait_status(c->port, "/health/readiness", 200, 60000, 0), 200);
     /* nothing was skipped: every customer reaches version 2 */
     assert_int_equal(
         os_it_wait_scalar(&c->t, "SELECT count(*) FROM \"order\".customers WHERE version = 2", 100, 60000),
         100);
     assert_int_equal(stored_sum(c), 200);
-    assert_int_equal(ops_term(c->pid, 30000), 0);
+    assert_int_equal(ts_term(c->pid, 30000), 0);
     c->pid = 0;
     assert_json_log(c->log);
 }
@@ -447,7 +447,7 @@ static void t_rebuild_cli(void **state)
     run_env(c, ts_free_port(), buf, env);
     pid_t cli = ts_spawn(SVC, args, env, out, err_log);
     assert_true(cli > 0);
-    rc = ops_wait_exit(cli, 180000);
+    rc = ts_wait_exit(cli, 180000);
     ts_sleep_ms(200);
     rd.stop = 1;
     pthread_join(th, NULL);
@@ -484,8 +484,8 @@ static void t_rebuild_cli(void **state)
                                        "'00000000-0000-4000-8000-000000000001'",
                                        RB_VER + 1, 20000),
                      RB_VER + 1);
-    assert_int_equal(ops_get_status(c->port, "/health/readiness"), 200);
-    assert_int_equal(ops_term(c->pid, 30000), 0);
+    assert_int_equal(ts_get(c->port, "/health/readiness", NULL, NULL), 200);
+    assert_int_equal(ts_term(c->pid, 30000), 0);
     c->pid = 0;
     assert_json_log(c->log);
     assert_json_log(err_log);

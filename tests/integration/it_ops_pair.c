@@ -34,7 +34,7 @@ static void pair_start(ops_svc_t *s, const char *prog, const char *name, const c
     env[n] = NULL;
     s->pid = ts_spawn(prog, NULL, env, NULL, s->log);
     assert_true(s->pid > 0);
-    if (ops_wait_status(s->port, "/health/readiness", 200, 60000) != 200) {
+    if (ts_wait_status(s->port, "/health/readiness", 200, 60000, 0) != 200) {
         fprintf(stderr, "%s not ready; log %s\n", prog, s->log);
         fail();
     }
@@ -64,9 +64,9 @@ void pair_start_order(ops_svc_t *s, const char *name, const char *db, const char
 
 int pair_stop(ops_svc_t *s)
 {
-    if (!ops_alive(s->pid))
+    if (!ts_alive(s->pid))
         return -1;
-    int rc = ops_term(s->pid, 20000);
+    int rc = ts_term(s->pid, 20000);
     s->pid = 0;
     return rc;
 }

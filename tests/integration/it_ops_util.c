@@ -76,62 +76,6 @@ size_t ops_base_env(char buf[OPS_BASE_ENV][256], const char **env, int port, con
     return n;
 }
 
-int ops_wait_exit(pid_t pid, long timeout_ms)
-{
-    long long end = ts_now_ms() + timeout_ms;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (ts_now_ms() > end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        ts_sleep_ms(20);
-    }
-}
-
-int ops_term(pid_t pid, long timeout_ms)
-{
-    if (pid <= 0)
-        return -1;
-    kill(pid, SIGTERM);
-    return ops_wait_exit(pid, timeout_ms);
-}
-
-int ops_alive(pid_t pid)
-{
-    return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
-}
-
-long ops_get_status(int port, const char *path)
-{
-    char url[256];
-    ts_resp_t r = {0};
-    long st;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    if (ts_http("GET", url, NULL, 0, NULL, &r) != 0)
-        r.status = 0;
-    st = r.status;
-    ts_resp_free(&r);
-    return st;
-}
-
-long ops_wait_status(int port, const char *path, long want, long timeout_ms)
-{
-    long long end = ts_now_ms() + timeout_ms;
-    long st = ops_get_status(port, path);
-    while (st != want && ts_now_ms() < end) {
-        ts_sleep_ms(100);
-        st = ops_get_status(port, path);
-    }
-    return st;
-}
-
 void ops_conninfo(char *out, size_t len, const char *dbname)
 {
     const char *ci = ts_env("CQ_PG_CONNINFO", OPS_DEFAULT_PG);

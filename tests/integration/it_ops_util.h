@@ -1,6 +1,6 @@
 /* it_ops_util.h — helpers shared by the it_ops_* integration tests: start a program of
  * CQ_BIN_DIR as a child with env overrides and its stdout/stderr captured to files, free
- * ports, HTTP probes, SIGTERM with a bound, a private PostgreSQL database, Kafka topic
+ * ports, a private PostgreSQL database, Kafka topic
  * configuration (Admin DescribeConfigs) and the JSON-lines log check. */
 #ifndef IT_OPS_UTIL_H
 #define IT_OPS_UTIL_H
@@ -19,18 +19,8 @@
 #define OPS_BASE_ENV 9
 size_t ops_base_env(char buf[OPS_BASE_ENV][256], const char **env, int port, const char *dbname);
 
-/* Waits (bounded) for the child to exit; returns its exit code, 128+signal, or -1 on a
- * timeout (then it is SIGKILLed and reaped). */
-int ops_wait_exit(pid_t pid, long timeout_ms);
-/* SIGTERM, then ops_wait_exit. */
-int ops_term(pid_t pid, long timeout_ms);
-/* 1 when the child is still running (not reaped). */
-int ops_alive(pid_t pid);
-
-/* GET http://127.0.0.1:port/path; the status (0 when no answer). */
-long ops_get_status(int port, const char *path);
-/* Polls until GET returns `want` or timeout. Returns the last status. */
-long ops_wait_status(int port, const char *path, long want, long timeout_ms);
+/* (Waiting for a child, SIGTERM with a bound and HTTP probes: ts_wait_exit, ts_term,
+ * ts_alive, ts_get, ts_wait_status in tests/support/ts.h.) */
 
 /* Runs `sql` on a connection to `dbname` of CQ_PG_CONNINFO's server (NULL = its own
  * dbname). 0 when it succeeded. */

@@ -13,7 +13,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <spawn.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -147,37 +150,140 @@ static int ts_overridden(const char *e, const char *const *env)
     return 0;
 }
 
+/* The descriptor a child's stdout/stderr gets: `path` opened, the test's own `fd` for "-",
+ * /dev/null for NULL. */
+static int ts_spawn_open(const char *path, int fd, int flags)
+{
+    if (path != NULL && strcmp(path, "-") == 0)
+        return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return open(path != NULL ? path : "/dev/null", flags, 0644);
+}
+
+pid_t ts_spawn_bin(const char *bin, const char *const *args, const char *const *env, const char *drop,
+                   const char *out_path, const char *err_path, int append)
+{
+    char *argv[64];
+    char *envp[TS_MAX_ENV];
+    size_t n = 0, na = 0, dl = drop != NULL ? strlen(drop) : 0;
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+
+    argv[na++] = (char *)bin;
+    for (size_t i = 0; args && args[i] && na < 63; i++)
+        argv[na++] = (char *)args[i];
+    argv[na] = NULL;
+    for (char **e = environ; *e && n < TS_MAX_ENV - 64; e++)
+        if (!ts_overridden(*e, env) && (dl == 0 || strncmp(*e, drop, dl) != 0))
+            envp[n++] = *e;
+    for (size_t i = 0; env && env[i] && n < TS_MAX_ENV - 1; i++)
+        if (!ts_overridden(env[i], env + i + 1)) /* the last of a name wins */
+            envp[n++] = (char *)env[i];
+    envp[n] = NULL;
+    /* opened before the fork: the child only dup2s (async-signal-safe) */
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out = ts_spawn_open(out_path, 1, flags);
+    int err =
+        err_path != NULL && out_path != NULL && strcmp(err_path, out_path) == 0 && strcmp(err_path, "-") != 0
+            ? dup(out)
+            : ts_spawn_open(err_path, 2, flags);
+    pid_t parent = getpid(), pid = -1;
+    if (in >= 0 && out >= 0 && err >= 0)
+        pid = fork();
+    if (pid == 0) {
+        /* dies with the test (a failed cmocka test never reaches its stop), holds none of the
+         * test's descriptors (a lock, a listening socket, the pipe ctest reads) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || dup2(in, 0) < 0 ||
+            dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        closefrom(3);
+        execve(bin, argv, envp);
+        _exit(127);
+    }
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    if (err >= 0)
+        close(err);
+    return pid;
+}
+
 pid_t ts_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
                const char *err_path)
 {
     char bin[512];
-    char *argv[16];
-    char *envp[TS_MAX_ENV];
-    size_t n = 0, na = 0;
-    pid_t pid = -1;
-    posix_spawn_file_actions_t fa;
-
     snprintf(bin, sizeof bin, "%s/%s", ts_env("CQ_BIN_DIR", "./bin"), prog);
-    argv[na++] = bin;
-    for (size_t i = 0; args && args[i] && na < 15; i++)
-        argv[na++] = (char *)args[i];
-    argv[na] = NULL;
-    for (char **e = environ; *e && n < TS_MAX_ENV - 64; e++)
-        if (!ts_overridden(*e, env))
-            envp[n++] = *e;
-    for (size_t i = 0; env && env[i] && n < TS_MAX_ENV - 1; i++)
-        envp[n++] = (char *)env[i];
-    envp[n] = NULL;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
+    return ts_spawn_bin(bin, args, env, NULL, out_path, err_path, 0);
+}
+
+int ts_wait_exit(pid_t pid, long timeout_ms)
+{
+    long long end = ts_now_ms() + timeout_ms;
+    int st = 0;
+    if (pid <= 0)
+        return -1;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (r < 0 && errno != EINTR) {
+            fprintf(stderr, "ts_wait_exit: waitpid(%d): %s\n", (int)pid, strerror(errno));
+            return -1;
+        }
+        if (ts_now_ms() > end) {
+            fprintf(stderr, "ts_wait_exit: %d still running after %ld ms: killed\n", (int)pid, timeout_ms);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        ts_sleep_ms(20);
+    }
+}
+
+int ts_term(pid_t pid, long timeout_ms)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    return ts_wait_exit(pid, timeout_ms);
+}
+
+int ts_alive(pid_t pid)
+{
+    return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+long ts_get(int port, const char *path, char **body, char **ctype)
+{
+    char url[512];
+    ts_resp_t r = {0};
+    long st;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    if (ts_http("GET", url, NULL, 0, NULL, &r) != 0) {
+        ts_resp_free(&r);
+        return 0;
+    }
+    st = r.status;
+    if (ctype != NULL)
+        *ctype = ts_resp_header(&r, "content-type");
+    if (body != NULL) {
+        *body = r.body;
+        r.body = NULL;
+    }
+    ts_resp_free(&r);
+    return st;
+}
+
+long ts_wait_status(int port, const char *path, long want, long timeout_ms, pid_t pid)
+{
+    long long end = ts_now_ms() + timeout_ms;
+    long st = ts_get(port, path, NULL, NULL);
+    while (st != want && ts_now_ms() < end) {
+        if (pid > 0 && !ts_alive(pid))
+            return st; /* it died: no point waiting */
+        ts_sleep_ms(50);
+        st = ts_get(port, path, NULL, NULL);
+    }
+    return st;
 }
 
 long ts_http_status(const char *url)

@@ -56,6 +56,30 @@ double ts_metric_sum(int port, const char *metric, const char *label);
  * pid, or -1. */
 pid_t ts_spawn(const char *prog, const char *const *args, const char *const *env, const char *out_path,
                const char *err_path);
+/* The one spawner every test uses (ts_spawn is it with $CQ_BIN_DIR/prog): `bin` with `args`
+ * (NULL-terminated, argv[1..]), the test's environment minus every variable starting with
+ * `drop` (may be NULL) and with `env` replacing or adding; stdin /dev/null, stdout and stderr
+ * to the files named (NULL: /dev/null; "-": the test's own; the same path twice: one file),
+ * truncated or appended. Of two `env` entries for one name the last wins.
+ * The child dies with the test (PR_SET_PDEATHSIG) and inherits no descriptor above 2.
+ * Returns the pid, or -1. */
+pid_t ts_spawn_bin(const char *bin, const char *const *args, const char *const *env, const char *drop,
+                   const char *out_path, const char *err_path, int append);
+
+/* Waits up to timeout_ms for `pid` to exit: its exit code (128 + signal when killed), or -1
+ * after SIGKILLing it when the time ran out. */
+int ts_wait_exit(pid_t pid, long timeout_ms);
+/* SIGTERM, then ts_wait_exit. */
+int ts_term(pid_t pid, long timeout_ms);
+/* 1 when `pid` (a child of the test) is still running. */
+int ts_alive(pid_t pid);
+
+/* GET http://127.0.0.1:port/path: the status (0 when no answer); *body and *ctype (either
+ * may be NULL) receive malloc'ed copies. */
+long ts_get(int port, const char *path, char **body, char **ctype);
+/* Polls GET port/path until it answers `want` or timeout_ms passes (sooner when `pid` > 0
+ * has died); returns the last status. */
+long ts_wait_status(int port, const char *path, long want, long timeout_ms, pid_t pid);
 
 /* A new empty database `dbname` (dropped first if it exists, WITH (FORCE)) on the test
  * stack's PostgreSQL server ($CQ_PG_CONNINFO). Returns 0, or -1 after printing why. */
