@@ -23,9 +23,9 @@ order pause | resume                  stop consuming between two batches / go on
 order replay (--beginning | --offset N | --timestamp T) [--partition P]...
                                       move the stored position (all partitions unless named);
                                       T is ISO-8601 with a zone (2026-03-01T10:00:00Z) or epoch ms
-order dlq [--reason R] [--key ID] [--limit N] [--offset O]
+order dlq [--partition P] [--offset O] [--limit N] [--reason R] [--key ID]
                                       list the dead-letter topic's records (reason, detail,
-                                      source coordinates, redriven or not)
+                                      source coordinates, what the value decodes to now)
 order redrive (--all | --record PARTITION:OFFSET ... | --reason R | --key ID) [--dry-run]
                                       apply dead letters again through the projection's apply
                                       path; a key already at a newer version is skipped
@@ -114,6 +114,7 @@ case "$svc $cmd" in
         --key) q+="&key=$(jstr "$2" | tr -d '"')"; shift 2 ;;
         --limit) q+="&limit=$(num "$2")"; shift 2 ;;
         --offset) q+="&offset=$(num "$2")"; shift 2 ;;
+        --partition) q+="&partition=$(num "$2")"; shift 2 ;;
         *) die "order dlq: unknown option $1" ;;
         esac
     done

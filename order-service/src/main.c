@@ -41,6 +41,7 @@
 #include "kfk.h"
 #include "messaging/kconsumer.h"
 #include "messaging/kdlq.h"
+#include "messaging/kdlq_reader.h"
 #include "messaging/ktopic.h"
 #include "messaging/projector.h"
 #include "messaging/rebuild.h"
@@ -326,11 +327,14 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
      * projector runs, readiness reports kafka and projection DOWN. */
     const char *token = getenv("ORDER_ADMIN_TOKEN");
     http = (os_http_t){&app, os_rebuild_ctl_port(rctl), token, log, os_live_app, mp};
+    os_kdlqreader_t dlqreader = {&cfg->kafka, cfg->dlq_topic, cfg->group_id, codec, log};
     const os_ops_t ops = {.topic = cfg->topic,
                           .group = cfg->group_id,
                           .kafka = os_ktopic_port(&ktopic),
                           .proj = os_projector_ctl_port(&mp->projector),
                           .db = os_pg_ops_port(mp->pool),
+                          .dlq_topic = cfg->dlq_topic,
+                          .dlq = os_kdlqreader_port(&dlqreader),
                           .metrics = mp->metrics,
                           .log = log,
                           .timeout_ms = 10000};

@@ -10,7 +10,11 @@
  *    the move and its request are in "order".projection_moves and in the status;
  *  - replay from the beginning of one partition re-applies nothing (every row already newer
  *    or equal: counted skip-stale); an offset outside the log and an unknown partition are 400s
- *    naming the problem; the actions are counted in order_admin_actions_total.
+ *    naming the problem; the actions are counted in order_admin_actions_total;
+ *  - the dead-letter listing (GET /admin/dlq): a record the projection refused is listed with
+ *    its reason and source coordinates equal to its dlq.* headers, the error it would still
+ *    get, its key and size; partition/offset/limit page it (next names where to go on), reason
+ *    and key filter it; a bad partition, limit or offset is a 400; no token a 401.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -287,6 +291,108 @@ static void test_replay_beginning_and_bad_requests(void **state)
     assert_true(ts_metric_sum(c->port, "order_projection_moves_total", NULL) >= 3.0);
 }
 
+/* A record of `arr` whose `field` is the string `want`, or NULL. */
+static json_t *find_by(json_t *arr, const char *field, const char *want)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(json_object_get(v, field));
+        if (s != NULL && strcmp(s, want) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+static void test_dlq_list(void **state)
+{
+    ctx_t *c = *state;
+    char id[37], path[128];
+    json_t *res = NULL, *hdrs = NULL;
+    os_it_uuid(id, 901);
+    assert_int_equal(os_it_send_raw(&c->t, id, "not an event", 12, 1), 0);
+    /* dead-lettered by the projection: the record as the test reads it from the topic */
+    long long until = now_ms() + 30000;
+    while (os_it_dlq_read(&c->t, &hdrs) < 1 && now_ms() < until) {
+        json_decref(hdrs);
+        hdrs = NULL;
+        usleep(200 * 1000);
+    }
+    assert_non_null(hdrs);
+    assert_int_equal(json_array_size(hdrs), 1);
+    json_t *h0 = json_array_get(hdrs, 0);
+
+    assert_int_equal(admin(c, "GET", "/admin/dlq", NULL, &res), 200);
+    assert_string_equal(json_string_value(json_object_get(res, "topic")), c->t.dlq);
+    assert_int_equal(json_array_size(json_object_get(res, "partitions")), 1);
+    assert_false(json_is_true(json_object_get(res, "more")));
+    json_t *recs = json_object_get(res, "records");
+    assert_int_equal(json_array_size(recs), 1);
+    json_t *r = find_by(recs, "key", id);
+    assert_non_null(r);
+    /* the reason and the source coordinates are the record's dlq.* headers */
+    assert_string_equal(json_string_value(json_object_get(r, "reason")),
+                        json_string_value(json_object_get(h0, "dlq.reason")));
+    assert_true(strlen(json_string_value(json_object_get(r, "reason"))) > 0);
+    json_t *src = json_object_get(r, "source");
+    assert_string_equal(json_string_value(json_object_get(src, "topic")), c->t.topic);
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(json_object_get(src, "partition")));
+    assert_string_equal(num, json_string_value(json_object_get(h0, "dlq.source.partition")));
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(json_object_get(src, "offset")));
+    assert_string_equal(num, json_string_value(json_object_get(h0, "dlq.source.offset")));
+    /* still poison: it does not decode now either, and says why */
+    assert_false(json_is_true(json_object_get(r, "decodesNow")));
+    assert_true(strlen(json_string_value(json_object_get(r, "error"))) > 0);
+    assert_true(json_is_null(json_object_get(r, "event")));
+    assert_int_equal(json_integer_value(json_object_get(r, "valueBytes")), 12);
+    long long off = json_integer_value(json_object_get(r, "offset"));
+    json_decref(res);
+    json_decref(hdrs);
+
+    /* offset: nothing after the last record; filters by reason and key */
+    snprintf(path, sizeof path, "/admin/dlq?partition=0&offset=%lld&limit=5", off + 1);
+    assert_int_equal(admin(c, "GET", path, NULL, &res), 200);
+    assert_int_equal(json_array_size(json_object_get(res, "records")), 0);
+    json_decref(res);
+    assert_int_equal(os_it_send_raw(&c->t, "not-a-uuid", NULL, 0, 1), 0); /* a tombstone without a UUID key */
+    until = now_ms() + 30000;
+    long long n = 0;
+    while (n < 2 && now_ms() < until) {
+        assert_int_equal(admin(c, "GET", "/admin/dlq?limit=1", NULL, &res), 200);
+        n = (long long)json_array_size(json_object_get(res, "records")) +
+            (json_is_true(json_object_get(res, "more")) ? 1 : 0);
+        if (n < 2)
+            json_decref(res), usleep(200 * 1000);
+    }
+    assert_int_equal(n, 2); /* one shown, more: next names the second */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "next"), "offset")), off + 1);
+    json_decref(res);
+    snprintf(path, sizeof path, "/admin/dlq?key=%s", id);
+    assert_int_equal(admin(c, "GET", path, NULL, &res), 200);
+    assert_int_equal(json_array_size(json_object_get(res, "records")), 1);
+    json_decref(res);
+    assert_int_equal(admin(c, "GET", "/admin/dlq?reason=bad-key", NULL, &res), 200);
+    recs = json_object_get(res, "records");
+    assert_int_equal(json_array_size(recs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "key")), "not-a-uuid");
+    assert_true(json_is_true(json_object_get(json_array_get(recs, 0), "tombstone")));
+    assert_int_equal(json_integer_value(json_object_get(res, "scanned")), 2);
+    json_decref(res);
+    /* bad requests name the problem; no token: 401 */
+    assert_int_equal(admin(c, "GET", "/admin/dlq?partition=7", NULL, NULL), 400);
+    assert_int_equal(admin(c, "GET", "/admin/dlq?limit=0", NULL, NULL), 400);
+    assert_int_equal(admin(c, "GET", "/admin/dlq?offset=soon", NULL, NULL), 400);
+    ts_resp_t nr;
+    snprintf(path, sizeof path, "http://127.0.0.1:%d/admin/dlq", c->port);
+    assert_int_equal(ts_http("GET", path, NULL, 0, NULL, &nr), 0);
+    assert_int_equal(nr.status, 401);
+    ts_resp_free(&nr);
+    assert_true(ts_metric_sum(c->port, "order_admin_actions_total", "action=\"dlq-list\",result=\"ok\"") >=
+                2.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_replay_from_timestamp),
         cmocka_unit_test(test_replay_beginning_and_bad_requests),
+        cmocka_unit_test(test_dlq_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

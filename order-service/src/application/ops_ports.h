@@ -89,4 +89,48 @@ typedef struct os_opsdb_port {
                         size_t errlen);
 } os_opsdb_port_t;
 
+/* ---- the dead-letter topic ---- */
+
+#define OS_DLQ_TEXT 1025 /* PROJ_TEXT_MAX + 1 */
+
+/* One record of the dead-letter topic, its headers, and what the projection's decoder makes
+ * of its value NOW (after a fix it may decode). */
+typedef struct os_dlq_rec {
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms;  /* the record's time; -1 unknown */
+    char key[80];          /* the key as text (as sent; cut at 79 bytes) */
+    char reason[40];       /* dlq.reason ("" when absent) */
+    char detail[256];      /* dlq.detail */
+    char src_topic[200];   /* dlq.source.topic */
+    int32_t src_partition; /* dlq.source.partition; -1 absent */
+    int64_t src_offset;    /* dlq.source.offset; -1 absent */
+    size_t value_len;
+    int tombstone; /* no value: a deletion */
+    /* decoded now: ok = 1 and the event; else why not (a poison reason and its detail) */
+    int ok;
+    char error[300];
+    char id[37];
+    int64_t version;
+    int64_t occurred_at_ms;
+    char username[OS_DLQ_TEXT], first_name[OS_DLQ_TEXT], last_name[OS_DLQ_TEXT];
+} os_dlq_rec_t;
+
+/* The dead-letter topic's partitions and watermarks. */
+typedef struct os_dlq_part {
+    int32_t partition;
+    int64_t low, high;
+} os_dlq_part_t;
+
+typedef struct os_dlqread_port {
+    void *self;
+    /* Reads the dead-letter topic: of each partition (or only `partition`, ≥ 0), the records
+     * from offset `from` (the low watermark when below it) up to the high watermark at the
+     * call — at most cap records in all, partition by partition in offset order; *n records,
+     * *more = 1 when some were left. parts (may be NULL, ≤ OS_OPS_MAX_PARTS) receive the
+     * watermarks, *nparts their count. */
+    int (*read)(void *self, int32_t partition, int64_t from, os_dlq_rec_t *out, size_t cap, size_t *n,
+                int *more, os_dlq_part_t *parts, size_t *nparts, char *err, size_t errlen);
+} os_dlqread_port_t;
+
 #endif

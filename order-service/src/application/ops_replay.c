@@ -17,10 +17,11 @@ void os_ops_declare_metrics(const os_ops_t *o)
 {
     if (o->metrics == NULL)
         return;
-    metrics_declare(o->metrics, "order_admin_actions_total", METRICS_COUNTER,
-                    "Operations API actions (pause, resume, replay, dlq-redrive, reconciliation-run, "
-                    "reconciliation-repair), by result.",
-                    NULL, 0);
+    metrics_declare(
+        o->metrics, "order_admin_actions_total", METRICS_COUNTER,
+        "Operations API actions (pause, resume, replay, dlq-list, dlq-redrive, reconciliation-run, "
+        "reconciliation-repair), by result.",
+        NULL, 0);
 }
 
 void os_ops_count(const os_ops_t *o, const char *action, int ok)

@@ -3,12 +3,14 @@
  * endpoint behind the admin token (svc_admin_check, ORDER_ADMIN_TOKEN). */
 #include "http/ops_routes.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "application/ops_dlq.h"
 #include "svc.h"
 #include "timetext.h"
 
@@ -235,12 +237,115 @@ static int os_ops_replay_h(void *ctx, h2o_req_t *req)
     return httpd_send_json(req, 200, json_pack("{s:s,s:o}", "topic", h->ops->topic, "moved", moved));
 }
 
+/* ---- the dead-letter topic ---- */
+
+/* Query parameter `name` as an integer in [min, max] into *v (def when absent): 0, or -1
+ * after answering 400. */
+static int os_ops_qint(h2o_req_t *req, const char *name, long long min, long long max, long long def,
+                       long long *v)
+{
+    char buf[32], *end = NULL;
+    int r = httpd_query_get(req, name, buf, sizeof buf);
+    *v = def;
+    if (r == 0)
+        return 0;
+    if (r > 0 && buf[0] != '\0') {
+        *v = strtoll(buf, &end, 10);
+        if (*end == '\0' && *v >= min && *v <= max)
+            return 0;
+    }
+    httpd_send_problem(req, 400, "Bad Request", "query parameter %s must be an integer in %lld..%lld", name,
+                       min, max);
+    return -1;
+}
+
+static json_t *os_ops_dlq_rec_json(const os_dlq_rec_t *r)
+{
+    char ts[TIMETEXT_LEN + 1], occ[TIMETEXT_LEN + 1];
+    json_t *ev = json_null();
+    if (r->timestamp_ms >= 0)
+        timetext_format(r->timestamp_ms, ts);
+    if (r->ok) {
+        timetext_format(r->occurred_at_ms, occ);
+        ev = r->tombstone ? json_pack("{s:s,s:b}", "id", r->id, "tombstone", 1)
+                          : json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "id", r->id, "version",
+                                      (json_int_t)r->version, "occurredAt", occ, "username", r->username,
+                                      "firstName", r->first_name, "lastName", r->last_name);
+    }
+    json_t *src =
+        json_pack("{s:o,s:o,s:o}", "topic", r->src_topic[0] ? json_string(r->src_topic) : json_null(),
+                  "partition", r->src_partition >= 0 ? json_integer(r->src_partition) : json_null(), "offset",
+                  r->src_offset >= 0 ? json_integer(r->src_offset) : json_null());
+    return json_pack("{s:i,s:I,s:o,s:s,s:s,s:s,s:o,s:I,s:b,s:b,s:o,s:o}", "partition", (int)r->partition,
+                     "offset", (json_int_t)r->offset, "timestamp",
+                     r->timestamp_ms >= 0 ? json_string(ts) : json_null(), "key", r->key, "reason", r->reason,
+                     "detail", r->detail, "source", src, "valueBytes", (json_int_t)r->value_len, "tombstone",
+                     r->tombstone, "decodesNow", r->ok, "error", r->ok ? json_null() : json_string(r->error),
+                     "event", ev);
+}
+
+/* Query parameter `name` as text into out (NULL when absent): 0, or -1 after answering 400. */
+static int os_ops_qstr(h2o_req_t *req, const char *name, char *buf, size_t len, const char **out)
+{
+    int r = httpd_query_get(req, name, buf, len);
+    *out = r > 0 ? buf : NULL;
+    if (r >= 0)
+        return 0;
+    httpd_send_problem(req, 400, "Bad Request", "query parameter %s is malformed or longer than %zu bytes",
+                       name, len - 1);
+    return -1;
+}
+
+static int os_ops_dlq_h(void *ctx, h2o_req_t *req)
+{
+    const os_ops_http_t *h = ctx;
+    char err[512] = "", reason[64], key[128];
+    long long part, off, limit;
+    os_ops_dlq_req_t rq = {0};
+    if (os_ops_gate(h, req) != 0)
+        return 0;
+    if (strcmp(httpd_path(req), "/admin/dlq") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
+    if (os_ops_qint(req, "partition", -1, OS_OPS_MAX_PARTS - 1, -1, &part) != 0 ||
+        os_ops_qint(req, "offset", 0, INT64_MAX, 0, &off) != 0 ||
+        os_ops_qint(req, "limit", 1, OS_OPS_DLQ_LIMIT_MAX, OS_OPS_DLQ_LIMIT, &limit) != 0 ||
+        os_ops_qstr(req, "reason", reason, sizeof reason, &rq.reason) != 0 ||
+        os_ops_qstr(req, "key", key, sizeof key, &rq.key) != 0)
+        return 0;
+    rq.partition = (int32_t)part, rq.offset = off, rq.limit = (size_t)limit;
+    os_ops_dlq_t *d = malloc(sizeof *d);
+    if (d == NULL)
+        return httpd_send_problem(req, 503, "Service Unavailable", "out of memory");
+    os_ops_rc_t rc = os_ops_dlq_list(h->ops, &rq, d, err, sizeof err);
+    if (rc != OS_OPS_OK) {
+        free(d);
+        return os_ops_fail(req, rc, err);
+    }
+    json_t *parts = json_array(), *recs = json_array();
+    for (size_t i = 0; i < d->nparts; i++)
+        json_array_append_new(parts, json_pack("{s:i,s:I,s:I}", "partition", (int)d->parts[i].partition,
+                                               "lowWatermark", (json_int_t)d->parts[i].low, "highWatermark",
+                                               (json_int_t)d->parts[i].high));
+    for (size_t i = 0; i < d->n; i++)
+        json_array_append_new(recs, os_ops_dlq_rec_json(&d->recs[i]));
+    json_t *next = d->more ? json_pack("{s:i,s:I}", "partition", (int)d->next_partition, "offset",
+                                       (json_int_t)d->next_offset)
+                           : json_null();
+    json_t *res =
+        json_pack("{s:s,s:o,s:o,s:I,s:b,s:o}", "topic", h->ops->dlq_topic, "partitions", parts, "records",
+                  recs, "scanned", (json_int_t)d->scanned, "more", d->more, "next", next);
+    os_ops_dlq_free(d);
+    free(d);
+    return httpd_send_json(req, 200, res);
+}
+
 int os_ops_http_register(httpd_t *s, os_ops_http_t *h)
 {
     if (httpd_route(s, "GET", "/admin/projection", "/admin/projection", os_ops_projection, h) ||
         httpd_route(s, "POST", "/admin/projection/pause", "/admin/projection/pause", os_ops_pause_h, h) ||
         httpd_route(s, "POST", "/admin/projection/resume", "/admin/projection/resume", os_ops_pause_h, h) ||
-        httpd_route(s, "POST", "/admin/projection/replay", "/admin/projection/replay", os_ops_replay_h, h))
+        httpd_route(s, "POST", "/admin/projection/replay", "/admin/projection/replay", os_ops_replay_h, h) ||
+        httpd_route(s, "GET", "/admin/dlq", "/admin/dlq", os_ops_dlq_h, h))
         return -1;
     return 0;
 }

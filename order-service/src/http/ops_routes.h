@@ -8,6 +8,10 @@
  *   POST /admin/projection/resume     → 200 status
  *   POST /admin/projection/replay     → 200 {"topic","moved":[{partition,from,to,epoch}]}
  *        {"to":"beginning"|"offset"|"timestamp", "offset":N, "timestamp":"…Z"|ms, "partitions":[…]}
+ *   GET  /admin/dlq?partition=&offset=&limit=&reason=&key=
+ *                                     → 200 {"topic","partitions":[…],"records":[…],"scanned",
+ *                                       "more","next":{partition,offset}|null}: the dead-letter
+ *                                       records with reason, source coordinates, decoded now
  * Errors are problem+json: 400 naming the bad field or the impossible target, 503 (with
  * Retry-After) when the database, Kafka or the projection did not answer in time.
  */
