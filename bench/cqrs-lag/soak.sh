@@ -34,7 +34,7 @@ echo "soak: ${RATE}/s for ${DURATION} s; RSS at start: customer-service $(rss cu
   for ((t = SAMPLE; t <= DURATION; t += SAMPLE)); do
     sleep "$SAMPLE"
     echo "  t=${t}s RSS customer-service $(rss customer-service) kB, order-service $(rss order-service) kB;" \
-      "outbox backlog $(trio_q 'SELECT count(*) FROM customer.outbox WHERE published_at IS NULL')"
+      "outbox backlog $(trio_q 'SELECT count(*) FROM customer.outbox_pending')"
   done
 ) &
 sampler=$!

@@ -131,7 +131,7 @@ trio_q() { psql -X -Atq "$PG" -c "$1"; } # one value (or |-separated row) from t
 trio_account() {
   local projected identical offsets backlog same
   for _ in $(seq 1 600); do
-    [ "$(trio_q 'SELECT count(*) FROM customer.outbox WHERE published_at IS NULL')" = 0 ] &&
+    [ "$(trio_q 'SELECT count(*) FROM customer.outbox_pending')" = 0 ] &&
       same=$(trio_q 'SELECT (SELECT count(*) FROM customer.customers) = (SELECT count(*) FROM "order".customers)
                AND (SELECT count(*) FROM customer.outbox) = (SELECT coalesce(sum(next_offset), 0) FROM "order".projection_offsets)') &&
       [ "$same" = t ] && break
@@ -143,7 +143,7 @@ trio_account() {
       (SELECT count(*) FROM customer.customers c JOIN \"order\".customers o USING (id)
         WHERE (c.version, c.username, c.first_name, c.last_name) = (o.version, o.username, o.first_name, o.last_name)),
       (SELECT coalesce(sum(next_offset), 0) FROM \"order\".projection_offsets),
-      (SELECT count(*) FROM customer.outbox WHERE published_at IS NULL),
+      (SELECT count(*) FROM customer.outbox_pending),
       (SELECT count(*) FROM customer.outbox)" | tr '|' ' ')"
   echo "account: write side $WRITTEN, read model $projected, identical $identical," \
     "events written $EVENTS, events on the topic (offsets) $offsets, outbox backlog $backlog"

@@ -1,20 +1,22 @@
 /* it_customer_takeover_late.c — regression test for the relay's takeover scan
- * (customer-service/src/messaging/outbox_relay_takeover.c): a new leader marks as published
- * only the unpublished rows whose records it FINDS at the tail of their partition, and
+ * (customer-service/src/messaging/outbox_relay_takeover.c): a new leader counts as published
+ * only the rows past the stored position whose records it FINDS at the tail of their
+ * partition, and
  * SENDS an unpublished row whose id is below the partition's last record id but which is
  * not on the topic (a transaction that took a lower id and committed late).
  *
  * Deterministic scenario, isolated from whatever else runs (own database cq_it_takeover_late,
  * own topic it-takeover-late-<time> with 1 partition, own port CQ_TAKEOVER_PORT, default
  * 28196; config-server at CQ_CONFIG_URL, profile CQ_PROFILE):
- *  1. instance A creates one customer over HTTP; once its outbox row is marked, SIGTERM A;
+ *  1. instance A creates one customer over HTTP; once its position counts that row, SIGTERM A;
  *  2. the race is crafted: two outbox rows for two new customers are inserted with ids
- *     L < H, both unpublished, and ONE record for H (key, value, outbox-id header as the
- *     relay writes them) is produced onto the topic — H is "published but not marked",
+ *     L < H, both past the position, and ONE record for H (key, value, outbox-id header as
+ *     the relay writes them) is produced onto the topic — H is "published, position not stored",
  *     L is "committed late, never sent";
  *  3. instance B starts on the same database and topic, becomes leader, runs the scan;
  *  4. within 20 s: exactly one record for H (not re-sent), exactly one for L (sent by B,
- *     decoding to L's customer), both rows marked, and B logged the takeover line. */
+ *     decoding to L's customer), the stored position counts both, and B logged the takeover
+ *     line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,7 +246,7 @@ static void t_takeover_late(void **state)
     assert_int_equal(ts_pg_fresh_db(DBNAME), 0);
     f->db_created = 1;
 
-    /* 1. Instance A publishes and marks one ordinary event, then stops cleanly. */
+    /* 1. Instance A publishes one ordinary event (its position stored), then stops cleanly. */
     f->pid = spawn_instance(f->topic, port, f->log_a);
     assert_true(f->pid > 0);
     wait_ready(base);
@@ -252,12 +254,10 @@ static void t_takeover_late(void **state)
     assert_int_equal(cs_it_create(base, NULL, user, "Take", "Over", first_id), 201);
     PGconn *c = f->db = db_connect(DBNAME);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
-    for (int k = 0;
-         k < 100 && db_scalar(c, "SELECT count(*) FROM customer.outbox WHERE published_at IS NOT NULL") != 1;
-         k++)
+    for (int k = 0; k < 100 && db_scalar(c, "SELECT count(*) FROM customer.outbox_pending") != 0; k++)
         ts_sleep_ms(200);
-    assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox WHERE published_at IS NOT NULL"), 1);
-    assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL"), 0);
+    assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox"), 1);
+    assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox_pending"), 0);
     assert_true(db_scalar(c, "SELECT max(id) FROM customer.outbox") < ID_L);
     stop_instance(f);
     assert_int_equal(cs_it_watermarks(bs, f->topic, hi), 1);
@@ -300,12 +300,12 @@ static void t_takeover_late(void **state)
     f->pid = spawn_instance(f->topic, port, f->log_b);
     assert_true(f->pid > 0);
 
-    /* 4. Within 20 s both rows are marked; H was not re-sent, L was sent. */
+    /* 4. Within 20 s both rows are published as the stored position says; H was not
+     * re-sent, L was sent. */
     long long deadline = ts_now_ms() + 20000;
-    while (ts_now_ms() < deadline &&
-           db_scalar(c, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL") != 0)
+    while (ts_now_ms() < deadline && db_scalar(c, "SELECT count(*) FROM customer.outbox_pending") != 0)
         ts_sleep_ms(200);
-    assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL"), 0);
+    assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox_pending"), 0);
     assert_int_equal(db_scalar(c, "SELECT count(*) FROM customer.outbox"), 3);
     PQfinish(f->db);
     f->db = c = NULL;

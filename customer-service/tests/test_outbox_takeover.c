@@ -1,10 +1,11 @@
 /* test_outbox_takeover.c — unit tests of the relay's hand-over decision (relay_takeover in
  * messaging/outbox_relay_takeover.c) with a fake outbox store and a fake topic (no I/O):
- * a new leader marks published exactly the unpublished rows whose outbox-id it saw on the
- * topic — not a row with an id below a partition's last one that is not there (a transaction
- * that took a lower id and committed later), not an id the topic holds that is no unpublished
- * row — and reads as many tail records of each partition as it has unpublished rows mapped
- * there. A topic that cannot be read, or a store that cannot mark, marks nothing.
+ * a new leader counts as published (in the position it stores) exactly the rows past the
+ * position whose outbox-id it saw on the topic — not a row with an id below a partition's
+ * last one that is not there (a transaction that took a lower id and committed later), not
+ * an id the topic holds that is no row past the position — and reads as many tail records
+ * of each partition as it has such rows mapped there, from the stored offset on when it is
+ * known. A topic that cannot be read stores nothing; a store that cannot store is reported.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +22,8 @@
 #define NP 3
 #define MAXROWS 16
 
-/* ---- the fake store: unpublished rows (id, key); marks recorded ---- */
+/* ---- the fake store: the rows past the position (id, key); what a stored position counts
+ * as published of them is recorded as "marked" ---- */
 
 typedef struct fstore {
     outbox_row_t rows[MAXROWS];
@@ -31,29 +33,46 @@ typedef struct fstore {
     int fail_mark;
 } fstore_t;
 
-static int fs_unpublished(void *self, const outbox_row_t **rows, char *err, size_t errlen)
+static int fs_unpublished(void *self, const outbox_pos_t *pos, const outbox_row_t **rows, char *err,
+                          size_t errlen)
 {
     fstore_t *s = self;
+    (void)pos;
     (void)err;
     (void)errlen;
     *rows = s->rows;
     return s->nrows;
 }
 
-static int fs_mark(void *self, const long long *ids, int n, char *err, size_t errlen)
+/* 1 when the position counts id as on the topic. */
+static int pos_has(const outbox_pos_t *p, long long id)
+{
+    if (id <= p->upto)
+        return 1;
+    if (id > p->top)
+        return 0;
+    for (int i = 0; i < p->ngaps; i++)
+        if (id >= p->gaps[i].lo && id <= p->gaps[i].hi)
+            return 0;
+    return 1;
+}
+
+static int fs_save(void *self, const outbox_pos_t *pos, char *err, size_t errlen)
 {
     fstore_t *s = self;
     s->mark_calls++;
     if (s->fail_mark) {
-        snprintf(err, errlen, "marking rows published failed: injected");
+        snprintf(err, errlen, "storing the relay's position failed: injected");
         return -1;
     }
-    for (int i = 0; i < n; i++)
-        s->marked[s->nmarked++] = ids[i];
+    s->nmarked = 0;
+    for (int i = 0; i < s->nrows; i++)
+        if (pos_has(pos, s->rows[i].id))
+            s->marked[s->nmarked++] = s->rows[i].id;
     return 0;
 }
 
-static const outbox_store_ops_t fs_ops = {.unpublished = fs_unpublished, .mark = fs_mark};
+static const outbox_store_ops_t fs_ops = {.unpublished = fs_unpublished, .save = fs_save};
 
 /* A row of customer `key`: its partition is the key's last digit modulo NP (fake_partition). */
 static void fs_add(fstore_t *s, long long id, const char *key)
@@ -68,7 +87,8 @@ typedef struct ftopic {
     int ntail;
     int fail_times; /* tails() fails this many times first */
     int calls;
-    int want[NP]; /* what the last tails() call was asked for */
+    int want[NP];       /* what the last tails() call was asked for */
+    long long from[NP]; /* and from which offsets */
 } ftopic_t;
 
 static int ft_partitions(void *self)
@@ -83,11 +103,12 @@ static int32_t ft_partition_of(void *self, const char *key, size_t len, int np)
     return (key[len - 1] - '0') % np;
 }
 
-static int ft_tails(void *self, int np, const int *want, long long *seen, int cap)
+static int ft_tails(void *self, int np, const int *want, const long long *from, long long *seen, int cap)
 {
     ftopic_t *t = self;
     t->calls++;
     memcpy(t->want, want, (size_t)np * sizeof *want);
+    memcpy(t->from, from, (size_t)np * sizeof *from);
     if (t->fail_times > 0) {
         t->fail_times--;
         return -1;
@@ -101,11 +122,22 @@ static const relay_topic_ops_t ft_ops = {ft_partitions, ft_partition_of, ft_tail
 
 static clog_t test_log;
 
-static int run(fstore_t *s, ftopic_t *t)
+/* The takeover from the position `upto` (no gaps) with stored offsets offs (NULL: none). */
+static int run_from(fstore_t *s, ftopic_t *t, long long upto, const long long *offs)
 {
     outbox_store_t store = {&fs_ops, s};
     relay_topic_t topic = {&ft_ops, t};
-    return relay_takeover(&store, &topic, &test_log);
+    relay_pos_t pos = {0};
+    outbox_pos_t stored = {upto, upto, NULL, 0, offs, offs ? NP : 0, "customer"};
+    assert_int_equal(relay_pos_set(&pos, &stored), 0);
+    int rc = relay_takeover(&store, &topic, &pos, "customer", &test_log);
+    relay_pos_free(&pos);
+    return rc;
+}
+
+static int run(fstore_t *s, ftopic_t *t)
+{
+    return run_from(s, t, 0, NULL);
 }
 
 static int marked(const fstore_t *s, long long id)
@@ -157,6 +189,30 @@ static void test_lower_id_committed_later_is_sent(void **state)
     assert_int_equal(s.nmarked, 1);
     assert_true(marked(&s, 7));
     assert_false(marked(&s, 5));
+}
+
+static void test_from_the_stored_offsets(void **state)
+{
+    (void)state;
+    fstore_t s = {0};
+    ftopic_t t = {0};
+    const long long offs[NP] = {40, -1, 7};
+    fs_add(&s, 10, "c0");
+    fs_add(&s, 11, "c1");
+    t.tail[0] = 10;
+    t.ntail = 1;
+    assert_int_equal(run_from(&s, &t, 9, offs), 1);
+    assert_true(marked(&s, 10));
+    assert_false(marked(&s, 11));
+    for (int p = 0; p < NP; p++)
+        assert_int_equal(t.from[p], offs[p]);
+    /* without stored offsets: by counts alone */
+    ftopic_t t2 = {0};
+    fstore_t s2 = {0};
+    fs_add(&s2, 10, "c0");
+    assert_int_equal(run_from(&s2, &t2, 9, NULL), 0);
+    for (int p = 0; p < NP; p++)
+        assert_int_equal(t2.from[p], -1);
 }
 
 static void test_nothing_on_the_topic(void **state)
@@ -225,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exactly_the_ids_seen),
         cmocka_unit_test(test_lower_id_committed_later_is_sent),
+        cmocka_unit_test(test_from_the_stored_offsets),
         cmocka_unit_test(test_nothing_on_the_topic),
         cmocka_unit_test(test_no_unpublished_rows_reads_nothing),
         cmocka_unit_test(test_tails_retried_then_read),

@@ -41,7 +41,7 @@ fault_at "partition: $SVC cut off from $WHAT for $HOLD s"
 netcut_on "$PORTS"
 sleep $((HOLD / 2))
 say "readiness during the partition: $(readiness)"
-say "outbox backlog: $(trio_q 'SELECT count(*) FROM customer.outbox WHERE published_at IS NULL') rows"
+say "outbox backlog: $(trio_q 'SELECT count(*) FROM customer.outbox_pending') rows"
 # (the probes above may take seconds against a cut-off service: the heal keeps its time)
 left=$((FAULT_T + HOLD * 1000 - $(now_ms)))
 [ "$left" -gt 0 ] && sleep "$(secs "$left")"

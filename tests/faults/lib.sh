@@ -172,7 +172,7 @@ heal_mark() { HEAL_MAXID=$(trio_q 'SELECT coalesce(max(id), 0) FROM customer.out
 converge_wait() {
   heal_mark
   local h; h=$(awk -v t="$HEAL_T" 'BEGIN { printf "%.3f", t / 1000 }')
-  local q="SELECT (SELECT count(*) FROM customer.outbox WHERE id <= $HEAL_MAXID AND published_at IS NULL)
+  local q="SELECT (SELECT count(*) FROM customer.outbox_pending WHERE id <= $HEAL_MAXID)
     + (SELECT count(*) FROM customer.customers c LEFT JOIN \"order\".customers o USING (id)
         WHERE c.updated_at <= to_timestamp($h) AND (o.id IS NULL OR o.version < c.version))
     + (SELECT count(*) FROM customer.outbox ob JOIN \"order\".customers o ON o.id = ob.aggregate_id
@@ -225,7 +225,7 @@ topic_check() {
       echo "$FAULT_NAME:   on the topic only: $(awk -v id="$id" 'index($3, "outbox-id=" id) { print "partition " $1 ", key " $2; exit }' "$f")  outbox-id $id"
     done
     comm -13 "$OUT/topic.ids" "$OUT/outbox.ids" | head -5 | while read -r id; do
-      echo "$FAULT_NAME:   in the outbox only: $(trio_q "SELECT id, aggregate_id, event_type, created_at, published_at FROM customer.outbox WHERE id = $id")"
+      echo "$FAULT_NAME:   in the outbox only: $(trio_q "SELECT id, aggregate_id, event_type, occurred_at, CASE WHEN id IN (SELECT id FROM customer.outbox_pending) THEN 'unpublished' ELSE 'published' END FROM customer.outbox WHERE id = $id")"
     done
   fi
   [ "$dup" = 0 ] && [ "$reorder" = 0 ] && [ "$distinct" = "$EVENTS" ] && [ "$extra" = 0 ] && [ "$missing" = 0 ] ||
@@ -241,7 +241,7 @@ account_diff() {
            WHERE c.id IS NULL OR o.id IS NULL OR c.version <> o.version LIMIT 5" |
     while IFS='|' read -r id wv rv; do
       echo "$FAULT_NAME:   customer $id: write side version ${wv:-none}, read model ${rv:-none}"
-      echo "$FAULT_NAME:     outbox: $(trio_q "SELECT string_agg(id || ' ' || event_type || coalesce(' published ' || to_char(published_at, 'HH24:MI:SS.MS'), ' unpublished'), '; ' ORDER BY id) FROM customer.outbox WHERE aggregate_id = '$id'")"
+      echo "$FAULT_NAME:     outbox: $(trio_q "SELECT string_agg(id || ' ' || event_type || CASE WHEN id IN (SELECT id FROM customer.outbox_pending) THEN ' unpublished' ELSE ' published' END, '; ' ORDER BY id) FROM customer.outbox WHERE aggregate_id = '$id'")"
       echo "$FAULT_NAME:     topic: $(awk -v k="$id" '$2 == k { printf "p%s %s; ", $1, $3 }' "$OUT/topic" 2>/dev/null)"
     done
 }

@@ -321,7 +321,7 @@ static long jnum(const json_t *j, const char *k)
 static void account(const trio_t *t, const json_t *load)
 {
     static const char q[] =
-        "SELECT CASE WHEN (SELECT count(*) FROM customer.outbox WHERE published_at IS NULL) = 0"
+        "SELECT CASE WHEN (SELECT count(*) FROM customer.outbox_pending) = 0"
         " AND (SELECT count(*) FROM customer.customers) = (SELECT count(*) FROM \"order\".customers)"
         " AND (SELECT count(*) FROM customer.customers c JOIN \"order\".customers o USING (id)"
         "      WHERE (c.version, c.username, c.first_name, c.last_name) ="

@@ -10,13 +10,21 @@
 #include "pgx.h"
 
 #define STMT_FETCH "cs_relay_fetch"
-#define STMT_MARK "cs_relay_mark"
+#define STMT_SAVE "cs_relay_save"
 
+/* The rows past the position (in its gaps or above its top) in id order, and the oldest
+ * running transaction of the same snapshot (one row with NULL id when there are none). */
 static const char SQL_FETCH[] =
-    "SELECT id, aggregate_id::text, payload, (extract(epoch FROM occurred_at) * 1000)::int8"
-    " FROM customer.outbox WHERE published_at IS NULL AND id <> ALL($2::bigint[])"
-    " ORDER BY id LIMIT $1::int";
-static const char SQL_MARK[] = "UPDATE customer.outbox SET published_at = now() WHERE id = ANY($1::bigint[])";
+    "SELECT h.xmin, o.id, o.aggregate_id::text, o.payload, (extract(epoch FROM o.occurred_at) * 1000)::int8"
+    " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xmin) h"
+    " LEFT JOIN LATERAL (SELECT id, aggregate_id, payload, occurred_at FROM customer.outbox"
+    " WHERE id > $1::int8 AND (id > $2::int8 OR $3::int8multirange @> id) ORDER BY id LIMIT $4::int) o ON "
+    "true"
+    " ORDER BY o.id";
+/* One row, no index touched (a HOT update). */
+static const char SQL_SAVE[] =
+    "UPDATE customer.outbox_relay SET upto = $1::int8, top = $2::int8,"
+    " gaps = $3::int8multirange, topic = $4, offsets = $5::int8[], updated_at = now()";
 
 struct outbox_pgstore {
     const char *conninfo;
@@ -25,6 +33,10 @@ struct outbox_pgstore {
     PGresult *res;      /* the last fetch's or unpublished()'s rows (their buffers) */
     outbox_row_t *rows; /* views of res */
     int cap;
+    outbox_gap_t *gaps; /* the last load()'s */
+    int ngaps, capgaps;
+    long long *offsets;
+    int noffsets, capoffs;
 };
 
 outbox_pgstore_t *outbox_pgstore_new(const char *conninfo, const clog_t *log)
@@ -52,6 +64,8 @@ void outbox_pgstore_free(outbox_pgstore_t *s)
         return;
     ops_close(s);
     free(s->rows);
+    free(s->gaps);
+    free(s->offsets);
     free(s);
 }
 
@@ -76,13 +90,29 @@ static char *idarr(const long long *ids, int n)
     return arr;
 }
 
+/* The gaps as an int8multirange literal "{[1,3],[5,5]}" (malloc'd) or NULL (out of memory). */
+static char *gaptext(const outbox_pos_t *p)
+{
+    size_t cap = (size_t)p->ngaps * 44 + 3, len = 0;
+    char *t = malloc(cap);
+    if (t == NULL)
+        return NULL;
+    t[len++] = '{';
+    for (int i = 0; i < p->ngaps; i++)
+        len +=
+            (size_t)snprintf(t + len, cap - len, "%s[%lld,%lld]", i ? "," : "", p->gaps[i].lo, p->gaps[i].hi);
+    t[len++] = '}';
+    t[len] = '\0';
+    return t;
+}
+
 static int prepare(outbox_pgstore_t *s, char *err, size_t errlen)
 {
     PGresult *res = PQprepare(s->pg, STMT_FETCH, SQL_FETCH, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return store_fail(s, res, "preparing statements failed", err, errlen);
     PQclear(res);
-    res = PQprepare(s->pg, STMT_MARK, SQL_MARK, 0, NULL);
+    res = PQprepare(s->pg, STMT_SAVE, SQL_SAVE, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return store_fail(s, res, "preparing statements failed", err, errlen);
     PQclear(res);
@@ -114,9 +144,10 @@ static int ops_lead(void *self, long long key, char *err, size_t errlen)
     PQclear(res);
     if (!got)
         return 0;
-    /* The marks may commit asynchronously: if the database crashes before flushing one, the
-     * connection drops, and the next leader's takeover scan re-marks the rows the topic holds
-     * (no duplicates). The customer writes themselves (other sessions) stay synchronous. */
+    /* The position may commit asynchronously: if the database crashes before flushing it,
+     * the connection drops, and the next leader's takeover scan finds on the topic what was
+     * published after the position it reads (no duplicates). The customer writes themselves
+     * (other sessions) stay synchronous. */
     PQclear(PQexec(s->pg, "LISTEN customer_outbox; SET synchronous_commit = off"));
     if (prepare(s, err, errlen) != 0) {
         ops_close(s);
@@ -176,101 +207,227 @@ static int rows_room(outbox_pgstore_t *s, int n)
     return 0;
 }
 
-static int ops_fetch(void *self, const long long *excl, int nexcl, int limit, const outbox_row_t **rows,
-                     char *err, size_t errlen)
+/* Parses "{[1,3),[5,6)}" (int8multirange's canonical text) into s->gaps. 0 or -1. */
+static int parse_gaps(outbox_pgstore_t *s, const char *t)
+{
+    int n = 0;
+    for (const char *c = t; *c; c++)
+        n += *c == '[' || *c == '(';
+    if (n > s->capgaps) {
+        outbox_gap_t *g = realloc(s->gaps, (size_t)n * sizeof *g);
+        if (g == NULL)
+            return -1;
+        s->gaps = g;
+        s->capgaps = n;
+    }
+    s->ngaps = 0;
+    for (const char *c = t; *c;) {
+        if (*c != '[' && *c != '(') {
+            c++;
+            continue;
+        }
+        int lo_open = *c == '(';
+        char *end;
+        long long lo = strtoll(c + 1, &end, 10), hi;
+        if (*end != ',')
+            return -1;
+        hi = strtoll(end + 1, &end, 10);
+        if (*end != ')' && *end != ']')
+            return -1;
+        s->gaps[s->ngaps++] = (outbox_gap_t){lo + lo_open, *end == ')' ? hi - 1 : hi, 0};
+        c = end + 1;
+    }
+    return 0;
+}
+
+/* Parses "1,2,-1" into s->offsets. 0 or -1. */
+static int parse_offsets(outbox_pgstore_t *s, const char *t)
+{
+    int n = *t ? 1 : 0;
+    for (const char *c = t; *c; c++)
+        n += *c == ',';
+    if (n > s->capoffs) {
+        long long *o = realloc(s->offsets, (size_t)n * sizeof *o);
+        if (o == NULL)
+            return -1;
+        s->offsets = o;
+        s->capoffs = n;
+    }
+    s->noffsets = 0;
+    for (const char *c = t; *c && s->noffsets < n;) {
+        char *end;
+        s->offsets[s->noffsets++] = strtoll(c, &end, 10);
+        c = *end == ',' ? end + 1 : end;
+        if (end == c && *c != '\0')
+            return -1;
+    }
+    return 0;
+}
+
+static int ops_load(void *self, outbox_pos_t *pos, char *err, size_t errlen)
 {
     outbox_pgstore_t *s = self;
-    char lim[16], *ex = idarr(excl, nexcl);
-    const char *vals[2] = {lim, ex};
+    PQclear(s->res);
+    s->res = PQexec(s->pg, "SELECT upto, top, gaps::text, topic, coalesce(array_to_string(offsets, ','), '')"
+                           " FROM customer.outbox_relay");
+    if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
+        int rc = store_fail(s, s->res, "reading the relay's position failed", err, errlen);
+        s->res = NULL;
+        return rc;
+    }
+    memset(pos, 0, sizeof *pos);
+    if (PQntuples(s->res) == 0) {
+        /* no position stored (the row was deleted): every row is past it, and the takeover
+         * scan finds on the topic what is there */
+        PQclear(PQexec(s->pg,
+                       "INSERT INTO customer.outbox_relay (upto, top) VALUES (0, 0) ON CONFLICT DO NOTHING"));
+        return 0;
+    }
+    if (parse_gaps(s, PQgetvalue(s->res, 0, 2)) != 0 || parse_offsets(s, PQgetvalue(s->res, 0, 4)) != 0) {
+        snprintf(err, errlen, "the relay's stored position does not parse: gaps %s, offsets %s",
+                 PQgetvalue(s->res, 0, 2), PQgetvalue(s->res, 0, 4));
+        return -1;
+    }
+    pos->upto = strtoll(PQgetvalue(s->res, 0, 0), NULL, 10);
+    pos->top = strtoll(PQgetvalue(s->res, 0, 1), NULL, 10);
+    pos->gaps = s->gaps;
+    pos->ngaps = s->ngaps;
+    pos->offsets = s->offsets;
+    pos->noffsets = s->noffsets;
+    pos->topic = PQgetisnull(s->res, 0, 3) ? NULL : PQgetvalue(s->res, 0, 3);
+    return 0;
+}
+
+static int ops_save(void *self, const outbox_pos_t *pos, char *err, size_t errlen)
+{
+    outbox_pgstore_t *s = self;
+    char upto[24], top[24], *gaps = gaptext(pos), *offs = idarr(pos->offsets, pos->noffsets);
+    const char *vals[5] = {upto, top, gaps, pos->topic, offs};
+    int rc = 0;
+    if (gaps == NULL || offs == NULL) {
+        free(gaps);
+        free(offs);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(upto, sizeof upto, "%lld", pos->upto);
+    snprintf(top, sizeof top, "%lld", pos->top);
+    PGresult *res = PQexecPrepared(s->pg, STMT_SAVE, 5, vals, NULL, NULL, 0);
+    free(gaps);
+    free(offs);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = store_fail(s, res, "storing the relay's position failed", err, errlen);
+    else
+        PQclear(res);
+    return rc;
+}
+
+static int ops_fetch(void *self, const outbox_pos_t *pos, int limit, const outbox_row_t **rows,
+                     long long *xmin, char *err, size_t errlen)
+{
+    outbox_pgstore_t *s = self;
+    char lim[16], upto[24], top[24], *gaps = gaptext(pos);
+    const char *vals[4] = {upto, top, gaps, lim};
     int n;
     PQclear(s->res);
     s->res = NULL;
-    if (ex == NULL) {
+    if (gaps == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     snprintf(lim, sizeof lim, "%d", limit);
-    s->res = PQexecPrepared(s->pg, STMT_FETCH, 2, vals, NULL, NULL, 1);
-    free(ex);
-    if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
+    snprintf(upto, sizeof upto, "%lld", pos->upto);
+    snprintf(top, sizeof top, "%lld", pos->top);
+    s->res = PQexecPrepared(s->pg, STMT_FETCH, 4, vals, NULL, NULL, 1);
+    free(gaps);
+    if (PQresultStatus(s->res) != PGRES_TUPLES_OK || PQntuples(s->res) < 1) {
         int rc = store_fail(s, s->res, "reading the outbox failed", err, errlen);
         s->res = NULL;
         return rc;
     }
-    n = PQntuples(s->res);
+    *xmin = be64(PQgetvalue(s->res, 0, 0));
+    n = PQgetisnull(s->res, 0, 1) ? 0 : PQntuples(s->res);
     if (rows_room(s, n) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        int null = PQgetisnull(s->res, i, 2);
-        s->rows[i] = (outbox_row_t){be64(PQgetvalue(s->res, i, 0)),
-                                    PQgetvalue(s->res, i, 1),
-                                    (size_t)PQgetlength(s->res, i, 1),
-                                    null ? NULL : PQgetvalue(s->res, i, 2),
-                                    null ? 0 : (size_t)PQgetlength(s->res, i, 2),
-                                    be64(PQgetvalue(s->res, i, 3))};
+        int null = PQgetisnull(s->res, i, 3);
+        s->rows[i] = (outbox_row_t){be64(PQgetvalue(s->res, i, 1)),
+                                    PQgetvalue(s->res, i, 2),
+                                    (size_t)PQgetlength(s->res, i, 2),
+                                    null ? NULL : PQgetvalue(s->res, i, 3),
+                                    null ? 0 : (size_t)PQgetlength(s->res, i, 3),
+                                    be64(PQgetvalue(s->res, i, 4))};
     }
     *rows = s->rows;
     return n;
 }
 
-static int ops_mark(void *self, const long long *ids, int n, char *err, size_t errlen)
+static long long ops_probe(void *self)
 {
     outbox_pgstore_t *s = self;
-    const char *vals[1];
-    char *arr;
-    if (n == 0)
-        return 0;
-    arr = idarr(ids, n);
-    if (arr == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    vals[0] = arr;
-    PGresult *res = PQexecPrepared(s->pg, STMT_MARK, 1, vals, NULL, NULL, 0);
-    free(arr);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return store_fail(s, res, "marking rows published failed", err, errlen);
+    long long x = -1;
+    PGresult *res = PQexec(s->pg, "SELECT pg_current_xact_id()::text::int8");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        x = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    return 0;
+    return x;
 }
 
 static long long ops_backlog(void *self)
 {
     outbox_pgstore_t *s = self;
     long long n = -1;
-    PGresult *res = PQexec(s->pg, "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL");
+    PGresult *res = PQexec(s->pg, "SELECT count(*) FROM customer.outbox_pending");
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
         n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return n;
 }
 
-static long long ops_purge(void *self, long long retention_ms)
+/* The retention cut: below the oldest row still young enough (ids grow with time), and never
+ * past the position. Visits only the rows it deletes (and the first one it keeps). */
+static long long ops_purge(void *self, long long upto, long long retention_ms)
 {
     outbox_pgstore_t *s = self;
-    char ms[24];
-    const char *vals[1] = {ms};
+    char ms[24], up[24];
+    const char *vals[2] = {up, ms};
     long long n = -1;
     snprintf(ms, sizeof ms, "%lld", retention_ms);
-    PGresult *res = PQexecParams(s->pg,
-                                 "DELETE FROM customer.outbox WHERE published_at IS NOT NULL"
-                                 " AND published_at < now() - $1::bigint * interval '1 millisecond'",
-                                 1, NULL, vals, NULL, NULL, 0);
+    snprintf(up, sizeof up, "%lld", upto);
+    PGresult *res =
+        PQexecParams(s->pg,
+                     "DELETE FROM customer.outbox WHERE id <= $1::int8 AND id < coalesce("
+                     "(SELECT min(id) FROM customer.outbox"
+                     " WHERE occurred_at >= now() - $2::bigint * interval '1 millisecond'), $1::int8 + 1)",
+                     2, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_COMMAND_OK)
         n = strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return n;
 }
 
-static int ops_unpublished(void *self, const outbox_row_t **rows, char *err, size_t errlen)
+static int ops_unpublished(void *self, const outbox_pos_t *pos, const outbox_row_t **rows, char *err,
+                           size_t errlen)
 {
     outbox_pgstore_t *s = self;
+    char upto[24], top[24], *gaps = gaptext(pos);
+    const char *vals[3] = {upto, top, gaps};
     int n;
     PQclear(s->res);
-    s->res = PQexec(
-        s->pg, "SELECT id, aggregate_id::text FROM customer.outbox WHERE published_at IS NULL ORDER BY id");
+    s->res = NULL;
+    if (gaps == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(upto, sizeof upto, "%lld", pos->upto);
+    snprintf(top, sizeof top, "%lld", pos->top);
+    s->res = PQexecParams(s->pg,
+                          "SELECT id, aggregate_id::text FROM customer.outbox WHERE id > $1::int8"
+                          " AND (id > $2::int8 OR $3::int8multirange @> id) ORDER BY id",
+                          3, NULL, vals, NULL, NULL, 0);
+    free(gaps);
     if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
         int rc = store_fail(s, s->res, "reading the unpublished rows failed", err, errlen);
         s->res = NULL;
@@ -292,9 +449,9 @@ static int ops_unpublished(void *self, const outbox_row_t **rows, char *err, siz
     return n;
 }
 
-static const outbox_store_ops_t pgstore_ops = {ops_lead,     ops_connected,  ops_close, ops_socket,
-                                               ops_notified, ops_fetch,      ops_mark,  ops_backlog,
-                                               ops_purge,    ops_unpublished};
+static const outbox_store_ops_t pgstore_ops = {ops_lead,     ops_connected, ops_close, ops_socket,
+                                               ops_notified, ops_load,      ops_save,  ops_fetch,
+                                               ops_probe,    ops_backlog,   ops_purge, ops_unpublished};
 
 outbox_store_t outbox_pgstore_port(outbox_pgstore_t *s)
 {

@@ -1,8 +1,9 @@
 /* outbox_pgstore.h — the outbox relay's store (application/outbox_store.h) on PostgreSQL: one
  * connection of its own, the session-level advisory lock as leadership (PostgreSQL releases
  * it when the session ends, so a killed leader's lock frees itself), LISTEN customer_outbox
- * (a trigger NOTIFYs on insert), the marks committed with synchronous_commit off, and the
- * read and mark statements prepared on the leader's session (cs_relay_fetch, cs_relay_mark).
+ * (a trigger NOTIFYs on insert), the position (customer.outbox_relay, one row) committed
+ * with synchronous_commit off, and the read and store statements prepared on the leader's
+ * session (cs_relay_fetch, cs_relay_save).
  */
 #ifndef CS_OUTBOX_PGSTORE_H
 #define CS_OUTBOX_PGSTORE_H

@@ -33,7 +33,7 @@ static const char SQL_OUTBOX[] =
     "INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at)"
     " SELECT u.id, u.v, u.t, u.p, now() FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::bytea[])"
     " WITH ORDINALITY AS u(id, v, t, p, n) ORDER BY u.n";
-static const char SQL_BACKLOG[] = "SELECT count(*) FROM customer.outbox WHERE published_at IS NULL";
+static const char SQL_BACKLOG[] = "SELECT count(*) FROM customer.outbox_pending";
 
 static PGconn *snap_conn(snapshot_pgstore_t *s, char *err, size_t errlen)
 {

@@ -163,8 +163,8 @@ static void relay_chores(outbox_relay_t *r)
 }
 
 /* Gives up leadership: waits for the in-flight deliveries while the session (and so the
- * lock) may still be alive, forgets what was delivered but not marked (the next leader's
- * takeover scan marks it), closes the session. */
+ * lock) may still be alive, forgets the position (the next leader reads the stored one and
+ * its takeover scan finds what came after on the topic), closes the session. */
 static void relay_lose(outbox_relay_t *r, const char *why)
 {
     relay_drain(r);
@@ -226,6 +226,10 @@ static int relay_try_lead(outbox_relay_t *r)
         clog_warn(r->log, "outbox relay: %s", err);
     if (got <= 0)
         return 0;
+    if (relay_pos_load(r) != 0) {
+        r->store.ops->close(r->store.self);
+        return 0;
+    }
     atomic_store(&r->leader, 1);
     r->dirty = 1;
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 1);
@@ -234,11 +238,13 @@ static int relay_try_lead(outbox_relay_t *r)
     return 1;
 }
 
+/* Deletes rows past retention that the position counts as published (run with nothing in
+ * flight: every row up to pos.upto is on the topic). */
 static void relay_cleanup(outbox_relay_t *r)
 {
-    if (r->o.retention_ms < 0)
+    if (r->o.retention_ms < 0 || !r->pos.loaded)
         return;
-    long long n = r->store.ops->purge(r->store.self, r->o.retention_ms);
+    long long n = r->store.ops->purge(r->store.self, r->pos.upto, r->o.retention_ms);
     if (n > 0)
         clog_info(r->log, "outbox relay: deleted %lld published rows past retention", n);
 }
@@ -275,11 +281,20 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
         r->dirty = 1;
         *next_sweep = now + r->o.sweep_ms;
     }
+    /* With nothing in flight: free the delivered slots, store the position when it is due
+     * (every RELAY_SAVE_MS at most: a write of one row, not of the rows), take a probe when
+     * old gaps wait for one. */
+    if (r->failed == 0 && r->inflight == 0) {
+        relay_pos_probe(r);
+        if (relay_settle(r, 0) < 0) {
+            relay_lose(r, "database connection lost while storing the position");
+            return 0;
+        }
+    }
     /* Natural batching: new rows are read when the previous read is fully acknowledged.
      * An idle relay sends a row the moment it is woken; under load the rows that commit
      * while a batch is in flight go out together in the next one (fewer, larger produce
-     * requests, and fewer, larger transactions on the read side). The read comes before
-     * the marking: the marks are not on the latency path. */
+     * requests, and fewer, larger transactions on the read side). */
     if (r->failed == 0 && r->inflight == 0 && r->dirty && r->n_free > 0) {
         int want = r->n_free, n;
         r->dirty = 0;
@@ -290,15 +305,15 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
             r->dirty = 1; /* there may be more */
     }
     if (rc == 0)
-        rc = relay_settle(r);
+        rc = relay_settle(r, 0);
     if (rc < 0) {
-        relay_lose(r, "database connection lost while marking");
+        relay_lose(r, "database connection lost while storing the position");
         return 0;
     }
     if (rc > 0) {
         relay_drain(r);
-        if (relay_settle(r) < 0)
-            relay_lose(r, "database connection lost while marking");
+        if (relay_settle(r, 0) < 0)
+            relay_lose(r, "database connection lost while storing the position");
         r->dirty = 1;
         return -1;
     }
@@ -312,9 +327,9 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
     return 0;
 }
 
-/* On stop, as leader: the in-flight deliveries get flush_ms and what was delivered is marked;
+/* On stop, as leader: the in-flight deliveries get flush_ms and the position is stored;
  * then the rows committed before the stop — the HTTP server has drained, so every 201 is
- * committed — are read, produced and marked too, batch by batch, until none is left, a
+ * committed — are read, produced and stored too, batch by batch, until none is left, a
  * delivery fails or flush_ms has passed. What stays unpublished goes out with the next
  * leader. */
 static void relay_finish(outbox_relay_t *r)
@@ -323,8 +338,9 @@ static void relay_finish(outbox_relay_t *r)
     relay_drain_until(r, until);
     if (!r->store.ops->connected(r->store.self))
         return;
-    if (relay_settle(r) < 0) {
-        clog_warn(r->log, "outbox relay: could not mark the last delivered rows (the next leader will)");
+    if (relay_settle(r, 1) < 0) {
+        clog_warn(r->log,
+                  "outbox relay: could not store the position (the next leader finds it on the topic)");
         return;
     }
     while (atomic_load(&r->leader) && r->failed == 0 && svc_mono_ms() < until) {
@@ -332,7 +348,7 @@ static void relay_finish(outbox_relay_t *r)
         if (n <= 0)
             break;
         relay_drain_until(r, until);
-        if (relay_settle(r) != 0)
+        if (relay_settle(r, 1) != 0)
             break;
         clog_debug(r->log, "outbox relay: %d row(s) committed before the stop published", n);
     }
@@ -373,7 +389,7 @@ static void relay_take_tuning(outbox_relay_t *r)
     if (o.batch_size != r->o.batch_size) {
         /* The slots are sized by it: once no delivery is pending, the delivered rows are
          * marked (their slots freed) and the pipeline is made anew. */
-        if (r->inflight > 0 || r->failed > 0 || (r->delivered > 0 && relay_settle(r) != 0))
+        if (r->inflight > 0 || r->failed > 0 || (r->delivered > 0 && relay_settle(r, 0) != 0))
             return; /* at a later pass */
         int old = r->o.batch_size;
         relay_pump_free(r);
@@ -479,6 +495,7 @@ void outbox_relay_free(outbox_relay_t *r)
         if (r->evfd[i] >= 0)
             close(r->evfd[i]);
     relay_pump_free(r);
+    relay_pos_free(&r->pos);
     pthread_mutex_destroy(&r->tune_mu);
     free(r);
 }

@@ -1,20 +1,23 @@
-/* outbox_relay_pump.c — the leader's publishing pipeline: read unpublished outbox rows,
- * produce them at once, and mark them published as their delivery reports come in.
+/* outbox_relay_pump.c — the leader's publishing pipeline: read the outbox rows past the
+ * position, produce them at once, and store the position (one row) now and then once
+ * everything produced is delivered.
  *
  * The relay reads and produces as soon as it is woken (NOTIFY) when nothing is in flight,
  * and otherwise as soon as the last delivery report of the batch in flight arrives (natural
- * batching: under load what committed meanwhile goes out as one batch). Marking is off the
- * latency path: the delivered rows are marked in one UPDATE per pass, after the next read.
- * The guarantees are unchanged:
- * - a row is marked only after ITS delivery report succeeded;
+ * batching: under load what committed meanwhile goes out as one batch). No outbox row is
+ * written again: the position (outbox_relay_pos.c) says which are on the topic.
+ * The guarantees:
+ * - the stored position counts a row as published only when ITS delivery report succeeded
+ *   and every row produced before it was delivered too (it is stored with nothing in flight);
  * - rows are produced in id order, each exactly once while it is in the pipeline (a read
- *   excludes the ids in flight), through the one idempotent producer: per partition no
- *   reordering, no duplicates;
- * - a failed delivery stops the pipeline: the caller drains it, marks what was delivered and
- *   backs off; the failed rows stay unpublished and are read again.
+ *   starts past the position, which counts the rows in flight), through the one idempotent
+ *   producer: per partition no reordering, no duplicates;
+ * - a failed delivery stops the pipeline: the caller drains it and backs off; the failed
+ *   rows are gaps of the position again and are read again.
  */
 #include "messaging/outbox_relay_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,20 +64,10 @@ void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     } else {
         s->state = SLOT_DELIVERED;
         r->delivered++;
+        relay_pos_delivered(&r->pos, m->partition, m->offset);
         metrics_observe(r->m, "customer_outbox_publish_latency_seconds", NULL,
                         (double)(svc_wall_ms() - s->occurred_ms) / 1000.0);
     }
-}
-
-int relay_mark(outbox_relay_t *r, const long long *ids, int n)
-{
-    char err[512];
-    if (n == 0)
-        return 0;
-    if (r->store.ops->mark(r->store.self, ids, n, err, sizeof err) == 0)
-        return 0;
-    clog_error(r->log, "outbox relay: %s", err);
-    return -1;
 }
 
 /* Produces `row` into slot s. Returns librdkafka's result (QUEUE_FULL handled). */
@@ -94,22 +87,73 @@ static rd_kafka_resp_err_t relay_produce(outbox_relay_t *r, const outbox_row_t *
     }
 }
 
+int relay_pos_load(outbox_relay_t *r)
+{
+    char err[512];
+    outbox_pos_t stored;
+    if (r->store.ops->load(r->store.self, &stored, err, sizeof err) != 0) {
+        clog_warn(r->log, "outbox relay: %s", err);
+        return -1;
+    }
+    if (stored.topic == NULL || strcmp(stored.topic, r->o.topic) != 0)
+        stored.noffsets = 0; /* offsets of another topic: unknown here */
+    if (relay_pos_set(&r->pos, &stored) != 0) {
+        clog_error(r->log, "outbox relay: out of memory for the stored position");
+        return -1;
+    }
+    r->last_save_ms = svc_mono_ms();
+    clog_debug(r->log, "outbox relay: position %lld (top %lld, %d gap(s))", r->pos.upto, r->pos.top,
+               r->pos.ngaps);
+    return 0;
+}
+
+int relay_pos_store(outbox_relay_t *r)
+{
+    char err[512];
+    outbox_pos_t v;
+    relay_pos_view(&r->pos, r->o.topic, &v);
+    if (r->store.ops->save(r->store.self, &v, err, sizeof err) != 0) {
+        clog_error(r->log, "outbox relay: %s", err);
+        return -1;
+    }
+    r->pos.changed = 0;
+    r->last_save_ms = svc_mono_ms();
+    return 0;
+}
+
+void relay_pos_probe(outbox_relay_t *r)
+{
+    long long now = svc_mono_ms(), x;
+    if (!relay_pos_need_probe(&r->pos, now, RELAY_PROBE_AFTER_MS))
+        return;
+    x = r->store.ops->probe(r->store.self);
+    if (x <= 0)
+        return; /* the next pass tries again */
+    r->pos.probe_xid = x;
+    r->pos.probe_ms = now;
+    r->dirty = 1; /* the next read settles the old gaps, once every older transaction ended */
+    clog_debug(r->log, "outbox relay: %d gap(s) below %lld: probe transaction %lld", r->pos.ngaps, r->pos.top,
+               x);
+}
+
 int relay_fetch(outbox_relay_t *r)
 {
     char err[512];
     const outbox_row_t *rows = NULL;
-    int n, k = 0;
+    outbox_pos_t v;
+    long long xmin = 0, cut;
+    int n, k = 0, rc;
 
     if (r->n_free <= 0)
         return 0;
-    for (int i = 0; i < r->o.batch_size; i++)
-        if (r->slots[i].state != SLOT_FREE)
-            r->ids[k++] = r->slots[i].id;
-    n = r->store.ops->fetch(r->store.self, r->ids, k, r->n_free, &rows, err, sizeof err);
+    relay_pos_view(&r->pos, r->o.topic, &v);
+    n = r->store.ops->fetch(r->store.self, &v, r->n_free, &rows, &xmin, err, sizeof err);
     if (n < 0) {
         clog_warn(r->log, "outbox relay: %s", err);
         return -1;
     }
+    cut = n < r->n_free ? LLONG_MAX : rows[n - 1].id;
+    rc = n;
     for (int i = 0; i < n; i++) {
         relay_slot_t *s = &r->slots[r->free_idx[r->n_free - 1]];
         rd_kafka_resp_err_t e;
@@ -122,27 +166,56 @@ int relay_fetch(outbox_relay_t *r)
             clog_error(r->log, "outbox relay: produce of row %lld failed: %s", s->id, rd_kafka_err2str(e));
             metrics_add(r->m, "customer_outbox_publish_errors_total", NULL, 1);
             s->state = SLOT_FREE;
-            return -1;
+            cut = rows[i].id;
+            rc = -1;
+            break;
         }
+        r->ids[k++] = rows[i].id;
         r->n_free--;
         r->inflight++;
     }
-    return n;
+    if (relay_pos_seen(&r->pos, r->ids, k, svc_mono_ms()) != 0) {
+        clog_error(r->log, "outbox relay: out of memory for the position");
+        return -1;
+    }
+    if (relay_pos_resolve(&r->pos, xmin, cut))
+        clog_debug(r->log, "outbox relay: gaps below the probe closed: position %lld (top %lld, %d gap(s))",
+                   r->pos.upto, r->pos.top, r->pos.ngaps);
+    return rc;
 }
 
-int relay_settle(outbox_relay_t *r)
+/* Frees the slots of delivered and failed rows. */
+static void relay_free_slots(outbox_relay_t *r)
+{
+    for (int i = 0; i < r->o.batch_size; i++) {
+        relay_slot_t *s = &r->slots[i];
+        if (s->state == SLOT_DELIVERED || s->state == SLOT_FAILED) {
+            s->state = SLOT_FREE;
+            r->free_idx[r->n_free++] = i;
+        }
+    }
+    r->delivered = 0;
+    r->failed = 0;
+}
+
+int relay_settle(outbox_relay_t *r, int force)
 {
     int n = 0, had_failed = r->failed > 0;
-    if (r->delivered == 0 && r->failed == 0)
-        return 0;
-    for (int i = 0; i < r->o.batch_size; i++)
-        if (r->slots[i].state == SLOT_DELIVERED)
-            r->ids[n++] = r->slots[i].id;
-    if (n > 0 && relay_mark(r, r->ids, n) != 0)
+    if (r->delivered > 0 || r->failed > 0) {
+        for (int i = 0; i < r->o.batch_size; i++) {
+            if (r->slots[i].state == SLOT_DELIVERED)
+                n++;
+            else if (r->slots[i].state == SLOT_FAILED &&
+                     relay_pos_unsee(&r->pos, r->slots[i].id, svc_mono_ms()) != 0)
+                return -1; /* out of memory: as a lost session, the next leader starts from what is stored */
+        }
+        relay_free_slots(r);
+        atomic_fetch_add(&r->published, n);
+        metrics_add(r->m, "customer_outbox_published_total", NULL, n);
+    }
+    if (r->inflight == 0 && r->pos.changed && (force || svc_mono_ms() - r->last_save_ms >= RELAY_SAVE_MS) &&
+        relay_pos_store(r) != 0)
         return -1;
-    relay_forget(r); /* frees the delivered (now marked) and the failed slots */
-    atomic_fetch_add(&r->published, n);
-    metrics_add(r->m, "customer_outbox_published_total", NULL, n);
     return had_failed ? 1 : 0;
 }
 
@@ -171,13 +244,6 @@ void relay_drain_until(outbox_relay_t *r, long long until)
 
 void relay_forget(outbox_relay_t *r)
 {
-    for (int i = 0; i < r->o.batch_size; i++) {
-        relay_slot_t *s = &r->slots[i];
-        if (s->state == SLOT_DELIVERED || s->state == SLOT_FAILED) {
-            s->state = SLOT_FREE;
-            r->free_idx[r->n_free++] = i;
-        }
-    }
-    r->delivered = 0;
-    r->failed = 0;
+    relay_free_slots(r);
+    relay_pos_free(&r->pos);
 }

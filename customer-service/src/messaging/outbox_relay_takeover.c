@@ -1,18 +1,21 @@
 /* outbox_relay_takeover.c — what a new relay leader does first: find out which outbox
- * rows the previous leader published but could not mark, so they are not sent twice —
- * and never mark a row that is not on the topic, so none is lost.
+ * rows the previous leader published after it last stored its position, so they are not
+ * sent twice — and never count a row as published that is not on the topic, so none is lost.
  *
  * Per partition the relay's records are produced in outbox-id order by one idempotent
- * producer at a time, and a leader marks every row whose delivery report it has seen, so
- * the records that are on the topic but not marked form a SUFFIX of each partition, and
- * every one of them is an unpublished row. With u[p] unpublished rows mapped to partition
- * p (librdkafka's murmur2_random partitioner, the one the producer uses), the last u[p]
- * records of p therefore contain all of them. The scan reads exactly those records,
- * collects their `outbox-id` headers, and marks only unpublished rows whose id it SAW.
+ * producer at a time, and a leader stores a position that counts every row whose delivery
+ * report it has seen (with nothing in flight), so the records that are on the topic but
+ * past the stored position form a SUFFIX of each partition, and every one of them is a row
+ * past the position. With u[p] such rows mapped to partition p (librdkafka's
+ * murmur2_random partitioner, the one the producer uses), the last u[p] records of p
+ * therefore contain all of them — and so do the records from the offset the position
+ * stored for p (the offset after the last delivered record then). The scan reads from the
+ * later of the two, collects the `outbox-id` headers, and records in the position only
+ * rows past it whose id it SAW.
  *
  * Ids alone would not do: a transaction that took a lower id but committed after a higher
- * id was published is unpublished with an id below the partition's last one; it must be
- * sent, not marked. (Per key there is no such race: a customer's next event is written
+ * id was published is past the position with an id below the partition's last one; it must
+ * be sent, not counted. (Per key there is no such race: a customer's next event is written
  * only after the previous one's transaction committed, under the row lock.)
  *
  * relay_takeover is that decision over two ports — the outbox store and the topic — so the
@@ -39,10 +42,11 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Reads the last want[p] records of every partition p and stores their outbox-ids in
- * seen[0..cap). Returns the number of ids, or -1 when a partition could not be read to its
- * end in time. */
-static int takeover_tails(void *self, int np, const int *want, long long *seen, int cap)
+/* Reads the last want[p] records of every partition p (none before from[p] when that is
+ * >= 0) and stores their outbox-ids in seen[0..cap). Returns the number of ids, or -1 when a
+ * partition could not be read to its end in time. */
+static int takeover_tails(void *self, int np, const int *want, const long long *from, long long *seen,
+                          int cap)
 {
     outbox_relay_t *r = ((takeover_kafka_t *)self)->r;
     char err[512];
@@ -76,9 +80,11 @@ static int takeover_tails(void *self, int np, const int *want, long long *seen, 
             continue;
         if (rd_kafka_query_watermark_offsets(c, r->o.topic, p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             goto cleanup;
-        if (hi > lo) {
-            int64_t from = hi - want[p] > lo ? hi - want[p] : lo;
-            rd_kafka_topic_partition_list_add(tl, r->o.topic, p)->offset = from;
+        int64_t start = hi - want[p] > lo ? hi - want[p] : lo;
+        if (from[p] > start)
+            start = from[p];
+        if (hi > start) {
+            rd_kafka_topic_partition_list_add(tl, r->o.topic, p)->offset = start;
             end[p] = hi;
             open++;
         }
@@ -133,19 +139,22 @@ static int32_t takeover_partition_of(void *self, const char *key, size_t len, in
     return rd_kafka_msg_partitioner_murmur2_random(k->rkt, key, len, np, NULL, NULL);
 }
 
-int relay_takeover(const outbox_store_t *store, const relay_topic_t *topic, const clog_t *log)
+int relay_takeover(const outbox_store_t *store, const relay_topic_t *topic, relay_pos_t *pos,
+                   const char *topic_name, const clog_t *log)
 {
     int np = topic->ops->partitions(topic->self);
     int *want = NULL, nrows, nseen = -1, n = 0, rc = -1;
     const outbox_row_t *rows = NULL;
-    long long *seen = NULL, *ids = NULL;
+    long long *seen = NULL, *ids = NULL, *from = NULL;
+    outbox_pos_t v;
     char err[512];
 
     if (np < 1) {
         clog_warn(log, "outbox takeover: the topic's metadata is unavailable; skipping the scan");
         return -1;
     }
-    nrows = store->ops->unpublished(store->self, &rows, err, sizeof err);
+    relay_pos_view(pos, topic_name, &v);
+    nrows = store->ops->unpublished(store->self, &v, &rows, err, sizeof err);
     if (nrows < 0) {
         clog_warn(log, "outbox takeover: %s", err);
         return -1;
@@ -153,18 +162,21 @@ int relay_takeover(const outbox_store_t *store, const relay_topic_t *topic, cons
     if (nrows == 0)
         return 0;
     want = calloc((size_t)np, sizeof *want);
+    from = calloc((size_t)np, sizeof *from);
     seen = calloc((size_t)nrows, sizeof *seen);
     ids = calloc((size_t)nrows, sizeof *ids);
-    if (want == NULL || seen == NULL || ids == NULL)
+    if (want == NULL || from == NULL || seen == NULL || ids == NULL)
         goto cleanup;
     for (int i = 0; i < nrows; i++) {
         int32_t p = topic->ops->partition_of(topic->self, rows[i].key, rows[i].key_len, np);
         if (p >= 0 && p < np)
             want[p]++;
     }
+    for (int p = 0; p < np; p++)
+        from[p] = p < pos->noffsets ? pos->offsets[p] : -1;
     /* A topic created a moment ago may not have partition leaders yet: retry briefly. */
     for (int attempt = 0; attempt < 5 && nseen < 0; attempt++) {
-        nseen = topic->ops->tails(topic->self, np, want, seen, nrows);
+        nseen = topic->ops->tails(topic->self, np, want, from, seen, nrows);
         if (nseen < 0 && attempt < 4)
             svc_sleep_ms(500);
     }
@@ -173,24 +185,32 @@ int relay_takeover(const outbox_store_t *store, const relay_topic_t *topic, cons
         goto cleanup;
     }
     qsort(seen, (size_t)nseen, sizeof *seen, cmp_ll);
-    for (int i = 0; i < nrows; i++)
+    for (int i = 0; i < nrows; i++) /* rows are in id order: so are ids */
         if (bsearch(&rows[i].id, seen, (size_t)nseen, sizeof *seen, cmp_ll) != NULL)
             ids[n++] = rows[i].id;
     rc = 0;
     if (n > 0) {
-        if (store->ops->mark(store->self, ids, n, err, sizeof err) != 0) {
+        if (relay_pos_seen(pos, ids, n, svc_mono_ms()) != 0) {
+            clog_error(log, "outbox takeover: out of memory for the position");
+            rc = -1;
+            goto cleanup;
+        }
+        relay_pos_view(pos, topic_name, &v);
+        if (store->ops->save(store->self, &v, err, sizeof err) != 0) {
             clog_error(log, "outbox takeover: %s", err);
             rc = -1;
             goto cleanup;
         }
+        pos->changed = 0;
         clog_warn(log,
                   "outbox takeover: %d of %d unpublished rows were already on the topic (published by the "
-                  "previous relay before it could mark them); marked, not re-sent",
+                  "previous relay after it last stored its position); counted, not re-sent",
                   n, nrows);
         rc = n;
     }
 cleanup:
     free(want);
+    free(from);
     free(seen);
     free(ids);
     return rc;
@@ -205,6 +225,6 @@ void relay_takeover_scan(outbox_relay_t *r)
         clog_warn(r->log, "outbox takeover: no handle for topic %s; skipping the scan", r->o.topic);
         return;
     }
-    relay_takeover(&r->store, &topic, r->log);
+    relay_takeover(&r->store, &topic, &r->pos, r->o.topic, r->log);
     rd_kafka_topic_destroy(k.rkt);
 }
