@@ -7,28 +7,34 @@
  *   session-level advisory lock `lock_key` on its connection. PostgreSQL releases the lock
  *   when that connection dies (process killed, crash), and the standbys, which retry
  *   pg_try_advisory_lock every `lock_poll_ms`, take over within about that time.
- * - Order: unpublished rows are read in id order (per customer this is commit order) and
+ * - Order: the rows past the position are read in id order (per customer this is commit order) and
  *   produced with key = customer id through an idempotent producer whose retries and
  *   message timeout are unlimited, so per partition nothing is reordered, dropped or
  *   duplicated while the broker is down — the relay simply waits, HTTP keeps answering.
  * - Batching: an idle relay produces a row the moment it is woken; while a batch is in
  *   flight, rows that commit meanwhile wait and go out together once it is acknowledged
- *   (natural batching, up to batch_size rows). Delivered rows are marked in one UPDATE per
- *   pass, after the next read (outbox_relay_pump.c).
- * - Marking: a row gets published_at only after its delivery report succeeded. The relay's
- *   session commits its marks with synchronous_commit off: a mark lost in a database crash
- *   is redone by the takeover scan below (the crash ends the session and its lock).
+ *   (natural batching, up to batch_size rows) (outbox_relay_pump.c).
+ * - Position, not marks: no outbox row is written again after its insert. The leader keeps
+ *   which rows are on the topic as one position (customer.outbox_relay: everything up to
+ *   `upto`, everything up to `top` outside a few gaps; outbox_relay_pos.c) and stores it at
+ *   most every 100 ms, only with nothing in flight, so it never counts a row whose delivery
+ *   report has not succeeded. A gap (an id skipped by a read because its transaction had not
+ *   committed) is read again until its row appears, or dropped once a probe proves that no
+ *   transaction that could hold it is still running. The session commits the position with
+ *   synchronous_commit off: one lost in a database crash is made good by the takeover scan
+ *   below (the crash ends the session and its lock).
  * - Hand-over without duplicates: every record carries a header `outbox-id`. A new leader
- *   first reads the tail of every partition — as many records as it has unpublished rows
- *   mapped there (same murmur2 partitioner as the producer) — and marks as published exactly
- *   the unpublished rows whose outbox-id it saw on the topic (outbox_relay_takeover.c), so
- *   rows the dead leader published but could not mark are not sent again, and a row that is
- *   not on the topic is never marked.
+ *   reads the stored position, then each partition's records after the offset stored with
+ *   it (at most as many as it has rows past the position mapped there; same murmur2
+ *   partitioner as the producer), and counts as published exactly the rows past the position
+ *   whose outbox-id it saw on the topic (outbox_relay_takeover.c), so rows the dead leader
+ *   published after it last stored its position are not sent again, and a row that is not
+ *   on the topic is never counted.
  * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
  *   publish, retrying with backoff while the broker is away.
  * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert), delivery reports
  *   (librdkafka writes to a pipe the relay polls) and a sweep every `sweep_ms`.
- *   Published rows older than `retention_ms` are deleted.
+ *   Rows up to the position written more than `retention_ms` ago are deleted.
  */
 #ifndef CS_OUTBOX_RELAY_H
 #define CS_OUTBOX_RELAY_H
