@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cqadmin.sh — the operations API of order-service and customer-service from a shell: replay
-# the projection from a point, pause/resume it, its status; list and redrive dead letters;
-# the live reconciliation; backfill (re-publish) customers; the write side's checksum. Each
+# the projection from a point, pause/resume it, its status; list dead letters; backfill
+# (re-publish) customers; the write side's checksum. Each
 # command is one curl request to the admin endpoints documented in order-service/README.md and
 # customer-service/README.md ("Operations"); the answer (JSON) is printed, and the exit status
 # is 0 for a 2xx answer, 1 otherwise. Run with --help for the commands.
@@ -26,11 +26,6 @@ order replay (--beginning | --offset N | --timestamp T) [--partition P]...
 order dlq [--partition P] [--offset O] [--limit N] [--reason R] [--key ID]
                                       list the dead-letter topic's records (reason, detail,
                                       source coordinates, what the value decodes to now)
-order redrive (--all | --record PARTITION:OFFSET ... | --reason R | --key ID) [--dry-run]
-                                      apply dead letters again through the projection's apply
-                                      path; a key already at a newer version is skipped
-order reconciliation [run | repair]   the read model vs the write side: status (default),
-                                      start a pass now, or repair the ids found differing
 customer backfill (--all | --ids ID,ID,... | --since T)
                                       re-publish customers' current state through the outbox
 customer backfill-status | backfill-cancel
@@ -119,33 +114,6 @@ case "$svc $cmd" in
         esac
     done
     request GET "$ORDER_URL/admin/dlq?${q#&}" "" ORDER_ADMIN_TOKEN
-    ;;
-"order redrive")
-    sel="" recs="" dry=false
-    while [ $# -gt 0 ]; do
-        case $1 in
-        --all) sel='"all":true'; shift ;;
-        --record)
-            [[ $2 =~ ^([0-9]+):([0-9]+)$ ]] || die "--record wants PARTITION:OFFSET, not '$2'"
-            recs+="${recs:+,}{\"partition\":${BASH_REMATCH[1]},\"offset\":${BASH_REMATCH[2]}}"
-            shift 2
-            ;;
-        --reason) sel="\"reason\":$(jstr "$2")"; shift 2 ;;
-        --key) sel="\"key\":$(jstr "$2")"; shift 2 ;;
-        --dry-run) dry=true; shift ;;
-        *) die "order redrive: unknown option $1" ;;
-        esac
-    done
-    [ -n "$recs" ] && sel="\"records\":[$recs]"
-    [ -n "$sel" ] || die "order redrive: one of --all, --record P:O, --reason R, --key ID"
-    request POST "$ORDER_URL/admin/dlq/redrive" "{$sel,\"dryRun\":$dry}" ORDER_ADMIN_TOKEN
-    ;;
-"order reconciliation")
-    case ${1:-status} in
-    status) request GET "$ORDER_URL/admin/reconciliation" "" ORDER_ADMIN_TOKEN ;;
-    run | repair) request POST "$ORDER_URL/admin/reconciliation/$1" "" ORDER_ADMIN_TOKEN ;;
-    *) die "order reconciliation: status, run or repair" ;;
-    esac
     ;;
 "customer backfill")
     body=""
