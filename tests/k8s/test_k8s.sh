@@ -334,7 +334,7 @@ say "nothing of the release is left (objects, PVCs, PVs, volume directories)"
 # ---------------------------------------------------------------- 5. external Kafka/PostgreSQL
 : "${CQ_PG_PORT:?the ctest stack (fixture stack) is needed for the external install}"
 : "${CQ_KAFKA_HOST_PORT:?the ctest stack needs its HOST listener (CQ_KAFKA_HOST_PORT)}"
-say "5. helm install wired to the host's Kafka ($host_ip:$CQ_KAFKA_HOST_PORT) and PostgreSQL"
+say "5. helm install wired to the host's Kafka ($host_ip:$CQ_KAFKA_HOST_PORT) and PostgreSQL, TLS on from a Secret"
 psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE $ext_db" >/dev/null
 # PostgreSQL listens on 127.0.0.1 only: a relay on the host's address (logins arrive from
 # 127.0.0.1, as the stack's own clients do)
@@ -365,8 +365,29 @@ services:
       - {name: ORDER_SERVICE_DLQ_TOPIC_NAME, value: "$ext_topic.DLQ"}
       - {name: KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID, value: "$ext_topic-group"}
 EOF
+cat >>"$work/external-values.yaml" <<EOF
+tls:
+  enabled: true
+  existingSecret: cq-tls
+EOF
 kubectl create namespace "$ext_ns" >/dev/null
 kubectl label namespace "$ext_ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
+# TLS on all three listeners from one Secret: a test CA and a certificate naming the three
+# Services (tls.crt, tls.key, ca.crt, as cert-manager writes them)
+tlsd="$work/tls"; mkdir -p "$tlsd"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cqrs-k8s-test-ca" \
+  -keyout "$tlsd/ca.key" -out "$tlsd/ca.crt" 2>/dev/null || fail "openssl: test CA"
+sans=
+for c in config-server customer-service order-service; do
+  n="cqrs-ext-cqrs-ordering-$c"
+  sans="$sans,DNS:$n,DNS:$n.$ext_ns,DNS:$n.$ext_ns.svc,DNS:$n.$ext_ns.svc.cluster.local"
+done
+openssl req -newkey rsa:2048 -nodes -subj "/CN=cqrs-ordering" -keyout "$tlsd/tls.key" -out "$tlsd/tls.csr" 2>/dev/null &&
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "${sans#,}" >"$tlsd/ext.cnf" &&
+  openssl x509 -req -in "$tlsd/tls.csr" -CA "$tlsd/ca.crt" -CAkey "$tlsd/ca.key" -CAcreateserial -days 2 \
+    -extfile "$tlsd/ext.cnf" -out "$tlsd/tls.crt" 2>/dev/null || fail "openssl: server certificate"
+kubectl create secret generic cq-tls -n "$ext_ns" --from-file="$tlsd/tls.crt" --from-file="$tlsd/tls.key" \
+  --from-file="$tlsd/ca.crt" >/dev/null || fail "kubectl create secret cq-tls"
 t0=$(date +%s)
 helm install cqrs-ext helm/cqrs-ordering --namespace "$ext_ns" -f "$work/external-values.yaml" \
   --wait --timeout 5m >"$work/install-ext.log" 2>&1 || { cat "$work/install-ext.log"; fail "helm install (external)"; }
@@ -375,6 +396,16 @@ helm_test cqrs-ext "$ext_ns" "external Kafka/PostgreSQL"
 n=$(psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d "$ext_db" -tAc 'SELECT count(*) FROM "order".orders' 2>/dev/null || echo 0)
 [ "${n:-0}" -ge 1 ] || fail "the external install wrote no order into the host's PostgreSQL ($ext_db)"
 say "the host's PostgreSQL ($ext_db) holds the $n order(s) the smoke flow placed through the cluster's pods"
+# config-server speaks only TLS: with the test CA and customer-service's password its own
+# configuration (the services fetched theirs this way to start), plain HTTP gets nothing
+ext_pw=$(kubectl get secret -n "$ext_ns" cqrs-ext-cqrs-ordering-auth -o jsonpath='{.data.customer-service-password}' | base64 -d)
+cs_ip=$(kubectl get pods -n "$ext_ns" -l app.kubernetes.io/component=config-server -o jsonpath='{.items[0].status.podIP}')
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$tlsd/ca.crt" -u "customer-service:$ext_pw" \
+  --resolve "cqrs-ext-cqrs-ordering-config-server:8888:$cs_ip" "https://cqrs-ext-cqrs-ordering-config-server:8888/customer-service/default" || true)
+[ "$code" = 200 ] || fail "config-server over TLS (test CA) answered $code (want 200)"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -u "customer-service:$ext_pw" "http://$cs_ip:8888/customer-service/default" || true)
+[ "$code" != 200 ] || fail "config-server answered plain HTTP with TLS on"
+say "TLS from the Secret: config-server answers HTTPS (verified against the test CA, 200), not plain HTTP ($code); the services fetched their configuration and helm test passed over HTTPS"
 helm uninstall cqrs-ext --namespace "$ext_ns" --wait --timeout 5m >/dev/null || fail "helm uninstall (external)"
 kubectl delete namespace "$ext_ns" --wait=true >/dev/null
-echo "PASS: helm install/test/upgrade/delete-pod/uninstall on a real cluster (bundled Kafka+PostgreSQL), and helm test against external Kafka+PostgreSQL"
+echo "PASS: helm install/test/upgrade/delete-pod/uninstall on a real cluster (bundled Kafka+PostgreSQL), and helm test against external Kafka+PostgreSQL with TLS on"
