@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "dbuf.h"
+#include "trc.h"
 
 static const char *const clog_names[] = {"debug", "info", "warn", "error"};
 
@@ -68,6 +69,14 @@ static void clog_write(const clog_t *l, clog_level_t lv, json_t *fields, const c
     /* json_stringn_nocheck would keep invalid UTF-8; json_stringn rejects it, so fall back. */
     json_t *m = json_stringn(dbuf_ptr(&msg), dbuf_len(&msg));
     json_object_set_new(o, "msg", m ? m : json_string("(message was not valid UTF-8)"));
+    const trc_ctx_t *tc = trc_current(); /* the span this thread works for (trc.h) */
+    if (tc != NULL) {
+        char tid[33], sid[17];
+        trc_trace_hex(tc, tid);
+        trc_span_hex(tc->span_id, sid);
+        json_object_set_new(o, "trace_id", json_string(tid));
+        json_object_set_new(o, "span_id", json_string(sid));
+    }
     if (fields != NULL && json_is_object(fields))
         json_object_update_missing(o, fields);
     line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

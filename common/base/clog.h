@@ -2,6 +2,8 @@
  *
  * One line per event on the chosen stream (stderr by default):
  *   {"ts":"2026-11-26T11:52:03.123Z","level":"info","service":"config-server","msg":"…",…}
+ * While the thread works for a traced span (trc_set_current, common/base/trc.h), each line
+ * also carries "trace_id" and "span_id" (W3C, lower-case hex).
  * A clog_t is created in main() and passed to whoever logs; there is no global logger.
  * Each line is written with a single fwrite, so threads never interleave within a line.
  */

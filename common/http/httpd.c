@@ -107,6 +107,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         goto done;
     }
     label = best->label;
+    trc_span_t span;
+    if (s->o.tracer != NULL) {
+        trc_ctx_t parent;
+        char name[sizeof span.name];
+        ssize_t hi = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
+        int have = hi >= 0 && trc_parse(req->headers.entries[hi].value.base,
+                                        req->headers.entries[hi].value.len, &parent) == 0;
+        snprintf(name, sizeof name, "%.*s %s", (int)(req->method.len > 10 ? 10 : req->method.len),
+                 req->method.base, label);
+        trc_span_start(&span, name, TRC_SERVER, have ? &parent : NULL);
+        trc_set_current(&span.ctx);
+    }
     int hrc = best->fn(best->ctx, req);
     if (hrc == HTTPD_LATER && req->res.status == 0)
         return 0; /* held: the handler answers later */
@@ -114,6 +126,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         httpd_send_problem(req, 500, "Internal Server Error", "the request could not be handled");
     else if (req->res.status == 0)
         httpd_send_problem(req, 500, "Internal Server Error", "the handler sent no response");
+    if (s->o.tracer != NULL) {
+        char st[16], method[16];
+        snprintf(st, sizeof st, "%d", req->res.status);
+        snprintf(method, sizeof method, "%.*s", (int)(req->method.len > 15 ? 15 : req->method.len),
+                 req->method.base);
+        trc_span_attr(&span, "http.request.method", method);
+        trc_span_attr(&span, "http.route", label);
+        trc_span_attr(&span, "http.response.status_code", st);
+        span.error = req->res.status >= 500;
+        clog_debug(s->o.log, "%s %s answered %d in %.3f ms", method, label, req->res.status,
+                   (double)(now_us() - t0) / 1000.0);
+        trc_span_end(&span, s->o.tracer);
+        trc_set_current(NULL);
+    }
 done:
     if (s->o.observe != NULL)
         s->o.observe(s->o.observe_ctx, label, req, req->res.status, now_us() - t0);

@@ -46,6 +46,7 @@
 #include <jansson.h>
 
 #include "clog.h"
+#include "trc.h"
 
 typedef struct httpd httpd_t;
 
@@ -112,6 +113,11 @@ typedef struct httpd_opts {
     httpd_tls_opts_t tls;    /* all zero → plain HTTP */
     httpd_loop_fn loop_hook; /* optional loop-thread hook (long polls) */
     void *loop_ctx;
+    const trc_sink_t *tracer; /* non-NULL: each routed request is a SERVER span "<METHOD> <label>" that
+                                 continues the request's W3C traceparent (or starts a trace); it is
+                                 the loop thread's current span while the handler runs (trc_current:
+                                 the handler reads it, every log line carries it) and goes to the
+                                 sink (emit may be NULL: logs only) when the handler returned */
 } httpd_opts_t;
 
 /* Creates a server (not yet listening). `opts` is copied (its strings are borrowed and

@@ -505,3 +505,22 @@ void svc_stop_done(svc_stop_t *st)
     pthread_join(st->thread, NULL);
     free(st);
 }
+
+int svc_tracing(const cfgcli_t *c, const char *app, const clog_t *log, otel_t **out, char *err, size_t errlen)
+{
+    const char *ep = cfgcli_get_str(c, "tracing.otlp-endpoint", NULL);
+    char e[512];
+    *out = NULL;
+    if (ep == NULL)
+        ep = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    if (ep == NULL || *ep == '\0' || strcmp(ep, "none") == 0)
+        return 0;
+    const otel_opts_t o = {.endpoint = ep, .service = app, .log = log};
+    *out = otel_new(&o, e, sizeof e);
+    if (*out == NULL) {
+        snprintf(err, errlen, "tracing.otlp-endpoint: %s", e);
+        return -1;
+    }
+    clog_info(log, "tracing: spans exported over OTLP/HTTP to %s", ep);
+    return 0;
+}

@@ -30,6 +30,7 @@
 #include "embed.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "otel.h"
 #include "svc_live.h"
 
 #define SVC_CONTINUE (-1)                        /* svc_args: go on starting */
@@ -133,6 +134,13 @@ int svc_http_register(httpd_t *s, const svc_http_t *h);
  * into o->tls and o->max_connections (strings borrowed from cfg). 0, or -1 with err
  * naming the key. */
 int svc_http_opts(const cfgcli_t *cfg, httpd_opts_t *o, char *err, size_t errlen);
+
+/* The span exporter of `app` (common/otel/otel.h) when `tracing.otlp-endpoint` is set — else
+ * the env var OTEL_EXPORTER_OTLP_ENDPOINT, as OpenTelemetry SDKs read it; "" or "none" = no
+ * export: *out NULL, and the services still continue or start traces for their log lines.
+ * 0 (logging where spans go), or -1 with err naming the key (not an http(s) URL). */
+int svc_tracing(const cfgcli_t *c, const char *app, const clog_t *log, otel_t **out, char *err,
+                size_t errlen);
 
 /* Registers a service's own routes on `s` (before httpd_start); `ctx` is the service's. */
 typedef int (*svc_routes_fn)(httpd_t *s, void *ctx);

@@ -22,6 +22,7 @@ const svc_key_rule_t cs_config_keys[] = {
     {"kafka-config.replication-factor", SVC_KEY_RESTART},
     {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
     {"kafka-config.properties.*", SVC_KEY_RESTART},
+    {"tracing.*", SVC_KEY_RESTART},
     {"kafka-config.schema-registry-url", SVC_KEY_RESTART},
     {"kafka-config.schema-registry-user", SVC_KEY_RESTART},
     {"kafka-config.schema-registry-password", SVC_KEY_RESTART},

@@ -121,6 +121,8 @@ typedef struct cs_main {
     int keep_fd;                     /* the listening socket kept for it, or -1 */
     int port;
     char address[256]; /* server.address, copied: the snapshot goes with cs_serve */
+    otel_t *otel;      /* the span exporter (tracing.otlp-endpoint), or NULL */
+    trc_sink_t tracer; /* its sink (emit NULL without one: traces only mark log lines) */
 } cs_main_t;
 
 /* ---- the configuration while running (svc_live) ---- */
@@ -206,6 +208,7 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
     }
     const outbox_relay_opts_t ro = {.topic = cfg->topic,
                                     .kafka = &cfg->kafka,
+                                    .tracer = m->tracer,
                                     .batch_size = cfg->batch_size,
                                     .sweep_ms = cfg->poll_interval_ms,
                                     .lock_poll_ms = cfg->lock_poll_ms,
@@ -256,7 +259,8 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
                              .max_body = (size_t)cfg->max_body,
                              .log = log,
                              .max_connections = cfg->listen.max_connections,
-                             .tls = cfg->listen.tls};
+                             .tls = cfg->listen.tls,
+                             .tracer = &m->tracer};
     srv = svc_http_start(&ho, &sh, cs_routes, &routes);
     if (srv == NULL)
         goto cleanup;
@@ -337,6 +341,12 @@ int main(int argc, char **argv)
         rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
         goto cleanup;
     }
+    if (svc_tracing(cfgc, "customer-service", &log, &m.otel, err, sizeof err) != 0) {
+        clog_error(&log, "%s", err);
+        rc = CFGCLI_EXIT_CONFIG;
+        goto cleanup;
+    }
+    m.tracer = otel_sink(m.otel);
     codec = cs_codec_new(cfg, &log, &rc);
     if (codec == NULL)
         goto cleanup;
@@ -362,6 +372,7 @@ cleanup:
     if (rc == 0 && m.restart)
         rc = svc_live_reexec(m.live, argv, m.keep_fd, m.address, m.port, &log);
     svc_live_free(m.live);
+    otel_free(m.otel); /* sends the spans still queued */
     metrics_free(m.metrics);
     cs_config_free(cfg);
     cfgcli_free(cfgc);

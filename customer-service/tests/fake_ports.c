@@ -20,6 +20,7 @@ static void add_outbox(fake_repo_t *r, const customer_event_t *ev, const unsigne
     o->version = ev->customer.version;
     o->type = ev->type;
     o->tombstone = p == NULL;
+    snprintf(o->traceparent, sizeof o->traceparent, "%s", ev->traceparent ? ev->traceparent : "");
     if (p)
         snprintf(o->payload, sizeof o->payload, "%.*s", (int)len, (const char *)p);
 }

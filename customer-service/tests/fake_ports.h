@@ -13,6 +13,7 @@ typedef struct fake_outbox {
     customer_event_type_t type;
     int tombstone;
     char payload[64];
+    char traceparent[64]; /* "" when none */
 } fake_outbox_t;
 
 typedef struct fake_repo {

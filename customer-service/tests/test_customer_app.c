@@ -30,12 +30,15 @@ static void t_create(void **state)
 {
     fx_t *f = *state;
     customer_result_t res;
-    customer_cmd_t cmd = {NULL, "u1", "F", "L", -1};
+    static const char tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    customer_cmd_t cmd = {NULL, "u1", "F", "L", -1, tp};
     assert_int_equal(customer_app_create(&f->app, &cmd, &res), APP_OK);
     assert_string_equal(res.customer.id, "00000000-0000-4000-8000-000000000001");
     assert_int_equal(res.customer.version, 1);
     assert_int_equal(f->repo.nout, 1);
     assert_string_equal(f->repo.outbox[0].payload, "CREATED:u1:1");
+    assert_string_equal(f->repo.outbox[0].traceparent, tp); /* the request's trace goes with the row */
+    cmd.traceparent = NULL;
     cmd.id = ID;
     assert_int_equal(customer_app_create(&f->app, &cmd, &res), APP_CONFLICT); /* username */
     assert_non_null(strstr(res.detail, "username"));
@@ -50,7 +53,7 @@ static void t_create_invalid(void **state)
 {
     fx_t *f = *state;
     customer_result_t res;
-    customer_cmd_t cmd = {"12345", "u1", "F", "L", -1};
+    customer_cmd_t cmd = {"12345", "u1", "F", "L", -1, NULL};
     assert_int_equal(customer_app_create(&f->app, &cmd, &res), APP_INVALID);
     assert_string_equal(res.violation.field, "customerId");
     cmd.id = "3fa85f64-5717-4562-b3fc-2c963f66afa6-and-much-more";
@@ -69,7 +72,7 @@ static void t_update_delete(void **state)
 {
     fx_t *f = *state;
     customer_result_t res;
-    customer_cmd_t cmd = {ID, "u1", "F", "L", -1};
+    customer_cmd_t cmd = {ID, "u1", "F", "L", -1, NULL};
     assert_int_equal(customer_app_create(&f->app, &cmd, &res), APP_OK);
     cmd.first_name = "F2";
     assert_int_equal(customer_app_update(&f->app, &cmd, &res), APP_OK);

@@ -77,7 +77,7 @@ static const outbox_store_ops_t fs_ops = {.unpublished = fs_unpublished, .save =
 /* A row of customer `key`: its partition is the key's last digit modulo NP (fake_partition). */
 static void fs_add(fstore_t *s, long long id, const char *key)
 {
-    s->rows[s->nrows++] = (outbox_row_t){id, key, strlen(key), NULL, 0, 0};
+    s->rows[s->nrows++] = (outbox_row_t){id, key, strlen(key), NULL, 0, 0, NULL};
 }
 
 /* ---- the fake topic: the tails hold given outbox ids ---- */

@@ -26,6 +26,7 @@ const svc_key_rule_t os_config_keys[] = {
     {"kafka-config.replication-factor", SVC_KEY_RESTART},
     {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
     {"kafka-config.properties.*", SVC_KEY_RESTART},
+    {"tracing.*", SVC_KEY_RESTART},
     {"kafka-consumer-config.*", SVC_KEY_RESTART},
     {"order-service.customer-topic-name", SVC_KEY_RESTART},
     {"order-service.dlq-topic-name", SVC_KEY_RESTART},

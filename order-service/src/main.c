@@ -113,6 +113,8 @@ typedef struct os_main {
     int restart;                         /* os_serve ended for a restart in place */
     int keep_fd;                         /* the listening socket kept for it, or -1 */
     int port;
+    otel_t *otel;      /* the span exporter (tracing.otlp-endpoint), or NULL */
+    trc_sink_t tracer; /* its sink (emit NULL without one: traces only mark log lines) */
 } os_main_t;
 
 /* ---- the configuration while running (svc_live) ---- */
@@ -253,8 +255,8 @@ typedef struct os_workers {
 /* Builds the projection's store and Kafka adapters and the projector on them (not started).
  * 0, or -1 with err. */
 static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, const clog_t *log,
-                               metrics_t *m, os_changes_t *changes, os_workers_t *wk, char *err,
-                               size_t errlen)
+                               metrics_t *m, trc_sink_t tracer, os_changes_t *changes, os_workers_t *wk,
+                               char *err, size_t errlen)
 {
     const os_kconsumer_opts_t ko = {&cfg->kafka,      cfg->topic,         cfg->group_id,
                                     cfg->consumer_kv, cfg->n_consumer_kv, log};
@@ -277,7 +279,8 @@ static int os_projection_build(const os_config_t *cfg, const evcodec_t *codec, c
                                         .codec = codec,
                                         .metrics = m,
                                         .changes = os_changes_port(changes),
-                                        .log = log};
+                                        .log = log,
+                                        .tracer = tracer};
     wk->proj = os_projector_new(&tun, &ports, err, errlen);
     return wk->proj == NULL ? -1 : 0;
 }
@@ -354,11 +357,12 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
                              .max_body = (size_t)cfg->max_body,
                              .log = log,
                              .max_connections = cfg->listen.max_connections,
-                             .tls = cfg->listen.tls};
+                             .tls = cfg->listen.tls,
+                             .tracer = &mp->tracer};
     srv = svc_http_start(&ho, &sh, os_routes, &routes);
     if (srv == NULL)
         goto cleanup;
-    if (os_projection_build(cfg, codec, log, mp->metrics, changes, &wk, err, sizeof err) != 0 ||
+    if (os_projection_build(cfg, codec, log, mp->metrics, mp->tracer, changes, &wk, err, sizeof err) != 0 ||
         os_projector_start(wk.proj) != 0) {
         clog_error(log, "projection: %s", err);
         goto cleanup;
@@ -450,6 +454,12 @@ int main(int argc, char **argv)
         rc = svc_stop_requested(&log) ? 0 : EXIT_DB;
         goto cleanup;
     }
+    if (svc_tracing(cfgc, "order-service", &log, &m.otel, err, sizeof err) != 0) {
+        clog_error(&log, "%s", err);
+        rc = CFGCLI_EXIT_CONFIG;
+        goto cleanup;
+    }
+    m.tracer = otel_sink(m.otel);
     codec = evcodec_new_default(err, sizeof err);
     if (codec == NULL) {
         clog_error(&log, "event codec: %s", err);
@@ -486,6 +496,7 @@ cleanup:
     if (rc == 0 && m.restart)
         rc = svc_live_reexec(m.live, argv, m.keep_fd, NULL, m.port, &log);
     svc_live_free(m.live);
+    otel_free(m.otel); /* sends the spans still queued */
     metrics_free(m.metrics);
     os_config_free(cfg);
     cfgcli_free(cfgc);

@@ -86,6 +86,7 @@ app_rc_t customer_app_create(const customer_app_t *app, const customer_cmd_t *cm
                         &res->violation) != CUSTOMER_OK)
         return app_invalid(res);
     customer_event_of(&ev, CUSTOMER_EV_CREATED, &res->customer, now);
+    ev.traceparent = cmd->traceparent;
     if (app->encoder.ops->encode(app->encoder.self, &ev, &payload, &len) != 0)
         return app_fail(res, APP_ERROR, "could not encode the event", NULL, NULL);
     r = app->repo.ops->insert(app->repo.self, &res->customer, &ev, payload, len);
@@ -145,6 +146,7 @@ app_rc_t customer_app_update(const customer_app_t *app, const customer_cmd_t *cm
                             &res->violation) != CUSTOMER_OK)
             return app_invalid(res);
         customer_event_of(&ev, CUSTOMER_EV_UPDATED, &res->customer, now);
+        ev.traceparent = cmd->traceparent;
         if (app->encoder.ops->encode(app->encoder.self, &ev, &payload, &len) != 0)
             return app_fail(res, APP_ERROR, "could not encode the event", NULL, NULL);
         r = app->repo.ops->update(app->repo.self, &res->customer, expected, &ev, payload, len);
@@ -182,6 +184,7 @@ app_rc_t customer_app_delete(const customer_app_t *app, const customer_cmd_t *cm
             return cur;
         res->customer.version = expected + 1;
         customer_event_of(&ev, CUSTOMER_EV_DELETED, &res->customer, app_now(app));
+        ev.traceparent = cmd->traceparent;
         r = app->repo.ops->remove(app->repo.self, id, expected, &ev);
         if (r == REPO_OK) {
             res->rc = APP_OK;

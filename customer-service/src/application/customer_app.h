@@ -94,7 +94,8 @@ typedef struct customer_cmd {
     const char *username;
     const char *first_name;
     const char *last_name;
-    int64_t if_match; /* expected current version, or -1 for "any" */
+    int64_t if_match;        /* expected current version, or -1 for "any" */
+    const char *traceparent; /* W3C trace context of the request (NULL: none), stored with the outbox row */
 } customer_cmd_t;
 
 typedef struct customer_result {

@@ -24,7 +24,8 @@ typedef struct outbox_row {
     size_t key_len;
     const void *payload; /* framed Avro; NULL for a tombstone (and in unpublished()) */
     size_t len;
-    long long occurred_ms; /* the change's commit time, ms since the epoch */
+    long long occurred_ms;   /* the change's commit time, ms since the epoch */
+    const char *traceparent; /* the writing request's W3C trace context; NULL: none (nor in unpublished()) */
 } outbox_row_t;
 
 /* A run of ids [lo, hi] not on the topic (yet). */

@@ -11,21 +11,21 @@ static const char SQL_INSERT[] =
     "WITH c AS (INSERT INTO customer.customers (id, username, first_name, last_name, version,"
     " created_at, updated_at) VALUES ($1::uuid, $2, $3, $4, $5::bigint,"
     " to_timestamp($6::float8 / 1000), to_timestamp($6::float8 / 1000)) RETURNING id)"
-    " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at)"
-    " SELECT id, $5::bigint, 'CREATED', $7::bytea, to_timestamp($6::float8 / 1000) FROM c";
+    " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at, traceparent)"
+    " SELECT id, $5::bigint, 'CREATED', $7::bytea, to_timestamp($6::float8 / 1000), $8::text FROM c";
 
 static const char SQL_UPDATE[] =
     "WITH c AS (UPDATE customer.customers SET username = $2, first_name = $3, last_name = $4,"
     " version = $5::bigint, updated_at = to_timestamp($6::float8 / 1000)"
     " WHERE id = $1::uuid AND version = $8::bigint RETURNING id)"
-    " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at)"
-    " SELECT id, $5::bigint, 'UPDATED', $7::bytea, to_timestamp($6::float8 / 1000) FROM c";
+    " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at, traceparent)"
+    " SELECT id, $5::bigint, 'UPDATED', $7::bytea, to_timestamp($6::float8 / 1000), $9::text FROM c";
 
 static const char SQL_DELETE[] =
     "WITH c AS (DELETE FROM customer.customers WHERE id = $1::uuid AND version = $2::bigint"
     " RETURNING id)"
-    " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at)"
-    " SELECT id, $3::bigint, 'DELETED', NULL, to_timestamp($4::float8 / 1000) FROM c";
+    " INSERT INTO customer.outbox (aggregate_id, version, event_type, payload, occurred_at, traceparent)"
+    " SELECT id, $3::bigint, 'DELETED', NULL, to_timestamp($4::float8 / 1000), $5::text FROM c";
 
 static const char SQL_FIND[] = "SELECT id::text, username, first_name, last_name, version,"
                                " (extract(epoch FROM created_at) * 1000)::bigint,"
@@ -98,11 +98,11 @@ static repo_rc_t pg_insert(void *self, const customer_t *cu, const customer_even
     int rows = 0;
     snprintf(ver, sizeof ver, "%lld", (long long)cu->version);
     snprintf(ts, sizeof ts, "%lld", (long long)ev->occurred_at_ms);
-    const char *vals[7] = {cu->id, cu->username, cu->first_name,       cu->last_name,
-                           ver,    ts,           (const char *)payload};
-    const int lens[7] = {0, 0, 0, 0, 0, 0, (int)len};
-    const int fmts[7] = {0, 0, 0, 0, 0, 0, 1};
-    repo_rc_t rc = pgrepo_run(self, "cs_insert", SQL_INSERT, 7, vals, lens, fmts, &rows, NULL);
+    const char *vals[8] = {cu->id, cu->username, cu->first_name,        cu->last_name,
+                           ver,    ts,           (const char *)payload, ev->traceparent};
+    const int lens[8] = {0, 0, 0, 0, 0, 0, (int)len, 0};
+    const int fmts[8] = {0, 0, 0, 0, 0, 0, 1, 0};
+    repo_rc_t rc = pgrepo_run(self, "cs_insert", SQL_INSERT, 8, vals, lens, fmts, &rows, NULL);
     if (rc == REPO_OK && rows != 1)
         rc = REPO_ERROR;
     return rc;
@@ -116,11 +116,12 @@ static repo_rc_t pg_update(void *self, const customer_t *cu, int64_t expected, c
     snprintf(ver, sizeof ver, "%lld", (long long)cu->version);
     snprintf(ts, sizeof ts, "%lld", (long long)ev->occurred_at_ms);
     snprintf(exp, sizeof exp, "%lld", (long long)expected);
-    const char *vals[8] = {cu->id, cu->username, cu->first_name,        cu->last_name,
-                           ver,    ts,           (const char *)payload, exp};
-    const int lens[8] = {0, 0, 0, 0, 0, 0, (int)len, 0};
-    const int fmts[8] = {0, 0, 0, 0, 0, 0, 1, 0};
-    repo_rc_t rc = pgrepo_run(self, "cs_update", SQL_UPDATE, 8, vals, lens, fmts, &rows, NULL);
+    const char *vals[9] = {
+        cu->id, cu->username,   cu->first_name, cu->last_name, ver, ts, (const char *)payload,
+        exp,    ev->traceparent};
+    const int lens[9] = {0, 0, 0, 0, 0, 0, (int)len, 0, 0};
+    const int fmts[9] = {0, 0, 0, 0, 0, 0, 1, 0, 0};
+    repo_rc_t rc = pgrepo_run(self, "cs_update", SQL_UPDATE, 9, vals, lens, fmts, &rows, NULL);
     if (rc == REPO_OK && rows != 1)
         rc = REPO_CONFLICT; /* not found or another version: the caller re-reads */
     return rc;
@@ -133,8 +134,8 @@ static repo_rc_t pg_remove(void *self, const char *id, int64_t expected, const c
     snprintf(exp, sizeof exp, "%lld", (long long)expected);
     snprintf(ver, sizeof ver, "%lld", (long long)ev->customer.version);
     snprintf(ts, sizeof ts, "%lld", (long long)ev->occurred_at_ms);
-    const char *vals[4] = {id, exp, ver, ts};
-    repo_rc_t rc = pgrepo_run(self, "cs_delete", SQL_DELETE, 4, vals, NULL, NULL, &rows, NULL);
+    const char *vals[5] = {id, exp, ver, ts, ev->traceparent};
+    repo_rc_t rc = pgrepo_run(self, "cs_delete", SQL_DELETE, 5, vals, NULL, NULL, &rows, NULL);
     if (rc == REPO_OK && rows != 1)
         rc = REPO_CONFLICT;
     return rc;

@@ -15,9 +15,10 @@
 /* The rows past the position (in its gaps or above its top) in id order, and the oldest
  * running transaction of the same snapshot (one row with NULL id when there are none). */
 static const char SQL_FETCH[] =
-    "SELECT h.xmin, o.id, o.aggregate_id::text, o.payload, (extract(epoch FROM o.occurred_at) * 1000)::int8"
+    "SELECT h.xmin, o.id, o.aggregate_id::text, o.payload, (extract(epoch FROM o.occurred_at) * 1000)::int8,"
+    " o.traceparent"
     " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xmin) h"
-    " LEFT JOIN LATERAL (SELECT id, aggregate_id, payload, occurred_at FROM customer.outbox"
+    " LEFT JOIN LATERAL (SELECT id, aggregate_id, payload, occurred_at, traceparent FROM customer.outbox"
     " WHERE id > $1::int8 AND (id > $2::int8 OR $3::int8multirange @> id) ORDER BY id LIMIT $4::int) o ON "
     "true"
     " ORDER BY o.id";
@@ -358,7 +359,8 @@ static int ops_fetch(void *self, const outbox_pos_t *pos, int limit, const outbo
                                     (size_t)PQgetlength(s->res, i, 2),
                                     null ? NULL : PQgetvalue(s->res, i, 3),
                                     null ? 0 : (size_t)PQgetlength(s->res, i, 3),
-                                    be64(PQgetvalue(s->res, i, 4))};
+                                    be64(PQgetvalue(s->res, i, 4)),
+                                    PQgetisnull(s->res, i, 5) ? NULL : PQgetvalue(s->res, i, 5)};
     }
     *rows = s->rows;
     return n;
@@ -444,7 +446,8 @@ static int ops_unpublished(void *self, const outbox_pos_t *pos, const outbox_row
                                     (size_t)PQgetlength(s->res, i, 1),
                                     NULL,
                                     0,
-                                    0};
+                                    0,
+                                    NULL};
     *rows = s->rows;
     return n;
 }

@@ -99,6 +99,7 @@ void customer_event_of(customer_event_t *ev, customer_event_type_t type, const c
     ev->type = type;
     ev->customer = *c;
     ev->occurred_at_ms = now_ms;
+    ev->traceparent = NULL;
 }
 
 const char *customer_event_type_name(customer_event_type_t t)

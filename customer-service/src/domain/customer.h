@@ -59,6 +59,8 @@ typedef struct customer_event {
     customer_event_type_t type;
     customer_t customer;
     int64_t occurred_at_ms;
+    const char *traceparent; /* the W3C trace context of the command that caused it, kept with the
+                                event's outbox row and carried to its record; NULL: none (borrowed) */
 } customer_event_t;
 
 /* Checks one name field; returns CUSTOMER_OK or the rule broken (fills v when not NULL). */

@@ -2,6 +2,7 @@
  * customer_http.h). Handlers run on httpd's loop threads and call the application layer
  * synchronously. */
 #include "http/customer_http.h"
+#include "trc.h"
 #include "uuidtext.h"
 
 #include <stdio.h>
@@ -34,6 +35,17 @@ static int cs_problem(h2o_req_t *req, int status, const char *field, const char 
     httpd_send(req, status, "application/problem+json", s, strlen(s));
     free(s);
     return 0;
+}
+
+/* The current request's trace context (its SERVER span: httpd) as a traceparent in buf, or
+ * NULL when the request is not traced. */
+static const char *cs_traceparent(char buf[TRC_TRACEPARENT_LEN + 1])
+{
+    const trc_ctx_t *c = trc_current();
+    if (c == NULL)
+        return NULL;
+    trc_format(c, buf);
+    return buf;
 }
 
 static void cs_iso8601(int64_t ms, char out[40])
@@ -158,7 +170,8 @@ static int cs_write_reply(h2o_req_t *req, int status, const customer_t *c, const
 
 static int cs_create(customer_http_t *h, h2o_req_t *req)
 {
-    customer_cmd_t cmd = {NULL, NULL, NULL, NULL, -1};
+    char tp[TRC_TRACEPARENT_LEN + 1];
+    customer_cmd_t cmd = {NULL, NULL, NULL, NULL, -1, cs_traceparent(tp)};
     customer_result_t res;
     json_t *b = cs_body(req);
     char loc[64];
@@ -184,7 +197,8 @@ cleanup:
 
 static int cs_update(customer_http_t *h, h2o_req_t *req, const char *id)
 {
-    customer_cmd_t cmd = {id, NULL, NULL, NULL, -1};
+    char tp[TRC_TRACEPARENT_LEN + 1];
+    customer_cmd_t cmd = {id, NULL, NULL, NULL, -1, cs_traceparent(tp)};
     customer_result_t res;
     const char *bid = NULL;
     json_t *b = NULL;
@@ -212,7 +226,8 @@ cleanup:
 
 static int cs_delete(customer_http_t *h, h2o_req_t *req, const char *id)
 {
-    customer_cmd_t cmd = {id, NULL, NULL, NULL, -1};
+    char tp[TRC_TRACEPARENT_LEN + 1];
+    customer_cmd_t cmd = {id, NULL, NULL, NULL, -1, cs_traceparent(tp)};
     customer_result_t res;
     if (cs_if_match(req, &cmd.if_match) != 0)
         return 0;

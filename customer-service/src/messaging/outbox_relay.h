@@ -44,12 +44,14 @@
 #include "application/outbox_store.h"
 #include "clog.h"
 #include "kfk.h"
+#include "trc.h"
 #include "metrics.h"
 
 /* The relay's settings: a plain struct. */
 typedef struct outbox_relay_opts {
     const char *topic;         /* borrowed */
     const kfk_client_t *kafka; /* borrowed: the shared client settings, for the takeover scan's consumer */
+    trc_sink_t tracer;         /* where the PRODUCER spans of traced rows go (emit NULL: none) */
     int batch_size;            /* rows per round; default 500 */
     int sweep_ms;              /* poll even without NOTIFY; default 1000 */
     int lock_poll_ms;          /* standby: how often to try the lock; default 1000 */

@@ -70,21 +70,51 @@ void relay_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-/* Produces `row` into slot s. Returns librdkafka's result (QUEUE_FULL handled). */
+/* Produces `row` into slot s. Returns librdkafka's result (QUEUE_FULL handled). A row written
+ * by a traced request continues its trace: a PRODUCER span "<topic> publish" (a child of the
+ * stored traceparent) whose context the record carries in its `traceparent` header. */
 static rd_kafka_resp_err_t relay_produce(outbox_relay_t *r, const outbox_row_t *row, relay_slot_t *s)
 {
-    char idtxt[24];
+    char idtxt[24], tp[TRC_TRACEPARENT_LEN + 1], name[64];
     rd_kafka_resp_err_t e;
+    trc_ctx_t parent;
+    trc_span_t span;
+    int traced =
+        row->traceparent != NULL && trc_parse(row->traceparent, strlen(row->traceparent), &parent) == 0;
     snprintf(idtxt, sizeof idtxt, "%lld", s->id);
+    if (traced) {
+        snprintf(name, sizeof name, "%s publish", r->o.topic);
+        trc_span_start(&span, name, TRC_PRODUCER, &parent);
+        trc_span_attr(&span, "messaging.system", "kafka");
+        trc_span_attr(&span, "messaging.destination.name", r->o.topic);
+        trc_span_attr(&span, "messaging.kafka.message.key", row->key);
+        trc_span_attr(&span, "outbox.id", idtxt);
+        trc_format(&span.ctx, tp);
+        trc_set_current(&span.ctx);
+    }
     for (;;) {
-        e = rd_kafka_producev(
-            r->rk, RD_KAFKA_V_TOPIC(r->o.topic), RD_KAFKA_V_KEY(row->key, row->key_len),
-            RD_KAFKA_V_VALUE((void *)row->payload, row->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER(RELAY_HEADER, idtxt, -1), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, RELAY_HEADER, -1, idtxt, -1);
+        if (traced)
+            rd_kafka_header_add(h, "traceparent", -1, tp, -1);
+        e = rd_kafka_producev(r->rk, RD_KAFKA_V_TOPIC(r->o.topic), RD_KAFKA_V_KEY(row->key, row->key_len),
+                              RD_KAFKA_V_VALUE((void *)row->payload, row->len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                              RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_headers_destroy(h); /* librdkafka took them only on success */
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            return e;
+            break;
         rd_kafka_poll(r->rk, 50);
     }
+    if (traced) {
+        clog_debug(r->log, "outbox row %lld of %s handed to the producer: %s", s->id, row->key,
+                   rd_kafka_err2str(e));
+        span.error = e != RD_KAFKA_RESP_ERR_NO_ERROR;
+        trc_span_end(&span, &r->o.tracer);
+        trc_set_current(NULL);
+    }
+    return e;
 }
 
 int relay_pos_load(outbox_relay_t *r)

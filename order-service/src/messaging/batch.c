@@ -1,6 +1,8 @@
 /* batch.c — decoding a polled batch into projection events and poison. See batch.h. */
 #include "messaging/batch.h"
 
+#include "trc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,8 @@ int os_batch_add(os_batch_t *b, os_msg_t *m)
         b->release(b->release_self, m);
         return -1;
     }
+    if (b->n == 0)
+        b->start_ns = trc_now_ns();
     b->msgs[b->n++] = *m;
     size_t i;
     for (i = 0; i < b->noffs; i++)

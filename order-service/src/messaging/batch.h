@@ -31,6 +31,7 @@ typedef struct os_batch {
     size_t npoison;
     os_offset_t *offs; /* next offset per partition seen */
     size_t noffs;
+    int64_t start_ns; /* when its first message was added (since the epoch): its spans start there */
 } os_batch_t;
 
 /* An empty batch whose messages go back through release(self, m). */

@@ -12,6 +12,8 @@
 
 #include "application/ports.h"
 
+#include "trc.h"
+
 /* A partition with no stored offset starts here (librdkafka's RD_KAFKA_OFFSET_BEGINNING). */
 #define OS_OFFSET_BEGINNING (-2)
 
@@ -27,7 +29,8 @@ typedef struct os_msg {
     size_t key_len;
     const void *value; /* NULL or len 0: a tombstone */
     size_t len;
-    void *handle; /* the consumer's own (e.g. the rd_kafka_message_t) */
+    void *handle;                              /* the consumer's own (e.g. the rd_kafka_message_t) */
+    char traceparent[TRC_TRACEPARENT_LEN + 1]; /* the record's `traceparent` header; "" when none */
 } os_msg_t;
 
 /* Told about rebalances, which happen inside poll() and close() on the caller's thread. */

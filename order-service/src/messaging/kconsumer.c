@@ -39,6 +39,16 @@ void os_kmsg_wrap(rd_kafka_message_t *m, os_msg_t *out)
     out->key_len = m->key_len;
     out->value = m->payload;
     out->len = m->len;
+    rd_kafka_headers_t *h = NULL;
+    const void *v = NULL;
+    size_t vl = 0;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(h, "traceparent", &v, &vl) == RD_KAFKA_RESP_ERR_NO_ERROR && v != NULL &&
+        vl == TRC_TRACEPARENT_LEN) {
+        memcpy(out->traceparent, v, vl);
+        out->traceparent[vl] = '\0';
+    }
 }
 
 void os_kmsg_release(void *self, os_msg_t *m)

@@ -66,6 +66,7 @@ typedef struct os_projector_ports {
     metrics_t *metrics;        /* may be NULL */
     os_changes_port_t changes; /* bumped after each commit (bump may be NULL) */
     const clog_t *log;
+    trc_sink_t tracer; /* where the CONSUMER spans of traced records go (emit NULL: none) */
 } os_projector_ports_t;
 
 typedef struct os_projector os_projector_t;

@@ -5,7 +5,8 @@
  * of the loop include it to drive os_projector_step with fakes. Calls run one way only
  * (scripts/check-layout.sh checks it): projector.c → projector_loop.c → projector_dlq.c, and
  * projector.c, projector_loop.c → projector_ctl.c (the operator's commands: pause, resume, a
- * move of the stored position; the callers' side and their execution between batches).
+ * move of the stored position; the callers' side and their execution between batches), and
+ * projector_loop.c → projector_trace.c (the spans of a committed batch).
  */
 #ifndef OS_PROJECTOR_INT_H
 #define OS_PROJECTOR_INT_H
@@ -126,5 +127,10 @@ int os_dlq_position_moved(os_projector_t *p);
  * database up) is dead-lettered and its offset stored. Returns 0 when the whole batch is
  * settled, -1 when the database went away (retry later). `st` accumulates. */
 int os_dlq_apply_one_by_one(os_projector_t *p, const os_batch_t *b, os_proj_stats_t *st);
+
+/* After a commit: for each record of `b` that carries a traceparent, a CONSUMER span
+ * "<topic> process" (its child) from the batch's first poll to now — the read model holds the
+ * event — to p->w.tracer, and a debug line in that trace (projector_trace.c). */
+void os_trace_batch(os_projector_t *p, const os_batch_t *b);
 
 #endif

@@ -267,6 +267,7 @@ static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_pro
     os_pos_committed(p, b->offs, b->noffs);
     if (p->w.changes.bump)
         p->w.changes.bump(p->w.changes.self);
+    os_trace_batch(p, b);
 }
 
 /* Polls up to batch_max messages: waits poll_ms for the first, then takes what is
