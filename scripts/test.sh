@@ -21,6 +21,9 @@ relbuild=${CQ_REL_BUILD_DIR:-$root/build-rel}
 # The test cluster's Kubernetes binaries (ctest k8s_helm), before ctest so that their build
 # time shows: cached by scripts/k8s/build.sh, about 10 minutes on 2 cores when cold.
 "$root/scripts/k8s/build.sh" >/dev/null || echo "test.sh: the k8s binaries did not build: k8s_helm will fail" >&2
+# The OpenTelemetry Collector of it_tracing (scripts/otelcol.sh, Go module proxy, cached), here
+# too so that its build time shows instead of counting against the test's timeout.
+"$root/scripts/otelcol.sh" >/dev/null || echo "test.sh: the collector did not build: it_tracing will fail" >&2
 # The programs as scripts/up.sh builds them, warnings as errors.
 cmake -S "$root" -B "$relbuild" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCQ_WERROR=ON >/dev/null
 cmake --build "$relbuild" --target config-server customer-service order-service

@@ -120,8 +120,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         trc_set_current(&span.ctx);
     }
     int hrc = best->fn(best->ctx, req);
-    if (hrc == HTTPD_LATER && req->res.status == 0)
-        return 0; /* held: the handler answers later */
+    if (hrc == HTTPD_LATER && req->res.status == 0) {
+        if (s->o.tracer != NULL)
+            trc_set_current(NULL); /* a held request's span is not exported */
+        return 0;                  /* held: the handler answers later */
+    }
     if (hrc != 0 && req->res.status == 0)
         httpd_send_problem(req, 500, "Internal Server Error", "the request could not be handled");
     else if (req->res.status == 0)

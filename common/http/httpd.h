@@ -117,7 +117,8 @@ typedef struct httpd_opts {
                                  continues the request's W3C traceparent (or starts a trace); it is
                                  the loop thread's current span while the handler runs (trc_current:
                                  the handler reads it, every log line carries it) and goes to the
-                                 sink (emit may be NULL: logs only) when the handler returned */
+                                 sink (emit may be NULL: logs only) when the handler returned;
+                                 a request held for later (HTTPD_LATER) exports no span */
 } httpd_opts_t;
 
 /* Creates a server (not yet listening). `opts` is copied (its strings are borrowed and

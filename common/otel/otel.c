@@ -133,13 +133,18 @@ static void *otel_main(void *arg)
             x->head = (x->head + 1) % x->o.queue_max;
             x->count--;
         }
-        int stopping = x->stop && x->count == 0;
+        int stopping = x->stop && x->count == 0, failed = 0;
         pthread_mutex_unlock(&x->mu);
         if (n > 0 && c != NULL)
-            otel_post(x, c, batch, n);
+            failed = otel_post(x, c, batch, n) != 0;
         else if (n > 0)
             atomic_fetch_add(&x->dropped, (unsigned long long)n);
         pthread_mutex_lock(&x->mu);
+        if (x->stop && failed) { /* stopping with the collector away: one timeout, not one per batch */
+            atomic_fetch_add(&x->dropped, (unsigned long long)x->count);
+            x->count = 0;
+            break;
+        }
         if (stopping || (x->stop && (c == NULL || batch == NULL)))
             break;
     }

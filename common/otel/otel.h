@@ -4,7 +4,8 @@
  * exporter posts them in batches to <endpoint>/v1/traces as one ExportTraceServiceRequest
  * (resource attribute service.name), every interval_ms or as soon as batch_max are waiting.
  * A collector that is down or slow costs lost spans (logged once per outage), never a
- * request. otel_free sends what is queued (bounded by timeout_ms) and stops the thread.
+ * request. otel_free sends what is queued and stops the thread; a request that fails while
+ * stopping drops the rest, so a collector that is away delays it by one timeout_ms at most.
  */
 #ifndef CQ_OTEL_H
 #define CQ_OTEL_H
