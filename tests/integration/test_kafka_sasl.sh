@@ -17,9 +17,10 @@
 # the clear start-up error "Kafka authentication failed" (with the right password), and runs
 # the flow over SASL_SSL with PLAIN.
 #   - the CQRS flow: customers created on customer-service reach order-service's read model
-#   - a relay hand-over: the leader killed -9, its last 3 rows unmarked (as if it died
-#     between the broker's ack and its mark), a new replica takes over: its takeover consumer
-#     reads the partitions' tails over SASL_SSL and marks the 3 rows, none is sent twice
+#   - a relay hand-over: the leader killed -9, the relay's stored position moved back by 3
+#     rows (as if it died between the broker's ack and storing its position), a new replica
+#     takes over: its takeover consumer reads the partitions' tails over SASL_SSL and finds the
+#     3 rows there, none is sent twice
 #   - a dead-letter write: a poison record on the topic is written to the DLQ topic
 #   - a wrong password: each service exits 78 within seconds, its log saying "Kafka
 #     authentication failed"; a CA that did not sign the broker: "Kafka TLS handshake failed"
