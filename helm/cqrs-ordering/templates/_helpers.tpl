@@ -125,6 +125,99 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.postgresql.enabled }}disable{{ else }}{{ .Values.externalDatabase.sslmode }}{{ end }}
 {{- end }}
 
+{{/*
+The services' env for a secured external Kafka: librdkafka's security properties as env
+overrides of kafka-config.properties.* (KAFKA_CONFIG_PROPERTIES_*, which the services read even
+when config-repo does not list the key: config-repo/README.md "Env overrides"). The SASL
+password (and user name) come from a Secret, so nothing secret is in the config-repo ConfigMap.
+Empty when externalKafka sets none of it. Rendered as a list of EnvVars.
+*/}}
+{{- define "cqrs-ordering.kafkaSecurityEnv" -}}
+{{- $k := .Values.externalKafka }}
+{{- $proto := $k.securityProtocol | default "" }}
+{{- $sasl := $k.sasl | default dict }}
+{{- $ssl := $k.ssl | default dict }}
+{{- $any := or $proto $sasl.mechanism $sasl.existingSecret $sasl.username $ssl.caFile $ssl.certFile $ssl.keyFile }}
+{{- if and $any .Values.kafka.enabled }}
+{{- fail "externalKafka.securityProtocol / .sasl / .ssl apply to an external Kafka (kafka.enabled=false); the bundled broker speaks PLAINTEXT" }}
+{{- end }}
+{{- if $proto }}
+- name: KAFKA_CONFIG_PROPERTIES_SECURITY_PROTOCOL
+  value: {{ $proto | quote }}
+{{- end }}
+{{- if hasPrefix "SASL_" $proto }}
+{{- $secret := required (printf "externalKafka.sasl.existingSecret (the Secret with the SASL password) is required with securityProtocol %s" $proto) $sasl.existingSecret }}
+- name: KAFKA_CONFIG_PROPERTIES_SASL_MECHANISMS
+  value: {{ required (printf "externalKafka.sasl.mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) is required with securityProtocol %s" $proto) $sasl.mechanism | quote }}
+{{- if $sasl.username }}
+- name: KAFKA_CONFIG_PROPERTIES_SASL_USERNAME
+  value: {{ $sasl.username | quote }}
+{{- else }}
+- name: KAFKA_CONFIG_PROPERTIES_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ required "externalKafka.sasl.usernameKey (or externalKafka.sasl.username) is required with SASL" $sasl.usernameKey }}
+{{- end }}
+- name: KAFKA_CONFIG_PROPERTIES_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $sasl.passwordKey }}
+{{- else if or $sasl.mechanism $sasl.existingSecret $sasl.username }}
+{{- fail "externalKafka.sasl.* needs externalKafka.securityProtocol SASL_SSL (or SASL_PLAINTEXT)" }}
+{{- end }}
+{{- if or $ssl.caFile $ssl.certFile $ssl.keyFile }}
+{{- if not (has $proto (list "SSL" "SASL_SSL")) }}
+{{- fail "externalKafka.ssl.* needs externalKafka.securityProtocol SSL or SASL_SSL" }}
+{{- end }}
+{{- if ne (empty $ssl.certFile) (empty $ssl.keyFile) }}
+{{- fail "externalKafka.ssl.certFile and externalKafka.ssl.keyFile go together (a client certificate and its key)" }}
+{{- end }}
+{{- end }}
+{{- with $ssl.caFile }}
+- name: KAFKA_CONFIG_PROPERTIES_SSL_CA_LOCATION
+  value: {{ . | quote }}
+{{- end }}
+{{- with $ssl.certFile }}
+- name: KAFKA_CONFIG_PROPERTIES_SSL_CERTIFICATE_LOCATION
+  value: {{ . | quote }}
+{{- end }}
+{{- with $ssl.keyFile }}
+- name: KAFKA_CONFIG_PROPERTIES_SSL_KEY_LOCATION
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The services' env for PostgreSQL's TLS files (externalDatabase.sslrootcert / sslcert / sslkey):
+env overrides of datasource.sslrootcert / .sslcert / .sslkey (DATASOURCE_SSL*), paths of files
+that services.*.extraVolumeMounts mount. Empty when none is set. A list of EnvVars.
+*/}}
+{{- define "cqrs-ordering.dbTlsEnv" -}}
+{{- $d := .Values.externalDatabase }}
+{{- if or $d.sslrootcert $d.sslcert $d.sslkey }}
+{{- if .Values.postgresql.enabled }}
+{{- fail "externalDatabase.sslrootcert / sslcert / sslkey apply to an external PostgreSQL (postgresql.enabled=false); the bundled server runs without TLS" }}
+{{- end }}
+{{- if ne (empty $d.sslcert) (empty $d.sslkey) }}
+{{- fail "externalDatabase.sslcert and externalDatabase.sslkey go together (a client certificate and its key)" }}
+{{- end }}
+{{- end }}
+{{- with $d.sslrootcert }}
+- name: DATASOURCE_SSLROOTCERT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $d.sslcert }}
+- name: DATASOURCE_SSLCERT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $d.sslkey }}
+- name: DATASOURCE_SSLKEY
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
 {{/* Secret (name and key) that holds the database password. */}}
 {{- define "cqrs-ordering.dbSecretName" -}}
 {{- if .Values.postgresql.enabled }}
