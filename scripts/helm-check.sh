@@ -7,7 +7,8 @@
 #  3. `helm template` with the default values (bundled Kafka/PostgreSQL StatefulSets), with
 #     ci/external-values.yaml and ci/external-password-values.yaml (external Kafka/PostgreSQL)
 #     ci/git-values.yaml (config-server on a git repository), ci/tls-values.yaml (TLS from a
-#     Secret, client certificates required) and ci/certmanager-values.yaml (cert-manager);
+#     Secret, client certificates required), ci/certmanager-values.yaml (cert-manager) and
+#     ci/secured-values.yaml (SASL_SSL Kafka, verify-full PostgreSQL, extra volumes);
 #  4. validates every rendered manifest with `kubeconform -strict` against the Kubernetes JSON
 #     schemas vendored in helm/schemas/ (no schema download; a kind without a schema fails);
 #  5. checks the chart's wiring: every config-repo/ file is in the ConfigMap, the test hook's
@@ -17,6 +18,9 @@
 #     secure by default: config-server auth on with the credentials, the /monitor secret and
 #     the admin token from the generated Secret, NetworkPolicies (ingress and egress) for every
 #     pod kind; TLS: HTTPS URLs and probes, the certificate files, mTLS;
+#     secured Kafka/PostgreSQL: the SASL credentials from their Secret as env overrides of
+#     kafka-config.properties.* (nothing in the ConfigMap), the CA/client-certificate paths,
+#     extraVolumes/extraVolumeMounts/extraEnv in the Deployment they belong to;
 #  6. negative checks: values.schema.json rejects bad values, kubeconform rejects a broken
 #     manifest, the chart refuses external mode without addresses.
 #
@@ -136,6 +140,7 @@ render default
 render external -f "$chart/ci/external-values.yaml"
 render external-password -f "$chart/ci/external-password-values.yaml"
 render tls -f "$chart/ci/tls-values.yaml"
+render secured -f "$chart/ci/secured-values.yaml"
 
 # --- 3. wiring -------------------------------------------------------------------------------
 d="$out/default.yaml"
@@ -330,6 +335,54 @@ else
   fail "default config-repo wiring"
 fi
 
+# --- 3d. secured Kafka and PostgreSQL, extra volumes (issue 21) ------------------------------
+s="$out/secured.yaml"
+if [ -s "$s" ]; then
+  # deploy NAME FILE: that Deployment's text
+  deploy() { awk -v n="$1" 'BEGIN{RS="---\n"} /kind: Deployment/ && index($0, "name: cq-cqrs-ordering-" n "\n")' "$2"; }
+  ok=1
+  for c in customer-service order-service; do
+    dep=$(deploy "$c" "$s")
+    for want in 'name: KAFKA_CONFIG_PROPERTIES_SECURITY_PROTOCOL' 'value: "SASL_SSL"' \
+                'name: KAFKA_CONFIG_PROPERTIES_SASL_MECHANISMS' 'value: "SCRAM-SHA-512"' \
+                'name: KAFKA_CONFIG_PROPERTIES_SSL_CA_LOCATION' 'value: "/etc/cqrs-ordering/kafka-ca/ca.crt"' \
+                'name: DATASOURCE_SSLROOTCERT' 'value: "/etc/cqrs-ordering/pg-tls/ca.crt"' \
+                'name: DATASOURCE_SSLCERT' 'name: DATASOURCE_SSLKEY' 'value: "verify-full"' \
+                'mountPath: /etc/cqrs-ordering/kafka-ca' 'mountPath: /etc/cqrs-ordering/pg-tls' \
+                'name: kafka-ca-bundle' 'secretName: cqrs-pg-client'; do
+      grep -qF -- "$want" <<<"$dep" || { fail "secured: $c lacks '$want'"; ok=0; }
+    done
+    for k in username password; do
+      grep -A4 "name: KAFKA_CONFIG_PROPERTIES_SASL_${k^^}\$" <<<"$dep" | tr -d ' \n' |
+        grep -q "valueFrom:secretKeyRef:name:cqrs-kafka-saslkey:$k" || { fail "secured: $c's SASL $k not from the Secret"; ok=0; }
+    done
+  done
+  cs=$(deploy config-server "$s")
+  grep -q 'mountPath: /etc/cqrs-ordering/extra-ca$' <<<"$cs" && grep -q 'name: extra-ca-bundle$' <<<"$cs" &&
+    ! grep -q 'KAFKA_CONFIG_PROPERTIES' <<<"$cs" || { fail "secured: config-server's extra volume / no Kafka env"; ok=0; }
+  grep -q 'name: LOG_LEVEL$' <<<"$(deploy order-service "$s")" && ! grep -q 'name: LOG_LEVEL$' <<<"$(deploy customer-service "$s")" &&
+    ! grep -q 'extra-ca' <<<"$(deploy order-service "$s")" || { fail "secured: extraEnv / extraVolumes leak between programs"; ok=0; }
+  cm=$(sed -n '/name: cq-cqrs-ordering-config-repo$/,/^---/p' "$s")
+  ! grep -qi 'sasl\|security.protocol' <<<"$cm" || { fail "secured: Kafka security settings in the config-repo ConfigMap"; ok=0; }
+  [ "$ok" = 1 ] && pass "secured (ci/secured-values.yaml): SASL_SSL + SCRAM, the SASL user and password from their Secret as kafka-config.properties.* env overrides (none in the ConfigMap), Kafka CA and PostgreSQL CA/client certificate paths, each program's extraVolumes/extraVolumeMounts/extraEnv in its own Deployment"
+  if helm template cq "$chart" --kube-version "$KUBE_VERSION" -f "$chart/ci/secured-values.yaml" \
+      --set externalKafka.sasl.username=cqrs-user --set externalKafka.securityProtocol=SASL_PLAINTEXT \
+      --set externalKafka.sasl.mechanism=PLAIN --set externalKafka.ssl.caFile= 2>/dev/null |
+      awk 'BEGIN{RS="---\n"} /kind: Deployment/ && /name: cq-cqrs-ordering-order-service\n/' >"$out/secured-user.yaml" &&
+     grep -A1 'name: KAFKA_CONFIG_PROPERTIES_SASL_USERNAME$' "$out/secured-user.yaml" | grep -q 'value: "cqrs-user"' &&
+     grep -A1 'name: KAFKA_CONFIG_PROPERTIES_SASL_MECHANISMS$' "$out/secured-user.yaml" | grep -q 'value: "PLAIN"' &&
+     ! grep -q 'SSL_CA_LOCATION' "$out/secured-user.yaml"; then
+    pass "secured: externalKafka.sasl.username as a value (a Strimzi KafkaUser's Secret holds only the password), SASL_PLAINTEXT without a CA"
+  else
+    fail "secured: externalKafka.sasl.username / SASL_PLAINTEXT variant"
+  fi
+fi
+if ! grep -q 'KAFKA_CONFIG_PROPERTIES\|DATASOURCE_SSL' "$out/default.yaml" "$out/external.yaml"; then
+  pass "without externalKafka/externalDatabase security values no Kafka security or DB TLS env is rendered"
+else
+  fail "Kafka security / DB TLS env rendered without being asked for"
+fi
+
 # --- 4. negative checks ----------------------------------------------------------------------
 reject() { # reject LABEL EXPECTED-TEXT [helm args...]: helm template must fail with that text
   local label=$1 want=$2; shift 2
@@ -357,6 +410,29 @@ reject "schema: a Kafka setting that is not KAFKA_*" "does not match" --set kafk
 reject "schema: tls.clientAuth maybe" "must be one of" --set tls.clientAuth=maybe
 reject "template: cert-manager without an issuer" "issuerRef.name" --set tls.enabled=true --set tls.certManager.enabled=true
 reject "schema: unknown auth key" "additional properties" --set auth.clientUser=x
+ext=(--set kafka.enabled=false --set externalKafka.bootstrapServers=k:9093)
+reject "schema: unknown Kafka security protocol" "must be one of" "${ext[@]}" --set externalKafka.securityProtocol=TLS
+reject "schema: unknown SASL mechanism" "must be one of" "${ext[@]}" --set externalKafka.sasl.mechanism=GSSAPI
+reject "schema: relative Kafka CA path" "does not match" "${ext[@]}" --set externalKafka.ssl.caFile=ca.crt
+reject "schema: relative sslrootcert path" "does not match" --set externalDatabase.sslrootcert=ca.crt
+reject "schema: extraVolumeMounts without mountPath" "mountPath" --set 'services.orderService.extraVolumeMounts[0].name=x'
+reject "template: SASL_SSL without the credentials' Secret" "externalKafka.sasl.existingSecret" "${ext[@]}" \
+  --set externalKafka.securityProtocol=SASL_SSL --set externalKafka.sasl.mechanism=PLAIN
+reject "template: SASL_SSL without a mechanism" "externalKafka.sasl.mechanism" "${ext[@]}" \
+  --set externalKafka.securityProtocol=SASL_SSL --set externalKafka.sasl.existingSecret=s
+reject "template: SASL settings with PLAINTEXT" "needs externalKafka.securityProtocol SASL_SSL" "${ext[@]}" \
+  --set externalKafka.sasl.existingSecret=s
+reject "template: a Kafka CA without TLS" "needs externalKafka.securityProtocol SSL or SASL_SSL" "${ext[@]}" \
+  --set externalKafka.securityProtocol=SASL_PLAINTEXT --set externalKafka.sasl.mechanism=PLAIN \
+  --set externalKafka.sasl.existingSecret=s --set externalKafka.ssl.caFile=/ca.crt
+reject "template: Kafka security with the bundled broker" "apply to an external Kafka" \
+  --set externalKafka.securityProtocol=SSL
+reject "template: a Kafka client certificate without its key" "go together" "${ext[@]}" \
+  --set externalKafka.securityProtocol=SSL --set externalKafka.ssl.certFile=/c.crt
+reject "template: sslcert without sslkey" "go together" --set postgresql.enabled=false \
+  --set externalDatabase.host=db --set externalDatabase.password=x --set externalDatabase.sslcert=/c.crt
+reject "template: sslrootcert with the bundled PostgreSQL" "apply to an external PostgreSQL" \
+  --set externalDatabase.sslrootcert=/ca.crt
 if [ -s "$d" ]; then
   sed 's/containerPort: 8888/containerPort: "http-port"/' "$d" >"$out/broken.yaml"
   if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \
