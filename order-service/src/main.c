@@ -30,6 +30,7 @@
 #include "clog.h"
 #include "config.h"
 #include "dataaccess/pg_ops.h"
+#include "dataaccess/pg_redrive.h"
 #include "dataaccess/pg_projdb.h"
 #include "dataaccess/pg_rebuild.h"
 #include "dataaccess/pg_repos.h"
@@ -338,6 +339,7 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
                           .db = os_pg_ops_port(mp->pool),
                           .dlq_topic = cfg->dlq_topic,
                           .dlq = os_kdlqreader_port(&dlqreader),
+                          .redrive = os_pgredrive_port(mp->pool),
                           .metrics = mp->metrics,
                           .log = log,
                           .timeout_ms = 10000};

@@ -56,7 +56,7 @@ static int os_dlq_scan(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_ops_dlq
     }
 }
 
-os_ops_rc_t os_ops_dlq_list(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_ops_dlq_t *out, char *err,
+os_ops_rc_t os_ops_dlq_read(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_ops_dlq_t *out, char *err,
                             size_t errlen)
 {
     os_dlq_rec_t *chunk = NULL;
@@ -76,11 +76,8 @@ os_ops_rc_t os_ops_dlq_list(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_op
         snprintf(err, errlen, "out of memory");
         goto cleanup;
     }
-    if (os_dlq_scan(o, rq, out, chunk, err, errlen) != 0) {
-        clog_warn(o->log, "operations: reading the dead-letter topic %s failed: %s", o->dlq_topic, err);
-        os_ops_count(o, "dlq-list", 0);
+    if (os_dlq_scan(o, rq, out, chunk, err, errlen) != 0)
         goto cleanup;
-    }
     if (rq->partition >= 0) {
         int found = 0;
         for (size_t i = 0; i < out->nparts; i++)
@@ -92,6 +89,24 @@ os_ops_rc_t os_ops_dlq_list(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_op
             goto cleanup;
         }
     }
+    rc = OS_OPS_OK;
+cleanup:
+    free(chunk);
+    if (rc != OS_OPS_OK)
+        os_ops_dlq_free(out);
+    return rc;
+}
+
+os_ops_rc_t os_ops_dlq_list(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_ops_dlq_t *out, char *err,
+                            size_t errlen)
+{
+    os_ops_rc_t rc = os_ops_dlq_read(o, rq, out, err, errlen);
+    if (rc == OS_OPS_UNAVAILABLE) {
+        clog_warn(o->log, "operations: reading the dead-letter topic %s failed: %s", o->dlq_topic, err);
+        os_ops_count(o, "dlq-list", 0);
+    }
+    if (rc != OS_OPS_OK)
+        return rc;
     clog_ev(o->log, CLOG_INFO,
             json_pack("{s:s,s:i,s:I,s:I,s:I}", "action", "dlq-list", "partition", (int)rq->partition,
                       "offset", (json_int_t)rq->offset, "scanned", (json_int_t)out->scanned, "records",
@@ -99,12 +114,7 @@ os_ops_rc_t os_ops_dlq_list(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_op
             "operations: %zu dead-letter record(s) of %s listed (%zu looked at)", out->n, o->dlq_topic,
             out->scanned);
     os_ops_count(o, "dlq-list", 1);
-    rc = OS_OPS_OK;
-cleanup:
-    free(chunk);
-    if (rc != OS_OPS_OK)
-        os_ops_dlq_free(out);
-    return rc;
+    return OS_OPS_OK;
 }
 
 void os_ops_dlq_free(os_ops_dlq_t *out)

@@ -45,6 +45,10 @@ typedef struct os_ops_dlq {
 os_ops_rc_t os_ops_dlq_list(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_ops_dlq_t *out, char *err,
                             size_t errlen);
 
+/* The same without the log line and the count (the redrive's own reads). */
+os_ops_rc_t os_ops_dlq_read(const os_ops_t *o, const os_ops_dlq_req_t *rq, os_ops_dlq_t *out, char *err,
+                            size_t errlen);
+
 /* Frees out's records. NULL-safe. */
 void os_ops_dlq_free(os_ops_dlq_t *out);
 

@@ -133,4 +133,29 @@ typedef struct os_dlqread_port {
                 int *more, os_dlq_part_t *parts, size_t *nparts, char *err, size_t errlen);
 } os_dlqread_port_t;
 
+/* The redrive's transactions on the read model's database (application/ops_redrive.h): one
+ * per dead-letter record, on a connection of its own until commit or rollback. Any thread;
+ * each handle is used by one thread. */
+typedef struct os_redrive_store_port {
+    void *self;
+    /* Opens a transaction: its handle (freed by commit or rollback), or NULL (err). */
+    void *(*begin)(void *self, char *err, size_t errlen);
+    /* Claims the record (dlq_topic, partition, offset) as handled: 1 claimed (its outcome is
+     * written by record), 0 it was handled before (what happened and when, into prev), -1.
+     * A concurrent claim of the same record waits for this transaction's end. */
+    int (*claim)(void *tx, const char *dlq_topic, int32_t partition, int64_t offset, char *prev,
+                 size_t prevlen, char *err, size_t errlen);
+    /* The projection's batch store inside this transaction (the live read model, the same
+     * statements as the live projection; save_offsets NULL: no position moves). */
+    os_projstore_port_t (*store)(void *tx);
+    /* Writes the claimed record's outcome: the customer id ("" none), the event's version
+     * (≤ 0: none, a tombstone), the outcome and its detail. */
+    int (*record)(void *tx, const char *dlq_topic, int32_t partition, int64_t offset, const char *id,
+                  int64_t version, const char *outcome, const char *detail, char *err, size_t errlen);
+    /* Commits and frees the handle. */
+    int (*commit)(void *tx, char *err, size_t errlen);
+    /* Rolls back and frees the handle. NULL-safe. */
+    void (*rollback)(void *tx);
+} os_redrive_store_port_t;
+
 #endif

@@ -22,6 +22,10 @@ void os_ops_declare_metrics(const os_ops_t *o)
         "Operations API actions (pause, resume, replay, dlq-list, dlq-redrive, reconciliation-run, "
         "reconciliation-repair), by result.",
         NULL, 0);
+    metrics_declare(o->metrics, "order_dlq_redrive_records_total", METRICS_COUNTER,
+                    "Dead-letter records handled by a redrive, by outcome (applied, skipped, "
+                    "already-handled, failed).",
+                    NULL, 0);
 }
 
 void os_ops_count(const os_ops_t *o, const char *action, int ok)

@@ -28,9 +28,10 @@ typedef struct os_ops {
     os_topicinfo_port_t kafka;
     os_projctl_port_t proj;
     os_opsdb_port_t db;
-    const char *dlq_topic; /* the dead-letter topic (application/ops_dlq.h) */
-    os_dlqread_port_t dlq; /* its reader; read NULL: not readable here */
-    metrics_t *metrics;    /* may be NULL */
+    const char *dlq_topic;           /* the dead-letter topic (application/ops_dlq.h) */
+    os_dlqread_port_t dlq;           /* its reader; read NULL: not readable here */
+    os_redrive_store_port_t redrive; /* the redrive's transactions; begin NULL: no redrive */
+    metrics_t *metrics;              /* may be NULL */
     const clog_t *log;
     int timeout_ms; /* bound on each Kafka round trip and on waiting for a command; ≤ 0 → 10000 */
 } os_ops_t;

@@ -114,6 +114,11 @@ static int os_pp_send(os_pgproj_t *s, int k, const char *sql, const char *const 
                   : os_pgpipe_send(&s->pipe, NULL, sql, 0, NULL, err, errlen);
 }
 
+int os_pgproj_prepare(os_pgproj_t *s, char *err, size_t errlen)
+{
+    return os_pp_session(s, err, errlen);
+}
+
 /* ---- the port ---- */
 
 static int os_pgproj_begin(void *self, char *err, size_t errlen)

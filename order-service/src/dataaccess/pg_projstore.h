@@ -45,6 +45,12 @@ typedef struct os_pgproj {
 /* The port view (borrowed: valid while `s` lives). */
 os_projstore_port_t os_pgproj_port(os_pgproj_t *s);
 
+/* Prepares the store's statements on s->conn now when this server session does not have
+ * them (a batch otherwise does it before its first statement): call it OUTSIDE a transaction
+ * when batches are nested in the caller's (nested = 1), since a statement prepared twice
+ * fails and would abort that transaction. 0 or -1. */
+int os_pgproj_prepare(os_pgproj_t *s, char *err, size_t errlen);
+
 /* Loads the stored offsets of `topic`: up to `cap` entries into out, count in *n.
  * Returns 0 or -1. */
 int os_pgproj_load_offsets(PGconn *c, const char *topic, os_offset_t *out, size_t cap, size_t *n, char *err,

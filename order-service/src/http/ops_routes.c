@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "application/ops_dlq.h"
+#include "application/ops_redrive.h"
 #include "svc.h"
 #include "timetext.h"
 
@@ -339,12 +340,144 @@ static int os_ops_dlq_h(void *ctx, h2o_req_t *req)
     return httpd_send_json(req, 200, res);
 }
 
+/* A dead-letter position {"partition":P,"offset":O} into *p: 0, or -1 (not one). */
+static int os_ops_pos(const json_t *v, os_dlq_pos_t *p)
+{
+    json_t *jp = json_object_get(v, "partition"), *jo = json_object_get(v, "offset");
+    if (!json_is_object(v) || !json_is_integer(jp) || !json_is_integer(jo) || json_integer_value(jp) < 0 ||
+        json_integer_value(jp) >= OS_OPS_MAX_PARTS || json_integer_value(jo) < 0)
+        return -1;
+    p->partition = (int32_t)json_integer_value(jp), p->offset = json_integer_value(jo);
+    return 0;
+}
+
+/* The redrive's body into rq (pos: room for OS_OPS_REDRIVE_RECORDS; rq's strings borrow b):
+ * 0, or -1 after answering 400. */
+static int os_ops_redrive_parse(h2o_req_t *req, json_t *b, os_ops_redrive_req_t *rq, os_dlq_pos_t *pos)
+{
+    static const char *const known[] = {"records", "reason", "key", "all", "partition", "from", NULL};
+    json_t *recs = json_object_get(b, "records"), *reason = json_object_get(b, "reason");
+    json_t *key = json_object_get(b, "key"), *all = json_object_get(b, "all");
+    json_t *part = json_object_get(b, "partition"), *from = json_object_get(b, "from");
+    const char *k;
+    json_t *v;
+    memset(rq, 0, sizeof *rq);
+    rq->partition = -1;
+    json_object_foreach(b, k, v)
+    {
+        int ok = 0;
+        for (size_t i = 0; known[i] != NULL; i++)
+            ok |= strcmp(k, known[i]) == 0;
+        if (!ok)
+            return httpd_send_problem(req, 400, "Bad Request",
+                                      "unknown field \"%s\" (records, reason, key, all, partition, from)", k),
+                   -1;
+    }
+    if ((reason != NULL && (!json_is_string(reason) || json_string_length(reason) == 0)) ||
+        (key != NULL && (!json_is_string(key) || json_string_length(key) == 0)) ||
+        (all != NULL && !json_is_boolean(all)))
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "\"reason\" and \"key\" must be non-empty strings, \"all\" true or false"),
+               -1;
+    int filters = reason != NULL || key != NULL;
+    if ((recs != NULL) + (filters || json_is_true(all)) != 1 || (json_is_true(all) && filters))
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "say what to redrive: \"records\" [{partition, offset}…], or \"reason\" "
+                                  "and/or \"key\", or \"all\": true — one of them"),
+               -1;
+    if (recs != NULL) {
+        size_t i;
+        if (!json_is_array(recs) || json_array_size(recs) == 0 ||
+            json_array_size(recs) > OS_OPS_REDRIVE_RECORDS || part != NULL || from != NULL)
+            return httpd_send_problem(req, 400, "Bad Request",
+                                      "\"records\" must list 1..%d {\"partition\", \"offset\"} (no "
+                                      "\"partition\" or \"from\" with it)",
+                                      OS_OPS_REDRIVE_RECORDS),
+                   -1;
+        json_array_foreach(recs, i, v)
+        {
+            if (os_ops_pos(v, &pos[i]) != 0)
+                return httpd_send_problem(req, 400, "Bad Request",
+                                          "\"records\"[%zu] is not {\"partition\": P, \"offset\": O}", i),
+                       -1;
+        }
+        rq->recs = pos, rq->nrecs = json_array_size(recs);
+        return 0;
+    }
+    rq->reason = json_string_value(reason), rq->key = json_string_value(key);
+    if (part != NULL) {
+        if (!json_is_integer(part) || json_integer_value(part) < 0 ||
+            json_integer_value(part) >= OS_OPS_MAX_PARTS)
+            return httpd_send_problem(req, 400, "Bad Request", "\"partition\" is not a partition number"), -1;
+        rq->partition = (int32_t)json_integer_value(part);
+        rq->from.partition = rq->partition;
+    }
+    if (from != NULL &&
+        (os_ops_pos(from, &rq->from) != 0 || (rq->partition >= 0 && rq->from.partition != rq->partition)))
+        return httpd_send_problem(
+                   req, 400, "Bad Request",
+                   "\"from\" must be {\"partition\", \"offset\"} (a previous answer's \"next\"), "
+                   "of the \"partition\" asked"),
+               -1;
+    return 0;
+}
+
+static json_t *os_ops_rd_json(const os_rd_result_t *r)
+{
+    json_t *src = r->src_topic[0] ? json_pack("{s:s,s:i,s:I}", "topic", r->src_topic, "partition",
+                                              (int)r->src_partition, "offset", (json_int_t)r->src_offset)
+                                  : json_null();
+    return json_pack("{s:i,s:I,s:s,s:s,s:o,s:o,s:o,s:b,s:s,s:s?,s:s}", "partition", (int)r->partition,
+                     "offset", (json_int_t)r->offset, "key", r->key, "reason", r->reason, "source", src, "id",
+                     r->id[0] ? json_string(r->id) : json_null(), "version",
+                     r->version > 0 ? json_integer(r->version) : json_null(), "tombstone", r->tombstone,
+                     "outcome", os_rd_outcome_name(r->outcome), "decision", r->decision, "detail", r->detail);
+}
+
+static int os_ops_redrive_h(void *ctx, h2o_req_t *req)
+{
+    const os_ops_http_t *h = ctx;
+    char err[512] = "";
+    os_dlq_pos_t pos[OS_OPS_REDRIVE_RECORDS];
+    os_ops_redrive_req_t rq;
+    os_ops_redrive_t out;
+    if (os_ops_gate(h, req) != 0)
+        return 0;
+    if (strcmp(httpd_path(req), "/admin/dlq/redrive") != 0)
+        return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
+    json_t *b = os_ops_body(req);
+    if (b == NULL)
+        return 0;
+    if (os_ops_redrive_parse(req, b, &rq, pos) != 0) {
+        json_decref(b);
+        return 0;
+    }
+    os_ops_rc_t rc = os_ops_redrive(h->ops, &rq, &out, err, sizeof err);
+    json_decref(b); /* rq's strings */
+    if (rc != OS_OPS_OK)
+        return os_ops_fail(req, rc, err);
+    json_t *recs = json_array();
+    for (size_t i = 0; i < out.n; i++)
+        json_array_append_new(recs, os_ops_rd_json(&out.res[i]));
+    json_t *next = out.more ? json_pack("{s:i,s:I}", "partition", (int)out.next.partition, "offset",
+                                        (json_int_t)out.next.offset)
+                            : json_null();
+    json_t *res =
+        json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:b,s:o}", "topic", h->ops->dlq_topic, "applied",
+                  (json_int_t)out.counts[OS_RD_APPLIED], "skipped", (json_int_t)out.counts[OS_RD_SKIPPED],
+                  "alreadyHandled", (json_int_t)out.counts[OS_RD_ALREADY], "failed",
+                  (json_int_t)out.counts[OS_RD_FAILED], "records", recs, "more", out.more, "next", next);
+    os_ops_redrive_free(&out);
+    return httpd_send_json(req, 200, res);
+}
+
 int os_ops_http_register(httpd_t *s, os_ops_http_t *h)
 {
     if (httpd_route(s, "GET", "/admin/projection", "/admin/projection", os_ops_projection, h) ||
         httpd_route(s, "POST", "/admin/projection/pause", "/admin/projection/pause", os_ops_pause_h, h) ||
         httpd_route(s, "POST", "/admin/projection/resume", "/admin/projection/resume", os_ops_pause_h, h) ||
         httpd_route(s, "POST", "/admin/projection/replay", "/admin/projection/replay", os_ops_replay_h, h) ||
+        httpd_route(s, "POST", "/admin/dlq/redrive", "/admin/dlq/redrive", os_ops_redrive_h, h) ||
         httpd_route(s, "GET", "/admin/dlq", "/admin/dlq", os_ops_dlq_h, h))
         return -1;
     return 0;

@@ -12,6 +12,10 @@
  *                                     → 200 {"topic","partitions":[…],"records":[…],"scanned",
  *                                       "more","next":{partition,offset}|null}: the dead-letter
  *                                       records with reason, source coordinates, decoded now
+ *   POST /admin/dlq/redrive           → 200 {"topic","applied","skipped","alreadyHandled","failed",
+ *        {"records":[{partition,offset}…]}  "records":[{…,"outcome","decision","detail"}],
+ *        | {"reason","key"} | {"all":true}  "more","next"}: dead letters applied again
+ *        (+ "partition", "from":{partition,offset} with a filter or all)
  * Errors are problem+json: 400 naming the bad field or the impossible target, 503 (with
  * Retry-After) when the database, Kafka or the projection did not answer in time.
  */
