@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cqadmin.sh — the operations API of order-service and customer-service from a shell: replay
-# the projection from a point, pause/resume it, its status; list dead letters; backfill
+# the projection from a point, pause/resume it, its status; list and redrive dead letters; backfill
 # (re-publish) customers; the write side's checksum. Each
 # command is one curl request to the admin endpoints documented in order-service/README.md and
 # customer-service/README.md ("Operations"); the answer (JSON) is printed, and the exit status
@@ -26,6 +26,12 @@ order replay (--beginning | --offset N | --timestamp T) [--partition P]...
 order dlq [--partition P] [--offset O] [--limit N] [--reason R] [--key ID]
                                       list the dead-letter topic's records (reason, detail,
                                       source coordinates, what the value decodes to now)
+order redrive (--all | --record PARTITION:OFFSET ... | [--reason R] [--key ID])
+              [--partition P] [--from PARTITION:OFFSET]
+                                      apply dead letters again through the projection (a key
+                                      already at the same or a newer version is skipped; a record
+                                      handled before is not applied twice); --partition/--from
+                                      with --all or a filter (--from: a previous answer's next)
 customer backfill (--all | --ids ID,ID,... | --since T)
                                       re-publish customers' current state through the outbox
 customer backfill-status | backfill-cancel
@@ -114,6 +120,33 @@ case "$svc $cmd" in
         esac
     done
     request GET "$ORDER_URL/admin/dlq?${q#&}" "" ORDER_ADMIN_TOKEN
+    ;;
+"order redrive")
+    recs="" all="" filt="" part="" from=""
+    pos() {
+        [[ $1 =~ ^([0-9]+):([0-9]+)$ ]] || die "order redrive: '$1' is not PARTITION:OFFSET"
+        printf '{"partition":%s,"offset":%s}' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    }
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --all) all='"all":true'; shift ;;
+        --record) recs+="${recs:+,}$(pos "${2:-}")"; shift 2 ;;
+        --reason) filt+="${filt:+,}\"reason\":$(jstr "$2")"; shift 2 ;;
+        --key) filt+="${filt:+,}\"key\":$(jstr "$2")"; shift 2 ;;
+        --partition) part="\"partition\":$(num "$2")"; shift 2 ;;
+        --from) from="\"from\":$(pos "${2:-}")"; shift 2 ;;
+        *) die "order redrive: unknown option $1" ;;
+        esac
+    done
+    if [ -n "$recs" ]; then
+        [ -z "$all$filt$part$from" ] || die "order redrive: --record goes alone"
+        body="{\"records\":[$recs]}"
+    else
+        [ -n "$all$filt" ] || die "order redrive: one of --all, --record P:O, --reason R / --key ID"
+        [ -z "$all" ] || [ -z "$filt" ] || die "order redrive: --all or a filter, not both"
+        body="{$all$filt${part:+,$part}${from:+,$from}}"
+    fi
+    request POST "$ORDER_URL/admin/dlq/redrive" "$body" ORDER_ADMIN_TOKEN
     ;;
 "customer backfill")
     body=""
