@@ -116,6 +116,27 @@ static int os_pp_send(os_pgproj_t *s, int k, const char *sql, const char *const 
 
 int os_pgproj_prepare(os_pgproj_t *s, char *err, size_t errlen)
 {
+    char names[256] = "{";
+    int pid = PQbackendPID(s->conn);
+    if (pid != 0 && pid == s->session_pid)
+        return 0;
+    for (int k = 0; k < OS_ST_N; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? "," : "", os_st_name(s, k));
+    snprintf(names + strlen(names), sizeof names - strlen(names), "}");
+    /* a pooled connection that has them already (an earlier store on it): nothing to prepare,
+     * and no failed PREPARE for the server's log */
+    const char *vals[1] = {names};
+    PGresult *r =
+        PQexecParams(s->conn, "SELECT count(*) FROM pg_prepared_statements WHERE name = ANY($1::text[])", 1,
+                     NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return pgx_fail(r, s->conn, "prepared statements", err, errlen);
+    int have = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (have == OS_ST_N && !s->async_commit) {
+        s->session_pid = pid;
+        return 0;
+    }
     return os_pp_session(s, err, errlen);
 }
 
