@@ -406,3 +406,51 @@ os_clock_port_t fw_clock_port(fw_clock_t *c)
     os_clock_port_t p = {c, fw_wall, fw_mono};
     return p;
 }
+
+/* ---- a live projector on these fakes ---- */
+
+int fw_world_setup(fw_world_t *w, const char *name, int check_ms)
+{
+    char err[256];
+    memset(w, 0, sizeof *w);
+    w->codec = evcodec_new_default(err, sizeof err);
+    w->metrics = metrics_new();
+    w->check_ms = check_ms;
+    clog_init(&w->log, name, "error", stderr);
+    fw_db_init(&w->db);
+    fw_topic_init(&w->topic, 1);
+    return w->codec != NULL && w->metrics != NULL ? 0 : -1;
+}
+
+int fw_world_teardown(void **state)
+{
+    fw_world_t *w = *state;
+    os_projector_free(w->p);
+    fw_topic_free(&w->topic);
+    evcodec_free(w->codec);
+    metrics_free(w->metrics);
+    return 0;
+}
+
+void fw_world_start(fw_world_t *w, int nparts, int batch_max)
+{
+    char err[256];
+    fw_topic_assign_all(&w->topic, nparts);
+    const os_projector_tuning_t t = {batch_max, 1, 3, 1, w->check_ms};
+    const os_projector_ports_t ports = {.topic = "customer",
+                                        .db = fw_db_port(&w->db),
+                                        .consumer = fw_consumer(&w->topic),
+                                        .dlq = fw_dlq_port(&w->dlq),
+                                        .clock = fw_clock_port(&w->clock),
+                                        .codec = w->codec,
+                                        .metrics = w->metrics,
+                                        .log = &w->log};
+    w->p = os_projector_new(&t, &ports, err, sizeof err);
+    assert_non_null(w->p);
+}
+
+void fw_world_steps(fw_world_t *w, int n)
+{
+    for (int i = 0; i < n; i++)
+        os_projector_step(w->p);
+}

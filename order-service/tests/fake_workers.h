@@ -14,6 +14,7 @@
 #include "application/worker_ports.h"
 #include "evcodec.h"
 #include "messaging/consumer_port.h"
+#include "messaging/projector_int.h"
 
 #define FW_PARTS 4
 #define FW_RECS 64
@@ -112,5 +113,31 @@ os_clock_port_t fw_clock_port(fw_clock_t *c);
 
 /* "00000000-0000-4000-8000-<n as 12 digits>" into out[40]. */
 void fw_id(char *out, int n);
+
+/* ---- a live projector on these fakes (test_projector_loop.c, test_projector_ctl.c) ---- */
+
+typedef struct fw_world {
+    evcodec_t *codec; /* owned, as are metrics and p */
+    fw_topic_t topic;
+    fw_db_t db;
+    fw_dlq_t dlq;
+    fw_clock_t clock;
+    metrics_t *metrics;
+    clog_t log;
+    int check_ms;      /* the projector's check interval (tuning) */
+    os_projector_t *p; /* NULL until fw_world_start */
+} fw_world_t;
+
+/* Clears *w and makes its codec, metrics, log (named `name`, level error), an empty database
+ * and a topic of one partition. 0, or -1 when the codec or the metrics cannot be made. */
+int fw_world_setup(fw_world_t *w, const char *name, int check_ms);
+/* A cmocka teardown: frees what fw_world_setup and fw_world_start made in the fw_world_t at
+ * *state. */
+int fw_world_teardown(void **state);
+/* The projector on the fakes (batches of at most `batch_max` records, 3 retries): `nparts`
+ * partitions assigned at the first poll. */
+void fw_world_start(fw_world_t *w, int nparts, int batch_max);
+/* n steps of the projector's loop. */
+void fw_world_steps(fw_world_t *w, int n);
 
 #endif

@@ -23,68 +23,17 @@
 #include "fake_workers.h"
 #include "messaging/projector_int.h"
 
-typedef struct world {
-    evcodec_t *codec;
-    fw_topic_t topic;
-    fw_db_t db;
-    fw_dlq_t dlq;
-    fw_clock_t clock;
-    metrics_t *metrics;
-    clog_t log;
-    os_projector_t *p;
-} world_t;
-
 static int setup(void **state)
 {
-    static world_t w;
-    char err[256];
-    memset(&w, 0, sizeof w);
-    w.codec = evcodec_new_default(err, sizeof err);
-    w.metrics = metrics_new();
-    clog_init(&w.log, "test-projector-ctl", "error", stderr);
-    fw_db_init(&w.db);
-    fw_topic_init(&w.topic, 1);
+    static fw_world_t w;
     *state = &w;
-    return w.codec != NULL && w.metrics != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    world_t *w = *state;
-    os_projector_free(w->p);
-    fw_topic_free(&w->topic);
-    evcodec_free(w->codec);
-    metrics_free(w->metrics);
-    return 0;
-}
-
-static void start(world_t *w, int nparts, int batch_max)
-{
-    char err[256];
-    fw_topic_assign_all(&w->topic, nparts);
-    const os_projector_tuning_t t = {batch_max, 1, 3, 1, 1000};
-    const os_projector_ports_t ports = {.topic = "customer",
-                                        .db = fw_db_port(&w->db),
-                                        .consumer = fw_consumer(&w->topic),
-                                        .dlq = fw_dlq_port(&w->dlq),
-                                        .clock = fw_clock_port(&w->clock),
-                                        .codec = w->codec,
-                                        .metrics = w->metrics,
-                                        .log = &w->log};
-    w->p = os_projector_new(&t, &ports, err, sizeof err);
-    assert_non_null(w->p);
-}
-
-static void steps(world_t *w, int n)
-{
-    for (int i = 0; i < n; i++)
-        os_projector_step(w->p);
+    return fw_world_setup(&w, "test-projector-ctl", 1000);
 }
 
 /* ---- a command put by another thread while this one steps ---- */
 
 typedef struct cmd {
-    world_t *w;
+    fw_world_t *w;
     os_cmd_kind_t kind;
     os_move_t mv[FW_PARTS];
     size_t n;
@@ -107,7 +56,7 @@ static void *cmd_main(void *arg)
 }
 
 /* Runs the command to its end, stepping the projector meanwhile. Returns its rc. */
-static int run_cmd(world_t *w, cmd_t *c)
+static int run_cmd(fw_world_t *w, cmd_t *c)
 {
     pthread_t t;
     c->w = w;
@@ -120,17 +69,17 @@ static int run_cmd(world_t *w, cmd_t *c)
     return c->rc;
 }
 
-static int64_t row(world_t *w, int n)
+static int64_t row(fw_world_t *w, int n)
 {
     return fw_version(&w->db, n, NULL);
 }
 
 static void test_pause_resume(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     fw_send(&w->topic, w->codec, 0, 1, 1, "a1");
-    start(w, 1, 10);
-    steps(w, 2);
+    fw_world_start(w, 1, 10);
+    fw_world_steps(w, 2);
     assert_int_equal(row(w, 1), 1);
     cmd_t pause = {.kind = OS_CMD_PAUSE};
     assert_int_equal(run_cmd(w, &pause), 0);
@@ -140,13 +89,13 @@ static void test_pause_resume(void **state)
     assert_int_equal(st.nassigned, 1);
     fw_send(&w->topic, w->codec, 0, 1, 2, "a2");
     fw_send(&w->topic, w->codec, 0, 2, 1, "b1");
-    steps(w, 5);
+    fw_world_steps(w, 5);
     assert_int_equal(row(w, 1), 1); /* nothing applied while paused */
     assert_int_equal(row(w, 2), -1);
     assert_int_equal(w->db.committed.offsets[0], 1);
     cmd_t resume = {.kind = OS_CMD_RESUME};
     assert_int_equal(run_cmd(w, &resume), 0);
-    steps(w, 3);
+    fw_world_steps(w, 3);
     assert_int_equal(row(w, 1), 2);
     assert_int_equal(row(w, 2), 1);
     assert_int_equal(w->db.committed.offsets[0], 3);
@@ -156,12 +105,12 @@ static void test_pause_resume(void **state)
 
 static void test_move_back_replays_without_going_back(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     for (int v = 1; v <= 3; v++)
         fw_send(&w->topic, w->codec, 0, 1, v, v == 3 ? "a3" : "a-old");
     fw_send(&w->topic, w->codec, 0, 2, 1, "b1");
-    start(w, 1, 2);
-    steps(w, 4);
+    fw_world_start(w, 1, 2);
+    fw_world_steps(w, 4);
     assert_int_equal(row(w, 1), 3);
     assert_int_equal(w->db.committed.offsets[0], 4);
     double stale = metrics_get(w->metrics, "order_projection_events_total", "decision=\"skip-stale\"");
@@ -170,7 +119,7 @@ static void test_move_back_replays_without_going_back(void **state)
     assert_int_equal(run_cmd(w, &mv), 0);
     assert_int_equal(mv.mv[0].from, 4);
     assert_int_equal(mv.mv[0].epoch, 1);
-    steps(w, 5);
+    fw_world_steps(w, 5);
     /* every event read again, none applied: the rows are where they were */
     const char *name = NULL;
     assert_int_equal(fw_version(&w->db, 1, &name), 3);
@@ -187,11 +136,11 @@ static void test_move_back_replays_without_going_back(void **state)
 
 static void test_move_by_another_replica(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     fw_send(&w->topic, w->codec, 0, 1, 1, "a1");
     fw_send(&w->topic, w->codec, 0, 1, 2, "a2");
-    start(w, 1, 10);
-    steps(w, 2);
+    fw_world_start(w, 1, 10);
+    fw_world_steps(w, 2);
     assert_int_equal(w->db.committed.offsets[0], 2);
     /* another replica's operator moves partition 0 back to 1 (the database only) */
     os_projdb_port_t db = fw_db_port(&w->db);
@@ -200,10 +149,10 @@ static void test_move_by_another_replica(void **state)
     assert_int_equal(db.move_offsets(db.self, "customer", &mv, 1, "elsewhere", err, sizeof err), 0);
     fw_send(&w->topic, w->codec, 0, 2, 1, "b1");
     int failed_before = (int)metrics_get(w->metrics, "order_projection_batches_total", "result=\"failed\"");
-    steps(w, 1); /* its batch [2] meets the new epoch: dropped, not stored over the move */
+    fw_world_steps(w, 1); /* its batch [2] meets the new epoch: dropped, not stored over the move */
     assert_int_equal(w->db.epoch_fail, 1);
     assert_int_equal(w->db.committed.offsets[0], 1);
-    steps(w, 3); /* from the moved position: a2 (skip-stale), b1 */
+    fw_world_steps(w, 3); /* from the moved position: a2 (skip-stale), b1 */
     assert_int_equal(row(w, 1), 2);
     assert_int_equal(row(w, 2), 1);
     assert_int_equal(w->db.committed.offsets[0], 3);
@@ -215,13 +164,13 @@ static void test_move_by_another_replica(void **state)
 
 static void test_command_withdrawn_on_timeout(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     char err[512];
-    start(w, 1, 10);
+    fw_world_start(w, 1, 10);
     /* nobody steps: the command is not taken within its timeout */
     assert_int_equal(os_projector_set_paused(w->p, 1, 100, err, sizeof err), -1);
     assert_non_null(strstr(err, "did not take the command"));
-    steps(w, 2); /* the withdrawn command never runs */
+    fw_world_steps(w, 2); /* the withdrawn command never runs */
     os_projctl_state_t st;
     os_projector_state(w->p, &st);
     assert_false(st.paused);
@@ -230,10 +179,10 @@ static void test_command_withdrawn_on_timeout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_move_back_replays_without_going_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_move_by_another_replica, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_command_withdrawn_on_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_resume, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_move_back_replays_without_going_back, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_move_by_another_replica, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_command_withdrawn_on_timeout, setup, fw_world_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

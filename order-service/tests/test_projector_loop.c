@@ -28,67 +28,15 @@
 
 #define CHECK_MS 1000
 
-typedef struct world {
-    evcodec_t *codec;
-    fw_topic_t topic;
-    fw_db_t db;
-    fw_dlq_t dlq;
-    fw_clock_t clock;
-    metrics_t *metrics;
-    clog_t log;
-    os_projector_t *p;
-} world_t;
-
 static int setup(void **state)
 {
-    static world_t w;
-    char err[256];
-    memset(&w, 0, sizeof w);
-    w.codec = evcodec_new_default(err, sizeof err);
-    w.metrics = metrics_new();
-    clog_init(&w.log, "test-projector-loop", "error", stderr);
-    fw_db_init(&w.db);
-    fw_topic_init(&w.topic, 1);
+    static fw_world_t w;
     *state = &w;
-    return w.codec != NULL && w.metrics != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    world_t *w = *state;
-    os_projector_free(w->p);
-    fw_topic_free(&w->topic);
-    evcodec_free(w->codec);
-    metrics_free(w->metrics);
-    return 0;
-}
-
-/* The projector on the fakes: `nparts` partitions assigned at the first poll. */
-static void start(world_t *w, int nparts, int batch_max)
-{
-    char err[256];
-    fw_topic_assign_all(&w->topic, nparts);
-    const os_projector_tuning_t t = {batch_max, 1, 3, 1, CHECK_MS};
-    const os_projector_ports_t ports = {.topic = "customer",
-                                        .db = fw_db_port(&w->db),
-                                        .consumer = fw_consumer(&w->topic),
-                                        .dlq = fw_dlq_port(&w->dlq),
-                                        .clock = fw_clock_port(&w->clock),
-                                        .codec = w->codec,
-                                        .metrics = w->metrics,
-                                        .log = &w->log};
-    w->p = os_projector_new(&t, &ports, err, sizeof err);
-    assert_non_null(w->p);
-}
-
-static void steps(world_t *w, int n)
-{
-    for (int i = 0; i < n; i++)
-        os_projector_step(w->p);
+    return fw_world_setup(&w, "test-projector-loop", CHECK_MS);
 }
 
 /* Customer n is at `version` with username `name`. */
-static void expect_row(world_t *w, int n, int64_t version, const char *name)
+static void expect_row(fw_world_t *w, int n, int64_t version, const char *name)
 {
     const char *got = NULL;
     int64_t v = fw_version(&w->db, n, &got);
@@ -101,17 +49,17 @@ static void expect_row(world_t *w, int n, int64_t version, const char *name)
 
 static void test_failover_loses_last_batch(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     char name[16];
     for (int c = 1; c <= 6; c++) {
         snprintf(name, sizeof name, "c%d", c);
         fw_send(&w->topic, w->codec, 0, c, 1, name);
     }
-    start(w, 1, 3);
-    steps(w, 1); /* c1..c3 */
+    fw_world_start(w, 1, 3);
+    fw_world_steps(w, 1); /* c1..c3 */
     assert_int_equal(w->db.committed.offsets[0], 3);
     fw_state_t before = w->db.committed; /* what the standby has */
-    steps(w, 1);                         /* c4..c6: committed on the primary only */
+    fw_world_steps(w, 1);                /* c4..c6: committed on the primary only */
     assert_int_equal(w->db.committed.offsets[0], 6);
     assert_int_equal(fw_rows(&w->db), 6);
 
@@ -119,13 +67,13 @@ static void test_failover_loses_last_batch(void **state)
     fw_send(&w->topic, w->codec, 0, 7, 1, "c7");
     w->db.down = 1;
     int commits = w->db.commits;
-    steps(w, 3);
+    fw_world_steps(w, 3);
     assert_int_equal(w->db.commits, commits);
     /* the standby is promoted without the last committed batch: a new session */
     w->db.committed = before;
     w->db.down = 0;
     w->db.new_session = 1;
-    steps(w, 4);
+    fw_world_steps(w, 4);
     for (int c = 1; c <= 7; c++) {
         snprintf(name, sizeof name, "c%d", c);
         expect_row(w, c, 1, name);
@@ -139,15 +87,15 @@ static void test_failover_loses_last_batch(void **state)
  * gives both partitions back (from the stored offsets: none yet). */
 static void test_rebalance_mid_batch(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     char name[16];
     for (int c = 1; c <= 6; c++) {
         snprintf(name, sizeof name, "c%d", c);
         fw_send(&w->topic, w->codec, c <= 3 ? 0 : 1, c, 1, name);
     }
-    start(w, 2, 4);
+    fw_world_start(w, 2, 4);
     w->topic.rebalance_again = 3;
-    steps(w, 4);
+    fw_world_steps(w, 4);
     for (int c = 1; c <= 6; c++) {
         snprintf(name, sizeof name, "c%d", c);
         expect_row(w, c, 1, name);
@@ -161,16 +109,16 @@ static void test_rebalance_mid_batch(void **state)
  * rebalance is not applied here, and no offset is stored for it. */
 static void test_rebalance_mid_batch_moves_partition(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     char name[16];
     for (int c = 1; c <= 6; c++) {
         snprintf(name, sizeof name, "c%d", c);
         fw_send(&w->topic, w->codec, c <= 3 ? 0 : 1, c, 1, name);
     }
-    start(w, 2, 4);
+    fw_world_start(w, 2, 4);
     w->topic.rebalance_again = 3;
     w->topic.nreassign = 1; /* the second rebalance assigns partition 0 only */
-    steps(w, 4);
+    fw_world_steps(w, 4);
     for (int c = 1; c <= 3; c++) {
         snprintf(name, sizeof name, "c%d", c);
         expect_row(w, c, 1, name);
@@ -183,14 +131,14 @@ static void test_rebalance_mid_batch_moves_partition(void **state)
 
 static void test_poison_then_same_key(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     static const unsigned char bad_magic[] = {0x07, 0, 0, 0, 2, 1, 2, 3};
     fw_send(&w->topic, w->codec, 0, 1, 1, "a1");
     fw_send_raw(&w->topic, 0, 1, bad_magic, sizeof bad_magic);
     fw_send(&w->topic, w->codec, 0, 1, 2, "a2");
     fw_send(&w->topic, w->codec, 0, 1, 3, "a3");
-    start(w, 1, 2);
-    steps(w, 3);
+    fw_world_start(w, 1, 2);
+    fw_world_steps(w, 3);
     assert_int_equal(w->dlq.n, 1);
     assert_string_equal(w->dlq.reason[0], "bad-magic");
     assert_int_equal(w->dlq.offset[0], 1);
@@ -201,14 +149,14 @@ static void test_poison_then_same_key(void **state)
 
 static void test_apply_failed_then_same_key(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     snprintf(w->db.refuse, sizeof w->db.refuse, "evil");
     fw_send(&w->topic, w->codec, 0, 1, 1, "ok1");
     fw_send(&w->topic, w->codec, 0, 1, 2, "evil"); /* the batch's net operation for customer 1 */
     fw_send(&w->topic, w->codec, 0, 1, 3, "ok3");
     fw_send(&w->topic, w->codec, 0, 2, 1, "b1");
-    start(w, 1, 2);
-    steps(w, 6); /* three failed attempts, one by one, then the second batch */
+    fw_world_start(w, 1, 2);
+    fw_world_steps(w, 6); /* three failed attempts, one by one, then the second batch */
     assert_int_equal(w->dlq.n, 1);
     assert_string_equal(w->dlq.reason[0], "apply-failed");
     assert_int_equal(w->dlq.offset[0], 1);
@@ -220,15 +168,15 @@ static void test_apply_failed_then_same_key(void **state)
 
 /* Customers 1..4 on partition 0 and 5..6 on partition 1, all applied; then a crash loses the
  * last commit of partition 0 (customers 3 and 4, offsets 4 → 2) while nothing new arrives. */
-static void crash_idle(world_t *w, int new_session)
+static void crash_idle(fw_world_t *w, int new_session)
 {
     char name[16];
     for (int c = 1; c <= 6; c++) {
         snprintf(name, sizeof name, "c%d", c);
         fw_send(&w->topic, w->codec, c <= 4 ? 0 : 1, c, 1, name);
     }
-    start(w, 2, 1);
-    steps(w, 8);
+    fw_world_start(w, 2, 1);
+    fw_world_steps(w, 8);
     assert_int_equal(w->db.committed.offsets[0], 4);
     assert_int_equal(w->db.committed.offsets[1], 2);
     assert_true(metrics_get(w->metrics, "order_consumer_lag", "partition=\"0\"") == 0.0);
@@ -244,17 +192,17 @@ static void crash_idle(world_t *w, int new_session)
     w->db.committed.offsets[0] = 2;
     w->db.new_session = new_session;
 
-    steps(w, 5); /* no traffic, no check due: still stale */
+    fw_world_steps(w, 5); /* no traffic, no check due: still stale */
     expect_row(w, 3, -1, NULL);
     assert_false(os_projector_catching_up(w->p));
 
     w->clock.now += CHECK_MS;
-    steps(w, 1); /* the check: position re-read, customer 3 applied again */
+    fw_world_steps(w, 1); /* the check: position re-read, customer 3 applied again */
     expect_row(w, 3, 1, "c3");
     expect_row(w, 4, -1, NULL);
     assert_true(os_projector_catching_up(w->p));
     assert_true(metrics_get(w->metrics, "order_consumer_lag", "partition=\"0\"") == 1.0);
-    steps(w, 1);
+    fw_world_steps(w, 1);
     expect_row(w, 4, 1, "c4");
     assert_false(os_projector_catching_up(w->p));
     assert_int_equal(w->db.committed.offsets[0], 4);
@@ -276,16 +224,16 @@ static void test_crash_idle_same_session(void **state)
  * lost, and the projection is not catching up. */
 static void test_check_with_database_down(void **state)
 {
-    world_t *w = *state;
+    fw_world_t *w = *state;
     fw_send(&w->topic, w->codec, 0, 1, 1, "c1");
-    start(w, 1, 10);
-    steps(w, 2);
+    fw_world_start(w, 1, 10);
+    fw_world_steps(w, 2);
     w->db.down = 1;
     w->clock.now += CHECK_MS;
-    steps(w, 2);
+    fw_world_steps(w, 2);
     w->db.down = 0;
     w->clock.now += CHECK_MS;
-    steps(w, 2);
+    fw_world_steps(w, 2);
     assert_false(os_projector_catching_up(w->p));
     expect_row(w, 1, 1, "c1");
     assert_int_equal(w->db.committed.offsets[0], 1);
@@ -294,14 +242,14 @@ static void test_check_with_database_down(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_failover_loses_last_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rebalance_mid_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rebalance_mid_batch_moves_partition, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_poison_then_same_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_apply_failed_then_same_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_idle_new_session, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_idle_same_session, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_with_database_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_loses_last_batch, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_rebalance_mid_batch, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_rebalance_mid_batch_moves_partition, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_poison_then_same_key, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_failed_then_same_key, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_idle_new_session, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_idle_same_session, setup, fw_world_teardown),
+        cmocka_unit_test_setup_teardown(test_check_with_database_down, setup, fw_world_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
