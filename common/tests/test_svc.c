@@ -17,6 +17,7 @@
 
 #include "dbuf.h"
 #include "svc.h"
+#include "ts_cfg.h"
 
 static void usage_fn(FILE *out)
 {
@@ -45,21 +46,6 @@ static void t_args(void **state)
     assert_int_equal(svc_args(&nocmds, 2, c1, &cmd), SVC_EXIT_USAGE);
 }
 
-static cfgcli_t *doc(const char *props)
-{
-    cfgcli_opts_t o;
-    char err[512], json[1024];
-    static char *const empty_env[] = {NULL};
-    cfgcli_opts_init(&o, "t");
-    o.envp = empty_env;
-    snprintf(json, sizeof json, "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{%s}}]}",
-             props);
-    cfgcli_t *c = cfgcli_from_json(&o, json, strlen(json), "u", err, sizeof err);
-    if (c == NULL)
-        fail_msg("from_json: %s", err);
-    return c;
-}
-
 static void t_log_level(void **state)
 {
     const char *dep = "x";
@@ -67,21 +53,21 @@ static void t_log_level(void **state)
     (void)state;
     assert_string_equal(svc_log_level_name(NULL, &dep), "info");
     assert_null(dep);
-    c = doc("\"server.port\":1");
+    c = ts_cfg_doc("\"server.port\":1", NULL);
     assert_string_equal(svc_log_level_name(c, &dep), "info");
     assert_null(dep);
     cfgcli_free(c);
-    c = doc("\"logging.level.root\":\"warn\"");
+    c = ts_cfg_doc("\"logging.level.root\":\"warn\"", NULL);
     assert_string_equal(svc_log_level_name(c, &dep), "warn");
     assert_null(dep);
     cfgcli_free(c);
     /* the old scalar still works, named as deprecated */
-    c = doc("\"logging.level\":\"debug\"");
+    c = ts_cfg_doc("\"logging.level\":\"debug\"", NULL);
     assert_string_equal(svc_log_level_name(c, &dep), "debug");
     assert_non_null(dep);
     assert_non_null(strstr(dep, "x"));
     cfgcli_free(c);
-    c = doc("\"logging.level\":\"debug\",\"logging.level.root\":\"error\"");
+    c = ts_cfg_doc("\"logging.level\":\"debug\",\"logging.level.root\":\"error\"", NULL);
     assert_string_equal(svc_log_level_name(c, &dep), "error");
     assert_null(dep);
     cfgcli_free(c);

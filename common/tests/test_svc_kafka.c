@@ -12,21 +12,7 @@
 
 #include "cfgcli.h"
 #include "svc_kafka.h"
-
-static cfgcli_t *doc(const char *props, char *const *envp)
-{
-    cfgcli_opts_t o;
-    char err[512], json[2048];
-    static char *const empty_env[] = {NULL};
-    cfgcli_opts_init(&o, "t");
-    o.envp = envp ? envp : empty_env;
-    snprintf(json, sizeof json, "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{%s}}]}",
-             props);
-    cfgcli_t *c = cfgcli_from_json(&o, json, strlen(json), "u", err, sizeof err);
-    if (c == NULL)
-        fail_msg("from_json: %s", err);
-    return c;
-}
+#include "ts_cfg.h"
 
 static void t_client(void **state)
 {
@@ -35,13 +21,13 @@ static void t_client(void **state)
     (void)state;
     char *const env[] = {"KAFKA_CONFIG_PROPERTIES_SASL_PASSWORD=from-secret",
                          "KAFKA_CONFIG_PROPERTIES_SASL_USERNAME=env-user", NULL};
-    cfgcli_t *c = doc("\"kafka-config.bootstrap-servers\":\"b:1\","
-                      "\"kafka-config.properties.security.protocol\":\"SASL_SSL\","
-                      "\"kafka-config.properties.sasl.mechanisms\":\"SCRAM-SHA-512\","
-                      "\"kafka-config.properties.sasl.username\":\"served\","
-                      "\"kafka-config.properties.ssl.ca.location\":\"/ca.crt\","
-                      "\"kafka-producer-config.properties.linger.ms\":\"5\"",
-                      env);
+    cfgcli_t *c = ts_cfg_doc("\"kafka-config.bootstrap-servers\":\"b:1\","
+                             "\"kafka-config.properties.security.protocol\":\"SASL_SSL\","
+                             "\"kafka-config.properties.sasl.mechanisms\":\"SCRAM-SHA-512\","
+                             "\"kafka-config.properties.sasl.username\":\"served\","
+                             "\"kafka-config.properties.ssl.ca.location\":\"/ca.crt\","
+                             "\"kafka-producer-config.properties.linger.ms\":\"5\"",
+                             env);
     assert_int_equal(svc_kafka_client(c, NULL, &cl, err, sizeof err), 0);
     assert_string_equal(cl.bootstrap, "b:1");
     assert_int_equal(cl.nprops, 5); /* 4 served + the password from the env only */
@@ -53,7 +39,7 @@ static void t_client(void **state)
     assert_true(kfk_client_secured(&cl));
     cfgcli_free(c);
 
-    c = doc("\"a\":\"b\"", NULL);
+    c = ts_cfg_doc("\"a\":\"b\"", NULL);
     assert_int_equal(svc_kafka_client(c, NULL, &cl, err, sizeof err), -1);
     assert_non_null(strstr(err, "kafka-config.bootstrap-servers"));
     assert_int_equal(svc_kafka_client(c, "localhost:9092", &cl, err, sizeof err), 0);

@@ -14,27 +14,13 @@
 
 #include "cfgcli.h"
 #include "svc_pg.h"
-
-static cfgcli_t *doc(const char *props)
-{
-    cfgcli_opts_t o;
-    char err[512], json[4096];
-    static char *const empty_env[] = {NULL};
-    cfgcli_opts_init(&o, "t");
-    o.envp = empty_env;
-    snprintf(json, sizeof json, "{\"name\":\"t\",\"propertySources\":[{\"name\":\"x\",\"source\":{%s}}]}",
-             props);
-    cfgcli_t *c = cfgcli_from_json(&o, json, strlen(json), "u", err, sizeof err);
-    if (c == NULL)
-        fail_msg("from_json: %s", err);
-    return c;
-}
+#include "ts_cfg.h"
 
 static void t_conninfo(void **state)
 {
     char err[256] = "";
     (void)state;
-    cfgcli_t *c = doc("\"a\":\"b\"");
+    cfgcli_t *c = ts_cfg_doc("\"a\":\"b\"", NULL);
     char *ci = svc_conninfo(c, "app-x", err, sizeof err);
     assert_non_null(ci);
     assert_string_equal(ci, "host='localhost' port='5432' user='postgres' dbname='cqrs' sslmode=prefer "
@@ -44,8 +30,9 @@ static void t_conninfo(void **state)
     free(ci);
     cfgcli_free(c);
 
-    c = doc("\"datasource.host\":\"db\",\"datasource.port\":6000,\"datasource.password\":\"p w\","
-            "\"datasource.sslmode\":\"require\",\"datasource.connect-timeout-s\":9");
+    c = ts_cfg_doc("\"datasource.host\":\"db\",\"datasource.port\":6000,\"datasource.password\":\"p w\","
+                   "\"datasource.sslmode\":\"require\",\"datasource.connect-timeout-s\":9",
+                   NULL);
     ci = svc_conninfo(c, "a", err, sizeof err);
     assert_non_null(ci);
     assert_non_null(strstr(ci, "host='db' port='6000' "));
@@ -55,8 +42,9 @@ static void t_conninfo(void **state)
     cfgcli_free(c);
 
     /* a primary and its standby: libpq's comma lists, the writable one chosen */
-    c = doc("\"datasource.host\":\"127.0.0.1,127.0.0.1\",\"datasource.port\":\"26132,26133\","
-            "\"datasource.target-session-attrs\":\"read-write\",\"datasource.tcp-user-timeout-ms\":0");
+    c = ts_cfg_doc("\"datasource.host\":\"127.0.0.1,127.0.0.1\",\"datasource.port\":\"26132,26133\","
+                   "\"datasource.target-session-attrs\":\"read-write\",\"datasource.tcp-user-timeout-ms\":0",
+                   NULL);
     ci = svc_conninfo(c, "a", err, sizeof err);
     assert_non_null(ci);
     assert_non_null(strstr(ci, "host='127.0.0.1,127.0.0.1' port='26132,26133' "));
@@ -67,24 +55,24 @@ static void t_conninfo(void **state)
     PQconninfoFree(opts);
     free(ci);
     cfgcli_free(c);
-    c = doc("\"datasource.host\":\"a,b,c\",\"datasource.port\":\"1,2\"");
+    c = ts_cfg_doc("\"datasource.host\":\"a,b,c\",\"datasource.port\":\"1,2\"", NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "3 database hosts but 2 ports"));
     cfgcli_free(c);
-    c = doc("\"datasource.host\":\"a,,b\"");
+    c = ts_cfg_doc("\"datasource.host\":\"a,,b\"", NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "empty entry"));
     cfgcli_free(c);
-    c = doc("\"datasource.target-session-attrs\":\"writable\"");
+    c = ts_cfg_doc("\"datasource.target-session-attrs\":\"writable\"", NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "datasource.target-session-attrs"));
     cfgcli_free(c);
 
-    c = doc("\"datasource.sslmode\":\"maybe\"");
+    c = ts_cfg_doc("\"datasource.sslmode\":\"maybe\"", NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "datasource.sslmode"));
     cfgcli_free(c);
-    c = doc("\"datasource.port\":70000");
+    c = ts_cfg_doc("\"datasource.port\":70000", NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "datasource.port"));
     cfgcli_free(c);
@@ -111,7 +99,7 @@ static void t_conninfo_tls(void **state)
              "\"datasource.sslmode\":\"verify-full\",\"datasource.sslrootcert\":\"%s\","
              "\"datasource.sslcert\":\"%s\",\"datasource.sslkey\":\"%s\"",
              ca, crt, key);
-    cfgcli_t *c = doc(props);
+    cfgcli_t *c = ts_cfg_doc(props, NULL);
     char *ci = svc_conninfo(c, "a", err, sizeof err);
     assert_non_null(ci);
     assert_non_null(strstr(ci, "sslmode=verify-full "));
@@ -133,7 +121,7 @@ static void t_conninfo_tls(void **state)
 
     /* a file that is not there: the key, its value and why */
     snprintf(props, sizeof props, "\"datasource.sslrootcert\":\"%s/nope.crt\"", dir);
-    c = doc(props);
+    c = ts_cfg_doc(props, NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "'datasource.sslrootcert'"));
     assert_non_null(strstr(err, "nope.crt"));
@@ -142,12 +130,12 @@ static void t_conninfo_tls(void **state)
 
     /* a client certificate without its key (and the other way round) */
     snprintf(props, sizeof props, "\"datasource.sslcert\":\"%s\"", crt);
-    c = doc(props);
+    c = ts_cfg_doc(props, NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "only 'datasource.sslcert' is set"));
     cfgcli_free(c);
     snprintf(props, sizeof props, "\"datasource.sslkey\":\"%s\"", key);
-    c = doc(props);
+    c = ts_cfg_doc(props, NULL);
     assert_null(svc_conninfo(c, "a", err, sizeof err));
     assert_non_null(strstr(err, "only 'datasource.sslkey' is set"));
     cfgcli_free(c);
