@@ -1,5 +1,6 @@
 # scripts/lib/stackfns.sh — shell functions shared by scripts/stack.sh (the single-node dev
-# and test stack) and scripts/cluster.sh (3 Kafka brokers + a PostgreSQL primary/standby).
+# and test stack), scripts/cluster.sh (3 Kafka brokers + a PostgreSQL primary/standby) and
+# the integration tests that start programs or a broker of their own (tests/integration/).
 # Sourced, never run. The caller sets:
 #   root        the repository root
 #   SAY         the message prefix ("stack", "cluster")
@@ -79,11 +80,46 @@ kafka_jars_check() {
 
 kafka_jopts() { echo "-Dlog4j2.configurationFile=$root/scripts/kafka/log4j2.properties -Dkafka.logs.dir=$LOGS"; }
 
-# kafka_format PROPS CLUSTER_ID LOG: formats the KRaft storage of PROPS' log.dirs once.
+# kafka_props_write FILE COMMENT KEY=VALUE...: writes the server.properties of a combined
+# KRaft broker+controller (scripts/stack.sh's single node, scripts/cluster.sh's three, the
+# SASL test's broker). Every broker here shares the defaults below: 3 partitions a topic, no
+# auto-created topics, no initial rebalance delay, internal topics of one replica. The
+# KEY=VALUE arguments replace a default in place or add a setting; node.id,
+# controller.quorum.voters, listeners, advertised.listeners, listener.security.protocol.map
+# and log.dirs must be given. COMMENT is the file's first line.
+kafka_props_write() {
+  local file=$1 comment=$2 kv k; shift 2
+  local -a keys=(process.roles node.id controller.quorum.voters listeners advertised.listeners
+    controller.listener.names inter.broker.listener.name listener.security.protocol.map log.dirs
+    num.partitions offsets.topic.replication.factor offsets.topic.num.partitions
+    transaction.state.log.replication.factor transaction.state.log.min.isr
+    share.coordinator.state.topic.replication.factor share.coordinator.state.topic.min.isr
+    group.initial.rebalance.delay.ms auto.create.topics.enable)
+  local -A val=([process.roles]=broker,controller [controller.listener.names]=CONTROLLER
+    [inter.broker.listener.name]=PLAINTEXT [num.partitions]=3
+    [offsets.topic.replication.factor]=1 [offsets.topic.num.partitions]=1
+    [transaction.state.log.replication.factor]=1 [transaction.state.log.min.isr]=1
+    [share.coordinator.state.topic.replication.factor]=1 [share.coordinator.state.topic.min.isr]=1
+    [group.initial.rebalance.delay.ms]=0 [auto.create.topics.enable]=false)
+  for kv in "$@"; do
+    k=${kv%%=*}
+    [ "$k" != "$kv" ] && [ -n "$k" ] || die "kafka_props_write: '$kv' is not KEY=VALUE"
+    [ -n "${val[$k]+set}" ] || { [[ " ${keys[*]} " == *" $k "* ]] || keys+=("$k"); }
+    val[$k]=${kv#*=}
+  done
+  for k in node.id controller.quorum.voters listeners advertised.listeners listener.security.protocol.map log.dirs; do
+    [ -n "${val[$k]:-}" ] || die "kafka_props_write: $k not given ($file)"
+  done
+  { printf '# %s\n' "$comment"
+    for k in "${keys[@]}"; do printf '%s=%s\n' "$k" "${val[$k]}"; done; } >"$file"
+}
+
+# kafka_format PROPS CLUSTER_ID LOG [ARG...]: formats the KRaft storage of PROPS' log.dirs
+# (ARGs go to the storage tool, e.g. --add-scram).
 kafka_format() {
-  local props=$1 id=$2 log=$3
+  local props=$1 id=$2 log=$3; shift 3
   # shellcheck disable=SC2046
-  java -Xmx256m $(kafka_jopts) -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$props" \
+  java -Xmx256m $(kafka_jopts) -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$props" "$@" \
     >"$log" 2>&1 || { show_log "$log"; die "Kafka storage format failed ($props)"; }
 }
 

@@ -44,7 +44,7 @@ pids=()
 KAFKA_LIBS=${CQ_KAFKA_LIBS:-$root/.stack/kafka-libs}
 LOGS=$dir/logs
 SAY=kafka_sasl
-# say die now_ms kafka_format kafka_start pid_alive stop_pid
+# say die now_ms kafka_props_write kafka_format kafka_start pid_alive stop_pid
 # shellcheck source=../../scripts/lib/stackfns.sh
 . "$root/scripts/lib/stackfns.sh"
 
@@ -75,38 +75,19 @@ say "test CA and broker keystore made"
 
 # ---- the broker: PLAINTEXT (inter-broker, this test's kcat) + SASL_SSL (the services)
 mkdir -p "$dir/data" "$LOGS"
-cat >"$dir/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$ctrl_port
-listeners=PLAINTEXT://127.0.0.1:$plain_port,SASL_SSL://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$ctrl_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$plain_port,SASL_SSL://127.0.0.1:$sasl_port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$user="$pass";
-ssl.keystore.type=PKCS12
-ssl.keystore.location=$dir/broker.p12
-ssl.keystore.password=keystore-pw
-ssl.key.password=keystore-pw
-log.dirs=$dir/data
-num.partitions=3
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-PROPS
 t0=$(now_ms)
-# shellcheck disable=SC2046
-java -Xmx256m $(kafka_jopts) -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t cqSaslTest00000000000w \
-  -c "$dir/server.properties" --add-scram "SCRAM-SHA-512=[name=$user,password=$pass]" >"$LOGS/format.log" 2>&1 \
-  || { cat "$LOGS/format.log"; fail "kafka-storage format --add-scram"; }
+kafka_props_write "$dir/server.properties" "test_kafka_sasl.sh — PLAINTEXT + SASL_SSL broker" \
+  node.id=1 controller.quorum.voters="1@127.0.0.1:$ctrl_port" \
+  listeners="PLAINTEXT://127.0.0.1:$plain_port,SASL_SSL://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$ctrl_port" \
+  advertised.listeners="PLAINTEXT://127.0.0.1:$plain_port,SASL_SSL://127.0.0.1:$sasl_port" \
+  listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL log.dirs="$dir/data" \
+  sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN \
+  "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;" \
+  "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$user=\"$pass\";" \
+  ssl.keystore.type=PKCS12 ssl.keystore.location="$dir/broker.p12" ssl.keystore.password=keystore-pw \
+  ssl.key.password=keystore-pw
+kafka_format "$dir/server.properties" cqSaslTest00000000000w "$LOGS/format.log" \
+  --add-scram "SCRAM-SHA-512=[name=$user,password=$pass]"
 kafka_start kafka "$dir/server.properties" "$LOGS/kafka.log" "$dir/kafka.pid" "$plain_port" "-Xms128m -Xmx384m"
 say "SASL_SSL listener on 127.0.0.1:$sasl_port (user $user: SCRAM-SHA-512 and PLAIN), formatted and started in $(( $(now_ms) - t0 )) ms"
 
