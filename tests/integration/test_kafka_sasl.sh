@@ -25,9 +25,11 @@
 #   - a wrong password: each service exits 78 within seconds, its log saying "Kafka
 #     authentication failed"; a CA that did not sign the broker: "Kafka TLS handshake failed"
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CQ_CONFIG_URL:?the config-server of the ctest fixture}" "${CQ_BIN_DIR:?}" "${CQ_PG_PORT:?}"
-off=${CQ_TEST_PORT_OFFSET:-0}
+IT_NAME=kafka_sasl
+IT_DB=cq_sasl_$$
+# root off dir pids say fail psqlc now_ms kafka_props_write kafka_format kafka_start stop_pid it_start it_ready
+# shellcheck source=lib_it.sh
+. "$(dirname "$0")/lib_it.sh"
 plain_port=$((27480 + off))
 sasl_port=$((27481 + off))
 ctrl_port=$((27482 + off))
@@ -36,28 +38,12 @@ cs_b=$((27484 + off))
 os_port=$((27485 + off))
 topic=customer
 dlq=customer.DLQ
-db=cq_sasl_$$
+db=$IT_DB
 user=cqrs-client
 pass=s3cret-$RANDOM$RANDOM
-dir=$(mktemp -d /tmp/cq-kafka-sasl.XXXXXX)
-pids=()
 KAFKA_LIBS=${CQ_KAFKA_LIBS:-$root/.stack/kafka-libs}
 LOGS=$dir/logs
-SAY=kafka_sasl
-# say die now_ms kafka_props_write kafka_format kafka_start pid_alive stop_pid
-# shellcheck source=../../scripts/lib/stackfns.sh
-. "$root/scripts/lib/stackfns.sh"
-
-fail() { echo "kafka_sasl: FAIL: $*" >&2; exit 1; }
-psqlc() { psql -X -Atq -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres "$@"; }
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  stop_pid kafka "$dir/kafka.pid" 30 >/dev/null 2>&1 || true
-  psqlc -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+it_cleanup_more() { stop_pid kafka "$dir/kafka.pid" 30 >/dev/null 2>&1; }
 kafka_jars_check
 
 # ---- a CA, the broker's certificate (localhost and 127.0.0.1), another CA
@@ -96,7 +82,7 @@ rdk=$(kcat -V 2>&1 | sed -n 's/.*librdkafka \([0-9][0-9.]*\).*/\1/p' | head -1)
 if printf '2.6.1\n%s\n' "$rdk" | sort -V -C; then mech=SCRAM-SHA-512; else mech=PLAIN; fi
 say "librdkafka $rdk: the flow runs with SASL mechanism $mech"
 
-psqlc -d postgres -c "CREATE DATABASE $db" >/dev/null
+it_db_create
 
 # ---- the services on SASL_SSL only
 sasl_env=(KAFKA_CONFIG_BOOTSTRAP_SERVERS="127.0.0.1:$sasl_port"
@@ -105,22 +91,9 @@ sasl_env=(KAFKA_CONFIG_BOOTSTRAP_SERVERS="127.0.0.1:$sasl_port"
   KAFKA_CONFIG_PROPERTIES_SASL_USERNAME="$user"
   KAFKA_CONFIG_PROPERTIES_SASL_PASSWORD="$pass"
   KAFKA_CONFIG_PROPERTIES_SSL_CA_LOCATION="$dir/ca.crt")
-started=""
-start() { # program port log env...
+start() { # program port log env...: a service on SASL_SSL only
   local prog=$1 port=$2 log=$3; shift 3
-  env CONFIG_SERVER_URL="$CQ_CONFIG_URL" APP_PROFILES=test SERVER_PORT="$port" DATASOURCE_DBNAME="$db" \
-    OUTBOX_LOCK_POLL_MS=200 "${sasl_env[@]}" "$@" "$CQ_BIN_DIR/$prog" </dev/null >"$log" 2>&1 &
-  started=$!
-  pids+=("$started")
-}
-ready() { # pid port log
-  local i
-  for i in $(seq 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$2/health/readiness" 2>/dev/null && return 0
-    kill -0 "$1" 2>/dev/null || { cat "$3"; fail "$3: exited during start"; }
-    sleep 0.1
-  done
-  cat "$3"; fail "$3: not ready after 60 s"
+  it_start "$prog" "$port" "$log" OUTBOX_LOCK_POLL_MS=200 "${sasl_env[@]}" "$@"
 }
 create() { # port → prints the new customer's id
   local body
@@ -144,8 +117,8 @@ topic_ids() {
 
 start customer-service "$cs_a" "$dir/cs-a.log"; a=$started
 start order-service "$os_port" "$dir/os.log"; o=$started
-ready "$a" "$cs_a" "$dir/cs-a.log"
-ready "$o" "$os_port" "$dir/os.log"
+it_ready "$a" "$cs_a" "$dir/cs-a.log"
+it_ready "$o" "$os_port" "$dir/os.log"
 grep -q "connected over SASL_SSL" "$dir/cs-a.log" || { cat "$dir/cs-a.log"; fail "customer-service did not say it connected over SASL_SSL"; }
 ids=()
 for _ in 1 2 3 4 5; do ids+=("$(create "$cs_a")"); done
@@ -161,7 +134,7 @@ psqlc -d "$db" -c "UPDATE customer.outbox_relay SET upto = x.u, top = x.u, gaps 
 n=$(psqlc -d "$db" -c "SELECT count(*) FROM customer.outbox_pending")
 [ "$n" = 3 ] || fail "expected 3 outbox rows past the moved position, found $n"
 start customer-service "$cs_b" "$dir/cs-b.log"; b=$started
-ready "$b" "$cs_b" "$dir/cs-b.log"
+it_ready "$b" "$cs_b" "$dir/cs-b.log"
 for _ in $(seq 300); do grep -q "outbox takeover: 3 of 3 unpublished rows were already on the topic" "$dir/cs-b.log" && break; sleep 0.1; done
 grep -q "outbox takeover: 3 of 3 unpublished rows were already on the topic" "$dir/cs-b.log" \
   || { cat "$dir/cs-b.log"; fail "the new leader's takeover scan did not find the 3 rows on the topic"; }

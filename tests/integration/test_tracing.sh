@@ -17,26 +17,15 @@
 #   - checks customer-service's log lines of that request carry trace_id T and the SERVER
 #     span's span_id, and that a request without traceparent starts a trace of its own.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CQ_CONFIG_URL:?the config-server of the ctest fixture}" "${CQ_BIN_DIR:?}" "${CQ_PG_PORT:?}"
-off=${CQ_TEST_PORT_OFFSET:-0}
+IT_NAME=tracing
+IT_DB=cq_trace_$$
+# root off dir pids say fail psqlc it_db_create it_start it_ready
+# shellcheck source=lib_it.sh
+. "$(dirname "$0")/lib_it.sh"
 otlp_port=$((27490 + off))
 cs_port=$((27491 + off))
 os_port=$((27492 + off))
-db=cq_trace_$$
 topic=trace-$$
-dir=$(mktemp -d /tmp/cq-tracing.XXXXXX)
-pids=()
-say() { echo "tracing: $*"; }
-fail() { echo "tracing: FAIL: $*" >&2; exit 1; }
-psqlc() { psql -X -Atq -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres "$@"; }
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  psqlc -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
 
 otelcol=$("$root/scripts/otelcol.sh")
 cat >"$dir/otelcol.yaml" <<YAML
@@ -63,21 +52,13 @@ for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$otlp_port") 2>/dev/null &&
 (exec 3<>"/dev/tcp/127.0.0.1/$otlp_port") 2>/dev/null || { cat "$dir/otelcol.log"; fail "the collector does not listen on $otlp_port"; }
 say "collector $("$otelcol" --version 2>/dev/null | head -1) receiving OTLP/HTTP on 127.0.0.1:$otlp_port"
 
-psqlc -d postgres -c "CREATE DATABASE $db" >/dev/null
+it_db_create
 start() { # program port log
-  env CONFIG_SERVER_URL="$CQ_CONFIG_URL" APP_PROFILES=test SERVER_PORT="$2" DATASOURCE_DBNAME="$db" \
+  it_start "$1" "$2" "$3" \
     CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME="$topic" ORDER_SERVICE_CUSTOMER_TOPIC_NAME="$topic" \
     ORDER_SERVICE_DLQ_TOPIC_NAME="$topic.DLQ" KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID="trace-$$" \
-    TRACING_OTLP_ENDPOINT="http://127.0.0.1:$otlp_port" LOGGING_LEVEL_ROOT=debug \
-    "$CQ_BIN_DIR/$1" </dev/null >"$3" 2>&1 &
-  pids+=($!)
-  local i
-  for i in $(seq 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$2/health/readiness" 2>/dev/null && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$3"; fail "$1 exited during start"; }
-    sleep 0.1
-  done
-  cat "$3"; fail "$1 not ready after 60 s"
+    TRACING_OTLP_ENDPOINT="http://127.0.0.1:$otlp_port" LOGGING_LEVEL_ROOT=debug
+  it_ready "$started" "$2" "$3"
 }
 start customer-service "$cs_port" "$dir/cs.log"
 start order-service "$os_port" "$dir/os.log"
