@@ -36,6 +36,7 @@ const svc_key_rule_t cs_config_keys[] = {
     {"outbox.backoff-initial-ms", SVC_KEY_LIVE},
     {"outbox.backoff-max-ms", SVC_KEY_LIVE},
     {"outbox.flush-ms", SVC_KEY_LIVE},
+    {"outbox.standby-flush", SVC_KEY_LIVE},
     {"outbox.lock-key", SVC_KEY_RESTART},
 };
 const size_t cs_config_nkeys = sizeof cs_config_keys / sizeof cs_config_keys[0];
@@ -66,6 +67,7 @@ static int cs_config_outbox(cs_config_t *cfg, const cfgcli_t *c, char *err, size
         cfgcli_get_int_range(c, "outbox.backoff-max-ms", 30000, 1, 3600000, &cfg->backoff_max_ms, err,
                              errlen) ||
         cfgcli_get_int_range(c, "outbox.flush-ms", 5000, 1, 600000, &cfg->flush_ms, err, errlen) ||
+        cfgcli_get_int_range(c, "outbox.standby-flush", 0, 0, 64, &cfg->standby_flush, err, errlen) ||
         cfgcli_get_long(c, "outbox.lock-key", 0x637573746f6d6572LL, &cfg->lock_key, err, errlen))
         return -1;
     if (cfg->retention_ms == 0)

@@ -11,7 +11,9 @@
 #          fork point of the new timeline (cluster.sh pg-lost: commits, outbox rows, time
 #          span), and from the load generator (acknowledged commands not on the new primary).
 #          The account must still hold for what is there: read model = write side row for
-#          row, events on the topic = outbox rows, nothing published that the write side lost.
+#          row, events on the topic = outbox rows, nothing published that the write side lost —
+#          which holds because the profile's customer-service publishes a row only once the
+#          standby has flushed it (outbox.standby-flush: 1, config-repo/customer-service-cluster.yml).
 #   updates: the load is FAULT_CUSTOMERS (40) customers, then only updates of them (~7 a
 #          second each), so every customer has events just before the kill, during the
 #          failover and after it: events that a later one supersedes, where a skipped one
@@ -19,7 +21,7 @@
 # Expected for all: requests in flight at the kill answer 503 (never a false 201); the pools
 # and the relay reconnect to the promoted node through the multi-host conninfo
 # (target_session_attrs=read-write).
-if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0; fi
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0; fi
 . "$(dirname "$0")/lib.sh"
 MODE=${1:?sync or async}
 NAME=pg_failover_$MODE
@@ -42,6 +44,9 @@ sleep 2
 heal_at "$("$CLUSTER" pg-primary) promoted"
 converge_wait
 say "readiness: $(readiness)"
+say "relay reads checked against the standby's flush: $(curl -s -m 5 "$CUSTOMER_URL/metrics" |
+  awk '/^customer_outbox_standby_wait_seconds_(count|sum)[{ ]/ { v[$1] = $NF }
+       END { for (k in v) { if (k ~ /count/) c = v[k]; else s = v[k] }; printf "%d, %.3f s waited in all", c, s }')"
 lostwal=$("$CLUSTER" pg-lost "$old" "$TRIO_DB" customer.outbox)
 say "the old primary's WAL after the fork point: $lostwal"
 "$CLUSTER" pg-rejoin "$old" >/dev/null

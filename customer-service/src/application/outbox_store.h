@@ -70,7 +70,8 @@ typedef struct outbox_store_ops {
     /* Up to `limit` rows past `pos` in id order — those in its gaps and those above its top:
      * *rows points at them (valid until the next fetch or close); *xmin = the oldest
      * transaction id still running in the same snapshot (pg_snapshot_xmin). The count, or -1
-     * (err). */
+     * (err). The store also remembers where the primary's log stood when the rows were read
+     * (for standbys_have). */
     int (*fetch)(void *self, const outbox_pos_t *pos, int limit, const outbox_row_t **rows, long long *xmin,
                  char *err, size_t errlen);
     /* A transaction id assigned now (so any transaction that took an outbox id before this
@@ -80,6 +81,11 @@ typedef struct outbox_store_ops {
     long long (*backlog)(void *self);
     /* Deletes the rows with id <= upto older than retention_ms: their number, or -1. */
     long long (*purge)(void *self, long long upto, long long retention_ms);
+    /* 1 when `n` streaming standbys — or every streaming standby, when fewer stream (none:
+     * at once) — have flushed the log up to where it stood at the last fetch (so the rows it
+     * returned survive a failover to them), 0 when not yet or when the standbys' positions
+     * cannot be seen (err says which), -1 when asking failed (err). */
+    int (*standbys_have)(void *self, int n, char *err, size_t errlen);
     /* Every row past `pos` in id order, id and key only: *rows valid until the next call.
      * The count, or -1 (err). */
     int (*unpublished)(void *self, const outbox_pos_t *pos, const outbox_row_t **rows, char *err,

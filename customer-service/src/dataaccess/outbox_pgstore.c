@@ -12,16 +12,29 @@
 #define STMT_FETCH "cs_relay_fetch"
 #define STMT_SAVE "cs_relay_save"
 
-/* The rows past the position (in its gaps or above its top) in id order, and the oldest
- * running transaction of the same snapshot (one row with NULL id when there are none). */
+/* The rows past the position (in its gaps or above its top) in id order, the oldest running
+ * transaction of the same snapshot (one row with NULL id when there are none), and the log's
+ * insert position once the snapshot is taken: every row the snapshot sees was committed by a
+ * record below it, so a standby that flushed up to it holds those rows. */
 static const char SQL_FETCH[] =
     "SELECT h.xmin, o.id, o.aggregate_id::text, o.payload, (extract(epoch FROM o.occurred_at) * 1000)::int8,"
-    " o.traceparent"
-    " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xmin) h"
+    " o.traceparent, h.lsn"
+    " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xmin,"
+    " (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8 AS lsn) h"
     " LEFT JOIN LATERAL (SELECT id, aggregate_id, payload, occurred_at, traceparent FROM customer.outbox"
     " WHERE id > $1::int8 AND (id > $2::int8 OR $3::int8multirange @> id) ORDER BY id LIMIT $4::int) o ON "
     "true"
     " ORDER BY o.id";
+/* Of the physical standbys (not logical decoding's senders): how many are connected, how many
+ * show their flush position, how many stream, and how many of those have flushed up to $1.
+ * Without pg_read_all_stats (pg_monitor) a role sees the rows but not their positions:
+ * count(flush_lsn) tells that case apart. */
+static const char SQL_STANDBYS[] =
+    "SELECT count(*), count(r.flush_lsn), count(*) FILTER (WHERE r.state = 'streaming'),"
+    " count(*) FILTER (WHERE r.state = 'streaming' AND r.flush_lsn - '0/0'::pg_lsn >= $1::numeric)"
+    " FROM pg_stat_replication r"
+    " WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.slot_type = "
+    "'logical')";
 /* One row, no index touched (a HOT update). */
 static const char SQL_SAVE[] =
     "UPDATE customer.outbox_relay SET upto = $1::int8, top = $2::int8,"
@@ -32,6 +45,7 @@ struct outbox_pgstore {
     const clog_t *log;
     PGconn *pg;
     PGresult *res;      /* the last fetch's or unpublished()'s rows (their buffers) */
+    long long lsn;      /* the log's insert position at the last fetch (bytes from 0/0) */
     outbox_row_t *rows; /* views of res */
     int cap;
     outbox_gap_t *gaps; /* the last load()'s */
@@ -347,6 +361,7 @@ static int ops_fetch(void *self, const outbox_pos_t *pos, int limit, const outbo
         return rc;
     }
     *xmin = be64(PQgetvalue(s->res, 0, 0));
+    s->lsn = be64(PQgetvalue(s->res, 0, 6));
     n = PQgetisnull(s->res, 0, 1) ? 0 : PQntuples(s->res);
     if (rows_room(s, n) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -364,6 +379,34 @@ static int ops_fetch(void *self, const outbox_pos_t *pos, int limit, const outbo
     }
     *rows = s->rows;
     return n;
+}
+
+static int ops_standbys_have(void *self, int n, char *err, size_t errlen)
+{
+    outbox_pgstore_t *s = self;
+    char lsn[24];
+    const char *vals[1] = {lsn};
+    long long all, shown, streaming, have;
+    PGresult *res;
+    snprintf(lsn, sizeof lsn, "%lld", s->lsn);
+    res = PQexecParams(s->pg, SQL_STANDBYS, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return store_fail(s, res, "reading pg_stat_replication failed", err, errlen);
+    all = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    shown = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    streaming = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    have = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    PQclear(res);
+    if (all > 0 && shown == 0)
+        snprintf(err, errlen,
+                 "pg_stat_replication hides the standbys' flush positions from this database role: grant it "
+                 "pg_monitor (or pg_read_all_stats)");
+    else if (have >= n || have >= streaming)
+        return 1;
+    else
+        snprintf(err, errlen, "%lld of the %lld streaming standby(s) have flushed the log to %X/%X (%d wanted)",
+                 have, streaming, (unsigned)((unsigned long long)s->lsn >> 32), (unsigned)s->lsn, n);
+    return 0;
 }
 
 static long long ops_probe(void *self)
@@ -452,9 +495,19 @@ static int ops_unpublished(void *self, const outbox_pos_t *pos, const outbox_row
     return n;
 }
 
-static const outbox_store_ops_t pgstore_ops = {ops_lead,     ops_connected, ops_close, ops_socket,
-                                               ops_notified, ops_load,      ops_save,  ops_fetch,
-                                               ops_probe,    ops_backlog,   ops_purge, ops_unpublished};
+static const outbox_store_ops_t pgstore_ops = {.lead = ops_lead,
+                                               .connected = ops_connected,
+                                               .close = ops_close,
+                                               .socket = ops_socket,
+                                               .notified = ops_notified,
+                                               .load = ops_load,
+                                               .save = ops_save,
+                                               .fetch = ops_fetch,
+                                               .probe = ops_probe,
+                                               .backlog = ops_backlog,
+                                               .purge = ops_purge,
+                                               .standbys_have = ops_standbys_have,
+                                               .unpublished = ops_unpublished};
 
 outbox_store_t outbox_pgstore_port(outbox_pgstore_t *s)
 {

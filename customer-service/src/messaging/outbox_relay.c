@@ -97,6 +97,8 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
                     "Failed produce calls and delivery reports.", NULL, 0);
     metrics_declare(m, "customer_outbox_publish_latency_seconds", METRICS_HISTOGRAM,
                     "From the customer change's commit to the broker's acknowledgement.", NULL, 0);
+    metrics_declare(m, "customer_outbox_standby_wait_seconds", METRICS_HISTOGRAM,
+                    "With outbox.standby-flush: how long a read waited for the standbys to flush it.", NULL, 0);
     metrics_declare(m, "customer_outbox_relay_leader", METRICS_GAUGE,
                     "1 while this replica holds the relay lock.", NULL, 0);
     metrics_declare(m, "customer_kafka_up", METRICS_GAUGE, "1 when the broker answered the last probe.", NULL,
@@ -385,6 +387,7 @@ static void relay_take_tuning(outbox_relay_t *r)
     o.cleanup_interval_ms = t.cleanup_interval_ms;
     o.backoff_initial_ms = t.backoff_initial_ms;
     o.backoff_max_ms = t.backoff_max_ms;
+    o.standby_flush = t.standby_flush;
     relay_defaults(&o);
     if (o.batch_size != r->o.batch_size) {
         /* The slots are sized by it: once no delivery is pending, the delivered rows are
@@ -409,14 +412,15 @@ static void relay_take_tuning(outbox_relay_t *r)
     if (o.batch_size == before.batch_size && o.sweep_ms == before.sweep_ms &&
         o.lock_poll_ms == before.lock_poll_ms && o.retention_ms == before.retention_ms &&
         o.flush_ms == before.flush_ms && o.cleanup_interval_ms == before.cleanup_interval_ms &&
-        o.backoff_initial_ms == before.backoff_initial_ms && o.backoff_max_ms == before.backoff_max_ms)
+        o.backoff_initial_ms == before.backoff_initial_ms && o.backoff_max_ms == before.backoff_max_ms &&
+        o.standby_flush == before.standby_flush)
         return;
     clog_info(
         r->log,
         "outbox relay: now batch %d, sweep %d ms, lock poll %d ms, retention %lld ms, cleanup every %lld ms, "
-        "backoff %d..%d ms, flush %d ms",
+        "backoff %d..%d ms, flush %d ms, standbys to flush before publishing %d",
         o.batch_size, o.sweep_ms, o.lock_poll_ms, o.retention_ms, o.cleanup_interval_ms, o.backoff_initial_ms,
-        o.backoff_max_ms, o.flush_ms);
+        o.backoff_max_ms, o.flush_ms, o.standby_flush);
 }
 
 static void *relay_main(void *arg)

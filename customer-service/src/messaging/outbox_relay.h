@@ -30,6 +30,12 @@
  *   whose outbox-id it saw on the topic (outbox_relay_takeover.c), so rows the dead leader
  *   published after it last stored its position are not sent again, and a row that is not
  *   on the topic is never counted.
+ * - Failover-safe publishing (standby_flush = N > 0): a row goes out only once N streaming
+ *   physical standbys (all of them when fewer stream; none streaming: at once, as Patroni's
+ *   non-strict synchronous mode) have flushed the primary's log past its commit, so an
+ *   asynchronous standby promoted after a crash holds every row that is on the topic. Until
+ *   then rows wait in the outbox (writes go on); a hold over 2 s is logged. The database
+ *   role needs pg_monitor (or pg_read_all_stats) to see the standbys' positions.
  * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
  *   publish, retrying with backoff while the broker is away.
  * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert), delivery reports
@@ -64,6 +70,8 @@ typedef struct outbox_relay_opts {
     int partitions;                /* for creating the topic (cleanup.policy=compact); default 3 */
     int replication;               /* default 1 */
     int min_isr;                   /* the topic's min.insync.replicas; 0 = the broker's default */
+    int standby_flush; /* > 0: publish a row only once this many streaming standbys (all, when
+                          fewer stream) have flushed its commit; 0: once committed */
 } outbox_relay_opts_t;
 
 typedef struct outbox_relay outbox_relay_t;
@@ -78,6 +86,7 @@ typedef struct outbox_relay_tuning {
     long long cleanup_interval_ms;
     int backoff_initial_ms;
     int backoff_max_ms;
+    int standby_flush; /* 0 here is 0 (off), not the default */
 } outbox_relay_tuning_t;
 
 /* Creates the relay on `store` and its idempotent producer from `conf` (STOLEN, also on

@@ -43,6 +43,10 @@ typedef struct relay_pos {
 
 /* Gaps this old (ms) get a probe (see outbox_relay_pos.c). */
 #define RELAY_PROBE_AFTER_MS 500
+/* With standby_flush: how long one read waits for the standbys before it is read again, and
+ * how long publishing is held before it is worth a warning. */
+#define RELAY_STANDBY_WAIT_MS 1000
+#define RELAY_HELD_WARN_MS 2000
 /* The position is stored at most this often while rows flow (and at every stop). */
 #define RELAY_SAVE_MS 100
 
@@ -80,6 +84,8 @@ struct outbox_relay {
     long long progress_ms;        /* last time nothing was in flight or a row got published */
     long long progress_published; /* `published` then */
     int topic_ready;
+    long long held_since;  /* svc_mono_ms when the standbys last held a read back (0: not held) */
+    long long held_warned; /* when that was last logged */
 };
 
 /* outbox_relay_pos.c (no I/O): */

@@ -13,7 +13,11 @@
  *   starts past the position, which counts the rows in flight), through the one idempotent
  *   producer: per partition no reordering, no duplicates;
  * - a failed delivery stops the pipeline: the caller drains it and backs off; the failed
- *   rows are gaps of the position again and are read again.
+ *   rows are gaps of the position again and are read again;
+ * - with standby_flush = N > 0, rows read are produced only once N streaming standbys (or all
+ *   that stream, when fewer do) have flushed the primary's log up to the read
+ *   (relay_await_standbys): a failover to any of them cannot lose a row already on the topic. Until then nothing is produced and
+ *   the rows are read again (with whatever committed meanwhile).
  */
 #include "messaging/outbox_relay_int.h"
 
@@ -166,6 +170,43 @@ void relay_pos_probe(outbox_relay_t *r)
                x);
 }
 
+/* Waits, polling pg_stat_replication (1 ms, doubling to 32 ms), until o.standby_flush
+ * standbys have flushed the log up to the last read: 1 then; 0 when they have not within
+ * RELAY_STANDBY_WAIT_MS (a warning every 10 s while that lasts; a stop waits this long too);
+ * -1 when the database did not answer (err). */
+static int relay_await_standbys(outbox_relay_t *r, char *err, size_t errlen)
+{
+    long long start = svc_mono_ms(), now;
+    long pause = 1;
+    for (;;) {
+        int rc = r->store.ops->standbys_have(r->store.self, r->o.standby_flush, err, errlen);
+        now = svc_mono_ms();
+        if (rc > 0)
+            metrics_observe(r->m, "customer_outbox_standby_wait_seconds", NULL, (double)(now - start) / 1000.0);
+        if (rc != 0) {
+            if (rc > 0 && r->held_since > 0 && now - r->held_since >= RELAY_HELD_WARN_MS)
+                clog_info(r->log, "outbox relay: publishing again: the standbys caught up after %lld ms",
+                          now - r->held_since);
+            if (rc > 0)
+                r->held_since = 0;
+            return rc;
+        }
+        if (r->held_since == 0)
+            r->held_since = start;
+        if (now - start >= RELAY_STANDBY_WAIT_MS)
+            break;
+        svc_sleep_ms(pause);
+        if (pause < 32)
+            pause *= 2;
+    }
+    if (now - r->held_since >= RELAY_HELD_WARN_MS && now - r->held_warned >= 10000) {
+        clog_warn(r->log, "outbox relay: publishing held for %lld ms (outbox.standby-flush %d): %s",
+                  now - r->held_since, r->o.standby_flush, err);
+        r->held_warned = now;
+    }
+    return 0;
+}
+
 int relay_fetch(outbox_relay_t *r)
 {
     char err[512];
@@ -181,6 +222,17 @@ int relay_fetch(outbox_relay_t *r)
     if (n < 0) {
         clog_warn(r->log, "outbox relay: %s", err);
         return -1;
+    }
+    if (n > 0 && r->o.standby_flush > 0) {
+        int ok = relay_await_standbys(r, err, sizeof err);
+        if (ok < 0) {
+            clog_warn(r->log, "outbox relay: %s", err);
+            return -1;
+        }
+        if (ok == 0) {
+            r->dirty = 1; /* read again at the next pass (relay_await_standbys has waited) */
+            return 0;
+        }
     }
     cut = n < r->n_free ? LLONG_MAX : rows[n - 1].id;
     rc = n;
