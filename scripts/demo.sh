@@ -21,4 +21,4 @@ CUSTOMER_URL=$customer ORDER_URL=$order "$root/scripts/smoke.sh"
 echo
 echo "== what the services counted (GET /metrics)"
 curl -fsS "$customer/metrics" | grep -E '^(http_requests_total|customer_outbox_backlog|customer_outbox_published_total|customer_outbox_relay_leader)' | head -10 | sed 's/^/   customer-service: /' || true
-curl -fsS "$order/metrics" | grep -E '^(order_projection_events_total|order_projection_lag_ms|order_consumer_lag)' | head -10 | sed 's/^/   order-service:    /' || true
+curl -fsS "$order/metrics" | grep -E '^(order_projection_events_total|order_projection_newest_event_age_seconds|order_consumer_lag)' | head -10 | sed 's/^/   order-service:    /' || true

@@ -203,11 +203,14 @@ int svc_send_readiness_cfg(h2o_req_t *req, const svc_check_t *checks, size_t n, 
     for (size_t i = 0; comp != NULL && i < n; i++) {
         int st = checks[i].up(checks[i].self);
         int up = st == SVC_UP || st == SVC_CATCHING_UP;
-        all = all && up;
+        if (!checks[i].informational)
+            all = all && up;
+        /* Spring Boot actuator's shape: components.<name>.status */
         json_object_set_new(comp, checks[i].name,
-                            json_string(st == SVC_CATCHING_UP ? "CATCHING_UP"
-                                        : up                  ? "UP"
-                                                              : "DOWN"));
+                            json_pack("{s:s}", "status",
+                                      st == SVC_CATCHING_UP ? "CATCHING_UP"
+                                      : up                  ? "UP"
+                                                            : "DOWN"));
     }
     return httpd_send_json(req, all ? 200 : 503,
                            json_pack("{s:s,s:o*,s:o*}", "status", all ? "UP" : "DOWN", "components", comp,

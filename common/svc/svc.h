@@ -91,12 +91,15 @@ void svc_uuid(char out[37]);
 #define SVC_UP 1
 #define SVC_CATCHING_UP 2
 
-/* One readiness component: up(self) returns SVC_UP, SVC_DOWN or SVC_CATCHING_UP. Called on
- * HTTP threads. */
+/* One health component: up(self) returns SVC_UP, SVC_DOWN or SVC_CATCHING_UP. Called on
+ * HTTP threads. An `informational` component is shown (its own status DOWN when it is) but
+ * never fails readiness: the service serves without it (customer-service's outbox keeps
+ * taking writes while Kafka is away). */
 typedef struct svc_check {
     const char *name;
     int (*up)(void *self);
     void *self;
+    int informational;
 } svc_check_t;
 
 typedef struct svc_http {

@@ -193,8 +193,10 @@ static void t_endpoints(void **state)
     int db = 1, kafka = 1;
     dbuf_t b;
     metrics_t *m = metrics_new();
-    const svc_check_t checks[] = {{"db", up_flag, &db}, {"kafka", up_flag, &kafka}};
-    const svc_http_t h = {.metrics = m, .checks = checks, .n_checks = 2};
+    int broker = 1;
+    const svc_check_t checks[] = {
+        {"db", up_flag, &db, 0}, {"kafka", up_flag, &kafka, 0}, {"broker", up_flag, &broker, 1}};
+    const svc_http_t h = {.metrics = m, .checks = checks, .n_checks = 3};
     httpd_opts_t o = {0};
     (void)state;
     svc_metrics_declare(m);
@@ -211,11 +213,18 @@ static void t_endpoints(void **state)
     assert_string_equal(b.ptr, "{\"status\":\"UP\"}");
     dbuf_free(&b);
     assert_int_equal(get(port, "/health/readiness", &b), 200);
-    assert_string_equal(b.ptr, "{\"status\":\"UP\",\"components\":{\"db\":\"UP\",\"kafka\":\"UP\"}}");
+    assert_string_equal(b.ptr, "{\"status\":\"UP\",\"components\":{\"db\":{\"status\":\"UP\"},\"kafka\":{"
+                               "\"status\":\"UP\"},\"broker\":{\"status\":\"UP\"}}}");
+    dbuf_free(&b);
+    broker = 0; /* informational: shown DOWN, readiness stays UP */
+    assert_int_equal(get(port, "/health/readiness", &b), 200);
+    assert_string_equal(b.ptr, "{\"status\":\"UP\",\"components\":{\"db\":{\"status\":\"UP\"},\"kafka\":{"
+                               "\"status\":\"UP\"},\"broker\":{\"status\":\"DOWN\"}}}");
     dbuf_free(&b);
     kafka = 0;
     assert_int_equal(get(port, "/health/readiness", &b), 503);
-    assert_string_equal(b.ptr, "{\"status\":\"DOWN\",\"components\":{\"db\":\"UP\",\"kafka\":\"DOWN\"}}");
+    assert_string_equal(b.ptr, "{\"status\":\"DOWN\",\"components\":{\"db\":{\"status\":\"UP\"},\"kafka\":{"
+                               "\"status\":\"DOWN\"},\"broker\":{\"status\":\"DOWN\"}}}");
     dbuf_free(&b);
     assert_int_equal(get(port, "/health", &b), 503);
     dbuf_free(&b);

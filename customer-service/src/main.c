@@ -246,7 +246,9 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
         clog_error(log, "start-up failed: out of memory");
         goto cleanup;
     }
-    const svc_check_t checks[] = {{"db", svc_pool_up, pool}, {"kafka", outbox_relay_kafka_ok, relay}};
+    /* Ready = can take writes: the database. Kafka is shown, not required: while it is away
+     * the outbox keeps every write and the relay publishes them once it is back. */
+    const svc_check_t checks[] = {{"db", svc_pool_up, pool, 0}, {"kafka", outbox_relay_kafka_ok, relay, 1}};
     const char *token = getenv("CUSTOMER_ADMIN_TOKEN");
     admin = (cs_admin_http_t){ops, token};
     const svc_http_t sh = {.metrics = metrics,

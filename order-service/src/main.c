@@ -346,8 +346,12 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
     os_ops_declare_metrics(&ops);
     os_ops_http_t ops_http = {&ops, token};
     os_routes_ctx_t routes = {&http, &ops_http};
-    const svc_check_t checks[] = {
-        {"db", svc_pool_up, mp->pool}, {"kafka", os_kafka_up, mp}, {"projection", os_projection_up, mp}};
+    /* Ready = can serve reads and validate orders: the read model's database. Kafka and the
+     * projection are shown, not required: without them the read model is served as it
+     * stands (its lag is in /metrics and in the projection's status). */
+    const svc_check_t checks[] = {{"db", svc_pool_up, mp->pool, 0},
+                                  {"kafka", os_kafka_up, mp, 1},
+                                  {"projection", os_projection_up, mp, 1}};
     const svc_http_t sh = {.metrics = mp->metrics,
                            .checks = checks,
                            .n_checks = sizeof checks / sizeof checks[0],

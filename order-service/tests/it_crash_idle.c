@@ -153,7 +153,7 @@ static void test_crash_then_no_traffic(void **state)
             }
             char *body = NULL;
             if (os_it_get(port, "/health/readiness", &body, NULL) > 0 && body != NULL &&
-                strstr(body, "\"projection\":\"CATCHING_UP\"") != NULL)
+                strstr(body, "\"projection\":{\"status\":\"CATCHING_UP\"}") != NULL)
                 seen_catching_up = 1;
             free(body);
             ts_sleep_ms(20);
@@ -176,13 +176,13 @@ static void test_crash_then_no_traffic(void **state)
         free(body);
         body = NULL;
         long st = os_it_get(port, "/health/readiness", &body, NULL);
-        if ((st == 200 && body != NULL && strstr(body, "\"projection\":\"UP\"") != NULL) || ts_now_ms() > end)
+        if ((st == 200 && body != NULL && strstr(body, "\"projection\":{\"status\":\"UP\"}") != NULL) || ts_now_ms() > end)
             break;
         ts_sleep_ms(100);
     }
     printf("readiness after convergence: %s\n", body ? body : "(none)");
     assert_non_null(body);
-    assert_non_null(strstr(body, "\"projection\":\"UP\""));
+    assert_non_null(strstr(body, "\"projection\":{\"status\":\"UP\"}"));
     free(body);
     long long lag = -1;
     end = ts_now_ms() + 5000;

@@ -191,7 +191,7 @@ static void test_poison_to_dlq(void **state)
     assert_int_equal(ts_http("GET", url(w, "/metrics"), NULL, 0, NULL, &r), 0);
     assert_non_null(strstr(r.body, "order_projection_dlq_total{reason=\"bad-magic\"} 1"));
     assert_non_null(strstr(r.body, "order_consumer_lag{partition="));
-    assert_non_null(strstr(r.body, "order_projection_lag_ms"));
+    assert_non_null(strstr(r.body, "order_projection_newest_event_age_seconds"));
     ts_resp_free(&r);
 }
 

@@ -36,7 +36,7 @@ seen=
 end=$(( $(now_ms) + LIMIT_MS + 5000 ))
 while [ "$(trio_q "$OFFS" 2>/dev/null || echo x)" != "$before" ] && [ "$(now_ms)" -lt "$end" ]; do
   r=$(curl -s -m 1 "$ORDER_URL/health/readiness" 2>/dev/null || true)
-  [[ $r == *'"projection":"CATCHING_UP"'* ]] && seen=1
+  [[ $r == *'"projection":{"status":"CATCHING_UP"}'* ]] && seen=1
   sleep 0.05
 done
 converge_wait

@@ -50,8 +50,8 @@ os_projector_t *os_projector_new(const os_projector_tuning_t *t, const os_projec
                         "Projection transactions, by result.", NULL, 0);
         metrics_declare(m, "order_projection_dlq_total", METRICS_COUNTER,
                         "Messages sent to the dead-letter topic, by reason.", NULL, 0);
-        metrics_declare(m, "order_projection_lag_ms", METRICS_GAUGE,
-                        "Age of the newest applied event at commit (now - occurredAt), ms.", NULL, 0);
+        metrics_declare(m, "order_projection_newest_event_age_seconds", METRICS_GAUGE,
+                        "Age of the newest applied event at its commit (now - occurredAt).", NULL, 0);
         static const double b[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 60};
         metrics_declare(m, "order_projection_lag_seconds", METRICS_HISTOGRAM,
                         "Event age at commit (now - occurredAt).", b, sizeof b / sizeof b[0]);
