@@ -178,9 +178,9 @@ static void t_ops(void **state)
     json_decref(j);
     h->kafka_up = 0;
     j = req(h, "GET", "/health/readiness", NULL, NULL, 200, NULL);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(json_object_get(j, "components"), "kafka"), "status")),
-        "DOWN");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(j, "components"), "kafka"), "status")),
+                        "DOWN");
     json_decref(j);
     h->db_up = 0;
     json_decref(req(h, "GET", "/health/readiness", NULL, NULL, 503, NULL));

@@ -176,7 +176,8 @@ static void test_crash_then_no_traffic(void **state)
         free(body);
         body = NULL;
         long st = os_it_get(port, "/health/readiness", &body, NULL);
-        if ((st == 200 && body != NULL && strstr(body, "\"projection\":{\"status\":\"UP\"}") != NULL) || ts_now_ms() > end)
+        if ((st == 200 && body != NULL && strstr(body, "\"projection\":{\"status\":\"UP\"}") != NULL) ||
+            ts_now_ms() > end)
             break;
         ts_sleep_ms(100);
     }

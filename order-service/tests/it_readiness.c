@@ -190,7 +190,8 @@ static void test_readiness_follows_database(void **state)
     for (int k = 0; k < 100 && os_it_get(port, path, NULL, NULL) != 200; k++)
         ts_sleep_ms(100);
     assert_int_equal(os_it_get(port, "/health/readiness", &body, NULL), 200);
-    assert_non_null(strstr(body, "\"db\":{\"status\":\"UP\"},\"kafka\":{\"status\":\"UP\"},\"projection\":{\"status\":\"UP\"}"));
+    assert_non_null(strstr(
+        body, "\"db\":{\"status\":\"UP\"},\"kafka\":{\"status\":\"UP\"},\"projection\":{\"status\":\"UP\"}"));
     free(body);
 
     relay_stop(&r); /* the database goes away */

@@ -2,8 +2,8 @@
  * PostgreSQL (CQ_PG_CONNINFO) with Kafka simulated "down" by an unused bootstrap port (the
  * shared test broker is never touched):
  *  1. started with Kafka unreachable: it comes up (liveness 200) within seconds, readiness
- *     is 200 (the read model is served) with kafka DOWN shown, and SIGTERM ends it within 10 s with exit 0 and the
- *     "order-service stopped" line;
+ *     is 200 (the read model is served) with kafka DOWN shown, and SIGTERM ends it within 10 s with exit 0
+ * and the "order-service stopped" line;
  *  2. SIGTERM during the start-up (Kafka unreachable) also ends it within 10 s, exit 0;
  *  3. the HTTP port already taken: it exits 70 within 10 s, saying "cannot bind";
  *  4. with the real broker: readiness 200 with db, kafka and projection UP, and SIGTERM

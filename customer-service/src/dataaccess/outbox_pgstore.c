@@ -404,8 +404,9 @@ static int ops_standbys_have(void *self, int n, char *err, size_t errlen)
     else if (have >= n || have >= streaming)
         return 1;
     else
-        snprintf(err, errlen, "%lld of the %lld streaming standby(s) have flushed the log to %X/%X (%d wanted)",
-                 have, streaming, (unsigned)((unsigned long long)s->lsn >> 32), (unsigned)s->lsn, n);
+        snprintf(err, errlen,
+                 "%lld of the %lld streaming standby(s) have flushed the log to %X/%X (%d wanted)", have,
+                 streaming, (unsigned)((unsigned long long)s->lsn >> 32), (unsigned)s->lsn, n);
     return 0;
 }
 

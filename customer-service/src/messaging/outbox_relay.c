@@ -98,7 +98,8 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
     metrics_declare(m, "customer_outbox_publish_latency_seconds", METRICS_HISTOGRAM,
                     "From the customer change's commit to the broker's acknowledgement.", NULL, 0);
     metrics_declare(m, "customer_outbox_standby_wait_seconds", METRICS_HISTOGRAM,
-                    "With outbox.standby-flush: how long a read waited for the standbys to flush it.", NULL, 0);
+                    "With outbox.standby-flush: how long a read waited for the standbys to flush it.", NULL,
+                    0);
     metrics_declare(m, "customer_outbox_relay_leader", METRICS_GAUGE,
                     "1 while this replica holds the relay lock.", NULL, 0);
     metrics_declare(m, "customer_kafka_up", METRICS_GAUGE, "1 when the broker answered the last probe.", NULL,

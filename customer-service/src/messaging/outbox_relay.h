@@ -70,8 +70,8 @@ typedef struct outbox_relay_opts {
     int partitions;                /* for creating the topic (cleanup.policy=compact); default 3 */
     int replication;               /* default 1 */
     int min_isr;                   /* the topic's min.insync.replicas; 0 = the broker's default */
-    int standby_flush; /* > 0: publish a row only once this many streaming standbys (all, when
-                          fewer stream) have flushed its commit; 0: once committed */
+    int standby_flush;             /* > 0: publish a row only once this many streaming standbys (all, when
+                                      fewer stream) have flushed its commit; 0: once committed */
 } outbox_relay_opts_t;
 
 typedef struct outbox_relay outbox_relay_t;

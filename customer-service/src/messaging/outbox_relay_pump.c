@@ -16,8 +16,8 @@
  *   rows are gaps of the position again and are read again;
  * - with standby_flush = N > 0, rows read are produced only once N streaming standbys (or all
  *   that stream, when fewer do) have flushed the primary's log up to the read
- *   (relay_await_standbys): a failover to any of them cannot lose a row already on the topic. Until then nothing is produced and
- *   the rows are read again (with whatever committed meanwhile).
+ *   (relay_await_standbys): a failover to any of them cannot lose a row already on the topic. Until then
+ * nothing is produced and the rows are read again (with whatever committed meanwhile).
  */
 #include "messaging/outbox_relay_int.h"
 
@@ -182,7 +182,8 @@ static int relay_await_standbys(outbox_relay_t *r, char *err, size_t errlen)
         int rc = r->store.ops->standbys_have(r->store.self, r->o.standby_flush, err, errlen);
         now = svc_mono_ms();
         if (rc > 0)
-            metrics_observe(r->m, "customer_outbox_standby_wait_seconds", NULL, (double)(now - start) / 1000.0);
+            metrics_observe(r->m, "customer_outbox_standby_wait_seconds", NULL,
+                            (double)(now - start) / 1000.0);
         if (rc != 0) {
             if (rc > 0 && r->held_since > 0 && now - r->held_since >= RELAY_HELD_WARN_MS)
                 clog_info(r->log, "outbox relay: publishing again: the standbys caught up after %lld ms",

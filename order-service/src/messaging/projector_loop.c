@@ -260,7 +260,8 @@ static void os_after_commit(os_projector_t *p, const os_batch_t *b, const os_pro
                 metrics_observe(m, "order_projection_lag_seconds", NULL,
                                 (double)(now - b->events[i].occurred_at_ms) / 1000.0);
         if (newest > 0)
-            metrics_set(m, "order_projection_newest_event_age_seconds", NULL, (double)(now - newest) / 1000.0);
+            metrics_set(m, "order_projection_newest_event_age_seconds", NULL,
+                        (double)(now - newest) / 1000.0);
     }
     for (size_t i = 0; i < b->noffs; i++) /* what the commit stored */
         os_lag_metric(p, b->offs[i].partition, b->offs[i].next_offset);
