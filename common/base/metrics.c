@@ -199,13 +199,17 @@ static int metrics_update(metrics_t *m, const char *name, const char *labels, do
     if (f == NULL)
         goto cleanup;
     if ((op == 0 && f->type == METRICS_HISTOGRAM) || (op == 1 && f->type != METRICS_GAUGE) ||
-        (op == 2 && f->type != METRICS_HISTOGRAM) || (op == 0 && f->type == METRICS_COUNTER && v < 0))
+        (op == 2 && f->type != METRICS_HISTOGRAM) || (op == 0 && f->type == METRICS_COUNTER && v < 0) ||
+        (op == 3 && f->type != METRICS_COUNTER))
         goto cleanup;
     s = metrics_series(m, f, labels);
     if (s == NULL)
         goto cleanup;
     if (op == 0) {
         s->value += v;
+    } else if (op == 3) {
+        if (v > s->value)
+            s->value = v;
     } else if (op == 1) {
         s->value = v;
     } else {
@@ -231,6 +235,11 @@ int metrics_add(metrics_t *m, const char *name, const char *labels, double v)
 int metrics_set(metrics_t *m, const char *name, const char *labels, double v)
 {
     return metrics_update(m, name, labels, v, 1);
+}
+
+int metrics_raise(metrics_t *m, const char *name, const char *labels, double v)
+{
+    return metrics_update(m, name, labels, v, 3);
 }
 
 int metrics_observe(metrics_t *m, const char *name, const char *labels, double v)

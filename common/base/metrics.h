@@ -44,6 +44,9 @@ int metrics_declare(metrics_t *m, const char *name, metrics_type_t type, const c
 int metrics_add(metrics_t *m, const char *name, const char *labels, double v);
 /* Gauge: sets the value. */
 int metrics_set(metrics_t *m, const char *name, const char *labels, double v);
+/* Counter: raises it to `v` (a total counted elsewhere, e.g. the kernel's CPU time); a
+ * lower `v` leaves it as it is. */
+int metrics_raise(metrics_t *m, const char *name, const char *labels, double v);
 /* Histogram: records one observation. */
 int metrics_observe(metrics_t *m, const char *name, const char *labels, double v);
 

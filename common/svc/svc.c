@@ -177,15 +177,6 @@ void svc_uuid(char out[37])
 
 /* ---- health and metrics ---- */
 
-void svc_metrics_declare(metrics_t *m)
-{
-    if (m == NULL)
-        return;
-    metrics_declare(m, "http_requests_total", METRICS_COUNTER, "HTTP requests by route and status.", NULL, 0);
-    metrics_declare(m, "http_request_duration_seconds", METRICS_HISTOGRAM, "HTTP request handling time.",
-                    NULL, 0);
-}
-
 int svc_send_liveness(h2o_req_t *req)
 {
     return httpd_send_json(req, 200, json_pack("{s:s}", "status", "UP"));
@@ -215,21 +206,6 @@ int svc_send_readiness_cfg(h2o_req_t *req, const svc_check_t *checks, size_t n, 
     return httpd_send_json(req, all ? 200 : 503,
                            json_pack("{s:s,s:o*,s:o*}", "status", all ? "UP" : "DOWN", "components", comp,
                                      "config", live != NULL ? svc_live_health(live) : NULL));
-}
-
-int svc_send_metrics(h2o_req_t *req, metrics_t *m)
-{
-    static const char ct[] = "text/plain; version=0.0.4; charset=utf-8";
-    size_t len = 0;
-    char *txt;
-    if (m == NULL)
-        return httpd_send(req, 200, ct, "", 0);
-    txt = metrics_render(m, &len);
-    if (txt == NULL)
-        return httpd_send_problem(req, 500, "Internal Server Error", "metrics could not be rendered");
-    httpd_send(req, 200, ct, txt, len);
-    free(txt);
-    return 0;
 }
 
 static int svc_health(void *ctx, h2o_req_t *req)
@@ -316,7 +292,7 @@ static int svc_refresh_h(void *ctx, h2o_req_t *req)
 
 static int svc_metrics_h(void *ctx, h2o_req_t *req)
 {
-    return svc_send_metrics(req, ((const svc_http_t *)ctx)->metrics);
+    return httpd_send_metrics(req, ((const svc_http_t *)ctx)->metrics);
 }
 
 int svc_http_register(httpd_t *s, const svc_http_t *h)
@@ -378,11 +354,11 @@ httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_f
     char err[512] = "";
     httpd_opts_t ho = *o;
     httpd_t *s;
-    ho.observe = svc_observe;
+    ho.observe = httpd_metrics_observe;
     ho.observe_ctx = h->metrics;
     if (ho.adopt_fd <= 0) /* a restart in place: the socket of the previous image */
         ho.adopt_fd = svc_live_inherited_listener(ho.host, ho.port, o->log);
-    svc_metrics_declare(h->metrics);
+    httpd_metrics_declare(h->metrics, o->log != NULL ? o->log->service : "service", CQ_VERSION);
     s = httpd_new(&ho, err, sizeof err);
     if (s == NULL || (routes != NULL && routes(s, ctx) != 0) || svc_http_register(s, h) != 0 ||
         httpd_start(s, err, sizeof err) != 0) {
@@ -391,30 +367,6 @@ httpd_t *svc_http_start(const httpd_opts_t *o, const svc_http_t *h, svc_routes_f
         return NULL;
     }
     return s;
-}
-
-const char *svc_method_label(const h2o_req_t *req)
-{
-    static const char *const known[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
-                                        "PATCH", "OPTIONS", "TRACE", "CONNECT"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (httpd_method_is(req, known[i]))
-            return known[i];
-    return "OTHER";
-}
-
-void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
-{
-    metrics_t *m = metrics;
-    char labels[192], method[16], r[96];
-    if (m == NULL)
-        return;
-    snprintf(method, sizeof method, "%s", svc_method_label(req));
-    metrics_label_escape(route ? route : "unmatched", r, sizeof r);
-    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", method, r, status);
-    metrics_add(m, "http_requests_total", labels, 1);
-    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\"", method, r);
-    metrics_observe(m, "http_request_duration_seconds", labels, (double)duration_us / 1e6);
 }
 
 /* ---- stop ---- */

@@ -29,6 +29,7 @@
 #include "cqexit.h"
 #include "embed.h"
 #include "httpd.h"
+#include "httpd_metrics.h"
 #include "metrics.h"
 #include "otel.h"
 #include "svc_live.h"
@@ -111,10 +112,6 @@ typedef struct svc_http {
     const char *admin_token_env; /* the env var that sets it, for that 403's message */
 } svc_http_t;
 
-/* Declares http_requests_total{method,route,status} and
- * http_request_duration_seconds{method,route} on `m` (NULL-safe). */
-void svc_metrics_declare(metrics_t *m);
-
 /* Registers (before httpd_start; `h` borrowed, must outlive the server):
  *   GET /health/liveness                    200 {"status":"UP"}
  *   GET /health/readiness, /health,
@@ -148,7 +145,7 @@ int svc_tracing(const cfgcli_t *c, const char *app, const clog_t *log, otel_t **
 /* Registers a service's own routes on `s` (before httpd_start); `ctx` is the service's. */
 typedef int (*svc_routes_fn)(httpd_t *s, void *ctx);
 
-/* A service's HTTP server: httpd_new(o) with the request-metrics hook (svc_observe into
+/* A service's HTTP server: httpd_new(o) with the request-metrics hook (httpd_metrics_observe into
  * h->metrics, whose HTTP metrics it declares), `routes(s, ctx)`, svc_http_register(h), and
  * httpd_start (a taken port fails here). After a restart in place it adopts the listening
  * socket the previous image handed over (svc_live_inherited_listener). `h` and `ctx` are borrowed and must
@@ -170,16 +167,7 @@ int svc_admin_authorized(const char *authorization, const char *token);
  * token configured: the endpoint is disabled, `token_env` names how to set it) or 401 with
  * WWW-Authenticate Bearer realm=`realm`, and returns -1. */
 int svc_admin_check(h2o_req_t *req, const char *token, const char *token_env, const char *realm);
-int svc_send_metrics(h2o_req_t *req, metrics_t *m);
-
-/* The method label of a request: one of the nine standard methods, else "OTHER" (a client
- * must not be able to create series at will). Static string. */
-const char *svc_method_label(const h2o_req_t *req);
-
-/* An httpd observe hook (ctx = the metrics_t): counts the request in http_requests_total
- * and its duration in http_request_duration_seconds (route escaped, method by
- * svc_method_label). */
-void svc_observe(void *metrics, const char *route, const h2o_req_t *req, int status, uint64_t duration_us);
+/* GET /metrics, HTTP request metrics and the process metrics: common/http/httpd_metrics.h. */
 
 /* ---- stop ---- */
 

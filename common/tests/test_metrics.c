@@ -83,6 +83,23 @@ static void t_threads(void **state)
 }
 
 /* A family holds at most METRICS_MAX_SERIES: more label sets are dropped and counted. */
+/* metrics_raise: a counter follows a total kept elsewhere, never down; gauges refuse it */
+static void t_raise(void **state)
+{
+    (void)state;
+    metrics_t *m = metrics_new();
+    assert_int_equal(metrics_declare(m, "c_total", METRICS_COUNTER, "c", NULL, 0), 0);
+    assert_int_equal(metrics_declare(m, "g", METRICS_GAUGE, "g", NULL, 0), 0);
+    assert_int_equal(metrics_raise(m, "c_total", NULL, 2.5), 0);
+    assert_true(metrics_get(m, "c_total", NULL) == 2.5);
+    assert_int_equal(metrics_raise(m, "c_total", NULL, 1), 0);
+    assert_true(metrics_get(m, "c_total", NULL) == 2.5);
+    assert_int_equal(metrics_raise(m, "c_total", NULL, 4), 0);
+    assert_true(metrics_get(m, "c_total", NULL) == 4);
+    assert_int_equal(metrics_raise(m, "g", NULL, 4), -1);
+    metrics_free(m);
+}
+
 static void t_series_bound(void **state)
 {
     metrics_t *m = metrics_new();
@@ -109,10 +126,8 @@ static void t_series_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_series_bound),
-        cmocka_unit_test(t_render),
-        cmocka_unit_test(t_escape),
-        cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_series_bound), cmocka_unit_test(t_raise),   cmocka_unit_test(t_render),
+        cmocka_unit_test(t_escape),       cmocka_unit_test(t_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

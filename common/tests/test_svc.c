@@ -199,9 +199,9 @@ static void t_endpoints(void **state)
     const svc_http_t h = {.metrics = m, .checks = checks, .n_checks = 3};
     httpd_opts_t o = {0};
     (void)state;
-    svc_metrics_declare(m);
+    httpd_metrics_declare(m, "t", "1.2.3");
     o.host = "127.0.0.1";
-    o.observe = svc_observe;
+    o.observe = httpd_metrics_observe;
     o.observe_ctx = m;
     httpd_t *s = httpd_new(&o, err, sizeof err);
     assert_non_null(s);
@@ -253,6 +253,14 @@ static void t_endpoints(void **state)
     assert_non_null(strstr(b.ptr, "http_requests_total{method=\"GET\",route=\"/health\",status=\"404\"} 1"));
     assert_non_null(
         strstr(b.ptr, "http_request_duration_seconds_count{method=\"GET\",route=\"/health/liveness\"} 1"));
+    /* the process metrics, read at the scrape, and the build info */
+    assert_non_null(strstr(b.ptr, "t_build_info{version=\"1.2.3\"} 1\n"));
+    assert_non_null(strstr(b.ptr, "# TYPE process_cpu_seconds_total counter\n"));
+    assert_non_null(strstr(b.ptr, "\nprocess_resident_memory_bytes "));
+    assert_null(strstr(b.ptr, "\nprocess_resident_memory_bytes 0\n"));
+    assert_non_null(strstr(b.ptr, "\nprocess_open_fds "));
+    assert_non_null(strstr(b.ptr, "\nprocess_start_time_seconds 1"));
+    assert_non_null(strstr(b.ptr, "\nprocess_threads "));
     dbuf_free(&b);
     httpd_free(s);
     metrics_free(m);
@@ -266,7 +274,7 @@ static void t_metrics_null(void **state)
     httpd_opts_t o = {0};
     (void)state;
     o.host = "127.0.0.1";
-    o.observe = svc_observe; /* NULL metrics: ignored */
+    o.observe = httpd_metrics_observe; /* NULL metrics: ignored */
     httpd_t *s = httpd_new(&o, err, sizeof err);
     assert_int_equal(svc_http_register(s, &h), 0);
     assert_int_equal(httpd_start(s, err, sizeof err), 0);

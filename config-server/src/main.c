@@ -21,10 +21,13 @@
 #include "crypto/cipher.h"
 #include "git/gitrepo.h"
 #include "http/handler.h"
+#include "http/scrape.h"
 #include "http/monitor.h"
 #include "http/peers.h"
 #include "http/routes.h"
 #include "httpd.h"
+#include "httpd_metrics.h"
+#include "metrics.h"
 #include "repo/repo.h"
 #include "http/watchreq.h"
 #include "watch/hub.h"
@@ -40,10 +43,19 @@ const char *__lsan_default_suppressions(void)
     return HTTPD_LSAN_SUPPRESSIONS "leak:libpcre2-8.so\n";
 }
 
-/* httpd observe hook: one debug line per request (dropped cheaply above debug level). */
+/* What the httpd observe hook reaches. */
+typedef struct cs_observe_ctx {
+    const clog_t *log;
+    metrics_t *metrics;
+} cs_observe_ctx_t;
+
+/* httpd observe hook: the request metrics, and one debug line per request (dropped cheaply
+ * above debug level). */
 static void access_log(void *ctx, const char *route, const h2o_req_t *req, int status, uint64_t duration_us)
 {
-    const clog_t *log = ctx;
+    const cs_observe_ctx_t *oc = ctx;
+    const clog_t *log = oc->log;
+    httpd_metrics_observe(oc->metrics, route, req, status, duration_us);
     if (log->min > CLOG_DEBUG)
         return;
     clog_ev(log, CLOG_DEBUG,
@@ -89,6 +101,9 @@ int main(int argc, char **argv)
     cs_hub_t *hub = NULL;
     cs_peers_t *peers = NULL;
     int curl_inited = 0;
+    metrics_t *metrics = metrics_new(); /* owned: the counters of GET /metrics */
+    cs_observe_ctx_t observe = {&log, metrics};
+    cs_scrape_t mhttp = {metrics, &http};
     cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
 
     if (o.repo_uri != NULL) {
@@ -192,7 +207,7 @@ int main(int argc, char **argv)
                        .server_name = "",
                        .log = &log,
                        .observe = access_log,
-                       .observe_ctx = &log,
+                       .observe_ctx = &observe,
                        .loop_hook = cs_hub_loop,
                        .loop_ctx = hub};
     if (httpd_opts_from_env(&ho, "CONFIG_SERVER_", err, sizeof(err)) != 0) {
@@ -200,8 +215,14 @@ int main(int argc, char **argv)
         rc = CS_EXIT_CONFIG;
         goto cleanup;
     }
+    if (metrics == NULL) {
+        clog_error(&log, "out of memory");
+        goto cleanup;
+    }
+    cs_scrape_declare(metrics, CQ_VERSION);
     srv = httpd_new(&ho, err, sizeof(err));
     if (srv == NULL || httpd_route(srv, "GET", "/", "config", cs_http_handle, &http) != 0 ||
+        httpd_route(srv, "GET", "/metrics", "metrics", cs_scrape_handle, &mhttp) != 0 ||
         httpd_route(srv, "GET", "/encrypt", "config", cs_http_handle, &http) != 0 ||
         httpd_route(srv, "GET", "/decrypt", "config", cs_http_handle, &http) != 0 ||
         httpd_route(srv, "POST", "/encrypt", "encrypt", cs_http_encrypt, &http) != 0 ||
@@ -250,7 +271,8 @@ cleanup:
         cs_gitrepo_close(&git);
     if (git_inited)
         git_libgit2_shutdown();
-    cs_hub_free(hub); /* after the watcher and the fetcher, its notifiers, stopped */
+    cs_hub_free(hub);      /* after the watcher and the fetcher, its notifiers, stopped */
+    metrics_free(metrics); /* after the server: no request observes any more */
     if (have_key > 0)
         cs_cipher_wipe(&cipher);
     if (monitor_secret != NULL)

@@ -265,6 +265,17 @@ static void test_auth(void **state)
     assert_int_equal(r.status, 200);
     csit_resp_free(&r);
     assert_int_equal(csit_status(&a, "/actuator/health", "\"UP\""), 200); /* health stays open */
+    /* so do the metrics (no configuration in them): the 401s and the 200 counted, the process
+     * metrics and config-server's own */
+    assert_int_equal(
+        csit_status(&a, "/metrics", "http_requests_total{method=\"GET\",route=\"config\",status=\"401\"} 2"),
+        200);
+    assert_int_equal(csit_status(&a, "/metrics", "config_server_build_info{version=\""), 200);
+    assert_int_equal(csit_status(&a, "/metrics", "\nprocess_resident_memory_bytes "), 200);
+    assert_int_equal(csit_status(&a, "/metrics", "\nconfig_server_snapshot_age_seconds "), 200);
+    assert_int_equal(csit_status(&a, "/metrics", "\nconfig_server_watchers 0\n"), 200);
+    /* /metrics/{profile} is an application named "metrics": the environment form, behind auth */
+    assert_int_equal(csit_status(&a, "/metrics/default", NULL), 401);
     csit_stop(&a);
 
     /* credentials from a file outside the repo */
