@@ -168,6 +168,8 @@ int main(int argc, char **argv)
     rc = CS_EXIT_SOFTWARE;
     cs_http_init(&http, store, names, o.accept_empty, &access, &log);
     http.watch_max_ms = (long)o.watch_max_s * 1000;
+    if (o.max_file_bytes > 0)
+        http.max_file_bytes = (size_t)o.max_file_bytes;
     hub = cs_hub_new(&cs_watch_hub_ops, &http, &log);
     if (hub == NULL) {
         clog_error(&log, "out of memory");

@@ -139,7 +139,8 @@ static void test_url_forms(void **state)
     assert_int_equal(r.kind, CS_REQ_KEY);
     assert_int_equal(parse("/encrypt/dev", &r), 0); /* the application "encrypt", as Spring */
     assert_int_equal(r.kind, CS_REQ_ENV);
-    assert_int_equal(parse("/a/b/c/d", &r), 404);
+    assert_int_equal(parse("/a/b/c/d", &r), 0); /* plain text: file d at label c */
+    assert_int_equal(r.kind, CS_REQ_TEXT);
 }
 
 static void test_cve_vectors(void **state)

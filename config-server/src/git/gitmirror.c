@@ -402,3 +402,70 @@ fail:
     cs_snap_build_free(b);
     return NULL;
 }
+
+int cs_gitm_read_file(cs_gitm_t *m, const char *commit_hex, const char *rel, size_t max, char **out,
+                      size_t *outlen, char *why, size_t whylen)
+{
+    git_oid id;
+    git_commit *c = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *e = NULL;
+    git_blob *blob = NULL;
+    int rc = 500;
+    *out = NULL;
+    *outlen = 0;
+    if (git_oid_fromstr(&id, commit_hex) != 0) {
+        errbuf_set(why, whylen, "'%s' is not a commit id", commit_hex);
+        return 500;
+    }
+    pthread_mutex_lock(&m->read_mu);
+    if (git_commit_lookup(&c, m->read_repo, &id) != 0 || git_commit_tree(&tree, c) != 0) {
+        git_err(why, whylen, "cannot read the commit");
+        goto cleanup;
+    }
+    int r = git_tree_entry_bypath(&e, tree, rel);
+    if (r == GIT_ENOTFOUND) {
+        errbuf_set(why, whylen, "not in commit %.12s", commit_hex);
+        rc = 404;
+        goto cleanup;
+    }
+    if (r != 0) {
+        git_err(why, whylen, rel);
+        goto cleanup;
+    }
+    if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+        errbuf_set(why, whylen, "%s",
+                   git_tree_entry_filemode(e) == GIT_FILEMODE_LINK
+                       ? "a symbolic link (not followed in a git repository)"
+                       : "not a file");
+        rc = 404;
+        goto cleanup;
+    }
+    if (git_blob_lookup(&blob, m->read_repo, git_tree_entry_id(e)) != 0) {
+        git_err(why, whylen, rel);
+        goto cleanup;
+    }
+    size_t n = (size_t)git_blob_rawsize(blob);
+    if (n > max) {
+        errbuf_set(why, whylen, "larger than the limit of %zu bytes", max);
+        rc = 413;
+        goto cleanup;
+    }
+    char *buf = malloc(n + 1);
+    if (buf == NULL) {
+        errbuf_set(why, whylen, "out of memory");
+        goto cleanup;
+    }
+    memcpy(buf, git_blob_rawcontent(blob), n);
+    buf[n] = '\0';
+    *out = buf;
+    *outlen = n;
+    rc = 0;
+cleanup:
+    git_blob_free(blob);
+    git_tree_entry_free(e);
+    git_tree_free(tree);
+    git_commit_free(c);
+    pthread_mutex_unlock(&m->read_mu);
+    return rc;
+}

@@ -74,6 +74,12 @@ int cs_gitm_lookup_prefix(cs_gitm_t *m, const char *hex, git_oid *out, char *why
 cs_snap_t *cs_gitm_snapshot(cs_gitm_t *m, const git_oid *commit, const cs_snap_limits_t *lim, char *err,
                             size_t errlen);
 
+/* The blob at `rel` ("/"-separated, checked by the caller) in the tree of the commit
+ * `commit_hex` (40 hex digits), at most `max` bytes, into *out (malloc'ed, NUL-terminated,
+ * *outlen bytes). 0; 404 when the commit has no such file (missing, a directory, a
+ * symlink: never followed, a submodule); 413 when larger than `max`; 500 with `why`. */
+int cs_gitm_read_file(cs_gitm_t *m, const char *commit_hex, const char *rel, size_t max, char **out,
+                      size_t *outlen, char *why, size_t whylen);
 /* `uri` with a password in it replaced by "***" (malloc'ed, NULL on OOM). */
 char *cs_gitm_redact(const char *uri);
 

@@ -520,8 +520,16 @@ static void store_subscribe(void *ctx, void (*fn)(void *), void *fnctx)
     pthread_mutex_unlock(&g->mu);
 }
 
-static const cs_store_ops_t git_store_ops = {store_acquire, store_release, store_health, store_refresh,
-                                             store_subscribe};
+/* The leased snapshot's version is its commit id: the file is read from that commit. */
+static int store_read_file(void *ctx, const cs_lease_t *l, const char *rel, size_t max, char **out,
+                           size_t *len, char *why, size_t whylen)
+{
+    cs_gitrepo_t *g = ctx;
+    return cs_gitm_read_file(&g->m, l->snap->version, rel, max, out, len, why, whylen);
+}
+
+static const cs_store_ops_t git_store_ops = {store_acquire, store_release,   store_health,
+                                             store_refresh, store_subscribe, store_read_file};
 
 cs_store_t cs_gitrepo_store(cs_gitrepo_t *g)
 {

@@ -1,6 +1,6 @@
 /* handler.c — the GET dispatcher of config-server (handler.h): health, who is asking and
  * may they (guard.h), the encryption status, content negotiation, then the environment
- * answer (watchreq.h). */
+ * answer (watchreq.h) or a plain-text file (plaintext.h). */
 #include "http/handler.h"
 
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "http/guard.h"
+#include "http/plaintext.h"
 #include "http/watchreq.h"
 #include "watch/hub.h"
 
@@ -94,7 +95,7 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
     cs_http_t *h = ctx;
     char why[512] = "";
     cs_req_t r;
-    int status = cs_http_parse(httpd_path(req), &r, why, sizeof(why));
+    int status = cs_http_parse_query(httpd_path(req), httpd_query(req), &r, why, sizeof(why));
     if (status == 0 && r.kind == CS_REQ_PROBE)
         return send_health(h, req, 0);
     const cs_client_t *who = NULL;
@@ -120,6 +121,8 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
             req, 403, "Forbidden",
             "client %s may not read application %.300s with profiles %.300s at label %s", who->name, r.app,
             r.profiles, r.label[0] != '\0' ? r.label : "(default)");
+    if (r.kind == CS_REQ_TEXT)
+        return cs_http_text(h, req, &r, !query_false(httpd_query(req), "resolvePlaceholders"));
     int v2 = 0;
     if (r.kind == CS_REQ_ENV && negotiate(httpd_header(req, "accept"), &v2) != 0)
         return httpd_send_problem(req, 406, "Not Acceptable",

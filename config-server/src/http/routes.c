@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SEGS 8
+#include "utf8text.h"
+
+#define MAX_SEGS 20 /* app, profiles, label and a plain-text path of up to 17 components */
 
 static const char *const fmt_ext[] = {".yml", ".yaml", ".properties", ".json"};
 static const int fmt_of_ext[] = {CS_FMT_YAML, CS_FMT_YAML, CS_FMT_PROPERTIES, CS_FMT_JSON};
@@ -63,7 +65,74 @@ static int parse_flat(const char *seg, cs_req_t *out, char *why, size_t whylen)
     return -1; /* not a flat form */
 }
 
+int cs_http_text_path_ok(const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n > CS_TEXT_PATH_MAX || utf8text_chars(path, n) < 0)
+        return 0;
+    for (const char *c = path;;) {
+        const char *slash = strchr(c, '/');
+        size_t len = slash != NULL ? (size_t)(slash - c) : strlen(c);
+        if (len == 0 || c[0] == '.') /* empty, hidden, "." or ".." */
+            return 0;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char b = (unsigned char)c[i];
+            if (b < 0x20 || b == 0x7f || b == '\\' || b == '#' || b == '?' || b == '%')
+                return 0;
+        }
+        if (slash == NULL)
+            return 1;
+        c = slash + 1;
+    }
+}
+
+/* segs[first..nseg) joined with "/" into out->path as a plain-text request. 0 or 400. */
+static int parse_text(char (*segs)[CS_PATH_NAME_MAX + 1026], int first, int nseg, cs_req_t *out, char *why,
+                      size_t whylen)
+{
+    size_t len = 0;
+    for (int i = first; i < nseg; i++) {
+        size_t sl = strlen(segs[i]);
+        if (len + sl + (i > first) > CS_TEXT_PATH_MAX) {
+            snprintf(why, whylen, "the file path is longer than %d bytes", CS_TEXT_PATH_MAX);
+            return 400;
+        }
+        if (i > first)
+            out->path[len++] = '/';
+        memcpy(out->path + len, segs[i], sl);
+        len += sl;
+    }
+    out->path[len] = '\0';
+    if (!cs_http_text_path_ok(out->path)) {
+        snprintf(why, whylen,
+                 "the file path is not allowed (a hidden, '.' or '..' component, a backslash, a control "
+                 "character or invalid UTF-8)");
+        return 400;
+    }
+    out->kind = CS_REQ_TEXT;
+    return 0;
+}
+
+/* 1 when the raw query has the parameter `name` (with or without a value). */
+static int query_has(const char *q, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = q; p != NULL && *p != '\0';) {
+        if (strncmp(p, name, nl) == 0 && (p[nl] == '\0' || p[nl] == '=' || p[nl] == '&'))
+            return 1;
+        p = strchr(p, '&');
+        if (p != NULL)
+            p++;
+    }
+    return 0;
+}
+
 int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
+{
+    return cs_http_parse_query(path, NULL, out, why, whylen);
+}
+
+int cs_http_parse_query(const char *path, const char *query, cs_req_t *out, char *why, size_t whylen)
 {
     char segs[MAX_SEGS][CS_PATH_NAME_MAX + 1026];
     int nseg = 0;
@@ -110,6 +179,18 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
         out->kind = CS_REQ_ENCRYPT_STATUS;
         return 0;
     }
+    int default_label = query_has(query, "useDefaultLabel");
+    if (nseg >= 4 || (nseg == 3 && default_label)) { /* Spring's plain text */
+        int first = default_label ? 2 : 3;
+        if (!cs_path_apps_ok(segs[0]) || !cs_path_profiles_ok(segs[1]) ||
+            (!default_label && cs_path_label(segs[2], out->label, sizeof(out->label)) != 0)) {
+            snprintf(why, whylen, "invalid application, profile or label name");
+            return 400;
+        }
+        copy_str(out->app, sizeof(out->app), segs[0]);
+        copy_str(out->profiles, sizeof(out->profiles), segs[1]);
+        return parse_text(segs, first, nseg, out, why, whylen);
+    }
     switch (nseg) {
     case 1:
         rc = parse_flat(segs[0], out, why, whylen);
@@ -142,8 +223,8 @@ int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen)
         copy_str(out->app, sizeof(out->app), segs[0]);
         copy_str(out->profiles, sizeof(out->profiles), segs[1]);
         return 0;
-    default:
-        snprintf(why, whylen, "plain-text resources are not served");
+    default: /* not reached: 4 and more segments are plain text */
+        snprintf(why, whylen, "no such resource");
         return 404;
     }
 }
@@ -158,6 +239,7 @@ void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accep
     h->access = access;
     h->log = log;
     h->watch_max_ms = 60000;
+    h->max_file_bytes = 1u << 20;
 }
 
 void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher)

@@ -3,6 +3,8 @@
  *   GET /{app}/{profiles}[/{label}]              JSON Environment (v2 values on request)
  *   GET /{app}-{profiles}.yml|.yaml|.properties|.json   merged document
  *   GET /{label}/{app}-{profiles}.{ext}          the same for a label
+ *   GET /{app}/{profiles}/{label}/{path…}        a plain-text file (http/plaintext.h)
+ *   GET /{app}/{profiles}/{path…}?useDefaultLabel  the same at the default label
  *   GET /actuator/health, /health                status + snapshot age + last reload error
  *   GET /actuator/health/liveness, …/readiness   {"status":"UP"} (probes: never need credentials)
  *   GET /encrypt/status, POST /encrypt, /decrypt[/{app}/{profiles}], GET /key…
@@ -11,7 +13,9 @@
  * Every name segment is fully decoded and allow-listed (repo/pathsafe.h): traversal
  * attempts get 400 problem+json; `{app}` may list several applications (`a,b`) and a
  * label may spell "/" as Spring's "(_)". An empty segment (a trailing slash) is 404, as
- * Spring's. The JSON Environment honours Accept as Spring does: application/json or the
+ * Spring's. A plain-text {path} is one or more segments, each decoded the same way and
+ * checked by cs_http_text_path_ok: no hidden or "."/".." component, no "\", NUL, control
+ * character or invalid UTF-8. The JSON Environment honours Accept as Spring does: application/json or the
  * v2 media type (answered as such), 406 for anything else (text/html …). Unknown label
  * → 404; a request no file applies to (not even application*.yml) → 404 unless
  * `accept_empty` (Spring's 200 with no property sources). A placeholder cycle in a flat
@@ -33,7 +37,17 @@
 #include "repo/store.h"
 
 enum { CS_FMT_YAML = 0, CS_FMT_PROPERTIES, CS_FMT_JSON };
-enum { CS_REQ_ENV = 0, CS_REQ_FLAT, CS_REQ_HEALTH, CS_REQ_PROBE, CS_REQ_ENCRYPT_STATUS, CS_REQ_KEY };
+enum {
+    CS_REQ_ENV = 0,
+    CS_REQ_FLAT,
+    CS_REQ_HEALTH,
+    CS_REQ_PROBE,
+    CS_REQ_ENCRYPT_STATUS,
+    CS_REQ_KEY,
+    CS_REQ_TEXT
+};
+
+#define CS_TEXT_PATH_MAX 1024 /* the longest plain-text {path}, decoded */
 
 typedef struct cs_req {
     int kind;
@@ -41,11 +55,19 @@ typedef struct cs_req {
     char app[1025]; /* one name, or a comma list of them */
     char profiles[1025];
     char label[CS_PATH_NAME_MAX + 1]; /* "" when not given; "/" for Spring's "(_)" */
+    char path[CS_TEXT_PATH_MAX + 1];  /* CS_REQ_TEXT: the decoded file path, "nginx/nginx.conf" */
 } cs_req_t;
 
 /* Parses a raw request path (no query). Returns 0, or the HTTP status to answer (400 or
  * 404) with the reason in `why`. */
 int cs_http_parse(const char *path, cs_req_t *out, char *why, size_t whylen);
+/* The same with the raw query string `query` (NULL or ""): Spring's `useDefaultLabel`
+ * parameter makes /{app}/{profiles}/{path…} a plain-text request at the default label. */
+int cs_http_parse_query(const char *path, const char *query, cs_req_t *out, char *why, size_t whylen);
+/* 1 when the decoded `path` may name a plain-text file: "/"-separated components, none
+ * empty, hidden (".x", ".", ".."), or holding "\", "#", "?", "%", NUL, a control
+ * character or invalid UTF-8; at most CS_TEXT_PATH_MAX bytes. */
+int cs_http_text_path_ok(const char *path);
 
 typedef struct cs_http {
     cs_store_t store;    /* borrowed: the backend (folder or git) */
@@ -56,6 +78,7 @@ typedef struct cs_http {
     const cs_cipher_t *cipher; /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
     struct cs_hub *hub;        /* borrowed: holds watch requests (http/watchreq.h), NULL = none */
     long watch_max_ms;         /* the longest ?wait= (default 60 s) */
+    size_t max_file_bytes;     /* the largest plain-text file served (default 1 MiB) */
 } cs_http_t;
 
 /* Sets up the handler context (`access` borrowed). */

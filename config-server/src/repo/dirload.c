@@ -6,65 +6,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "repo/beneath.h"
 #include "repo/pathsafe.h"
 #include "repo/snapshot.h"
 
 #define MAX_LABEL_DIRS 4096
-
-/* Opens `name` below `dirfd` without ever leaving it (symlinks inside are fine). */
-static int open_beneath(int dirfd, const char *name, int flags)
-{
-    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-    if (fd < 0 && errno == ENOSYS)
-        fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW);
-    return (int)fd;
-}
-
-/* Reads at most max + 1 bytes of `fd` (one more than allowed shows a file too large).
- * 0 with *out malloc'ed, or -1 with `why` filled. */
-static int read_all(int fd, size_t max, char **out, size_t *outlen, char *why, size_t whylen)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        errbuf_set(why, whylen, "not a regular file");
-        return -1;
-    }
-    size_t want = (size_t)st.st_size > max ? max + 1 : (size_t)st.st_size + 1;
-    char *buf = malloc(want + 1);
-    size_t n = 0;
-    if (buf == NULL) {
-        errbuf_set(why, whylen, "out of memory");
-        return -1;
-    }
-    while (n < want) {
-        ssize_t r = read(fd, buf + n, want - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            errbuf_set(why, whylen, "read: %s", strerror(errno));
-            free(buf);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *outlen = n;
-    return 0;
-}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -123,7 +76,7 @@ static void free_names(char **names, int n)
 static int add_file(cs_snap_build_t *b, int dirfd, const char *name)
 {
     char why[256];
-    int fd = open_beneath(dirfd, name, O_RDONLY);
+    int fd = cs_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         errbuf_set(why, sizeof(why), "cannot open: %s%s", strerror(errno),
                    errno == EXDEV || errno == ELOOP ? " (symlink leaving the repository)" : "");
@@ -131,7 +84,7 @@ static int add_file(cs_snap_build_t *b, int dirfd, const char *name)
     }
     char *buf = NULL;
     size_t len = 0;
-    int r = read_all(fd, cs_snap_build_max_bytes(b), &buf, &len, why, sizeof(why));
+    int r = cs_read_fd(fd, cs_snap_build_max_bytes(b), &buf, &len, why, sizeof(why));
     close(fd);
     if (r != 0)
         return cs_snap_build_add_broken(b, name, why);
@@ -195,7 +148,7 @@ cs_snap_t *cs_snap_load(const char *root, const cs_snap_limits_t *lim, char *err
         int depth = 0;
         for (const char *c = subs[i]; *c; c++)
             depth += *c == '/';
-        int lfd = open_beneath(rootfd, subs[i], O_RDONLY | O_DIRECTORY);
+        int lfd = cs_open_beneath(rootfd, subs[i], O_RDONLY | O_DIRECTORY);
         if (lfd < 0) {
             errbuf_set(err, errlen, "%s: cannot open label directory: %s", subs[i], strerror(errno));
             goto cleanup;

@@ -1,5 +1,6 @@
 /* repo.c — the live snapshot holder with its lock-free read side (see repo.h). */
 #include "repo/repo.h"
+#include "repo/beneath.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,8 +238,16 @@ static void store_subscribe(void *ctx, void (*fn)(void *), void *fnctx)
     pthread_mutex_unlock(&r->mu);
 }
 
-static const cs_store_ops_t repo_store_ops = {store_acquire, store_release, store_health, store_refresh,
-                                              store_subscribe};
+static int store_read_file(void *ctx, const cs_lease_t *l, const char *rel, size_t max, char **out,
+                           size_t *len, char *why, size_t whylen)
+{
+    const cs_repo_t *r = ctx;
+    (void)l; /* the folder as it is now: the snapshot holds only the parsed config files */
+    return cs_read_beneath(r->root, rel, max, out, len, why, whylen);
+}
+
+static const cs_store_ops_t repo_store_ops = {store_acquire, store_release,   store_health,
+                                              store_refresh, store_subscribe, store_read_file};
 
 cs_store_t cs_repo_store(cs_repo_t *r)
 {

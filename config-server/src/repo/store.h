@@ -43,6 +43,16 @@ typedef struct cs_store_ops {
      * a fetch that moved, added or removed a branch or tag), from the thread that made
      * it. One subscriber; set before the watcher/fetcher starts. */
     void (*subscribe)(void *ctx, void (*fn)(void *fnctx), void *fnctx);
+    /* Reads the file `rel` of the leased tree (the plain-text endpoint): a path below the
+     * repository root, "/"-separated ("nginx/nginx.conf"; a folder's label overlay is
+     * "v2/nginx.conf"), already checked by the caller (no "..", no empty or hidden
+     * component, no leading "/"). *out is malloc'ed and NUL-terminated, *len bytes, at most
+     * `max`. Returns 0; 404 when there is no such regular file (missing, a directory, a
+     * symlink that leaves the folder or, in git, any symlink); 413 when it is larger than
+     * `max`; 500 or 503 with `why`. A folder reads the file as it is on disk now (as
+     * Spring's native backend does); git reads the blob of the leased commit. */
+    int (*read_file)(void *ctx, const cs_lease_t *l, const char *rel, size_t max, char **out, size_t *len,
+                     char *why, size_t whylen);
 } cs_store_ops_t;
 
 typedef struct cs_store {
