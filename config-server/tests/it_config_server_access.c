@@ -1,7 +1,8 @@
 /* it_config_server_access.c — integration test of per-application access (auth/access.h,
  * http/guard.h) on the real binary with a credentials file:
  *   - every endpoint form (JSON, a label, .yml, .yaml, .properties, .json, a label's flat
- *     form, several applications, the watch API) × (own application 200, another one 403,
+ *     form, several applications, the watch API, a plain-text file with and without a
+ *     label) × (own application 200, another one 403,
  *     no credentials 401, a wrong password 401);
  *   - the admin endpoints (/encrypt, /decrypt, /encrypt/status, /key, /monitor) for a client
  *     (403), an admin (200), nobody (401), and /monitor signed with the webhook secret;
@@ -170,13 +171,28 @@ static void test_every_form(void **state)
         "/billing,application/dev",
         "/application/default",
         "/billing/default/v2",
+        "/billing/default/master/logback.xml",
+        "/billing/dev/v2/logback.xml",
+        "/billing/dev/logback.xml?useDefaultLabel",
     };
     static const char *const other[] = {
-        "/legacy/default",        "/legacy/dev/master",         "/legacy-default.yml",
-        "/legacy-default.yaml",   "/legacy-default.properties", "/legacy-default.json",
-        "/v2/legacy-default.yml", "/billing,legacy/default",    "/legacy,billing/default",
+        "/legacy/default",
+        "/legacy/dev/master",
+        "/legacy-default.yml",
+        "/legacy-default.yaml",
+        "/legacy-default.properties",
+        "/legacy-default.json",
+        "/v2/legacy-default.yml",
+        "/billing,legacy/default",
+        "/legacy,billing/default",
         "/nosuchapp/default",
+        "/legacy/default/master/logback.xml",
+        "/legacy/default/logback.xml?useDefaultLabel",
+        "/billing,legacy/default/master/logback.xml",
     };
+    /* a plain-text file: the same rules as the environment forms */
+    const char *xml = "<port>${server.port}</port>\n";
+    csit_write(&f.s, "logback.xml", xml, strlen(xml));
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
         check(&f.s, own[i], "billing:billing-pw", 200);
         check(&f.s, own[i], NULL, 401);
@@ -196,6 +212,12 @@ static void test_every_form(void **state)
     char body[4096];
     assert_int_equal(get_as(&f.s, "/legacy/default", "billing:billing-pw", body, sizeof(body)), 403);
     assert_non_null(strstr(body, "billing may not read application legacy"));
+    assert_int_equal(
+        get_as(&f.s, "/legacy/default/master/logback.xml", "billing:billing-pw", body, sizeof(body)), 403);
+    assert_non_null(strstr(body, "billing may not read application legacy"));
+    assert_int_equal(
+        get_as(&f.s, "/billing/default/master/logback.xml", "billing:billing-pw", body, sizeof(body)), 200);
+    assert_string_equal(body, "<port>8080</port>\n");
     /* the failures are logged with the address and the reason, never the password */
     assert_true(csit_log_has(&f.s, "authentication failed", "wrong password"));
     assert_true(csit_log_has(&f.s, "\"user\":\"billing\"", "127.0.0.1"));

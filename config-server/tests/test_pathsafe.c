@@ -205,50 +205,22 @@ static int label_safe(const char *l)
 
 /* Random paths from the URL grammar's and the attacks' own pieces (encoded dots and slashes,
  * double encoding, Spring's "(_)", NUL, overlong UTF-8, backslashes): whatever is accepted
- * names only allow-listed, non-escaping segments, and every refusal says why. */
+ * names only allow-listed, non-escaping segments (also a plain-text file's path), and
+ * every refusal says why. */
 static void test_fuzz_paths(void **state)
 {
     (void)state;
-    static const char *const pieces[] = {"/",
-                                         "/",
-                                         "/",
-                                         "app",
-                                         "customer-service",
-                                         "-",
-                                         "dev",
-                                         ",",
-                                         "local",
-                                         "master",
-                                         ".yml",
-                                         ".json",
-                                         ".properties",
-                                         ".",
-                                         "..",
-                                         "%2e",
-                                         "%2E",
-                                         "%2f",
-                                         "%2F",
-                                         "%252e",
-                                         "%252f",
-                                         "%25",
-                                         "(_)",
-                                         "%00",
-                                         "%c0%ae",
-                                         "%5c",
-                                         "\\",
-                                         "a",
-                                         "9",
-                                         "_",
-                                         "%20",
-                                         "~",
-                                         "application",
-                                         "actuator",
-                                         "health",
-                                         "%",
-                                         "%zz",
+    static const char *const pieces[] = {"/",     "/",     "/",           "app",         "customer-service",
+                                         "-",     "dev",   ",",           "local",       "master",
+                                         ".yml",  ".json", ".properties", ".",           "..",
+                                         "%2e",   "%2E",   "%2f",         "%2F",         "%252e",
+                                         "%252f", "%25",   "(_)",         "%00",         "%c0%ae",
+                                         "%5c",   "\\",    "a",           "9",           "_",
+                                         "%20",   "~",     "application", "actuator",    "health",
+                                         "%",     "%zz",   ".git",        "logback.xml", "%c0%af",
                                          "?"};
     unsigned int seed = 2026;
-    int accepted = 0;
+    int accepted = 0, texts = 0;
     for (int i = 0; i < 100000; i++) {
         char path[256] = "/";
         size_t len = 1;
@@ -274,11 +246,22 @@ static void test_fuzz_paths(void **state)
             continue;
         if (r.kind == CS_REQ_ENCRYPT_STATUS || r.kind == CS_REQ_KEY)
             continue;
+        if (r.kind == CS_REQ_TEXT) { /* a plain-text path: no component may leave its directory */
+            texts++;
+            char buf[CS_TEXT_PATH_MAX + 1];
+            snprintf(buf, sizeof(buf), "%s", r.path);
+            if (buf[0] == '\0' || buf[0] == '/' || strstr(buf, "//") != NULL || !cs_http_text_path_ok(buf))
+                fail_msg("%s accepted as the file '%s'", path, r.path);
+            for (char *save = NULL, *p = strtok_r(buf, "/", &save); p != NULL; p = strtok_r(NULL, "/", &save))
+                if (escapes(p))
+                    fail_msg("%s accepted as the file '%s'", path, r.path);
+        }
         if (escapes(r.app) || escapes(r.profiles) || !cs_path_apps_ok(r.app) || !label_safe(r.label) ||
             !cs_path_profiles_ok(r.profiles))
             fail_msg("%s accepted as app '%s' profiles '%s' label '%s'", path, r.app, r.profiles, r.label);
     }
     assert_true(accepted > 0);
+    assert_true(texts > 0);
 }
 
 int main(void)

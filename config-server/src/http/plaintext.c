@@ -225,6 +225,8 @@ void cs_text_eval(cs_http_t *h, const cs_req_t *r, int raw, int resolve, cs_text
     a->ctype = binary ? "application/octet-stream" : cs_text_ctype(a->file);
     body_etag(a->ctype, a->body, a->len, a->etag, sizeof(a->etag));
 cleanup:
+    if (a->status != 200)
+        cs_text_answer_free(a); /* a problem carries no body */
     h->store.ops->release(h->store.ctx, &l);
 }
 
