@@ -46,7 +46,8 @@ static void start_git(csit_srv_t *s, const gitfix_t *g, const char *refresh)
 }
 
 /* Branches, a '/' branch through (_), an annotated tag, full and short ids, HEAD; version
- * is the commit id; an unknown label is a 404 naming it. */
+ * is the commit id; plain-text files from each label's commit; an unknown label is a 404
+ * naming it. */
 static void test_labels(void **state)
 {
     (void)state;
@@ -81,6 +82,19 @@ static void test_labels(void **state)
     assert_int_equal(csit_status(&s, "/v1/app-default.properties", "rel: 1"), 200);
     assert_int_equal(csit_status(&s, "/multi/dev", "(document #1)"), 200);
 
+    /* plain-text files come from the label's commit, sub-folders included; a symlink is 404 */
+    assert_int_equal(csit_status(&s, "/app/default/main/sub/app.yml", "hidden: 1"), 200);
+    assert_int_equal(csit_status(&s, "/app/default/v1/app.yml", "rel: 1"), 200);
+    snprintf(path, sizeof(path), "/app/default/%.7s/app.yml", rel_id);
+    assert_int_equal(csit_status(&s, path, "rel: 1"), 200);
+    csit_resp_t r;
+    csit_get(&s, "/app/default/main/app.yml", NULL, &r); /* main's own version */
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "gen: 1"));
+    assert_null(strstr(dbuf_ptr(&r.body), "rel:"));
+    csit_resp_free(&r);
+    assert_int_equal(csit_status(&s, "/app/default/app.yml?useDefaultLabel", "gen: 1"), 200);
+    assert_int_equal(csit_status(&s, "/app/default/main/app-leak.yml", "app-leak.yml"), 404);
     assert_int_equal(csit_status(&s, "/app/default/no-such-branch", "no-such-branch"), 404);
     assert_int_equal(csit_status(&s, "/app/default/deadbeef", "deadbeef"), 404);
     /* the shared files for an application with none of its own, as Spring */
