@@ -123,7 +123,8 @@ static int find_file(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, cs_te
             }
             if (st == 404)
                 continue;
-            set_problem(a, st == 413 ? 503 : st, st == 413 ? "File Too Large" : "Service Unavailable");
+            /* too large, or the disk or git failed: this file cannot be served now */
+            set_problem(a, 503, st == 413 ? "File Too Large" : "File Unreadable");
             snprintf(a->detail, sizeof(a->detail), "the file %s cannot be served: %s", a->file, why);
             goto cleanup;
         }
