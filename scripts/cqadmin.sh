@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cqadmin.sh — the operations API of order-service and customer-service from a shell: replay
-# the projection from a point, pause/resume it, its status; list and redrive dead letters; backfill
+# the projection from a point, pause/resume it, its status; list and redrive dead letters; the live reconciliation; backfill
 # (re-publish) customers; the write side's checksum. Each
 # command is one curl request to the admin endpoints documented in order-service/README.md and
 # customer-service/README.md ("Operations"); the answer (JSON) is printed, and the exit status
@@ -32,6 +32,8 @@ order redrive (--all | --record PARTITION:OFFSET ... | [--reason R] [--key ID])
                                       already at the same or a newer version is skipped; a record
                                       handled before is not applied twice); --partition/--from
                                       with --all or a filter (--from: a previous answer's next)
+order reconciliation [--run]         what the live reconciliation's last round found (the ids
+                                      that differ from the write side); --run: a round now
 customer backfill (--all | --ids ID,ID,... | --since T)
                                       re-publish customers' current state through the outbox
 customer backfill-status | backfill-cancel
@@ -147,6 +149,13 @@ case "$svc $cmd" in
         body="{$all$filt${part:+,$part}${from:+,$from}}"
     fi
     request POST "$ORDER_URL/admin/dlq/redrive" "$body" ORDER_ADMIN_TOKEN
+    ;;
+"order reconciliation")
+    case ${1:-} in
+    "") request GET "$ORDER_URL/admin/reconciliation" "" ORDER_ADMIN_TOKEN ;;
+    --run) request POST "$ORDER_URL/admin/reconciliation/run" "" ORDER_ADMIN_TOKEN ;;
+    *) die "order reconciliation: unknown option $1" ;;
+    esac
     ;;
 "customer backfill")
     body=""

@@ -18,6 +18,7 @@ const svc_key_rule_t os_config_keys[] = {
     {"projection.max-retries", SVC_KEY_LIVE},
     {"projection.retry-backoff-ms", SVC_KEY_LIVE},
     {"projection.check-interval-ms", SVC_KEY_LIVE},
+    {"reconciliation.*", SVC_KEY_RESTART},
     {"kafka-consumer-config.poll-timeout-ms", SVC_KEY_LIVE},
     {"server.*", SVC_KEY_RESTART},
     {"datasource.*", SVC_KEY_RESTART},
@@ -81,6 +82,25 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     }
     if (svc_http_opts(c, &cfg->listen, err, errlen) != 0)
         return -1;
+    cfg->rc_url = cfgcli_get_str(c, "reconciliation.customer-service-url", "");
+    cfg->rc_token = cfgcli_get_str(c, "reconciliation.customer-service-token", "");
+    if (cfgcli_get_ms(c, "reconciliation.interval-ms", 60000, &cfg->rc_interval_ms, err, errlen) ||
+        cfgcli_get_ms(c, "reconciliation.settle-ms", 5000, &cfg->rc_settle_ms, err, errlen) ||
+        cfgcli_get_long(c, "reconciliation.rows-per-second", 100000, &cfg->rc_rows_per_s, err, errlen) ||
+        cfgcli_get_bool(c, "reconciliation.repair", 0, &cfg->rc_repair, err, errlen))
+        return -1;
+    if (cfg->rc_url[0] != '\0' && strncmp(cfg->rc_url, "http://", 7) != 0 &&
+        strncmp(cfg->rc_url, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "reconciliation.customer-service-url must be an http:// or https:// URL (got '%s')",
+                 cfg->rc_url);
+        return -1;
+    }
+    if (cfg->rc_interval_ms < 100 || cfg->rc_rows_per_s < 1) {
+        snprintf(err, errlen,
+                 "reconciliation.interval-ms must be at least 100 and rows-per-second at least 1");
+        return -1;
+    }
     if (svc_kafka_client(c, "localhost:9092", &cfg->kafka, err, errlen) != 0)
         return -1;
     cfg->topic = cfgcli_get_str(c, "order-service.customer-topic-name", "customer");

@@ -37,6 +37,12 @@ typedef struct os_config {
     int max_retries;                 /* projection.max-retries, 5 */
     long retry_backoff_ms;           /* projection.retry-backoff-ms, 1000 */
     long check_ms;                   /* projection.check-interval-ms, 1000 */
+    const char *rc_url;              /* reconciliation.customer-service-url, "" = no reconciliation */
+    const char *rc_token;            /* reconciliation.customer-service-token (its admin token), "" */
+    long rc_interval_ms;             /* reconciliation.interval-ms, 60000 */
+    long rc_settle_ms;               /* reconciliation.settle-ms, 5000 */
+    long long rc_rows_per_s;         /* reconciliation.rows-per-second, 100000 (per side) */
+    int rc_repair;                   /* reconciliation.repair, false */
     kfk_kv_t consumer_kv[OS_MAX_KV]; /* the other kafka-consumer-config.* keys (borrowed) */
     size_t n_consumer_kv;
 } os_config_t;

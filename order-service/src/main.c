@@ -26,6 +26,7 @@
 #include "application/changes.h"
 #include "application/handlers.h"
 #include "application/ops_replay.h"
+#include "application/reconcile.h"
 #include "cfgcli.h"
 #include "clog.h"
 #include "config.h"
@@ -33,13 +34,16 @@
 #include "dataaccess/pg_redrive.h"
 #include "dataaccess/pg_projdb.h"
 #include "dataaccess/pg_rebuild.h"
+#include "dataaccess/pg_reconcile.h"
 #include "dataaccess/pg_repos.h"
 #include "embed.h"
 #include "evcodec.h"
 #include "http/ops_routes.h"
+#include "http/reconcile_routes.h"
 #include "http/routes.h"
 #include "httpd.h"
 #include "kfk.h"
+#include "messaging/cs_client.h"
 #include "messaging/kconsumer.h"
 #include "messaging/kdlq.h"
 #include "messaging/kdlq_reader.h"
@@ -158,6 +162,19 @@ static int os_kafka_up(void *ctx)
 {
     return os_projector_kafka_ok(atomic_load(&((os_main_t *)ctx)->projector));
 }
+/* The reconciliation's health component: DOWN while the last round found drift. */
+static int os_reconcile_up(void *ctx)
+{
+    os_reconcile_status_t *st = malloc(sizeof *st);
+    int up = 1;
+    if (st != NULL) {
+        os_reconciler_status(ctx, st);
+        up = st->drift == 0;
+        free(st);
+    }
+    return up ? SVC_UP : SVC_DOWN;
+}
+
 static int os_projection_up(void *ctx)
 {
     os_projector_t *p = atomic_load(&((os_main_t *)ctx)->projector);
@@ -170,12 +187,16 @@ static int os_projection_up(void *ctx)
 typedef struct os_routes_ctx {
     os_http_t *http;
     os_ops_http_t *ops;
+    os_reconcile_http_t *rc;
 } os_routes_ctx_t;
 
 static int os_routes(httpd_t *s, void *ctx)
 {
     os_routes_ctx_t *r = ctx;
-    return os_http_register(s, r->http) != 0 || os_ops_http_register(s, r->ops) != 0 ? -1 : 0;
+    return os_http_register(s, r->http) != 0 || os_ops_http_register(s, r->ops) != 0 ||
+                   os_reconcile_http_register(s, r->rc) != 0
+               ? -1
+               : 0;
 }
 
 static void os_ensure_topics(const os_config_t *cfg, const clog_t *log)
@@ -304,6 +325,8 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
     os_app_t app;
     os_http_t http;
     os_ktopic_t ktopic = {0};
+    os_reconciler_t *reconciler = NULL;
+    os_csclient_t csclient = {cfg->rc_url, cfg->rc_token};
 
     if (changes == NULL)
         goto cleanup;
@@ -345,16 +368,35 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
                           .timeout_ms = 10000};
     os_ops_declare_metrics(&ops);
     os_ops_http_t ops_http = {&ops, token};
-    os_routes_ctx_t routes = {&http, &ops_http};
+    if (cfg->rc_url[0] != '\0') {
+        const os_reconcile_opts_t rco = {.readmodel = os_pgreconcile_sums_port(mp->pool),
+                                         .writeside = os_csclient_sums_port(&csclient),
+                                         .reset = os_pgreconcile_reset_port(mp->pool),
+                                         .republish = os_csclient_republish_port(&csclient),
+                                         .interval_ms = cfg->rc_interval_ms,
+                                         .rows_per_s = (long)cfg->rc_rows_per_s,
+                                         .settle_ms = cfg->rc_settle_ms,
+                                         .repair = cfg->rc_repair,
+                                         .metrics = mp->metrics,
+                                         .log = log};
+        reconciler = os_reconciler_new(&rco);
+        if (reconciler == NULL) {
+            clog_error(log, "out of memory creating the reconciliation");
+            goto cleanup;
+        }
+    }
+    os_reconcile_http_t rc_http = {reconciler, token};
+    os_routes_ctx_t routes = {&http, &ops_http, &rc_http};
     /* Ready = can serve reads and validate orders: the read model's database. Kafka and the
      * projection are shown, not required: without them the read model is served as it
      * stands (its lag is in /metrics and in the projection's status). */
     const svc_check_t checks[] = {{"db", svc_pool_up, mp->pool, 0},
                                   {"kafka", os_kafka_up, mp, 1},
-                                  {"projection", os_projection_up, mp, 1}};
+                                  {"projection", os_projection_up, mp, 1},
+                                  {"reconciliation", os_reconcile_up, reconciler, 1}};
     const svc_http_t sh = {.metrics = mp->metrics,
                            .checks = checks,
-                           .n_checks = sizeof checks / sizeof checks[0],
+                           .n_checks = sizeof checks / sizeof checks[0] - (reconciler == NULL),
                            .live = mp->live,
                            .admin_token = token,
                            .admin_token_env = "ORDER_ADMIN_TOKEN"};
@@ -375,6 +417,14 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
     }
     atomic_store(&mp->projector, wk.proj);
     os_ktopic_bind(&ktopic, os_kconsumer_handle(wk.consumer));
+    if (reconciler != NULL) {
+        if (os_reconciler_start(reconciler) != 0) {
+            clog_error(log, "cannot start the reconciliation thread");
+            goto cleanup;
+        }
+        clog_info(log, "reconciliation: every %ld ms against %s (at most %lld rows/s per side, repair %s)",
+                  cfg->rc_interval_ms, cfg->rc_url, cfg->rc_rows_per_s, cfg->rc_repair ? "on" : "off");
+    }
     const svc_snap_t *now = svc_live_acquire(mp->live); /* a refresh during the start */
     os_live_applied(mp, now->settings);
     svc_live_release(mp->live, now);
@@ -395,6 +445,7 @@ static int os_serve(os_main_t *mp, const evcodec_t *codec, const clog_t *log, ch
     mp->keep_fd = mp->restart ? httpd_keep_listener(srv) : -1;
     mp->port = cfg->port;
     httpd_stop(srv);
+    os_reconciler_stop(reconciler);
     os_projector_stop(wk.proj);
     if (os_kconsumer_shutdown(wk.consumer) != 0) {
         /* Everything is committed in PostgreSQL; only librdkafka's thread is still waiting for
@@ -410,6 +461,7 @@ cleanup:
     if (stop == NULL)
         stop = svc_stop_guard(log, STOP_DEADLINE_MS); /* a failed start's teardown is bounded too */
     httpd_free(srv);
+    os_reconciler_free(reconciler); /* after the server: no route reads its status any more */
     atomic_store(&mp->projector, NULL);
     os_ktopic_bind(&ktopic, NULL);
     os_rebuild_ctl_free(rctl);
