@@ -67,15 +67,7 @@ static int teardown(void **state)
     char dlq[112];
     snprintf(dlq, sizeof dlq, "%s.DLQ", c->topic2);
     const char *topics[] = {c->topic1, c->topic2, dlq};
-    int rc = 0;
-    if (ts_alive(c->cs.pid) && pair_stop(&c->cs) != 0)
-        rc = -1;
-    if (ts_alive(c->os.pid) && pair_stop(&c->os) != 0)
-        rc = -1;
-    ops_drop_db(c->wdb);
-    ops_drop_db(c->rdb);
-    ops_delete_topics(topics, 3);
-    return rc;
+    return pair_cleanup(&c->cs, &c->os, c->wdb, c->rdb, topics, 3);
 }
 
 static void *live_traffic(void *arg)

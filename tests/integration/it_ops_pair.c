@@ -71,6 +71,20 @@ int pair_stop(ops_svc_t *s)
     return rc;
 }
 
+int pair_cleanup(ops_svc_t *cs, ops_svc_t *os, const char *wdb, const char *rdb, const char *const *topics,
+                 size_t ntopics)
+{
+    int rc = 0;
+    if (ts_alive(cs->pid) && pair_stop(cs) != 0)
+        rc = -1;
+    if (ts_alive(os->pid) && pair_stop(os) != 0)
+        rc = -1;
+    ops_drop_db(wdb);
+    ops_drop_db(rdb);
+    ops_delete_topics(topics, ntopics);
+    return rc;
+}
+
 long pair_admin(const ops_svc_t *s, const char *method, const char *path, const char *body, json_t **out)
 {
     char url[256];

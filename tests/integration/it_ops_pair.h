@@ -30,6 +30,11 @@ void pair_start_order(ops_svc_t *s, const char *name, const char *db, const char
 /* SIGTERM; the exit status (0 expected) or -1. */
 int pair_stop(ops_svc_t *s);
 
+/* A test's teardown: stops both services that still run, drops both databases and deletes
+ * the topics. 0, or -1 when a service's exit status was not 0. */
+int pair_cleanup(ops_svc_t *cs, ops_svc_t *os, const char *wdb, const char *rdb, const char *const *topics,
+                 size_t ntopics);
+
 /* An admin request with the token: the status; the body as JSON into *out (may be NULL). */
 long pair_admin(const ops_svc_t *s, const char *method, const char *path, const char *body, json_t **out);
 
