@@ -104,6 +104,10 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
                     "1 while this replica holds the relay lock.", NULL, 0);
     metrics_declare(m, "customer_kafka_up", METRICS_GAUGE, "1 when the broker answered the last probe.", NULL,
                     0);
+    /* every replica exports both from the start (a standby that never led says 0, so "no
+     * leader anywhere" is sum() == 0, not an absent series) */
+    metrics_set(m, "customer_outbox_relay_leader", NULL, 0);
+    metrics_set(m, "customer_kafka_up", NULL, 0);
     return r;
 }
 
