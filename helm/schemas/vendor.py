@@ -22,7 +22,8 @@ import zipfile
 
 KINDS = ["deployment-apps-v1", "service-v1", "configmap-v1", "secret-v1", "pod-v1",
          "poddisruptionbudget-policy-v1", "networkpolicy-networking-v1",
-         "serviceaccount-v1", "statefulset-apps-v1"]
+         "serviceaccount-v1", "statefulset-apps-v1", "ingress-networking-v1",
+         "horizontalpodautoscaler-autoscaling-v2"]
 REF_RE = re.compile(r"^(?:/api/_definitions\.json)?#/\$defs/(.+)$")
 
 
