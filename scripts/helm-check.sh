@@ -8,7 +8,8 @@
 #     ci/external-values.yaml and ci/external-password-values.yaml (external Kafka/PostgreSQL)
 #     ci/git-values.yaml (config-server on a git repository), ci/tls-values.yaml (TLS from a
 #     Secret, client certificates required), ci/certmanager-values.yaml (cert-manager) and
-#     ci/secured-values.yaml (SASL_SSL Kafka, verify-full PostgreSQL, extra volumes);
+#     ci/secured-values.yaml (SASL_SSL Kafka, verify-full PostgreSQL, extra volumes) and
+#     ci/observability-values.yaml (monitors, alerts, dashboard, Ingress, HTTPRoute, HPA);
 #  4. validates every rendered manifest with `kubeconform -strict` against the Kubernetes JSON
 #     schemas vendored in helm/schemas/ (no schema download; a kind without a schema fails);
 #  5. checks the chart's wiring: every config-repo/ file is in the ConfigMap, the test hook's
@@ -21,6 +22,10 @@
 #     secured Kafka/PostgreSQL: the SASL credentials from their Secret as env overrides of
 #     kafka-config.properties.* (nothing in the ConfigMap), the CA/client-certificate paths,
 #     extraVolumes/extraVolumeMounts/extraEnv in the Deployment they belong to;
+#     the observability kit (ci/observability-values.yaml; all off by default): ServiceMonitor/
+#     PodMonitor, PrometheusRule, Grafana dashboard, Ingress, HTTPRoute, HPA, topology spread;
+#     tests/helm/check_metric_names.py: the alerts and the dashboard query only metric names
+#     the C sources declare (kubeconform skips the CRD kinds, which have no vendored schema);
 #  6. negative checks: values.schema.json rejects bad values, kubeconform rejects a broken
 #     manifest, the chart refuses external mode without addresses.
 #
@@ -30,7 +35,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 case "${1:-}" in
-  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,/^# and a final/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   '') ;;
   *) echo "helm-check: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
@@ -128,7 +133,8 @@ render() { # render LABEL [helm args...] -> $out/LABEL.yaml
     fail "helm template ($label)"; show_err "$out/template-$label.err"; rm -f "$out/$label.yaml"; return 1
   fi
   t=$(date +%s.%N)
-  if kubeconform -strict -summary -kubernetes-version "$KUBE_VERSION" \
+  # KC_SKIP: CRD kinds without a vendored schema (their fields are checked by grep below)
+  if kubeconform -strict -summary -kubernetes-version "$KUBE_VERSION" ${KC_SKIP:+-skip "$KC_SKIP"} \
       -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
       "$out/$label.yaml" >"$out/kubeconform-$label.txt" 2>&1; then
     pass "kubeconform -strict ($label): $(tail -n 1 "$out/kubeconform-$label.txt") [$(elapsed "$t")]"
@@ -141,6 +147,8 @@ render external -f "$chart/ci/external-values.yaml"
 render external-password -f "$chart/ci/external-password-values.yaml"
 render tls -f "$chart/ci/tls-values.yaml"
 render secured -f "$chart/ci/secured-values.yaml"
+crds=ServiceMonitor,PodMonitor,PrometheusRule,HTTPRoute
+KC_SKIP=$crds render observability -f "$chart/ci/observability-values.yaml"
 
 # --- 3. wiring -------------------------------------------------------------------------------
 d="$out/default.yaml"
@@ -383,6 +391,125 @@ else
   fail "Kafka security / DB TLS env rendered without being asked for"
 fi
 
+# --- 3e. observability and exposure kit (issue 21): all off by default -----------------------
+o="$out/observability.yaml"
+if ! grep -Eq '^kind: (ServiceMonitor|PodMonitor|PrometheusRule|Ingress|HTTPRoute|HorizontalPodAutoscaler)$' "$d" &&
+   ! grep -q 'grafana_dashboard\|topologySpreadConstraints\|cqrs-ordering/headless' "$d" &&
+   [ "$(grep -c '^  replicas: ' "$d")" = 5 ]; then
+  pass "observability kit off by default: no monitors, rules, dashboard, Ingress, HTTPRoute or HPA; every Deployment sets replicas"
+else
+  fail "default render carries parts of the observability kit"
+fi
+if [ -s "$o" ]; then
+  # obj KIND NAME FILE: that object's text
+  obj() { awk -v k="$1" -v n="$2" 'BEGIN{RS="---\n"} index($0, "kind: " k "\n") && index($0, "  name: " n "\n")' "$3"; }
+  ok=1
+  for c in config-server customer-service order-service; do
+    sm=$(obj ServiceMonitor "cq-cqrs-ordering-$c" "$o")
+    for want in "app.kubernetes.io/component: $c" 'release: kube-prometheus-stack' '- port: http' \
+                'path: /metrics' 'scheme: http' 'interval: 15s' 'key: cqrs-ordering/headless' 'operator: DoesNotExist'; do
+      grep -qF -- "$want" <<<"$sm" || { fail "ServiceMonitor $c lacks '$want'"; ok=0; }
+    done
+  done
+  hl=$(obj Service cq-cqrs-ordering-config-server-headless "$o")
+  grep -q 'cqrs-ordering/headless: "true"' <<<"$hl" || { fail "headless Service not labelled for the ServiceMonitor to skip"; ok=0; }
+  [ "$ok" = 1 ] && pass "metrics.serviceMonitor: a ServiceMonitor per program (GET /metrics on port http, labels for the Prometheus), config-server's headless Service skipped"
+  pr=$(obj PrometheusRule cq-cqrs-ordering "$o")
+  missing=""
+  for a in TargetDown ProcessRestarting ProjectionLagHigh ConsumerLagHigh ProjectionStalled DeadLetters \
+           OutboxBacklogHigh OutboxPublishSlow OutboxPublishErrors RelayWithoutLeader KafkaDown \
+           ConfigServerDegraded ConfigFetchFailing ConfigRejected ConfigVersionsDiverge HttpErrors; do
+    grep -q "alert: CqrsOrdering$a\$" <<<"$pr" || missing="$missing $a"
+  done
+  if [ -z "$missing" ] && grep -q 'team: orders$' <<<"$pr" && grep -q 'release: kube-prometheus-stack$' <<<"$pr" &&
+     grep -q 'pod=~\\"cq-cqrs-ordering-order-service-.\*\\"' <<<"$pr" &&
+     ! grep -q CqrsOrderingConfigSnapshotStale <<<"$pr"; then
+    pass "metrics.prometheusRule: $(grep -c '^ *- alert:' <<<"$pr") alerts (projection lag, outbox, DLQ, relay leader, Kafka, config), scoped to the release's pods"
+  else
+    fail "PrometheusRule: missing alerts:${missing:- none}, or labels / scoping"
+  fi
+  db=$(obj ConfigMap cq-cqrs-ordering-dashboard "$o")
+  if grep -q 'grafana_dashboard: "1"' <<<"$db" && grep -q 'grafana_folder: cqrs-ordering' <<<"$db" &&
+     sed -n '/^  cqrs-ordering.json: |-$/,$p' <<<"$db" | tail -n +2 | sed 's/^    //' |
+       python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["uid"] == "cqrs-ordering" and d["panels"]' 2>/dev/null &&
+     grep -q '"cq-cqrs-ordering"' <<<"$db" && ! grep -q '__FULLNAME__\|__NAMESPACE__' <<<"$db"; then
+    pass "metrics.dashboard: the Grafana dashboard ConfigMap (grafana_dashboard: \"1\", valid JSON, the release's fullname filled in)"
+  else
+    fail "dashboard ConfigMap"
+  fi
+  # the kit's honesty: every metric its queries use is declared in the C sources
+  helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" -f "$chart/ci/observability-values.yaml" \
+    -f "$chart/ci/git-values.yaml" >"$out/observability-git.yaml" 2>/dev/null
+  if python3 "$root/tests/helm/check_metric_names.py" "$root" "$o" >"$out/metric-names.txt" 2>&1 &&
+     grep -q 'alert: CqrsOrderingConfigSnapshotStale$' "$out/observability-git.yaml" &&
+     python3 "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-git.yaml" >>"$out/metric-names.txt" 2>&1; then
+    pass "alerts and dashboard use only exported metric names: $(head -n 1 "$out/metric-names.txt")"
+  else
+    fail "metric names of the alerts/dashboard"; sed 's/^/    /' "$out/metric-names.txt"
+  fi
+  sed 's/order_consumer_lag{/order_consumer_lag_records{/' "$o" >"$out/observability-badname.yaml"
+  if ! python3 "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-badname.yaml" >"$out/metric-names-bad.txt" 2>&1 &&
+     grep -q 'order_consumer_lag_records is not exported' "$out/metric-names-bad.txt"; then
+    pass "the metric-name check rejects a name the programs do not export"
+  else
+    fail "the metric-name check accepted an unknown metric name"
+  fi
+  ig=$(obj Ingress cq-cqrs-ordering "$o")
+  hr=$(obj HTTPRoute cq-cqrs-ordering "$o")
+  if grep -q 'ingressClassName: nginx' <<<"$ig" && grep -q 'host: "api.cqrs.example.com"' <<<"$ig" &&
+     grep -q 'secretName: cqrs-api-tls' <<<"$ig" &&
+     [ "$(grep -A6 'path: /customers$' <<<"$ig" | grep -c 'name: cq-cqrs-ordering-customer-service$')" = 1 ] &&
+     [ "$(grep -A6 'path: /orders$' <<<"$ig" | grep -c 'name: cq-cqrs-ordering-order-service$')" = 1 ] &&
+     ! grep -q '/admin\|/metrics\|config-server' <<<"$ig" &&
+     grep -q 'apiVersion: gateway.networking.k8s.io/v1$' <<<"$hr" && grep -q 'sectionName: https' <<<"$hr" &&
+     grep -q -- '- api.cqrs.example.com' <<<"$hr" && [ "$(grep -c 'type: PathPrefix' <<<"$hr")" = 2 ] &&
+     grep -A3 'value: /customers$' <<<"$hr" | grep -q 'name: cq-cqrs-ordering-customer-service$' &&
+     grep -A3 'value: /orders$' <<<"$hr" | grep -q 'name: cq-cqrs-ordering-order-service$' &&
+     grep -A4 'value: /orders$' <<<"$hr" | grep -q 'port: 8181$'; then
+    pass "ingress / httpRoute: /customers to customer-service, /orders to order-service (no /admin, /metrics or config-server), class, hosts, TLS, parentRefs"
+  else
+    fail "Ingress / HTTPRoute rendering"
+  fi
+  ok=1
+  for c in customer-service order-service; do
+    dep=$(obj Deployment "cq-cqrs-ordering-$c" "$o")
+    grep -q '^  replicas:' <<<"$dep" && { fail "$c: replicas set although its HPA is on"; ok=0; }
+    grep -q 'name: cq-cqrs-ordering-'"$c"'$' <<<"$(obj HorizontalPodAutoscaler "cq-cqrs-ordering-$c" "$o")" ||
+      { fail "$c: no HPA"; ok=0; }
+    grep -A8 'topologySpreadConstraints:' <<<"$dep" | grep -q "app.kubernetes.io/component: $c\$" ||
+      { fail "$c: topologySpreadConstraints without its pods' labelSelector"; ok=0; }
+  done
+  grep -q '^  replicas: 1$' <<<"$(obj Deployment cq-cqrs-ordering-config-server "$o")" || { fail "config-server lost its replicas"; ok=0; }
+  hpa=$(obj HorizontalPodAutoscaler cq-cqrs-ordering-customer-service "$o")
+  grep -q 'minReplicas: 2$' <<<"$hpa" && grep -q 'maxReplicas: 4$' <<<"$hpa" && grep -B3 'averageUtilization: 75$' <<<"$hpa" | grep -q 'name: memory' ||
+    { fail "customer-service HPA bounds / memory target"; ok=0; }
+  [ "$(grep -A9 'topologySpreadConstraints:' <<<"$(obj Deployment cq-cqrs-ordering-order-service "$o")" | grep -c 'app.kubernetes.io/')" = 1 ] ||
+    { fail "order-service: a given labelSelector was not kept as is"; ok=0; }
+  [ "$ok" = 1 ] && pass "autoscaling: an HPA per service that asks (its Deployment leaves replicas to it); topologySpreadConstraints with the program's labelSelector unless given"
+  np=$(awk '/^kind: NetworkPolicy$/{p=1} /^---/{p=0} p' "$o" | awk '/name: cq-cqrs-ordering-config-server$/{p=1} /^kind:/{if (p) exit} p')
+  if grep -q 'kubernetes.io/metadata.name: monitoring' <<<"$np"; then
+    pass "metrics.scrapeFrom: the Prometheus may reach config-server's http port (NetworkPolicy)"
+  else
+    fail "metrics.scrapeFrom not in config-server's NetworkPolicy"
+  fi
+fi
+KC_SKIP=$crds render podmonitor --set metrics.podMonitor.enabled=true --set tls.enabled=true \
+  --set tls.existingSecret=cqrs-tls --set metrics.podMonitor.tlsConfig.serverName=cqrs
+p="$out/podmonitor.yaml"
+if [ -s "$p" ] && [ "$(grep -c '^kind: PodMonitor$' "$p")" = 3 ] && [ "$(grep -c 'podMetricsEndpoints:' "$p")" = 3 ] &&
+   [ "$(grep -c 'scheme: https$' "$p")" = 3 ] && [ "$(grep -c 'serverName: cqrs$' "$p")" = 3 ] &&
+   ! grep -q 'kind: ServiceMonitor\|cqrs-ordering/headless' "$p"; then
+  pass "metrics.podMonitor: a PodMonitor per program instead, HTTPS with its tlsConfig under tls.enabled"
+else
+  fail "metrics.podMonitor rendering"
+fi
+if grep -q '^home: ' "$chart/Chart.yaml" && grep -q '^sources:' "$chart/Chart.yaml" &&
+   grep -q '^maintainers:' "$chart/Chart.yaml" && [ -s "$root/LICENSE" ]; then
+  pass "Chart.yaml has home, sources and maintainers; the repository has a LICENSE"
+else
+  fail "Chart.yaml home/sources/maintainers or LICENSE missing"
+fi
+
 # --- 4. negative checks ----------------------------------------------------------------------
 reject() { # reject LABEL EXPECTED-TEXT [helm args...]: helm template must fail with that text
   local label=$1 want=$2; shift 2
@@ -433,6 +560,26 @@ reject "template: sslcert without sslkey" "go together" --set postgresql.enabled
   --set externalDatabase.host=db --set externalDatabase.password=x --set externalDatabase.sslcert=/c.crt
 reject "template: sslrootcert with the bundled PostgreSQL" "apply to an external PostgreSQL" \
   --set externalDatabase.sslrootcert=/ca.crt
+reject "template: serviceMonitor and podMonitor together" "choose one" \
+  --set metrics.serviceMonitor.enabled=true --set metrics.podMonitor.enabled=true
+reject "schema: httpRoute without parentRefs" "parentRefs" --set httpRoute.enabled=true
+reject "schema: unknown ingress pathType" "must be one of" --set ingress.pathType=Regex
+reject "schema: a relative ingress path" "does not match" --set 'ingress.paths.orderService[0]=orders'
+reject "template: autoscaling without a target" "targetCPUUtilizationPercentage" \
+  --set services.orderService.autoscaling.enabled=true --set services.orderService.autoscaling.targetCPUUtilizationPercentage=0
+reject "schema: topologySpreadConstraints without topologyKey" "topologyKey" \
+  --set 'services.orderService.topologySpreadConstraints[0].maxSkew=1' \
+  --set 'services.orderService.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway'
+reject "schema: unknown alert threshold" "additional properties" --set metrics.prometheusRule.thresholds.lag=1
+if helm template cq "$chart" --kube-version "$KUBE_VERSION" --set metrics.prometheusRule.enabled=true \
+    --set 'metrics.prometheusRule.disabled={CqrsOrderingRelayLeaders,CqrsOrderingHttpErrors}' 2>/dev/null |
+    awk 'BEGIN{RS="---\n"} /kind: PrometheusRule\n/' >"$out/rule-disabled.yaml" &&
+   grep -q 'alert: CqrsOrderingKafkaDown$' "$out/rule-disabled.yaml" &&
+   ! grep -q 'CqrsOrderingRelayLeaders\|CqrsOrderingHttpErrors' "$out/rule-disabled.yaml"; then
+  pass "metrics.prometheusRule.disabled drops the named alerts, keeps the others"
+else
+  fail "metrics.prometheusRule.disabled"
+fi
 if [ -s "$d" ]; then
   sed 's/containerPort: 8888/containerPort: "http-port"/' "$d" >"$out/broken.yaml"
   if kubeconform -strict -kubernetes-version "$KUBE_VERSION" \

@@ -251,3 +251,12 @@ tls.existingSecret for all, else one per component (cert-manager's Certificate w
 {{- define "cqrs-ordering.scheme" -}}
 {{- if .Values.tls.enabled }}https{{ else }}http{{ end }}
 {{- end }}
+
+{{/*
+PromQL label matchers that pick one program's series of this release, whichever of
+ServiceMonitor and PodMonitor scrapes them (both give each series `namespace` and `pod`):
+(dict "root" $ "component" "order-service") -> namespace="cq",pod=~"cq-cqrs-ordering-order-service-.*"
+*/}}
+{{- define "cqrs-ordering.promSelector" -}}
+namespace="{{ .root.Release.Namespace }}",pod=~"{{ include "cqrs-ordering.componentFullname" . }}-.*"
+{{- end }}
