@@ -26,6 +26,8 @@
 #     PodMonitor, PrometheusRule, Grafana dashboard, Ingress, HTTPRoute, HPA, topology spread;
 #     tests/helm/check_metric_names.py: the alerts and the dashboard query only metric names
 #     the C sources declare (kubeconform skips the CRD kinds, which have no vendored schema);
+#     with promtool (scripts/setup.sh puts it in .stack/bin): every alert and dashboard query
+#     parses, and tests/helm/alerts_test.yml's scenarios fire the alerts they should;
 #  6. negative checks: values.schema.json rejects bad values, kubeconform rejects a broken
 #     manifest, the chart refuses external mode without addresses.
 #
@@ -492,6 +494,34 @@ if [ -s "$o" ]; then
   else
     fail "metrics.scrapeFrom not in config-server's NetworkPolicy"
   fi
+fi
+# the alert rules and the dashboard's queries parse, and the alerts fire when they should
+# (tests/helm/alerts_test.yml): with promtool, which scripts/setup.sh unpacks into .stack/bin
+if command -v promtool >/dev/null; then
+  mkdir -p "$out/promtool"
+  if python3 "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-git.yaml" \
+       --write-rules "$out/promtool/all.yml" >/dev/null 2>&1 &&
+     promtool check rules "$out/promtool/all.yml" >"$out/promtool/check.txt" 2>&1; then
+    pass "promtool check rules: $(grep -o '[0-9]* rules found' "$out/promtool/check.txt") (the alerts and the dashboard's queries parse)"
+  else
+    fail "promtool check rules"; sed 's/^/    /' "$out/promtool/check.txt"
+  fi
+  # the rule as the test file expects it: release cq, namespace cq, no extra labels
+  cp "$root/tests/helm/alerts_test.yml" "$out/promtool/"
+  if helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" --set metrics.prometheusRule.enabled=true \
+       2>/dev/null >"$out/promtool/rendered.yaml" &&
+     python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if isinstance(d, dict) and d.get("kind") == "PrometheusRule":
+        yaml.safe_dump({"groups": d["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)' \
+       "$out/promtool/rendered.yaml" "$out/promtool/rules.yml" &&
+     promtool test rules "$out/promtool/alerts_test.yml" >"$out/promtool/test.txt" 2>&1; then
+    pass "promtool test rules: $(grep -c '^  - interval:' "$root/tests/helm/alerts_test.yml") alert scenarios (no relay leader ever, first dead letter, stalled projection, lag p99, Kafka down, config refused) as expected"
+  else
+    fail "promtool test rules (tests/helm/alerts_test.yml)"; sed 's/^/    /' "$out/promtool/test.txt"
+  fi
+else
+  echo "SKIP: promtool not found (scripts/setup.sh unpacks it into .stack/bin): alert rules not parsed or unit-tested"
 fi
 KC_SKIP=$crds render podmonitor --set metrics.podMonitor.enabled=true --set tls.enabled=true \
   --set tls.existingSecret=cqrs-tls --set metrics.podMonitor.tlsConfig.serverName=cqrs

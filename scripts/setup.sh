@@ -5,6 +5,9 @@
 # 2. A Go >= 1.26 toolchain for the Helm chart checks (helm is built with `go install`) when
 #    the machine has none: Debian's Go 1.19 fetches the official toolchain module through the
 #    Go module proxy into .stack/go (the way GOTOOLCHAIN does it).
+# 2b. promtool (scripts/helm-check.sh parses and unit-tests the chart's alert rules with it):
+#    the binary out of Debian's prometheus package, unpacked into .stack/bin — the package
+#    itself is not installed (no Prometheus server, no service).
 # 3. The Kafka 4.x broker jars from Maven Central (scripts/kafka/pom.xml), copied into
 #    .stack/kafka-libs; a stamp file keyed on the pom's hash makes a second run a no-op.
 # 4. With --docker (scripts/test.sh passes it): a Docker engine for the image test —
@@ -29,7 +32,7 @@ for a in "$@"; do
     --k8s) do_k8s=1 ;;
     --no-apt) do_apt=0 ;;
     --no-kafka) do_kafka=0 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^# Usage/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -96,6 +99,19 @@ if [ "$do_apt" = 1 ] && ! { command -v go >/dev/null && go_ok go; } && ! go_ok "
   chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*   # module zips carry no exec bits
   ln -sfn "$dir" "$root/.stack/go"
   echo "setup: $("$root/.stack/go/bin/go" version) in .stack/go"
+fi
+
+if [ "$do_apt" = 1 ] && ! command -v promtool >/dev/null && [ ! -x "$root/.stack/bin/promtool" ]; then
+  echo "setup: unpacking promtool from Debian's prometheus package into .stack/bin"
+  tmp=$(mktemp -d)
+  # apt-get download writes into the current directory; lists may need an update first
+  (cd "$tmp" && { apt-get download -q prometheus 2>/dev/null ||
+    { sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get download -q prometheus; }; })
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  mkdir -p "$root/.stack/bin"
+  install -m 0755 "$tmp/x/usr/bin/promtool" "$root/.stack/bin/promtool"
+  rm -rf "$tmp"
+  echo "setup: $("$root/.stack/bin/promtool" --version 2>&1 | head -n 1)"
 fi
 
 if [ "$do_kafka" = 1 ]; then

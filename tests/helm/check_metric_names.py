@@ -2,7 +2,11 @@
 """check_metric_names.py — every metric name the chart's alerts and dashboard query is one the
 programs export (scripts/helm-check.sh runs it on the rendered chart).
 
-Usage: tests/helm/check_metric_names.py REPO_ROOT RENDERED.yaml
+Usage: tests/helm/check_metric_names.py REPO_ROOT RENDERED.yaml [--write-rules FILE]
+
+--write-rules FILE also writes a Prometheus rule file holding every expression (the alerts as
+they are, each dashboard query as a recording rule with Grafana's variables replaced by sample
+values), for `promtool check rules` to parse.
 
 Exported names come from the C sources of common/, config-server/, customer-service/ and
 order-service/ (tests excluded):
@@ -76,17 +80,33 @@ def used_names(expr):
     return found
 
 
+def grafana_sample(expr):
+    """A dashboard query with Grafana's variables replaced by values PromQL parses."""
+    for var, value in (("$__rate_interval", "5m"), ("${fullname}", "release-cqrs-ordering"),
+                       ("$namespace", "default")):
+        expr = expr.replace(var, value)
+    return expr
+
+
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    out_rules = None
+    if len(args) == 4 and args[2] == "--write-rules":
+        out_rules = args[3]
+        args = args[:2]
+    if len(args) != 2:
         sys.exit(__doc__.split("\n\n")[1])
-    root, rendered = sys.argv[1], sys.argv[2]
+    root, rendered = args
+    rules = {"groups": []}
     have = exported(root) | PROMETHEUS_OWN
     exprs = []  # (where, expr)
+    dash = []   # the dashboard's queries as recording rules
     with open(rendered, encoding="utf-8") as fh:
         for doc in yaml.safe_load_all(fh):
             if not isinstance(doc, dict):
                 continue
             if doc.get("kind") == "PrometheusRule":
+                rules["groups"] += doc["spec"]["groups"]
                 for g in doc["spec"]["groups"]:
                     for r in g["rules"]:
                         exprs.append((f"alert {r.get('alert') or r.get('record')}", str(r["expr"])))
@@ -98,6 +118,13 @@ def main():
                         stack.extend(p.get("panels", []))
                         for t in p.get("targets", []):
                             exprs.append((f"{key} panel '{p.get('title')}'", t["expr"]))
+                            dash.append({"record": f"dashboard:query{len(dash) + 1}",
+                                         "expr": grafana_sample(t["expr"])})
+    if out_rules:
+        if dash:
+            rules["groups"].append({"name": "dashboard-queries", "rules": dash})
+        with open(out_rules, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(rules, fh, sort_keys=False)
     if not exprs:
         print("check_metric_names: no PrometheusRule or dashboard ConfigMap in " + rendered)
         return 1
