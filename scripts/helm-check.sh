@@ -394,6 +394,10 @@ else
 fi
 
 # --- 3e. observability and exposure kit (issue 21): all off by default -----------------------
+# a python3 with PyYAML (Debian's python3-yaml, from scripts/setup.sh, when the python3 on PATH
+# lacks it)
+py=python3
+python3 -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
 o="$out/observability.yaml"
 if ! grep -Eq '^kind: (ServiceMonitor|PodMonitor|PrometheusRule|Ingress|HTTPRoute|HorizontalPodAutoscaler)$' "$d" &&
    ! grep -q 'grafana_dashboard\|topologySpreadConstraints\|cqrs-ordering/headless' "$d" &&
@@ -442,15 +446,15 @@ if [ -s "$o" ]; then
   # the kit's honesty: every metric its queries use is declared in the C sources
   helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" -f "$chart/ci/observability-values.yaml" \
     -f "$chart/ci/git-values.yaml" >"$out/observability-git.yaml" 2>/dev/null
-  if python3 "$root/tests/helm/check_metric_names.py" "$root" "$o" >"$out/metric-names.txt" 2>&1 &&
+  if "$py" "$root/tests/helm/check_metric_names.py" "$root" "$o" >"$out/metric-names.txt" 2>&1 &&
      grep -q 'alert: CqrsOrderingConfigSnapshotStale$' "$out/observability-git.yaml" &&
-     python3 "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-git.yaml" >>"$out/metric-names.txt" 2>&1; then
+     "$py" "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-git.yaml" >>"$out/metric-names.txt" 2>&1; then
     pass "alerts and dashboard use only exported metric names: $(head -n 1 "$out/metric-names.txt")"
   else
     fail "metric names of the alerts/dashboard"; sed 's/^/    /' "$out/metric-names.txt"
   fi
   sed 's/order_consumer_lag{/order_consumer_lag_records{/' "$o" >"$out/observability-badname.yaml"
-  if ! python3 "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-badname.yaml" >"$out/metric-names-bad.txt" 2>&1 &&
+  if ! "$py" "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-badname.yaml" >"$out/metric-names-bad.txt" 2>&1 &&
      grep -q 'order_consumer_lag_records is not exported' "$out/metric-names-bad.txt"; then
     pass "the metric-name check rejects a name the programs do not export"
   else
@@ -499,7 +503,7 @@ fi
 # (tests/helm/alerts_test.yml): with promtool, which scripts/setup.sh unpacks into .stack/bin
 if command -v promtool >/dev/null; then
   mkdir -p "$out/promtool"
-  if python3 "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-git.yaml" \
+  if "$py" "$root/tests/helm/check_metric_names.py" "$root" "$out/observability-git.yaml" \
        --write-rules "$out/promtool/all.yml" >/dev/null 2>&1 &&
      promtool check rules "$out/promtool/all.yml" >"$out/promtool/check.txt" 2>&1; then
     pass "promtool check rules: $(grep -o '[0-9]* rules found' "$out/promtool/check.txt") (the alerts and the dashboard's queries parse)"
@@ -510,7 +514,7 @@ if command -v promtool >/dev/null; then
   cp "$root/tests/helm/alerts_test.yml" "$out/promtool/"
   if helm template cq "$chart" --namespace cq --kube-version "$KUBE_VERSION" --set metrics.prometheusRule.enabled=true \
        2>/dev/null >"$out/promtool/rendered.yaml" &&
-     python3 -c 'import sys, yaml
+     "$py" -c 'import sys, yaml
 for d in yaml.safe_load_all(open(sys.argv[1])):
     if isinstance(d, dict) and d.get("kind") == "PrometheusRule":
         yaml.safe_dump({"groups": d["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)' \

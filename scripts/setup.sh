@@ -43,7 +43,7 @@ PACKAGES=(
   libh2o-evloop-dev libh2o-dev libssl-dev zlib1g-dev libuv1-dev libjansson-dev
   libcmocka-dev uuid-dev
   postgresql-15 postgresql-client-15
-  openjdk-17-jdk-headless maven kcat wrk valgrind clang-format python3
+  openjdk-17-jdk-headless maven kcat wrk valgrind clang-format python3 python3-yaml
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
