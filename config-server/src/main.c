@@ -95,6 +95,7 @@ int main(int argc, char **argv)
     char *monitor_secret = NULL;
     cs_watch_t watch = {.ifd = -1, .wake = {-1, -1}};
     cs_cipher_t cipher;
+    cs_overrides_t overrides; /* owned: served to every client */
     const char *key_source = "none";
     int have_key = 0;
     httpd_t *srv = NULL;
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
     cs_observe_ctx_t observe = {&log, metrics};
     cs_scrape_t mhttp = {metrics, &http};
     cs_snap_limits_t lim = {.max_file_bytes = (size_t)o.max_file_bytes};
+    cs_ovr_init(&overrides);
 
     if (o.repo_uri != NULL) {
         /* secrets may not come from the mirror either */
@@ -121,6 +123,8 @@ int main(int argc, char **argv)
         goto cleanup;
     monitor_secret = cs_env_secret("CONFIG_SERVER_MONITOR_SECRET", repo_real, &log, &bad);
     if (bad)
+        goto cleanup;
+    if (cs_load_overrides(&o, repo_real, &overrides, &log) != 0)
         goto cleanup;
     if (o.repo_uri != NULL) {
         git_libgit2_init();
@@ -168,6 +172,7 @@ int main(int argc, char **argv)
     rc = CS_EXIT_SOFTWARE;
     cs_http_init(&http, store, names, o.accept_empty, &access, &log);
     http.watch_max_ms = (long)o.watch_max_s * 1000;
+    http.overrides = &overrides;
     if (o.max_file_bytes > 0)
         http.max_file_bytes = (size_t)o.max_file_bytes;
     hub = cs_hub_new(&cs_watch_hub_ops, &http, &log);
@@ -277,6 +282,7 @@ cleanup:
     metrics_free(metrics); /* after the server: no request observes any more */
     if (have_key > 0)
         cs_cipher_wipe(&cipher);
+    cs_ovr_free(&overrides);
     if (monitor_secret != NULL)
         OPENSSL_cleanse(monitor_secret, strlen(monitor_secret));
     free(monitor_secret);

@@ -34,6 +34,7 @@ static void collect(const cs_snap_t *s, const cs_label_t *l, const char *app, ch
 {
     char *apps[1] = {(char *)app};
     memset(&e->crypt, 0, sizeof(e->crypt));
+    e->ovr = NULL;
     cs_env_collect(s, l, apps, 1, prof, np, e);
 }
 

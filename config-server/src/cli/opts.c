@@ -74,6 +74,14 @@ void cs_opts_usage(FILE *out)
         "                          defaults to --port) (CONFIG_SERVER_PEERS_DNS). Over TLS:\n"
         "                          CONFIG_SERVER_PEERS_CA_FILE, CONFIG_SERVER_PEERS_CLIENT_CERT/_KEY.\n"
 
+        "  --override KEY=VALUE    a property every client receives, whatever its files say (Spring's\n"
+        "                          spring.cloud.config.server.overrides; repeatable): served first, as\n"
+        "                          the property source \"overrides\", in every form and in plain-text\n"
+        "                          placeholders; taken literally (\\${ is ${), never decrypted.\n"
+        "  --overrides-file F      the same from a YAML file (CONFIG_SERVER_OVERRIDES_FILE): a map of\n"
+        "                          overrides, or a Spring server's application.yml (only its\n"
+        "                          spring.cloud.config.server.overrides.* keys are taken); --override\n"
+        "                          flags win over it\n"
         "  --help, --version\n"
         "  hash-password           read a password from stdin, print its hash for the credentials\n"
         "                          file (config-server hash-password --help)\n\n"
@@ -136,6 +144,7 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     const char *blocks = cs_env_or("CONFIG_SERVER_AUTH_BLOCK_S", "60");
     o->peers = cs_env_or("CONFIG_SERVER_PEERS", NULL);
     o->peers_dns = cs_env_or("CONFIG_SERVER_PEERS_DNS", NULL);
+    o->overrides_file = cs_env_or("CONFIG_SERVER_OVERRIDES_FILE", NULL);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -150,6 +159,20 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
         }
         if (strcmp(a, "--accept-empty") == 0) {
             o->accept_empty = 1;
+            continue;
+        }
+        if (strcmp(a, "--override") == 0 && next != NULL) {
+            if (o->noverride == CS_OPTS_MAX_OVERRIDES) {
+                fprintf(stderr, "config-server: more than %d --override flags (use --overrides-file)\n",
+                        CS_OPTS_MAX_OVERRIDES);
+                return 2;
+            }
+            if (strchr(next, '=') == NULL || next[0] == '=') {
+                fprintf(stderr, "config-server: --override '%s' is not KEY=VALUE\n", next);
+                return 2;
+            }
+            o->override[o->noverride++] = next;
+            i++;
             continue;
         }
         if (strcmp(a, "--repo") == 0)
@@ -172,8 +195,9 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
                             : strcmp(a, "--watch-max-s") == 0      ? &watchmax
                             : strcmp(a, "--peers") == 0            ? &o->peers
                             : strcmp(a, "--peers-dns") == 0        ? &o->peers_dns
+                            : strcmp(a, "--overrides-file") == 0   ? &o->overrides_file
 
-                                                            : NULL;
+                                                                 : NULL;
         if (slot == NULL || next == NULL) {
             fprintf(stderr, "config-server: %s '%s'\n",
                     slot == NULL ? "unknown argument" : "missing value for", a);

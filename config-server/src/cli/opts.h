@@ -15,6 +15,8 @@
 #define CS_EXIT_CONFIG CQ_EXIT_CONFIG     /* 78 */
 #define CS_EXIT_SOFTWARE CQ_EXIT_SOFTWARE /* 70 */
 
+#define CS_OPTS_MAX_OVERRIDES 256 /* --override flags (more: --overrides-file) */
+
 typedef struct cs_opts {
     const char *repo;
     int repo_given; /* --repo or CONFIG_SERVER_REPO */
@@ -33,11 +35,14 @@ typedef struct cs_opts {
     const char *encrypt_key_file;
     const char *log_level;
     long max_file_bytes;
-    int watch_max_s;       /* the cap of ?wait= */
-    const char *peers;     /* static peer list "host:port,…" (POST /monitor forwarding) */
-    const char *peers_dns; /* a name resolving to every replica ("name[:port]") */
-    int auth_max_failures; /* failed logins per address within a minute before it is refused */
-    int auth_block_s;      /* how long it is refused */
+    int watch_max_s;            /* the cap of ?wait= */
+    const char *peers;          /* static peer list "host:port,…" (POST /monitor forwarding) */
+    const char *peers_dns;      /* a name resolving to every replica ("name[:port]") */
+    int auth_max_failures;      /* failed logins per address within a minute before it is refused */
+    int auth_block_s;           /* how long it is refused */
+    const char *overrides_file; /* YAML: properties every client receives */
+    const char *override[CS_OPTS_MAX_OVERRIDES]; /* --override key=value, in the order given */
+    int noverride;
 } cs_opts_t;
 
 /* Fills `o` from the environment, then argv. Returns 0 to run, 1 when --help/--version

@@ -197,3 +197,31 @@ int cs_load_access(const cs_opts_t *o, const char *repo_real, cs_access_t *a, co
     }
     return 0;
 }
+
+int cs_load_overrides(const cs_opts_t *o, const char *repo_real, cs_overrides_t *ovr, const clog_t *log)
+{
+    char err[512];
+    cs_ovr_init(ovr);
+    if (o->overrides_file != NULL) {
+        size_t len = 0, max = 1u << 20;
+        char *text = cs_read_secret_text(o->overrides_file, repo_real, "overrides", max, &len, log);
+        if (text == NULL)
+            return -1;
+        int rc = cs_ovr_add_yaml(ovr, text, len, err, sizeof(err));
+        cs_secret_free(text, max + 2);
+        if (rc != 0) {
+            clog_error(log, "overrides file %s: %s", o->overrides_file, err);
+            return -1;
+        }
+    }
+    for (int i = 0; i < o->noverride; i++)
+        if (cs_ovr_add_arg(ovr, o->override[i], err, sizeof(err)) != 0) {
+            clog_error(log, "--override: %s", err);
+            return -1;
+        }
+    cs_ovr_finish(ovr);
+    if (ovr->n > 0)
+        clog_info(log, "%zu override%s served to every client (the property source \"overrides\")", ovr->n,
+                  ovr->n == 1 ? "" : "s");
+    return 0;
+}

@@ -11,6 +11,7 @@
 #include "cli/opts.h"
 #include "clog.h"
 #include "crypto/cipher.h"
+#include "env/overrides.h"
 
 /* Reads the first `size` - 1 bytes of the secret file `path` into buf (NUL-terminated),
  * refusing a file inside the served repository `repo_real`; `what` names it in the log.
@@ -37,6 +38,11 @@ char *cs_env_secret(const char *name, const char *repo_real, const clog_t *log, 
  * CONFIG_SERVER_USER + CONFIG_SERVER_PASSWORD (legacy), else open; says which in the log
  * (a warning when open or legacy). 0, or -1 (logged; `a` is to be freed either way). */
 int cs_load_access(const cs_opts_t *o, const char *repo_real, cs_access_t *a, const clog_t *log);
+/* The server's overrides (env/overrides.h): --overrides-file (read as a secret file: an
+ * override may be a password, so never from inside the served repository), then each
+ * --override in order; finished (Spring's order). 0, or -1 (logged; `ovr` is to be freed
+ * either way). */
+int cs_load_overrides(const cs_opts_t *o, const char *repo_real, cs_overrides_t *ovr, const clog_t *log);
 /* strdup(getenv(name)) when set and not empty, else NULL. */
 char *cs_env_dup(const char *name);
 

@@ -187,6 +187,11 @@ static json_t *source_map(const cs_env_t *e, const cs_source_t *src, cs_jnum_t *
     return map;
 }
 
+int cs_env_has_overrides(const cs_env_t *e)
+{
+    return e->ovr != NULL && e->ovr->n > 0;
+}
+
 json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const char *profiles,
                     const char *label, const char *version, const cs_srcnames_t *names, int v2)
 {
@@ -194,6 +199,15 @@ json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const cha
     json_t *profs = json_array(); /* Spring echoes the requested list as one element */
     json_t *sources = json_array();
     json_array_append_new(profs, json_string(profiles));
+    if (cs_env_has_overrides(e)) { /* Spring's addFirst(new PropertySource("overrides", …)) */
+        json_t *map = cs_ovr_map(e->ovr, v2);
+        if (map == NULL ||
+            json_array_append_new(sources, json_pack("{s:s,s:o}", "name", "overrides", "source", map)) != 0) {
+            json_decref(profs);
+            json_decref(sources);
+            return NULL;
+        }
+    }
     for (size_t i = 0; i < e->n; i++) {
         const cs_source_t *src = &e->src[i];
         char name[1024];
@@ -278,6 +292,11 @@ json_t *cs_env_merge(const cs_env_t *e, cs_jnum_t *jn, int resolve, int *bad, ch
     int ok = scalars != NULL && lists != NULL && flat != NULL;
     for (size_t i = e->n; ok && i > 0; i--) { /* lowest precedence first */
         json_t *map = source_map(e, &e->src[i - 1], jn, 0);
+        ok = map != NULL && merge_source(scalars, lists, map) == 0;
+        json_decref(map);
+    }
+    if (ok && cs_env_has_overrides(e)) { /* the highest */
+        json_t *map = cs_ovr_map(e->ovr, 0);
         ok = map != NULL && merge_source(scalars, lists, map) == 0;
         json_decref(map);
     }

@@ -30,6 +30,7 @@
 
 #include "crypto/cipher.h"
 #include "env/jnum.h"
+#include "env/overrides.h"
 #include "repo/snapshot.h"
 
 #define CS_ENV_MAX_SOURCES 256
@@ -55,7 +56,9 @@ typedef struct cs_source {
 typedef struct cs_env {
     cs_source_t src[CS_ENV_MAX_SOURCES]; /* highest precedence first */
     size_t n;
-    cs_env_crypt_t crypt; /* how {cipher} values are served */
+    cs_env_crypt_t crypt;      /* how {cipher} values are served */
+    const cs_overrides_t *ovr; /* borrowed: the server's overrides (env/overrides.h), NULL = none;
+                                  served before src[0] as the source "overrides" */
 } cs_env_t;
 
 /* Splits a validated comma list into `out` (pointers into `buf`, which is modified). */
@@ -64,7 +67,7 @@ size_t cs_env_split_profiles(char *buf, char **out, size_t max);
 int cs_env_profile_match(const char *expr, char *const *profiles, size_t np);
 
 /* Collects the sources for the applications `apps` (as requested, `a,b` split) with
- * `profiles` on label overlay `lbl` of `s`. out->crypt is left as it is. */
+ * `profiles` on label overlay `lbl` of `s`. out->crypt and out->ovr are left as they are. */
 void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, char *const *apps, size_t napps,
                     char *const *profiles, size_t np, cs_env_t *out);
 
@@ -78,14 +81,19 @@ typedef struct cs_srcnames {
     const char *uri; /* borrowed: NULL (folder), or the git URI as displayed */
 } cs_srcnames_t;
 
-/* The JSON Environment. `app` and `profiles` are the requested comma lists (echoed as
- * Spring does, one element); `label` may be NULL (→ null). Source names per `names`. `v2`
- * gives {"value","origin"} values with Spring's origin "line:column" (decrypted values
- * stay plain, as Spring's). Numbers are marks of `jn`. New reference or NULL. */
+/* 1 when `e` has overrides (a property source beyond e->n). */
+int cs_env_has_overrides(const cs_env_t *e);
+
+/* The JSON Environment, the overrides first (the source "overrides"). `app` and
+ * `profiles` are the requested comma lists (echoed as Spring does, one element); `label`
+ * may be NULL (→ null). Source names per `names`. `v2` gives {"value","origin"} values with
+ * Spring's origin "line:column" (decrypted values stay plain, as Spring's). Numbers are
+ * marks of `jn`. New reference or NULL. */
 json_t *cs_env_json(const cs_env_t *e, cs_jnum_t *jn, const char *app, const char *profiles,
                     const char *label, const char *version, const cs_srcnames_t *names, int v2);
 
-/* The merged flat map (ordered JSON object: flat key → typed value); placeholders
+/* The merged flat map (ordered JSON object: flat key → typed value; the overrides merged
+ * last, so they win); placeholders
  * resolved when `resolve`. New reference, or NULL with `err` filled: *bad = 1 when the
  * repository's values are at fault (a placeholder cycle, an expansion past 16 MiB), 0
  * when memory ran out. */

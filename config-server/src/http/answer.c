@@ -64,6 +64,8 @@ static void env_etag(const cs_env_t *e, const char *key, const cs_srcnames_t *na
                          names->dir != NULL ? strlen(names->dir) + 1 : 1);
         EVP_DigestUpdate(c, names->uri != NULL ? names->uri : "",
                          names->uri != NULL ? strlen(names->uri) + 1 : 1);
+        if (cs_env_has_overrides(e)) /* they come first in every answer */
+            EVP_DigestUpdate(c, e->ovr->digest, sizeof(e->ovr->digest));
         for (size_t i = 0; i < e->n; i++) {
             const cs_file_t *f = e->src[i].file;
             char idx[24];
@@ -134,7 +136,9 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
     }
     cs_env_collect(s, a->lease.lbl, apps, na, profiles, np, a->env);
     a->env->crypt = (cs_env_crypt_t){.cipher = h->cipher, .report = report_invalid, .ctx = h};
-    if (a->env->n == 0 && !h->accept_empty) { /* Spring's accept-empty=false */
+    a->env->ovr = h->overrides;
+    /* Spring's accept-empty=false; its check sees the overrides source as one */
+    if (a->env->n == 0 && !cs_env_has_overrides(a->env) && !h->accept_empty) {
         set_problem(a, 404, "Application Not Found");
         snprintf(
             a->detail, sizeof(a->detail),

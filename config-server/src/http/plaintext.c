@@ -176,6 +176,7 @@ static int resolve_text(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, cs
     }
     cs_env_collect(l->snap, l->lbl, apps, na, profiles, np, env);
     env->crypt = (cs_env_crypt_t){.cipher = h->cipher};
+    env->ovr = h->overrides; /* Spring resolves against the environment with its overrides */
     char err[512] = "";
     flat = cs_env_merge(env, &jn, 0, &bad, err, sizeof(err));
     if (flat == NULL) {

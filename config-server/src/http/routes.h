@@ -73,12 +73,13 @@ typedef struct cs_http {
     cs_store_t store;    /* borrowed: the backend (folder or git) */
     cs_srcnames_t names; /* borrowed strings: how property sources are named */
     int accept_empty;
-    cs_access_t *access;       /* borrowed: who may read what (auth/access.h; open = no auth) */
-    const clog_t *log;         /* borrowed, may be NULL */
-    const cs_cipher_t *cipher; /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
-    struct cs_hub *hub;        /* borrowed: holds watch requests (http/watchreq.h), NULL = none */
-    long watch_max_ms;         /* the longest ?wait= (default 60 s) */
-    size_t max_file_bytes;     /* the largest plain-text file served (default 1 MiB) */
+    cs_access_t *access;             /* borrowed: who may read what (auth/access.h; open = no auth) */
+    const clog_t *log;               /* borrowed, may be NULL */
+    const cs_cipher_t *cipher;       /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
+    struct cs_hub *hub;              /* borrowed: holds watch requests (http/watchreq.h), NULL = none */
+    long watch_max_ms;               /* the longest ?wait= (default 60 s) */
+    size_t max_file_bytes;           /* the largest plain-text file served (default 1 MiB) */
+    const cs_overrides_t *overrides; /* borrowed: served to every client (env/overrides.h), NULL = none */
 } cs_http_t;
 
 /* Sets up the handler context (`access` borrowed). */

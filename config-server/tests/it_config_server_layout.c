@@ -1,0 +1,105 @@
+/* it_config_server_layout.c — integration test of what a Spring Cloud Config user's server
+ * configuration brings (issue 23): the server-side overrides (--override, --overrides-file)
+ * in every endpoint form, on the real binary ($CQ_BIN_DIR) on a copy of the fixture repo.
+ * Needs neither PostgreSQL nor Kafka. The helpers are cs_it.h's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cs_it.h"
+#include "dbuf.h"
+#include "ts.h"
+
+/* A temporary file holding `text`; its path in `path` (a mkstemp template). */
+static void temp_file(char *path, const char *text)
+{
+    FILE *f = fdopen(mkstemp(path), "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    char file[] = "/tmp/it-cfgsrv-ovr-XXXXXX";
+    temp_file(file, "spring:\n  cloud:\n    config:\n      server:\n        overrides:\n"
+                    "          billing.currency: GBP\n          from-file: yes\n");
+    const char *args[] = {"--overrides-file",
+                          file,
+                          "--override",
+                          "server.port=9999",
+                          "--override",
+                          "greeting=\\${shared.greeting}",
+                          "--override",
+                          "billing.currency=CHF", /* a flag wins over the file */
+                          NULL};
+    csit_srv_t s;
+    csit_start(&s, NULL, args);
+    /* the JSON Environment: "overrides" first, values as strings */
+    assert_int_equal(
+        csit_status(&s, "/billing/dev", "\"propertySources\":[{\"name\":\"overrides\",\"source\":{"), 200);
+    assert_int_equal(csit_status(&s, "/billing/dev", "\"server.port\":\"9999\""), 200);
+    assert_int_equal(csit_status(&s, "/billing/dev", "\"greeting\":\"${shared.greeting}\""), 200);
+    assert_int_equal(csit_status(&s, "/billing/dev", "\"from-file\":\"true\""), 200);
+    const char *v2[] = {"Accept: application/vnd.spring-cloud.config-server.v2+json", NULL};
+    csit_resp_t r;
+    csit_get(&s, "/billing/dev", v2, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(dbuf_ptr(&r.body),
+                           "\"server.port\":{\"value\":\"9999\",\"origin\":\"Config server overrides\"}"));
+    csit_resp_free(&r);
+    /* the flat forms: the overrides win, and resolve */
+    assert_int_equal(csit_status(&s, "/billing-dev.properties", "server.port: 9999\n"), 200);
+    assert_int_equal(csit_status(&s, "/billing-dev.properties", "billing.currency: CHF\n"), 200);
+    assert_int_equal(csit_status(&s, "/billing-dev.properties", "greeting: hello from application"), 200);
+    assert_int_equal(csit_status(&s, "/billing-dev.properties", "billing.url: http://dev.example:9999/api\n"),
+                     200);
+    assert_int_equal(csit_status(&s, "/billing-dev.yml", "  port: '9999'\n"), 200);
+    assert_int_equal(csit_status(&s, "/master/billing-dev.json", "\"port\":\"9999\""), 200);
+    /* an application with no files of its own gets them too; so does one where nothing applies */
+    assert_int_equal(csit_status(&s, "/nosuchapp/default", "\"name\":\"overrides\""), 200);
+    /* plain text: placeholders see the overrides */
+    const char *conf = "listen ${server.port};\n";
+    csit_write(&s, "nginx.conf", conf, strlen(conf));
+    assert_true(csit_wait_for(&s, "/billing/default/master/nginx.conf", "listen 9999;", 3000) >= 0);
+    assert_true(csit_log_has(&s, "overrides served to every client", "4"));
+    csit_stop(&s);
+    unlink(file);
+
+    /* errors: an override that is not key=value (2), a file inside the repository (78) */
+    char cmd[800];
+    const char *bin = ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR);
+    snprintf(cmd, sizeof(cmd), "'%s/config-server' --override nokey --port 1 2>/dev/null", bin);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd),
+             "timeout 10 '%s/config-server' --repo '%s' --port 1 --overrides-file '%s/application.yml' 2>&1"
+             " | grep -q 'inside the served repository'",
+             bin, CS_FIXTURE_REPO, CS_FIXTURE_REPO);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "'%s/config-server' --help | grep -q -- '--override KEY=VALUE'", bin);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overrides),
+    };
+    int rc = cmocka_run_group_tests_name("config-server layout", tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
