@@ -73,6 +73,14 @@ int main(int argc, char **argv)
     int prc = cs_opts_parse(argc, argv, &o);
     if (prc != 0)
         return prc == 1 ? 0 : 2;
+    cs_searchpaths_t search_paths = {0}; /* owned: the folder backend's search paths */
+    if (o.search_paths != NULL) {
+        char sperr[512];
+        if (cs_sp_parse(&search_paths, o.search_paths, sperr, sizeof(sperr)) != 0) {
+            fprintf(stderr, "config-server: --search-paths: %s\n", sperr);
+            return 2;
+        }
+    }
     if (httpd_block_signals() != 0) {
         fprintf(stderr, "config-server: cannot block signals\n");
         return CS_EXIT_SOFTWARE;
@@ -173,6 +181,8 @@ int main(int argc, char **argv)
     cs_http_init(&http, store, names, o.accept_empty, &access, &log);
     http.watch_max_ms = (long)o.watch_max_s * 1000;
     http.overrides = &overrides;
+    if (search_paths.n > 0)
+        http.search_paths = &search_paths;
     if (o.max_file_bytes > 0)
         http.max_file_bytes = (size_t)o.max_file_bytes;
     hub = cs_hub_new(&cs_watch_hub_ops, &http, &log);
@@ -283,6 +293,7 @@ cleanup:
     if (have_key > 0)
         cs_cipher_wipe(&cipher);
     cs_ovr_free(&overrides);
+    cs_sp_free(&search_paths);
     if (monitor_secret != NULL)
         OPENSSL_cleanse(monitor_secret, strlen(monitor_secret));
     free(monitor_secret);

@@ -1,6 +1,8 @@
 /* it_config_server_layout.c — integration test of what a Spring Cloud Config user's server
  * configuration brings (issue 23): the server-side overrides (--override, --overrides-file)
- * in every endpoint form, on the real binary ($CQ_BIN_DIR) on a copy of the fixture repo.
+ * in every endpoint form, and search paths (--search-paths: a folder per application or
+ * team, placeholders, wildcards, label folders, plain text, traversal refused), on the real
+ * binary ($CQ_BIN_DIR) on a copy of the fixture repo.
  * Needs neither PostgreSQL nor Kafka. The helpers are cs_it.h's.
  */
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,11 +96,88 @@ static void test_overrides(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Writes `rel` ("dir/sub/name") below the server's repository, creating its folders; the
+ * file appears atomically (a rename in its folder). */
+static void write_deep(const csit_srv_t *s, const char *rel, const char *text)
+{
+    char path[600], tmp[620];
+    snprintf(path, sizeof(path), "%s/%s", s->repo, rel);
+    for (char *c = path + strlen(s->repo) + 1; (c = strchr(c, '/')) != NULL; c++) {
+        *c = '\0';
+        mkdir(path, 0755);
+        *c = '/';
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp~", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+static void test_search_paths(void **state)
+{
+    (void)state;
+    const char *args[] = {"--search-paths", "{application}, teams/*", "--rescan-ms", "200", NULL};
+    csit_srv_t s;
+    csit_start(&s, NULL, args);
+    write_deep(&s, "teams/a/application.yml", "team: a\nshared:\n  timeout: 10\n");
+    write_deep(&s, "teams/b/application.yml", "team: b\n");
+    write_deep(&s, "billing/billing-dev.yml", "billing:\n  currency: JPY\n");
+    write_deep(&s, "billing/nginx.conf", "cur ${billing.currency};\n");
+    write_deep(&s, "v2/billing/billing.yml", "ignored: true\n"); /* not a search path */
+    assert_true(csit_wait_for(&s, "/billing-dev.properties", "team: b\n", 5000) >= 0);
+    /* the folder's files win over the root's; teams/b over teams/a (a later match); the root last */
+    assert_int_equal(csit_status(&s, "/billing-dev.properties", "billing.currency: JPY\n"), 200);
+    assert_int_equal(csit_status(&s, "/billing-dev.properties", "shared.timeout: 10\n"), 200);
+    assert_int_equal(csit_status(&s, "/billing/dev", "\"propertySources\":[{\"name\":\"file:"), 200);
+    csit_resp_t r;
+    csit_get(&s, "/billing/dev", NULL, &r);
+    assert_int_equal(r.status, 200);
+    const char *b = dbuf_ptr(&r.body);
+    const char *dev = strstr(b, "/billing/billing-dev.yml\""), *tb = strstr(b, "/teams/b/application.yml\""),
+               *ta = strstr(b, "/teams/a/application.yml\""), *root = strstr(b, "/repo/application.yml");
+    assert_non_null(dev);
+    assert_non_null(tb);
+    assert_non_null(ta);
+    assert_non_null(root);
+    assert_true(dev < tb && tb < ta && ta < root);
+    assert_null(strstr(b, "v2/billing/billing.yml"));
+    csit_resp_free(&r);
+    /* another application: the teams' folders, not billing's */
+    assert_int_equal(csit_status(&s, "/orders/default", "teams/b/application.yml"), 200);
+    csit_get(&s, "/orders/default", NULL, &r);
+    assert_null(strstr(dbuf_ptr(&r.body), "billing-dev.yml"));
+    csit_resp_free(&r);
+    /* a label folder still overlays; an unknown label is 404 */
+    assert_int_equal(csit_status(&s, "/billing/default/v2", "v2/billing.yml"), 200);
+    assert_int_equal(csit_status(&s, "/billing/default/nolabel", "Label Not Found"), 404);
+    /* plain text from the application's folder, its placeholders from the same locations */
+    assert_int_equal(csit_status(&s, "/billing/dev/master/nginx.conf", "cur JPY;"), 200);
+    /* no way out through a placeholder */
+    assert_int_equal(csit_status(&s, "/..%2fx/default", NULL), 400);
+    assert_int_equal(csit_status(&s, "/%2e%2e/default", NULL), 400);
+    assert_int_equal(csit_status(&s, "/..%252fteams/default", NULL), 400);
+    csit_stop(&s);
+
+    char cmd[800];
+    const char *bin = ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR);
+    snprintf(cmd, sizeof(cmd),
+             "'%s/config-server' --search-paths '../x' --port 1 2>&1 | grep -q 'not allowed'", bin);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "'%s/config-server' --search-paths '{app}' --port 1 2>/dev/null", bin);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd),
+             "'%s/config-server' --repo-uri file:///nonexistent --search-paths x --port 1 2>/dev/null", bin);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_search_paths),
     };
     int rc = cmocka_run_group_tests_name("config-server layout", tests, NULL, NULL);
     curl_global_cleanup();

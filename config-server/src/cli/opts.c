@@ -74,6 +74,11 @@ void cs_opts_usage(FILE *out)
         "                          defaults to --port) (CONFIG_SERVER_PEERS_DNS). Over TLS:\n"
         "                          CONFIG_SERVER_PEERS_CA_FILE, CONFIG_SERVER_PEERS_CLIENT_CERT/_KEY.\n"
 
+        "  --search-paths LIST     folders below --repo searched too (Spring's search-paths;\n"
+        "                          CONFIG_SERVER_SEARCH_PATHS): comma list, {application}, {profile},\n"
+        "                          {label} placeholders, * ? ** wildcards, e.g. '{application},teams/*'.\n"
+        "                          The root is searched first; a later path's files take precedence;\n"
+        "                          a label folder below the root or a plain path overlays them all.\n"
         "  --override KEY=VALUE    a property every client receives, whatever its files say (Spring's\n"
         "                          spring.cloud.config.server.overrides; repeatable): served first, as\n"
         "                          the property source \"overrides\", in every form and in plain-text\n"
@@ -145,6 +150,7 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     o->peers = cs_env_or("CONFIG_SERVER_PEERS", NULL);
     o->peers_dns = cs_env_or("CONFIG_SERVER_PEERS_DNS", NULL);
     o->overrides_file = cs_env_or("CONFIG_SERVER_OVERRIDES_FILE", NULL);
+    o->search_paths = cs_env_or("CONFIG_SERVER_SEARCH_PATHS", NULL);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -196,8 +202,9 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
                             : strcmp(a, "--peers") == 0            ? &o->peers
                             : strcmp(a, "--peers-dns") == 0        ? &o->peers_dns
                             : strcmp(a, "--overrides-file") == 0   ? &o->overrides_file
+                            : strcmp(a, "--search-paths") == 0     ? &o->search_paths
 
-                                                                 : NULL;
+                                                               : NULL;
         if (slot == NULL || next == NULL) {
             fprintf(stderr, "config-server: %s '%s'\n",
                     slot == NULL ? "unknown argument" : "missing value for", a);
@@ -230,6 +237,10 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     if (o->repo_uri != NULL && o->repo_given) {
         fprintf(stderr,
                 "config-server: give either --repo DIR (a folder) or --repo-uri URI (git), not both\n");
+        return 2;
+    }
+    if (o->repo_uri != NULL && o->search_paths != NULL) {
+        fprintf(stderr, "config-server: --search-paths is not supported with --repo-uri (git) yet\n");
         return 2;
     }
     if (parse_int(refresh, 0, 86400, &v) != 0) {

@@ -40,6 +40,7 @@ typedef struct cs_opts {
     const char *peers_dns;      /* a name resolving to every replica ("name[:port]") */
     int auth_max_failures;      /* failed logins per address within a minute before it is refused */
     int auth_block_s;           /* how long it is refused */
+    const char *search_paths;   /* comma list of folders below the repo (Spring's search-paths) */
     const char *overrides_file; /* YAML: properties every client receives */
     const char *override[CS_OPTS_MAX_OVERRIDES]; /* --override key=value, in the order given */
     int noverride;

@@ -100,6 +100,13 @@ static void add_docs(cs_env_t *out, const cs_file_t *f, char *const *profiles, s
 void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, char *const *apps, size_t napps,
                     char *const *profiles, size_t np, cs_env_t *out)
 {
+    const cs_label_t *locs[2] = {&s->labels[0], lbl};
+    cs_env_collect_in(locs, lbl == &s->labels[0] ? 1 : 2, apps, napps, profiles, np, out);
+}
+
+void cs_env_collect_in(const cs_label_t *const *locs, size_t nlocs, char *const *apps, size_t napps,
+                       char *const *profiles, size_t np, cs_env_t *out)
+{
     out->n = 0;
     /* the names, highest first: the last application listed first, `application` last */
     const char *names[CS_ENV_MAX_APPS + 1];
@@ -112,23 +119,22 @@ void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, char *const *apps
             names[nnames++] = apps[a - 1];
     }
     names[nnames++] = "application";
-    const cs_label_t *locs[2] = {lbl, &s->labels[0]};
-    size_t nlocs = lbl == &s->labels[0] ? 1 : 2;
     char base[2 * 128 + 8];
-    /* profile-specific files: last profile first, then label overlay before root, then
-     * the applications before application (Spring native backend, measured) */
+    /* profile-specific files: last profile first, then the later location first (the label
+     * overlay before the root), then the applications before application (Spring native
+     * backend, measured) */
     for (size_t p = np; p > 0; p--)
-        for (size_t li = 0; li < nlocs; li++)
+        for (size_t li = nlocs; li > 0; li--)
             for (size_t ni = 0; ni < nnames; ni++) {
                 snprintf(base, sizeof(base), "%s-%s", names[ni], profiles[p - 1]);
                 for (int ext = 0; ext < 3; ext++)
-                    add_docs(out, cs_snap_find(locs[li], base, ext), profiles, np);
+                    add_docs(out, cs_snap_find(locs[li - 1], base, ext), profiles, np);
             }
     /* then the plain files, whose profile-activated documents count where they stand */
-    for (size_t li = 0; li < nlocs; li++)
+    for (size_t li = nlocs; li > 0; li--)
         for (size_t ni = 0; ni < nnames; ni++)
             for (int ext = 0; ext < 3; ext++)
-                add_docs(out, cs_snap_find(locs[li], names[ni], ext), profiles, np);
+                add_docs(out, cs_snap_find(locs[li - 1], names[ni], ext), profiles, np);
 }
 
 static int is_cipher(const yamlconf_prop_t *p)

@@ -4,7 +4,8 @@
  *
  * Order (highest precedence first), as measured on Spring Cloud Config Server 5.0.6's
  * native backend: profile-specific files first — last profile first; within a profile the
- * label overlay before the root, and the applications before `application` (several
+ * later location first (a label overlay before the search paths before the root,
+ * env/searchpath.h), and the applications before `application` (several
  * applications `a,b`: the last one first) — then the plain files in the same
  * location/name order. Within a file, later documents come first and documents activated
  * for other profiles (spring.config.activate.on-profile, legacy spring.profiles) are left
@@ -70,6 +71,10 @@ int cs_env_profile_match(const char *expr, char *const *profiles, size_t np);
  * `profiles` on label overlay `lbl` of `s`. out->crypt and out->ovr are left as they are. */
 void cs_env_collect(const cs_snap_t *s, const cs_label_t *lbl, char *const *apps, size_t napps,
                     char *const *profiles, size_t np, cs_env_t *out);
+/* The same over the locations `locs[0..nlocs)`, lowest precedence first (the root, the
+ * search paths, the label folders: env/searchpath.h); a later location's files come first. */
+void cs_env_collect_in(const cs_label_t *const *locs, size_t nlocs, char *const *apps, size_t napps,
+                       char *const *profiles, size_t np, cs_env_t *out);
 
 /* How property sources are named, as Spring names them. Folder backend (uri NULL):
  * "file:<dir>/<rel>", or "Config resource 'file [<dir>/<rel>]' via location 'file:<dir>/'

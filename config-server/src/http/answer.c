@@ -99,7 +99,8 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
     memset(a, 0, sizeof(*a));
     dbuf_init(&a->own, 64u << 20);
     const cs_req_t *r = &q->r;
-    int ls = h->store.ops->acquire(h->store.ctx, r->label, &a->lease, a->detail, sizeof(a->detail));
+    int ls = h->store.ops->acquire(h->store.ctx, cs_http_lease_label(h, r), &a->lease, a->detail,
+                                   sizeof(a->detail));
     if (ls != 0) {
         set_problem(a, ls, ls == 404 ? "Label Not Found" : ls == 400 ? "Bad Request" : "Service Unavailable");
         return;
@@ -121,7 +122,13 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
     snprintf(appbuf, sizeof(appbuf), "%s", r->app);
     size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
     size_t na = cs_env_split_profiles(appbuf, apps, CS_ENV_MAX_APPS);
-    const cs_file_t *bf = cs_snap_broken_for(s, a->lease.lbl, apps, na, profiles, np);
+    cs_locs_t locs;
+    int lst = cs_http_locations(h, &a->lease, r, apps, na, profiles, np, &locs, a->detail, sizeof(a->detail));
+    if (lst != 0) {
+        set_problem(a, lst, "Label Not Found");
+        return;
+    }
+    const cs_file_t *bf = cs_snap_broken_in(s, locs.l, locs.n, apps, na, profiles, np);
     if (bf != NULL) { /* Spring fails such a request too (500); the others are served */
         set_problem(a, 503, "Config File Unusable");
         snprintf(a->detail, sizeof(a->detail),
@@ -134,7 +141,7 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
         snprintf(a->detail, sizeof(a->detail), "out of memory");
         return;
     }
-    cs_env_collect(s, a->lease.lbl, apps, na, profiles, np, a->env);
+    cs_env_collect_in(locs.l, locs.n, apps, na, profiles, np, a->env);
     a->env->crypt = (cs_env_crypt_t){.cipher = h->cipher, .report = report_invalid, .ctx = h};
     a->env->ovr = h->overrides;
     /* Spring's accept-empty=false; its check sees the overrides source as one */

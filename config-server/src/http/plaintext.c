@@ -96,9 +96,18 @@ static void body_etag(const char *ctype, const char *body, size_t len, char *out
     snprintf(out + n, size - n, "\"");
 }
 
-/* Finds and reads the file of `r` in the leased snapshot `l`. 0 with a->body/len/file,
- * or a problem in `a`. */
-static int find_file(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, cs_text_answer_t *a)
+/* One request's applications and profiles (split) and its locations. */
+typedef struct text_ctx {
+    char profbuf[1025], appbuf[1025];
+    char *profiles[CS_ENV_MAX_PROFILES], *apps[CS_ENV_MAX_APPS];
+    size_t np, na;
+    cs_locs_t locs;
+} text_ctx_t;
+
+/* Finds and reads the file of `r` in the leased snapshot `l`, in the locations of `c`. 0
+ * with a->body/len/file, or a problem in `a`. */
+static int find_file(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, const text_ctx_t *c,
+                     cs_text_answer_t *a)
 {
     char(*cand)[CS_TEXT_CAND_MAX] = malloc(sizeof(char[CS_TEXT_MAX_CANDIDATES][CS_TEXT_CAND_MAX]));
     if (cand == NULL) {
@@ -107,9 +116,12 @@ static int find_file(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, cs_te
         return -1;
     }
     size_t nc = cs_text_candidates(r->profiles, r->path, cand, CS_TEXT_MAX_CANDIDATES);
-    /* Spring's native locations: the root, then the label's directory (git: the commit) */
-    const char *locs[2] = {"", l->lbl->name};
-    size_t nloc = l->lbl->name[0] != '\0' ? 2 : 1;
+    /* the locations in their order: the root, the search paths, then the label's folders
+     * (git: the commit's root) */
+    const char *locs[CS_SP_MAX_LOCS];
+    size_t nloc = c->locs.n;
+    for (size_t i = 0; i < nloc; i++)
+        locs[i] = c->locs.l[i]->name;
     int rc = -1;
     for (size_t i = 0; i < nloc; i++) {
         for (size_t k = 0; k < nc; k++) {
@@ -147,15 +159,10 @@ cleanup:
 
 /* Replaces a->body by its text with placeholders resolved against the effective
  * environment of `r` in `l`. 0, or a problem in `a`. */
-static int resolve_text(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, cs_text_answer_t *a)
+static int resolve_text(cs_http_t *h, const cs_lease_t *l, text_ctx_t *c, cs_text_answer_t *a)
 {
-    char profbuf[sizeof(r->profiles)], appbuf[sizeof(r->app)];
-    char *profiles[CS_ENV_MAX_PROFILES], *apps[CS_ENV_MAX_APPS];
-    snprintf(profbuf, sizeof(profbuf), "%s", r->profiles);
-    snprintf(appbuf, sizeof(appbuf), "%s", r->app);
-    size_t np = cs_env_split_profiles(profbuf, profiles, CS_ENV_MAX_PROFILES);
-    size_t na = cs_env_split_profiles(appbuf, apps, CS_ENV_MAX_APPS);
-    const cs_file_t *bf = cs_snap_broken_for(l->snap, l->lbl, apps, na, profiles, np);
+    const cs_file_t *bf =
+        cs_snap_broken_in(l->snap, c->locs.l, c->locs.n, c->apps, c->na, c->profiles, c->np);
     if (bf != NULL) {
         set_problem(a, 503, "Config File Unusable");
         snprintf(a->detail, sizeof(a->detail),
@@ -174,7 +181,7 @@ static int resolve_text(cs_http_t *h, const cs_req_t *r, const cs_lease_t *l, cs
         snprintf(a->detail, sizeof(a->detail), "out of memory");
         return -1;
     }
-    cs_env_collect(l->snap, l->lbl, apps, na, profiles, np, env);
+    cs_env_collect_in(c->locs.l, c->locs.n, c->apps, c->na, c->profiles, c->np, env);
     env->crypt = (cs_env_crypt_t){.cipher = h->cipher};
     env->ovr = h->overrides; /* Spring resolves against the environment with its overrides */
     char err[512] = "";
@@ -213,20 +220,38 @@ void cs_text_eval(cs_http_t *h, const cs_req_t *r, int raw, int resolve, cs_text
 {
     memset(a, 0, sizeof(*a));
     cs_lease_t l;
-    int ls = h->store.ops->acquire(h->store.ctx, r->label, &l, a->detail, sizeof(a->detail));
+    text_ctx_t *c = NULL;
+    int ls = h->store.ops->acquire(h->store.ctx, cs_http_lease_label(h, r), &l, a->detail, sizeof(a->detail));
     if (ls != 0) {
         set_problem(a, ls, ls == 404 ? "Label Not Found" : ls == 400 ? "Bad Request" : "Service Unavailable");
         return;
     }
-    if (find_file(h, r, &l, a) != 0)
+    c = malloc(sizeof(*c));
+    if (c == NULL) {
+        set_problem(a, 500, "Internal Server Error");
+        snprintf(a->detail, sizeof(a->detail), "out of memory");
+        goto cleanup;
+    }
+    snprintf(c->profbuf, sizeof(c->profbuf), "%s", r->profiles);
+    snprintf(c->appbuf, sizeof(c->appbuf), "%s", r->app);
+    c->np = cs_env_split_profiles(c->profbuf, c->profiles, CS_ENV_MAX_PROFILES);
+    c->na = cs_env_split_profiles(c->appbuf, c->apps, CS_ENV_MAX_APPS);
+    ls = cs_http_locations(h, &l, r, c->apps, c->na, c->profiles, c->np, &c->locs, a->detail,
+                           sizeof(a->detail));
+    if (ls != 0) {
+        set_problem(a, ls, "Label Not Found");
+        goto cleanup;
+    }
+    if (find_file(h, r, &l, c, a) != 0)
         goto cleanup;
     int binary = raw || cs_text_is_binary(a->body, a->len);
-    if (!binary && resolve && strstr(a->body, "${") != NULL && resolve_text(h, r, &l, a) != 0)
+    if (!binary && resolve && strstr(a->body, "${") != NULL && resolve_text(h, &l, c, a) != 0)
         goto cleanup;
     a->status = 200;
     a->ctype = binary ? "application/octet-stream" : cs_text_ctype(a->file);
     body_etag(a->ctype, a->body, a->len, a->etag, sizeof(a->etag));
 cleanup:
+    free(c);
     if (a->status != 200)
         cs_text_answer_free(a); /* a problem carries no body */
     h->store.ops->release(h->store.ctx, &l);

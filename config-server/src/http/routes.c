@@ -252,3 +252,30 @@ int cs_http_send_crypt_error(h2o_req_t *req, int status, const char *code, const
 {
     return httpd_send_json(req, status, json_pack("{s:s,s:s}", "description", description, "status", code));
 }
+
+const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r)
+{
+    return h->search_paths != NULL ? "" : r->label;
+}
+
+int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r, char *const *apps,
+                      size_t na, char *const *profiles, size_t np, cs_locs_t *out, char *why, size_t whylen)
+{
+    if (h->search_paths == NULL) { /* the store chose the label's overlay (the root for git) */
+        out->n = 0;
+        out->l[out->n++] = &l->snap->labels[0];
+        if (l->lbl != &l->snap->labels[0])
+            out->l[out->n++] = l->lbl;
+        out->label_found = 1;
+        return 0;
+    }
+    cs_sp_locations(h->search_paths, l->snap, r->label, apps, na, profiles, np, out);
+    if (!out->label_found) {
+        snprintf(why, whylen,
+                 "no label '%s' in the config repository (no folder of that name below the root "
+                 "or a search path)",
+                 r->label);
+        return 404;
+    }
+    return 0;
+}

@@ -32,6 +32,7 @@
 #include "auth/access.h"
 #include "crypto/cipher.h"
 #include "env/environment.h"
+#include "env/searchpath.h"
 #include "httpd.h"
 #include "repo/pathsafe.h"
 #include "repo/store.h"
@@ -80,6 +81,7 @@ typedef struct cs_http {
     long watch_max_ms;               /* the longest ?wait= (default 60 s) */
     size_t max_file_bytes;           /* the largest plain-text file served (default 1 MiB) */
     const cs_overrides_t *overrides; /* borrowed: served to every client (env/overrides.h), NULL = none */
+    const cs_searchpaths_t *search_paths; /* borrowed: folder backend's search paths, NULL = none */
 } cs_http_t;
 
 /* Sets up the handler context (`access` borrowed). */
@@ -87,6 +89,14 @@ void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accep
                   const clog_t *log);
 /* Sets the key that decrypts {cipher} values and serves /encrypt, /decrypt (NULL: none). */
 void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher);
+
+/* The label to lease the snapshot of `r` with: with search paths (folder backend) the root
+ * (the label's folders are looked up by cs_http_locations), else the request's. */
+const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r);
+/* The locations request `r` reads in the leased `l` (env/searchpath.h), lowest precedence
+ * first. 0, or 404 with `why` when the label names no folder (search paths only). */
+int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r, char *const *apps,
+                      size_t na, char *const *profiles, size_t np, cs_locs_t *out, char *why, size_t whylen);
 
 /* httpd handler for POST /encrypt… and /decrypt… (http/encrypt.c; ctx = cs_http_t *). */
 int cs_http_encrypt(void *ctx, h2o_req_t *req);

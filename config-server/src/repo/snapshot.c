@@ -325,10 +325,16 @@ static const cs_file_t *broken_in(const cs_label_t *l, const char *name, char *c
 const cs_file_t *cs_snap_broken_for(const cs_snap_t *s, const cs_label_t *l, char *const *apps, size_t na,
                                     char *const *profiles, size_t np)
 {
+    const cs_label_t *locs[2] = {&s->labels[0], l};
+    return cs_snap_broken_in(s, locs, l != NULL && l != &s->labels[0] ? 2 : 1, apps, na, profiles, np);
+}
+
+const cs_file_t *cs_snap_broken_in(const cs_snap_t *s, const cs_label_t *const *locs, size_t nlocs,
+                                   char *const *apps, size_t na, char *const *profiles, size_t np)
+{
     if (s->nbroken == 0)
         return NULL;
-    const cs_label_t *locs[2] = {&s->labels[0], l != NULL && l != &s->labels[0] ? l : NULL};
-    for (int li = 0; li < 2 && locs[li] != NULL; li++) {
+    for (size_t li = 0; li < nlocs; li++) {
         const cs_file_t *f = broken_in(locs[li], "application", profiles, np);
         for (size_t a = 0; f == NULL && a < na; a++)
             f = broken_in(locs[li], apps[a], profiles, np);

@@ -107,6 +107,9 @@ int cs_snap_has_app(const cs_snap_t *s, const cs_label_t *l, const char *app);
  * (`{app}[-{profile}]` and `application[-{profile}]` in the root and in `l`), or NULL. */
 const cs_file_t *cs_snap_broken_for(const cs_snap_t *s, const cs_label_t *l, char *const *apps, size_t na,
                                     char *const *profiles, size_t np);
+/* The same over the locations `locs[0..nlocs)` (env/searchpath.h). */
+const cs_file_t *cs_snap_broken_in(const cs_snap_t *s, const cs_label_t *const *locs, size_t nlocs,
+                                   char *const *apps, size_t na, char *const *profiles, size_t np);
 /* [{"file": rel, "error": why}, …] of the broken files of `s` (empty array when none). */
 json_t *cs_snap_broken_json(const cs_snap_t *s);
 /* The label name of file `f` of `s` ("" for the root), for messages. */
