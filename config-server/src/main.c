@@ -144,6 +144,7 @@ int main(int argc, char **argv)
                                 .timeout_s = o.git_timeout_s,
                                 .cache_max = (size_t)o.git_cache,
                                 .lim = lim,
+                                .subdirs = search_paths.n > 0,
                                 .log = &log};
         go.cred.user = cs_env_dup("CONFIG_SERVER_GIT_USERNAME");
         go.cred.pass = cs_env_secret("CONFIG_SERVER_GIT_PASSWORD", repo_real, &log, &bad);
@@ -181,8 +182,13 @@ int main(int argc, char **argv)
     cs_http_init(&http, store, names, o.accept_empty, &access, &log);
     http.watch_max_ms = (long)o.watch_max_s * 1000;
     http.overrides = &overrides;
-    if (search_paths.n > 0)
+    if (search_paths.n > 0) {
         http.search_paths = &search_paths;
+        if (git_open) { /* a label is a commit; {label} without one is the default label */
+            search_paths.git = 1;
+            snprintf(search_paths.default_label, sizeof(search_paths.default_label), "%s", git.default_label);
+        }
+    }
     if (o.max_file_bytes > 0)
         http.max_file_bytes = (size_t)o.max_file_bytes;
     hub = cs_hub_new(&cs_watch_hub_ops, &http, &log);

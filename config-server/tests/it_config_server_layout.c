@@ -1,8 +1,9 @@
 /* it_config_server_layout.c — integration test of what a Spring Cloud Config user's server
  * configuration brings (issue 23): the server-side overrides (--override, --overrides-file)
  * in every endpoint form, and search paths (--search-paths: a folder per application or
- * team, placeholders, wildcards, label folders, plain text, traversal refused), on the real
- * binary ($CQ_BIN_DIR) on a copy of the fixture repo.
+ * team, placeholders, wildcards, label folders, plain text, traversal refused; and on the git
+ * backend, per commit), on the real binary ($CQ_BIN_DIR) on a copy of the fixture repo or a
+ * local git remote.
  * Needs neither PostgreSQL nor Kafka. The helpers are cs_it.h's.
  */
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 #include <curl/curl.h>
 
 #include "cs_it.h"
+#include "cs_itgit.h"
 #include "dbuf.h"
 #include "ts.h"
 
@@ -167,9 +169,51 @@ static void test_search_paths(void **state)
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "'%s/config-server' --search-paths '{app}' --port 1 2>/dev/null", bin);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
-    snprintf(cmd, sizeof(cmd),
-             "'%s/config-server' --repo-uri file:///nonexistent --search-paths x --port 1 2>/dev/null", bin);
-    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+}
+
+static void test_search_paths_git(void **state)
+{
+    (void)state;
+    gitfix_t g;
+    gitfix_make(&g);
+    /* main gets a folder per application and team folders; release/1.0 has neither */
+    csit_sh(
+        "cd '%s' && mkdir -p app teams/x teams/y && printf 'gen: app-dir\\n' > app/app-dev.yml"
+        " && printf 'team: x\\n' > teams/x/application.yml && printf 'team: y\\n' > teams/y/application.yml"
+        " && printf 'note ${team}\\n' > teams/x/note.txt && " GIT " add -A && " GIT
+        " commit -qm folders && " GIT " push -q origin main 2>/dev/null",
+        g.work);
+    const char *args[] = {
+        "--repo-uri", g.uri, "--git-refresh-s", "0", "--search-paths", "{application},teams/*", NULL};
+    csit_srv_t s;
+    csit_start(&s, NULL, args);
+    csit_resp_t r;
+    csit_get(&s, "/app/dev", NULL, &r);
+    assert_int_equal(r.status, 200);
+    const char *b = dbuf_ptr(&r.body);
+    char name[400];
+    snprintf(name, sizeof(name), "\"name\":\"%s/app/app-dev.yml\"", g.uri);
+    const char *dev = strstr(b, name), *ty = strstr(b, "/teams/y/application.yml\""),
+               *tx = strstr(b, "/teams/x/application.yml\""), *app = strstr(b, "/app.yml\"");
+    assert_non_null(dev);
+    assert_non_null(ty);
+    assert_non_null(tx);
+    assert_non_null(app);
+    assert_true(dev < ty && ty < tx && tx < app);
+    assert_null(strstr(b, "sub/app.yml")); /* not a search path */
+    csit_resp_free(&r);
+    assert_int_equal(csit_status(&s, "/app-dev.properties", "gen: app-dir\n"), 200);
+    assert_int_equal(csit_status(&s, "/app-dev.properties", "\nteam: y"), 200);
+    /* another commit: its own folders (none) */
+    csit_get(&s, "/app/dev/release(_)1.0", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(dbuf_ptr(&r.body), "teams/"));
+    csit_resp_free(&r);
+    /* plain text from a search path's folder at that commit */
+    assert_int_equal(csit_status(&s, "/app/default/main/note.txt", "note y"), 200);
+    assert_int_equal(csit_status(&s, "/app/default/release(_)1.0/note.txt", NULL), 404);
+    csit_stop(&s);
+    gitfix_rm(&g);
 }
 
 int main(void)
@@ -178,6 +222,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_search_paths),
+        cmocka_unit_test(test_search_paths_git),
     };
     int rc = cmocka_run_group_tests_name("config-server layout", tests, NULL, NULL);
     curl_global_cleanup();

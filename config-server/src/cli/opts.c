@@ -74,11 +74,12 @@ void cs_opts_usage(FILE *out)
         "                          defaults to --port) (CONFIG_SERVER_PEERS_DNS). Over TLS:\n"
         "                          CONFIG_SERVER_PEERS_CA_FILE, CONFIG_SERVER_PEERS_CLIENT_CERT/_KEY.\n"
 
-        "  --search-paths LIST     folders below --repo searched too (Spring's search-paths;\n"
-        "                          CONFIG_SERVER_SEARCH_PATHS): comma list, {application}, {profile},\n"
-        "                          {label} placeholders, * ? ** wildcards, e.g. '{application},teams/*'.\n"
-        "                          The root is searched first; a later path's files take precedence;\n"
-        "                          a label folder below the root or a plain path overlays them all.\n"
+        "  --search-paths LIST     folders below --repo (or a git commit's root) searched too\n"
+        "                          (Spring's search-paths; CONFIG_SERVER_SEARCH_PATHS): a comma list\n"
+        "                          with {application}, {profile}, {label} placeholders and * ? **\n"
+        "                          wildcards, e.g. '{application},teams/*'. The root comes first and a\n"
+        "                          later path's files take precedence; on a folder, a label's folder\n"
+        "                          below the root or a plain path overlays them all.\n"
         "  --override KEY=VALUE    a property every client receives, whatever its files say (Spring's\n"
         "                          spring.cloud.config.server.overrides; repeatable): served first, as\n"
         "                          the property source \"overrides\", in every form and in plain-text\n"
@@ -237,10 +238,6 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     if (o->repo_uri != NULL && o->repo_given) {
         fprintf(stderr,
                 "config-server: give either --repo DIR (a folder) or --repo-uri URI (git), not both\n");
-        return 2;
-    }
-    if (o->repo_uri != NULL && o->search_paths != NULL) {
-        fprintf(stderr, "config-server: --search-paths is not supported with --repo-uri (git) yet\n");
         return 2;
     }
     if (parse_int(refresh, 0, 86400, &v) != 0) {

@@ -77,6 +77,7 @@ static int normalise(const char *item, size_t len, char *out, size_t size)
 int cs_sp_parse(cs_searchpaths_t *sp, const char *list, char *err, size_t errlen)
 {
     memset(sp, 0, sizeof(*sp));
+    snprintf(sp->default_label, sizeof(sp->default_label), "master");
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
         char norm[CS_SP_PATH_MAX + 1];
@@ -216,10 +217,11 @@ static int is_root_label(const char *label)
 void cs_sp_locations(const cs_searchpaths_t *sp, const cs_snap_t *s, const char *label, char *const *apps,
                      size_t na, char *const *profiles, size_t np, cs_locs_t *out)
 {
+    int git = sp != NULL && sp->git;
     out->n = 0;
-    out->label_found = is_root_label(label);
+    out->label_found = git || is_root_label(label);
     add_loc(out, &s->labels[0]);
-    const char *lv = label[0] != '\0' ? label : "master";
+    const char *lv = label[0] != '\0' ? label : sp != NULL ? sp->default_label : "master";
     for (size_t i = 0; sp != NULL && i < sp->n; i++)
         for (size_t p = 0; p < (np > 0 ? np : 1); p++)
             for (size_t a = 0; a < (na > 0 ? na : 1); a++) {
@@ -231,7 +233,7 @@ void cs_sp_locations(const cs_searchpaths_t *sp, const cs_snap_t *s, const char 
                 if (found > 0 && strstr(sp->pats[i], "{label}") != NULL)
                     out->label_found = 1;
             }
-    if (is_root_label(label))
+    if (git || is_root_label(label))
         return;
     /* the label's folders (Spring native's label locations), after every search location */
     const cs_label_t *l = find_dir(s, label);

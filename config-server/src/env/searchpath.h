@@ -8,13 +8,14 @@
  * as Spring's getLocations builds them:
  *   1. the repository root, always (Spring puts "/" before the search paths);
  *   2. each search path in the order given, for each profile requested, for each
- *      application requested, its placeholders replaced ({label}: the request's label,
- *      "master" without one) and its wildcards matched against the repository's folders
+ *      application requested, its placeholders replaced ({label}: the request's label, else
+ *      `default_label`: "master" for a folder, --default-label for git) and its wildcards
+ *      matched against the repository's (or the commit's) folders
  *      (the matches in path order); a folder that does not exist is skipped, and a folder
  *      already listed keeps its first place;
- *   3. with a label other than master/main: the label's folder below the root and below
- *      each search path without placeholders or wildcards (Spring native's label
- *      locations: `v2/`, `team/v2/`).
+ *   3. folder backend, with a label other than master/main: the label's folder below the
+ *      root and below each search path without placeholders or wildcards (Spring native's
+ *      label locations: `v2/`, `team/v2/`). On git the label is the commit read.
  * A later location has the higher precedence (environment.h). A label names no folder of
  * either kind → the request's label is unknown (404, as without search paths).
  *
@@ -38,17 +39,20 @@
 typedef struct cs_searchpaths {
     char *pats[CS_SP_MAX]; /* owned: normalised (no leading or trailing "/") */
     size_t n;
+    int git;                 /* the git backend: a label is a commit (no label folders) */
+    char default_label[129]; /* {label} of a request without one: "master" (folder), or git's */
 } cs_searchpaths_t;
 
 /* Parses a comma list (blanks around items and leading/trailing "/" ignored; "/" alone is
- * the root, already searched). 0, or -1 with `err` naming the bad path. */
+ * the root, already searched) for the folder backend (default_label "master"; set `git`
+ * and `default_label` after for git). 0, or -1 with `err` naming the bad path. */
 int cs_sp_parse(cs_searchpaths_t *sp, const char *list, char *err, size_t errlen);
 void cs_sp_free(cs_searchpaths_t *sp);
 
 typedef struct cs_locs {
     const cs_label_t *l[CS_SP_MAX_LOCS]; /* borrowed from the snapshot; l[0] is the root */
     size_t n;
-    int label_found; /* no label, master/main, or a folder of that label exists */
+    int label_found; /* git, no label, master/main, or a folder of that label exists */
 } cs_locs_t;
 
 /* The locations of a request on `s` (`sp` may be NULL: root and label folder only), lowest

@@ -352,8 +352,59 @@ int cs_gitm_lookup_prefix(cs_gitm_t *m, const char *hex, git_oid *out, char *why
     return 0;
 }
 
-cs_snap_t *cs_gitm_snapshot(cs_gitm_t *m, const git_oid *commit, const cs_snap_limits_t *lim, char *err,
-                            size_t errlen)
+/* Adds the config files of `tree` to the builder's current label; with `depth` > 0 each
+ * visible sub-folder becomes the label "<prefix>/<name>" with its files, `depth` - 1 levels
+ * further down. 0, -1 on a libgit2 error (`err`), 1 when the builder failed (finish says why).
+ * Caller holds read_mu. */
+static int add_tree(cs_gitm_t *m, cs_snap_build_t *b, git_tree *tree, const char *prefix, int depth,
+                    char *err, size_t errlen)
+{
+    for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+        const char *name = git_tree_entry_name(e);
+        if (!cs_snap_is_config_name(name))
+            continue;
+        if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
+            if (cs_snap_build_add_broken(b, name, "a symbolic link (not followed in a git repository)") != 0)
+                return 1;
+            continue;
+        }
+        if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+            continue;
+        git_blob *blob = NULL;
+        if (git_blob_lookup(&blob, m->read_repo, git_tree_entry_id(e)) != 0) {
+            git_err(err, errlen, name);
+            return -1;
+        }
+        int r = cs_snap_build_add(b, name, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+        git_blob_free(blob);
+        if (r != 0)
+            return 1;
+    }
+    for (size_t i = 0; depth > 0 && i < git_tree_entrycount(tree); i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+        const char *name = git_tree_entry_name(e);
+        if (git_tree_entry_type(e) != GIT_OBJECT_TREE || name[0] == '.')
+            continue;
+        char path[1024];
+        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "/" : "", name) >=
+            sizeof(path))
+            continue;
+        git_tree *sub = NULL;
+        if (git_tree_lookup(&sub, m->read_repo, git_tree_entry_id(e)) != 0) {
+            git_err(err, errlen, path);
+            return -1;
+        }
+        int r = cs_snap_build_label(b, path) != 0 ? 1 : add_tree(m, b, sub, path, depth - 1, err, errlen);
+        git_tree_free(sub);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+cs_snap_t *cs_gitm_snapshot(cs_gitm_t *m, const git_oid *commit, const cs_snap_limits_t *lim, int subdirs,
+                            char *err, size_t errlen)
 {
     git_commit *c = NULL;
     git_tree *tree = NULL;
@@ -369,28 +420,9 @@ cs_snap_t *cs_gitm_snapshot(cs_gitm_t *m, const git_oid *commit, const cs_snap_l
         git_err(err, errlen, "cannot read the commit");
         goto fail;
     }
-    for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
-        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-        const char *name = git_tree_entry_name(e);
-        if (!cs_snap_is_config_name(name)) /* sub-directories are not served (no search-paths) */
-            continue;
-        if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
-            if (cs_snap_build_add_broken(b, name, "a symbolic link (not followed in a git repository)") != 0)
-                goto fail;
-            continue;
-        }
-        if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-            continue;
-        git_blob *blob = NULL;
-        if (git_blob_lookup(&blob, m->read_repo, git_tree_entry_id(e)) != 0) {
-            git_err(err, errlen, name);
-            goto fail;
-        }
-        int r = cs_snap_build_add(b, name, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
-        git_blob_free(blob);
-        if (r != 0)
-            break; /* the builder's error, reported by finish */
-    }
+    /* the root's files; the folders' (four levels, as the folder backend) only for search paths */
+    if (add_tree(m, b, tree, "", subdirs ? 4 : 0, err, errlen) < 0)
+        goto fail;
     git_tree_free(tree);
     git_commit_free(c);
     pthread_mutex_unlock(&m->read_mu);

@@ -70,9 +70,11 @@ const cs_gitm_ref_t *cs_gitm_refs_find(const cs_gitm_refs_t *r, int tag, const c
 /* Resolves a 4..40 hex digit commit id (prefix). 0, 404 (no such commit) or 400
  * (ambiguous) with `why` filled. */
 int cs_gitm_lookup_prefix(cs_gitm_t *m, const char *hex, git_oid *out, char *why, size_t whylen);
-/* The snapshot of `commit`'s root tree (version = the commit id), or NULL with `err`. */
-cs_snap_t *cs_gitm_snapshot(cs_gitm_t *m, const git_oid *commit, const cs_snap_limits_t *lim, char *err,
-                            size_t errlen);
+/* The snapshot of `commit`'s root tree (version = the commit id), or NULL with `err`. With
+ * `subdirs` each folder (four levels deep, hidden ones left out) is a label of the snapshot
+ * with its config files, for the search paths (env/searchpath.h). */
+cs_snap_t *cs_gitm_snapshot(cs_gitm_t *m, const git_oid *commit, const cs_snap_limits_t *lim, int subdirs,
+                            char *err, size_t errlen);
 
 /* The blob at `rel` ("/"-separated, checked by the caller) in the tree of the commit
  * `commit_hex` (40 hex digits), at most `max` bytes, into *out (malloc'ed, NUL-terminated,

@@ -129,7 +129,7 @@ static cs_gitsnap_t *lease_commit(cs_gitrepo_t *g, const git_oid *commit, char *
     }
     pthread_mutex_unlock(&g->mu);
     char err[512];
-    cs_snap_t *s = cs_gitm_snapshot(&g->m, commit, &g->lim, err, sizeof(err));
+    cs_snap_t *s = cs_gitm_snapshot(&g->m, commit, &g->lim, g->subdirs, err, sizeof(err));
     if (s == NULL) {
         errbuf_set(why, whylen, "cannot read commit %s: %s", git_oid_tostr_s(commit), err);
         return NULL;
@@ -322,6 +322,7 @@ int cs_gitrepo_open(cs_gitrepo_t *g, cs_gitrepo_opts_t *o, char *err, size_t err
     pthread_cond_init(&g->cv, &ca);
     pthread_condattr_destroy(&ca);
     g->refresh_s = o->refresh_s;
+    g->subdirs = o->subdirs;
     g->cache_max = o->cache_max > 0 ? o->cache_max : 16;
     g->lim = o->lim;
     g->log = o->log;

@@ -34,6 +34,7 @@ typedef struct cs_gitrepo_opts {
     int timeout_s;             /* of one fetch; 0 → 10 */
     size_t cache_max;          /* unused snapshots kept; 0 → 16 */
     cs_snap_limits_t lim;
+    int subdirs;         /* load the config files of sub-folders too (search paths) */
     cs_gitm_cred_t cred; /* taken over by cs_gitrepo_open */
     const clog_t *log;   /* borrowed, may be NULL */
 } cs_gitrepo_opts_t;
@@ -46,6 +47,7 @@ typedef struct cs_gitrepo {
     int own_basedir;
     char *default_label; /* owned */
     int refresh_s;
+    int subdirs; /* snapshots hold the sub-folders' config files (search paths) */
     size_t cache_max;
     cs_snap_limits_t lim;
     const clog_t *log;

@@ -255,7 +255,7 @@ int cs_http_send_crypt_error(h2o_req_t *req, int status, const char *code, const
 
 const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r)
 {
-    return h->search_paths != NULL ? "" : r->label;
+    return h->search_paths != NULL && !h->search_paths->git ? "" : r->label;
 }
 
 int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r, char *const *apps,

@@ -81,7 +81,7 @@ typedef struct cs_http {
     long watch_max_ms;               /* the longest ?wait= (default 60 s) */
     size_t max_file_bytes;           /* the largest plain-text file served (default 1 MiB) */
     const cs_overrides_t *overrides; /* borrowed: served to every client (env/overrides.h), NULL = none */
-    const cs_searchpaths_t *search_paths; /* borrowed: folder backend's search paths, NULL = none */
+    const cs_searchpaths_t *search_paths; /* borrowed: the search paths, NULL = none */
 } cs_http_t;
 
 /* Sets up the handler context (`access` borrowed). */
@@ -90,8 +90,8 @@ void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accep
 /* Sets the key that decrypts {cipher} values and serves /encrypt, /decrypt (NULL: none). */
 void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher);
 
-/* The label to lease the snapshot of `r` with: with search paths (folder backend) the root
- * (the label's folders are looked up by cs_http_locations), else the request's. */
+/* The label to lease the snapshot of `r` with: with search paths on the folder backend the
+ * root (the label's folders are looked up by cs_http_locations), else the request's. */
 const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r);
 /* The locations request `r` reads in the leased `l` (env/searchpath.h), lowest precedence
  * first. 0, or 404 with `why` when the label names no folder (search paths only). */
