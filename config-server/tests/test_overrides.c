@@ -148,8 +148,10 @@ static void test_yaml(void **state)
     }
     cs_ovr_free(&o);
     /* a Spring server's application.yml: only its overrides */
-    const char *spring = "server:\n  port: 8888\nspring:\n  cloud:\n    config:\n      server:\n"
-                         "        overrides:\n          foo: bar\n          a: {b: c}\n";
+    const char *spring =
+        "server:\n  port: 8888\nspring:\n  cloud:\n    config:\n      server:\n"
+        "        overrides:\n          foo: bar\n          a: {b: c}\n---\n"
+        "spring.config.activate.on-profile: prod\nspring.cloud.config.server.overrides.p: 1\n";
     cs_ovr_init(&o);
     assert_int_equal(cs_ovr_add_yaml(&o, spring, strlen(spring), err, sizeof(err)), 0);
     assert_int_equal(o.n, 2);

@@ -176,10 +176,10 @@ int cs_ovr_add_yaml(cs_overrides_t *o, const char *buf, size_t len, char *err, s
     }
     int prefixed = 0, rc = 0;
     for (size_t d = 0; d < c.ndocs; d++)
-        for (size_t i = 0; i < c.docs[d].n; i++)
+        for (size_t i = 0; c.docs[d].profiles == NULL && i < c.docs[d].n; i++)
             prefixed |= strncmp(c.docs[d].props[i].key, SPRING_PREFIX, strlen(SPRING_PREFIX)) == 0;
     for (size_t d = 0; d < c.ndocs && rc == 0; d++)
-        for (size_t i = 0; i < c.docs[d].n && rc == 0; i++) {
+        for (size_t i = 0; c.docs[d].profiles == NULL && i < c.docs[d].n && rc == 0; i++) {
             const yamlconf_prop_t *p = &c.docs[d].props[i];
             const char *key = p->key;
             if (prefixed) {

@@ -55,8 +55,9 @@ int cs_ovr_add_arg(cs_overrides_t *o, const char *arg, char *err, size_t errlen)
 /* Adds every property of a YAML document (nested keys dotted, lists `key[i]`, as Spring
  * Boot binds a Map<String, String>; numbers and booleans as Java prints them). When some
  * keys start with `spring.cloud.config.server.overrides.` (a Spring server's own
- * application.yml), only those are taken, the prefix dropped. 0 or -1 (`err` names the
- * line of a YAML error). */
+ * application.yml), only those are taken, the prefix dropped. A document activated for a
+ * profile (spring.config.activate.on-profile) is left out: this server has no profiles of
+ * its own. 0 or -1 (`err` names the line of a YAML error). */
 int cs_ovr_add_yaml(cs_overrides_t *o, const char *buf, size_t len, char *err, size_t errlen);
 /* Puts the keys in Spring's order and computes the digest. Call once, after the adds. */
 void cs_ovr_finish(cs_overrides_t *o);
