@@ -330,6 +330,21 @@ def boot_client(run, jar, A, B):
     run.report("boot client breaks on a scalar logging.level (both servers)", ok, f"ours {o[:1]}\nspring {s[:1]}")
 
 
+def plain_text_cases(run, A):
+    """Plain-text files (GET /{app}/{profile}/{label}/{path}) from the fixture's nginx*.conf,
+    conf/app.txt and release/1.0/: placeholders from the application's environment (a
+    default, one left unresolved), the profile variant, ?useDefaultLabel, a label folder's
+    own file and one the root has too, ?resolvePlaceholders=false, not found, traversal."""
+    for u in ["/alpha/default/master/nginx.conf", "/alpha/dev/master/nginx.conf",
+              "/alpha/default/nginx.conf?useDefaultLabel", "/alpha/dev/nginx.conf?useDefaultLabel",
+              "/alpha/default/master/conf/app.txt", "/alpha/default/release(_)1.0/label-only.txt",
+              "/alpha/default/master/nginx.conf?resolvePlaceholders=false", "/beta/default/master/nginx.conf"]:
+        run.compare(f"text {u}", A, "GET", u)
+    run.compare("text label and root both", A, "GET", "/alpha/default/release(_)1.0/nginx.conf")
+    run.compare("text not found", A, "GET", "/alpha/default/master/nope.txt", mode="status")
+    run.compare("text traversal", A, "GET", "/alpha/default/master/..%2F..%2Fetc%2Fpasswd", mode="status")
+
+
 def main():
     if len(sys.argv) not in (6, 10):
         print(__doc__, file=sys.stderr)
@@ -339,6 +354,7 @@ def main():
     run = Run()
     if os.environ.get("CS_ONLY") != "git":
         pair_a_cases(run, A)
+        plain_text_cases(run, A)
         pair_b_cases(run, B)
         boot_client(run, sys.argv[5], A, B)
     if len(sys.argv) == 10:
