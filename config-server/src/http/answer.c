@@ -77,6 +77,11 @@ static void env_etag(const cs_env_t *e, const char *key, const cs_srcnames_t *na
         ok = EVP_DigestFinal_ex(c, md, &ml) == 1 && ml >= 16;
     }
     EVP_MD_CTX_free(c);
+    cs_etag_format(md, ok, out, size);
+}
+
+void cs_etag_format(const unsigned char *md, int ok, char *out, size_t size)
+{
     size_t n = 0;
     out[n++] = '"';
     for (unsigned i = 0; ok && i < 16 && n + 3 < size; i++)

@@ -67,4 +67,8 @@ int cs_answer_send(h2o_req_t *req, const cs_answer_t *a, int not_modified);
 /* Releases the lease and frees what `a` owns. */
 void cs_answer_done(cs_http_t *h, cs_answer_t *a);
 
+/* An ETag from a digest: "\"<32 hex>\"" of md's first 16 bytes (`ok` 0: "\"\""), into out
+ * (size ≥ 35). The environment's and plaintext.c's answers share it. */
+void cs_etag_format(const unsigned char *md, int ok, char *out, size_t size);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "env/jnum.h"
 #include "env/placeholder.h"
+#include "http/answer.h"
 #include "http/watchreq.h"
 #include "utf8text.h"
 
@@ -89,11 +90,7 @@ static void body_etag(const char *ctype, const char *body, size_t len, char *out
              EVP_DigestUpdate(c, ctype, strlen(ctype) + 1) == 1 && EVP_DigestUpdate(c, body, len) == 1 &&
              EVP_DigestFinal_ex(c, md, &ml) == 1 && ml >= 16;
     EVP_MD_CTX_free(c);
-    size_t n = 0;
-    out[n++] = '"';
-    for (unsigned i = 0; ok && i < 16 && n + 3 < size; i++)
-        n += (size_t)snprintf(out + n, size - n, "%02x", md[i]);
-    snprintf(out + n, size - n, "\"");
+    cs_etag_format(md, ok, out, size);
 }
 
 /* One request's applications and profiles (split) and its locations. */
