@@ -32,12 +32,7 @@
 #define TOKEN "it-redrive-token"
 #define AUTH "Authorization: Bearer " TOKEN
 
-typedef struct ctx {
-    os_it_t t;
-    pid_t pid;
-    int port;
-    char log[256];
-} ctx_t;
+typedef os_it_run_t ctx_t;
 
 /* An admin request: status, and the body parsed as JSON into *out (may be NULL). */
 static long admin(ctx_t *c, const char *method, const char *path, const char *body, json_t **out)
@@ -100,17 +95,9 @@ static int setup(void **state)
 {
     static ctx_t c;
     static char tok[] = "ORDER_ADMIN_TOKEN=" TOKEN;
-    memset(&c, 0, sizeof c);
-    if (os_it_setup(&c.t, "redrive", 1) != 0)
-        return -1;
-    c.port = ts_free_port();
-    snprintf(c.log, sizeof c.log, "/tmp/os_it_redrive_%d.log", (int)getpid());
     const char *env[] = {tok, NULL};
-    c.pid = os_it_start(&c.t, c.port, env, c.log);
-    if (c.pid <= 0 || os_it_wait_ready(c.port, 60000) != 0) {
-        fprintf(stderr, "order-service did not become ready; log %s\n", c.log);
+    if (os_it_up(&c, "redrive", 1, env) != 0)
         return -1;
-    }
     *state = &c;
     return 0;
 }
@@ -120,9 +107,7 @@ static int teardown(void **state)
     ctx_t *c = *state;
     if (c == NULL)
         return 0;
-    int rc = os_it_stop(c->pid);
-    os_it_teardown(&c->t);
-    return rc == 0 ? 0 : -1;
+    return os_it_down(c) == 0 ? 0 : -1;
 }
 
 /* The record of the answer's "records" whose `field` is `want`, or NULL. */

@@ -282,6 +282,29 @@ void os_it_kill9(pid_t pid)
     waitpid(pid, &st, 0);
 }
 
+int os_it_up(os_it_run_t *r, const char *name, int partitions, const char *const *env)
+{
+    memset(r, 0, sizeof *r);
+    r->pid = -1;
+    if (os_it_setup(&r->t, name, partitions) != 0)
+        return -1;
+    r->port = ts_free_port();
+    snprintf(r->log, sizeof r->log, "/tmp/os_it_%s_%d.log", name, (int)getpid());
+    r->pid = os_it_start(&r->t, r->port, env, r->log);
+    if (r->pid <= 0 || os_it_wait_ready(r->port, 60000) != 0) {
+        fprintf(stderr, "order-service did not become ready; log %s\n", r->log);
+        return -1;
+    }
+    return 0;
+}
+
+int os_it_down(os_it_run_t *r)
+{
+    int rc = r->pid > 0 ? os_it_stop(r->pid) : 0;
+    os_it_teardown(&r->t);
+    return rc;
+}
+
 long long os_it_scalar(os_it_t *t, const char *sql)
 {
     PGresult *r = PQexec(t->pg, sql);

@@ -51,6 +51,20 @@ int os_it_stop(pid_t pid);
 /* SIGKILL + wait. */
 void os_it_kill9(pid_t pid);
 
+/* One run's world and the order-service serving it, for suites whose cmocka setup starts the
+ * service once: os_it_up sets up `name`'s database and topic (`partitions`), starts the
+ * service on a free port with the extra env (NULL-terminated, may be NULL), logging to
+ * /tmp/os_it_<name>_<pid>.log, and waits until it is ready. 0, or -1 with the log's path
+ * printed. os_it_down stops it (SIGTERM) and drops the world; 0 when it exited cleanly. */
+typedef struct os_it_run {
+    os_it_t t;
+    pid_t pid;
+    int port;
+    char log[256];
+} os_it_run_t;
+int os_it_up(os_it_run_t *r, const char *name, int partitions, const char *const *env);
+int os_it_down(os_it_run_t *r);
+
 /* cmocka setup/teardown pair for tests that start a service: *state holds a pid (-1 at
  * first; the test stores what os_it_start returned); the teardown SIGKILLs the service
  * when an assertion left it running, and frees the slot. */
@@ -63,16 +77,6 @@ long os_it_get(int port, const char *path, char **body, char **ctype);
 
 /* The first column of the first row of `sql` as a long long (or -1 on error). */
 long long os_it_scalar(os_it_t *t, const char *sql);
-/* cmocka setup/teardown pair for tests that start a service: *state holds a pid (-1 at
- * first; the test stores what os_it_start returned); the teardown SIGKILLs the service
- * when an assertion left it running, and frees the slot. */
-int os_it_child_setup(void **state);
-int os_it_child_teardown(void **state);
-
-/* GET http://127.0.0.1:<port><path>: the status (0 when no answer); *body and *ctype (each
- * may be NULL) receive malloc'ed copies of the body and the Content-Type (caller frees). */
-long os_it_get(int port, const char *path, char **body, char **ctype);
-
 /* The first column of the first row as malloc'ed text (caller frees), or NULL. */
 char *os_it_text(os_it_t *t, const char *sql);
 /* Polls `sql` until it returns `want` or timeout. Returns the last value. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -71,17 +72,42 @@ int pair_stop(ops_svc_t *s)
     return rc;
 }
 
-int pair_cleanup(ops_svc_t *cs, ops_svc_t *os, const char *wdb, const char *rdb, const char *const *topics,
-                 size_t ntopics)
+int pair_world_init(pair_world_t *w, const char *tag, int ntopics)
+{
+    int pid = (int)getpid();
+    long long t = (long long)time(NULL);
+    memset(w, 0, sizeof *w);
+    w->ntopics = ntopics < 1 ? 1 : ntopics > 2 ? 2 : ntopics;
+    snprintf(w->wdb, sizeof w->wdb, "it_ops_%s_w_%d", tag, pid);
+    snprintf(w->rdb, sizeof w->rdb, "it_ops_%s_r_%d", tag, pid);
+    for (int i = 0; i < w->ntopics; i++) {
+        if (w->ntopics == 1)
+            snprintf(w->topic[i], sizeof w->topic[i], "it-ops-%s-%d-%lld", tag, pid, t);
+        else
+            snprintf(w->topic[i], sizeof w->topic[i], "it-ops-%s-%d-%lld-%d", tag, pid, t, i + 1);
+    }
+    snprintf(w->group, sizeof w->group, "it-ops-%s-%d-%lld", tag, pid, t);
+    return ops_create_db(w->wdb) == 0 && ops_create_db(w->rdb) == 0 ? 0 : -1;
+}
+
+int pair_world_cleanup(pair_world_t *w)
 {
     int rc = 0;
-    if (ts_alive(cs->pid) && pair_stop(cs) != 0)
+    char dlq[2][112];
+    const char *topics[4];
+    size_t n = 0;
+    if (ts_alive(w->cs.pid) && pair_stop(&w->cs) != 0)
         rc = -1;
-    if (ts_alive(os->pid) && pair_stop(os) != 0)
+    if (ts_alive(w->os.pid) && pair_stop(&w->os) != 0)
         rc = -1;
-    ops_drop_db(wdb);
-    ops_drop_db(rdb);
-    ops_delete_topics(topics, ntopics);
+    ops_drop_db(w->wdb);
+    ops_drop_db(w->rdb);
+    for (int i = 0; i < w->ntopics; i++) {
+        snprintf(dlq[i], sizeof dlq[i], "%s.DLQ", w->topic[i]);
+        topics[n++] = w->topic[i];
+        topics[n++] = dlq[i];
+    }
+    ops_delete_topics(topics, n);
     return rc;
 }
 

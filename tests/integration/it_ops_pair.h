@@ -30,10 +30,19 @@ void pair_start_order(ops_svc_t *s, const char *name, const char *db, const char
 /* SIGTERM; the exit status (0 expected) or -1. */
 int pair_stop(ops_svc_t *s);
 
-/* A test's teardown: stops both services that still run, drops both databases and deletes
- * the topics. 0, or -1 when a service's exit status was not 0. */
-int pair_cleanup(ops_svc_t *cs, ops_svc_t *os, const char *wdb, const char *rdb, const char *const *topics,
-                 size_t ntopics);
+/* A test's world: private write-side and read-model databases ("it_ops_<tag>_w_<pid>",
+ * "…_r_<pid>"), `ntopics` (1 or 2) topics and a consumer group named after the tag, pid and
+ * time, and the two services. pair_world_init names them and creates both databases (0 or
+ * -1); pair_world_cleanup, the teardown, stops the services that still run, drops both
+ * databases and deletes the topics and their DLQs: 0, or -1 when a service's exit status was
+ * not 0. */
+typedef struct pair_world {
+    char wdb[64], rdb[64], topic[2][96], group[128];
+    int ntopics;
+    ops_svc_t cs, os;
+} pair_world_t;
+int pair_world_init(pair_world_t *w, const char *tag, int ntopics);
+int pair_world_cleanup(pair_world_t *w);
 
 /* An admin request with the token: the status; the body as JSON into *out (may be NULL). */
 long pair_admin(const ops_svc_t *s, const char *method, const char *path, const char *body, json_t **out);
