@@ -334,8 +334,11 @@ if [ -s "$g" ] && grep -A1 -- '- --repo-uri$' "$g" | grep -q 'https://git.exampl
    ! grep -q 'name: cq-cqrs-ordering-config-repo$' "$g" && ! grep -q 'checksum/config-repo' "$g" &&
    grep -q 'name: CONFIG_SERVER_DEFAULT_LABEL$' "$g" && grep -q 'name: CONFIG_SERVER_GIT_REFRESH_S$' "$g" &&
    grep -q 'name: CONFIG_SERVER_GIT_USERNAME$' "$g" && grep -q 'name: CONFIG_SERVER_GIT_PASSWORD$' "$g" &&
-   grep -q 'value: /etc/config-server/git/ssh-key$' "$g" && grep -A3 'name: ENCRYPT_KEY$' "$g" | grep -q 'name: config-encrypt$'; then
-  pass "configRepo.source=git: --repo-uri, label, refresh, credentials and ssh key from the Secret, ENCRYPT_KEY; no ConfigMap"
+   grep -q 'value: /etc/config-server/git/ssh-key$' "$g" && grep -A3 'name: ENCRYPT_KEY$' "$g" | grep -q 'name: config-encrypt$' &&
+   grep -A4 'name: CONFIG_SERVER_GIT_PROXY$' "$g" | grep -q 'key: proxy-url$' &&
+   grep -A1 'name: CONFIG_SERVER_GIT_CA_FILE$' "$g" | grep -q 'value: /etc/config-server/git/ca.crt$' &&
+   grep -B1 'path: ca.crt$' "$g" | grep -q 'key: ca.crt$'; then
+  pass "configRepo.source=git: --repo-uri, label, refresh, credentials, ssh key, proxy URL and CA bundle from the Secret, ENCRYPT_KEY; no ConfigMap"
 else
   fail "configRepo.source=git wiring"
 fi

@@ -150,6 +150,8 @@ int main(int argc, char **argv)
         go.cred.pass = cs_env_secret("CONFIG_SERVER_GIT_PASSWORD", repo_real, &log, &bad);
         go.cred.ssh_key = cs_env_dup("CONFIG_SERVER_GIT_SSH_KEY_FILE");
         go.cred.known_hosts = cs_env_dup("CONFIG_SERVER_GIT_SSH_KNOWN_HOSTS");
+        go.cred.proxy = cs_env_secret("CONFIG_SERVER_GIT_PROXY", repo_real, &log, &bad);
+        go.cred.ca_file = cs_env_dup("CONFIG_SERVER_GIT_CA_FILE");
         if (bad || cs_gitrepo_open(&git, &go, err, sizeof(err)) != 0) {
             if (!bad)
                 clog_error(&log, "cannot open the git config repository: %s", err);
@@ -157,9 +159,19 @@ int main(int argc, char **argv)
             free(go.cred.pass);
             free(go.cred.ssh_key);
             free(go.cred.known_hosts);
+            free(go.cred.proxy);
+            free(go.cred.ca_file);
             goto cleanup;
         }
         git_open = 1;
+        if (git.m.cred.proxy != NULL || git.m.cred.ca_file != NULL) {
+            char *shown = git.m.cred.proxy != NULL ? cs_gitm_redact(git.m.cred.proxy) : NULL;
+            clog_info(&log, "git remote reached %s%s%s%s", shown != NULL ? "through the proxy " : "directly",
+                      shown != NULL ? shown : "",
+                      git.m.cred.ca_file != NULL ? ", trusting the CA bundle " : "",
+                      git.m.cred.ca_file != NULL ? git.m.cred.ca_file : "");
+            free(shown);
+        }
         store = cs_gitrepo_store(&git);
         display = git.m.uri_display;
         /* Spring's names show its work dir: a file: remote's own path, else its basedir */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Runs a shell command built from fmt; fails the test when it does not exit 0. */
@@ -79,4 +80,26 @@ void gitfix_commit(const gitfix_t *g, int gen, int force)
 void gitfix_rm(gitfix_t *g)
 {
     csit_sh("rm -rf '%s'", g->dir);
+}
+
+int csit_bg_ready(const char *cmd, const char *log)
+{
+    char out[32] = "";
+    csit_sh_out(out, sizeof(out), "%s > '%s' 2>&1 < /dev/null & echo $!", cmd, log);
+    int pid = atoi(out);
+    assert_true(pid > 0);
+    for (int i = 0; i < 100; i++) {
+        char line[16] = "";
+        FILE *f = fopen(log, "r");
+        if (f != NULL) {
+            if (fgets(line, sizeof(line), f) == NULL)
+                line[0] = '\0';
+            fclose(f);
+        }
+        if (strncmp(line, "ready", 5) == 0)
+            return pid;
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
+    fail_msg("%s did not get ready (log %s)", cmd, log);
+    return -1;
 }

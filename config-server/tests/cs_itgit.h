@@ -28,4 +28,9 @@ void gitfix_make(gitfix_t *g);
 void gitfix_commit(const gitfix_t *g, int gen, int force);
 void gitfix_rm(gitfix_t *g);
 
+/* Starts `cmd` (a shell command line: a test server that prints "ready" as its first line
+ * when it listens) in the background with its output in `log`, and waits up to 5 s for that
+ * line; fails the test otherwise. Returns the pid; stop it with kill(pid, SIGTERM). */
+int csit_bg_ready(const char *cmd, const char *log);
+
 #endif

@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
 """git_http_auth.py — a git smart-HTTP remote behind Basic auth, for the config-server's
 git tests: `git http-backend` (CGI) serving the bare repositories under ROOT, each request
-checked against USER:PASS first (401 with a WWW-Authenticate challenge otherwise).
+checked against USER:PASS first (401 with a WWW-Authenticate challenge otherwise). With
+CERT and KEY (PEM files) it speaks HTTPS.
 
-Usage: git_http_auth.py ROOT PORT USER PASS   (prints "ready" when it listens on 127.0.0.1)
+Usage: git_http_auth.py ROOT PORT USER PASS [CERT KEY]
+       (prints "ready" when it listens on 127.0.0.1)
 """
 import base64
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 
 
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] in ("-h", "--help"):
+    if len(sys.argv) not in (5, 7) or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2
     root, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -62,6 +65,10 @@ def main():
         do_POST = handle_one
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    if len(sys.argv) == 7:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[5], sys.argv[6])
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     print("ready", flush=True)
     srv.serve_forever()
     return 0

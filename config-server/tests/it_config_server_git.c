@@ -276,26 +276,11 @@ static void test_credentials(void **state)
     gitfix_make(&g);
     int port = ts_free_port();
     char cmd[1024], uri[256], log[320], pwfile[320];
-    snprintf(cmd, sizeof(cmd),
-             "python3 '%s/git_http_auth.py' '%s' %d gituser 'r1ght-pass' > '%s/http.log' 2>&1 < /dev/null &"
-             " echo $! > '%s/http.pid'",
-             CS_TEST_DIR, g.dir, port, g.dir, g.dir);
-    csit_sh("%s", cmd);
+    snprintf(cmd, sizeof(cmd), "exec python3 '%s/git_http_auth.py' '%s' %d gituser 'r1ght-pass'", CS_TEST_DIR,
+             g.dir, port);
+    snprintf(log, sizeof(log), "%s/http.log", g.dir);
+    int http_pid = csit_bg_ready(cmd, log);
     snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/remote.git", port);
-    for (int i = 0; i < 100; i++) {
-        char ready[16] = "";
-        FILE *f = NULL;
-        snprintf(log, sizeof(log), "%s/http.log", g.dir);
-        f = fopen(log, "r");
-        if (f != NULL) {
-            if (fgets(ready, sizeof(ready), f) == NULL)
-                ready[0] = '\0';
-            fclose(f);
-        }
-        if (strncmp(ready, "ready", 5) == 0)
-            break;
-        ts_sleep_ms(50);
-    }
     /* wrong password: exits non-zero, says why, never prints the password */
     snprintf(log, sizeof(log), "%s/bad.log", g.dir);
     snprintf(cmd, sizeof(cmd),
@@ -324,7 +309,7 @@ static void test_credentials(void **state)
     assert_int_equal(monitor_push(&s), 200);
     assert_true(csit_wait_for(&s, "/app/default", "\"gen\":7", 5000) >= 0);
     csit_stop(&s);
-    csit_sh("kill $(cat '%s/http.pid')", g.dir);
+    kill(http_pid, SIGTERM);
     gitfix_rm(&g);
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "errbuf.h"
+#include "git/gittls.h"
 #include "git/knownhosts.h"
 
 static void git_err(char *err, size_t errlen, const char *what)
@@ -50,6 +51,10 @@ static void cred_free(cs_gitm_cred_t *c)
     free(c->pass);
     free(c->ssh_key);
     free(c->known_hosts);
+    if (c->proxy != NULL)
+        OPENSSL_cleanse(c->proxy, strlen(c->proxy)); /* may carry the proxy's password */
+    free(c->proxy);
+    free(c->ca_file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -205,11 +210,36 @@ static int on_credentials(git_credential **out, const char *url, const char *use
     return GIT_EAUTH;
 }
 
+/* The proxy answered 407 to the user:password of CONFIG_SERVER_GIT_PROXY's URL (libgit2
+ * presents those first), or the URL has none: say so instead of looping. */
+static int on_proxy_credentials(git_credential **out, const char *url, const char *user_from_url,
+                                unsigned int allowed, void *payload)
+{
+    git_error_set_str(GIT_ERROR_NET,
+                      user_from_url != NULL
+                          ? "the proxy refused the user and password of CONFIG_SERVER_GIT_PROXY (407)"
+                          : "the proxy asks for authentication (407): give it in "
+                            "CONFIG_SERVER_GIT_PROXY as http://user:password@host:port");
+    return GIT_EAUTH;
+}
+
 static int on_certificate(git_cert *cert, int valid, const char *host, void *payload)
 {
     fetch_ctx_t *c = payload;
+    if (cert->cert_type == GIT_CERT_X509) {
+        /* trusted by the system's store, or no CA of the remote's own: libgit2 decides */
+        if (valid || c->m->cred.ca_file == NULL)
+            return GIT_PASSTHROUGH;
+        const git_cert_x509 *x = (const git_cert_x509 *)cert;
+        char why[512];
+        if (cs_gittls_verify(c->m->cred.ca_file, host, x->data, x->len, why, sizeof(why)) != 0) {
+            git_error_set_str(GIT_ERROR_SSL, why);
+            return GIT_ECERTIFICATE;
+        }
+        return 0;
+    }
     if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
-        return GIT_PASSTHROUGH; /* TLS: libgit2's own verification decides */
+        return GIT_PASSTHROUGH;
     const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
     char why[256];
     if (!(hk->type & GIT_CERT_SSH_RAW) ||
@@ -236,6 +266,13 @@ int cs_gitm_fetch(cs_gitm_t *m, char *err, size_t errlen)
     fo.callbacks.transfer_progress = on_progress;
     fo.callbacks.sideband_progress = on_sideband;
     fo.callbacks.payload = &c;
+    if (m->cred.proxy != NULL) {
+        fo.proxy_opts.type = GIT_PROXY_SPECIFIED;
+        fo.proxy_opts.url = m->cred.proxy;
+        fo.proxy_opts.certificate_check = on_certificate;
+        fo.proxy_opts.credentials = on_proxy_credentials;
+        fo.proxy_opts.payload = &c;
+    }
     if (git_remote_fetch(m->remote, NULL, &fo, "config-server fetch") != 0) {
         git_err(err, errlen, "fetch failed");
         return -1;

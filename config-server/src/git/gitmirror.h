@@ -10,7 +10,8 @@
  * share the directory; libgit2 re-reads packs a fetch added when a lookup misses.
  *
  * Credentials come from the caller (env or files, never the repository): user + password
- * (or token) for http(s), an ssh private key (+ known_hosts) for ssh.
+ * (or token) for http(s), an ssh private key (+ known_hosts) for ssh; so does the way to the
+ * remote: an http(s) proxy (CONNECT) and a CA bundle of its own for an https remote.
  */
 #ifndef CS_GITMIRROR_H
 #define CS_GITMIRROR_H
@@ -27,6 +28,8 @@ typedef struct cs_gitm_cred {
     char *pass;        /* owned or NULL (wiped on close) */
     char *ssh_key;     /* owned: private key file, or NULL */
     char *known_hosts; /* owned: known_hosts file for ssh, or NULL (~/.ssh/known_hosts) */
+    char *proxy;       /* owned: http(s) proxy URL for the remote (may carry user:password@), or NULL */
+    char *ca_file;     /* owned: PEM CA bundle trusted for an https remote besides the system's, or NULL */
 } cs_gitm_cred_t;
 
 typedef struct cs_gitm_ref {
