@@ -12,6 +12,11 @@
 #     order-service's, 401 to POST /monitor without the monitor secret; a pod outside the allowed set
 #     cannot connect to config-server or Kafka (the cluster enforces NetworkPolicies with
 #     kube-router's controller; CQ_K8S_REQUIRE_NETPOL=0 only reports a CNI that does not);
+#  1c. the observability kit: the Prometheus Operator and Gateway API CRDs (scripts/k8s/crds.sh)
+#     applied server-side while step 1 installs, 1b's `helm upgrade` adds
+#     ci/observability-values.yaml; the API server holds each ServiceMonitor, the PrometheusRule
+#     (its alerts on exported metric names), the dashboard ConfigMap, Ingress, HTTPRoute and
+#     HPAs as rendered, the services' pods run with their topologySpreadConstraints;
 #  2. `helm upgrade` with configRepo.files adding a file to the config-repo ConfigMap and two
 #     config-server replicas: both serve the edit, the services' pods are untouched;
 #  2b. (issue 17) a live key (logging.level.root) and then a restart-class key
@@ -21,16 +26,17 @@
 #  3. `kubectl delete pod` of config-server, customer-service and order-service in turn: the
 #     replacement gets Ready and `helm test` passes after each;
 #  4. `helm uninstall`: nothing of the release is left (pods, services, secrets, config maps,
-#     PVCs, PVs, volume directories);
+#     the kit's objects, PVCs, PVs, volume directories);
 #  5. a second release wired to external Kafka and PostgreSQL — the ctest stack on the host
 #     (Kafka's HOST listener, CQ_KAFKA_HOST_PORT; PostgreSQL through a socat relay on the
-#     host's address) — passes `helm test`, then is uninstalled.
+#     host's address) — passes `helm test` and stores its PodMonitors as rendered, then is
+#     uninstalled.
 # The cluster is stopped at the end (CQ_K8S_KEEP=1 keeps it). Exit 77 (skip) only without
 # root. Work files and logs of a failure in $CQ_STACK_DIR/k8s-test (or .stack/k8s-test).
 # Usage: tests/k8s/test_k8s.sh [--help]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-case "${1:-}" in -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,/^# Usage/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 work=${CQ_STACK_DIR:-$root/.stack}/k8s-test
 tag=$(date +%s)-$$
 ns=cqrs-ordering
@@ -38,6 +44,7 @@ ext_ns=cqrs-ext
 ext_db=k8s_ext_${tag//-/_}
 ext_topic=k8s-ext-$tag
 relay_pid=
+crds_pid=
 unset KUBECONFIG   # set below to the test cluster's, never an outside one
 t_start=$(date +%s)
 mkdir -p "$work"
@@ -84,6 +91,7 @@ cleanup() {
     kubectl delete namespace "$ns" "$ext_ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   fi
   [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null || true
+  [ -n "$crds_pid" ] && kill "$crds_pid" 2>/dev/null || true
   if [ -n "${CQ_PG_PORT:-}" ]; then
     psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $ext_db" >/dev/null 2>&1 || true
   fi
@@ -107,10 +115,17 @@ exec 8>/tmp/cq-k8s.lock
 flock -w 3600 8 || fail "another k8s test holds /tmp/cq-k8s.lock"
 trap cleanup EXIT
 
+# the observability kit's CRDs (step 1c), fetched (or taken from the cache) before the cluster
+crds=$("$root/scripts/k8s/crds.sh" 2>"$work/crds.log") || { cat "$work/crds.log"; fail "scripts/k8s/crds.sh"; }
 say "scripts/k8s.sh up"
 kc=$("$root/scripts/k8s.sh" up) || fail "the cluster did not start (logs: $root/.stack/k8s/logs)"
 export KUBECONFIG=$kc
 host_ip=$(cat "$root/.stack/k8s/pki/host-ip")
+# applied server-side (they are large) while step 1 installs: the 1b upgrade needs them
+t_crds=$(date +%s)
+{ kubectl apply --server-side -f "$crds" && kubectl wait --for=condition=Established -f "$crds" --timeout 120s &&
+  echo "established in $(($(date +%s) - t_crds)) s"; } >>"$work/crds.log" 2>&1 8>&- &
+crds_pid=$!
 say "cluster up: $(kubectl get node -o jsonpath='{.items[0].status.nodeInfo.kubeletVersion} {.items[0].status.nodeInfo.containerRuntimeVersion}')"
 
 # service_get NS SVC PORT PATH: GET through the service's cluster IP (kube-proxy's rules
@@ -170,10 +185,19 @@ nnp=$(kubectl get networkpolicy -n "$ns" --no-headers | wc -l)
 [ "$nnp" = 5 ] || fail "$nnp NetworkPolicies (want 5: three programs, Kafka, PostgreSQL)"
 cs_url="http://cqrs-ordering-config-server:8888"
 pw=$(kubectl get secret -n "$ns" cqrs-ordering-auth -o jsonpath='{.data.customer-service-password}' | base64 -d)
-# a monitor source (networkPolicy.monitorFrom) may reach config-server: without credentials 401
+# a monitor source (networkPolicy.monitorFrom) may reach config-server: without credentials 401.
+# The same upgrade turns the observability kit on (checked in 1c; one helm upgrade, not two):
+# ci/observability-values.yaml, the values scripts/helm-check.sh renders, with customer-service's
+# HPA at minReplicas 1 (one pod keeps the later steps as they are). Its CRDs first.
+wait "$crds_pid" || { cat "$work/crds.log"; fail "kubectl apply --server-side / wait Established (the kit's CRDs)"; }
+crds_pid=
+say "$(ls "$crds" | wc -l) CRDs ($(basename "$crds")) applied server-side, $(tail -n 1 "$work/crds.log")"
+t0=$(date +%s)
 helm upgrade cqrs-ordering helm/cqrs-ordering -n "$ns" --reuse-values --wait --timeout 5m \
-  --set 'networkPolicy.monitorFrom[0].podSelector.matchLabels.cqrs-test=monitor-source' >"$work/upgrade-np.log" 2>&1 ||
-  { cat "$work/upgrade-np.log"; fail "helm upgrade (monitorFrom)"; }
+  --set 'networkPolicy.monitorFrom[0].podSelector.matchLabels.cqrs-test=monitor-source' \
+  -f helm/cqrs-ordering/ci/observability-values.yaml --set services.customerService.autoscaling.minReplicas=1 \
+  >"$work/upgrade-np.log" 2>&1 || { cat "$work/upgrade-np.log"; fail "helm upgrade (monitorFrom, observability kit)"; }
+say "helm upgrade --wait (monitorFrom; the kit on, the services' pods rolled for their topologySpreadConstraints): $(($(date +%s) - t0)) s"
 code=$(pod_curl cq-anon cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 "$cs_url/customer-service/k8s")
 [ "$code" = 401 ] || fail "config-server answered $code (want 401) to a pod without credentials"
 code=$(pod_curl cq-monitor cqrs-test=monitor-source 15 -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -d path=customer-service.yml "$cs_url/monitor")
@@ -205,6 +229,65 @@ elif [ "${CQ_K8S_REQUIRE_NETPOL:-1}" = 1 ]; then
 else
   say "NOTE: NetworkPolicies not enforced: an outside pod got HTTP $code from config-server, connected to Kafka in ${code2}s"
 fi
+
+# ---------------------------------------------------------------- 1c. observability kit
+# (issue 21 item 6) turned on by 1b's upgrade: what the API server stores
+say "1c. observability kit (ci/observability-values.yaml): ServiceMonitors, PrometheusRule, dashboard, Ingress, HTTPRoute, HPAs"
+t0=$(date +%s)
+kit_kinds="servicemonitors,podmonitors,prometheusrules,httproutes,ingresses,horizontalpodautoscalers,configmaps"
+# kit_check RELEASE NS KIND...: every object of those kinds in the release's manifest is stored
+# as rendered ($work/kit-live.json: the namespace's objects of the kit's kinds); prints a summary
+kit_check() {
+  local rel=$1 kns=$2; shift 2
+  helm get manifest "$rel" -n "$kns" >"$work/kit-manifest.yaml" || fail "helm get manifest $rel"
+  kubectl get -n "$kns" "$kit_kinds" -o json >"$work/kit-live.json" || fail "kubectl get $kit_kinds"
+  python3 "$root/tests/k8s/kit_live_check.py" "$work/kit-manifest.yaml" "$work/kit-live.json" "$@" >"$work/kit-check.log" 2>&1 ||
+    { cat "$work/kit-check.log"; fail "the API server does not hold the kit as rendered"; }
+  tail -n 1 "$work/kit-check.log"
+}
+kit_count() { jq --arg k "$1" '[.items[] | select(.kind == $k)] | length' "$work/kit-live.json"; }
+r=$(kit_check cqrs-ordering "$ns" ServiceMonitor PrometheusRule HTTPRoute Ingress HorizontalPodAutoscaler ConfigMap)
+for k in ServiceMonitor:3 PodMonitor:0 PrometheusRule:1 HTTPRoute:1 Ingress:1 HorizontalPodAutoscaler:2; do
+  [ "$(kit_count "${k%%:*}")" = "${k#*:}" ] || fail "$(kit_count "${k%%:*}") ${k%%:*} in $ns (want ${k#*:})"
+done
+say "stored as rendered (tests/k8s/kit_live_check.py): $r"
+jq -e '.items[] | select(.kind == "ConfigMap" and .metadata.name == "cqrs-ordering-dashboard") | .data["cqrs-ordering.json"] |
+  fromjson | .panels | length > 0' "$work/kit-live.json" >/dev/null || fail "the dashboard ConfigMap holds no dashboard with panels"
+# the PrometheusRule as stored: the alerts the issue asks for, each on its metric; every alert
+# and dashboard query reads only metric names the programs export
+jq -c '.items[] | select(.kind == "PrometheusRule" or (.kind == "ConfigMap" and .metadata.name == "cqrs-ordering-dashboard"))' \
+  "$work/kit-live.json" | sed '1!s/^/---\n/' >"$work/kit-rules.yaml"
+want_alerts="CqrsOrderingProjectionLagHigh order_projection_lag_seconds_bucket
+CqrsOrderingOutboxBacklogHigh customer_outbox_backlog
+CqrsOrderingOutboxPublishSlow customer_outbox_publish_latency_seconds_bucket
+CqrsOrderingDeadLetters order_projection_dlq_total
+CqrsOrderingConfigRejected customer_config_rejected_total
+CqrsOrderingConfigServerDegraded config_server_degraded
+CqrsOrderingRelayWithoutLeader customer_outbox_relay_leader
+CqrsOrderingKafkaDown customer_kafka_up"
+missing=$(jq -r --arg want "$want_alerts" '[.items[] | select(.kind == "PrometheusRule") | .spec.groups[].rules[]] as $r |
+  $want | split("\n")[] | split(" ") as [$a, $m] | select([$r[] | select(.alert == $a) | .expr | contains($m)] != [true]) |
+  "\($a) on \($m)"' "$work/kit-live.json")
+[ -z "$missing" ] || fail "the stored PrometheusRule lacks: ${missing//$'\n'/, }"
+nalerts=$(jq '[.items[] | select(.kind == "PrometheusRule") | .spec.groups[].rules[] | select(.alert)] | length' "$work/kit-live.json")
+names=$(python3 "$root/tests/helm/check_metric_names.py" "$root" "$work/kit-rules.yaml" 2>&1) ||
+  { echo "$names"; fail "the stored alerts or dashboard query a metric the programs do not export"; }
+say "PrometheusRule as stored: $nalerts alerts, among them projection lag, outbox backlog and publish age, dead letters, rejected config, config-server degraded, relay without leader, Kafka down on their metrics; with the dashboard: $names"
+# HPAs: created, targeting the Deployments; this cluster has no metrics API, so they cannot read
+# utilization and say so in their conditions (ScalingActive=False), which is all they can do here
+hpas=$(jq -r '[.items[] | select(.kind == "HorizontalPodAutoscaler") |
+  "\(.spec.scaleTargetRef.name) \(.spec.minReplicas)-\(.spec.maxReplicas)"] | sort | join(", ")' "$work/kit-live.json")
+[ "$hpas" = "cqrs-ordering-customer-service 1-4, cqrs-ordering-order-service 1-3" ] || fail "HPAs: '$hpas'"
+hpa_state=$(kubectl get -n "$ns" hpa cqrs-ordering-order-service -o jsonpath='{range .status.conditions[*]}{.type}={.status}({.reason}) {end}')
+# topologySpreadConstraints: in the specs of the services' pods that run now (an old one may
+# still be terminating), which helm --wait saw Ready
+got=$(kubectl get pods -n "$ns" -l 'app.kubernetes.io/component in (customer-service,order-service)' -o json |
+  jq -r '[.items[] | select(.metadata.deletionTimestamp == null) |
+    "\(.metadata.labels["app.kubernetes.io/component"])=\([.spec.topologySpreadConstraints[]?.topologyKey] | join(","))"] | sort | join(" ")')
+[ "$got" = "customer-service=topology.kubernetes.io/zone order-service=kubernetes.io/hostname" ] ||
+  fail "the services' pods spread by '$got' (want customer-service=topology.kubernetes.io/zone order-service=kubernetes.io/hostname)"
+say "HPAs $hpas; order-service's conditions: ${hpa_state:-none yet}; the services' pods run with their topologySpreadConstraints ($got)"
+say "1c. checked in $(($(date +%s) - t0)) s"
 
 # ---------------------------------------------------------------- 2. upgrade: config-repo edit
 say "2. helm upgrade: configRepo.files adds customer-service-k8s.yml; two config-server replicas"
@@ -320,7 +403,7 @@ say "4. helm uninstall"
 doc "helm uninstall cqrs-ordering --namespace cqrs-ordering --wait --timeout 5m" /dev/null || fail "helm uninstall"
 left=
 for _ in $(seq 1 90); do
-  left=$(kubectl get all,cm,secret,pvc,sa,netpol,pdb,role,rolebinding -n "$ns" -o name 2>/dev/null |
+  left=$(kubectl get all,cm,secret,pvc,sa,netpol,pdb,role,rolebinding,"$kit_kinds" -n "$ns" -o name 2>/dev/null |
     grep -v -E '^(configmap/kube-root-ca.crt|serviceaccount/default)$' || true)
   pvs=$(kubectl get pv -o jsonpath="{range .items[?(@.spec.claimRef.namespace==\"$ns\")]}{.metadata.name}{\"\n\"}{end}")
   dirs=$(comm -13 <(echo "$vols0") <(find "$root/.stack/k8s/volumes" -mindepth 1 -maxdepth 1 2>/dev/null | sort) || true)
@@ -369,6 +452,9 @@ cat >>"$work/external-values.yaml" <<EOF
 tls:
   enabled: true
   existingSecret: cq-tls
+metrics:
+  podMonitor:
+    enabled: true
 EOF
 kubectl create namespace "$ext_ns" >/dev/null
 kubectl label namespace "$ext_ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
@@ -393,6 +479,12 @@ helm install cqrs-ext helm/cqrs-ordering --namespace "$ext_ns" -f "$work/externa
   --wait --timeout 5m >"$work/install-ext.log" 2>&1 || { cat "$work/install-ext.log"; fail "helm install (external)"; }
 say "helm install --wait (external): $(($(date +%s) - t0)) s"
 helm_test cqrs-ext "$ext_ns" "external Kafka/PostgreSQL"
+# the kit's other scrape kind (step 1c had ServiceMonitors): PodMonitors, HTTPS with TLS on
+r=$(kit_check cqrs-ext "$ext_ns" PodMonitor)
+[ "$(kit_count PodMonitor)" = 3 ] && [ "$(kit_count ServiceMonitor)" = 0 ] || fail "want 3 PodMonitors and no ServiceMonitor in $ext_ns"
+schemes=$(jq -r '[.items[] | select(.kind == "PodMonitor") | .spec.podMetricsEndpoints[].scheme] | unique | join(",")' "$work/kit-live.json")
+[ "$schemes" = https ] || fail "the PodMonitors scrape with '$schemes' (want https with TLS on)"
+say "PodMonitors (metrics.podMonitor.enabled) stored as rendered, scheme https: $r"
 n=$(psql -h 127.0.0.1 -p "$CQ_PG_PORT" -U postgres -d "$ext_db" -tAc 'SELECT count(*) FROM "order".orders' 2>/dev/null || echo 0)
 [ "${n:-0}" -ge 1 ] || fail "the external install wrote no order into the host's PostgreSQL ($ext_db)"
 say "the host's PostgreSQL ($ext_db) holds the $n order(s) the smoke flow placed through the cluster's pods"
