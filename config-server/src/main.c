@@ -18,7 +18,7 @@
 #include "cli/secrets.h"
 #include "clog.h"
 #include "cqexit.h"
-#include "crypto/cipher.h"
+#include "crypto/keys.h"
 #include "git/gitrepo.h"
 #include "http/handler.h"
 #include "http/scrape.h"
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     cs_monitor_t mon = {0};
     char *monitor_secret = NULL;
     cs_watch_t watch = {.ifd = -1, .wake = {-1, -1}};
-    cs_cipher_t cipher;
+    cs_keys_t keys;           /* owned: the {cipher} keys when have_key > 0 */
     cs_overrides_t overrides; /* owned: served to every client */
     const char *key_source = "none";
     int have_key = 0;
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     access_ready = 1;
     if (cs_load_access(&o, repo_real, &access, &log) != 0)
         goto cleanup;
-    have_key = cs_load_cipher(&o, repo_real, &cipher, &key_source, &log);
+    have_key = cs_load_keys(&o, repo_real, &keys, &key_source, &log);
     if (have_key < 0)
         goto cleanup;
     monitor_secret = cs_env_secret("CONFIG_SERVER_MONITOR_SECRET", repo_real, &log, &bad);
@@ -210,8 +210,8 @@ int main(int argc, char **argv)
     }
     http.hub = hub;
     store.ops->subscribe(store.ctx, cs_hub_notify, hub);
-    if (have_key)
-        cs_http_set_cipher(&http, &cipher);
+    if (have_key > 0)
+        cs_http_set_keys(&http, &keys);
     if (o.peers != NULL || o.peers_dns != NULL) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         curl_inited = 1;
@@ -309,7 +309,7 @@ cleanup:
     cs_hub_free(hub);      /* after the watcher and the fetcher, its notifiers, stopped */
     metrics_free(metrics); /* after the server: no request observes any more */
     if (have_key > 0)
-        cs_cipher_wipe(&cipher);
+        cs_keys_free(&keys);
     cs_ovr_free(&overrides);
     cs_sp_free(&search_paths);
     if (monitor_secret != NULL)

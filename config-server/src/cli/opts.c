@@ -58,7 +58,21 @@ void cs_opts_usage(FILE *out)
         "  --encrypt-key-file F    the symmetric key of {cipher} values and POST /encrypt, /decrypt\n"
         "                          (Spring's encrypt.key; CONFIG_SERVER_ENCRYPT_KEY_FILE, or the key\n"
         "                          itself in ENCRYPT_KEY; salt ENCRYPT_SALT, default deadbeef).\n"
-        "                          /encrypt and /decrypt need an admin client.\n"
+        "                          A PEM RSA private key there is Spring's RSA encrypt.key: one key.\n"
+        "                          /encrypt, /decrypt and /key need an admin client.\n"
+        "  --encrypt-key-store F   RSA keys by alias from a PKCS#12 key store (Spring's\n"
+        "                          encrypt.key-store.*; CONFIG_SERVER_ENCRYPT_KEY_STORE): password in\n"
+        "                          ENCRYPT_KEY_STORE_PASSWORD (or _FILE), the default key's password\n"
+        "                          ENCRYPT_KEY_STORE_SECRET (or _FILE; default the store password).\n"
+        "                          {cipher}{key:alias}{secret:pw}… picks a key per value; the default\n"
+        "                          key encrypts. Spring's RSA scheme: ENCRYPT_RSA_ALGORITHM DEFAULT|OAEP,\n"
+        "                          ENCRYPT_RSA_SALT (deadbeef), ENCRYPT_RSA_STRONG=true (AES-GCM).\n"
+        "  --encrypt-key-alias A   the default key (CONFIG_SERVER_ENCRYPT_KEY_ALIAS or\n"
+        "                          ENCRYPT_KEY_STORE_ALIAS; may be left out when there is one key).\n"
+        "                          Rotation: add a key, make it the default; values that name the\n"
+        "                          old alias ({key:old}) still decrypt.\n"
+        "  --encrypt-key-pem A=F   one more RSA key, alias A, from the PEM private key file F\n"
+        "                          (repeatable; with or without a key store)\n"
         "  --max-file-bytes N      largest accepted repository file, also of the plain-text files\n"
         "                          served (CONFIG_SERVER_MAX_FILE_BYTES, 1 MiB)\n"
         "  TLS (environment only): CONFIG_SERVER_SSL_CERTIFICATE + "
@@ -142,6 +156,9 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     o->host = cs_env_or("CONFIG_SERVER_HOST", "0.0.0.0");
     o->cred_file = cs_env_or("CONFIG_SERVER_CREDENTIALS_FILE", NULL);
     o->encrypt_key_file = cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_FILE", NULL);
+    o->encrypt_key_store = cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_STORE", NULL);
+    o->encrypt_key_alias =
+        cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_ALIAS", cs_env_or("ENCRYPT_KEY_STORE_ALIAS", NULL));
     o->log_level = cs_env_or("CONFIG_SERVER_LOG_LEVEL", "info");
     o->accept_empty = truthy(cs_env_or("CONFIG_SERVER_ACCEPT_EMPTY", NULL));
     const char *port = cs_env_or("CONFIG_SERVER_PORT", "8888"),
@@ -185,28 +202,41 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
             i++;
             continue;
         }
+        if (strcmp(a, "--encrypt-key-pem") == 0 && next != NULL) {
+            const char *eq = strchr(next, '=');
+            if (eq == NULL || eq == next || eq[1] == '\0' || o->nkey_pem == CS_OPTS_MAX_KEY_PEMS) {
+                fprintf(stderr, "config-server: --encrypt-key-pem '%s' is not ALIAS=FILE (at most %d)\n",
+                        next, CS_OPTS_MAX_KEY_PEMS);
+                return 2;
+            }
+            o->encrypt_key_pem[o->nkey_pem++] = next;
+            i++;
+            continue;
+        }
         if (strcmp(a, "--repo") == 0)
             o->repo_given = 1;
-        const char **slot = strcmp(a, "--repo") == 0               ? &o->repo
-                            : strcmp(a, "--repo-uri") == 0         ? &o->repo_uri
-                            : strcmp(a, "--git-basedir") == 0      ? &o->git_basedir
-                            : strcmp(a, "--default-label") == 0    ? &o->default_label
-                            : strcmp(a, "--git-refresh-s") == 0    ? &refresh
-                            : strcmp(a, "--git-timeout-s") == 0    ? &gtimeout
-                            : strcmp(a, "--git-cache") == 0        ? &gcache
-                            : strcmp(a, "--host") == 0             ? &o->host
-                            : strcmp(a, "--port") == 0             ? &port
-                            : strcmp(a, "--threads") == 0          ? &threads
-                            : strcmp(a, "--rescan-ms") == 0        ? &rescan
-                            : strcmp(a, "--credentials-file") == 0 ? &o->cred_file
-                            : strcmp(a, "--encrypt-key-file") == 0 ? &o->encrypt_key_file
-                            : strcmp(a, "--max-file-bytes") == 0   ? &maxfile
-                            : strcmp(a, "--log-level") == 0        ? &o->log_level
-                            : strcmp(a, "--watch-max-s") == 0      ? &watchmax
-                            : strcmp(a, "--peers") == 0            ? &o->peers
-                            : strcmp(a, "--peers-dns") == 0        ? &o->peers_dns
-                            : strcmp(a, "--overrides-file") == 0   ? &o->overrides_file
-                            : strcmp(a, "--search-paths") == 0     ? &o->search_paths
+        const char **slot = strcmp(a, "--repo") == 0                ? &o->repo
+                            : strcmp(a, "--repo-uri") == 0          ? &o->repo_uri
+                            : strcmp(a, "--git-basedir") == 0       ? &o->git_basedir
+                            : strcmp(a, "--default-label") == 0     ? &o->default_label
+                            : strcmp(a, "--git-refresh-s") == 0     ? &refresh
+                            : strcmp(a, "--git-timeout-s") == 0     ? &gtimeout
+                            : strcmp(a, "--git-cache") == 0         ? &gcache
+                            : strcmp(a, "--host") == 0              ? &o->host
+                            : strcmp(a, "--port") == 0              ? &port
+                            : strcmp(a, "--threads") == 0           ? &threads
+                            : strcmp(a, "--rescan-ms") == 0         ? &rescan
+                            : strcmp(a, "--credentials-file") == 0  ? &o->cred_file
+                            : strcmp(a, "--encrypt-key-file") == 0  ? &o->encrypt_key_file
+                            : strcmp(a, "--encrypt-key-store") == 0 ? &o->encrypt_key_store
+                            : strcmp(a, "--encrypt-key-alias") == 0 ? &o->encrypt_key_alias
+                            : strcmp(a, "--max-file-bytes") == 0    ? &maxfile
+                            : strcmp(a, "--log-level") == 0         ? &o->log_level
+                            : strcmp(a, "--watch-max-s") == 0       ? &watchmax
+                            : strcmp(a, "--peers") == 0             ? &o->peers
+                            : strcmp(a, "--peers-dns") == 0         ? &o->peers_dns
+                            : strcmp(a, "--overrides-file") == 0    ? &o->overrides_file
+                            : strcmp(a, "--search-paths") == 0      ? &o->search_paths
 
                                                                : NULL;
         if (slot == NULL || next == NULL) {
@@ -278,6 +308,11 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
         return 2;
     }
     o->auth_block_s = (int)v;
+    if (o->encrypt_key_file != NULL && (o->encrypt_key_store != NULL || o->nkey_pem > 0)) {
+        fprintf(stderr, "config-server: give either --encrypt-key-file (one key) or --encrypt-key-store / "
+                        "--encrypt-key-pem (keys by alias), not both\n");
+        return 2;
+    }
     if (clog_level_parse(o->log_level) < 0) {
         fprintf(stderr, "config-server: invalid log level '%s'\n", o->log_level);
         return 2;

@@ -16,6 +16,7 @@
 #define CS_EXIT_SOFTWARE CQ_EXIT_SOFTWARE /* 70 */
 
 #define CS_OPTS_MAX_OVERRIDES 256 /* --override flags (more: --overrides-file) */
+#define CS_OPTS_MAX_KEY_PEMS 32   /* --encrypt-key-pem flags */
 
 typedef struct cs_opts {
     const char *repo;
@@ -33,6 +34,10 @@ typedef struct cs_opts {
     int accept_empty;
     const char *cred_file;
     const char *encrypt_key_file;
+    const char *encrypt_key_store;                     /* PKCS#12 key store (Spring's encrypt.key-store) */
+    const char *encrypt_key_alias;                     /* the default key's alias */
+    const char *encrypt_key_pem[CS_OPTS_MAX_KEY_PEMS]; /* ALIAS=FILE: more RSA keys, PEM */
+    int nkey_pem;
     const char *log_level;
     long max_file_bytes;
     int watch_max_s;            /* the cap of ?wait= */

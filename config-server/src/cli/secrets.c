@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -67,15 +68,119 @@ void cs_secret_free(char *s, size_t size)
     free(s);
 }
 
-/* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY.
- * Returns 1 (key in *c), 0 (no key configured), -1 (unusable: logged). */
-int cs_load_cipher(const cs_opts_t *o, const char *repo_real, cs_cipher_t *c, const char **source,
-                   const clog_t *log)
+/* encrypt.rsa.* from the environment into p. 0 or -1 (logged). */
+static int rsa_params(cs_rsa_params_t *p, const clog_t *log)
 {
-    char key[4096];
+    char err[256];
+    const char *strong = cs_env_or("ENCRYPT_RSA_STRONG", "false");
+    if (strcmp(strong, "true") != 0 && strcmp(strong, "false") != 0) {
+        clog_error(log, "ENCRYPT_RSA_STRONG '%s' is neither true nor false", strong);
+        return -1;
+    }
+    if (cs_rsa_params_init(p, cs_env_or("ENCRYPT_RSA_ALGORITHM", NULL), cs_env_or("ENCRYPT_RSA_SALT", NULL),
+                           strcmp(strong, "true") == 0, err, sizeof(err)) != 0) {
+        clog_error(log, "ENCRYPT_RSA_*: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The key store and PEM keys by alias into k (initialised here). 0 or -1 (logged). */
+static int load_store(const cs_opts_t *o, const char *repo_real, cs_keys_t *k, const clog_t *log)
+{
+    char err[512];
+    int bad = 0, rc = -1;
+    cs_rsa_params_t p;
+    char *password = NULL, *secret = NULL;
+    if (rsa_params(&p, log) != 0)
+        return -1;
+    cs_keys_init(k, CS_KEYS_STORE, &p);
+    const char *type = cs_env_or("ENCRYPT_KEY_STORE_TYPE", "pkcs12");
+    if (strcasecmp(type, "pkcs12") != 0 && strcasecmp(type, "p12") != 0) {
+        clog_error(log,
+                   "ENCRYPT_KEY_STORE_TYPE '%s': only PKCS#12 key stores are read (convert a JKS store "
+                   "with keytool -importkeystore -deststoretype PKCS12)",
+                   type);
+        return -1;
+    }
+    password = cs_env_secret("ENCRYPT_KEY_STORE_PASSWORD", repo_real, log, &bad);
+    secret = cs_env_secret("ENCRYPT_KEY_STORE_SECRET", repo_real, log, &bad);
+    if (bad)
+        goto cleanup;
+    if (o->encrypt_key_store != NULL) {
+        size_t len = 0, max = 4u << 20;
+        char *der = cs_read_secret_text(o->encrypt_key_store, repo_real, "key store", max, &len, log);
+        if (der == NULL)
+            goto cleanup;
+        int n = cs_keys_add_pkcs12(k, (const unsigned char *)der, len, password != NULL ? password : "",
+                                   secret, err, sizeof(err));
+        cs_secret_free(der, max + 2);
+        if (n < 0) {
+            clog_error(log, "key store %s: %s", o->encrypt_key_store, err);
+            goto cleanup;
+        }
+    }
+    for (int i = 0; i < o->nkey_pem; i++) {
+        const char *eq = strchr(o->encrypt_key_pem[i], '=');
+        char alias[256];
+        size_t len = 0, max = 64u << 10;
+        snprintf(alias, sizeof(alias), "%.*s", (int)(eq - o->encrypt_key_pem[i]), o->encrypt_key_pem[i]);
+        char *pem = cs_read_secret_text(eq + 1, repo_real, "RSA key", max, &len, log);
+        if (pem == NULL)
+            goto cleanup;
+        int r = cs_keys_add_pem(k, alias, pem, len, err, sizeof(err));
+        cs_secret_free(pem, max + 2);
+        if (r != 0) {
+            clog_error(log, "--encrypt-key-pem %s: %s", o->encrypt_key_pem[i], err);
+            goto cleanup;
+        }
+    }
+    const char *alias = o->encrypt_key_alias;
+    if (alias == NULL && k->n == 1)
+        alias = k->e[0].alias;
+    if (alias == NULL) {
+        clog_error(log, "%zu RSA keys and no default: give --encrypt-key-alias (ENCRYPT_KEY_STORE_ALIAS)",
+                   k->n);
+        goto cleanup;
+    }
+    if (cs_keys_set_default(k, alias,
+                            secret != NULL     ? secret
+                            : password != NULL ? password
+                                               : "",
+                            err, sizeof(err)) != 0) {
+        clog_error(log, "encryption keys: %s", err);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (password != NULL)
+        cs_secret_free(password, strlen(password));
+    if (secret != NULL)
+        cs_secret_free(secret, strlen(secret));
+    return rc;
+}
+
+int cs_load_keys(const cs_opts_t *o, const char *repo_real, cs_keys_t *k, const char **source,
+                 const clog_t *log)
+{
+    char key[8192];
+    char err[256];
     long n = 0;
     int rc = -1;
     *source = "none";
+    memset(k, 0, sizeof(*k));
+    if (o->encrypt_key_store != NULL || o->nkey_pem > 0) {
+        *source = "key-store";
+        if (getenv("ENCRYPT_KEY") != NULL && getenv("ENCRYPT_KEY")[0] != '\0')
+            clog_warn(log,
+                      "ENCRYPT_KEY is ignored: the key store's RSA keys serve {cipher} values (as Spring)");
+        if (load_store(o, repo_real, k, log) != 0)
+            goto cleanup;
+        clog_info(log, "encryption: %zu RSA key%s, default '%s'", k->n, k->n == 1 ? "" : "s",
+                  k->default_alias);
+        rc = 1;
+        goto cleanup;
+    }
     if (o->encrypt_key_file != NULL) {
         n = cs_read_secret_file(o->encrypt_key_file, repo_real, "encryption key", key, sizeof(key), log);
         if (n < 0)
@@ -100,19 +205,35 @@ int cs_load_cipher(const cs_opts_t *o, const char *repo_real, cs_cipher_t *c, co
         clog_error(log, "the encryption key (%s) is empty or contains a NUL byte", *source);
         goto cleanup;
     }
-    if (strncmp(key, "-----BEGIN", 10) == 0 || strncmp(key, "ssh-rsa", 7) == 0) {
-        clog_error(log, "the encryption key (%s) is an RSA key; only a symmetric encrypt.key is supported",
+    if (strncmp(key, "-----BEGIN", 10) == 0) { /* Spring's encrypt.key as an RSA private key */
+        cs_rsa_params_t p;
+        if (rsa_params(&p, log) != 0)
+            goto cleanup;
+        cs_keys_init(k, CS_KEYS_RSA_SINGLE, &p);
+        if (cs_keys_add_pem(k, NULL, key, (size_t)n, err, sizeof(err)) != 0) {
+            clog_error(log, "the encryption key (%s): %s", *source, err);
+            goto cleanup;
+        }
+        rc = 1;
+        goto cleanup;
+    }
+    if (strncmp(key, "ssh-rsa", 7) == 0) {
+        clog_error(log,
+                   "the encryption key (%s) is an RSA public key: it cannot decrypt; give the private key",
                    *source);
         goto cleanup;
     }
     const char *salt = cs_env_or("ENCRYPT_SALT", "deadbeef");
-    if (cs_cipher_init(c, key, (size_t)n, salt) != 0) {
+    cs_keys_init(k, CS_KEYS_SYMMETRIC, NULL);
+    if (cs_cipher_init(&k->sym, key, (size_t)n, salt) != 0) {
         clog_error(log, "ENCRYPT_SALT '%s' is not an even number of hex digits", salt);
         goto cleanup;
     }
     rc = 1;
 cleanup:
     OPENSSL_cleanse(key, sizeof(key));
+    if (rc < 0)
+        cs_keys_free(k);
     return rc;
 }
 

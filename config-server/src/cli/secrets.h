@@ -10,7 +10,7 @@
 #include "auth/access.h"
 #include "cli/opts.h"
 #include "clog.h"
-#include "crypto/cipher.h"
+#include "crypto/keys.h"
 #include "env/overrides.h"
 
 /* Reads the first `size` - 1 bytes of the secret file `path` into buf (NUL-terminated),
@@ -25,11 +25,13 @@ char *cs_read_secret_text(const char *path, const char *repo_real, const char *w
                           const clog_t *log);
 /* Wipes `size` bytes of `s` and frees it. NULL-safe. */
 void cs_secret_free(char *s, size_t size);
-/* The {cipher} key: --encrypt-key-file (one trailing line break dropped), else ENCRYPT_KEY
- * (salt ENCRYPT_SALT). Returns 1 (key in *c), 0 (no key configured), -1 (unusable: logged);
- * *source names where it came from. */
-int cs_load_cipher(const cs_opts_t *o, const char *repo_real, cs_cipher_t *c, const char **source,
-                   const clog_t *log);
+/* The {cipher} keys (crypto/keys.h): --encrypt-key-store and --encrypt-key-pem (RSA keys by
+ * alias, ENCRYPT_KEY_STORE_PASSWORD/_SECRET, ENCRYPT_RSA_*), else --encrypt-key-file (one
+ * trailing line break dropped), else ENCRYPT_KEY (salt ENCRYPT_SALT); a PEM private key in
+ * the last two is one RSA key. Returns 1 (keys in *k, to be freed), 0 (no key configured),
+ * -1 (unusable: logged; *k freed); *source names where they came from. */
+int cs_load_keys(const cs_opts_t *o, const char *repo_real, cs_keys_t *k, const char **source,
+                 const clog_t *log);
 /* A secret from env `name`, or from the file named by env `name`_FILE (one trailing line
  * break dropped). Returns a malloc'ed string, NULL when neither is set; *bad set when the
  * file cannot be read. */

@@ -64,20 +64,32 @@ static int add_hex(dbuf_t *out, const unsigned char *b, size_t n)
     return 0;
 }
 
-int cs_cipher_encrypt(const cs_cipher_t *c, const char *plain, size_t len, dbuf_t *out)
+#define TAG_LEN 16
+
+int cs_cipher_seal(const cs_cipher_t *c, int gcm, const unsigned char *plain, size_t len, dbuf_t *out)
 {
     int rc = -1, n1 = 0, n2 = 0;
-    unsigned char iv[IV_LEN];
+    unsigned char iv[IV_LEN], tag[TAG_LEN];
     unsigned char *ct = NULL;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL || len > (1u << 30) || RAND_bytes(iv, sizeof(iv)) != 1)
         goto cleanup;
     ct = malloc(len + BLOCK);
-    if (ct == NULL || EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, c->key, iv) != 1 ||
-        EVP_EncryptUpdate(ctx, ct, &n1, (const unsigned char *)plain, (int)len) != 1 ||
-        EVP_EncryptFinal_ex(ctx, ct + n1, &n2) != 1)
+    if (ct == NULL)
         goto cleanup;
-    if (add_hex(out, iv, sizeof(iv)) != 0 || add_hex(out, ct, (size_t)n1 + (size_t)n2) != 0)
+    if (gcm) {
+        if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, IV_LEN, NULL) != 1 ||
+            EVP_EncryptInit_ex(ctx, NULL, NULL, c->key, iv) != 1)
+            goto cleanup;
+    } else if (EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, c->key, iv) != 1)
+        goto cleanup;
+    if (EVP_EncryptUpdate(ctx, ct, &n1, plain, (int)len) != 1 || EVP_EncryptFinal_ex(ctx, ct + n1, &n2) != 1)
+        goto cleanup;
+    if (gcm && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
+        goto cleanup;
+    if (dbuf_add(out, iv, sizeof(iv)) != 0 || dbuf_add(out, ct, (size_t)n1 + (size_t)n2) != 0 ||
+        (gcm && dbuf_add(out, tag, TAG_LEN) != 0))
         goto cleanup;
     rc = 0;
 cleanup:
@@ -89,18 +101,70 @@ cleanup:
     return rc;
 }
 
+cs_cipher_rc_t cs_cipher_open(const cs_cipher_t *c, int gcm, const unsigned char *raw, size_t n, dbuf_t *out)
+{
+    cs_cipher_rc_t rc = CS_CIPHER_OOM;
+    unsigned char *pt = NULL;
+    int n1 = 0, n2 = 0;
+    size_t body = 0;
+    EVP_CIPHER_CTX *ctx = NULL;
+    if (gcm ? n < IV_LEN + TAG_LEN : n < IV_LEN + BLOCK)
+        return CS_CIPHER_TOO_SHORT;
+    body = n - IV_LEN - (gcm ? TAG_LEN : 0);
+    if (!gcm && body % BLOCK != 0)
+        return CS_CIPHER_BAD_CRYPT;
+    if (body > (1u << 30) || (pt = malloc(body + BLOCK)) == NULL || (ctx = EVP_CIPHER_CTX_new()) == NULL)
+        goto cleanup;
+    if (gcm) {
+        if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, IV_LEN, NULL) != 1 ||
+            EVP_DecryptInit_ex(ctx, NULL, NULL, c->key, raw) != 1 ||
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)(raw + n - TAG_LEN)) != 1)
+            goto cleanup;
+    } else if (EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, c->key, raw) != 1)
+        goto cleanup;
+    if (EVP_DecryptUpdate(ctx, pt, &n1, raw + IV_LEN, (int)body) != 1 ||
+        EVP_DecryptFinal_ex(ctx, pt + n1, &n2) != 1) {
+        rc = CS_CIPHER_BAD_CRYPT;
+        goto cleanup;
+    }
+    rc = dbuf_add(out, pt, (size_t)n1 + (size_t)n2) == 0 ? CS_CIPHER_OK : CS_CIPHER_OOM;
+cleanup:
+    if (pt != NULL) {
+        OPENSSL_cleanse(pt, body + BLOCK);
+        free(pt);
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+int cs_cipher_text_ok(const unsigned char *s, size_t len)
+{
+    return memchr(s, '\0', len) == NULL && utf8text_chars((const char *)s, len) >= 0;
+}
+
+int cs_cipher_encrypt(const cs_cipher_t *c, const char *plain, size_t len, dbuf_t *out)
+{
+    dbuf_t raw;
+    dbuf_init(&raw, (1u << 30) + 64);
+    int rc = cs_cipher_seal(c, 0, (const unsigned char *)plain, len, &raw);
+    if (rc == 0)
+        rc = add_hex(out, (const unsigned char *)dbuf_ptr(&raw), dbuf_len(&raw));
+    dbuf_free(&raw); /* IV and ciphertext: nothing secret */
+    return rc;
+}
+
 cs_cipher_rc_t cs_cipher_decrypt(const cs_cipher_t *c, const char *hex, size_t len, dbuf_t *out)
 {
     cs_cipher_rc_t rc = CS_CIPHER_OOM;
-    unsigned char *raw = NULL, *pt = NULL;
+    unsigned char *raw = NULL;
     size_t n = len / 2;
-    int n1 = 0, n2 = 0;
-    EVP_CIPHER_CTX *ctx = NULL;
+    dbuf_t pt;
+    dbuf_init(&pt, 1u << 30);
     if (len % 2 != 0)
         return CS_CIPHER_BAD_HEX;
     raw = malloc(n + 1);
-    pt = malloc(n + BLOCK);
-    if (raw == NULL || pt == NULL)
+    if (raw == NULL)
         goto cleanup;
     for (size_t i = 0; i < n; i++) {
         int hi = hexdig_value(hex[2 * i]), lo = hexdig_value(hex[2 * i + 1]);
@@ -110,31 +174,19 @@ cs_cipher_rc_t cs_cipher_decrypt(const cs_cipher_t *c, const char *hex, size_t l
         }
         raw[i] = (unsigned char)(hi * 16 + lo);
     }
-    if (n < IV_LEN + BLOCK || (n - IV_LEN) % BLOCK != 0) {
-        rc = n < IV_LEN + BLOCK ? CS_CIPHER_TOO_SHORT : CS_CIPHER_BAD_CRYPT;
+    rc = cs_cipher_open(c, 0, raw, n, &pt);
+    if (rc != CS_CIPHER_OK)
         goto cleanup;
-    }
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL || EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, c->key, raw) != 1)
-        goto cleanup;
-    if (EVP_DecryptUpdate(ctx, pt, &n1, raw + IV_LEN, (int)(n - IV_LEN)) != 1 ||
-        EVP_DecryptFinal_ex(ctx, pt + n1, &n2) != 1) {
-        rc = CS_CIPHER_BAD_CRYPT;
-        goto cleanup;
-    }
-    size_t ptlen = (size_t)n1 + (size_t)n2;
-    if (memchr(pt, '\0', ptlen) != NULL || utf8text_chars((const char *)pt, ptlen) < 0) {
+    if (!cs_cipher_text_ok((const unsigned char *)dbuf_ptr(&pt), dbuf_len(&pt))) {
         rc = CS_CIPHER_BAD_UTF8;
         goto cleanup;
     }
-    rc = dbuf_add(out, pt, ptlen) == 0 ? CS_CIPHER_OK : CS_CIPHER_OOM;
+    rc = dbuf_add(out, dbuf_ptr(&pt), dbuf_len(&pt)) == 0 ? CS_CIPHER_OK : CS_CIPHER_OOM;
 cleanup:
-    if (pt != NULL) {
-        OPENSSL_cleanse(pt, n + BLOCK);
-        free(pt);
-    }
+    if (pt.ptr != NULL)
+        OPENSSL_cleanse(pt.ptr, pt.size);
+    dbuf_free(&pt);
     free(raw);
-    EVP_CIPHER_CTX_free(ctx);
     return rc;
 }
 
@@ -151,6 +203,14 @@ const char *cs_cipher_reason(cs_cipher_rc_t rc)
         return "bad padding: encrypted with another key, or corrupted";
     case CS_CIPHER_BAD_UTF8:
         return "the decrypted bytes are not UTF-8 text";
+    case CS_CIPHER_BAD_BASE64:
+        return "not base64 (an RSA-encrypted value is)";
+    case CS_CIPHER_BAD_RSA:
+        return "the RSA-wrapped secret does not decrypt: encrypted with another key, or corrupted";
+    case CS_CIPHER_NO_KEY:
+        return "the key's secret ({secret:…} or the default) does not open it";
+    case CS_CIPHER_NO_ALIAS:
+        return "no key by that {key:…} alias";
     default:
         return "out of memory";
     }
@@ -225,14 +285,11 @@ static int trim_char(char c)
     return (unsigned char)c <= ' ';
 }
 
-int cs_cipher_prefix_keys(const char *text, dbuf_t *out)
+/* Spring's getEncryptorKeys on `t` (modified in place; the pairs point into it), name and
+ * profiles left out. */
+static void parse_pairs(char *t, pfx_pair_t *pairs, size_t max, size_t *np)
 {
-    char *t = strdup(text);
-    pfx_pair_t pairs[32];
-    size_t np = 0;
-    int rc = -1;
-    if (t == NULL)
-        return -1;
+    *np = 0;
     cut_greedy(t, "{name:");
     cut_greedy(t, "{profiles:");
     char *esc = strstr(t, PLAIN_ESCAPE);
@@ -257,13 +314,24 @@ int cs_cipher_prefix_keys(const char *text, dbuf_t *out)
         if ((pr.kl == 4 && memcmp(pr.k, "name", 4) == 0) || (pr.kl == 8 && memcmp(pr.k, "profiles", 8) == 0))
             continue;
         size_t i = 0;
-        while (i < np && !(pairs[i].kl == pr.kl && memcmp(pairs[i].k, pr.k, pr.kl) == 0))
+        while (i < *np && !(pairs[i].kl == pr.kl && memcmp(pairs[i].k, pr.k, pr.kl) == 0))
             i++;
-        if (i < np)
+        if (i < *np)
             pairs[i] = pr; /* LinkedHashMap.put: the value changes, the place stays */
-        else if (np < sizeof(pairs) / sizeof(pairs[0]))
-            pairs[np++] = pr;
+        else if (*np < max)
+            pairs[(*np)++] = pr;
     }
+}
+
+int cs_cipher_prefix_keys(const char *text, dbuf_t *out)
+{
+    char *t = strdup(text);
+    pfx_pair_t pairs[32];
+    size_t np = 0;
+    int rc = -1;
+    if (t == NULL)
+        return -1;
+    parse_pairs(t, pairs, sizeof(pairs) / sizeof(pairs[0]), &np);
     for (size_t i = 0; i < np; i++)
         if (dbuf_add(out, "{", 1) != 0 || dbuf_add(out, pairs[i].k, pairs[i].kl) != 0 ||
             dbuf_add(out, ":", 1) != 0 || dbuf_add(out, pairs[i].v, pairs[i].vl) != 0 ||
@@ -273,6 +341,25 @@ int cs_cipher_prefix_keys(const char *text, dbuf_t *out)
 cleanup:
     free(t);
     return rc;
+}
+
+char *cs_cipher_prefix_get(const char *text, const char *name, int *found)
+{
+    char *t = strdup(text), *v = NULL;
+    pfx_pair_t pairs[32];
+    size_t np = 0, nl = strlen(name);
+    *found = 0;
+    if (t == NULL)
+        return NULL;
+    parse_pairs(t, pairs, sizeof(pairs) / sizeof(pairs[0]), &np);
+    for (size_t i = 0; i < np; i++)
+        if (pairs[i].kl == nl && memcmp(pairs[i].k, name, nl) == 0) {
+            *found = 1;
+            v = strndup(pairs[i].v, pairs[i].vl);
+        }
+    OPENSSL_cleanse(t, strlen(text));
+    free(t);
+    return v;
 }
 
 int cs_cipher_is_marked(const char *value)

@@ -32,7 +32,11 @@ typedef enum {
     CS_CIPHER_TOO_SHORT, /* fewer than IV + one block */
     CS_CIPHER_BAD_CRYPT, /* wrong key or corrupted text (padding) */
     CS_CIPHER_BAD_UTF8,  /* decrypted bytes are not UTF-8, or contain NUL */
-    CS_CIPHER_OOM
+    CS_CIPHER_OOM,
+    CS_CIPHER_BAD_BASE64, /* an RSA text that is not base64 */
+    CS_CIPHER_BAD_RSA,    /* the RSA-wrapped secret does not decrypt with the key */
+    CS_CIPHER_NO_KEY,     /* the value's {secret:} (or the default secret) does not open its key */
+    CS_CIPHER_NO_ALIAS    /* no key by the value's {key:} alias */
 } cs_cipher_rc_t;
 
 /* Derives the key from `password` (`len` bytes, UTF-8) and the hex `salt_hex` (NULL →
@@ -46,6 +50,13 @@ int cs_cipher_encrypt(const cs_cipher_t *c, const char *plain, size_t len, dbuf_
 /* Decrypts the hex text `hex` (`len` bytes, no prefix) into `out` (appended, NUL-free
  * UTF-8). */
 cs_cipher_rc_t cs_cipher_decrypt(const cs_cipher_t *c, const char *hex, size_t len, dbuf_t *out);
+/* The raw forms (the AES payload of crypto/rsacipher.h): seal appends IV || ciphertext
+ * (|| the 16-byte tag when `gcm`: AES-256-GCM, 16-byte IV; else AES-256-CBC, PKCS#5) to
+ * `out`; open appends the plain bytes (no UTF-8 check). 0 / -1, resp. a result code. */
+int cs_cipher_seal(const cs_cipher_t *c, int gcm, const unsigned char *plain, size_t len, dbuf_t *out);
+cs_cipher_rc_t cs_cipher_open(const cs_cipher_t *c, int gcm, const unsigned char *raw, size_t n, dbuf_t *out);
+/* 1 when the `len` bytes at `s` are NUL-free UTF-8 (a decrypted text must be). */
+int cs_cipher_text_ok(const unsigned char *s, size_t len);
 /* A short English reason for a result code ("not hex", …). */
 const char *cs_cipher_reason(cs_cipher_rc_t rc);
 
@@ -55,6 +66,10 @@ size_t cs_cipher_prefix_len(const char *text);
 /* Spring's /encrypt prefix: the `{name:value}` pairs of `text` as `{k:v}…` (name and
  * profiles dropped), appended to `out`. 0 or -1. */
 int cs_cipher_prefix_keys(const char *text, dbuf_t *out);
+/* The value of the prefix pair `name` of `text` (Spring's getEncryptorKeys: the last one
+ * wins), malloc'ed; NULL with *found = 0 when there is none (NULL with *found = 1: out of
+ * memory). */
+char *cs_cipher_prefix_get(const char *text, const char *name, int *found);
 
 /* A served value `{cipher}[prefix]hex` → the plain text (appended to `out`). A value
  * without the `{cipher}` mark is not this function's business (CS_CIPHER_BAD_HEX). */

@@ -168,8 +168,8 @@ static json_t *source_map(const cs_env_t *e, const cs_source_t *src, cs_jnum_t *
             } else {
                 cs_cipher_rc_t rc = CS_CIPHER_BAD_CRYPT;
                 dbuf_reset(&plain);
-                if (e->crypt.cipher != NULL)
-                    rc = cs_cipher_decrypt_value(e->crypt.cipher, p->text, &plain);
+                if (e->crypt.keys != NULL)
+                    rc = cs_keys_decrypt_value(e->crypt.keys, p->text, &plain);
                 if (rc == CS_CIPHER_OK) {
                     v = json_stringn(dbuf_ptr(&plain), dbuf_len(&plain));
                 } else {
@@ -179,8 +179,8 @@ static json_t *source_map(const cs_env_t *e, const cs_source_t *src, cs_jnum_t *
                     v = json_string("<n/a>");
                     if (e->crypt.report != NULL)
                         e->crypt.report(e->crypt.ctx, src->file->rel, p->key,
-                                        e->crypt.cipher == NULL ? "no encryption key is configured"
-                                                                : cs_cipher_reason(rc));
+                                        e->crypt.keys == NULL ? "no encryption key is configured"
+                                                              : cs_cipher_reason(rc));
                 }
             }
             if (v == NULL || json_object_set_new(map, name, v) != 0) {

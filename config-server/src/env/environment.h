@@ -29,7 +29,7 @@
 
 #include <jansson.h>
 
-#include "crypto/cipher.h"
+#include "crypto/keys.h"
 #include "env/jnum.h"
 #include "env/overrides.h"
 #include "repo/snapshot.h"
@@ -43,8 +43,8 @@
 typedef void (*cs_env_invalid_fn)(void *ctx, const char *file, const char *key, const char *why);
 
 typedef struct cs_env_crypt {
-    const cs_cipher_t *cipher; /* NULL: no key configured */
-    cs_env_invalid_fn report;  /* may be NULL */
+    const cs_keys_t *keys;    /* NULL: no key configured */
+    cs_env_invalid_fn report; /* may be NULL */
     void *ctx;
 } cs_env_crypt_t;
 

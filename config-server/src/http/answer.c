@@ -147,7 +147,7 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
         return;
     }
     cs_env_collect_in(locs.l, locs.n, apps, na, profiles, np, a->env);
-    a->env->crypt = (cs_env_crypt_t){.cipher = h->cipher, .report = report_invalid, .ctx = h};
+    a->env->crypt = (cs_env_crypt_t){.keys = h->keys, .report = report_invalid, .ctx = h};
     a->env->ovr = h->overrides;
     /* Spring's accept-empty=false; its check sees the overrides source as one */
     if (a->env->n == 0 && !cs_env_has_overrides(a->env) && !h->accept_empty) {

@@ -1,5 +1,7 @@
 /* encrypt.c — Spring Cloud Config's POST /encrypt and /decrypt (also /{name}/{profiles}
- * variants; one symmetric key serves every name, as Spring's).
+ * variants) and GET /key. The key is chosen per text as Spring's locators choose it
+ * (crypto/keys.h): the text's {key:alias}/{secret:…} prefixes with a key store, else the one
+ * key; the application and profiles are validated but choose nothing.
  *
  * The body is the text. Spring reads it through Spring MVC, which matters for curl's
  * default `-d` (application/x-www-form-urlencoded): the servlet parses the body as form
@@ -20,7 +22,7 @@
 
 #include <openssl/crypto.h>
 
-#include "crypto/cipher.h"
+#include "crypto/keys.h"
 #include "dbuf.h"
 #include "hexdig.h"
 #include "http/form.h"
@@ -190,6 +192,7 @@ int cs_http_encrypt(void *ctx, h2o_req_t *req)
     int decrypt = strncmp(path, "/decrypt", 8) == 0;
     const char *rest = path + 8;
     char *input = NULL;
+    cs_keysel_t sel = {0};
     dbuf_t data, out;
     dbuf_init(&data, 1u << 20);
     dbuf_init(&out, 1u << 21);
@@ -223,7 +226,7 @@ int cs_http_encrypt(void *ctx, h2o_req_t *req)
                            who->name);
         goto done;
     }
-    if (h->cipher == NULL) {
+    if (h->keys == NULL) {
         cs_http_send_crypt_error(req, 404, "NO_KEY", "No key was installed for encryption service");
         goto done;
     }
@@ -243,10 +246,15 @@ int cs_http_encrypt(void *ctx, h2o_req_t *req)
                                        : "the body must be the text (not empty, no NUL)");
         goto done;
     }
-    if (decrypt) {
+    if (decrypt) { /* the key from the body as posted, the cipher after stripping the form */
         const char *d = dbuf_ptr(&data);
-        if (strip_form_data(d + cs_cipher_prefix_len(d), ctype, 1, &input) != 0 || input == NULL ||
-            cs_cipher_decrypt(h->cipher, input, strlen(input), &out) != CS_CIPHER_OK) {
+        if (cs_keys_locate(h->keys, d, &sel) == CS_CIPHER_NO_ALIAS) { /* Spring: a key pair without keys */
+            cs_http_send_crypt_error(req, 400, "BAD_REQUEST", "Server-side decryption is not supported");
+            goto done;
+        }
+        if (sel.k == NULL || (sel.priv == NULL && sel.k->kind != CS_KEYS_SYMMETRIC) ||
+            strip_form_data(d + cs_cipher_prefix_len(d), ctype, 1, &input) != 0 || input == NULL ||
+            cs_keys_decrypt(&sel, input, strlen(input), &out) != CS_CIPHER_OK) {
             cs_http_send_crypt_error(req, 400, "INVALID", "Text not encrypted with this key");
             goto done;
         }
@@ -255,15 +263,21 @@ int cs_http_encrypt(void *ctx, h2o_req_t *req)
             httpd_send_problem(req, 400, "Bad Request", "the form body has a malformed %%-escape");
             goto done;
         }
+        cs_cipher_rc_t lrc = cs_keys_locate(h->keys, input, &sel);
+        if (lrc != CS_CIPHER_OK) {
+            httpd_send_problem(req, 400, "Bad Request", "cannot encrypt: %s", cs_cipher_reason(lrc));
+            goto done;
+        }
         size_t pl = cs_cipher_prefix_len(input);
         if (cs_cipher_prefix_keys(input, &out) != 0 ||
-            cs_cipher_encrypt(h->cipher, input + pl, strlen(input + pl), &out) != 0) {
+            cs_keys_encrypt(&sel, input + pl, strlen(input + pl), &out) != 0) {
             httpd_send_problem(req, 500, "Internal Server Error", "encryption failed");
             goto done;
         }
     }
     httpd_send(req, 200, TEXT_PLAIN, dbuf_ptr(&out), dbuf_len(&out));
 done: /* plain texts do not linger in freed memory */
+    cs_keys_release(&sel);
     if (input != NULL) {
         OPENSSL_cleanse(input, strlen(input));
         free(input);
@@ -273,6 +287,20 @@ done: /* plain texts do not linger in freed memory */
     if (out.ptr != NULL)
         OPENSSL_cleanse(out.ptr, out.size);
     dbuf_free(&data);
+    dbuf_free(&out);
+    return 0;
+}
+
+int cs_http_send_key(cs_http_t *h, h2o_req_t *req)
+{
+    cs_keysel_t sel;
+    dbuf_t out;
+    dbuf_init(&out, 1u << 16);
+    if (cs_keys_locate(h->keys, "", &sel) == CS_CIPHER_OK && cs_keys_public(&sel, &out) == 0)
+        httpd_send(req, 200, TEXT_PLAIN, dbuf_ptr(&out), dbuf_len(&out));
+    else
+        cs_http_send_crypt_error(req, 404, "NOT_FOUND", "No public key available");
+    cs_keys_release(&sel);
     dbuf_free(&out);
     return 0;
 }

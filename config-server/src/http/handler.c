@@ -110,12 +110,12 @@ int cs_http_handle(void *ctx, h2o_req_t *req)
     if ((r.kind == CS_REQ_KEY || r.kind == CS_REQ_ENCRYPT_STATUS) && !cs_guard_is_admin(h->access, who, 1))
         return httpd_send_problem(req, 403, "Forbidden",
                                   "client %s is no admin: the encryption endpoints need one", who->name);
+    if ((r.kind == CS_REQ_KEY || r.kind == CS_REQ_ENCRYPT_STATUS) && h->keys == NULL)
+        return cs_http_send_crypt_error(req, 404, "NO_KEY", "No key was installed for encryption service");
     if (r.kind == CS_REQ_KEY)
-        return cs_http_send_crypt_error(req, 404, "NOT_FOUND", "No public key available");
+        return cs_http_send_key(h, req);
     if (r.kind == CS_REQ_ENCRYPT_STATUS)
-        return h->cipher != NULL ? httpd_send_json(req, 200, json_pack("{s:s}", "status", "OK"))
-                                 : cs_http_send_crypt_error(req, 404, "NO_KEY",
-                                                            "No key was installed for encryption service");
+        return httpd_send_json(req, 200, json_pack("{s:s}", "status", "OK"));
     if (!cs_access_may_read(h->access, who, r.app, r.profiles, r.label))
         return httpd_send_problem(
             req, 403, "Forbidden",

@@ -179,7 +179,7 @@ static int resolve_text(cs_http_t *h, const cs_lease_t *l, text_ctx_t *c, cs_tex
         return -1;
     }
     cs_env_collect_in(c->locs.l, c->locs.n, c->apps, c->na, c->profiles, c->np, env);
-    env->crypt = (cs_env_crypt_t){.cipher = h->cipher};
+    env->crypt = (cs_env_crypt_t){.keys = h->keys};
     env->ovr = h->overrides; /* Spring resolves against the environment with its overrides */
     char err[512] = "";
     flat = cs_env_merge(env, &jn, 0, &bad, err, sizeof(err));

@@ -173,6 +173,12 @@ int cs_http_parse_query(const char *path, const char *query, cs_req_t *out, char
     int rc;
     if ((nseg == 1 || nseg == 3) && strcmp(segs[0], "key") == 0) { /* Spring's RSA public key */
         out->kind = CS_REQ_KEY;
+        if (nseg == 3 && (!cs_path_apps_ok(segs[1]) || !cs_path_profiles_ok(segs[2]))) {
+            snprintf(why, whylen, "invalid application or profile name");
+            return 400;
+        }
+        copy_str(out->app, sizeof(out->app), nseg == 3 ? segs[1] : "application");
+        copy_str(out->profiles, sizeof(out->profiles), nseg == 3 ? segs[2] : "default");
         return 0;
     }
     if (nseg == 2 && strcmp(segs[0], "encrypt") == 0 && strcmp(segs[1], "status") == 0) {
@@ -242,9 +248,9 @@ void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accep
     h->max_file_bytes = 1u << 20;
 }
 
-void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher)
+void cs_http_set_keys(cs_http_t *h, const cs_keys_t *keys)
 {
-    h->cipher = cipher;
+    h->keys = keys;
 }
 
 /* Spring's error body of the encryption endpoints: {"description","status"}. */

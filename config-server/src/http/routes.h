@@ -30,7 +30,7 @@
 
 #include "clog.h"
 #include "auth/access.h"
-#include "crypto/cipher.h"
+#include "crypto/keys.h"
 #include "env/environment.h"
 #include "env/searchpath.h"
 #include "httpd.h"
@@ -76,7 +76,7 @@ typedef struct cs_http {
     int accept_empty;
     cs_access_t *access;             /* borrowed: who may read what (auth/access.h; open = no auth) */
     const clog_t *log;               /* borrowed, may be NULL */
-    const cs_cipher_t *cipher;       /* borrowed: the {cipher} key, NULL = none (cs_http_set_cipher) */
+    const cs_keys_t *keys;           /* borrowed: the {cipher} keys, NULL = none (cs_http_set_keys) */
     struct cs_hub *hub;              /* borrowed: holds watch requests (http/watchreq.h), NULL = none */
     long watch_max_ms;               /* the longest ?wait= (default 60 s) */
     size_t max_file_bytes;           /* the largest plain-text file served (default 1 MiB) */
@@ -88,7 +88,7 @@ typedef struct cs_http {
 void cs_http_init(cs_http_t *h, cs_store_t store, cs_srcnames_t names, int accept_empty, cs_access_t *access,
                   const clog_t *log);
 /* Sets the key that decrypts {cipher} values and serves /encrypt, /decrypt (NULL: none). */
-void cs_http_set_cipher(cs_http_t *h, const cs_cipher_t *cipher);
+void cs_http_set_keys(cs_http_t *h, const cs_keys_t *keys);
 
 /* The label to lease the snapshot of `r` with: with search paths on the folder backend the
  * root (the label's folders are looked up by cs_http_locations), else the request's. */
@@ -98,6 +98,9 @@ const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r);
 int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r, char *const *apps,
                       size_t na, char *const *profiles, size_t np, cs_locs_t *out, char *why, size_t whylen);
 
+/* GET /key and /key/{name}/{profiles}: the default key's public form, as Spring's
+ * (text/plain; 404 NOT_FOUND for a symmetric key). The caller checked h->keys. */
+int cs_http_send_key(cs_http_t *h, h2o_req_t *req);
 /* httpd handler for POST /encrypt… and /decrypt… (http/encrypt.c; ctx = cs_http_t *). */
 int cs_http_encrypt(void *ctx, h2o_req_t *req);
 /* Spring's error body of the encryption endpoints, {"description","status"} as JSON. */
