@@ -52,7 +52,8 @@ export CLIENTS=${CLIENTS:-16}
 REPEAT=${REPEAT:-1}
 trio_bench_up
 lag() { "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" "$@" 2>/dev/null || true; }
-num() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; } # field of os_lagbench's JSON
+# field of os_lagbench's JSON (p50/p99/max: the lag's, lagMs; answerMs's keys removed first)
+num() { sed 's/"answerMs":{[^}]*}//' <<<"$2" | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"; trio_down >/dev/null 2>&1 || true' EXIT
 

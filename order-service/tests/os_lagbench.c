@@ -22,12 +22,21 @@
  * --order-url URL and --orders F, a share F of the commands are POST /orders to order-service
  * for a customer of the sender's that the read model has shown (not deleted since): counted
  * in sent, ok ("ordered") and failed like the others (a 201 is success), not in the lag.
+ * --meter commit-ts (the cheap meter; needs track_commit_timestamp=on): no poll while the
+ * senders run; afterwards the acknowledged rows are read in bulk (every 10 ms until all show)
+ * and each lag is the commit time of the read-model row's transaction
+ * (pg_xact_commit_timestamp(xmin), CLOCK_REALTIME) minus the 201's time (CLOCK_REALTIME);
+ * a delete (no row left) is timed by the poll. --meter poll (the default) polls every ~1 ms
+ * while the senders run. Either way "meter" in the JSON gives the meter's own cost: CPU
+ * seconds of its thread and of its PostgreSQL backend (-1 when that runs on another host).
+ * --lags FILE writes every lag (ms, sorted, one a line) for plots.
  *
  *   os_lagbench --customer-url http://127.0.0.1:19184 --pg "host=… dbname=…" --rate 200 --seconds 10
  *   os_lagbench … --rate 300 --seconds 30 --updates 0.3 --deletes 0.1 --failures /tmp/f.txt
  *   os_lagbench … --rate 300 --seconds 30 --customers 40
+ *   os_lagbench … --rate 2000 --seconds 60 --meter commit-ts --lags /tmp/lags.txt
  * This file: the options, the read-model poller and the account; the senders are
- * os_lagbench_send.c, the shared state os_lagbench.h.
+ * os_lagbench_send.c, the meter's helpers os_lagbench_meter.c, the shared state os_lagbench.h.
  */
 #include <math.h>
 #include <pthread.h>
@@ -66,8 +75,10 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Looks up the records idx[0..n) in `table` ("order".customers or customer.customers):
- * ver[i] = the stored version, or -1 when there is no row. Returns 0 or -1. */
-static int lookup(PGconn *pg, const char *table, const bench_t *b, const long *idx, int n, int64_t *ver)
+ * ver[i] = the stored version, or -1 when there is no row; with cts, cts[i] = the commit time
+ * of the row's transaction (µs since the epoch; 0 when unknown). Returns 0 or -1. */
+static int lookup(PGconn *pg, const char *table, const bench_t *b, const long *idx, int n, int64_t *ver,
+                  int64_t *cts)
 {
     char *arr = malloc((size_t)n * 37 + 3), sql[256];
     size_t len = 0;
@@ -84,8 +95,9 @@ static int lookup(PGconn *pg, const char *table, const bench_t *b, const long *i
     arr[len++] = '}';
     arr[len] = '\0';
     snprintf(sql, sizeof sql,
-             "SELECT q.k, t.version FROM unnest($1::uuid[]) WITH ORDINALITY AS q(id, k)"
+             "SELECT q.k, t.version%s FROM unnest($1::uuid[]) WITH ORDINALITY AS q(id, k)"
              " LEFT JOIN %s t ON t.id = q.id",
+             cts != NULL ? ", (extract(epoch FROM pg_xact_commit_timestamp(t.xmin)) * 1e6)::int8" : "",
              table);
     const char *vals[1] = {arr};
     if (PQstatus(pg) != CONNECTION_OK) /* a failover: the conninfo's hosts find the new primary */
@@ -94,8 +106,11 @@ static int lookup(PGconn *pg, const char *table, const bench_t *b, const long *i
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
         for (int i = 0; i < PQntuples(res); i++) {
             long k = atol(PQgetvalue(res, i, 0)) - 1;
-            if (k >= 0 && k < n)
+            if (k >= 0 && k < n) {
                 ver[k] = PQgetisnull(res, i, 1) ? -1 : atoll(PQgetvalue(res, i, 1));
+                if (cts != NULL)
+                    cts[k] = PQgetisnull(res, i, 2) ? 0 : atoll(PQgetvalue(res, i, 2));
+            }
         }
         rc = 0;
     }
@@ -121,7 +136,7 @@ static long settle_uncertain(PGconn *pg, bench_t *b, long total, long *idx, int6
         for (int i = 0; i < n; i++)
             ver[i] = -2;
         int tries = 0;
-        while (lookup(pg, "customer.customers", b, idx, n, ver) != 0)
+        while (lookup(pg, "customer.customers", b, idx, n, ver, NULL) != 0)
             if (++tries == 100) /* 20 s: the database stays away */
                 return -1;
             else
@@ -189,14 +204,21 @@ int main(int argc, char **argv)
             b.order_url = argv[i + 1];
         else if (strcmp(argv[i], "--orders") == 0)
             b.p_order = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--meter") == 0)
+            b.commit_ts = strcmp(argv[i + 1], "commit-ts") == 0 ? 1
+                          : strcmp(argv[i + 1], "poll") == 0    ? 0
+                                                                : -1;
+        else if (strcmp(argv[i], "--lags") == 0)
+            b.lags_path = argv[i + 1];
     }
-    if (b.url == NULL || b.pg == NULL || b.p_update < 0 || b.p_delete < 0 || b.p_order < 0 ||
-        b.p_update + b.p_delete + b.p_order >= 1) {
+    if (b.url == NULL || b.pg == NULL || b.commit_ts < 0 || b.p_update < 0 || b.p_delete < 0 ||
+        b.p_order < 0 || b.p_update + b.p_delete + b.p_order >= 1) {
         fprintf(stderr,
                 "usage: os_lagbench --customer-url URL --pg CONNINFO [--rate R (0 = max)] [--seconds S]\n"
                 "       [--threads T] [--timeout-ms MS] [--updates F] [--deletes F]\n"
                 "       [--order-url URL --orders F] (the shares add up to less than 1)\n"
-                "       [--failures FILE] [--request-timeout-ms MS] [--customers N]\n");
+                "       [--failures FILE] [--request-timeout-ms MS] [--customers N]\n"
+                "       [--meter poll|commit-ts] [--lags FILE]\n");
         return 2;
     }
     if (b.request_timeout_ms <= 0)
@@ -215,6 +237,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "os_lagbench: %s\n", PQerrorMessage(pg));
         return 1;
     }
+    if (b.commit_ts && lb_meter_check(pg) != 0)
+        return 2;
     for (long i = 0; i < b.n; i++) {
         uuid_t u;
         uuid_generate_random(u);
@@ -232,11 +256,17 @@ int main(int argc, char **argv)
         ss[i] = (sender_t){&b, i, calloc((size_t)b.n, sizeof(long)), 0, 0};
         pthread_create(&th[i], NULL, lb_sender_main, &ss[i]);
     }
-    /* poller: records with an acknowledged state the read model does not show yet */
-    int64_t deadline = 0;
+    /* poller: records with an acknowledged state the read model does not show yet (the
+     * commit-ts meter looks only once the senders are done: the rows' commit times are kept) */
+    int64_t deadline = 0, *cts = b.commit_ts ? malloc(sizeof(int64_t) * 2000) : NULL;
     int settled = 0;
+    double meter_cpu0 = lb_thread_cpu_s(), meter_pg0 = lb_backend_cpu_s(pg);
     for (;;) {
         int done = atomic_load(&b.senders_done) == b.threads;
+        if (b.commit_ts && !done) {
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+            continue;
+        }
         long hi = atomic_load(&b.next);
         if (hi > b.n)
             hi = b.n;
@@ -258,7 +288,7 @@ int main(int argc, char **argv)
             int64_t want[2000];
             for (int i = 0; i < n; i++)
                 want[i] = atomic_load(&b.recs[idx[i]].expect);
-            if (lookup(pg, "\"order\".customers", &b, idx, n, ver) == 0) {
+            if (lookup(pg, "\"order\".customers", &b, idx, n, ver, cts) == 0) {
                 int64_t t = lb_now_ns();
                 for (int i = 0; i < n; i++) {
                     rec_t *r = &b.recs[idx[i]];
@@ -268,19 +298,25 @@ int main(int argc, char **argv)
                     atomic_store(&r->t_vis, t);
                     if (want[i] > 0)
                         atomic_store(&r->in_rm, 1);
-                    int64_t ok = atomic_load(&r->t_ok);
+                    int64_t ok = atomic_load(&r->t_ok), lag = t > ok ? t - ok : 0;
+                    if (cts != NULL && want[i] > 0 && cts[i] > 0) { /* (a delete leaves no row: polled) */
+                        lag = cts[i] * 1000 - atomic_load(&r->t_ok_rt);
+                        lag = lag > 0 ? lag : 0;
+                    }
                     if (nlags < nlags_cap && !r->uncertain)
-                        lags[nlags++] = t > ok ? t - ok : 0;
+                        lags[nlags++] = lag;
                 }
             }
         }
         if (settled && (pending == 0 || lb_now_ns() > deadline))
             break;
         if (n < 2000) {
-            struct timespec ts = {0, 1000000};
+            struct timespec ts = {0, b.commit_ts ? 10000000 : 1000000};
             nanosleep(&ts, NULL);
         }
     }
+    double meter_cpu = lb_thread_cpu_s() - meter_cpu0, meter_pg = lb_backend_cpu_s(pg);
+    meter_pg = meter_pg >= 0 && meter_pg0 >= 0 ? meter_pg - meter_pg0 : -1;
     for (int i = 0; i < b.threads; i++) {
         pthread_join(th[i], NULL);
         free(ss[i].live);
@@ -300,6 +336,8 @@ int main(int argc, char **argv)
         }
     }
     qsort(lags, (size_t)nlags, sizeof *lags, cmp_i64);
+    if (b.lags_path != NULL && lb_write_lags(b.lags_path, lags, nlags) != 0)
+        fprintf(stderr, "os_lagbench: could not write %s\n", b.lags_path);
     double p50 = nlags ? (double)lags[nlags / 2] / 1e6 : 0;
     size_t k99 = (size_t)((double)nlags * 0.99);
     double p99 = nlags ? (double)lags[k99 < (size_t)nlags ? k99 : (size_t)nlags - 1] / 1e6 : 0;
@@ -317,7 +355,8 @@ int main(int argc, char **argv)
            "\"4xx\":%ld,\"other5xx\":%ld,\"other\":%ld},\"longestFailureRunMs\":%.0f,\"slowestMs\":%.0f,"
            "\"visible\":%ld,\"lost\":%ld,"
            "\"writeLost\":%ld,\"createsPerSecond\":%.0f,\"lagMs\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
-           "\"answerMs\":{\"p50\":%.2f,\"p99\":%.2f}}\n",
+           "\"answerMs\":{\"p50\":%.2f,\"p99\":%.2f},"
+           "\"meter\":{\"kind\":\"%s\",\"clientCpuS\":%.3f,\"pgCpuS\":%.3f}}\n",
            b.rate > 0 ? "open-loop" : "closed-loop", b.rate, atomic_load(&b.sent), okall,
            atomic_load(&b.ok[OP_CREATE]), atomic_load(&b.ok[OP_UPDATE]), atomic_load(&b.ok[OP_DELETE]),
            atomic_load(&b.ok[OP_ORDER]), atomic_load(&b.failed), atomic_load(&b.codes[6]),
@@ -325,10 +364,11 @@ int main(int argc, char **argv)
            atomic_load(&b.codes[3]), atomic_load(&b.codes[4]), atomic_load(&b.codes[5]),
            (double)atomic_load(&b.longest_fail) / 1e6, (double)atomic_load(&b.slowest) / 1e6, nv, lost,
            write_lost, span > 0 ? (double)okall / span : 0.0, p50, p99, mx, lb_answer_q(&b, 0.5),
-           lb_answer_q(&b, 0.99));
+           lb_answer_q(&b, 0.99), b.commit_ts ? "commit-ts" : "poll", meter_cpu, meter_pg);
     if (b.failures != NULL)
         fclose(b.failures);
     free(lags);
+    free(cts);
     free(idx);
     free(ver);
     free(th);

@@ -1,5 +1,6 @@
 /* os_lagbench.h — the load generator's shared state (os_lagbench.c: options, the read-model
- * poller and the account; os_lagbench_send.c: the sender threads). Not a library. */
+ * poller and the account; os_lagbench_send.c: the sender threads; os_lagbench_meter.c: the
+ * commit-timestamp meter's helpers and the meter's cost). Not a library. */
 #ifndef OS_LAGBENCH_H
 #define OS_LAGBENCH_H
 
@@ -7,6 +8,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <libpq-fe.h>
 
 enum { OP_CREATE, OP_UPDATE, OP_DELETE, OP_ORDER, OP_KINDS };
 
@@ -19,16 +22,18 @@ typedef struct rec {
     char id[37];
     _Atomic int64_t
         expect; /* >0: the read model must show this version or later; -1: no row; 0: nothing acked */
-    _Atomic int64_t t_ok;  /* ns of the last acknowledgement (0 = none) */
-    _Atomic int64_t t_vis; /* ns when the read model showed it (0 = not yet) */
-    _Atomic int uncertain; /* a command failed: its outcome is whatever the write side holds */
-    atomic_int in_rm;      /* the read model has shown the customer (orders may name it) */
-    int failed_kind;       /* the command that failed (OP_*) */
-    int64_t version;       /* sender thread only: the version it last saw acknowledged */
+    _Atomic int64_t t_ok;    /* ns of the last acknowledgement (0 = none) */
+    _Atomic int64_t t_ok_rt; /* the same on CLOCK_REALTIME (the commit-ts meter's clock) */
+    _Atomic int64_t t_vis;   /* ns when the read model showed it (0 = not yet) */
+    _Atomic int uncertain;   /* a command failed: its outcome is whatever the write side holds */
+    atomic_int in_rm;        /* the read model has shown the customer (orders may name it) */
+    int failed_kind;         /* the command that failed (OP_*) */
+    int64_t version;         /* sender thread only: the version it last saw acknowledged */
 } rec_t;
 
 typedef struct bench {
-    const char *url, *pg, *failures_path, *order_url;
+    const char *url, *pg, *failures_path, *order_url, *lags_path;
+    int commit_ts; /* --meter commit-ts: lag = the read-model row's commit time - the 201's */
     double rate, seconds, p_update, p_delete, p_order;
     int threads;
     long request_timeout_ms;
@@ -63,6 +68,16 @@ int lb_hist_bucket(int64_t ns);
 double lb_hist_ms(int k);
 /* Ends a run of failures (longestFailureRunMs). */
 void lb_note_success(bench_t *b);
+/* ns on CLOCK_REALTIME (PostgreSQL's commit timestamps are on it). */
+int64_t lb_now_rt_ns(void);
+/* CPU seconds of the calling thread. */
+double lb_thread_cpu_s(void);
+/* 0 when the server tracks commit timestamps, else -1 (says why on stderr). */
+int lb_meter_check(PGconn *pg);
+/* CPU seconds of pg's backend process when it runs on this host, else -1. */
+double lb_backend_cpu_s(PGconn *pg);
+/* Writes the lags (ns) to path as ms, one a line. 0 or -1. */
+int lb_write_lags(const char *path, const int64_t *lags, long n);
 /* A sender thread (arg: its sender_t): sends its share of the commands until the end. */
 void *lb_sender_main(void *arg);
 

@@ -265,6 +265,7 @@ void *lb_sender_main(void *arg)
             r->version = v;
             atomic_store(&r->t_vis, 0);
             atomic_store(&r->expect, v);
+            atomic_store(&r->t_ok_rt, lb_now_rt_ns());
             atomic_store(&r->t_ok, lb_now_ns());
             atomic_fetch_add(&b->ok[kind], 1);
             lb_note_success(b);
