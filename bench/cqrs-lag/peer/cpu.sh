@@ -3,7 +3,8 @@
 # per-10k-events arithmetic, a number from os_lagbench's JSON. PIPE (ours|peer), TRIO_DIR,
 # DBZ_PID, PG and CQ_STACK_DIR say which processes.
 q() { psql -X -Atq "$1" -c "$2"; }
-ticks() { # pid [tid] → utime+stime of the process (or of one thread)
+ticks() { # pid [tid] → utime+stime of the process (or of one thread); 0 without a pid
+  [ -n "$1" ] || { echo 0; return; }
   local f=/proc/$1/stat
   [ -n "${2:-}" ] && f=/proc/$1/task/$2/stat
   [ -r "$f" ] && sed 's/.*) //' "$f" | awk '{print $12 + $13}' || echo 0
@@ -22,6 +23,11 @@ pg_all_ticks() { # every process of the bench's PostgreSQL
   pm=$(head -1 "$(readlink -f "$CQ_STACK_DIR/pg")/data/postmaster.pid")
   for c in $pm $(pgrep -P "$pm"); do s=$((s + $(ticks "$c"))); done
   echo $s
+}
+pg_all_ticks_x() { # the same plus the backends that have exited meanwhile (the postmaster's cutime + cstime)
+  local pm
+  pm=$(head -1 "$(readlink -f "$CQ_STACK_DIR/pg")/data/postmaster.pid")
+  echo $(($(pg_all_ticks) + $(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $14 + $15}')))
 }
 sum_ticks() { local s=0 p; for p in "$@"; do s=$((s + $(ticks "$p"))); done; echo $s; }
 # pipeline_cpu → ticks of the measured pipeline processes (PIPE: ours|peer)

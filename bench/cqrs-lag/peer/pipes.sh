@@ -52,7 +52,11 @@ _writer_up() { # config-server + customer-service
 ours_up() {
   _pipe_db "$1" ours
   PIPE_SRC=relay
-  say "$1: config-server + customer-service + order-service (db $TRIO_DB, topic $TRIO_TOPIC)"
+  say "$1: config-server + customer-service$([ "${2:-}" = norelay ] && echo ' (relay held off)' || echo ' + order-service') (db $TRIO_DB, topic $TRIO_TOPIC)"
+  # the topic first, as the relay would make it (TOPIC_PARTITIONS, compacted): order-service
+  # then gets its partitions at once, not after the relay's first record (the drain's start)
+  "$BIN/os_produce" --bootstrap "$CQ_KAFKA_BOOTSTRAP" --topic "$TRIO_TOPIC" --create "${TOPIC_PARTITIONS:-3}" \
+    --customers 0 >/dev/null 2>&1 || say "could not create topic $TRIO_TOPIC (the relay will)"
   if [ "${2:-}" = norelay ]; then relay_hold; fi # before customer-service: its relay tries the lock at once
   _writer_up
   if [ "${2:-}" = norelay ]; then
@@ -68,6 +72,11 @@ ours_readers() { # order-service (OS_REPLICAS of it, 1)
   for ((i = 2; i <= ${OS_REPLICAS:-1}; i++)); do
     trio_start "order-service:$i" $((ORDER_PORT + 100 + i))
     trio_wait "http://127.0.0.1:$((ORDER_PORT + 100 + i))/health/readiness" 60
+  done
+  # until the consumer group has every partition (its log says so), 60 s at most
+  for _ in $(seq 1 600); do
+    [ "$(cat "$TRIO_DIR"/order-service*.log 2>/dev/null | grep -c 'projection: assigned')" -ge "${TOPIC_PARTITIONS:-3}" ] && break
+    sleep 0.1
   done
 }
 ours_account() {
@@ -105,7 +114,7 @@ peer_account() { # the account: waits until the sink has applied everything on t
   for _ in $(seq 1 600); do
     end=$(topic_end "$TRIO_TOPIC")
     events=$(q "$PG" 'SELECT count(*) FROM customer.dbz_outbox')
-    sink=$(curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/readmodel-sink/offsets" | grep -o '"kafka_offset":[0-9]*' | awk -F: '{s += $2} END {print s + 0}')
+    sink=$(curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/readmodel-sink/offsets" | grep -o '"kafka_offset":[0-9]*' | awk -F: '{s += $2} END {print s + 0}') || sink=0
     read -r w r i <<<"$(same_rows)"
     [ "$end" = "$events" ] && [ "$sink" = "$end" ] && [ "$w" = "$r" ] && [ "$r" = "$i" ] && break
     sleep 0.1

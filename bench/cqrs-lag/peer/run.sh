@@ -60,7 +60,8 @@
 # Env: BUILD_DIR (build-bench), SECONDS_PER_RATE (30), WARMUP_SECONDS (20, at 200/s: the JVM
 # compiles meanwhile), SEARCH_START (1500), SEARCH_STEP (500), SEARCH_MAX (6000), LAG_LIMIT_MS
 # (1000), LAG_METER (commit-ts), DRAIN_EVENTS (1000000), DRAIN_UPDATES (0.5: the share of
-# updates), WRITE_CLIENTS (16), WRITE_SECONDS (30), SCALE (0), PORT_BASE (15000: PostgreSQL
+# updates), WRITE_CLIENTS (16), WRITE_SECONDS (30), SCALE (0), SCALE_ROWS (10000000), SCALE_RATE
+# (1000), SCALE_PARTITIONS (12), SCALE_REPLICAS (3), PORT_BASE (15000: PostgreSQL
 # +32, Kafka +92/+93, Connect REST +83, services +181/+184 (+281.. more order-services),
 # config +198), BENCH_DIR (the git-ignored bench/cqrs-lag/.peer/run), PHASES, RUN_DIR.
 #
@@ -96,7 +97,7 @@ SEARCH_STEP=${SEARCH_STEP:-500}
 SEARCH_MAX=${SEARCH_MAX:-6000}
 LAG_LIMIT_MS=${LAG_LIMIT_MS:-1000}
 export LAG_METER=${LAG_METER:-commit-ts}
-PHASES=${PHASES:-ours peer}
+PHASES=${PHASES:-ours peer drain-ours drain-peer write}
 [ "${SCALE:-0}" = 1 ] && [[ " $PHASES " != *" scale "* ]] && PHASES="$PHASES scale"
 PB=${PORT_BASE:-15000}
 BENCH_DIR=${BENCH_DIR:-$HERE/../.peer/run}
@@ -111,7 +112,7 @@ export PG_HOST=127.0.0.1 PG_PORT=$CQ_PG_PORT CQ_KAFKA_BOOTSTRAP=127.0.0.1:$CQ_KA
 export TRIO_PORT_BASE=$PB TRIO_CONFIG_PORT=$((PB + 198)) TRIO_LOG_LEVEL=${TRIO_LOG_LEVEL:-info}
 export BUILD_DIR
 say() { printf 'vs-debezium: %s\n' "$*" >&2; }
-for f in ../trio.sh peer.sh cpu.sh steps.sh pipes.sh table.sh; do
+for f in ../trio.sh peer.sh cpu.sh steps.sh pipes.sh drain.sh writepath.sh scale.sh table.sh plots.sh; do
   # shellcheck disable=SC1090
   . "$HERE/$f"
 done
@@ -124,7 +125,7 @@ mkdir -p "$BENCH_DIR" "$RUN_DIR"
 say "building the services (Release) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$BENCH_DIR.build.log" 2>&1 ||
   { tail -20 "$BENCH_DIR.build.log" >&2; exit 1; }
-cmake --build "$BUILD_DIR" --target config-server customer-service order-service os_lagbench os_produce \
+cmake --build "$BUILD_DIR" --target config-server customer-service order-service os_lagbench os_produce cs_backlog \
   >>"$BENCH_DIR.build.log" 2>&1 || { tail -30 "$BENCH_DIR.build.log" >&2; exit 1; }
 ls "$ROOT"/.stack/kafka-libs/kafka_2.13-*.jar >/dev/null 2>&1 || "$ROOT/scripts/setup.sh" --no-apt >&2
 dbz_fetch >"$BENCH_DIR.fetch.log" 2>&1 || { tail -20 "$BENCH_DIR.fetch.log" >&2; exit 1; }
@@ -154,11 +155,16 @@ for ph in $PHASES; do
   case $ph in
     ours) ours_up ours; measure; ours_account account; ours_down ;;
     peer) peer_up peer; measure; peer_account account; peer_down ;;
+    drain-ours) drain ours ;;
+    drain-peer) drain peer ;;
+    write) write_path ;;
+    scale) scale_curves ;;
     *) say "unknown phase '$ph' (ours peer drain-ours drain-peer write scale)"; exit 2 ;;
   esac
 done
 
 print_table | tee "$RUN_DIR/table.txt"
-say "table and data in $RUN_DIR"
+plots | sed 's/^/plot: /'
+say "table, plots and data in $RUN_DIR"
 grep -q 'account .* 0$' "$RES" && exit 1
 exit 0

@@ -11,9 +11,12 @@ step() {
   local rate=$1 secs=$2 label=$3 out c0 c1 g0 g1 a0 a1 s0 s1 h0 h1 pgp pgs ok lost ach p50 p99 mx held=0
   pgp=$(pg_pipeline_pids | tr '\n' ' ') pgs=$(pg_source_pids | tr '\n' ' ')
   c0=$(pipeline_cpu) g0=$(sum_ticks $pgp) a0=$(pg_all_ticks) s0=$(source_cpu) h0=$(sum_ticks $pgs)
+  local backlog_sql='SELECT (SELECT count(*) FROM customer.customers) - (SELECT count(*) FROM "order".customers)'
+  [ -n "${BACKLOG_FROM_STATS:-}" ] && backlog_sql="SELECT (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'customer.customers'::regclass)
+    - (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = '\"order\".customers'::regclass)"
   (
     while :; do
-      echo "$(rss_kb $(pipeline_pids)) $(q "$PG" 'SELECT (SELECT count(*) FROM customer.customers) - (SELECT count(*) FROM "order".customers)')"
+      echo "$(rss_kb $(pipeline_pids)) $(q "$PG" "$backlog_sql")"
       sleep 1
     done
   ) >"$BENCH_DIR/samples" 2>/dev/null &

@@ -1,0 +1,89 @@
+# bench/cqrs-lag/peer/drain.sh — the backlog drain of peer/run.sh (sourced; uses pipes.sh and
+# cpu.sh): DRAIN_EVENTS events (a share DRAIN_UPDATES of them updates, the rest creates)
+# written while the pipeline is stopped, then the pipeline started and timed until the read
+# model holds them all.
+#   drain PIPE → ours: customer-service with its relay held off, no order-service; the backlog;
+#                order-service started; the relay released.
+#                peer: customer-service (relay held off), the Debezium slot created first,
+#                the backlog; the Connect worker (source + sink) started.
+# The backlog is written by cs_backlog (customer-service/tests/cs_backlog.c): the write path's
+# statement shape (customer row + outbox row, the peer's trigger row), batches of 1,000, the
+# real Avro codec. Then VACUUM ANALYZE and a CHECKPOINT, so neither pipeline pays for the
+# other's leftovers. Measured from the start (the lock released / the worker launched):
+#   total  — to the last read-model commit (pg_xact_commit_timestamp of the rows' xmin);
+#   span   — from the first read-model commit to the last: the drain rate without the start-up
+#            (the JVM's start, the relay's lock poll of up to outbox.lock-poll-ms);
+#   CPU-s per 10k events of the pipeline's processes (their start-up included: order-service's,
+#   the Connect JVM's), of their PostgreSQL backends (those alive at the end, since before the
+#   start) and of all of PostgreSQL; then the exact account.
+# Progress, for the plot: records on the topic (kcat, every 0.5 s) in RUN_DIR/drain-PIPE-topic.dat
+# and read-model rows by the commit time of their final state in RUN_DIR/drain-PIPE-rm.dat.
+
+_pid_ticks() { local p; for p in "$@"; do echo "$p $(ticks "$p")"; done; } # → "pid ticks" lines
+_ticks_since() { # file_of_"pid ticks" pids… → ticks since then (a pid not in the file: all of it)
+  local f=$1 s=0 p b
+  shift
+  for p in "$@"; do
+    b=$(awk -v p="$p" '$1 == p {print $2}' "$f")
+    s=$((s + $(ticks "$p") - ${b:-0}))
+  done
+  echo $s
+}
+
+drain() {
+  local pipe=$1 n=${DRAIN_EVENTS:-1000000} out t0 c0 c1 a0 a1 g1 pgp done_at end sink
+  if [ "$pipe" = ours ]; then ours_up drain-ours norelay; else peer_up drain-peer nostart; fi
+  say "$pipe drain: writing $n events (updates ${DRAIN_UPDATES:-0.5}) with the pipeline stopped"
+  out=$("$BIN/cs_backlog" --pg "$PG" --events "$n" --updates "${DRAIN_UPDATES:-0.5}")
+  say "$pipe drain: backlog written: $out"
+  q "$PG" "VACUUM ANALYZE customer.customers, customer.outbox$([ "$pipe" = peer ] && echo ', customer.dbz_outbox')" >/dev/null
+  q "$PG" CHECKPOINT >/dev/null
+  # from here on the start-up counts too: order-service's, the Connect JVM's
+  local base=$RUN_DIR/drain-$pipe.base
+  # shellcheck disable=SC2046
+  _pid_ticks $(pg_pipeline_pids) >"$base"
+  DBZ_PID=${DBZ_PID:-} c0=$(pipeline_cpu) a0=$(pg_all_ticks)
+  [ "$pipe" = ours ] && ours_readers
+  t0=$(date +%s.%N)
+  (
+    while :; do
+      echo "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') $(topic_end "$TRIO_TOPIC")"
+      sleep 0.5
+    done
+  ) >"$RUN_DIR/drain-$pipe-topic.dat" 2>/dev/null &
+  SAMPLER=$!
+  if [ "$pipe" = ours ]; then relay_release; else peer_connect; fi
+  # done: ours, the projection's stored offsets reach the events; peer, the sink's committed ones
+  for ((i = 0; i < 36000; i++)); do
+    if [ "$pipe" = ours ]; then
+      done_at=$(q "$PG" 'SELECT coalesce(sum(next_offset), 0) FROM "order".projection_offsets') || done_at=0
+    else
+      done_at=$(curl -fsS "http://127.0.0.1:$CONNECT_PORT/connectors/readmodel-sink/offsets" 2>/dev/null |
+        grep -o '"kafka_offset":[0-9]*' | awk -F: '{s += $2} END {print s + 0}') || done_at=0
+    fi
+    [ "${done_at:-0}" -ge "$n" ] && break
+    sleep 0.5
+  done
+  c1=$(pipeline_cpu) a1=$(pg_all_ticks)
+  pgp=$(pg_pipeline_pids | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  g1=$(_ticks_since "$base" $pgp)
+  kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
+  # the read model's rows by the commit time of their final state, in 100 ms buckets
+  q "$PG" "SELECT round(extract(epoch FROM pg_xact_commit_timestamp(xmin)) - $t0, 1) t, count(*)
+           FROM \"order\".customers GROUP BY 1 ORDER BY 1" | tr '|' ' ' |
+    awk '{ s += $2; print $1, s }' >"$RUN_DIR/drain-$pipe-rm.dat"
+  local first last total span
+  read -r first last <<<"$(awk 'NR == 1 {f = $1} {l = $1} END {print f + 0, l + 0}' "$RUN_DIR/drain-$pipe-rm.dat")"
+  total=$last span=$(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.2f", b - a }')
+  if [ "$pipe" = ours ]; then ours_account drain-account; else peer_account drain-account; fi
+  local wr eps_total eps_span
+  wr=$(num eventsPerSecond "$out")
+  eps_total=$(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
+  eps_span=$(awk -v n="$n" -v t="$span" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
+  echo "$pipe drain $n $wr $total $span $eps_total $eps_span $(per10k $((c1 - c0)) "$n") $(per10k "$g1" "$n") $(per10k $((a1 - a0)) "$n") $first" >>"$RES"
+  say "$pipe drain of $n events: $total s from the start ($first s to the first row), $span s first to last row:" \
+    "$eps_total events/s overall, $eps_span events/s in the span; CPU s/10k events: pipeline $(per10k $((c1 - c0)) "$n")," \
+    "its PG backends $(per10k "$g1" "$n"), all PG $(per10k $((a1 - a0)) "$n") (the backlog was written at $wr events/s)"
+  if [ "$pipe" = ours ]; then ours_down; else peer_down; fi
+}
