@@ -47,6 +47,9 @@ KNOWN = {
     "env unknown label": "the native backend serves the root for a label it has no directory for; ours 404 (as git)",
     "label a(_)(_)b": "Spring accepts an empty label component (200, root files); ours 400",
     "app list with empty item": "Spring accepts /alpha,/default (an empty name); ours 400",
+    "brackets /brk-default.yml": "Spring answers 400 for bracketed keys in the .yml form; ours re-nests them ('[a/b]': x)",
+    "brackets /brk-default.json": "Spring answers 400 for bracketed keys in the .json form; ours re-nests them",
+    "app with bidi override": "Spring serves a name holding an invisible right-to-left override; ours 400",
 }
 
 
@@ -209,6 +212,16 @@ def pair_a_cases(run, A):
               "/alpha,beta-dev.yml", "/beta,alpha-dev,prod.properties", "/alpha,beta-default.json"]:
         run.compare(f"apps {u}", A, "GET", u)
     run.compare("app list with empty item", A, "GET", "/alpha,/default", mode="status")
+    # keys in brackets: flattened as Spring's YAML processor does (no dot before "[")
+    for u in ["/brk/default", "/brk-default.properties"]:
+        run.compare(f"brackets {u}", A, "GET", u)
+    for u in ["/brk-default.yml", "/brk-default.json"]:
+        run.compare(f"brackets {u}", A, "GET", u, mode="status")
+    # non-ASCII application names (UTF-8, percent-encoded), alone, in a list, flat, with a label
+    for u in ["/caf%C3%A9/default", "/caf%C3%A9-default.yml", "/caf%C3%A9-default.properties", "/caf%C3%A9,alpha/dev",
+              "/caf%C3%A9/default/release(_)1.0", "/%E9%A1%A7%E5%AE%A2/default"]:
+        run.compare(f"non-ASCII {u}", A, "GET", u)
+    run.compare("app with bidi override", A, "GET", "/a%E2%80%AEb/default", mode="status")
     # labels with a slash
     for u in ["/alpha/default/release(_)1.0", "/alpha/default/release%28_%291.0", "/release(_)1.0/alpha-default.yml",
               "/alpha,beta/dev/release(_)1.0"]:

@@ -52,6 +52,23 @@ static void test_names(void **state)
     assert_false(cs_path_name_ok("a#b"));
     assert_false(cs_path_name_ok("a b"));
     assert_false(cs_path_name_ok("a,b"));
+    /* other scripts, as Spring serves them; nothing invisible, broken or overlong */
+    assert_true(cs_path_name_ok("caf\xc3\xa9"));              /* café */
+    assert_true(cs_path_name_ok("\xe9\xa1\xa7\xe5\xae\xa2")); /* 顧客 */
+    assert_true(cs_path_name_ok("\xc3\xa9"
+                                "t\xc3\xa9"));            /* été: starts and ends non-ASCII */
+    assert_true(cs_path_name_ok("\xf0\x9f\x9a\x80-app")); /* a 4-byte character */
+    assert_false(cs_path_name_ok("caf\xc3"));             /* truncated */
+    assert_false(cs_path_name_ok("a\xc3\x28z"));          /* broken continuation */
+    assert_false(cs_path_name_ok("a\xc0\xaez"));          /* overlong '.' */
+    assert_false(cs_path_name_ok("a\xc0\xafz"));          /* overlong '/' */
+    assert_false(cs_path_name_ok("a\xed\xa0\x80z"));      /* a surrogate */
+    assert_false(cs_path_name_ok("a\xc2\x85z"));          /* C1 control NEL */
+    assert_false(cs_path_name_ok("a\xc2\xa0z"));          /* no-break space */
+    assert_false(cs_path_name_ok("a\xe2\x80\x8bz"));      /* zero-width space */
+    assert_false(cs_path_name_ok("a\xe2\x80\xaez"));      /* right-to-left override */
+    assert_false(cs_path_name_ok("a\xef\xbb\xbfz"));      /* BOM */
+    assert_false(cs_path_name_ok("a\xef\xbf\xbfz"));      /* noncharacter U+FFFF */
     assert_true(cs_path_profiles_ok("dev,prod"));
     assert_false(cs_path_profiles_ok("dev,"));
     assert_false(cs_path_profiles_ok(",dev"));

@@ -1,6 +1,7 @@
 /* pathsafe.c — full decoding and allow-list of URL name segments (see pathsafe.h). */
 #include "repo/pathsafe.h"
 #include "hexdig.h"
+#include "utf8text.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -50,22 +51,50 @@ int cs_path_decode(const char *raw, size_t len, char *out, size_t size)
     return 0;
 }
 
+/* 1 when the non-ASCII code point `cp` may stand in a name: a letter, digit or symbol of
+ * any script (Spring serves café or 顧客 as it serves cafe), not a C1 control, a space or
+ * an invisible format character (zero-width, bidi overrides, the BOM), nor a noncharacter. */
+static int name_cp_ok(unsigned cp)
+{
+    if (cp < 0xA1 || cp == 0xAD) /* C1 controls, NBSP, soft hyphen */
+        return 0;
+    if ((cp >= 0x2000 && cp <= 0x206F) || cp == 0x3000) /* spaces, zero-width, bidi, ideographic space */
+        return 0;
+    if (cp == 0xFEFF || (cp >= 0xFFF0 && cp <= 0xFFFF) || (cp >= 0xFDD0 && cp <= 0xFDEF) ||
+        (cp & 0xFFFE) == 0xFFFE)
+        return 0;
+    return 1;
+}
+
 static int name_char_ok(char c)
 {
     return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' || c == '+' || c == '@';
 }
 
+/* A name: ASCII letters, digits and "-_.+@", or non-ASCII characters that name_cp_ok
+ * accepts (valid UTF-8 only: no overlong form can spell '.' or '/'); it starts and ends
+ * with a letter, a digit or a non-ASCII character, and has no "..". */
 static int name_ok_len(const char *s, size_t len)
 {
     if (len == 0 || len > CS_PATH_NAME_MAX)
         return 0;
-    if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[len - 1]))
+    const unsigned char *u = (const unsigned char *)s;
+    if ((u[0] < 0x80 && !isalnum(u[0])) || (u[len - 1] < 0x80 && !isalnum(u[len - 1])))
         return 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len;) {
+        if (u[i] >= 0x80) {
+            unsigned cp;
+            size_t n = utf8text_next(u + i, len - i, &cp);
+            if (n == 0 || !name_cp_ok(cp))
+                return 0;
+            i += n;
+            continue;
+        }
         if (!name_char_ok(s[i]))
             return 0;
         if (s[i] == '.' && i + 1 < len && s[i + 1] == '.')
             return 0;
+        i++;
     }
     return 1;
 }

@@ -3,9 +3,12 @@
  * 2020-5410, 2026-22739).
  *
  * A raw segment is percent-decoded repeatedly until stable (so %252e%252e → ..). A name
- * must then pass the allow-list: letters, digits and "-_.+@", starting and ending with a
- * letter or digit, no "..", at most 128 bytes. "/", "\", "#", NUL, control characters
- * and empty names are therefore always rejected.
+ * must then pass the allow-list: ASCII letters, digits and "-_.+@", and the letters and
+ * symbols of other scripts as valid UTF-8 (café, 顧客: Spring serves them too; no C1
+ * control, Unicode space, zero-width or bidi character), starting and ending with a letter
+ * or digit (or a non-ASCII character), no "..", at most 128 bytes. "/", "\", "#", NUL,
+ * control characters, overlong or broken UTF-8 and empty names are therefore always
+ * rejected.
  *
  * Two forms are lists of names: {application} may be `a,b` (Spring's several
  * applications), and a label may contain Spring's "(_)" for "/" (`release(_)1.0` is the
