@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — install everything cqrs-ordering needs on Debian 12, idempotently.
 #
-# 1. Debian packages: build tools, the -dev libraries, PostgreSQL 15, JDK 17, Maven, kcat, wrk.
+# 1. Debian packages: build tools, the -dev libraries, PostgreSQL 15, JDK 17, Maven, kcat, wrk,
+#    python3-venv (the Python client venv of scripts/registry.sh).
 # 2. A Go >= 1.26 toolchain for the Helm chart checks (helm is built with `go install`) when
 #    the machine has none: Debian's Go 1.19 fetches the official toolchain module through the
 #    Go module proxy into .stack/go (the way GOTOOLCHAIN does it).
@@ -43,7 +44,7 @@ PACKAGES=(
   libh2o-evloop-dev libh2o-dev libssl-dev zlib1g-dev libuv1-dev libjansson-dev
   libcmocka-dev uuid-dev
   postgresql-15 postgresql-client-15
-  openjdk-17-jdk-headless maven kcat wrk valgrind clang-format python3 python3-yaml
+  openjdk-17-jdk-headless maven kcat wrk valgrind clang-format python3 python3-yaml python3-venv
 )
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

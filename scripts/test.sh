@@ -24,6 +24,10 @@ relbuild=${CQ_REL_BUILD_DIR:-$root/build-rel}
 # The OpenTelemetry Collector of it_tracing (scripts/otelcol.sh, Go module proxy, cached), here
 # too so that its build time shows instead of counting against the test's timeout.
 "$root/scripts/otelcol.sh" >/dev/null || echo "test.sh: the collector did not build: it_tracing will fail" >&2
+# The schema registry of it_schema_registry (scripts/registry.sh: Apicurio Registry from Maven
+# Central, cached; about 7.5 minutes cold) and its Python client's venv (PyPI, about a minute), likewise.
+"$root/scripts/registry.sh" build >/dev/null || echo "test.sh: the schema registry did not build: it_schema_registry will fail" >&2
+"$root/scripts/registry.sh" venv >/dev/null || echo "test.sh: the registry client venv failed: it_schema_registry will fail" >&2
 # The programs as scripts/up.sh builds them, warnings as errors.
 cmake -S "$root" -B "$relbuild" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCQ_WERROR=ON >/dev/null
 cmake --build "$relbuild" --target config-server customer-service order-service
