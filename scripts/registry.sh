@@ -18,7 +18,7 @@
 # Cached in $CQ_REGISTRY_CACHE (default /var/cache/cqrs-ordering/registry) under a key made of the
 # pom, its settings.xml, its application.properties and the Java version: a second build does
 # nothing. Measured on the 2-core VM while other builds ran: cold (an empty ~/.m2: 210 MB of
-# artifacts from Maven Central, then Quarkus's augmentation) 442 s; with ~/.m2 filled 110 s;
+# artifacts from Maven Central, then Quarkus's augmentation) 442 s; with ~/.m2 filled 110-320 s;
 # cached 0. A start takes 20-45 s (JVM heap 256 MB); the venv about a minute the first time.
 # Env: CQ_REGISTRY_CACHE, CQ_REGISTRY_REBUILD=1 (ignore the cache), CQ_REGISTRY_START_TIMEOUT
 # (seconds, default 240), CQ_REGISTRY_HEAP (default 256m).
@@ -53,6 +53,7 @@ build() {
     mkdir -p "$app"
     mv "$tmp/target/cq-registry-1-runner.jar" "$tmp/target/lib" "$app/"
     rm -rf "$tmp"
+    find "$cache" -maxdepth 1 -name 'app-*' ! -name "app-$key" -exec rm -rf {} + # older keys' builds
     say "built in $(($(date +%s) - t0)) s: $app"
   fi
   echo "$app/cq-registry-1-runner.jar"
