@@ -2,8 +2,9 @@
  * (id, subject, schema) entries (schemas kept as their original JSON text, never
  * re-serialised: docs/c-notes.md §4), lookups by id and newest per subject, the Confluent
  * frame header, names and messages. See evcodec.h; encoding is evcodec_encode.c, decoding
- * evcodec_decode.c, schema ids from a registry evcodec_registry.c — each builds on this
- * file, which calls none of them.
+ * evcodec_decode.c, schema ids from a registry evcodec_registry.c and evcodec_resolve.c —
+ * each builds on this file, which calls none of them (the resolver it owns is freed through
+ * the hook set with it).
  */
 #include "evcodec_int.h"
 #include "errbuf.h"
@@ -130,6 +131,8 @@ void evcodec_free(evcodec_t *c)
 {
     if (c == NULL)
         return;
+    if (c->res != NULL)
+        c->res_free(c->res);
     for (size_t i = 0; i < c->n; i++) {
         avro_value_iface_decref(c->e[i].iface);
         avro_schema_decref(c->e[i].schema);
@@ -198,6 +201,8 @@ const char *evcodec_strerror(evcodec_err_t e)
         return "out of memory";
     case EVCODEC_E_ARG:
         return "invalid argument";
+    case EVCODEC_E_REGISTRY:
+        return "schema registry unavailable";
     }
     return "unknown error";
 }

@@ -1,6 +1,8 @@
 /* evcodec_decode.c — Confluent frame → CustomerAvroModel with the writer's schema (found by
- * the frame's id), every field checked: a length guard walks the Avro body before avro-c
- * reads it (a hostile length cannot make it allocate), strings must be NUL-free UTF-8
+ * the frame's id in the catalog, or through the registry: evcodec_resolve.c), resolved to
+ * the reader's fields by name (a missing field takes the reader's default, an int is
+ * promoted to long, a union gives its branch), every field checked: a length guard walks the Avro body before
+ * avro-c reads it (a hostile length cannot make it allocate), strings must be NUL-free UTF-8
  * (common/utf8text), the id a UUID. See evcodec.h and docs/c-notes.md §4 (logical types are
  * ignored by avro-c: UUIDs are checked by hand).
  */
@@ -68,13 +70,28 @@ static int evcodec_guard(avro_schema_t rs, const unsigned char *p, size_t n)
 
 /* ---- decode ---- */
 
+/* Field `name` of `rec` into *f, through a union to its current branch (a writer may wrap a
+ * field in one). 0, or -1 when the record has no such field. */
+static int evcodec_field(avro_value_t *rec, const char *name, avro_value_t *f)
+{
+    avro_value_t br;
+    if (avro_value_get_by_name(rec, name, f, NULL) != 0)
+        return -1;
+    if (avro_value_get_type(f) == AVRO_UNION) {
+        if (avro_value_get_current_branch(f, &br) != 0)
+            return -1;
+        *f = br;
+    }
+    return 0;
+}
+
 /* Copies string field `name` into *dst (malloc'ed). Missing → -2, not a valid string → -1. */
 static int evcodec_get_str(avro_value_t *rec, const char *name, char **dst)
 {
     avro_value_t f;
     const char *s = NULL;
     size_t sz = 0;
-    if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
+    if (evcodec_field(rec, name, &f) != 0)
         return -2;
     if (avro_value_get_type(&f) != AVRO_STRING || avro_value_get_string(&f, &s, &sz) != 0 || s == NULL ||
         sz == 0)
@@ -85,12 +102,32 @@ static int evcodec_get_str(avro_value_t *rec, const char *name, char **dst)
     return *dst ? 0 : -3;
 }
 
+/* Long field `name` (an int is promoted) into *out; a missing field leaves *out (the
+ * reader's default). 0, or -1 when it is there but not a number. */
+static int evcodec_get_long(avro_value_t *rec, const char *name, int64_t *out)
+{
+    avro_value_t f;
+    int32_t i;
+    if (evcodec_field(rec, name, &f) != 0)
+        return 0;
+    if (avro_value_get_type(&f) == AVRO_INT64)
+        return avro_value_get_long(&f, out) == 0 ? 0 : -1;
+    if (avro_value_get_type(&f) == AVRO_INT32 && avro_value_get_int(&f, &i) == 0) {
+        *out = i;
+        return 0;
+    }
+    return -1;
+}
+
 evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_t len, evcodec_customer_t *ev,
                                       char *err, size_t errlen)
 {
     evcodec_err_t rc;
     int32_t id = 0;
     const evcodec_entry_t *en;
+    evcodec_wschema_t *ws = NULL;
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
     avro_reader_t r = NULL;
     avro_value_t rec = {0}, f;
     int have_rec = 0, g;
@@ -108,19 +145,34 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
         errbuf_set(err, errlen, "%s", evcodec_strerror(rc));
         goto cleanup;
     }
-    en = evcodec_by_id(c, id);
-    if (en == NULL || strcmp(en->subject, EVCODEC_SUBJECT_CUSTOMER) != 0) {
-        rc = EVCODEC_E_UNKNOWN_ID;
-        errbuf_set(err, errlen, "unknown schema id %d for subject %s", (int)id, EVCODEC_SUBJECT_CUSTOMER);
-        goto cleanup;
+    if (c->res != NULL) { /* the registry's ids: its writer schema, resolved to the reader's */
+        ws = evcodec_wschema_get(c->res, id, &rc, err, errlen);
+        if (ws == NULL)
+            goto cleanup;
+        if (ws->bad[0] != '\0') {
+            rc = EVCODEC_E_AVRO;
+            errbuf_set(err, errlen, "%s", ws->bad);
+            goto cleanup;
+        }
+        schema = ws->schema;
+        iface = ws->iface;
+    } else {
+        en = evcodec_by_id(c, id);
+        if (en == NULL || strcmp(en->subject, EVCODEC_SUBJECT_CUSTOMER) != 0) {
+            rc = EVCODEC_E_UNKNOWN_ID;
+            errbuf_set(err, errlen, "unknown schema id %d for subject %s", (int)id, EVCODEC_SUBJECT_CUSTOMER);
+            goto cleanup;
+        }
+        schema = en->schema;
+        iface = en->iface;
     }
-    if (evcodec_guard(en->schema, (const unsigned char *)buf + 5, len - 5) != 0) {
+    if (evcodec_guard(schema, (const unsigned char *)buf + 5, len - 5) != 0) {
         rc = EVCODEC_E_AVRO;
         errbuf_set(err, errlen, "schema id %d: a length runs past the end of the record", (int)id);
         goto cleanup;
     }
     rc = EVCODEC_E_NOMEM;
-    if (avro_generic_value_new(en->iface, &rec) != 0)
+    if (avro_generic_value_new(iface, &rec) != 0)
         goto cleanup;
     have_rec = 1;
     r = avro_reader_memory((const char *)buf + 5, (int64_t)(len - 5));
@@ -158,20 +210,20 @@ evcodec_err_t evcodec_decode_customer(const evcodec_t *c, const void *buf, size_
         rc = g == -3 ? EVCODEC_E_NOMEM : EVCODEC_E_FIELD;
         goto cleanup;
     }
-    if (avro_value_get_by_name(&rec, "version", &f, NULL) == 0 &&
-        (avro_value_get_type(&f) != AVRO_INT64 || avro_value_get_long(&f, &ev->version) != 0)) {
+    if (evcodec_get_long(&rec, "version", &ev->version) != 0) {
         bad = "version";
         goto cleanup;
     }
-    if (avro_value_get_by_name(&rec, "occurredAt", &f, NULL) == 0 &&
-        (avro_value_get_type(&f) != AVRO_INT64 || avro_value_get_long(&f, &ev->occurred_at_ms) != 0)) {
+    if (evcodec_get_long(&rec, "occurredAt", &ev->occurred_at_ms) != 0) {
         bad = "occurredAt";
         goto cleanup;
     }
-    if (avro_value_get_by_name(&rec, "eventType", &f, NULL) == 0) {
+    if (evcodec_field(&rec, "eventType", &f) == 0) {
         int idx = -1;
         const char *sym = NULL;
-        if (avro_value_get_type(&f) == AVRO_ENUM && avro_value_get_enum(&f, &idx) == 0)
+        /* avro-c reads any index off the wire, and enum_get of one out of range reads garbage */
+        if (avro_value_get_type(&f) == AVRO_ENUM && avro_value_get_enum(&f, &idx) == 0 && idx >= 0 &&
+            idx < avro_schema_enum_number_of_symbols(avro_value_get_schema(&f)))
             sym = avro_schema_enum_get(avro_value_get_schema(&f), idx);
         if (sym != NULL && strcmp(sym, "CREATED") == 0)
             ev->event_type = EVCODEC_CREATED;
@@ -196,5 +248,7 @@ cleanup:
     avro_reader_free(r);
     if (have_rec)
         avro_value_decref(&rec);
+    if (ws != NULL)
+        evcodec_wschema_release(c->res, ws);
     return rc;
 }

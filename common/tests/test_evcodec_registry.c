@@ -1,8 +1,10 @@
 /* test_evcodec_registry.c — evcodec_use_registry against an in-process fake of a
- * Confluent schema registry (common/httpd on an ephemeral loopback port): schemas are
+ * Confluent schema registry (common/httpd on an ephemeral loopback port): the newest schema
+ * is checked for compatibility first (no subject yet = compatible; is_compatible false = -2
+ * naming the subject and the registry's messages, nothing registered), schemas are
  * registered oldest first with their original text, the codec is re-keyed by the
  * registry's ids (encoder writes them, decoder finds them), registering twice is
- * idempotent, and registry errors leave the codec unchanged. */
+ * idempotent, registry errors leave the codec unchanged; evcodec_registry_level. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,9 +22,39 @@
 typedef struct fake_reg {
     char *schemas[8]; /* registered texts; id = 100 + index */
     int n;
-    int fail; /* answer 409 (incompatible) */
+    int fail;         /* answer 409 (incompatible) to a registration */
+    int incompatible; /* the compatibility check says no */
+    int checks;       /* compatibility checks asked */
     char subject_seen[128];
+    char checked_text[4096];
 } fake_reg_t;
+
+static int compat_handler(void *ctx, h2o_req_t *req)
+{
+    fake_reg_t *r = ctx;
+    char subject[128];
+    json_t *b = json_loadb(req->entity.base, req->entity.len, 0, NULL);
+    r->checks++;
+    snprintf(r->checked_text, sizeof r->checked_text, "%s", json_string_value(json_object_get(b, "schema")));
+    json_decref(b);
+    if (sscanf(httpd_path(req), "/compatibility/subjects/%127[^/]/versions/latest", subject) != 1)
+        return httpd_send_problem(req, 400, NULL, "bad path");
+    if (r->n == 0) /* Confluent: subject not found */
+        return httpd_send_json(req, 404,
+                               json_pack("{s:i,s:s}", "error_code", 40401, "message", "Subject not found."));
+    if (r->incompatible)
+        return httpd_send_json(req, 200,
+                               json_pack("{s:b,s:[s]}", "is_compatible", 0, "messages",
+                                         "READER_FIELD_MISSING_DEFAULT_VALUE: nickname"));
+    return httpd_send_json(req, 200, json_pack("{s:b}", "is_compatible", 1));
+}
+
+static int config_handler(void *ctx, h2o_req_t *req)
+{
+    if (strcmp(httpd_path(req), "/config/customer-value") == 0) /* no subject level: 404 */
+        return httpd_send_json(req, 404, json_pack("{s:i,s:s}", "error_code", 40408, "message", "none"));
+    return httpd_send_json(req, 200, json_pack("{s:s}", "compatibilityLevel", "BACKWARD"));
+}
 
 static int reg_handler(void *ctx, h2o_req_t *req)
 {
@@ -66,16 +98,20 @@ static void t_registry(void **state)
     assert_non_null(s);
     assert_non_null(c);
     assert_int_equal(httpd_route(s, "POST", "/subjects", "reg", reg_handler, &reg), 0);
+    assert_int_equal(httpd_route(s, "POST", "/compatibility", "compat", compat_handler, &reg), 0);
+    assert_int_equal(httpd_route(s, "GET", "/config", "config", config_handler, &reg), 0);
     assert_int_equal(httpd_start(s, err, sizeof err), 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", httpd_port(s));
 
-    /* registry refuses: error names the URL and the answer, codec unchanged */
+    /* the registry refuses a registration (409): incompatible, the answer named, codec unchanged */
     reg.fail = 1;
     assert_int_equal(
-        evcodec_use_registry(c, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), -1);
+        evcodec_use_registry(c, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), -2);
     assert_non_null(strstr(err, "409"));
     assert_non_null(strstr(err, "incompatible"));
     assert_int_equal(evcodec_latest_id(c, EVCODEC_SUBJECT_CUSTOMER), 2);
+    assert_int_equal(reg.checks, 1); /* the subject had no version: compatible, so it went on */
+    assert_non_null(strstr(reg.checked_text, "eventType")); /* the newest schema was checked */
     reg.fail = 0;
 
     assert_int_equal(
@@ -110,6 +146,26 @@ static void t_registry(void **state)
     assert_int_equal(reg.n, 2);
     assert_int_equal(evcodec_latest_id(c2, EVCODEC_SUBJECT_CUSTOMER), 101);
     evcodec_free(c2);
+
+    /* the registry finds the schema incompatible with the subject's latest: -2, nothing registered */
+    reg.incompatible = 1;
+    c2 = evcodec_new_default(err, sizeof err);
+    assert_int_equal(
+        evcodec_use_registry(c2, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), -2);
+    assert_non_null(strstr(err, "not compatible"));
+    assert_non_null(strstr(err, "customer-value"));
+    assert_non_null(strstr(err, "READER_FIELD_MISSING_DEFAULT_VALUE: nickname"));
+    assert_int_equal(evcodec_latest_id(c2, EVCODEC_SUBJECT_CUSTOMER), 2);
+    assert_int_equal(reg.n, 2);
+    evcodec_free(c2);
+    reg.incompatible = 0;
+
+    /* the level: the subject has none of its own, the global one answers */
+    char level[64] = "";
+    assert_int_equal(evcodec_registry_level(url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, level,
+                                            sizeof level, err, sizeof err),
+                     0);
+    assert_string_equal(level, "BACKWARD");
 
     /* unreachable registry */
     assert_int_equal(evcodec_use_registry(c, "http://127.0.0.1:1", EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 1000,

@@ -68,7 +68,8 @@ static void usage(FILE *out)
         "others (server.*, datasource.*, kafka-*, the topic) restart the program in place: it drains,\n"
         "keeps its listening socket and re-executes itself; an invalid configuration is refused and\n"
         "shown on /health (customer-service/README.md, \"Configuration changes\").\n\n"
-        "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid, %d database\n"
+        "Exit codes: 0 after SIGTERM/SIGINT, %d configuration unavailable/invalid (or a schema the\n"
+        "registry finds incompatible with the subject's latest version), %d database\n"
         "(or schema registry) unreachable or migration failed, %d other start-up failure (e.g.\n"
         "the HTTP port is taken), %d the shutdown overran %d s (or a second signal came).\n",
         CFGCLI_DEFAULT_URL, CFGCLI_EXIT_UNAVAILABLE, EXIT_DB, EXIT_SOFTWARE, SVC_EXIT_STOP_TIMEOUT,
@@ -89,10 +90,14 @@ static void cs_uuid(void *self, char out[CUSTOMER_ID_LEN + 1])
 static const customer_idgen_ops_t cs_idgen_ops = {cs_uuid};
 
 /* The event codec: the embedded catalog, or schema ids from the registry when
- * kafka-config.schema-registry-url is set (docs/design.md §4). NULL after logging why, with *rc. */
+ * kafka-config.schema-registry-url is set (docs/design.md §4): the newest schema is checked
+ * against the subject's latest version first (the registry's compatibility level decides;
+ * the service does not set it and warns when it is weaker than BACKWARD), an incompatible
+ * one stops the start with CFGCLI_EXIT_CONFIG (78), an unreachable registry with EXIT_DB
+ * (69). NULL after logging why, with *rc. */
 static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *rc)
 {
-    char err[1024] = "";
+    char err[1024] = "", level[256];
     evcodec_t *codec = evcodec_new_default(err, sizeof err);
     if (codec == NULL) {
         clog_error(log, "start-up failed: %s", err);
@@ -101,15 +106,31 @@ static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *r
     }
     if (*cfg->registry_url == '\0')
         return codec;
-    if (evcodec_use_registry(codec, cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, cfg->registry_user,
-                             cfg->registry_password, 10000, err, sizeof err) != 0) {
+    if (evcodec_registry_level(cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, cfg->registry_user,
+                               cfg->registry_password, 10000, level, sizeof level, err, sizeof err) != 0)
+        snprintf(level, sizeof level, "not known (%.200s)", err);
+    else if (strncmp(level, "BACKWARD", 8) != 0 && strncmp(level, "FULL", 4) != 0)
+        clog_warn(log,
+                  "schema registry %s: subject %s has compatibility level %s, weaker than the BACKWARD the "
+                  "schemas evolve under: the registry will not refuse a schema the consumers cannot read",
+                  cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, level);
+    switch (evcodec_use_registry(codec, cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, cfg->registry_user,
+                                 cfg->registry_password, 10000, err, sizeof err)) {
+    case 0:
+        break;
+    case -2: /* the registry refuses the schema: a configuration error, not an outage */
+        clog_error(log, "start-up refused: %s", err);
+        evcodec_free(codec);
+        *rc = CFGCLI_EXIT_CONFIG;
+        return NULL;
+    default:
         clog_error(log, "%s", err);
         evcodec_free(codec);
         *rc = EXIT_DB;
         return NULL;
     }
-    clog_info(log, "schema registry %s: subject %s has id %d", cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER,
-              (int)evcodec_latest_id(codec, EVCODEC_SUBJECT_CUSTOMER));
+    clog_info(log, "schema registry %s: subject %s (compatibility level %s) has id %d", cfg->registry_url,
+              EVCODEC_SUBJECT_CUSTOMER, level, (int)evcodec_latest_id(codec, EVCODEC_SUBJECT_CUSTOMER));
     return codec;
 }
 

@@ -27,6 +27,9 @@ const svc_key_rule_t os_config_keys[] = {
     {"kafka-config.replication-factor", SVC_KEY_RESTART},
     {"kafka-config.min-insync-replicas", SVC_KEY_RESTART},
     {"kafka-config.properties.*", SVC_KEY_RESTART},
+    {"kafka-config.schema-registry-url", SVC_KEY_RESTART},
+    {"kafka-config.schema-registry-user", SVC_KEY_RESTART},
+    {"kafka-config.schema-registry-password", SVC_KEY_RESTART},
     {"tracing.*", SVC_KEY_RESTART},
     {"kafka-consumer-config.*", SVC_KEY_RESTART},
     {"order-service.customer-topic-name", SVC_KEY_RESTART},
@@ -103,6 +106,16 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     }
     if (svc_kafka_client(c, "localhost:9092", &cfg->kafka, err, errlen) != 0)
         return -1;
+    cfg->registry_url = cfgcli_get_str(c, "kafka-config.schema-registry-url", "");
+    cfg->registry_user = cfgcli_get_str(c, "kafka-config.schema-registry-user", NULL);
+    cfg->registry_password = cfgcli_get_str(c, "kafka-config.schema-registry-password", NULL);
+    if (*cfg->registry_url != '\0' && strncmp(cfg->registry_url, "http://", 7) != 0 &&
+        strncmp(cfg->registry_url, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "kafka-config.schema-registry-url must be an http:// or https:// URL (got '%s')",
+                 cfg->registry_url);
+        return -1;
+    }
     cfg->topic = cfgcli_get_str(c, "order-service.customer-topic-name", "customer");
     cfg->dlq_topic = cfgcli_get_str(c, "order-service.dlq-topic-name", "customer.DLQ");
     cfg->group_id = cfgcli_get_str(c, "kafka-consumer-config.customer-group-id", "customer-topic-consumer");

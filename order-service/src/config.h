@@ -28,7 +28,10 @@ typedef struct os_config {
     int partitions;      /* kafka-config.num-of-partitions, 3 */
     int replication;     /* kafka-config.replication-factor, 1 */
     int min_isr;         /* kafka-config.min-insync-replicas, 0 = broker default */
-    const char *topic;   /* order-service.customer-topic-name, customer */
+    const char *registry_url;        /* kafka-config.schema-registry-url, "" = the embedded catalog */
+    const char *registry_user;       /* kafka-config.schema-registry-user, NULL */
+    const char *registry_password;   /* kafka-config.schema-registry-password, NULL */
+    const char *topic;               /* order-service.customer-topic-name, customer */
     const char *dlq_topic;           /* order-service.dlq-topic-name, customer.DLQ */
     const char *group_id;            /* kafka-consumer-config.customer-group-id */
     long customer_wait_ms;           /* order-service.customer-wait-ms, 2000 */

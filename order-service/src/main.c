@@ -83,7 +83,11 @@ static void usage(FILE *out)
             "                       CONFIG_WATCH_WAIT_S, CONFIG_WATCH_INTERVAL_MS: config-repo/README.md)\n"
             "  any config key as an env var, e.g. SERVER_PORT, DATASOURCE_HOST,\n"
             "  KAFKA_CONFIG_BOOTSTRAP_SERVERS, ORDER_SERVICE_CUSTOMER_TOPIC_NAME,\n"
-            "  ORDER_SERVICE_CUSTOMER_WAIT_MS, KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID\n\n"
+            "  ORDER_SERVICE_CUSTOMER_WAIT_MS, KAFKA_CONSUMER_CONFIG_CUSTOMER_GROUP_ID\n"
+            "  KAFKA_CONFIG_SCHEMA_REGISTRY_URL (_USER, _PASSWORD)  a Confluent-compatible schema\n"
+            "                       registry: the records' schema ids are resolved through it (unset:\n"
+            "                       the embedded catalog); while it does not answer the projection\n"
+            "                       waits and retries, an id it does not have is dead-lettered\n\n"
             "configuration changes: live keys (log level, order-service.customer-wait-ms, projection.*,\n"
             "  kafka-consumer-config.poll-timeout-ms) apply at once; the others (server.*, datasource.*,\n"
             "  kafka-*, topic names) restart the program in place: it drains, keeps its listening\n"
@@ -479,6 +483,25 @@ cleanup:
     return rc;
 }
 
+/* With kafka-config.schema-registry-url set: the codec resolves the records' schema ids
+ * through the registry (evcodec_resolve_by_registry; a registry that does not answer makes
+ * the projection retry, an id it does not have is dead-lettered). No call is made here: the
+ * service starts while the registry is down. 0, or -1 after logging why. */
+static int os_codec_registry(const os_config_t *cfg, evcodec_t *codec, metrics_t *metrics, const clog_t *log)
+{
+    char err[512];
+    if (*cfg->registry_url == '\0')
+        return 0;
+    if (evcodec_resolve_by_registry(codec, cfg->registry_url, cfg->registry_user, cfg->registry_password,
+                                    5000, 0, metrics, err, sizeof err) != 0) {
+        clog_error(log, "event codec: %s", err);
+        return -1;
+    }
+    clog_info(log, "schema registry %s: record schema ids are resolved through it (%s)", cfg->registry_url,
+              cfg->registry_user && *cfg->registry_user ? "with HTTP Basic credentials" : "no credentials");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const char *const commands[] = {"rebuild-read-model", NULL};
@@ -529,10 +552,12 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     if (command == 0) {
-        rc = os_rebuild_cli(cfg, codec, &log);
+        rc = os_codec_registry(cfg, codec, NULL, &log) != 0 ? EXIT_RUNTIME : os_rebuild_cli(cfg, codec, &log);
         goto cleanup;
     }
     m.metrics = metrics_new();
+    if (m.metrics != NULL && os_codec_registry(cfg, codec, m.metrics, &log) != 0)
+        goto cleanup;
     const svc_live_opts_t lo = {.app = "order-service",
                                 .metric_prefix = "order",
                                 .rules = os_config_keys,

@@ -90,6 +90,7 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
     char detail[256];
     b->nev = 0;
     b->npoison = 0;
+    b->retry[0] = '\0';
     for (size_t i = 0; i < b->n; i++) {
         const os_msg_t *m = &b->msgs[i];
         proj_event_t *ev = &b->events[b->nev];
@@ -112,6 +113,11 @@ int os_batch_decode(os_batch_t *b, const evcodec_t *codec)
             detail[0] = '\0';
             evcodec_err_t e =
                 evcodec_decode_customer(codec, m->value, m->len, &b->decoded[i], detail, sizeof detail);
+            if (e == EVCODEC_E_REGISTRY) { /* not the record's fault: the batch waits */
+                snprintf(b->retry, sizeof b->retry, "partition %d offset %lld: %s", (int)m->partition,
+                         (long long)m->offset, detail);
+                return OS_BATCH_RETRY;
+            }
             if (e != EVCODEC_OK) {
                 /* the codec's detail usually starts with its strerror text already */
                 const char *what = evcodec_strerror(e);

@@ -53,7 +53,10 @@ static void os_dr_record(const os_kdlqreader_t *r, rd_kafka_message_t *m, os_dlq
     os_msg_t msg;
     os_batch_init(&b, os_kmsg_release, NULL);
     os_kmsg_wrap(m, &msg);
-    if (os_batch_add(&b, &msg) != 0 || os_batch_decode(&b, r->codec) != 0) {
+    int dec = os_batch_add(&b, &msg) != 0 ? -1 : os_batch_decode(&b, r->codec);
+    if (dec == OS_BATCH_RETRY) {
+        snprintf(o->error, sizeof o->error, "not decoded now: %.280s", b.retry);
+    } else if (dec != 0) {
         snprintf(o->error, sizeof o->error, "out of memory decoding it");
     } else if (b.nev == 1) {
         const proj_event_t *e = &b.events[0];

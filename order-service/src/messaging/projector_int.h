@@ -61,6 +61,7 @@ struct os_projector {
     os_batch_t b;
     long backoff;                       /* the next pause after a failure */
     int failures;                       /* consecutive failed attempts of the current batch */
+    int registry_waits;                 /* consecutive batches put back: the schema registry did not answer */
     unsigned long assign_gen;           /* bumped by every rebalance */
     os_offset_t offs_buf[OS_MAX_PARTS]; /* scratch: stored offsets */
     int32_t parts_buf[OS_MAX_PARTS];    /* scratch: the assignment */

@@ -346,6 +346,29 @@ static void os_stamp_epochs(os_projector_t *p, os_batch_t *b)
         b->offs[i].epoch = os_pos_epoch(p, b->offs[i].partition);
 }
 
+/* The schema registry gave no usable answer for a record of `b`: nothing of the batch is
+ * applied, dead-lettered or committed; the position is re-read and the batch polled again
+ * after the backoff, until the registry answers (the staleness then recovers by itself). */
+static void os_registry_wait(os_projector_t *p, os_batch_t *b)
+{
+    p->registry_waits++;
+    if (p->registry_waits == 1 || p->registry_waits % 10 == 0)
+        clog_warn(
+            p->w.log,
+            "projection: waiting for the schema registry (attempt %d; batch of %zu not applied, nothing "
+            "dead-lettered, retrying in %ld ms): %s",
+            p->registry_waits, b->n, p->backoff, b->retry);
+    else
+        clog_debug(p->w.log, "projection: still waiting for the schema registry (attempt %d): %s",
+                   p->registry_waits, b->retry);
+    atomic_store(&p->healthy, 0);
+    if (p->w.metrics)
+        metrics_add(p->w.metrics, "order_projection_batches_total", "result=\"registry_unavailable\"", 1);
+    p->resync = 1;
+    os_batch_reset(b);
+    os_projector_pause(p);
+}
+
 void os_projector_step(os_projector_t *p)
 {
     os_batch_t *b = &p->b;
@@ -373,7 +396,17 @@ void os_projector_step(os_projector_t *p)
         return;
     os_proj_stats_t st;
     memset(&st, 0, sizeof st);
-    int ok = os_batch_decode(b, p->w.codec) == 0 && os_dlq_send(p, b->poison, b->npoison) == 0;
+    int dec = os_batch_decode(b, p->w.codec);
+    if (dec == OS_BATCH_RETRY) {
+        os_registry_wait(p, b);
+        return;
+    }
+    if (p->registry_waits > 0) {
+        clog_info(p->w.log, "projection: the schema registry answers again (after %d attempts)",
+                  p->registry_waits);
+        p->registry_waits = 0;
+    }
+    int ok = dec == 0 && os_dlq_send(p, b->poison, b->npoison) == 0;
     if (ok) {
         if (p->w.db.session(p->w.db.self, NULL, 0) != 0) { /* a new session: maybe another server */
             p->resync = 1;

@@ -84,7 +84,11 @@ static int os_rb_catch_up(os_rb_t *r, char *err, size_t errlen)
             continue;
         }
         idle_since = os_rb_ms();
-        os_batch_decode(&r->b, r->o->codec);
+        if (os_batch_decode(&r->b, r->o->codec) == OS_BATCH_RETRY) { /* no poison: the registry is down */
+            snprintf(err, errlen, "the schema registry gave no answer, the rebuild stops: %s", r->b.retry);
+            os_batch_reset(&r->b);
+            return -1;
+        }
         r->st->events += r->b.n;
         r->st->poison += r->b.npoison;
         int64_t t0 = os_rb_ms();
