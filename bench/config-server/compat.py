@@ -23,7 +23,8 @@ Usage: compat.py A_OURS A_SPRING B_OURS B_SPRING BOOT_CLIENT_JAR [G_OURS G_SPRIN
 Env: CS_AUTH (user:password of ours), CS_LOG (file for the Boot client's output),
      GITFX_C1, GITFX_C2 (the fixture's commit ids), CS_H_BASEDIRS (ours:spring, the clone
      directories of pair H, replaced by <basedir>), CS_H_PUSH_DIR (a clone of pair H's
-     remote: the push cases push from it), CS_ONLY=git (pairs G and H only).
+     remote: the push cases push from it), CS_ONLY=git (pairs G and H only), CS_K ("ours spring":
+     pair K, RSA keys from one key store, compat_keys.py) with CS_K_REPO (its repository folder).
 """
 import base64
 import http.client
@@ -370,6 +371,9 @@ def main():
         plain_text_cases(run, A)
         pair_b_cases(run, B)
         boot_client(run, sys.argv[5], A, B)
+        if os.environ.get("CS_K"):
+            import compat_keys  # noqa: PLC0415 (pair K only)
+            compat_keys.pair_k_cases(run, tuple(os.environ["CS_K"].split(" ")), os.environ["CS_K_REPO"])
     if len(sys.argv) == 10:
         import compat_git  # noqa: PLC0415 (git mode only)
         c1, c2 = os.environ["GITFX_C1"], os.environ["GITFX_C2"]

@@ -13,6 +13,8 @@
 #      default) and Basic credentials (our /encrypt needs them).
 #   B  a copy of the project's config-repo/: no key; Spring with accept-empty=false, ours
 #      as is.
+#   K  RSA keys (compat_keys.py): both with the key store config-server/tests/fixtures/cipher/keys.p12
+#      (Spring's encrypt.key-store.*, ours --encrypt-key-store), on a folder the cases write to.
 # Git mode (GIT=1, the default; compat_git.py): both servers' git backends on one git
 # repository built from A's repository by gitfixture.sh (branches main, v2, release/1.0,
 # multidoc; tags v1.0, light; two commits on main), key and credentials as in A:
@@ -24,7 +26,7 @@
 # The peers are built once from Maven Central into .peer/ (peer.sh); a cold machine needs
 # mvn + JDK 17 (scripts/setup.sh) and network to Maven Central.
 #
-# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: nine
+# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: eleven
 #      consecutive ports), KEEP=1 keeps the temp dir, GIT=0 skips the git mode, ONLY=git runs
 #      the git mode alone (pairs G and H).
 set -euo pipefail
@@ -35,7 +37,7 @@ BIN=${BIN:-$ROOT/build/bin/config-server}
 PORT_BASE=${PORT_BASE:-$((27430 + ${CQ_TEST_PORT_OFFSET:-0}))}
 OURS_A=$PORT_BASE SPRING_A=$((PORT_BASE + 1)) OURS_B=$((PORT_BASE + 2)) SPRING_B=$((PORT_BASE + 3))
 OURS_G=$((PORT_BASE + 4)) SPRING_G=$((PORT_BASE + 5)) OURS_H=$((PORT_BASE + 6)) SPRING_H=$((PORT_BASE + 7))
-GITD=$((PORT_BASE + 8))
+GITD=$((PORT_BASE + 8)) OURS_K=$((PORT_BASE + 9)) SPRING_K=$((PORT_BASE + 10))
 GIT=${GIT:-1} ONLY=${ONLY:-}
 [[ "$ONLY" != git ]] || GIT=1
 [[ -x "$BIN" ]] || { echo "compat.sh: set BIN to the config-server binary ($BIN is not one)" >&2; exit 2; }
@@ -78,13 +80,15 @@ printf 's3cr3t-k3y\n' >"$TMP/encrypt.key"
 printf 'cfg:s3cret\n' >"$TMP/cred"
 
 # --- the servers -----------------------------------------------------------------------
-for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B" "$OURS_G" "$SPRING_G" "$OURS_H" "$SPRING_H" "$GITD"; do
+for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B" "$OURS_G" "$SPRING_G" "$OURS_H" "$SPRING_H" "$GITD" "$OURS_K" \
+    "$SPRING_K"; do
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
         echo "compat.sh: port $p is in use; set PORT_BASE" >&2
         exit 2
     fi
 done
-unset ENCRYPT_KEY ENCRYPT_SALT CONFIG_SERVER_ENCRYPT_KEY_FILE CONFIG_SERVER_ACCEPT_EMPTY
+unset ENCRYPT_KEY ENCRYPT_SALT CONFIG_SERVER_ENCRYPT_KEY_FILE CONFIG_SERVER_ACCEPT_EMPTY ENCRYPT_KEY_STORE_PASSWORD \
+    ENCRYPT_KEY_STORE_SECRET ENCRYPT_KEY_STORE_ALIAS ENCRYPT_RSA_ALGORITHM ENCRYPT_RSA_SALT ENCRYPT_RSA_STRONG
 T1=$(date +%s)
 OURS=()
 if [[ $GIT == 1 ]]; then
@@ -126,6 +130,21 @@ peer_start "$SPRING_B" "$TMP/spring-b.log" $(peer_native_args "$TMP/b") \
     --spring.cloud.config.server.accept-empty=false --logging.level.root=WARN
 PIDS+=("$PEER_PID")
 PID_SB=$PEER_PID
+KEYS=$ROOT/config-server/tests/fixtures/cipher/keys.p12
+mkdir -p "$TMP/k"
+printf 'a: 1\n' >"$TMP/k/application.yml"
+# shellcheck disable=SC2046
+peer_start "$SPRING_K" "$TMP/spring-k.log" $(peer_native_args "$TMP/k") --encrypt.key-store.location="file:$KEYS" \
+    --encrypt.key-store.password=letmein --encrypt.key-store.alias=mytestkey --logging.level.root=WARN
+PIDS+=("$PEER_PID")
+PID_SK=$PEER_PID
+ENCRYPT_KEY_STORE_PASSWORD=letmein "$BIN" --repo "$TMP/k" --port "$OURS_K" --host 127.0.0.1 --log-level warn \
+    --accept-empty --encrypt-key-store "$KEYS" --encrypt-key-alias mytestkey --credentials-file "$TMP/cred" \
+    2>"$TMP/ours-k.log" &
+PIDS+=($!)
+PID_OK=$!
+OURS+=("$PID_OK")
+export CS_K="http://127.0.0.1:$OURS_K http://127.0.0.1:$SPRING_K" CS_K_REPO="$TMP/k"
 "$BIN" --repo "$TMP/a" --port "$OURS_A" --host 127.0.0.1 --log-level warn --accept-empty \
     --encrypt-key-file "$TMP/encrypt.key" --credentials-file "$TMP/cred" 2>"$TMP/ours-a.log" &
 PIDS+=($!)
@@ -139,6 +158,8 @@ peer_wait "$OURS_A" "$PID_OA" /actuator/health 30
 peer_wait "$OURS_B" "$PID_OB" /actuator/health 30
 peer_wait "$SPRING_A" "$PID_SA" /actuator/health 240 || { tail -40 "$TMP/spring-a.log" >&2; exit 1; }
 peer_wait "$SPRING_B" "$PID_SB" /actuator/health 240 || { tail -40 "$TMP/spring-b.log" >&2; exit 1; }
+peer_wait "$OURS_K" "$PID_OK" /actuator/health 30 || { tail -20 "$TMP/ours-k.log" >&2; exit 1; }
+peer_wait "$SPRING_K" "$PID_SK" /actuator/health 240 || { tail -40 "$TMP/spring-k.log" >&2; exit 1; }
 fi
 if [[ $GIT == 1 ]]; then
     peer_wait "$OURS_G" "$PID_OG" /actuator/health 30 || { tail -20 "$TMP/ours-g.log" >&2; exit 1; }

@@ -2,7 +2,9 @@
  * the key a Spring Config Server encrypted the fixture vectors with (ENCRYPT_KEY), serving
  * {cipher} values decrypted and invalid.<key> for one that does not decrypt (logged),
  * POST /encrypt and /decrypt round trips, Spring's form handling, NO_KEY, INVALID, 401
- * and 403. The same against Spring itself: bench/config-server/compat.sh.
+ * and 403; RSA keys from a PKCS#12 key store (values the Spring peer encrypted, /key,
+ * {key:…} prefixes, rotation, a wrong password). The same against Spring itself:
+ * bench/config-server/compat.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,8 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -104,10 +108,102 @@ static void test_encrypt(void **state)
     csit_stop(&a);
 }
 
+/* RSA keys from the test key store (fixtures/cipher/keys.p12): values the Spring peer
+ * encrypted (spring-rsa-vectors.tsv) are served decrypted, /key, /encrypt/{app}/{profiles}
+ * with a {key:…} prefix round-trips, an unknown alias is Spring's BAD_REQUEST; rotation
+ * keeps old aliases; a wrong store password stops the start (78). */
+static void test_keystore(void **state)
+{
+    (void)state;
+    csit_srv_t a;
+    csit_resp_t r;
+    const char *ok = "Authorization: Basic Y2ZnOnMzY3JldA=="; /* cfg:s3cret */
+    const char *auth[] = {ok, NULL};
+    const char *env[] = {"CONFIG_SERVER_USER=cfg", "CONFIG_SERVER_PASSWORD=s3cret",
+                         "ENCRYPT_KEY_STORE_PASSWORD=letmein", NULL};
+    const char *args[] = {"--encrypt-key-store", CS_CIPHER_DIR "/keys.p12", "--encrypt-key-alias",
+                          "mytestkey", NULL};
+    csit_start(&a, env, args);
+    const char *crypt =
+        "spring: "
+        "'{cipher}AQABuk4O/jajlO0xdciysfr0zoOEPzeenirQBZQW1U5/"
+        "77eOPR8rq7AZGGifxCMSOmq6r+U+GdeRl2PTECxFQtlfsikAztSjRtrc6K/"
+        "mYaIkpbF3BaKJGXbhlCUX2GZVMZdpUoa1iEP2JFN2OuOefAb4Udv+"
+        "DUhgTbC8NhCxwQ5jvng591hwylGO9V2oOln0Ov9wifTpbIRxvnS0zbcUF34zB0B6TFrnkm4z4sfE9wa67K+"
+        "YtJI0UuWPBBeyfOffyryURQXKAfWVq3xRueKS4pkOuuAqOeJJLKw+cGCQ7bTRoIVGlbPl/"
+        "7oBuu5tOyD0kbGG4faQIWRK5yOnSjaEir4yCjgUsIdSZHwRtuXX39Vl/w0vivqXC6pTuVgo4Le7SVU='\n"
+        "rotated: "
+        "'{cipher}{key:rotated}AQAfRlbTujUaOojOoGkFL2GsH0j0jz68DXAxlICCM6mKraspQckNyR6GYKdDNwKTFQk0jq+"
+        "3UAqmreN+RfxargmhjEZeqOuyvnZie+olbwrEpYDi6AWGCR1uOeceoH8kQnm4uRN0O2nSFo0d5UJ+"
+        "JUecYh8DfEloKR8YrWJZf1x9zQ65pHRo8URv2iNmCe1G5IAB9twvzYB0oV7W1EioicPDSbn1mxFePX+GiIGuPrhsoiNfJTp+"
+        "W1CnbnrsuEZgqZGntVvIzfY3xJbQbUjJ+BRxt+qwPRJZMGx5n553d6GsZ+"
+        "5Xz0kg50HuuYrdFNqzTUw5ERk0kPjBs2ZQTz3Fj1c3Byj4b7XKwC7UNGyhp8OWoTS0p5WLNnjXH1wjdexva1s='\n"
+        "nosuch: '{cipher}{key:nosuch}AQAB'\n";
+    csit_write(&a, "rsa.yml", crypt, strlen(crypt));
+    for (long long t0 = ts_now_ms();; ts_sleep_ms(20)) {
+        csit_get(&a, "/rsa/default", auth, &r);
+        if (strstr(dbuf_ptr(&r.body), "rsa.yml") != NULL || ts_now_ms() - t0 > 10000)
+            break;
+        csit_resp_free(&r);
+    }
+    if (strstr(dbuf_ptr(&r.body), "\"spring\":\"hello\",\"rotated\":\"secret2\"") == NULL ||
+        strstr(dbuf_ptr(&r.body), "\"invalid.nosuch\":\"<n/a>\"") == NULL)
+        fail_msg("GET /rsa/default: %s", dbuf_ptr(&r.body));
+    csit_resp_free(&r);
+    csit_get(&a, "/key/app/dev", auth, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(strncmp(dbuf_ptr(&r.body), "ssh-rsa AAAAB3NzaC1yc2E", 23) == 0);
+    csit_resp_free(&r);
+    csit_post(&a, "/encrypt/app/dev", "text/plain", ok, "{key:mytestkey}kept", &r);
+    assert_int_equal(r.status, 200);
+    char named[2048];
+    snprintf(named, sizeof(named), "%s", dbuf_ptr(&r.body));
+    csit_resp_free(&r);
+    csit_post(&a, "/decrypt/app/dev", "text/plain", ok, named, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(dbuf_ptr(&r.body), "kept");
+    csit_resp_free(&r);
+    csit_post(&a, "/decrypt", "text/plain", ok, "{key:nosuch}AQAB", &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "Server-side decryption is not supported"));
+    csit_resp_free(&r);
+    csit_stop(&a);
+    /* rotation: "rotated" is the default now; the value naming mytestkey still decrypts */
+    const char *args2[] = {"--encrypt-key-store", CS_CIPHER_DIR "/keys.p12", "--encrypt-key-alias", "rotated",
+                           NULL};
+    csit_start(&a, env, args2);
+    csit_post(&a, "/decrypt", "text/plain", ok, named, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(dbuf_ptr(&r.body), "kept");
+    csit_resp_free(&r);
+    csit_post(&a, "/encrypt", "text/plain", ok, "fresh", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(dbuf_ptr(&r.body)[0], 'A'); /* no prefix: the default key's */
+    snprintf(named, sizeof(named), "%s", dbuf_ptr(&r.body));
+    csit_resp_free(&r);
+    csit_post(&a, "/decrypt", "text/plain", ok, named, &r);
+    assert_string_equal(dbuf_ptr(&r.body), "fresh");
+    csit_resp_free(&r);
+    csit_stop(&a);
+    /* a wrong store password, an unknown default alias: exit 78 naming the problem */
+    char cmd[1200];
+    const char *bin = ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR);
+    snprintf(cmd, sizeof(cmd),
+             "ENCRYPT_KEY_STORE_PASSWORD=nope timeout 20 '%s/config-server' --repo '%s' --port 1 "
+             "--encrypt-key-store '%s/keys.p12' 2>&1 | grep -q 'password is wrong'",
+             bin, CS_FIXTURE_REPO, CS_CIPHER_DIR);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             "ENCRYPT_KEY_STORE_PASSWORD=letmein timeout 20 '%s/config-server' --repo '%s' --port 1 "
+             "--encrypt-key-store '%s/keys.p12' --encrypt-key-alias nosuch >/dev/null 2>&1",
+             bin, CS_FIXTURE_REPO, CS_CIPHER_DIR);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 78);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_encrypt)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_encrypt), cmocka_unit_test(test_keystore)};
     int rc = cmocka_run_group_tests_name("config-server-crypt", tests, NULL, NULL);
     curl_global_cleanup();
     return rc;
