@@ -27,12 +27,21 @@ relay_hold() { # holds the relay's advisory lock in $PG until relay_release
   rm -f "$TRIO_DIR/lock.fifo"
   mkfifo "$TRIO_DIR/lock.fifo"
   psql -X -q "$PG" <"$TRIO_DIR/lock.fifo" >"$TRIO_DIR/lock.log" 2>&1 &
+  LOCK_PSQL=$!
   exec 8>"$TRIO_DIR/lock.fifo"
   LOCK_FD=8
   echo "SELECT pg_advisory_lock($(printf '%d' 0x637573746f6d6572));" >&8
   for _ in $(seq 1 50); do [ "$(q "$PG" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] && break; sleep 0.1; done
 }
-relay_release() { [ -n "${LOCK_FD:-}" ] && exec 8>&- && LOCK_FD= || true; }
+# the lock's psql session ends: its fifo closed and, since a background job forked meanwhile
+# keeps a copy of the fifo open, the psql stopped too
+relay_release() {
+  [ -n "${LOCK_FD:-}" ] || return 0
+  exec 8>&-
+  LOCK_FD=
+  kill "$LOCK_PSQL" 2>/dev/null || true
+  wait "$LOCK_PSQL" 2>/dev/null || true
+}
 
 _pipe_db() { # NAME PIPE → a fresh database and topic for the pipeline
   PIPE=$2 TRIO_DIR=$BENCH_DIR/$1 TRIO_DB=vsdbz_${1//-/_}_$$ TRIO_TOPIC=vsdbz-$1-$$

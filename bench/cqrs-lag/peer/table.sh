@@ -38,6 +38,8 @@ _table_steps() {
       row("CPU s / 10k events @" r "/s, their PG backends", V["ours", r, "pgcpu"], V["peer", r, "pgcpu"], ratio(V["ours", r, "pgcpu"], V["peer", r, "pgcpu"]))
       row("  of which relay / Debezium source (process)", V["ours", r, "src"], V["peer", r, "src"], ratio(V["ours", r, "src"], V["peer", r, "src"]))
       row("  of which relay / Debezium source (PG backends)", V["ours", r, "srcpg"], V["peer", r, "srcpg"], ratio(V["ours", r, "srcpg"], V["peer", r, "srcpg"]))
+      for (q = 0; q < 2; q++) { p = q ? "peer" : "ours"; TOT[p, r] = V[p, r, "cpu"] == "" ? "" : sprintf("%.2f", V[p, r, "cpu"] + V[p, r, "pgcpu"]) }
+      row("CPU s / 10k events @" r "/s, processes + PG backends", TOT["ours", r], TOT["peer", r], ratio(TOT["ours", r], TOT["peer", r]))
       row("CPU s / 10k events @" r "/s, all of PostgreSQL", V["ours", r, "allpg"], V["peer", r, "allpg"], ratio(V["ours", r, "allpg"], V["peer", r, "allpg"]))
       row("  lag meter (" ENVIRON["LAG_METER"] ") @" r "/s, % of one core", V["ours", r, "mpct"], V["peer", r, "mpct"], "")
     }
@@ -56,6 +58,10 @@ _table_steps() {
       (BEST["peer"] && BEST["ours"] >= 3 * BEST["peer"]) ? "met" : "NOT met",
       (V["peer", 1000, "p99"] && V["ours", 1000, "p99"] <= V["peer", 1000, "p99"] / 5) ? "met" : "NOT met",
       (PEAKRSS["peer"] && PEAKRSS["ours"] <= PEAKRSS["peer"] / 10) ? "met" : "NOT met"
+    printf "goals (issue 20) @1000/s: processes + PG backends <= 0.5x the peer: %s; PG backends alone <= 1x: %s; lag p99 <= 0.2x: %s\n",
+      (TOT["peer", 1000] + 0 && TOT["ours", 1000] + 0 <= 0.5 * TOT["peer", 1000]) ? "met" : "NOT met",
+      (V["peer", 1000, "pgcpu"] && V["ours", 1000, "pgcpu"] <= V["peer", 1000, "pgcpu"]) ? "met" : "NOT met",
+      (V["peer", 1000, "p99"] && V["ours", 1000, "p99"] <= 0.2 * V["peer", 1000, "p99"]) ? "met" : "NOT met"
     printf "(a rate holds: written at >= 95%% of it, every 201 in the read model, lag p99 <= %s ms)\n", lim
   }' "$RES"
 }
