@@ -43,6 +43,7 @@
 #                the same concurrency on the same PostgreSQL (no pipeline running).
 #   scale        the scale curves (scale.sh; SCALE=1 adds the phase): per-event cost and lag
 #                of ours with a large outbox, a large read model, more partitions and replicas.
+#   meters       (not in the default) both lag meters on ours, alternately at 200 and 1,000/s.
 # Lag meter (LAG_METER): commit-ts (default: the read-model row's commit timestamp,
 # track_commit_timestamp=on, read in bulk once the step's senders are done, minus the 201's
 # time) or poll (the old one: "order".customers polled every 1 ms per outstanding row).
@@ -159,7 +160,8 @@ for ph in $PHASES; do
     drain-peer) drain peer ;;
     write) write_path ;;
     scale) scale_curves ;;
-    *) say "unknown phase '$ph' (ours peer drain-ours drain-peer write scale)"; exit 2 ;;
+    meters) meters_compare ;;
+    *) say "unknown phase '$ph' (ours peer drain-ours drain-peer write scale meters)"; exit 2 ;;
   esac
 done
 

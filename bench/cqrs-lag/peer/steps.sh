@@ -86,3 +86,17 @@ measure() { # the fixed rates, then the search (up or down in coarse steps, then
   say "$PIPE holds $best creates/s"
 }
 
+
+# meters_compare → the two lag meters on the same pipeline (ours), alternately at 200 and
+# 1,000/s: lag p50/p99 and the meter's own cost by each (labels meter-poll, meter-commit-ts)
+meters_compare() {
+  local r m keep=$LAG_METER
+  ours_up meters
+  "$BIN/os_lagbench" --customer-url "$CUSTOMER_URL" --pg "$PG" --rate 200 --seconds "$WARMUP_S" >/dev/null 2>&1 || true
+  for r in 200 1000; do
+    for m in poll commit-ts; do LAG_METER=$m step "$r" "$STEP_S" "meter-$m" || true; done
+  done
+  LAG_METER=$keep
+  ours_account meters-account
+  ours_down
+}

@@ -9,6 +9,22 @@ print_table() {
   _table_drain
   _table_write
   _table_scale
+  _table_meters
+}
+
+# the meters phase: "ours meter-poll RATE …" and "ours meter-commit-ts RATE …" (steps.sh's fields)
+_table_meters() {
+  grep -q ' meter-poll ' "$RES" || return 0
+  awk '
+    $2 ~ /^meter-/ { k = substr($2, 7); R[$3] = 1; P50[k, $3] = $7; P99[k, $3] = $8; M[k, $3] = $20; PG[k, $3] = $12 }
+    END {
+      print ""
+      printf "lag meters on the same pipeline (ours)      lag p50/p99 (ms): poll    commit-ts   meter, %% of one core: poll  commit-ts\n"
+      for (j = split("200 1000", RR, " "); j >= 1; j--) if ((r = RR[3 - j]) in R)
+        printf "  @%5s/s %40s/%-8s %9s/%-8s %14s %10s\n", r, P50["poll", r], P99["poll", r], P50["commit-ts", r], P99["commit-ts", r],
+          M["poll", r], M["commit-ts", r]
+      printf "goal (issue 20): the meter under 5%% of one core (at 2,000/s: see the steps above 1,000/s)\n"
+    }' "$RES"
 }
 
 # the open-loop steps: "PIPE LABEL RATE …" (steps.sh's fields), the best rates, the accounts
