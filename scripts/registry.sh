@@ -12,14 +12,14 @@
 #   scripts/registry.sh stop DIR         stops the one started with DIR (TERM, then KILL after 20 s)
 #   scripts/registry.sh venv             a Python venv with confluent-kafka's Avro deserializer and
 #                                        schema-registry client (scripts/registry/requirements.txt,
-#                                        Debian's /usr/bin/python3) in .stack/registry-venv; prints
+#                                        Debian's /usr/bin/python3), cached beside the build; prints
 #                                        its python
 #
 # Cached in $CQ_REGISTRY_CACHE (default /var/cache/cqrs-ordering/registry) under a key made of the
 # pom, its settings.xml, its application.properties and the Java version: a second build does
 # nothing. Measured on the 2-core VM while other builds ran: cold (an empty ~/.m2: 210 MB of
 # artifacts from Maven Central, then Quarkus's augmentation) 442 s; with ~/.m2 filled 110-320 s;
-# cached 0. A start takes 20-45 s (JVM heap 256 MB); the venv about a minute the first time.
+# cached 0. A start takes 10-45 s (JVM heap 256 MB); the venv about a minute the first time.
 # Env: CQ_REGISTRY_CACHE, CQ_REGISTRY_REBUILD=1 (ignore the cache), CQ_REGISTRY_START_TIMEOUT
 # (seconds, default 240), CQ_REGISTRY_HEAP (default 256m).
 set -euo pipefail
@@ -100,15 +100,17 @@ stop() {
 }
 
 venv() {
-  local v=$root/.stack/registry-venv stamp want
-  stamp=$v/.requirements.sha256
-  want=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
-  if [ ! -x "$v/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  local v want
+  want=$( { /usr/bin/python3 --version; cat "$here/requirements.txt"; } | sha256sum | cut -c1-16)
+  v=$cache/venv-$want
+  if [ ! -x "$v/bin/python" ] || [ ! -f "$v/.complete" ]; then
     say "making a Python venv with confluent-kafka in $v"
+    mkdir -p "$cache"
     rm -rf "$v"
     /usr/bin/python3 -m venv "$v" || die "python3 -m venv failed (scripts/setup.sh installs python3-venv)"
-    "$v/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" >&2
-    echo "$want" >"$stamp"
+    "$v/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" >&2 || die "pip install failed"
+    touch "$v/.complete"
+    find "$cache" -maxdepth 1 -name 'venv-*' ! -name "venv-$want" -exec rm -rf {} + # older keys' venvs
   fi
   echo "$v/bin/python"
 }
