@@ -24,16 +24,21 @@ relbuild=${CQ_REL_BUILD_DIR:-$root/build-rel}
 mkdir -p "$root/.stack"
 tools_log=$root/.stack/tools.log
 (
+    # The schema registry of it_schema_registry (scripts/registry.sh: Apicurio Registry from Maven
+    # Central, cached; about 7.5 minutes cold, mostly downloads) and its Python client's venv (PyPI,
+    # about a minute), beside the Go builds rather than after them.
+    (
+        "$root/scripts/registry.sh" build >/dev/null || echo "test.sh: the schema registry did not build: it_schema_registry will fail" >&2
+        "$root/scripts/registry.sh" venv >/dev/null || echo "test.sh: the registry client venv failed: it_schema_registry will fail" >&2
+    ) &
+    registry_pid=$!
     # The test cluster's Kubernetes binaries (ctest k8s_helm): cached by scripts/k8s/build.sh,
     # about 10 minutes on 2 cores when cold.
     "$root/scripts/k8s/build.sh" >/dev/null || echo "test.sh: the k8s binaries did not build: k8s_helm will fail" >&2
     # The OpenTelemetry Collector of it_tracing (scripts/otelcol.sh, Go module proxy, cached): built
     # here, not inside the test, so that its build time does not count against the test's timeout.
     "$root/scripts/otelcol.sh" >/dev/null || echo "test.sh: the collector did not build: it_tracing will fail" >&2
-    # The schema registry of it_schema_registry (scripts/registry.sh: Apicurio Registry from Maven
-    # Central, cached; about 7.5 minutes cold) and its Python client's venv (PyPI, about a minute), likewise.
-    "$root/scripts/registry.sh" build >/dev/null || echo "test.sh: the schema registry did not build: it_schema_registry will fail" >&2
-    "$root/scripts/registry.sh" venv >/dev/null || echo "test.sh: the registry client venv failed: it_schema_registry will fail" >&2
+    wait "$registry_pid" || true
 ) 2>"$tools_log" &
 tools_pid=$!
 tools_t0=$(date +%s)
