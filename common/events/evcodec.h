@@ -88,7 +88,10 @@ const char *evcodec_schema_text(const evcodec_t *c, int32_t id);
  * {url}/compatibility/subjects/{subject}/versions/latest): the registry judges it under the
  * subject's configured compatibility level (BACKWARD is what the catalog's evolution
  * follows; the level is the registry's to set and is not changed here); a subject with no
- * versions yet is compatible. Call once at start-up, before the codec is shared between
+ * versions yet is compatible. When that level enforces no backward compatibility (NONE,
+ * FORWARD…, or not told — Apicurio's default is NONE), the codec checks BACKWARD itself: the
+ * subject's latest version (GET …/versions/latest) must be readable by the new schema under
+ * the decoder's resolution rules. Call once at start-up, before the codec is shared between
  * threads. Schemas are registered oldest first, so a registry enforcing BACKWARD accepts
  * them. `user`/`password` (may be NULL) are HTTP Basic credentials. Returns 0; -2 when the
  * registry finds the schema incompatible (err names the subject and the registry's

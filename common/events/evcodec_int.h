@@ -1,8 +1,9 @@
 /* evcodec_int.h — internals of the event codec shared by evcodec.c (the catalog),
  * evcodec_encode.c, evcodec_decode.c, evcodec_registry.c (registering, the compatibility
- * check, the HTTP call) and evcodec_resolve.c (writer schemas looked up by id, cached). Not
- * for use outside common/events/evcodec*.c. The others build on evcodec.c, which calls none
- * of them; evcodec_decode.c calls evcodec_resolve.c, which calls evcodec_registry.c. */
+ * check, the HTTP call), evcodec_compat.c (writer vs reader) and evcodec_resolve.c (writer schemas looked up
+ * by id, cached). Not for use outside common/events/evcodec*.c. The others build on evcodec.c, which calls
+ * none of them; evcodec_decode.c calls evcodec_resolve.c, which calls evcodec_registry.c; both of these call
+ * evcodec_compat.c (schema resolution's checks), which calls none. */
 #ifndef CQ_EVCODEC_INT_H
 #define CQ_EVCODEC_INT_H
 
@@ -69,6 +70,13 @@ struct evcodec {
 const evcodec_entry_t *evcodec_by_id(const evcodec_t *c, int32_t id);
 /* The newest (highest catalog id) entry of `subject`, or NULL. Borrowed. */
 const evcodec_entry_t *evcodec_latest(const evcodec_t *c, const char *subject);
+
+/* ---- evcodec_compat.c ---- */
+/* Can records written under `writer` be read as `reader`'s record (schema resolution as the
+ * decoder applies it: the same record name; every reader field in the writer with a readable
+ * type, or with a default in the reader's text)? 0, or -1 with why ("it lacks field x, which
+ * has no default"). */
+int evcodec_readable(const evcodec_entry_t *reader, avro_schema_t writer, char *why, size_t whylen);
 
 /* ---- evcodec_registry.c ---- */
 /* One call to the registry at conf->url + path: GET when body is NULL, else POST of the JSON

@@ -1,7 +1,8 @@
 /* evcodec_registry.c — the codec's calls to a Confluent-compatible schema registry (libcurl
  * + jansson): one HTTP request (evcodec_http, also used by evcodec_resolve.c), the
- * compatibility check and the registration of the kafka-model schemas with the re-keying of
- * the codec by the registry's ids, and the subject's compatibility level. See
+ * compatibility check (the registry's, and the codec's own BACKWARD check when the
+ * registry's level for the subject enforces none), the registration of the kafka-model
+ * schemas with the re-keying of the codec by the registry's ids, and the subject's level. See
  * evcodec_use_registry in evcodec.h. */
 #include "evcodec_int.h"
 
@@ -87,26 +88,30 @@ static char *reg_path(const char *before, const char *subject, const char *after
     return p;
 }
 
-/* The registry's words in an error body: "message" (and "messages" of a verbose
- * compatibility answer) or the raw text, into out. */
-static void reg_message(const char *body, char *out, size_t outlen)
+/* The registry's words in an answer body: "message", "messages" (Confluent's verbose
+ * compatibility answer) and "reason" (Apicurio's), joined into out; the raw text when none
+ * and `raw`. Returns 1 when it had words. */
+static int reg_message(const char *body, int raw, char *out, size_t outlen)
 {
-    json_t *j = json_loads(body, 0, NULL), *msgs = json_object_get(j, "messages");
-    const char *m = json_string_value(json_object_get(j, "message"));
+    static const char *const keys[] = {"message", "reason"};
+    json_t *j = json_loads(body, 0, NULL), *v;
     size_t i;
-    json_t *v;
     dbuf_t b;
+    int had;
 
     dbuf_init(&b, outlen > 0 ? outlen - 1 : 0);
-    if (m != NULL)
-        dbuf_adds(&b, m);
-    json_array_foreach(msgs, i, v) if (json_is_string(v))
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (json_is_string(json_object_get(j, keys[k])))
+            dbuf_addf(&b, "%s%s", dbuf_len(&b) ? "; " : "", json_string_value(json_object_get(j, keys[k])));
+    json_array_foreach(json_object_get(j, "messages"), i, v) if (json_is_string(v))
         dbuf_addf(&b, "%s%s", dbuf_len(&b) ? "; " : "", json_string_value(v));
-    if (dbuf_len(&b) == 0)
+    had = dbuf_len(&b) > 0;
+    if (!had && raw)
         dbuf_addf(&b, "%.300s", body);
     snprintf(out, outlen, "%s", dbuf_ptr(&b));
     dbuf_free(&b);
     json_decref(j);
+    return had;
 }
 
 /* POST {url}/compatibility/subjects/{subject}/versions/latest with `text`. Returns 0
@@ -138,16 +143,15 @@ static int reg_compatible(const evcodec_regconf_t *conf, const char *subject, co
     if (status == 200 && json_is_boolean(ok)) {
         rc = json_is_true(ok) ? 0 : -2;
         if (rc != 0) {
-            reg_message(dbuf_ptr(&out), msg, sizeof msg);
+            int said = reg_message(dbuf_ptr(&out), 0, msg, sizeof msg);
             snprintf(err, errlen,
                      "schema registry %s: the schema is not compatible with the latest version of subject "
                      "%s under its compatibility level%s%s",
-                     conf->url, subject, json_object_get(resp, "messages") ? ": " : "",
-                     json_object_get(resp, "messages") ? msg : "");
+                     conf->url, subject, said ? ": " : "", msg);
         }
         goto cleanup;
     }
-    reg_message(dbuf_ptr(&out), msg, sizeof msg);
+    reg_message(dbuf_ptr(&out), 1, msg, sizeof msg);
     if (status == 409 || status == 422) { /* e.g. a schema the registry cannot take as Avro */
         snprintf(err, errlen, "schema registry %s: subject %s refuses the schema: HTTP %ld: %s", conf->url,
                  subject, status, msg);
@@ -186,7 +190,7 @@ static long reg_register(const evcodec_regconf_t *conf, const char *subject, con
     jid = json_object_get(resp, "id");
     if (status != 200 || !json_is_integer(jid) || json_integer_value(jid) <= 0 ||
         json_integer_value(jid) > INT32_MAX) {
-        reg_message(dbuf_ptr(&out), msg, sizeof msg);
+        reg_message(dbuf_ptr(&out), 1, msg, sizeof msg);
         snprintf(err, errlen, "schema registry %s%s: HTTP %ld: %s", conf->url, path, status, msg);
         if (status == 409)
             id = -2;
@@ -214,6 +218,120 @@ static void reg_conf(evcodec_regconf_t *conf, char *base, size_t baselen, const 
     conf->user = (char *)user;
     conf->password = (char *)password;
     conf->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+}
+
+/* GET conf+path → "compatibilityLevel" (or Apicurio's "compatibility") into out: 0 or -1. */
+static int reg_level_at(const evcodec_regconf_t *conf, const char *path, char *out, size_t outlen, char *err,
+                        size_t errlen)
+{
+    long status = 0;
+    dbuf_t b;
+    json_t *j = NULL;
+    const char *lv;
+    int rc = -1;
+
+    dbuf_init(&b, EVCODEC_BODY_MAX);
+    if (evcodec_http(conf, path, NULL, &status, &b, err, errlen) != 0)
+        goto cleanup;
+    j = json_loads(dbuf_ptr(&b), 0, NULL);
+    lv = json_string_value(json_object_get(j, "compatibilityLevel"));
+    if (lv == NULL)
+        lv = json_string_value(json_object_get(j, "compatibility"));
+    if (status != 200 || lv == NULL) {
+        snprintf(err, errlen, "schema registry %s%s: HTTP %ld: %.200s", conf->url, path, status,
+                 dbuf_ptr(&b));
+        goto cleanup;
+    }
+    snprintf(out, outlen, "%s", lv);
+    rc = 0;
+cleanup:
+    json_decref(j);
+    dbuf_free(&b);
+    return rc;
+}
+
+/* The subject's level (its own, else the global one) into out: 0 or -1. */
+static int reg_level(const evcodec_regconf_t *conf, const char *subject, char *out, size_t outlen, char *err,
+                     size_t errlen)
+{
+    char *path = reg_path("/config/", subject, "?defaultToGlobal=true");
+    int rc;
+    if (path == NULL) {
+        snprintf(err, errlen, "schema registry: out of memory");
+        return -1;
+    }
+    rc = reg_level_at(conf, path, out, outlen, err, errlen);
+    free(path);
+    return rc == 0 ? 0 : reg_level_at(conf, "/config", out, outlen, err, errlen);
+}
+
+/* The BACKWARD check made here when the registry's level for the subject enforces no
+ * backward compatibility (NONE, FORWARD… — Apicurio's default is NONE — or a level it does
+ * not tell): the subject's latest version, as a writer, must be readable by `reader` (the
+ * schema the encoder will write) under the decoder's resolution rules (evcodec_compat.c).
+ * 0 (readable, no version yet, or the registry enforces it itself), -2 (not: err says why),
+ * -1. */
+static int reg_self_check(const evcodec_regconf_t *conf, const char *subject, const evcodec_entry_t *reader,
+                          char *err, size_t errlen)
+{
+    char level[64], why[300], *path = NULL;
+    long status = 0, code;
+    json_t *j = NULL;
+    const char *text;
+    avro_schema_t w = NULL;
+    dbuf_t b;
+    int rc = -1;
+
+    dbuf_init(&b, EVCODEC_BODY_MAX);
+    if (reg_level(conf, subject, level, sizeof level, why, sizeof why) != 0)
+        snprintf(level, sizeof level, "unknown");
+    if (strncmp(level, "BACKWARD", 8) == 0 || strncmp(level, "FULL", 4) == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    path = reg_path("/subjects/", subject, "/versions/latest");
+    if (path == NULL || evcodec_http(conf, path, NULL, &status, &b, err, errlen) != 0) {
+        if (path == NULL)
+            snprintf(err, errlen, "schema registry: out of memory");
+        goto cleanup;
+    }
+    code = evcodec_http_error_code(dbuf_ptr(&b));
+    if (status == 404 && (code == 40401 || code == 40402)) {
+        rc = 0;
+        goto cleanup;
+    }
+    j = json_loads(dbuf_ptr(&b), 0, NULL);
+    text = json_string_value(json_object_get(j, "schema"));
+    if (status != 200 || text == NULL) {
+        snprintf(err, errlen, "schema registry %s%s: HTTP %ld: %.300s", conf->url, path, status,
+                 dbuf_ptr(&b));
+        goto cleanup;
+    }
+    rc = -2;
+    if (avro_schema_from_json_length(text, strlen(text), &w) != 0) {
+        w = NULL;
+        snprintf(err, errlen,
+                 "schema registry %s: the latest version of subject %s does not parse as Avro here (%s), so "
+                 "the BACKWARD check the service makes (the subject's level is %s) cannot pass",
+                 conf->url, subject, avro_strerror(), level);
+        goto cleanup;
+    }
+    if (evcodec_readable(reader, w, why, sizeof why) != 0) {
+        snprintf(
+            err, errlen,
+            "schema registry %s: the schema is not BACKWARD compatible with the latest version of subject "
+            "%s (checked by the service, the subject's level being %s): %s",
+            conf->url, subject, level, why);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (w != NULL)
+        avro_schema_decref(w);
+    json_decref(j);
+    free(path);
+    dbuf_free(&b);
+    return rc;
 }
 
 int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, const char *user,
@@ -247,6 +365,8 @@ int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, con
     }
     /* the schema the encoder will write, against what the subject holds now */
     rc = reg_compatible(&conf, subject, c->e[order[n - 1]].text, err, errlen);
+    if (rc == 0)
+        rc = reg_self_check(&conf, subject, &c->e[order[n - 1]], err, errlen);
     if (rc != 0)
         return rc;
     for (size_t k = 0; k < n; k++) {
@@ -268,54 +388,16 @@ int evcodec_use_registry(evcodec_t *c, const char *url, const char *subject, con
     return 0;
 }
 
-/* GET conf+path → "compatibilityLevel" (or Apicurio's "compatibility") into out: 0 or -1. */
-static int reg_level_at(const evcodec_regconf_t *conf, const char *path, char *out, size_t outlen, char *err,
-                        size_t errlen)
-{
-    long status = 0;
-    dbuf_t b;
-    json_t *j = NULL;
-    const char *lv;
-    int rc = -1;
-
-    dbuf_init(&b, EVCODEC_BODY_MAX);
-    if (evcodec_http(conf, path, NULL, &status, &b, err, errlen) != 0)
-        goto cleanup;
-    j = json_loads(dbuf_ptr(&b), 0, NULL);
-    lv = json_string_value(json_object_get(j, "compatibilityLevel"));
-    if (lv == NULL)
-        lv = json_string_value(json_object_get(j, "compatibility"));
-    if (status != 200 || lv == NULL) {
-        snprintf(err, errlen, "schema registry %s%s: HTTP %ld: %.200s", conf->url, path, status,
-                 dbuf_ptr(&b));
-        goto cleanup;
-    }
-    snprintf(out, outlen, "%s", lv);
-    rc = 0;
-cleanup:
-    json_decref(j);
-    dbuf_free(&b);
-    return rc;
-}
-
 int evcodec_registry_level(const char *url, const char *subject, const char *user, const char *password,
                            long timeout_ms, char *out, size_t outlen, char *err, size_t errlen)
 {
     evcodec_regconf_t conf;
-    char base[1024], *path;
-    int rc;
+    char base[1024];
 
     if (url == NULL || *url == '\0' || subject == NULL) {
         snprintf(err, errlen, "schema registry: no URL or subject");
         return -1;
     }
     reg_conf(&conf, base, sizeof base, url, user, password, timeout_ms);
-    path = reg_path("/config/", subject, "?defaultToGlobal=true");
-    if (path == NULL) {
-        snprintf(err, errlen, "schema registry: out of memory");
-        return -1;
-    }
-    rc = reg_level_at(&conf, path, out, outlen, err, errlen);
-    free(path);
-    return rc == 0 ? 0 : reg_level_at(&conf, "/config", out, outlen, err, errlen);
+    return reg_level(&conf, subject, out, outlen, err, errlen);
 }

@@ -27,64 +27,6 @@ static void res_count(evcodec_resolver_t *r, const char *result)
     metrics_add(r->metrics, EVCODEC_LOOKUPS, lbl, 1);
 }
 
-/* A named type's definition when `s` is a reference to it. */
-static avro_schema_t res_deref(avro_schema_t s)
-{
-    return is_avro_link(s) ? avro_schema_link_target(s) : s;
-}
-
-/* Can a value the writer wrote as `w` be read as the reader's `rd`? Equal types, int → long,
- * or a writer union with such a branch (the record's branch decides at read time). */
-static int res_type_ok(avro_schema_t w, avro_schema_t rd)
-{
-    avro_type_t wt = avro_typeof(res_deref(w)), rt = avro_typeof(res_deref(rd));
-    if (rt == AVRO_UNION || wt == rt || (wt == AVRO_INT32 && rt == AVRO_INT64))
-        return 1;
-    if (wt == AVRO_UNION)
-        for (size_t i = 0; i < avro_schema_union_size(res_deref(w)); i++)
-            if (res_type_ok(avro_schema_union_branch(res_deref(w), (int)i), rd))
-                return 1;
-    return 0;
-}
-
-/* Schema resolution's checks for writer `w` against the reader (the newest catalog schema of
- * the customer subject, whose JSON text tells which fields have a default): the same record
- * name, every reader field either in the writer with a readable type or defaulted. 0, or -1
- * with why. */
-static int res_check(const evcodec_entry_t *reader, avro_schema_t w, char *why, size_t whylen)
-{
-    json_t *doc = json_loads(reader->text, 0, NULL), *fields = json_object_get(doc, "fields"), *f;
-    size_t i;
-    int rc = -1;
-
-    if (!is_avro_record(w) || strcmp(avro_schema_name(w), avro_schema_name(reader->schema)) != 0) {
-        errbuf_set(why, whylen, "it is not the record %s", avro_schema_name(reader->schema));
-        goto cleanup;
-    }
-    json_array_foreach(fields, i, f)
-    {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        int wi = name ? avro_schema_record_field_get_index(w, name) : -1;
-        if (name == NULL)
-            continue;
-        if (wi < 0 && json_object_get(f, "default") == NULL) {
-            errbuf_set(why, whylen, "it lacks field %s, which has no default", name);
-            goto cleanup;
-        }
-        if (wi >= 0 && !res_type_ok(avro_schema_record_field_get_by_index(w, wi),
-                                    avro_schema_record_field_get(reader->schema, name))) {
-            errbuf_set(why, whylen, "its field %s has type %s, which cannot be read as %s", name,
-                       avro_schema_type_name(res_deref(avro_schema_record_field_get_by_index(w, wi))),
-                       avro_schema_type_name(res_deref(avro_schema_record_field_get(reader->schema, name))));
-            goto cleanup;
-        }
-    }
-    rc = 0;
-cleanup:
-    json_decref(doc);
-    return rc;
-}
-
 static void res_wschema_free(evcodec_wschema_t *w)
 {
     if (w == NULL)
@@ -126,7 +68,7 @@ static evcodec_wschema_t *res_parse(const evcodec_resolver_t *r, int32_t id, con
         errbuf_set(w->bad, sizeof w->bad, "the registry's schema id %d does not parse%s: %s", (int)id,
                    json_array_size(refs) > 0 ? " (it has references, which are not resolved)" : "",
                    avro_strerror());
-    } else if (res_check(r->reader, w->schema, why, sizeof why) != 0) {
+    } else if (evcodec_readable(r->reader, w->schema, why, sizeof why) != 0) {
         errbuf_set(w->bad, sizeof w->bad, "the registry's schema id %d cannot be read as %s: %s", (int)id,
                    EVCODEC_SUBJECT_CUSTOMER, why);
     } else if ((w->iface = avro_generic_class_from_schema(w->schema)) == NULL) {

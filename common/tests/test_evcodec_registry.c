@@ -22,9 +22,11 @@
 typedef struct fake_reg {
     char *schemas[8]; /* registered texts; id = 100 + index */
     int n;
-    int fail;         /* answer 409 (incompatible) to a registration */
-    int incompatible; /* the compatibility check says no */
-    int checks;       /* compatibility checks asked */
+    int fail;           /* answer 409 (incompatible) to a registration */
+    int incompatible;   /* the compatibility check says no */
+    int checks;         /* compatibility checks asked */
+    int level_none;     /* the global level is NONE (Apicurio's default) */
+    const char *latest; /* GET …/versions/latest answers this schema (NULL: 40401) */
     char subject_seen[128];
     char checked_text[4096];
 } fake_reg_t;
@@ -49,8 +51,19 @@ static int compat_handler(void *ctx, h2o_req_t *req)
     return httpd_send_json(req, 200, json_pack("{s:b}", "is_compatible", 1));
 }
 
+static int latest_handler(void *ctx, h2o_req_t *req)
+{
+    fake_reg_t *r = ctx;
+    if (r->latest == NULL)
+        return httpd_send_json(req, 404, json_pack("{s:i,s:s}", "error_code", 40401, "message", "none"));
+    return httpd_send_json(req, 200,
+                           json_pack("{s:s,s:i,s:i}", "schema", r->latest, "id", 100, "version", 1));
+}
+
 static int config_handler(void *ctx, h2o_req_t *req)
 {
+    if (((fake_reg_t *)ctx)->level_none)
+        return httpd_send_json(req, 200, json_pack("{s:s}", "compatibilityLevel", "NONE"));
     if (strcmp(httpd_path(req), "/config/customer-value") == 0) /* no subject level: 404 */
         return httpd_send_json(req, 404, json_pack("{s:i,s:s}", "error_code", 40408, "message", "none"));
     return httpd_send_json(req, 200, json_pack("{s:s}", "compatibilityLevel", "BACKWARD"));
@@ -100,6 +113,7 @@ static void t_registry(void **state)
     assert_int_equal(httpd_route(s, "POST", "/subjects", "reg", reg_handler, &reg), 0);
     assert_int_equal(httpd_route(s, "POST", "/compatibility", "compat", compat_handler, &reg), 0);
     assert_int_equal(httpd_route(s, "GET", "/config", "config", config_handler, &reg), 0);
+    assert_int_equal(httpd_route(s, "GET", "/subjects", "latest", latest_handler, &reg), 0);
     assert_int_equal(httpd_start(s, err, sizeof err), 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", httpd_port(s));
 
@@ -159,6 +173,26 @@ static void t_registry(void **state)
     assert_int_equal(reg.n, 2);
     evcodec_free(c2);
     reg.incompatible = 0;
+
+    /* a registry enforcing nothing (level NONE): the service checks BACKWARD itself against the
+     * latest version — one without username (which the reader needs) is refused, the
+     * catalog's own newest passes */
+    reg.level_none = 1;
+    reg.latest = "{\"type\":\"record\",\"name\":\"CustomerAvroModel\",\"fields\":[{\"name\":\"id\",\"type\":"
+                 "\"string\"},{\"name\":\"firstName\",\"type\":\"string\"},{\"name\":\"lastName\","
+                 "\"type\":\"string\"}]}";
+    c2 = evcodec_new_default(err, sizeof err);
+    assert_int_equal(
+        evcodec_use_registry(c2, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), -2);
+    assert_non_null(strstr(err, "not BACKWARD compatible"));
+    assert_non_null(strstr(err, "customer-value"));
+    assert_non_null(strstr(err, "NONE"));
+    assert_non_null(strstr(err, "lacks field username"));
+    reg.latest = reg.schemas[1];
+    assert_int_equal(
+        evcodec_use_registry(c2, url, EVCODEC_SUBJECT_CUSTOMER, NULL, NULL, 2000, err, sizeof err), 0);
+    evcodec_free(c2);
+    reg.level_none = 0;
 
     /* the level: the subject has none of its own, the global one answers */
     char level[64] = "";

@@ -92,7 +92,8 @@ static const customer_idgen_ops_t cs_idgen_ops = {cs_uuid};
 /* The event codec: the embedded catalog, or schema ids from the registry when
  * kafka-config.schema-registry-url is set (docs/design.md §4): the newest schema is checked
  * against the subject's latest version first (the registry's compatibility level decides;
- * the service does not set it and warns when it is weaker than BACKWARD), an incompatible
+ * the service does not set it; when it is weaker than BACKWARD the codec checks BACKWARD
+ * itself and this warns), an incompatible
  * one stops the start with CFGCLI_EXIT_CONFIG (78), an unreachable registry with EXIT_DB
  * (69). NULL after logging why, with *rc. */
 static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *rc)
@@ -112,7 +113,8 @@ static evcodec_t *cs_codec_new(const cs_config_t *cfg, const clog_t *log, int *r
     else if (strncmp(level, "BACKWARD", 8) != 0 && strncmp(level, "FULL", 4) != 0)
         clog_warn(log,
                   "schema registry %s: subject %s has compatibility level %s, weaker than the BACKWARD the "
-                  "schemas evolve under: the registry will not refuse a schema the consumers cannot read",
+                  "schemas evolve under: this service checks BACKWARD itself, other producers are not held "
+                  "to it by the registry",
                   cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, level);
     switch (evcodec_use_registry(codec, cfg->registry_url, EVCODEC_SUBJECT_CUSTOMER, cfg->registry_user,
                                  cfg->registry_password, 10000, err, sizeof err)) {
