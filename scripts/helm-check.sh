@@ -337,8 +337,10 @@ if [ -s "$g" ] && grep -A1 -- '- --repo-uri$' "$g" | grep -q 'https://git.exampl
    grep -q 'value: /etc/config-server/git/ssh-key$' "$g" && grep -A3 'name: ENCRYPT_KEY$' "$g" | grep -q 'name: config-encrypt$' &&
    grep -A4 'name: CONFIG_SERVER_GIT_PROXY$' "$g" | grep -q 'key: proxy-url$' &&
    grep -A1 'name: CONFIG_SERVER_GIT_CA_FILE$' "$g" | grep -q 'value: /etc/config-server/git/ca.crt$' &&
-   grep -B1 'path: ca.crt$' "$g" | grep -q 'key: ca.crt$'; then
-  pass "configRepo.source=git: --repo-uri, label, refresh, credentials, ssh key, proxy URL and CA bundle from the Secret, ENCRYPT_KEY; no ConfigMap"
+   grep -B1 'path: ca.crt$' "$g" | grep -q 'key: ca.crt$' &&
+   grep -A1 -- '- --git-repos-file$' "$g" | grep -q '/etc/config-server/git-repos/repos.yml' &&
+   grep -A1 'name: CONFIG_SERVER_GIT_MIRRORS$' "$g" | grep -q '"8"' && grep -q 'secretName: config-git-repos$' "$g"; then
+  pass "configRepo.source=git: --repo-uri, label, refresh, credentials, ssh key, proxy URL and CA bundle from the Secret, ENCRYPT_KEY, the repos file from its Secret (--git-repos-file), mirrors; no ConfigMap"
 else
   fail "configRepo.source=git wiring"
 fi

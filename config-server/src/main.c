@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "cli/gitconf.h"
 #include "cli/hashpw.h"
 #include "cli/opts.h"
 #include "cli/secrets.h"
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
     cs_srcnames_t names = {.dir = repo_real};
     cs_repo_t repo;
     cs_gitrepo_t git;
+    cs_gitmulti_t *multi = NULL;  /* owned: several repositories (cli/gitconf.h) */
+    cs_grepos_conf_t repos = {0}; /* owned: --git-repos-file */
     cs_store_t store;
     cs_http_t http;
     cs_monitor_t mon = {0};
@@ -134,7 +137,32 @@ int main(int argc, char **argv)
         goto cleanup;
     if (cs_load_overrides(&o, repo_real, &overrides, &log) != 0)
         goto cleanup;
-    if (o.repo_uri != NULL) {
+    if (cs_gitconf_multi(&o)) {
+        git_libgit2_init();
+        git_inited = 1;
+        cs_gitmulti_opts_t mo = {.default_uri = o.repo_uri,
+                                 .repos = &repos,
+                                 .basedir = o.git_basedir,
+                                 .default_label = o.default_label,
+                                 .refresh_s = o.git_refresh_s,
+                                 .timeout_s = o.git_timeout_s,
+                                 .cache_max = (size_t)o.git_cache,
+                                 .mirrors_max = (size_t)o.git_mirrors,
+                                 .lim = lim,
+                                 .search_paths = &search_paths,
+                                 .log = &log};
+        if (cs_gitconf_load(&o, repo_real, &repos, &log) != 0)
+            goto cleanup; /* logged */
+        if (cs_gitconf_cred(repo_real, &mo.cred, &log) != 0)
+            goto cleanup;
+        multi = cs_gitmulti_open(&mo, err, sizeof(err)); /* takes mo.cred */
+        if (multi == NULL) {
+            clog_error(&log, "cannot open the git config repositories: %s", err);
+            goto cleanup;
+        }
+        store = cs_gitmulti_store(multi);
+        display = cs_gitmulti_display(multi);
+    } else if (o.repo_uri != NULL) {
         git_libgit2_init();
         git_inited = 1;
         cs_gitrepo_opts_t go = {.uri = o.repo_uri,
@@ -146,21 +174,11 @@ int main(int argc, char **argv)
                                 .lim = lim,
                                 .subdirs = search_paths.n > 0,
                                 .log = &log};
-        go.cred.user = cs_env_dup("CONFIG_SERVER_GIT_USERNAME");
-        go.cred.pass = cs_env_secret("CONFIG_SERVER_GIT_PASSWORD", repo_real, &log, &bad);
-        go.cred.ssh_key = cs_env_dup("CONFIG_SERVER_GIT_SSH_KEY_FILE");
-        go.cred.known_hosts = cs_env_dup("CONFIG_SERVER_GIT_SSH_KNOWN_HOSTS");
-        go.cred.proxy = cs_env_secret("CONFIG_SERVER_GIT_PROXY", repo_real, &log, &bad);
-        go.cred.ca_file = cs_env_dup("CONFIG_SERVER_GIT_CA_FILE");
+        bad = cs_gitconf_cred(repo_real, &go.cred, &log) != 0;
         if (bad || cs_gitrepo_open(&git, &go, err, sizeof(err)) != 0) {
             if (!bad)
                 clog_error(&log, "cannot open the git config repository: %s", err);
-            free(go.cred.user);
-            free(go.cred.pass);
-            free(go.cred.ssh_key);
-            free(go.cred.known_hosts);
-            free(go.cred.proxy);
-            free(go.cred.ca_file);
+            cs_gitm_cred_free(&go.cred);
             goto cleanup;
         }
         git_open = 1;
@@ -174,13 +192,7 @@ int main(int argc, char **argv)
         }
         store = cs_gitrepo_store(&git);
         display = git.m.uri_display;
-        /* Spring's names show its work dir: a file: remote's own path, else its basedir */
-        names.uri = display;
-        names.dir = git.basedir;
-        if (strncmp(display, "file://", 7) == 0)
-            names.dir = display + 7;
-        else if (strncmp(display, "file:", 5) == 0)
-            names.dir = display + 5;
+        names = cs_gitrepo_names(&git); /* Spring's names show its work dir */
     } else {
         if (cs_repo_open(&repo, repo_real, &lim, &log, err, sizeof(err)) != 0) {
             clog_ev(&log, CLOG_ERROR, json_pack("{s:s}", "repo", repo_real),
@@ -194,7 +206,7 @@ int main(int argc, char **argv)
     cs_http_init(&http, store, names, o.accept_empty, &access, &log);
     http.watch_max_ms = (long)o.watch_max_s * 1000;
     http.overrides = &overrides;
-    if (search_paths.n > 0) {
+    if (search_paths.n > 0 && multi == NULL) { /* several repositories: each lease says */
         http.search_paths = &search_paths;
         if (git_open) { /* a label is a commit; {label} without one is the default label */
             search_paths.git = 1;
@@ -267,7 +279,10 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     /* the repository is watched (or fetched) before the first request is answered */
-    if (git_open) {
+    if (multi != NULL) {
+        if (cs_gitmulti_start(multi) != 0)
+            clog_warn(&log, "cannot start the git fetchers; the repositories will not be refreshed");
+    } else if (git_open) {
         if (cs_gitrepo_start(&git) != 0)
             clog_warn(&log, "cannot start the git fetcher; the repository will not be refreshed");
     } else if (cs_watch_start(&watch, &repo, o.rescan_ms) != 0) {
@@ -281,10 +296,11 @@ int main(int argc, char **argv)
         int degraded = 0;
         json_t *h = store.ops->health(store.ctx, &degraded);
         clog_ev(&log, CLOG_INFO,
-                json_pack("{s:s,s:s,s:i,s:O,s:O,s:b,s:b,s:s,s:b}", "backend", git_open ? "git" : "folder",
-                          "repo", display, "port", httpd_port(srv), "version", json_object_get(h, "version"),
-                          "files", json_object_get(h, "files"), "auth", !access.open, "accept_empty",
-                          o.accept_empty, "encrypt_key", key_source, "degraded", degraded),
+                json_pack("{s:s,s:s,s:i,s:O,s:O,s:b,s:b,s:s,s:b}", "backend",
+                          git_open || multi != NULL ? "git" : "folder", "repo", display, "port",
+                          httpd_port(srv), "version", json_object_get(h, "version"), "files",
+                          json_object_get(h, "files"), "auth", !access.open, "accept_empty", o.accept_empty,
+                          "encrypt_key", key_source, "degraded", degraded),
                 "config-server ready");
         json_decref(h);
     }
@@ -304,6 +320,8 @@ cleanup:
         cs_repo_close(&repo);
     if (git_open)
         cs_gitrepo_close(&git);
+    cs_gitmulti_close(multi);
+    cs_grepos_free(&repos);
     if (git_inited)
         git_libgit2_shutdown();
     cs_hub_free(hub);      /* after the watcher and the fetcher, its notifiers, stopped */

@@ -323,7 +323,7 @@ static void test_escapes_on_disk(void **state)
     size_t len = 0;
     cs_store_t st = f->h.store;
     cs_lease_t l;
-    assert_int_equal(st.ops->acquire(st.ctx, "", &l, why, sizeof(why)), 0);
+    assert_int_equal(st.ops->acquire(st.ctx, "a", "default", "", &l, why, sizeof(why)), 0);
     /* the store itself refuses what the URL grammar already keeps out */
     static const char *const rels[] = {"../etc/passwd", "/etc/passwd", "nginx/../../x", "passwd.txt",
                                        "up.txt"};

@@ -42,6 +42,15 @@ void cs_opts_usage(FILE *out)
         "                          POST /monitor)\n"
         "  --git-timeout-s N       give up a fetch after N s (CONFIG_SERVER_GIT_TIMEOUT_S, default 10)\n"
         "  --git-cache N           commit snapshots kept in memory (CONFIG_SERVER_GIT_CACHE, default 16)\n"
+        "  --git-repos-file F      more git repositories, each picked by {application}/{profile}\n"
+        "                          patterns, the first match in the file's order, else --repo-uri\n"
+        "                          (Spring's spring.cloud.config.server.git.repos; YAML, read once like\n"
+        "                          a secret; CONFIG_SERVER_GIT_REPOS_FILE): repos: {NAME: {pattern, uri,\n"
+        "                          search-paths, username, password|password-file, ssh-key-file,\n"
+        "                          known-hosts-file, default-label, refresh-rate, timeout}}\n"
+        "  --git-mirrors N         a URI with {application}, {profile} or {label} (also --repo-uri) gets\n"
+        "                          a mirror per value, cloned on first use; at most N are kept, the\n"
+        "                          least recently used removed (CONFIG_SERVER_GIT_MIRRORS, default 16)\n"
         "  --port N                TCP port (CONFIG_SERVER_PORT, default 8888)\n"
         "  --host ADDR             bind address (CONFIG_SERVER_HOST, default 0.0.0.0)\n"
         "  --threads N             event-loop threads (CONFIG_SERVER_THREADS, default 2)\n"
@@ -153,6 +162,8 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     const char *refresh = cs_env_or("CONFIG_SERVER_GIT_REFRESH_S", "30");
     const char *gtimeout = cs_env_or("CONFIG_SERVER_GIT_TIMEOUT_S", "10");
     const char *gcache = cs_env_or("CONFIG_SERVER_GIT_CACHE", "16");
+    const char *gmirrors = cs_env_or("CONFIG_SERVER_GIT_MIRRORS", "16");
+    o->git_repos_file = cs_env_or("CONFIG_SERVER_GIT_REPOS_FILE", NULL);
     o->host = cs_env_or("CONFIG_SERVER_HOST", "0.0.0.0");
     o->cred_file = cs_env_or("CONFIG_SERVER_CREDENTIALS_FILE", NULL);
     o->encrypt_key_file = cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_FILE", NULL);
@@ -222,6 +233,8 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
                             : strcmp(a, "--git-refresh-s") == 0     ? &refresh
                             : strcmp(a, "--git-timeout-s") == 0     ? &gtimeout
                             : strcmp(a, "--git-cache") == 0         ? &gcache
+                            : strcmp(a, "--git-mirrors") == 0       ? &gmirrors
+                            : strcmp(a, "--git-repos-file") == 0    ? &o->git_repos_file
                             : strcmp(a, "--host") == 0              ? &o->host
                             : strcmp(a, "--port") == 0              ? &port
                             : strcmp(a, "--threads") == 0           ? &threads
@@ -288,6 +301,15 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
         return 2;
     }
     o->git_cache = (int)v;
+    if (parse_int(gmirrors, 1, 1024, &v) != 0) {
+        fprintf(stderr, "config-server: invalid number of git mirrors '%s' (1..1024)\n", gmirrors);
+        return 2;
+    }
+    o->git_mirrors = (int)v;
+    if (o->git_repos_file != NULL && o->repo_uri == NULL) {
+        fprintf(stderr, "config-server: --git-repos-file needs --repo-uri (the default repository)\n");
+        return 2;
+    }
     if (o->default_label[0] == '\0' || strlen(o->default_label) > CS_PATH_NAME_MAX) {
         fprintf(stderr, "config-server: invalid default label '%s'\n", o->default_label);
         return 2;

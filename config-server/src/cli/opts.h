@@ -46,6 +46,8 @@ typedef struct cs_opts {
     int auth_max_failures;      /* failed logins per address within a minute before it is refused */
     int auth_block_s;           /* how long it is refused */
     const char *search_paths;   /* comma list of folders below the repo (Spring's search-paths) */
+    const char *git_repos_file; /* YAML: more git repositories, picked by pattern (git/gitrepos.h) */
+    int git_mirrors;            /* mirrors of {application} URIs kept (LRU) */
     const char *overrides_file; /* YAML: properties every client receives */
     const char *override[CS_OPTS_MAX_OVERRIDES]; /* --override key=value, in the order given */
     int noverride;

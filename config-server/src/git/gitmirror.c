@@ -43,7 +43,21 @@ char *cs_gitm_redact(const char *uri)
     return r;
 }
 
-static void cred_free(cs_gitm_cred_t *c)
+int cs_gitm_cred_copy(const cs_gitm_cred_t *c, cs_gitm_cred_t *out)
+{
+    const char *in[6] = {c->user, c->ssh_key, c->known_hosts, c->pass, c->proxy, c->ca_file};
+    char *cp[6] = {0};
+    for (int i = 0; i < 6; i++)
+        if (in[i] != NULL && (cp[i] = strdup(in[i])) == NULL) {
+            *out = (cs_gitm_cred_t){cp[0], cp[3], cp[1], cp[2], cp[4], cp[5]};
+            cs_gitm_cred_free(out);
+            return -1;
+        }
+    *out = (cs_gitm_cred_t){cp[0], cp[3], cp[1], cp[2], cp[4], cp[5]};
+    return 0;
+}
+
+void cs_gitm_cred_free(cs_gitm_cred_t *c)
 {
     if (c->pass != NULL)
         OPENSSL_cleanse(c->pass, strlen(c->pass));
@@ -67,7 +81,7 @@ void cs_gitm_close(cs_gitm_t *m)
     git_repository_free(m->fetch_repo);
     git_repository_free(m->read_repo);
     m->fetch_repo = m->read_repo = NULL;
-    cred_free(&m->cred);
+    cs_gitm_cred_free(&m->cred);
     free(m->dir);
     free(m->uri);
     free(m->uri_display);

@@ -56,6 +56,11 @@ typedef struct cs_gitm {
     pthread_mutex_t read_mu;
 } cs_gitm_t;
 
+/* Frees (wiping the secrets) the strings of `c` and zeroes it. */
+void cs_gitm_cred_free(cs_gitm_cred_t *c);
+/* A copy of every string of `c` into `out`. 0, or -1 (out of memory; `out` left empty). */
+int cs_gitm_cred_copy(const cs_gitm_cred_t *c, cs_gitm_cred_t *out);
+
 /* Creates (or reopens) the bare mirror in `dir` for `uri`; takes ownership of `cred`'s
  * strings. 0, or -1 with `err` filled. */
 int cs_gitm_open(cs_gitm_t *m, const char *dir, const char *uri, cs_gitm_cred_t *cred, int timeout_s,

@@ -42,7 +42,7 @@ static void iso_time(time_t t, char *buf, size_t size)
 /* ---------------------------------------------------------------- the base directory */
 
 /* Makes (or checks) `dir`: a real directory, not a symlink, ours, not writable by others. */
-static int ensure_private_dir(const char *dir, char *err, size_t errlen)
+int cs_gitrepo_private_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -63,6 +63,21 @@ static int ensure_private_dir(const char *dir, char *err, size_t errlen)
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void cs_gitrepo_rmtree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+cs_srcnames_t cs_gitrepo_names(const cs_gitrepo_t *g)
+{
+    cs_srcnames_t n = {.dir = g->basedir, .uri = g->m.uri_display};
+    if (strncmp(n.uri, "file://", 7) == 0)
+        n.dir = n.uri + 7;
+    else if (strncmp(n.uri, "file:", 5) == 0)
+        n.dir = n.uri + 5;
+    return n;
 }
 
 /* ---------------------------------------------------------------- the snapshot cache */
@@ -330,6 +345,7 @@ int cs_gitrepo_open(cs_gitrepo_t *g, cs_gitrepo_opts_t *o, char *err, size_t err
     char mirror[4096];
     if (o->basedir != NULL) {
         g->basedir = strdup(o->basedir);
+        g->own_basedir = o->remove_basedir;
     } else {
         const char *tmp = getenv("TMPDIR");
         char tmpl[4096];
@@ -346,10 +362,10 @@ int cs_gitrepo_open(cs_gitrepo_t *g, cs_gitrepo_opts_t *o, char *err, size_t err
         errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
-    if (ensure_private_dir(g->basedir, err, errlen) != 0)
+    if (cs_gitrepo_private_dir(g->basedir, err, errlen) != 0)
         goto fail;
     snprintf(mirror, sizeof(mirror), "%s/mirror.git", g->basedir);
-    if (ensure_private_dir(mirror, err, errlen) != 0)
+    if (cs_gitrepo_private_dir(mirror, err, errlen) != 0)
         goto fail;
     if (cs_gitm_open(&g->m, mirror, o->uri, &o->cred, o->timeout_s, err, errlen) != 0)
         goto fail;
@@ -425,7 +441,7 @@ void cs_gitrepo_close(cs_gitrepo_t *g)
     if (g->m.dir != NULL)
         cs_gitm_close(&g->m);
     if (g->own_basedir && g->basedir != NULL)
-        nftw(g->basedir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        cs_gitrepo_rmtree(g->basedir);
     free(g->basedir);
     free(g->default_label);
     free(g->last_error);
@@ -436,8 +452,11 @@ void cs_gitrepo_close(cs_gitrepo_t *g)
 
 /* ---------------------------------------------------------------- the store port */
 
-static int store_acquire(void *ctx, const char *label, cs_lease_t *out, char *why, size_t whylen)
+static int store_acquire(void *ctx, const char *app, const char *profiles, const char *label, cs_lease_t *out,
+                         char *why, size_t whylen)
 {
+    (void)app;
+    (void)profiles;
     cs_gitrepo_t *g = ctx;
     git_oid c;
     int st = resolve(g, label, &c, why, whylen);
@@ -460,7 +479,7 @@ static json_t *store_health(void *ctx, int *degraded)
     cs_gitrepo_t *g = ctx;
     char why[512], at[32];
     cs_lease_t l;
-    int st = store_acquire(g, "", &l, why, sizeof(why));
+    int st = store_acquire(g, "application", "default", "", &l, why, sizeof(why));
     json_t *d = json_pack("{s:s,s:s,s:s}", "backend", "git", "uri", g->m.uri_display, "defaultLabel",
                           g->default_label);
     if (st == 0) {
@@ -507,8 +526,10 @@ static json_t *store_health(void *ctx, int *degraded)
     return d;
 }
 
-static void store_refresh(void *ctx)
+static void store_refresh(void *ctx, const char *const *uris, size_t n)
 {
+    (void)uris;
+    (void)n;
     cs_gitrepo_kick(ctx);
 }
 

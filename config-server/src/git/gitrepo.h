@@ -23,12 +23,14 @@
 #include <time.h>
 
 #include "clog.h"
+#include "env/environment.h"
 #include "git/gitmirror.h"
 #include "repo/store.h"
 
 typedef struct cs_gitrepo_opts {
     const char *uri;
     const char *basedir;       /* NULL → a private temporary directory */
+    int remove_basedir;        /* remove `basedir` at close (a mirror made for one {application}) */
     const char *default_label; /* NULL → "main" */
     int refresh_s;             /* 0 = fetch only when kicked */
     int timeout_s;             /* of one fetch; 0 → 10 */
@@ -76,6 +78,15 @@ int cs_gitrepo_start(cs_gitrepo_t *g);
 void cs_gitrepo_kick(cs_gitrepo_t *g);
 /* Stops the fetcher and frees everything (no lease may be outstanding). NULL-safe. */
 void cs_gitrepo_close(cs_gitrepo_t *g);
+
+/* Makes (or checks) `dir`: a real directory (not a symlink), ours, not writable by others.
+ * 0, or -1 with `err`. */
+int cs_gitrepo_private_dir(const char *dir, char *err, size_t errlen);
+/* Removes the folder `dir` and everything below it (symlinks not followed). */
+void cs_gitrepo_rmtree(const char *dir);
+/* How Spring names the property sources of `g` (borrowed strings of `g`): its URI, and its
+ * work dir — a file: remote's own path, else the basedir. */
+cs_srcnames_t cs_gitrepo_names(const cs_gitrepo_t *g);
 
 /* The store port (labels = branches, tags, commit ids). */
 cs_store_t cs_gitrepo_store(cs_gitrepo_t *g);

@@ -104,8 +104,8 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
     memset(a, 0, sizeof(*a));
     dbuf_init(&a->own, 64u << 20);
     const cs_req_t *r = &q->r;
-    int ls = h->store.ops->acquire(h->store.ctx, cs_http_lease_label(h, r), &a->lease, a->detail,
-                                   sizeof(a->detail));
+    int ls = h->store.ops->acquire(h->store.ctx, r->app, r->profiles, cs_http_lease_label(h, r), &a->lease,
+                                   a->detail, sizeof(a->detail));
     if (ls != 0) {
         set_problem(a, ls, ls == 404 ? "Label Not Found" : ls == 400 ? "Bad Request" : "Service Unavailable");
         return;
@@ -160,7 +160,7 @@ void cs_answer_eval(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
         return;
     }
     a->status = 200;
-    env_etag(a->env, q->key, &h->names, a->etag, sizeof(a->etag));
+    env_etag(a->env, q->key, cs_http_names(h, &a->lease), a->etag, sizeof(a->etag));
 }
 
 /* Renders the body for `q` into `out`; sets *ctype (static). 0, -1 (out of memory) or 400
@@ -209,8 +209,8 @@ void cs_answer_body(cs_http_t *h, const cs_query_t *q, cs_answer_t *a)
     if (a->status != 200 || a->body != NULL || a->env == NULL)
         return;
     const char *ctype = "application/json";
-    int rc = render_body(a->env, q, a->lease.snap->version, &h->names, &a->own, &ctype, a->detail,
-                         sizeof(a->detail));
+    int rc = render_body(a->env, q, a->lease.snap->version, cs_http_names(h, &a->lease), &a->own, &ctype,
+                         a->detail, sizeof(a->detail));
     if (rc == 400) {
         set_problem(a, 400, "Bad Request");
         return;

@@ -110,6 +110,33 @@ static void add_commit_paths(json_t *names, const json_t *payload)
     }
 }
 
+#define MAX_REPO_URLS 16
+
+/* The URLs naming the pushed repository in a webhook payload (GitHub, Gitea and Gogs:
+ * repository.clone_url/ssh_url/git_url/html_url/url; GitLab: project.git_http_url/
+ * git_ssh_url/web_url and repository.url/git_http_url/git_ssh_url/homepage; Bitbucket:
+ * repository.links.html.href), borrowed from `payload`, into `out`. The count. */
+static size_t repo_urls(const json_t *payload, const char **out, size_t max)
+{
+    static const char *const objs[] = {"repository", "project"};
+    static const char *const keys[] = {"clone_url",    "ssh_url",     "git_url", "html_url", "url",
+                                       "git_http_url", "git_ssh_url", "web_url", "homepage"};
+    size_t n = 0;
+    for (size_t o = 0; o < sizeof(objs) / sizeof(objs[0]); o++) {
+        const json_t *r = json_object_get(payload, objs[o]);
+        for (size_t k = 0; json_is_object(r) && k < sizeof(keys) / sizeof(keys[0]) && n < max; k++) {
+            const char *s = json_string_value(json_object_get(r, keys[k]));
+            if (s != NULL && s[0] != '\0')
+                out[n++] = s;
+        }
+        const char *href =
+            json_string_value(json_object_get(json_object_get(json_object_get(r, "links"), "html"), "href"));
+        if (href != NULL && n < max)
+            out[n++] = href;
+    }
+    return n;
+}
+
 /* The form's path= values into `names`. 0, or -1 on a malformed escape. */
 static int add_form_paths(json_t *names, const char *body, size_t len)
 {
@@ -158,6 +185,9 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
         return httpd_send_json(req, 200, json_array());
     }
     json_t *names = json_object();
+    json_t *payload = NULL; /* the webhook's, kept for the repository URLs */
+    const char *urls[MAX_REPO_URLS];
+    size_t nurls = 0;
     const char *body = req->entity.base != NULL ? req->entity.base : "";
     size_t len = req->entity.base != NULL ? req->entity.len : 0;
     const char *ct = httpd_header(req, "content-type");
@@ -172,7 +202,7 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
     }
     if (webhook) {
         json_error_t je;
-        json_t *payload = json_loadb(body, len, 0, &je);
+        payload = json_loadb(body, len, 0, &je);
         if (payload == NULL && len > 0 && ct != NULL && cs_form_is(ct)) { /* GitHub's form delivery */
             dbuf_t d;
             dbuf_init(&d, 8u << 20);
@@ -188,7 +218,7 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
         if (httpd_header(req, "x-event-key") != NULL) /* Bitbucket lists no files: everything */
             json_object_set_new(names, "*", json_true());
         add_commit_paths(names, payload);
-        json_decref(payload);
+        nurls = repo_urls(payload, urls, MAX_REPO_URLS);
     } else if (ct != NULL && cs_form_is(ct)) {
         if (add_form_paths(names, body, len) != 0) {
             json_decref(names);
@@ -201,7 +231,8 @@ int cs_monitor_handle(void *ctx, h2o_req_t *req)
             "POST /monitor takes a GitHub, GitLab, Gitea, Gogs or Bitbucket push webhook, "
             "or a form path=<file>");
     }
-    m->store->ops->refresh(m->store->ctx);
+    m->store->ops->refresh(m->store->ctx, urls, nurls);
+    json_decref(payload);
     if (hop == NULL)
         cs_peers_forward(m->peers, req); /* a copy that is never forwarded again */
     json_t *out = json_array();

@@ -216,9 +216,10 @@ cleanup:
 void cs_text_eval(cs_http_t *h, const cs_req_t *r, int raw, int resolve, cs_text_answer_t *a)
 {
     memset(a, 0, sizeof(*a));
-    cs_lease_t l;
+    cs_lease_t l = {0};
     text_ctx_t *c = NULL;
-    int ls = h->store.ops->acquire(h->store.ctx, cs_http_lease_label(h, r), &l, a->detail, sizeof(a->detail));
+    int ls = h->store.ops->acquire(h->store.ctx, r->app, r->profiles, cs_http_lease_label(h, r), &l,
+                                   a->detail, sizeof(a->detail));
     if (ls != 0) {
         set_problem(a, ls, ls == 404 ? "Label Not Found" : ls == 400 ? "Bad Request" : "Service Unavailable");
         return;

@@ -264,10 +264,16 @@ const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r)
     return h->search_paths != NULL && !h->search_paths->git ? "" : r->label;
 }
 
+const cs_srcnames_t *cs_http_names(const cs_http_t *h, const cs_lease_t *l)
+{
+    return l->names != NULL ? l->names : &h->names;
+}
+
 int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r, char *const *apps,
                       size_t na, char *const *profiles, size_t np, cs_locs_t *out, char *why, size_t whylen)
 {
-    if (h->search_paths == NULL) { /* the store chose the label's overlay (the root for git) */
+    const cs_searchpaths_t *sp = l->sp != NULL ? l->sp : h->search_paths;
+    if (sp == NULL || sp->n == 0) { /* the store chose the label's overlay (the root for git) */
         out->n = 0;
         out->l[out->n++] = &l->snap->labels[0];
         if (l->lbl != &l->snap->labels[0])
@@ -275,7 +281,7 @@ int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r
         out->label_found = 1;
         return 0;
     }
-    cs_sp_locations(h->search_paths, l->snap, r->label, apps, na, profiles, np, out);
+    cs_sp_locations(sp, l->snap, r->label, apps, na, profiles, np, out);
     if (!out->label_found) {
         snprintf(why, whylen,
                  "no label '%s' in the config repository (no folder of that name below the root "

@@ -93,6 +93,9 @@ void cs_http_set_keys(cs_http_t *h, const cs_keys_t *keys);
 /* The label to lease the snapshot of `r` with: with search paths on the folder backend the
  * root (the label's folders are looked up by cs_http_locations), else the request's. */
 const char *cs_http_lease_label(const cs_http_t *h, const cs_req_t *r);
+/* How the property sources of the leased repository are named: the lease's (several git
+ * repositories), else the server's. */
+const cs_srcnames_t *cs_http_names(const cs_http_t *h, const cs_lease_t *l);
 /* The locations request `r` reads in the leased `l` (env/searchpath.h), lowest precedence
  * first. 0, or 404 with `why` when the label names no folder (search paths only). */
 int cs_http_locations(const cs_http_t *h, const cs_lease_t *l, const cs_req_t *r, char *const *apps,

@@ -199,8 +199,11 @@ json_t *cs_repo_health(cs_repo_t *r, int *degraded)
 
 /* ---------------------------------------------------------------- the store port */
 
-static int store_acquire(void *ctx, const char *label, cs_lease_t *out, char *why, size_t whylen)
+static int store_acquire(void *ctx, const char *app, const char *profiles, const char *label, cs_lease_t *out,
+                         char *why, size_t whylen)
 {
+    (void)app;
+    (void)profiles;
     cs_repo_t *r = ctx;
     unsigned tok;
     const cs_snap_t *s = cs_repo_enter(r, &tok);
@@ -224,8 +227,10 @@ static json_t *store_health(void *ctx, int *degraded)
     return cs_repo_health(ctx, degraded);
 }
 
-static void store_refresh(void *ctx)
+static void store_refresh(void *ctx, const char *const *uris, size_t n)
 {
+    (void)uris;
+    (void)n;
     cs_repo_reload(ctx);
 }
 
