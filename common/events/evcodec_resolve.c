@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #define EVCODEC_CACHE_DEFAULT 64
-#define EVCODEC_LOOKUPS "schema_registry_lookups_total"
+#define EVCODEC_LOOKUPS "schema_registry_lookups_total" /* declared by name below (tests/helm checks it) */
 #define EVCODEC_CACHED "schema_registry_cached_schemas"
 
 static void res_count(evcodec_resolver_t *r, const char *result)
@@ -235,12 +235,12 @@ int evcodec_resolve_by_registry(evcodec_t *c, const char *url, const char *user,
     r->reader = evcodec_latest(c, EVCODEC_SUBJECT_CUSTOMER);
     r->metrics = metrics;
     if (metrics != NULL) {
-        metrics_declare(metrics, EVCODEC_LOOKUPS, METRICS_COUNTER,
+        metrics_declare(metrics, "schema_registry_lookups_total", METRICS_COUNTER,
                         "Writer schemas asked of the schema registry by id, by result (found, not_found: "
                         "the records are dead-lettered, unusable: the schema cannot be read as the "
                         "reader's, error: no usable answer, retried).",
                         NULL, 0);
-        metrics_declare(metrics, EVCODEC_CACHED, METRICS_GAUGE,
+        metrics_declare(metrics, "schema_registry_cached_schemas", METRICS_GAUGE,
                         "Writer schemas from the registry in the cache.", NULL, 0);
         metrics_set(metrics, EVCODEC_CACHED, NULL, 0);
     }
