@@ -115,6 +115,8 @@ peer_up() {
   fi
 }
 peer_connect() {
+  # a fresh worker: no source offsets of an earlier phase's database (its LSN is not in this slot)
+  rm -rf "$BENCH_DIR/connect"
   say "starting the Connect worker (Debezium $(dbz_versions))"
   dbz_start "$BENCH_DIR/connect" "$CONNECT_PORT" "$CQ_KAFKA_BOOTSTRAP" "$PG_PORT" "$TRIO_DB" "$TRIO_TOPIC" >&2
 }
