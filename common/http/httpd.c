@@ -31,13 +31,22 @@ static uint64_t now_us(void)
 
 /* ---------------------------------------------------------------- routing */
 
+/* Whether route r serves `path`: its prefix and what lies below it; only the prefix itself for
+ * an exact route (httpd_route_exact); only what lies below it for a template label
+ * ("/orders/{trackingId}"). */
 static int prefix_matches(const httpd_route_ent_t *r, const char *path, size_t len)
 {
     if (r->plen == 1 && r->prefix[0] == '/')
         return 1;
     if (len < r->plen || memcmp(path, r->prefix, r->plen) != 0)
         return 0;
-    return len == r->plen || path[r->plen] == '/' || path[r->plen] == '?';
+    int at = len == r->plen || path[r->plen] == '?';
+    int below = !at && path[r->plen] == '/' && r->plen + 1 < len && path[r->plen + 1] != '?';
+    if (r->exact)
+        return at;
+    if (r->below)
+        return below;
+    return at || path[r->plen] == '/';
 }
 
 static int method_matches(const httpd_route_ent_t *r, const h2o_req_t *req)
@@ -149,8 +158,8 @@ done:
     return 0;
 }
 
-int httpd_route(httpd_t *s, const char *method, const char *prefix, const char *label, httpd_handler_fn fn,
-                void *ctx)
+static int route_add(httpd_t *s, const char *method, const char *prefix, const char *label, int exact,
+                     httpd_handler_fn fn, void *ctx)
 {
     if (s == NULL || s->started || s->nroutes >= HTTPD_MAX_ROUTES || prefix == NULL || prefix[0] != '/' ||
         fn == NULL)
@@ -170,10 +179,26 @@ int httpd_route(httpd_t *s, const char *method, const char *prefix, const char *
     /* "/x/" and "/x" mean the same prefix */
     if (r->plen > 1 && r->prefix[r->plen - 1] == '/')
         r->prefix[--r->plen] = '\0';
+    r->exact = exact;
+    /* a template label "<prefix>/{name}" serves the paths below the prefix only */
+    r->below = !exact && strncmp(r->label, r->prefix, r->plen) == 0 && r->label[r->plen] == '/' &&
+               r->label[r->plen + 1] == '{' && r->label[strlen(r->label) - 1] == '}';
     r->fn = fn;
     r->ctx = ctx;
     s->nroutes++;
     return 0;
+}
+
+int httpd_route(httpd_t *s, const char *method, const char *prefix, const char *label, httpd_handler_fn fn,
+                void *ctx)
+{
+    return route_add(s, method, prefix, label, 0, fn, ctx);
+}
+
+int httpd_route_exact(httpd_t *s, const char *method, const char *path, const char *label,
+                      httpd_handler_fn fn, void *ctx)
+{
+    return route_add(s, method, path, label, 1, fn, ctx);
 }
 
 /* ---------------------------------------------------------------- lifecycle */

@@ -131,6 +131,12 @@ httpd_t *httpd_new(const httpd_opts_t *opts, char *err, size_t errlen);
  * The strings are copied. Returns 0, or -1 (too many routes / started already). */
 int httpd_route(httpd_t *s, const char *method, const char *prefix, const char *label, httpd_handler_fn fn,
                 void *ctx);
+/* A route serves its prefix and the paths below it, except: one made by httpd_route_exact
+ * serves `path` itself only, and one whose label is a template "<prefix>/{name}" serves only
+ * the paths below its prefix. So "/orders" POST (exact) and "/orders/{trackingId}" GET answer
+ * GET /orders and POST /orders/1 with 405 and the one method that path has in Allow. */
+int httpd_route_exact(httpd_t *s, const char *method, const char *path, const char *label,
+                      httpd_handler_fn fn, void *ctx);
 
 /* Binds, listens and starts the loop threads. Returns 0, or -1 with `err` filled. */
 int httpd_start(httpd_t *s, char *err, size_t errlen);

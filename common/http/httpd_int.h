@@ -22,6 +22,8 @@ typedef struct httpd_route_ent {
     char *prefix; /* owned */
     size_t plen;
     char *label; /* owned */
+    int exact;   /* serves the prefix itself only (httpd_route_exact) */
+    int below;   /* serves the paths below the prefix only (a "<prefix>/{name}" label) */
     httpd_handler_fn fn;
     void *ctx;
 } httpd_route_ent_t;

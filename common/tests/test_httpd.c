@@ -132,6 +132,8 @@ static httpd_t *start(obs_t *o, int threads)
     assert_int_equal(httpd_route(s, "PUT", "/echo", "echo", h_echo, NULL), 0);
     assert_int_equal(httpd_route(s, NULL, "/fail", "fail", h_fail, NULL), 0);
     assert_int_equal(httpd_route(s, "GET", "/q", "q", h_query, NULL), 0);
+    assert_int_equal(httpd_route_exact(s, "POST", "/items", "/items", h_echo, NULL), 0);
+    assert_int_equal(httpd_route(s, "GET", "/items", "/items/{id}", h_hello, NULL), 0);
     assert_int_equal(httpd_start(s, err, sizeof(err)), 0);
     assert_true(httpd_port(s) > 0);
     return s;
@@ -198,6 +200,43 @@ static void test_routes_and_errors(void **state)
     }
     assert_int_equal(atomic_load(&o.count), 8);
     assert_int_equal(atomic_load(&o.last_status), 404);
+    curl_easy_cleanup(c);
+    httpd_free(s);
+}
+
+/* An exact route ("/items" POST) and a template route ("/items/{id}" GET) on one prefix: each
+ * serves only its own paths, and the 405 on the other names only the method that path has. */
+static void test_route_shapes(void **state)
+{
+    static const struct {
+        const char *method, *path;
+        long status;
+        const char *allow, *not_allowed; /* the 405's Allow header, a method it must not name */
+    } cases[] = {
+        {"POST", "/items", 201, NULL, NULL},
+        {"GET", "/items/7", 200, NULL, NULL},
+        {"GET", "/items", 405, "allow: POST\r", "GET"},
+        {"OPTIONS", "/items", 405, "allow: POST\r", "GET"},
+        {"POST", "/items/7", 405, "allow: GET\r", "POST"},
+        {"OPTIONS", "/items/7", 405, "allow: GET\r", "POST"},
+        {"GET", "/items/", 404, NULL, NULL},
+        {"GET", "/itemsX", 404, NULL, NULL},
+    };
+    (void)state;
+    obs_t o = {0};
+    httpd_t *s = start(&o, 1);
+    CURL *c = curl_easy_init();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        resp_t r;
+        int post = strcmp(cases[i].method, "POST") == 0;
+        do_req(c, cases[i].method, httpd_port(s), cases[i].path, post ? "{}" : NULL, post ? 2 : 0, &r);
+        assert_int_equal(r.status, cases[i].status);
+        if (cases[i].allow != NULL)
+            assert_non_null(strcasestr(dbuf_ptr(&r.hdrs), cases[i].allow));
+        if (cases[i].not_allowed != NULL)
+            assert_null(strstr(dbuf_ptr(&r.hdrs), cases[i].not_allowed));
+        resp_free(&r);
+    }
     curl_easy_cleanup(c);
     httpd_free(s);
 }
@@ -406,7 +445,7 @@ int main(void)
         cmocka_unit_test(test_routes_and_errors),        cmocka_unit_test(test_drain_closes_idle_keepalive),
         cmocka_unit_test(test_drain_finishes_in_flight), cmocka_unit_test(test_keep_and_adopt_listener),
         cmocka_unit_test(test_stop_before_start),        cmocka_unit_test(test_query_get),
-        cmocka_unit_test(test_many_threads_start_stop),
+        cmocka_unit_test(test_many_threads_start_stop),  cmocka_unit_test(test_route_shapes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -89,8 +89,6 @@ static int cs_backfill_ids_h(const cs_admin_http_t *h, h2o_req_t *req, const jso
     if (!json_is_array(ids) || n == 0 || n > CS_BACKFILL_MAX_IDS)
         return httpd_send_problem(req, 400, "Bad Request", "\"ids\" must be an array of 1 to %d customer ids",
                                   CS_BACKFILL_MAX_IDS);
-    if (tomb != NULL && !json_is_boolean(tomb))
-        return httpd_send_problem(req, 400, "Bad Request", "\"tombstonesForMissing\" must be true or false");
     json_array_foreach(ids, i, v)
     {
         if (!json_is_string(v))
@@ -119,8 +117,10 @@ static int cs_backfill_post(const cs_admin_http_t *h, h2o_req_t *req)
         return 0;
     const json_t *all = json_object_get(b, "all"), *since = json_object_get(b, "changedSince"),
                  *ids = json_object_get(b, "ids");
+    const json_t *tomb = json_object_get(b, "tombstonesForMissing");
     int rc = 0;
     int kinds = (all != NULL) + (since != NULL) + (ids != NULL);
+    long long bs = 0, mb = 0, pause = 0;
     if (kinds != 1 || (all != NULL && !json_is_true(all))) {
         rc =
             httpd_send_problem(req, 400, "Bad Request",
@@ -128,12 +128,20 @@ static int cs_backfill_post(const cs_admin_http_t *h, h2o_req_t *req)
                                "\"ids\": [customer ids]");
         goto cleanup;
     }
+    /* every member given is checked, also those the kind asked for does not use */
+    if (tomb != NULL && !json_is_boolean(tomb)) {
+        rc = httpd_send_problem(req, 400, "Bad Request", "\"tombstonesForMissing\" must be true or false");
+        goto cleanup;
+    }
+    if (cs_int_opt(req, b, "batchSize", 1, 10000, &bs) ||
+        cs_int_opt(req, b, "maxBacklog", 1, 100000000, &mb) ||
+        cs_int_opt(req, b, "pauseMs", 0, 60000, &pause))
+        goto cleanup;
     if (ids != NULL) {
         rc = cs_backfill_ids_h(h, req, ids, b);
         goto cleanup;
     }
     cs_backfill_req_t rq = {.since_ms = -1};
-    long long bs = 0, mb = 0, pause = 0;
     if (since != NULL) {
         int64_t ms;
         if ((json_is_string(since) && timetext_parse(json_string_value(since), &ms) == 0) ||
@@ -146,10 +154,6 @@ static int cs_backfill_post(const cs_admin_http_t *h, h2o_req_t *req)
             goto cleanup;
         }
     }
-    if (cs_int_opt(req, b, "batchSize", 1, 10000, &bs) ||
-        cs_int_opt(req, b, "maxBacklog", 1, 100000000, &mb) ||
-        cs_int_opt(req, b, "pauseMs", 0, 60000, &pause))
-        goto cleanup;
     rq.batch_size = (int)bs;
     rq.max_backlog = mb;
     rq.pause_ms = (int)pause;
@@ -207,6 +211,8 @@ static int cs_checksum_h(void *ctx, h2o_req_t *req)
         hm = httpd_query_get(req, "limit", lim, sizeof lim);
     if (hf < 0 || ht < 0 || hl < 0 || hm < 0)
         return httpd_send_problem(req, 400, "Bad Request", "a query parameter is malformed");
+    if (hl > 0 && strcmp(list, "true") != 0 && strcmp(list, "false") != 0)
+        return httpd_send_problem(req, 400, "Bad Request", "list must be true or false");
     int want = hl > 0 && strcmp(list, "true") == 0;
     long limit = 1000;
     if (hm > 0) {

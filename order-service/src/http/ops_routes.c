@@ -151,7 +151,16 @@ static int os_ops_replay_parse(h2o_req_t *req, const json_t *b, os_replay_req_t 
 {
     const json_t *to = json_object_get(b, "to"), *ps = json_object_get(b, "partitions");
     const char *k = json_string_value(to);
+    const json_t *off = json_object_get(b, "offset"), *ts = json_object_get(b, "timestamp");
     memset(rq, 0, sizeof *rq);
+    /* offset and timestamp are checked whenever given, also when `to` does not use them */
+    if (off != NULL && (!json_is_integer(off) || json_integer_value(off) < 0))
+        return httpd_send_problem(req, 400, "Bad Request", "\"offset\" must be an integer ≥ 0"), -1;
+    if (ts != NULL && os_ops_time(ts, &rq->value) != 0)
+        return httpd_send_problem(req, 400, "Bad Request",
+                                  "\"timestamp\" must be ISO-8601 with a zone (2026-03-01T10:00:00Z) or "
+                                  "epoch milliseconds"),
+               -1;
     if (k == NULL)
         return httpd_send_problem(
                    req, 400, "Bad Request",
@@ -307,7 +316,7 @@ static int os_ops_dlq_h(void *ctx, h2o_req_t *req)
         return 0;
     if (strcmp(httpd_path(req), "/admin/dlq") != 0)
         return httpd_send_problem(req, 404, "Not Found", "no such resource: %s", httpd_path(req));
-    if (os_ops_qint(req, "partition", -1, OS_OPS_MAX_PARTS - 1, -1, &part) != 0 ||
+    if (os_ops_qint(req, "partition", 0, OS_OPS_MAX_PARTS - 1, -1, &part) != 0 ||
         os_ops_qint(req, "offset", 0, INT64_MAX, 0, &off) != 0 ||
         os_ops_qint(req, "limit", 1, OS_OPS_DLQ_LIMIT_MAX, OS_OPS_DLQ_LIMIT, &limit) != 0 ||
         os_ops_qstr(req, "reason", reason, sizeof reason, &rq.reason) != 0 ||

@@ -44,41 +44,45 @@ static long long os_version_arg(const char *s)
         s += 2, n -= 2;
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
         s++, n -= 2;
-    if (n == 0 || n > 18 || s[0] < '0' || s[0] > '9')
+    if (n == 0 || n > 18 || s[0] < '1' || s[0] > '9') /* no sign, space or leading zero */
         return -1;
     long long v = strtoll(s, &end, 10);
     return end == s + n && v >= 1 ? v : -1;
 }
 
 /* Reads minVersion (query) or X-Min-Version (header) and waitMs (query): 1 with values, 0
- * when no minimum was asked, -1 after answering 400 naming the parameter. */
+ * when no minimum was asked, -1 after answering 400 naming the parameter. Each one given is
+ * checked, also when it does not count (the header beside minVersion, waitMs without either). */
 static int os_min_version(h2o_req_t *req, long long *min, long long *wait)
 {
     char v[64];
     const char *hv = httpd_header(req, "x-min-version");
+    long long hmin = -1;
     int q = httpd_query_get(req, "minVersion", v, sizeof v);
     if (q < 0 || (q > 0 && (*min = os_version_arg(v)) < 0))
         return httpd_send_problem(req, 400, "Bad Request",
                                   "minVersion must be a customer version (a positive integer, or the ETag"
                                   " customer-service answered)"),
                -1;
-    if (q == 0 && hv != NULL && (*min = os_version_arg(hv)) < 0)
+    if (hv != NULL && (hmin = os_version_arg(hv)) < 0)
         return httpd_send_problem(req, 400, "Bad Request",
                                   "X-Min-Version must be a customer version (a positive integer, or the"
                                   " ETag customer-service answered)"),
                -1;
-    if (q == 0 && hv == NULL)
-        return 0;
     *wait = -1;
-    q = httpd_query_get(req, "waitMs", v, sizeof v);
-    if (q != 0) {
+    int qw = httpd_query_get(req, "waitMs", v, sizeof v);
+    if (qw != 0) {
         char *end;
-        *wait = q > 0 ? strtoll(v, &end, 10) : -1;
-        if (q < 0 || end == v || *end != '\0' || *wait < 0)
+        *wait = qw > 0 ? strtoll(v, &end, 10) : -1;
+        if (qw < 0 || end == v || *end != '\0' || *wait < 0)
             return httpd_send_problem(req, 400, "Bad Request",
                                       "waitMs must be a number of milliseconds (≥ 0)"),
                    -1;
     }
+    if (q == 0 && hv == NULL)
+        return 0;
+    if (q == 0)
+        *min = hmin;
     return 1;
 }
 
@@ -218,7 +222,7 @@ static int os_admin_rebuild(void *ctx, h2o_req_t *req)
 
 int os_http_register(httpd_t *s, os_http_t *h)
 {
-    if (httpd_route(s, "POST", "/orders", "/orders", os_post_order, h) ||
+    if (httpd_route_exact(s, "POST", "/orders", "/orders", os_post_order, h) ||
         httpd_route(s, "GET", "/orders", "/orders/{trackingId}", os_get_order_h, h) ||
         httpd_route(s, "GET", "/customers", "/customers/{id}", os_get_customer_h, h) ||
         httpd_route(s, "POST", "/admin/rebuild-read-model", "/admin", os_admin_rebuild, h) ||
