@@ -39,6 +39,8 @@ tools_log=$root/.stack/tools.log
     # here, not inside the test, so that its build time does not count against the test's timeout.
     "$root/scripts/otelcol.sh" >/dev/null || echo "test.sh: the collector did not build: it_tracing will fail" >&2
     wait "$registry_pid" || true
+    # The schemathesis venv of it_openapi (scripts/schemathesis.sh, PyPI, cached; about 30 s cold).
+    "$root/scripts/schemathesis.sh" >/dev/null || echo "test.sh: no schemathesis venv: it_openapi will fail" >&2
 ) 2>"$tools_log" &
 tools_pid=$!
 tools_t0=$(date +%s)
