@@ -2,7 +2,7 @@
 # setup.sh — install everything cqrs-ordering needs on Debian 12, idempotently.
 #
 # 1. Debian packages: build tools, the -dev libraries, PostgreSQL 15, JDK 17, Maven, kcat, wrk,
-#    python3-venv (the Python client venv of scripts/registry.sh).
+#    python3-venv (the Python venvs of scripts/registry.sh and scripts/schemathesis.sh).
 # 2. A Go >= 1.26 toolchain for the Helm chart checks (helm is built with `go install`) when
 #    the machine has none: Debian's Go 1.19 fetches the official toolchain module through the
 #    Go module proxy into .stack/go (the way GOTOOLCHAIN does it).
