@@ -70,7 +70,8 @@ void cs_opts_usage(FILE *out)
         "                          A PEM RSA private key there is Spring's RSA encrypt.key: one key.\n"
         "                          /encrypt, /decrypt and /key need an admin client.\n"
         "  --encrypt-key-store F   RSA keys by alias from a PKCS#12 key store (Spring's\n"
-        "                          encrypt.key-store.*; CONFIG_SERVER_ENCRYPT_KEY_STORE): password in\n"
+        "                          encrypt.key-store.*; CONFIG_SERVER_ENCRYPT_KEY_STORE, or Spring's\n"
+        "                          ENCRYPT_KEY_STORE_LOCATION=file:…): password in\n"
         "                          ENCRYPT_KEY_STORE_PASSWORD (or _FILE), the default key's password\n"
         "                          ENCRYPT_KEY_STORE_SECRET (or _FILE; default the store password).\n"
         "                          {cipher}{key:alias}{secret:pw}… picks a key per value; the default\n"
@@ -167,7 +168,10 @@ int cs_opts_parse(int argc, char **argv, cs_opts_t *o)
     o->host = cs_env_or("CONFIG_SERVER_HOST", "0.0.0.0");
     o->cred_file = cs_env_or("CONFIG_SERVER_CREDENTIALS_FILE", NULL);
     o->encrypt_key_file = cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_FILE", NULL);
-    o->encrypt_key_store = cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_STORE", NULL);
+    o->encrypt_key_store =
+        cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_STORE", cs_env_or("ENCRYPT_KEY_STORE_LOCATION", NULL));
+    if (o->encrypt_key_store != NULL && strncmp(o->encrypt_key_store, "file:", 5) == 0)
+        o->encrypt_key_store += 5; /* Spring's resource form of encrypt.key-store.location */
     o->encrypt_key_alias =
         cs_env_or("CONFIG_SERVER_ENCRYPT_KEY_ALIAS", cs_env_or("ENCRYPT_KEY_STORE_ALIAS", NULL));
     o->log_level = cs_env_or("CONFIG_SERVER_LOG_LEVEL", "info");
