@@ -185,6 +185,22 @@ static void test_keystore(void **state)
     assert_string_equal(dbuf_ptr(&r.body), "fresh");
     csit_resp_free(&r);
     csit_stop(&a);
+    /* Spring's encrypt.key: a PKCS#1 PEM key is one RSA key (/key answers), a PKCS#8 one is a
+     * symmetric password as in Spring 5.0.6 (/key: NOT_FOUND) */
+    const char *pem_env[] = {"CONFIG_SERVER_USER=cfg", "CONFIG_SERVER_PASSWORD=s3cret",
+                             "CONFIG_SERVER_ENCRYPT_KEY_FILE=" CS_CIPHER_DIR "/pkcs1-key.pem", NULL};
+    csit_start(&a, pem_env, NULL);
+    csit_get(&a, "/key", auth, &r);
+    assert_int_equal(r.status, 200);
+    csit_resp_free(&r);
+    csit_stop(&a);
+    pem_env[2] = "CONFIG_SERVER_ENCRYPT_KEY_FILE=" CS_CIPHER_DIR "/pem-key.pem";
+    csit_start(&a, pem_env, NULL);
+    csit_get(&a, "/key", auth, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(dbuf_ptr(&r.body), "No public key available"));
+    csit_resp_free(&r);
+    csit_stop(&a);
     /* a wrong store password, an unknown default alias: exit 78 naming the problem */
     char cmd[1200];
     const char *bin = ts_env("CQ_BIN_DIR", CS_DEFAULT_BIN_DIR);

@@ -205,7 +205,8 @@ int cs_load_keys(const cs_opts_t *o, const char *repo_real, cs_keys_t *k, const 
         clog_error(log, "the encryption key (%s) is empty or contains a NUL byte", *source);
         goto cleanup;
     }
-    if (strncmp(key, "-----BEGIN", 10) == 0) { /* Spring's encrypt.key as an RSA private key */
+    if (strncmp(key, "-----BEGIN RSA PRIVATE KEY", 26) ==
+        0) { /* Spring's encrypt.key as an RSA key: PKCS#1 */
         cs_rsa_params_t p;
         if (rsa_params(&p, log) != 0)
             goto cleanup;
@@ -223,6 +224,13 @@ int cs_load_keys(const cs_opts_t *o, const char *repo_real, cs_keys_t *k, const 
                    *source);
         goto cleanup;
     }
+    if (strncmp(key, "-----BEGIN", 10) == 0)
+        clog_warn(
+            log,
+            "the encryption key (%s) is PEM but not an RSA private key in PKCS#1 form (BEGIN RSA "
+            "PRIVATE KEY): it is used as a symmetric password, as Spring uses it; for an RSA key convert it "
+            "(openssl rsa -traditional) or give it with --encrypt-key-pem",
+            *source);
     const char *salt = cs_env_or("ENCRYPT_SALT", "deadbeef");
     cs_keys_init(k, CS_KEYS_SYMMETRIC, NULL);
     if (cs_cipher_init(&k->sym, key, (size_t)n, salt) != 0) {

@@ -27,9 +27,10 @@ char *cs_read_secret_text(const char *path, const char *repo_real, const char *w
 void cs_secret_free(char *s, size_t size);
 /* The {cipher} keys (crypto/keys.h): --encrypt-key-store and --encrypt-key-pem (RSA keys by
  * alias, ENCRYPT_KEY_STORE_PASSWORD/_SECRET, ENCRYPT_RSA_*), else --encrypt-key-file (one
- * trailing line break dropped), else ENCRYPT_KEY (salt ENCRYPT_SALT); a PEM private key in
- * the last two is one RSA key. Returns 1 (keys in *k, to be freed), 0 (no key configured),
- * -1 (unusable: logged; *k freed); *source names where they came from. */
+ * trailing line break dropped), else ENCRYPT_KEY (salt ENCRYPT_SALT); a PKCS#1 PEM RSA
+ * private key in the last two is one RSA key (any other text is a symmetric key, as Spring's). Returns 1
+ * (keys in *k, to be freed), 0 (no key configured), -1 (unusable: logged; *k freed); *source names where they
+ * came from. */
 int cs_load_keys(const cs_opts_t *o, const char *repo_real, cs_keys_t *k, const char **source,
                  const clog_t *log);
 /* A secret from env `name`, or from the file named by env `name`_FILE (one trailing line
