@@ -55,7 +55,9 @@ FAULT_MAY_FAIL=${FAULT_MAY_FAIL:-503}
 now_ms() { date +%s%3N; }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; } # ms → "12.3"
 say() { echo "$FAULT_NAME: $(date +%T) $*"; }
-jnum() { sed -n "s/.*\"$1\":\([0-9.-]*\).*/\1/p" <<<"$2" | head -1; } # a number of os_lagbench's JSON
+# a number of os_lagbench's JSON by key; p50/max are the lag's (lagMs): answerMs has the same keys
+# and sed's greedy .* would find them last, so its object goes first
+jnum() { sed 's/"answerMs":{[^}]*}//' <<<"$2" | sed -n "s/.*\"$1\":\([0-9.-]*\).*/\1/p" | head -1; }
 
 FAULT_RC=0
 fail() { echo "$FAULT_NAME: FAIL: $*" >&2; FAULT_RC=1; }
