@@ -23,8 +23,8 @@ IT_DB=cq_openapi_$$
 # root off dir pids say fail psqlc it_db_create it_start it_ready
 # shellcheck source=lib_it.sh
 . "$(dirname "$0")/lib_it.sh"
-cs_port=$((27430 + off))
-os_port=$((27431 + off))
+cs_port=$((27470 + off)) # 27430-27438: compat.sh (config_server_spring), which may run at the same time
+os_port=$((27471 + off))
 topic=openapi-$$
 token=openapi-admin-token
 examples=${OPENAPI_EXAMPLES:-10}
