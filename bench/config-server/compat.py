@@ -366,7 +366,7 @@ def main():
     A = (sys.argv[1], sys.argv[2])
     B = (sys.argv[3], sys.argv[4])
     run = Run()
-    if os.environ.get("CS_ONLY") != "git":
+    if os.environ.get("CS_ONLY") not in ("git", "multi"):
         pair_a_cases(run, A)
         plain_text_cases(run, A)
         pair_b_cases(run, B)
@@ -386,6 +386,9 @@ def main():
         compat_git.pair_h_cases(run, H, c1, c2, V2)
         if os.environ.get("CS_H_PUSH_DIR"):
             compat_git.pair_h_pushes(run, H, os.environ["CS_H_PUSH_DIR"], c1)
+    if os.environ.get("CS_M"):
+        import compat_multi  # noqa: PLC0415 (pair M only)
+        compat_multi.pair_m_cases(run, tuple(os.environ["CS_M"].split(" ")) + ({"version": True},), V2)
     c = run.counts
     print(f"{c['same']} same, {c['known']} known (documented) differences, {c['DIFF']} DIFF")
     return run.failed

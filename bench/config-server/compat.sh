@@ -23,11 +23,17 @@
 #   H  git://127.0.0.1:<port>/cfg.git, a bare copy served by `git daemon` (push enabled):
 #      labels, then pushes to it (a commit, a force-push, a new branch, a moved tag, a deleted
 #      branch), Spring fetching on every request, ours after POST /monitor.
+#   M  several repositories (compat_multi.py): a default file:// repository with search-paths
+#      svc/{application},shared*, repos.team (pattern team-*,shared/prod, its own search-paths)
+#      and repos.apps (file://…/apps/{application}: one repository per application), with two
+#      overrides; Spring's spring.cloud.config.server.git.* arguments against our --repo-uri,
+#      --git-repos-file (the same keys as a Spring application.yml), --search-paths, --override.
 # The peers are built once from Maven Central into .peer/ (peer.sh); a cold machine needs
 # mvn + JDK 17 (scripts/setup.sh) and network to Maven Central.
 #
-# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: eleven
-#      consecutive ports), KEEP=1 keeps the temp dir, GIT=0 skips the git mode, ONLY=git runs
+# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: thirteen
+#      consecutive ports), KEEP=1 keeps the temp dir, GIT=0 skips the git mode (and pair M), ONLY=multi runs
+#      pair M alone (several repositories: compat_multi.py), ONLY=git runs
 #      the git mode alone (pairs G and H).
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; fi
@@ -38,8 +44,11 @@ PORT_BASE=${PORT_BASE:-$((27430 + ${CQ_TEST_PORT_OFFSET:-0}))}
 OURS_A=$PORT_BASE SPRING_A=$((PORT_BASE + 1)) OURS_B=$((PORT_BASE + 2)) SPRING_B=$((PORT_BASE + 3))
 OURS_G=$((PORT_BASE + 4)) SPRING_G=$((PORT_BASE + 5)) OURS_H=$((PORT_BASE + 6)) SPRING_H=$((PORT_BASE + 7))
 GITD=$((PORT_BASE + 8)) OURS_K=$((PORT_BASE + 9)) SPRING_K=$((PORT_BASE + 10))
+OURS_M=$((PORT_BASE + 11)) SPRING_M=$((PORT_BASE + 12))
 GIT=${GIT:-1} ONLY=${ONLY:-}
 [[ "$ONLY" != git ]] || GIT=1
+MULTI=$GIT
+[[ "$ONLY" != multi ]] || { MULTI=1 GIT=0; }
 [[ -x "$BIN" ]] || { echo "compat.sh: set BIN to the config-server binary ($BIN is not one)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "compat.sh: python3 is required" >&2; exit 2; }
 [[ $GIT == 0 ]] || command -v git >/dev/null || { echo "compat.sh: git is required (GIT=0 skips the git mode)" >&2; exit 2; }
@@ -81,7 +90,7 @@ printf 'cfg:s3cret\n' >"$TMP/cred"
 
 # --- the servers -----------------------------------------------------------------------
 for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B" "$OURS_G" "$SPRING_G" "$OURS_H" "$SPRING_H" "$GITD" "$OURS_K" \
-    "$SPRING_K"; do
+    "$SPRING_K" "$OURS_M" "$SPRING_M"; do
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
         echo "compat.sh: port $p is in use; set PORT_BASE" >&2
         exit 2
@@ -119,7 +128,53 @@ if [[ $GIT == 1 ]]; then
     OURS+=("$PID_OH")
     git clone -q "$HURI" "$TMP/gpush"
 fi
-if [[ "$ONLY" != git ]]; then
+if [[ $MULTI == 1 ]]; then
+    # pair M: several repositories (compat_multi.py): a default one, a team one, one per application
+    m_repo() { # DIR PATH=CONTENT… : a work repository with those files, one commit
+        local d=$1 kv
+        shift
+        mkdir -p "$d"
+        gitfx_git init -q "$d"
+        for kv in "$@"; do
+            mkdir -p "$(dirname "$d/${kv%%=*}")"
+            printf '%b' "${kv#*=}" >"$d/${kv%%=*}"
+        done
+        (cd "$d" && gitfx_git add -A && gitfx_git commit -qm m)
+    }
+    M=$TMP/m
+    m_repo "$M/def" 'application.yml=who: def\nlevel: 0\n' 'other.yml=o: def\nref: ${who}-${cq.mode}\n' \
+        'svc/svc-a/svc-a.yml=folder: svc-a\n' 'svc/svc-a/svc-a-dev.yml=folder: svc-a-dev\n' \
+        'shared-x/application.yml=sx: 1\n' 'shared.yml=s: def\n' 'nginx.conf=server ${who} ${o:none};\n'
+    m_repo "$M/team" 'application.yml=who: team\n' 'team-x.yml=t: root\n' 'team-x-dev.yml=t: root-dev\n' \
+        'team-x/team-x.yml=t: folder\nx: 1\n' 'team-x/application-dev.yml=td: 1\n' 'common/application.yml=common: 1\n' \
+        'shared.yml=s: team\n' 'shared-prod.yml=sp: 1\n' 'nginx.conf=team ${who} ${t:none};\n' \
+        'nginx-dev.conf=team-dev ${t};\n'
+    m_repo "$M/apps/alpha-app" 'application.yml=who: alpha\n' 'alpha-app-dev.yml=d: 1\n' 'nginx.conf=alpha ${who};\n'
+    m_repo "$M/apps/beta-app" 'application.yml=who: beta\nlist: [1, 2]\n'
+    printf '%s\n' 'spring.cloud.config.server.git.repos:' '  team:' '    pattern: team-*,shared/prod' \
+        "    uri: file://$M/team" '    search-paths: "{application},common"' '  apps:' '    pattern: "*-app"' \
+        "    uri: \"file://$M/apps/{application}\"" >"$M/repos.yml"
+    peer_start "$SPRING_M" "$TMP/spring-m.log" --spring.profiles.active=git \
+        --spring.cloud.config.server.git.uri="file://$M/def" --spring.cloud.config.server.git.default-label=main \
+        --spring.cloud.config.server.git.search-paths='svc/{application},shared*' \
+        --spring.cloud.config.server.git.repos.team.pattern='team-*,shared/prod' \
+        --spring.cloud.config.server.git.repos.team.uri="file://$M/team" \
+        --spring.cloud.config.server.git.repos.team.search-paths='{application},common' \
+        --spring.cloud.config.server.git.repos.apps.pattern='*-app' \
+        --spring.cloud.config.server.git.repos.apps.uri="file://$M/apps/{application}" \
+        --spring.cloud.config.server.overrides.cq.mode=strict --spring.cloud.config.server.overrides.who=override \
+        --logging.level.root=WARN
+    PIDS+=("$PEER_PID")
+    PID_SM=$PEER_PID
+    "$BIN" --repo-uri "file://$M/def" --git-repos-file "$M/repos.yml" --search-paths 'svc/{application},shared*' \
+        --default-label main --override cq.mode=strict --override who=override --accept-empty --host 127.0.0.1 \
+        --port "$OURS_M" --log-level warn --git-basedir "$TMP/ours-m-base" 2>"$TMP/ours-m.log" &
+    PIDS+=($!)
+    PID_OM=$!
+    OURS+=("$PID_OM")
+    export CS_M="http://127.0.0.1:$OURS_M http://127.0.0.1:$SPRING_M"
+fi
+if [[ "$ONLY" != git && "$ONLY" != multi ]]; then
 # shellcheck disable=SC2046 # peer_native_args prints separate words
 peer_start "$SPRING_A" "$TMP/spring-a.log" $(peer_native_args "$TMP/a") --encrypt.key=s3cr3t-k3y \
     --logging.level.root=WARN
@@ -166,6 +221,10 @@ if [[ $GIT == 1 ]]; then
     peer_wait "$OURS_H" "$PID_OH" /actuator/health 30 || { tail -20 "$TMP/ours-h.log" >&2; exit 1; }
     peer_wait "$SPRING_G" "$PID_SG" /actuator/health 240 || { tail -40 "$TMP/spring-g.log" >&2; exit 1; }
     peer_wait "$SPRING_H" "$PID_SH" /actuator/health 240 || { tail -40 "$TMP/spring-h.log" >&2; exit 1; }
+fi
+if [[ $MULTI == 1 ]]; then
+    peer_wait "$OURS_M" "$PID_OM" /actuator/health 30 || { tail -20 "$TMP/ours-m.log" >&2; exit 1; }
+    peer_wait "$SPRING_M" "$PID_SM" /actuator/health 240 || { tail -40 "$TMP/spring-m.log" >&2; exit 1; }
 fi
 T_START=$(( $(date +%s) - T1 ))
 echo "peer: $(peer_version); servers up in ${T_START}s (builds ${T_BUILD}s)"
