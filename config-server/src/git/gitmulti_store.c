@@ -255,8 +255,7 @@ static json_t *store_health(void *ctx, int *degraded)
                                     : json_pack("{s:s,s:s,s:s,s:n}", "backend", "git", "uri", dd->uri,
                                                 "defaultLabel", dd->default_label, "version");
     json_t *repos = json_array();
-    pthread_mutex_lock(&m->mu);
-    for (size_t i = 0; i < m->ndefs; i++) {
+    for (size_t i = 0; i < m->ndefs; i++) { /* a declared mirror's health may read a commit: unlocked */
         cs_gitdef_t *d = &m->defs[i];
         json_t *pats = json_array();
         for (size_t k = 0; k < d->pat.n; k++)
@@ -264,10 +263,16 @@ static json_t *store_health(void *ctx, int *degraded)
         json_t *r = json_pack("{s:s,s:o,s:s}", "name", d->name, "patterns", pats, "uri", d->uri);
         if (d->fixed != NULL && i + 1 < m->ndefs) {
             int deg = 0;
-            json_t *h = ent_health(d->fixed, &deg);
-            json_object_set_new(r, "health", h);
+            json_object_set_new(r, "health", ent_health(d->fixed, &deg));
             *degraded |= deg;
-        } else if (d->templated) {
+        }
+        json_array_append_new(repos, r);
+    }
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->ndefs; i++) {
+        cs_gitdef_t *d = &m->defs[i];
+        json_t *r = json_array_get(repos, i);
+        if (d->templated) {
             json_t *mirrors = json_array();
             for (cs_glru_node_t *n = m->lru.head; n != NULL; n = n->next) {
                 cs_gitent_t *e = (cs_gitent_t *)n;
@@ -276,7 +281,6 @@ static json_t *store_health(void *ctx, int *degraded)
             }
             json_object_set_new(r, "mirrors", mirrors);
         }
-        json_array_append_new(repos, r);
     }
     json_object_set_new(top, "repos", repos);
     json_object_set_new(top, "mirrors",
