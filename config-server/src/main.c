@@ -36,8 +36,10 @@
 
 /* LeakSanitizer: httpd's suppressions, and libgit2 1.5.1's git_regexp_match, which leaks its
  * pcre2 match data when nothing matches (its frames are not unwound, so it is named by the
- * library). gitmirror.c makes the remote once, so this happens once per process; the
- * valgrind test (valgrind_config_server_git), which sees the whole stack, checks that. */
+ * library). gitmirror.c makes the remote once, so with one repository this happens once per
+ * process (the valgrind test, valgrind_config_server_git, which sees the whole stack, checks
+ * that); each further mirror (--git-repos-file, an {application} URI) leaks again when it is
+ * cloned, about 0.6 MB (config-server/README.md, "Several repositories"). */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
