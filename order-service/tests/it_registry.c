@@ -22,36 +22,14 @@
 #include <jansson.h>
 #include <stdatomic.h>
 
-#include "httpd.h"
+#include "fake_registry.h"
 #include "os_it.h"
-
-typedef struct fake_reg {
-    char *text; /* id 2's schema (owned) */
-    atomic_int down;
-    atomic_int gets;
-} fake_reg_t;
-
-static int reg_handler(void *ctx, h2o_req_t *req)
-{
-    fake_reg_t *r = ctx;
-    int id = -1;
-    atomic_fetch_add(&r->gets, 1);
-    if (atomic_load(&r->down))
-        return httpd_send_json(req, 503,
-                               json_pack("{s:i,s:s}", "error_code", 50003, "message", "store down"));
-    if (sscanf(httpd_path(req), "/schemas/ids/%d", &id) == 1 && id == 2)
-        return httpd_send_json(req, 200, json_pack("{s:s}", "schema", r->text));
-    return httpd_send_json(req, 404,
-                           json_pack("{s:i,s:s}", "error_code", 40403, "message", "Schema not found"));
-}
 
 static void test_registry_down_then_up(void **state)
 {
     static fake_reg_t reg;
     os_it_run_t run;
     char err[256] = "", envurl[128], id[37];
-    httpd_opts_t o = {.host = "127.0.0.1", .threads = 1};
-    httpd_t *srv = httpd_new(&o, err, sizeof err);
     evcodec_t *cat = evcodec_new_default(err, sizeof err);
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -59,13 +37,11 @@ static void test_registry_down_then_up(void **state)
     char *metrics = NULL;
     json_t *dl = NULL;
 
-    assert_non_null(srv);
     assert_non_null(cat);
-    reg.text = strdup(evcodec_schema_text(cat, 2));
+    assert_int_equal(fake_reg_start(&reg, evcodec_schema_text(cat, 2), err, sizeof err), 0);
     atomic_store(&reg.down, 1);
-    assert_int_equal(httpd_route(srv, "GET", "/schemas/ids/", "ids", reg_handler, &reg), 0);
-    assert_int_equal(httpd_start(srv, err, sizeof err), 0);
-    snprintf(envurl, sizeof envurl, "KAFKA_CONFIG_SCHEMA_REGISTRY_URL=http://127.0.0.1:%d", httpd_port(srv));
+    snprintf(envurl, sizeof envurl, "KAFKA_CONFIG_SCHEMA_REGISTRY_URL=http://127.0.0.1:%d",
+             httpd_port(reg.srv));
     const char *env[] = {envurl, "PROJECTION_RETRY_BACKOFF_MS=200", NULL};
     assert_int_equal(os_it_up(&run, "registry", 1, env), 0);
 
@@ -113,9 +89,8 @@ static void test_registry_down_then_up(void **state)
         os_it_scalar(&run.t, "SELECT count(*) FROM \"order\".customers WHERE username = 'second'"), 1);
 
     assert_int_equal(os_it_down(&run), 0);
-    httpd_free(srv);
+    fake_reg_stop(&reg);
     evcodec_free(cat);
-    free(reg.text);
 }
 
 int main(void)

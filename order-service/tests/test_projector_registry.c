@@ -20,50 +20,25 @@
 #include <jansson.h>
 #include <stdatomic.h>
 
+#include "fake_registry.h"
 #include "fake_workers.h"
-#include "httpd.h"
 #include "messaging/projector_int.h"
-
-typedef struct fake_reg {
-    const char *text; /* the schema the registry has under id 2 */
-    atomic_int down;  /* answer 503 */
-    atomic_int gets;
-} fake_reg_t;
 
 typedef struct fx {
     fw_world_t w;
     fake_reg_t reg;
-    httpd_t *srv;
 } fx_t;
-
-static int reg_handler(void *ctx, h2o_req_t *req)
-{
-    fake_reg_t *r = ctx;
-    int id = -1;
-    atomic_fetch_add(&r->gets, 1);
-    if (atomic_load(&r->down))
-        return httpd_send_json(req, 503,
-                               json_pack("{s:i,s:s}", "error_code", 50003, "message", "store down"));
-    if (sscanf(httpd_path(req), "/schemas/ids/%d", &id) == 1 && id == 2)
-        return httpd_send_json(req, 200, json_pack("{s:s}", "schema", r->text));
-    return httpd_send_json(req, 404,
-                           json_pack("{s:i,s:s}", "error_code", 40403, "message", "Schema not found"));
-}
 
 static int setup(void **state)
 {
     static fx_t f;
     char err[256] = "", url[64];
-    httpd_opts_t o = {.host = "127.0.0.1", .threads = 1};
     memset(&f, 0, sizeof f);
     if (fw_world_setup(&f.w, "test-projector-registry", 1000) != 0)
         return -1;
-    f.reg.text = evcodec_schema_text(f.w.codec, 2);
-    f.srv = httpd_new(&o, err, sizeof err);
-    if (f.srv == NULL || httpd_route(f.srv, "GET", "/schemas/ids/", "ids", reg_handler, &f.reg) != 0 ||
-        httpd_start(f.srv, err, sizeof err) != 0)
+    if (fake_reg_start(&f.reg, evcodec_schema_text(f.w.codec, 2), err, sizeof err) != 0)
         return -1;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", httpd_port(f.srv));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", httpd_port(f.reg.srv));
     if (evcodec_resolve_by_registry(f.w.codec, url, NULL, NULL, 2000, 0, f.w.metrics, err, sizeof err) != 0)
         return -1;
     *state = &f;
@@ -74,7 +49,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     void *w = &f->w;
-    httpd_free(f->srv);
+    fake_reg_stop(&f->reg);
     return fw_world_teardown(&w);
 }
 

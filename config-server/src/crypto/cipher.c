@@ -159,8 +159,6 @@ cs_cipher_rc_t cs_cipher_decrypt(const cs_cipher_t *c, const char *hex, size_t l
     cs_cipher_rc_t rc = CS_CIPHER_OOM;
     unsigned char *raw = NULL;
     size_t n = len / 2;
-    dbuf_t pt;
-    dbuf_init(&pt, 1u << 30);
     if (len % 2 != 0)
         return CS_CIPHER_BAD_HEX;
     raw = malloc(n + 1);
@@ -174,19 +172,25 @@ cs_cipher_rc_t cs_cipher_decrypt(const cs_cipher_t *c, const char *hex, size_t l
         }
         raw[i] = (unsigned char)(hi * 16 + lo);
     }
-    rc = cs_cipher_open(c, 0, raw, n, &pt);
-    if (rc != CS_CIPHER_OK)
-        goto cleanup;
-    if (!cs_cipher_text_ok((const unsigned char *)dbuf_ptr(&pt), dbuf_len(&pt))) {
-        rc = CS_CIPHER_BAD_UTF8;
-        goto cleanup;
-    }
-    rc = dbuf_add(out, dbuf_ptr(&pt), dbuf_len(&pt)) == 0 ? CS_CIPHER_OK : CS_CIPHER_OOM;
+    rc = cs_cipher_open_text(c, 0, raw, n, out);
 cleanup:
+    free(raw);
+    return rc;
+}
+
+cs_cipher_rc_t cs_cipher_open_text(const cs_cipher_t *c, int gcm, const unsigned char *raw, size_t n,
+                                   dbuf_t *out)
+{
+    dbuf_t pt;
+    dbuf_init(&pt, 1u << 30);
+    cs_cipher_rc_t rc = cs_cipher_open(c, gcm, raw, n, &pt);
+    if (rc == CS_CIPHER_OK && !cs_cipher_text_ok((const unsigned char *)dbuf_ptr(&pt), dbuf_len(&pt)))
+        rc = CS_CIPHER_BAD_UTF8;
+    if (rc == CS_CIPHER_OK)
+        rc = dbuf_add(out, dbuf_ptr(&pt), dbuf_len(&pt)) == 0 ? CS_CIPHER_OK : CS_CIPHER_OOM;
     if (pt.ptr != NULL)
         OPENSSL_cleanse(pt.ptr, pt.size);
     dbuf_free(&pt);
-    free(raw);
     return rc;
 }
 

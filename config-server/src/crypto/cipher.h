@@ -55,6 +55,10 @@ cs_cipher_rc_t cs_cipher_decrypt(const cs_cipher_t *c, const char *hex, size_t l
  * `out`; open appends the plain bytes (no UTF-8 check). 0 / -1, resp. a result code. */
 int cs_cipher_seal(const cs_cipher_t *c, int gcm, const unsigned char *plain, size_t len, dbuf_t *out);
 cs_cipher_rc_t cs_cipher_open(const cs_cipher_t *c, int gcm, const unsigned char *raw, size_t n, dbuf_t *out);
+/* cs_cipher_open for a text: appends the plain bytes to `out` only when they are NUL-free
+ * UTF-8 (else CS_CIPHER_BAD_UTF8); the intermediate copy is wiped. */
+cs_cipher_rc_t cs_cipher_open_text(const cs_cipher_t *c, int gcm, const unsigned char *raw, size_t n,
+                                   dbuf_t *out);
 /* 1 when the `len` bytes at `s` are NUL-free UTF-8 (a decrypted text must be). */
 int cs_cipher_text_ok(const unsigned char *s, size_t len);
 /* A short English reason for a result code ("not hex", …). */

@@ -18,17 +18,6 @@
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int is_hex(const char *s)
-{
-    size_t n = strlen(s);
-    if (n % 2 != 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (hexdig_value(s[i]) < 0)
-            return 0;
-    return 1;
-}
-
 int cs_rsa_params_init(cs_rsa_params_t *p, const char *alg, const char *salt, int strong, char *err,
                        size_t errlen)
 {
@@ -45,7 +34,7 @@ int cs_rsa_params_init(cs_rsa_params_t *p, const char *alg, const char *salt, in
     if (salt == NULL)
         salt = "deadbeef";
     size_t n = strlen(salt);
-    if (is_hex(salt)) {
+    if (hexdig_even(salt, strlen(salt))) {
         if (n == 0 || n >= sizeof(p->salt_hex)) {
             snprintf(err, errlen, "the RSA salt must be 1..64 bytes");
             return -1;
@@ -191,8 +180,6 @@ cs_cipher_rc_t cs_rsa_decrypt(const cs_rsa_params_t *p, EVP_PKEY *key, const cha
     unsigned char *raw = NULL, *secret = NULL;
     size_t n = 0, sl = 0;
     cs_cipher_t aes;
-    dbuf_t pt;
-    dbuf_init(&pt, MAX_TEXT);
     memset(&aes, 0, sizeof(aes));
     EVP_PKEY_CTX *ctx = NULL;
     int d = base64_decode(b64, len, &raw, &n);
@@ -216,22 +203,12 @@ cs_cipher_rc_t cs_rsa_decrypt(const cs_rsa_params_t *p, EVP_PKEY *key, const cha
         rc = CS_CIPHER_BAD_RSA;
         goto cleanup;
     }
-    rc = cs_cipher_open(&aes, p->strong, raw + 2 + wl, n - 2 - wl, &pt);
-    if (rc != CS_CIPHER_OK)
-        goto cleanup;
-    if (!cs_cipher_text_ok((const unsigned char *)dbuf_ptr(&pt), dbuf_len(&pt))) {
-        rc = CS_CIPHER_BAD_UTF8;
-        goto cleanup;
-    }
-    rc = dbuf_add(out, dbuf_ptr(&pt), dbuf_len(&pt)) == 0 ? CS_CIPHER_OK : CS_CIPHER_OOM;
+    rc = cs_cipher_open_text(&aes, p->strong, raw + 2 + wl, n - 2 - wl, out);
 cleanup:
     if (secret != NULL) {
         OPENSSL_cleanse(secret, sl);
         free(secret);
     }
-    if (pt.ptr != NULL)
-        OPENSSL_cleanse(pt.ptr, pt.size);
-    dbuf_free(&pt);
     cs_cipher_wipe(&aes);
     free(raw);
     EVP_PKEY_CTX_free(ctx);

@@ -128,16 +128,6 @@ cleanup:
     return rc;
 }
 
-static int hex_ok(const char *s, size_t n)
-{
-    if (n % 2 != 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (hexdig_value(s[i]) < 0)
-            return 0;
-    return 1;
-}
-
 static int base64_ok(const char *s, size_t n)
 {
     size_t pad = 0;
@@ -176,7 +166,7 @@ static int strip_form_data(const char *data, const char *ctype, int cipher, char
         for (char *p = s; *p; p++)
             if (*p == ' ')
                 *p = '+';
-        if (n > 0 && s[n - 1] == '=' && n % 2 == 1 && (hex_ok(s, n - 1) || base64_ok(s, n - 1)))
+        if (n > 0 && s[n - 1] == '=' && n % 2 == 1 && (hexdig_even(s, n - 1) || base64_ok(s, n - 1)))
             s[n - 1] = '\0';
     } else if (n > 0) {
         s[n - 1] = '\0';
