@@ -114,24 +114,37 @@ static int reg_message(const char *body, int raw, char *out, size_t outlen)
     return had;
 }
 
+/* POSTs {"schema": text} to conf + `path` (the registry's answer in *status and `out`). 0, or
+ * -1 with err filled (out of memory, or no answer). */
+static int reg_post_schema(const evcodec_regconf_t *conf, const char *path, const char *text, long *status,
+                           dbuf_t *out, char *err, size_t errlen)
+{
+    json_t *req = json_pack("{s:s}", "schema", text);
+    char *body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+    int rc = -1;
+    if (path == NULL || body == NULL)
+        snprintf(err, errlen, "schema registry: out of memory");
+    else
+        rc = evcodec_http(conf, path, body, status, out, err, errlen);
+    free(body);
+    json_decref(req);
+    return rc;
+}
+
 /* POST {url}/compatibility/subjects/{subject}/versions/latest with `text`. Returns 0
  * (compatible, or no version yet), -2 (incompatible: err has the registry's message), -1. */
 static int reg_compatible(const evcodec_regconf_t *conf, const char *subject, const char *text, char *err,
                           size_t errlen)
 {
-    char *path = reg_path("/compatibility/subjects/", subject, "/versions/latest?verbose=true"), *body = NULL;
-    json_t *req = json_pack("{s:s}", "schema", text), *resp = NULL, *ok;
+    char *path = reg_path("/compatibility/subjects/", subject, "/versions/latest?verbose=true");
+    json_t *resp = NULL, *ok;
     char msg[600];
     long status = 0, code;
     dbuf_t out;
     int rc = -1;
 
     dbuf_init(&out, EVCODEC_BODY_MAX);
-    if (path == NULL || req == NULL || (body = json_dumps(req, JSON_COMPACT)) == NULL) {
-        snprintf(err, errlen, "schema registry: out of memory");
-        goto cleanup;
-    }
-    if (evcodec_http(conf, path, body, &status, &out, err, errlen) != 0)
+    if (reg_post_schema(conf, path, text, &status, &out, err, errlen) != 0)
         goto cleanup;
     code = evcodec_http_error_code(dbuf_ptr(&out));
     if (status == 404 && (code == 40401 || code == 40402)) { /* subject or version not found */
@@ -161,8 +174,6 @@ static int reg_compatible(const evcodec_regconf_t *conf, const char *subject, co
     snprintf(err, errlen, "schema registry %s%s: HTTP %ld: %s", conf->url, path, status, msg);
 cleanup:
     json_decref(resp);
-    json_decref(req);
-    free(body);
     free(path);
     dbuf_free(&out);
     return rc;
@@ -173,18 +184,14 @@ cleanup:
 static long reg_register(const evcodec_regconf_t *conf, const char *subject, const char *text, char *err,
                          size_t errlen)
 {
-    char *path = reg_path("/subjects/", subject, "/versions"), *body = NULL;
-    json_t *req = json_pack("{s:s}", "schema", text), *resp = NULL, *jid;
+    char *path = reg_path("/subjects/", subject, "/versions");
+    json_t *resp = NULL, *jid;
     char msg[600];
     long status = 0, id = -1;
     dbuf_t out;
 
     dbuf_init(&out, EVCODEC_BODY_MAX);
-    if (path == NULL || req == NULL || (body = json_dumps(req, JSON_COMPACT)) == NULL) {
-        snprintf(err, errlen, "schema registry: out of memory");
-        goto cleanup;
-    }
-    if (evcodec_http(conf, path, body, &status, &out, err, errlen) != 0)
+    if (reg_post_schema(conf, path, text, &status, &out, err, errlen) != 0)
         goto cleanup;
     resp = json_loads(dbuf_ptr(&out), 0, NULL);
     jid = json_object_get(resp, "id");
@@ -199,8 +206,6 @@ static long reg_register(const evcodec_regconf_t *conf, const char *subject, con
     id = (long)json_integer_value(jid);
 cleanup:
     json_decref(resp);
-    json_decref(req);
-    free(body);
     free(path);
     dbuf_free(&out);
     return id;
