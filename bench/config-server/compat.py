@@ -374,6 +374,9 @@ def main():
         if os.environ.get("CS_K"):
             import compat_keys  # noqa: PLC0415 (pair K only)
             compat_keys.pair_k_cases(run, tuple(os.environ["CS_K"].split(" ")), os.environ["CS_K_REPO"])
+        if os.environ.get("CS_N"):
+            import compat_search  # noqa: PLC0415 (pair N only)
+            compat_search.pair_n_cases(run, tuple(os.environ["CS_N"].split(" ")))
     if len(sys.argv) == 10:
         import compat_git  # noqa: PLC0415 (git mode only)
         c1, c2 = os.environ["GITFX_C1"], os.environ["GITFX_C2"]

@@ -23,6 +23,8 @@
 #   H  git://127.0.0.1:<port>/cfg.git, a bare copy served by `git daemon` (push enabled):
 #      labels, then pushes to it (a commit, a force-push, a new branch, a moved tag, a deleted
 #      branch), Spring fetching on every request, ours after POST /monitor.
+#   N  search paths on the folder backend (compat_search.py): Spring native's search-locations
+#      (root, {application}, teams/a, teams/b) and ours' --search-paths on the same folder
 #   M  several repositories (compat_multi.py): a default file:// repository with search-paths
 #      svc/{application},shared*, repos.team (pattern team-*,shared/prod, its own search-paths)
 #      and repos.apps (file://…/apps/{application}: one repository per application), with two
@@ -31,7 +33,7 @@
 # The peers are built once from Maven Central into .peer/ (peer.sh); a cold machine needs
 # mvn + JDK 17 (scripts/setup.sh) and network to Maven Central.
 #
-# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: thirteen
+# Env: BIN (our binary; default <root>/build/bin/config-server), PORT_BASE (27430 + CQ_TEST_PORT_OFFSET: fifteen
 #      consecutive ports), KEEP=1 keeps the temp dir, GIT=0 skips the git mode (and pair M), ONLY=multi runs
 #      pair M alone (several repositories: compat_multi.py), ONLY=git runs
 #      the git mode alone (pairs G and H).
@@ -44,7 +46,7 @@ PORT_BASE=${PORT_BASE:-$((27430 + ${CQ_TEST_PORT_OFFSET:-0}))}
 OURS_A=$PORT_BASE SPRING_A=$((PORT_BASE + 1)) OURS_B=$((PORT_BASE + 2)) SPRING_B=$((PORT_BASE + 3))
 OURS_G=$((PORT_BASE + 4)) SPRING_G=$((PORT_BASE + 5)) OURS_H=$((PORT_BASE + 6)) SPRING_H=$((PORT_BASE + 7))
 GITD=$((PORT_BASE + 8)) OURS_K=$((PORT_BASE + 9)) SPRING_K=$((PORT_BASE + 10))
-OURS_M=$((PORT_BASE + 11)) SPRING_M=$((PORT_BASE + 12))
+OURS_M=$((PORT_BASE + 11)) SPRING_M=$((PORT_BASE + 12)) OURS_N=$((PORT_BASE + 13)) SPRING_N=$((PORT_BASE + 14))
 GIT=${GIT:-1} ONLY=${ONLY:-}
 [[ "$ONLY" != git ]] || GIT=1
 MULTI=$GIT
@@ -90,7 +92,7 @@ printf 'cfg:s3cret\n' >"$TMP/cred"
 
 # --- the servers -----------------------------------------------------------------------
 for p in "$OURS_A" "$SPRING_A" "$OURS_B" "$SPRING_B" "$OURS_G" "$SPRING_G" "$OURS_H" "$SPRING_H" "$GITD" "$OURS_K" \
-    "$SPRING_K" "$OURS_M" "$SPRING_M"; do
+    "$SPRING_K" "$OURS_M" "$SPRING_M" "$OURS_N" "$SPRING_N"; do
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
         echo "compat.sh: port $p is in use; set PORT_BASE" >&2
         exit 2
@@ -200,6 +202,29 @@ PIDS+=($!)
 PID_OK=$!
 OURS+=("$PID_OK")
 export CS_K="http://127.0.0.1:$OURS_K http://127.0.0.1:$SPRING_K" CS_K_REPO="$TMP/k"
+# pair N: search paths on the folder backend (compat_search.py) — Spring native's search-locations
+# (the root, {application}, two team folders) against ours' --search-paths over the same folder
+N=$TMP/n
+for kv in 'application.yml=who: root\nroot-only: r\n' 'billing.yml=who: root-billing\nb: root\n' \
+    'billing-dev.yml=who: root-billing-dev\n' 'billing/billing.yml=who: billing-folder\nbf: 1\n' \
+    'billing/application.yml=who: billing-folder-app\nshared: from-billing-folder\n' \
+    'billing/billing-dev.yml=who: billing-folder-dev\n' 'teams/a/application.yml=who: team-a\nta: 1\n' \
+    'teams/b/billing.yml=who: team-b-billing\ntb: 1\n' 'teams/b/application-dev.yml=who: team-b-dev\n' \
+    'v2/application.yml=who: v2-root\n' 'orders/orders.yml=who: orders-folder\nref: ${who}-${ta}\n'; do
+    mkdir -p "$(dirname "$N/${kv%%=*}")"
+    printf '%b' "${kv#*=}" >"$N/${kv%%=*}"
+done
+peer_start "$SPRING_N" "$TMP/spring-n.log" --spring.profiles.active=native \
+    --spring.cloud.config.server.native.search-locations="file:$N/,file:$N/{application}/,file:$N/teams/a/,file:$N/teams/b/" \
+    --logging.level.root=WARN
+PIDS+=("$PEER_PID")
+PID_SN=$PEER_PID
+"$BIN" --repo "$N" --search-paths '{application},teams/a,teams/b' --port "$OURS_N" --host 127.0.0.1 --log-level warn \
+    --accept-empty 2>"$TMP/ours-n.log" &
+PIDS+=($!)
+PID_ON=$!
+OURS+=("$PID_ON")
+export CS_N="http://127.0.0.1:$OURS_N http://127.0.0.1:$SPRING_N"
 "$BIN" --repo "$TMP/a" --port "$OURS_A" --host 127.0.0.1 --log-level warn --accept-empty \
     --encrypt-key-file "$TMP/encrypt.key" --credentials-file "$TMP/cred" 2>"$TMP/ours-a.log" &
 PIDS+=($!)
@@ -215,6 +240,8 @@ peer_wait "$SPRING_A" "$PID_SA" /actuator/health 240 || { tail -40 "$TMP/spring-
 peer_wait "$SPRING_B" "$PID_SB" /actuator/health 240 || { tail -40 "$TMP/spring-b.log" >&2; exit 1; }
 peer_wait "$OURS_K" "$PID_OK" /actuator/health 30 || { tail -20 "$TMP/ours-k.log" >&2; exit 1; }
 peer_wait "$SPRING_K" "$PID_SK" /actuator/health 240 || { tail -40 "$TMP/spring-k.log" >&2; exit 1; }
+peer_wait "$OURS_N" "$PID_ON" /actuator/health 30 || { tail -20 "$TMP/ours-n.log" >&2; exit 1; }
+peer_wait "$SPRING_N" "$PID_SN" /actuator/health 240 || { tail -40 "$TMP/spring-n.log" >&2; exit 1; }
 fi
 if [[ $GIT == 1 ]]; then
     peer_wait "$OURS_G" "$PID_OG" /actuator/health 30 || { tail -20 "$TMP/ours-g.log" >&2; exit 1; }
