@@ -9,12 +9,17 @@
 #       index; retention by DELETE of published rows, then VACUUM;
 #   v2  (001 + 002): one UPDATE of customer.outbox_relay per POSITION_EVERY events (100 ms at
 #       1,000/s); retention by DELETE up to the position, then VACUUM.
+#   v3  (v2 with customer.outbox partitioned by id range, PART_SIZE ids a partition — a design
+#       weighed, not the schema the service runs): the same position; retention by DROP TABLE
+#       of the partitions wholly up to the position. What it saves the retention, and what
+#       routing each insert through the partitioned table costs the write path.
 # For each: EVENTS single-row write transactions by pgbench (CLIENTS connections), then the
 # relay's writes, then the retention; printed per event.
 #   bench/cqrs-lag/outbox-cost.sh                       # starts the stack's PostgreSQL if needed
 #   PG="host=127.0.0.1 port=5433 user=postgres" EVENTS=50000 bench/cqrs-lag/outbox-cost.sh
 # Env: PG (conninfo without dbname; default the local stack, scripts/stack.sh up --infra),
-# EVENTS (20000), CLIENTS (4), MARK_BATCH (5: the relay's batches at ~1,000/s), POSITION_EVERY (100).
+# EVENTS (20000), CLIENTS (4), MARK_BATCH (5: the relay's batches at ~1,000/s), POSITION_EVERY (100),
+# PART_SIZE (EVENTS / 10), VARIANTS ("v1 v2 v3").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG=${PG:-host=127.0.0.1 port=${CQ_PG_PORT:-5433} user=postgres}
@@ -22,6 +27,8 @@ EVENTS=${EVENTS:-20000}
 CLIENTS=${CLIENTS:-4}
 MARK_BATCH=${MARK_BATCH:-5}
 POSITION_EVERY=${POSITION_EVERY:-100}
+PART_SIZE=${PART_SIZE:-$((EVENTS / 10))}
+VARIANTS=${VARIANTS:-v1 v2 v3}
 MIG=$ROOT/customer-service/src/dataaccess/migrations
 HZ=$(getconf CLK_TCK)
 TMP=$(mktemp -d)
@@ -77,18 +84,37 @@ v2_position() { # the v2 relay: one UPDATE of its position row per POSITION_EVER
           FOR b IN 1..$EVENTS / $POSITION_EVERY LOOP
             UPDATE customer.outbox_relay SET upto = hi, top = hi, updated_at = now(); COMMIT; END LOOP; END \$\$" >/dev/null
 }
+v3_partition() { # customer.outbox as v2 has it, partitioned by id range (it is empty here)
+  q "$1" "ALTER SEQUENCE customer.outbox_id_seq OWNED BY NONE; DROP VIEW customer.outbox_pending; DROP TABLE customer.outbox;
+          CREATE TABLE customer.outbox (id bigint NOT NULL DEFAULT customer.outbox_next_id(), aggregate_id uuid NOT NULL,
+            version bigint NOT NULL, event_type text NOT NULL CHECK (event_type IN ('CREATED', 'UPDATED', 'DELETED')),
+            payload bytea, occurred_at timestamptz NOT NULL DEFAULT now(), CONSTRAINT outbox_pkey PRIMARY KEY (id))
+            PARTITION BY RANGE (id);
+          CREATE TRIGGER outbox_notify AFTER INSERT ON customer.outbox FOR EACH STATEMENT EXECUTE FUNCTION customer.outbox_notify();
+          DO \$\$ BEGIN FOR p IN 0..$EVENTS / $PART_SIZE + 1 LOOP
+            EXECUTE format('CREATE TABLE customer.outbox_p%s PARTITION OF customer.outbox FOR VALUES FROM (%s) TO (%s)',
+                           p, p * $PART_SIZE + 1, (p + 1) * $PART_SIZE + 1); END LOOP; END \$\$" >/dev/null
+}
+v3_retention() { # DROP TABLE of every partition wholly at or below the position, one at a time
+  q "$1" "DO \$\$ DECLARE t text; BEGIN FOR t IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'customer.outbox'::regclass
+              AND (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''?(\\d+)'))[1]::bigint - 1
+                  <= (SELECT upto FROM customer.outbox_relay) LOOP
+            EXECUTE format('DROP TABLE customer.%I', t); COMMIT; END LOOP; END \$\$" >/dev/null
+}
 v1_retention() { q "$1" "DELETE FROM customer.outbox WHERE published_at IS NOT NULL" >/dev/null; q "$1" "VACUUM customer.outbox" >/dev/null; }
 v2_retention() {
   q "$1" "DELETE FROM customer.outbox WHERE id <= (SELECT upto FROM customer.outbox_relay)" >/dev/null
   q "$1" "VACUUM customer.outbox" >/dev/null
 }
 
-echo "outbox cost per event: $EVENTS single-row write transactions ($CLIENTS connections), relay batches of $MARK_BATCH (v1) / a position per $POSITION_EVERY events (v2); load $(cut -d' ' -f1 /proc/loadavg)"
-for v in v1 v2; do
+echo "outbox cost per event: $EVENTS single-row write transactions ($CLIENTS connections), relay batches of $MARK_BATCH (v1) / a position per $POSITION_EVERY events (v2, v3), partitions of $PART_SIZE ids (v3); load $(cut -d' ' -f1 /proc/loadavg)"
+for v in $VARIANTS; do
   db=outbox_cost_${v}_$$
   q postgres "CREATE DATABASE $db" >/dev/null
   psql -X -q -v ON_ERROR_STOP=1 "$PG dbname=$db" -f "$MIG/001_customer_schema.sql" >/dev/null
-  [ $v = v2 ] && psql -X -q -v ON_ERROR_STOP=1 "$PG dbname=$db" -f "$MIG/002_outbox_position.sql" >/dev/null
+  [ $v != v1 ] && psql -X -q -v ON_ERROR_STOP=1 "$PG dbname=$db" -f "$MIG/002_outbox_position.sql" >/dev/null
+  [ $v = v3 ] && v3_partition "$db"
   echo "$v:"
   measure "$db" "write path (customer + outbox row, NOTIFY)" write_path "$db"
   if [ $v = v1 ]; then
@@ -96,7 +122,12 @@ for v in v1 v2; do
     measure "$db" "retention: DELETE + VACUUM" v1_retention "$db"
   else
     measure "$db" "relay: the position, once per $POSITION_EVERY events" v2_position "$db"
-    measure "$db" "retention: DELETE up to the position + VACUUM" v2_retention "$db"
+    if [ $v = v2 ]; then
+      measure "$db" "retention: DELETE up to the position + VACUUM" v2_retention "$db"
+    else
+      measure "$db" "retention: DROP the partitions up to the position" v3_retention "$db"
+      echo "  (partitions left: $(q "$db" "SELECT count(*) FROM pg_inherits WHERE inhparent = 'customer.outbox'::regclass"), rows left: $(q "$db" "SELECT count(*) FROM customer.outbox"))"
+    fi
   fi
   q postgres "DROP DATABASE $db WITH (FORCE)" >/dev/null
 done

@@ -129,6 +129,7 @@ static const kfk_map_t kfk_consumer_map[] = {
     {"max-poll-interval-ms", "max.poll.interval.ms"},
     {"max-partition-fetch-bytes-default", "max.partition.fetch.bytes"},
     {"fetch-max-wait-ms", "fetch.wait.max.ms"},
+    {"fetch-min-bytes", "fetch.min.bytes"},
     {"group-id", "group.id"},
     {NULL, NULL},
 };

@@ -78,7 +78,8 @@ int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
  *             retry-count (→ message.send.max.retries), delivery-timeout-ms
  *   consumer: auto-offset-reset, session-timeout-ms, heartbeat-interval-ms,
  *             max-poll-interval-ms, max-partition-fetch-bytes-default
- *             (→ max.partition.fetch.bytes), fetch-max-wait-ms, group-id (→ group.id)
+ *             (→ max.partition.fetch.bytes), fetch-max-wait-ms, fetch-min-bytes,
+ *             group-id (→ group.id)
  *   both:     properties.<librdkafka key> → <librdkafka key>, verbatim
  * Java-only keys (*-serializer-class, *-deserializer, batch-size-boost-factor, …) are
  * ignored. Returns 0 applied, 1 ignored, -1 invalid value (message in err names the key). */

@@ -46,6 +46,11 @@ static void t_apply(void **state)
     assert_non_null(strstr(err, "no.such.thing"));
     assert_int_equal(kfk_conf_apply(conf, KFK_CONSUMER, "auto-offset-reset", "earliest", err, sizeof err), 0);
     assert_string_equal(conf_get(conf, "auto.offset.reset"), "smallest");
+    /* the projection's batching window */
+    assert_int_equal(kfk_conf_apply(conf, KFK_CONSUMER, "fetch-min-bytes", "1500", err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "fetch.min.bytes"), "1500");
+    assert_int_equal(kfk_conf_apply(conf, KFK_CONSUMER, "fetch-max-wait-ms", "3", err, sizeof err), 0);
+    assert_string_equal(conf_get(conf, "fetch.wait.max.ms"), "3");
     rd_kafka_conf_destroy(conf);
 }
 

@@ -135,7 +135,8 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
                                         "heartbeat-interval-ms",
                                         "max-poll-interval-ms",
                                         "max-partition-fetch-bytes-default",
-                                        "fetch-max-wait-ms"};
+                                        "fetch-max-wait-ms",
+                                        "fetch-min-bytes"};
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
         char key[96];
         int have = 0;

@@ -2,8 +2,8 @@
 #   plots → in RUN_DIR, next to table.txt, and prints their paths:
 #     lag-cdf.svg   the lag distribution (share of events within x ms) ours vs Debezium at the
 #                   fixed rates (lags-PIPE-RATE-fixed.txt, one lag a line, sorted);
-#     drain.svg     the backlog drain over time: records on the topic and read-model rows in
-#                   their final state (drain-PIPE-topic.dat, drain-PIPE-rm.dat);
+#     drain.svg     the backlog drain over time: records on the topic and events applied to
+#                   the read model (drain-PIPE-topic.dat, drain-PIPE-applied.dat);
 #     scale.svg     the scale curves: CPU-s per 10k events and lag p99 per point (scale.dat).
 # gnuplot (Debian's gnuplot-nox) is installed when missing and the bench runs as root.
 
@@ -43,7 +43,7 @@ plots() {
     local name
     name=$([ $p = ours ] && echo ours || echo Debezium)
     [ -s "$d/drain-$p-topic.dat" ] && cmds+=("'$d/drain-$p-topic.dat' using 1:2 with lines lw 2 dt 2 title '$name: records on the topic'")
-    [ -s "$d/drain-$p-rm.dat" ] && cmds+=("'$d/drain-$p-rm.dat' using 1:2 with lines lw 2 title '$name: read-model rows final'")
+    [ -s "$d/drain-$p-applied.dat" ] && cmds+=("'$d/drain-$p-applied.dat' using 1:2 with lines lw 2 title '$name: events applied to the read model'")
   done
   if ((${#cmds[@]})); then
     gnuplot -e "$style; set output '$d/drain.svg'; set xlabel 'seconds since the pipeline was started';
