@@ -66,26 +66,9 @@
 # +32, Kafka +92/+93, Connect REST +83, services +181/+184 (+281.. more order-services),
 # config +198), BENCH_DIR (the git-ignored bench/cqrs-lag/.peer/run), PHASES, RUN_DIR.
 #
-# Figures before issue 20 (the poll meter; the lag/cost phases only):
-#   (2-core VM, Release; two full runs while other helpers' builds and test suites ran
-# on the same cores, load average 6–11):
-#   versions: connect-runtime 4.1.1, debezium-connector-postgres 3.6.1.Final, debezium-
-#   connector-jdbc 3.6.0.Final (3.6.1.Final is not served by Maven Central here), Hibernate
-#   7.2.19.Final, PostgreSQL JDBC 42.7.8 (sink) / 42.7.11 (source).
-#                                   ours              Debezium
-#   lag @200/s p50/p99 (ms)         4.8–12 / 21–149   82–126 / 552–581
-#   lag @1000/s p50/p99 (ms)        12–13 / 78–375    95–209 / 437–813 (532–743/s written)
-#   highest rate held (creates/s)   600–1,000         500
-#   CPU s/10k events @1000/s        1.6–2.1           8.6–11.3   (pipeline processes)
-#     relay half, process           0.8–1.0           2.8–4.3    (Debezium source threads)
-#     relay half, PG session(s)     1.6–1.9           0.9–1.3    (walsender + its session)
-#     all PostgreSQL                7.7–8.8           6.1–9.1
-#   RSS peak (MiB)                  33                411–416
-#   accounts                        exact (85,000 and 95,500 events) in both, both runs
-# The rate held is bounded for both by what the shared write path (customer-service +
-# PostgreSQL) and the lag meter (os_lagbench's 1 ms poll: ~0.6 core of PostgreSQL at
-# 200/s) leave of the two cores; the peer's JVM took ~0.6 core at the 530–740/s it kept up
-# with. Order-service's PostgreSQL session costs 0.15–0.25 core at 200/s as at 1,000/s.
+# Figures: the README's section "The pipeline vs Debezium" — three quiet-machine runs, the
+# table of one of them, the plots, and what bounds each part. (Before issue 20 the lag was
+# measured by a 1 ms poll of the read model, which itself took a large share of PostgreSQL.)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)

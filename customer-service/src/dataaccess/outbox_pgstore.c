@@ -150,6 +150,11 @@ static int ops_lead(void *self, long long key, char *err, size_t errlen)
             return -1;
         }
         pgx_route_notices(s->pg, s->log);
+        /* No JIT: every statement of this session reads a handful of rows, but with millions
+         * of retained rows the planner's estimates pass jit_above_cost, and the backlog count
+         * (once a second) compiled ~50 ms of JIT code each time for a 0.2 ms query — the
+         * relay's PostgreSQL CPU per event +90 % with 10M rows (bench/cqrs-lag/peer, SCALE=1). */
+        PQclear(PQexec(s->pg, "SET jit = off"));
     }
     snprintf(k, sizeof k, "%lld", key);
     res = PQexecParams(s->pg, "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL, vals, NULL, NULL, 0);
