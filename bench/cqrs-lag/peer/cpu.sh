@@ -57,10 +57,14 @@ source_cpu() {
     echo $s
   fi
 }
+# Ours: the relay's session is customer-service's backend whose last statement is neither
+# the write path's (which names customer.customers) nor the pool's health probe ("SELECT 1":
+# after 2 s without a request, a probe takes a pool connection — counted as the relay's, the
+# writes it then served were too).
 pg_source_pids() { # the relay's session; Debezium's walsender and its other session
   if [ "$PIPE" = ours ]; then
     q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-             AND application_name = 'customer-service' AND query !~ 'customer\.customers'"
+             AND application_name = 'customer-service' AND query !~ 'customer\.customers' AND query <> 'SELECT 1'"
   else
     q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'Debezium %'"
   fi
@@ -69,7 +73,7 @@ pipeline_pids() { if [ "$PIPE" = ours ]; then cat "$TRIO_DIR/customer-service.pi
 pg_pipeline_pids() {
   if [ "$PIPE" = ours ]; then
     q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND (application_name = 'order-service'
-             OR (application_name = 'customer-service' AND query !~ 'customer\.customers'))"
+             OR (application_name = 'customer-service' AND query !~ 'customer\.customers' AND query <> 'SELECT 1'))"
   else
     q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
              AND application_name IN ('Debezium Streaming', 'Debezium General', 'PostgreSQL JDBC Driver')"
