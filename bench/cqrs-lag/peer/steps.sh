@@ -1,6 +1,8 @@
 # bench/cqrs-lag/peer/steps.sh — the open-loop steps of peer/run.sh (sourced; uses cpu.sh):
 #   step RATE SECONDS LABEL → one os_lagbench run at RATE creates/s on the pipeline $PIPE; one
-#                             line in $RES, the step's lags (ms) in $RUN_DIR/lags-PIPE-RATE-LABEL.txt
+#                             line in $RES, the step's lags (ms) in $RUN_DIR/lags-PIPE-RATE-LABEL.txt,
+#                             the database's sessions and the CPU ticks each used in the step in
+#                             $RUN_DIR/sessions-PIPE-RATE-LABEL.txt
 #   measure                 → the warm-up, the fixed rates 200 and 1,000/s, the search for the
 #                             highest rate held, the bisection
 # The lag meter is LAG_METER (commit-ts: the read-model row's commit time, read once after the
@@ -10,6 +12,12 @@
 step() {
   local rate=$1 secs=$2 label=$3 out c0 c1 g0 g1 a0 a1 s0 s1 h0 h1 pgp pgs ok lost ach p50 p99 mx held=0
   pgp=$(pg_pipeline_pids | tr '\n' ' ') pgs=$(pg_source_pids | tr '\n' ' ')
+  # every client session of the database at the start, its last statement, and (at the end)
+  # the CPU it used in the step: which session the PostgreSQL figures below came from
+  local sessions=$RUN_DIR/sessions-$PIPE-$rate-$label.txt
+  q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
+           WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" |
+    while IFS='|' read -r p app sql; do echo "$p $(ticks "$p") $app | $sql"; done >"$sessions.0" || true
   c0=$(pipeline_cpu) g0=$(sum_ticks $pgp) a0=$(pg_all_ticks) s0=$(source_cpu) h0=$(sum_ticks $pgs)
   local backlog_sql='SELECT (SELECT count(*) FROM customer.customers) - (SELECT count(*) FROM "order".customers)'
   [ -n "${BACKLOG_FROM_STATS:-}" ] && backlog_sql="SELECT (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'customer.customers'::regclass)
@@ -31,6 +39,8 @@ step() {
   t1=$(date +%s.%N)
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
   c1=$(pipeline_cpu) g1=$(sum_ticks $pgp) a1=$(pg_all_ticks) s1=$(source_cpu) h1=$(sum_ticks $pgs)
+  while read -r p t rest; do echo "$(($(ticks "$p") - t)) ticks, pid $p: $rest"; done <"$sessions.0" | sort -rn >"$sessions"
+  rm -f "$sessions.0"
   # achieved: the step's creates over the span of their commits (os_lagbench's own figure
   # divides by the planned seconds even when its senders fell behind the schedule)
   ok=$(num ok "$out") lost=$(num lost "$out")
