@@ -150,11 +150,17 @@ static int ops_lead(void *self, long long key, char *err, size_t errlen)
             return -1;
         }
         pgx_route_notices(s->pg, s->log);
-        /* No JIT: every statement of this session reads a handful of rows, but with millions
-         * of retained rows the planner's estimates pass jit_above_cost, and the backlog count
-         * (once a second) compiled ~50 ms of JIT code each time for a 0.2 ms query — the
-         * relay's PostgreSQL CPU per event +90 % with 10M rows (bench/cqrs-lag/peer, SCALE=1). */
-        PQclear(PQexec(s->pg, "SET jit = off"));
+        /* With millions of retained rows the planner sees a third of the outbox behind each
+         * `id > $1` (it cannot know the position is near the end), which cost this session
+         * twice over:
+         * - JIT: the backlog count (once a second) passed jit_above_cost and compiled ~50 ms
+         *   of code for a 0.2 ms query;
+         * - custom plans: the fetch's generic plan looked dearer than a custom one, so the
+         *   plan cache planned it again at every call (0.12-0.16 ms a call vs 0.04-0.05 with
+         *   3M rows: the relay's PostgreSQL CPU per event +40-90 % with 10M rows retained,
+         *   bench/cqrs-lag/peer SCALE=1). The generic plans of its statements are index scans
+         *   on the outbox's key at 10M rows too (the fetch, the takeover's read, the purge). */
+        PQclear(PQexec(s->pg, "SET jit = off; SET plan_cache_mode = force_generic_plan"));
     }
     snprintf(k, sizeof k, "%lld", key);
     res = PQexecParams(s->pg, "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL, vals, NULL, NULL, 0);
