@@ -96,11 +96,9 @@ v3_partition() { # customer.outbox as v2 has it, partitioned by id range (it is 
                            p, p * $PART_SIZE + 1, (p + 1) * $PART_SIZE + 1); END LOOP; END \$\$" >/dev/null
 }
 v3_retention() { # DROP TABLE of every partition wholly at or below the position, one at a time
-  q "$1" "DO \$\$ DECLARE t text; BEGIN FOR t IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = 'customer.outbox'::regclass
-              AND (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''?(\\d+)'))[1]::bigint - 1
-                  <= (SELECT upto FROM customer.outbox_relay) LOOP
-            EXECUTE format('DROP TABLE customer.%I', t); COMMIT; END LOOP; END \$\$" >/dev/null
+  # (partition p holds ids up to (p + 1) * PART_SIZE: v3_partition's bounds)
+  q "$1" "DO \$\$ BEGIN FOR p IN 0..(SELECT upto FROM customer.outbox_relay) / $PART_SIZE - 1 LOOP
+            EXECUTE format('DROP TABLE IF EXISTS customer.outbox_p%s', p); COMMIT; END LOOP; END \$\$" >/dev/null
 }
 v1_retention() { q "$1" "DELETE FROM customer.outbox WHERE published_at IS NOT NULL" >/dev/null; q "$1" "VACUUM customer.outbox" >/dev/null; }
 v2_retention() {

@@ -134,6 +134,15 @@ static const kfk_map_t kfk_consumer_map[] = {
     {NULL, NULL},
 };
 
+const char *kfk_seed_key(kfk_role_t role, size_t i)
+{
+    const kfk_map_t *map = role == KFK_PRODUCER ? kfk_producer_map : kfk_consumer_map;
+    for (size_t k = 0; map[k].seed != NULL; k++)
+        if (k == i)
+            return map[k].seed;
+    return NULL;
+}
+
 int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value, char *err,
                    size_t errlen)
 {

@@ -86,6 +86,11 @@ int kfk_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char
 int kfk_conf_apply(rd_kafka_conf_t *conf, kfk_role_t role, const char *key, const char *value, char *err,
                    size_t errlen);
 
+/* The i-th seed-style key kfk_conf_apply maps for `role` (the list above), NULL past the
+ * last: for a caller that must ask for each key by name (an env-only key is not listed
+ * under its prefix). The string is static. */
+const char *kfk_seed_key(kfk_role_t role, size_t i);
+
 /* kfk_conf_apply for each of `n` pairs; batch-size is multiplied by
  * batch-size-boost-factor when both are present (the seed's semantics), capped at
  * librdkafka's maximum. Returns 0 or -1 at the first invalid pair. */

@@ -54,6 +54,20 @@ static void t_apply(void **state)
     rd_kafka_conf_destroy(conf);
 }
 
+/* the keys a caller asks for by name are exactly the mapped ones */
+static void t_seed_keys(void **state)
+{
+    (void)state;
+    int fetch_min = 0, n = 0;
+    const char *k;
+    for (size_t i = 0; (k = kfk_seed_key(KFK_CONSUMER, i)) != NULL; i++, n++)
+        fetch_min += strcmp(k, "fetch-min-bytes") == 0;
+    assert_int_equal(fetch_min, 1);
+    assert_int_equal(n, 8);
+    assert_string_equal(kfk_seed_key(KFK_PRODUCER, 0), "acks");
+    assert_null(kfk_seed_key(KFK_PRODUCER, 1000));
+}
+
 static void t_apply_all(void **state)
 {
     char err[512] = "";
@@ -197,8 +211,9 @@ static void t_bad_args(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_apply),  cmocka_unit_test(t_apply_all), cmocka_unit_test(t_producer_mock),
-        cmocka_unit_test(t_client), cmocka_unit_test(t_check),     cmocka_unit_test(t_bad_args),
+        cmocka_unit_test(t_apply),         cmocka_unit_test(t_seed_keys), cmocka_unit_test(t_apply_all),
+        cmocka_unit_test(t_producer_mock), cmocka_unit_test(t_client),    cmocka_unit_test(t_check),
+        cmocka_unit_test(t_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,24 +129,20 @@ int os_config_load(os_config_t *cfg, const cfgcli_t *c, char *err, size_t errlen
     os_kv_acc_t acc = {cfg};
     cfgcli_foreach_prefix(c, "kafka-consumer-config.", os_collect_kv, &acc);
     /* keys set only by env vars (relaxed binding) are not listed by foreach: ask for the
-     * seed's consumer keys by name */
-    static const char *const known[] = {"auto-offset-reset",
-                                        "session-timeout-ms",
-                                        "heartbeat-interval-ms",
-                                        "max-poll-interval-ms",
-                                        "max-partition-fetch-bytes-default",
-                                        "fetch-max-wait-ms",
-                                        "fetch-min-bytes"};
-    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+     * seed's consumer keys kfk maps by name (group-id is the group's own key here) */
+    const char *known;
+    for (size_t k = 0; (known = kfk_seed_key(KFK_CONSUMER, k)) != NULL; k++) {
         char key[96];
         int have = 0;
-        snprintf(key, sizeof key, "kafka-consumer-config.%s", known[k]);
+        if (strcmp(known, "group-id") == 0)
+            continue;
+        snprintf(key, sizeof key, "kafka-consumer-config.%s", known);
         const char *v = cfgcli_get_str(c, key, NULL);
         for (size_t i = 0; i < cfg->n_consumer_kv; i++)
-            if (strcmp(cfg->consumer_kv[i].key, known[k]) == 0)
+            if (strcmp(cfg->consumer_kv[i].key, known) == 0)
                 have = 1;
         if (v != NULL && !have && cfg->n_consumer_kv < OS_MAX_KV) {
-            cfg->consumer_kv[cfg->n_consumer_kv].key = known[k];
+            cfg->consumer_kv[cfg->n_consumer_kv].key = known;
             cfg->consumer_kv[cfg->n_consumer_kv].value = v;
             cfg->n_consumer_kv++;
         }

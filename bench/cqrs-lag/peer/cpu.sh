@@ -58,9 +58,9 @@ source_cpu() {
   fi
 }
 # Ours: the relay's session is customer-service's backend whose last statement is neither
-# the write path's (which names customer.customers) nor the pool's health probe ("SELECT 1":
-# after 2 s without a request, a probe takes a pool connection — counted as the relay's, the
-# writes it then served were too).
+# the write path's (which names customer.customers) nor the pool's health probe ("SELECT 1",
+# which a pool connection runs after 2 s without a request: such a connection, and the
+# writes it then serves, would otherwise count as the relay's).
 pg_source_pids() { # the relay's session; Debezium's walsender and its other session
   if [ "$PIPE" = ours ]; then
     q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()

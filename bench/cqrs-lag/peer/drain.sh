@@ -16,7 +16,8 @@
 #            The first event applied is the first sample (every 0.5 s) in which the read model's
 #            table statistics (n_tup_ins + n_tup_upd + n_tup_del of "order".customers, flushed
 #            by PostgreSQL at most once a second) count a write: the same meter for both, up to
-#            ~1.5 s late. (The rows' own commit times cannot say it: an update replaces the
+#            ~1.5 s late. (Later on, a session busy without pause can flush them far less
+#            often: our projection's lagged through the creates; the plot's line shows it.) (The rows' own commit times cannot say it: an update replaces the
 #            create's row, so the first row in its final state is one applied late.);
 #   CPU-s per 10k events of the pipeline's processes (their start-up included: order-service's,
 #   the Connect JVM's), of their PostgreSQL backends (those alive at the end, since before the
