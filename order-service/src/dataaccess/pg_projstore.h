@@ -3,7 +3,7 @@
  * session (pg_projdb.h) and the rebuild's (pg_rebuild.h).
  *
  * A batch is one transaction on one dedicated connection: SELECT … FOR UPDATE of the
- * batch's customers, one INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE for every
+ * batch's customers (a key lookup each), one INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE for every
  * upsert, one DELETE … = ANY(…) for the deletions, one upsert of the offsets.
  * updated_at is the event's occurredAt, so a rebuild produces identical rows.
  *
