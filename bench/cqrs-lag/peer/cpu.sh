@@ -79,6 +79,23 @@ pg_pipeline_pids() {
              AND application_name IN ('Debezium Streaming', 'Debezium General', 'PostgreSQL JDBC Driver')"
   fi
 }
+# The database's statements, with PG_STATEMENTS=1 (run.sh loads pg_stat_statements then):
+# stmts_reset before a measurement, stmts_dump FILE after it writes the 20 statements that
+# took the most time — calls, rows, ms, µs a call, WAL records and bytes, the text.
+stmts_reset() {
+  [ "${PG_STATEMENTS:-0}" = 1 ] || return 0
+  q "$PG" "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+  q "$PG" "SELECT pg_stat_statements_reset()" >/dev/null
+}
+stmts_dump() {
+  [ "${PG_STATEMENTS:-0}" = 1 ] || return 0
+  q "$PG" "SELECT calls, rows, round(total_exec_time::numeric), round((total_exec_time / greatest(calls, 1) * 1000)::numeric, 1),
+                  wal_records, wal_bytes, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           ORDER BY total_exec_time DESC LIMIT 20" |
+    awk -F'|' 'BEGIN { printf "%8s %9s %8s %10s %9s %11s  %s\n", "calls", "rows", "ms", "us/call", "wal rec", "wal bytes", "statement" }
+               { printf "%8s %9s %8s %10s %9s %11s  %s\n", $1, $2, $3, $4, $5, $6, $7 }' >"$1" || true
+}
 per10k() { awk -v d="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.2f", n ? d / hz / n * 10000 : 0 }'; } # ticks events
 # a number of os_lagbench's JSON by key; p50/p99/max are the lag's (lagMs), not the answer
 # time's (answerMs has p50/p99 too, and sed's .* would find its keys last)

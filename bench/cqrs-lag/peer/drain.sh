@@ -24,7 +24,9 @@
 #   start) and of all of PostgreSQL; then the exact account.
 # Progress, for the plot: records on the topic (kcat, every 0.5 s) in RUN_DIR/drain-PIPE-topic.dat,
 # events applied to the read model (its table statistics, every 0.5 s) in RUN_DIR/drain-PIPE-applied.dat
-# and read-model rows by the commit time of their final state in RUN_DIR/drain-PIPE-rm.dat.
+# and read-model rows by the commit time of their final state in RUN_DIR/drain-PIPE-rm.dat;
+# the database's sessions and the CPU each used in RUN_DIR/sessions-drain-PIPE.txt (with
+# PG_STATEMENTS=1 its statements in statements-drain-PIPE.txt).
 
 _pid_ticks() { local p; for p in "$@"; do echo "$p $(ticks "$p")"; done; } # → "pid ticks" lines
 _ticks_since() { # file_of_"pid ticks" pids… → ticks since then (a pid not in the file: all of it)
@@ -50,6 +52,7 @@ drain() {
   # shellcheck disable=SC2046
   _pid_ticks $(pg_pipeline_pids) >"$base"
   DBZ_PID=${DBZ_PID:-} c0=$(pipeline_cpu) a0=$(pg_all_ticks)
+  stmts_reset
   [ "$pipe" = ours ] && ours_readers
   t0=$(date +%s.%N)
   : >"$RUN_DIR/drain-$pipe-topic.dat"
@@ -81,6 +84,13 @@ drain() {
   # shellcheck disable=SC2086
   g1=$(_ticks_since "$base" $pgp)
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
+  # each client session of the database, its last statement and the CPU ticks it used in
+  # the drain (those of a session started meanwhile: all of them)
+  q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
+           WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" |
+    while IFS='|' read -r p app sql; do echo "$(_ticks_since "$base" "$p") ticks, pid $p: $app | $sql"; done |
+    sort -rn >"$RUN_DIR/sessions-drain-$pipe.txt" || true
+  stmts_dump "$RUN_DIR/statements-drain-$pipe.txt"
   # the read model's rows by the commit time of their final state, in 100 ms buckets
   q "$PG" "SELECT round(extract(epoch FROM pg_xact_commit_timestamp(xmin)) - $t0, 1) t, count(*)
            FROM \"order\".customers GROUP BY 1 ORDER BY 1" | tr '|' ' ' |

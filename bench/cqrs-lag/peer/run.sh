@@ -62,7 +62,8 @@
 # compiles meanwhile), SEARCH_START (1500), SEARCH_STEP (500), SEARCH_MAX (6000), LAG_LIMIT_MS
 # (1000), LAG_METER (commit-ts), DRAIN_EVENTS (1000000), DRAIN_UPDATES (0.5: the share of
 # updates), WRITE_CLIENTS (16), WRITE_SECONDS (30), SCALE (0), SCALE_ROWS (10000000), SCALE_RATE
-# (1000), SCALE_PARTITIONS (12), SCALE_REPLICAS (3), PORT_BASE (15000: PostgreSQL
+# (1000), SCALE_PARTITIONS (12), SCALE_REPLICAS (3), PG_STATEMENTS (0; 1: pg_stat_statements
+# loaded, each step and drain writes the statements that took the most time), PORT_BASE (15000: PostgreSQL
 # +32, Kafka +92/+93, Connect REST +83, services +181/+184 (+281.. more order-services),
 # config +198), BENCH_DIR (the git-ignored bench/cqrs-lag/.peer/run), PHASES, RUN_DIR.
 #
@@ -92,6 +93,9 @@ HZ=$(getconf CLK_TCK)
 export CQ_STACK_DIR=$BENCH_DIR/stack CQ_PG_PORT=$((PB + 32)) CQ_KAFKA_PORT=$((PB + 92))
 export CQ_KAFKA_CONTROLLER_PORT=$((PB + 93)) CQ_STACK_FRESH=1
 export CQ_PG_OPTS="-c wal_level=logical -c track_commit_timestamp=on -c max_wal_size=4GB"
+# diagnosis, off for the figures: PostgreSQL's per-statement times and WAL
+[ "${PG_STATEMENTS:-0}" = 1 ] &&
+  CQ_PG_OPTS="$CQ_PG_OPTS -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 export PG_HOST=127.0.0.1 PG_PORT=$CQ_PG_PORT CQ_KAFKA_BOOTSTRAP=127.0.0.1:$CQ_KAFKA_PORT
 export TRIO_PORT_BASE=$PB TRIO_CONFIG_PORT=$((PB + 198)) TRIO_LOG_LEVEL=${TRIO_LOG_LEVEL:-info}
 export BUILD_DIR

@@ -2,7 +2,8 @@
 #   step RATE SECONDS LABEL → one os_lagbench run at RATE creates/s on the pipeline $PIPE; one
 #                             line in $RES, the step's lags (ms) in $RUN_DIR/lags-PIPE-RATE-LABEL.txt,
 #                             the database's sessions and the CPU ticks each used in the step in
-#                             $RUN_DIR/sessions-PIPE-RATE-LABEL.txt
+#                             $RUN_DIR/sessions-PIPE-RATE-LABEL.txt (with PG_STATEMENTS=1 its
+#                             statements too: statements-PIPE-RATE-LABEL.txt)
 #   measure                 → the warm-up, the fixed rates 200 and 1,000/s, the search for the
 #                             highest rate held, the bisection
 # The lag meter is LAG_METER (commit-ts: the read-model row's commit time, read once after the
@@ -18,6 +19,7 @@ step() {
   q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
            WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" |
     while IFS='|' read -r p app sql; do echo "$p $(ticks "$p") $app | $sql"; done >"$sessions.0" || true
+  stmts_reset
   c0=$(pipeline_cpu) g0=$(sum_ticks $pgp) a0=$(pg_all_ticks) s0=$(source_cpu) h0=$(sum_ticks $pgs)
   local backlog_sql='SELECT (SELECT count(*) FROM customer.customers) - (SELECT count(*) FROM "order".customers)'
   [ -n "${BACKLOG_FROM_STATS:-}" ] && backlog_sql="SELECT (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'customer.customers'::regclass)
@@ -41,6 +43,7 @@ step() {
   c1=$(pipeline_cpu) g1=$(sum_ticks $pgp) a1=$(pg_all_ticks) s1=$(source_cpu) h1=$(sum_ticks $pgs)
   while read -r p t rest; do echo "$(($(ticks "$p") - t)) ticks, pid $p: $rest"; done <"$sessions.0" | sort -rn >"$sessions"
   rm -f "$sessions.0"
+  stmts_dump "$RUN_DIR/statements-$PIPE-$rate-$label.txt"
   # achieved: the step's creates over the span of their commits (os_lagbench's own figure
   # divides by the planned seconds even when its senders fell behind the schedule)
   ok=$(num ok "$out") lost=$(num lost "$out")
