@@ -37,6 +37,7 @@ const svc_key_rule_t cs_config_keys[] = {
     {"outbox.backoff-max-ms", SVC_KEY_LIVE},
     {"outbox.flush-ms", SVC_KEY_LIVE},
     {"outbox.standby-flush", SVC_KEY_LIVE},
+    {"outbox.read-window-ms", SVC_KEY_LIVE},
     {"outbox.lock-key", SVC_KEY_RESTART},
 };
 const size_t cs_config_nkeys = sizeof cs_config_keys / sizeof cs_config_keys[0];
@@ -68,6 +69,7 @@ static int cs_config_outbox(cs_config_t *cfg, const cfgcli_t *c, char *err, size
                              errlen) ||
         cfgcli_get_int_range(c, "outbox.flush-ms", 5000, 1, 600000, &cfg->flush_ms, err, errlen) ||
         cfgcli_get_int_range(c, "outbox.standby-flush", 0, 0, 64, &cfg->standby_flush, err, errlen) ||
+        cfgcli_get_int_range(c, "outbox.read-window-ms", 0, 0, 1000, &cfg->read_window_ms, err, errlen) ||
         cfgcli_get_long(c, "outbox.lock-key", 0x637573746f6d6572LL, &cfg->lock_key, err, errlen))
         return -1;
     if (cfg->retention_ms == 0)

@@ -43,6 +43,7 @@ typedef struct cs_config {
     int backoff_max_ms;              /* outbox.backoff-max-ms, 30000 */
     int flush_ms;                    /* outbox.flush-ms, 5000 */
     int standby_flush;               /* outbox.standby-flush, 0 (publish once committed) */
+    int read_window_ms;              /* outbox.read-window-ms, 0 (read at once when notified) */
     long long lock_key;              /* outbox.lock-key, 0x637573746f6d6572 ("customer") */
     kfk_kv_t producer_kv[CS_MAX_KV]; /* the kafka-producer-config.* keys (borrowed) */
     size_t n_producer_kv;

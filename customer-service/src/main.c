@@ -171,7 +171,8 @@ static outbox_relay_tuning_t cs_relay_tuning(const cs_config_t *cfg)
                                    .cleanup_interval_ms = cfg->sweep_interval_ms,
                                    .backoff_initial_ms = cfg->backoff_initial_ms,
                                    .backoff_max_ms = cfg->backoff_max_ms,
-                                   .standby_flush = cfg->standby_flush};
+                                   .standby_flush = cfg->standby_flush,
+                                   .read_window_ms = cfg->read_window_ms};
 }
 /* After a live swap: the relay takes the new outbox settings at its next pass. */
 static void cs_live_applied(void *self, const void *settings)
@@ -245,7 +246,8 @@ static int cs_serve(cs_main_t *m, const evcodec_t *codec, const clog_t *log)
                                     .partitions = cfg->partitions,
                                     .replication = cfg->replication,
                                     .min_isr = cfg->min_isr,
-                                    .standby_flush = cfg->standby_flush};
+                                    .standby_flush = cfg->standby_flush,
+                                    .read_window_ms = cfg->read_window_ms};
     const outbox_store_t store = outbox_pgstore_port(ostore);
     relay = outbox_relay_new(&ro, &store, pconf, log, metrics, err, sizeof err);
     pconf = NULL; /* stolen */

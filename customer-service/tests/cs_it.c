@@ -71,6 +71,7 @@ static void cs_add(cs_recs_t *out, const evcodec_t *codec, const rd_kafka_messag
     snprintf(r->key, sizeof r->key, "%.*s", (int)m->key_len, m->key ? (const char *)m->key : "");
     r->partition = m->partition;
     r->offset = m->offset;
+    r->ts_ms = rd_kafka_message_timestamp(m, NULL);
     r->tombstone = m->payload == NULL;
     r->outbox_id = -1;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&

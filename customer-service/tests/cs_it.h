@@ -19,6 +19,7 @@ typedef struct cs_rec {
     long long outbox_id;   /* the relay's outbox-id header, -1 when absent */
     int32_t partition;
     int64_t offset;
+    int64_t ts_ms; /* the record's timestamp: when the relay produced it (CreateTime) */
 } cs_rec_t;
 
 typedef struct cs_recs {

@@ -62,6 +62,9 @@ typedef struct outbox_store_ops {
     /* Takes the notifications of new rows that arrived — reading the socket first when
      * `readable`: their number, or -1 when the connection broke. */
     int (*notified)(void *self, int readable);
+    /* Listens for notifications of new rows (on = 1; a new leader session does) or stops
+     * (0). 0, or -1 when the connection broke. */
+    int (*listen)(void *self, int on);
     /* The stored position into *pos (its arrays are the store's, valid until its next call).
      * 0 or -1 (err). */
     int (*load)(void *self, outbox_pos_t *pos, char *err, size_t errlen);

@@ -194,6 +194,15 @@ static int ops_socket(void *self)
     return ops_connected(s) ? PQsocket(s->pg) : -1;
 }
 
+static int ops_listen(void *self, int on)
+{
+    outbox_pgstore_t *s = self;
+    PGresult *r = PQexec(s->pg, on ? "LISTEN customer_outbox" : "UNLISTEN customer_outbox");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 /* NOTIFYs that libpq already read during an earlier query are taken too: the socket will not
  * signal them again. */
 static int ops_notified(void *self, int readable)
@@ -512,6 +521,7 @@ static const outbox_store_ops_t pgstore_ops = {.lead = ops_lead,
                                                .close = ops_close,
                                                .socket = ops_socket,
                                                .notified = ops_notified,
+                                               .listen = ops_listen,
                                                .load = ops_load,
                                                .save = ops_save,
                                                .fetch = ops_fetch,

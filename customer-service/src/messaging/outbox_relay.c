@@ -183,21 +183,70 @@ static void relay_lose(outbox_relay_t *r, const char *why)
     r->store.ops->close(r->store.self);
 }
 
+/* A notification of new rows: they are to be read (at the end of the read window). */
+static void relay_notified(outbox_relay_t *r)
+{
+    r->dirty = 1;
+    if (r->notified_ms == 0)
+        r->notified_ms = svc_mono_ms();
+}
+
+/* When the read a notification asked for is due: read_window_ms after the first one since
+ * the last read, so that the rows committing meanwhile come in the same read (one query and
+ * one produce for several rows instead of one each; each row waits at most the window).
+ * 0: now (no notification pending, or no window). */
+static long long relay_read_due(const outbox_relay_t *r)
+{
+    return r->notified_ms > 0 && r->o.read_window_ms > 0 ? r->notified_ms + r->o.read_window_ms : 0;
+}
+
+/* Under load the relay polls instead of being notified: each NOTIFY cost its PostgreSQL
+ * session ~50 µs (a wake-up of the backend and a message; bench/cqrs-lag/peer at 1,000/s),
+ * more than a read, and the write path sends one per commit. With a read window, a read that
+ * found more than one row (the window gathers several: commits come faster than one per
+ * window) stops listening, and the next read is due a window later; a read that found none
+ * listens again and reads once more at once (a row that committed before LISTEN took effect
+ * is never notified). Idle or at low rates the relay stays woken by NOTIFY. `n`: the rows the
+ * read found. */
+static void relay_listen_mode(outbox_relay_t *r, int n)
+{
+    if (r->listening && n > 1 && r->o.read_window_ms > 0) {
+        if (r->store.ops->listen(r->store.self, 0) == 0)
+            r->listening = 0;
+    } else if (!r->listening && (n == 0 || r->o.read_window_ms <= 0)) {
+        if (r->store.ops->listen(r->store.self, 1) == 0) {
+            r->listening = 1;
+            r->dirty = 1; /* once more, now that new commits are notified */
+        }
+        return;
+    }
+    if (!r->listening && n > 0) { /* polling: the next read a window after this one */
+        r->dirty = 1;
+        r->notified_ms = svc_mono_ms();
+    }
+}
+
 /* Sleeps up to ms, returning early on stop and, when `wake` is set, on a notification of new
- * rows (sets r->dirty; returns when nothing is in flight) or librdkafka events (delivery
- * reports; served here). Notifications the store already received during an earlier query
- * are taken first: the socket will not signal them again. */
+ * rows (sets r->dirty; returns when nothing is in flight and the read window is over) or
+ * librdkafka events (delivery reports; served here). Notifications the store already
+ * received during an earlier query are taken first: the socket will not signal them again. */
 static void relay_wait(outbox_relay_t *r, int ms, int wake)
 {
     long long end = svc_mono_ms() + ms;
     while (!atomic_load(&r->stop)) {
         struct pollfd pfd[2] = {{r->evfd[0], POLLIN, 0}, {-1, POLLIN, 0}};
-        long long left;
+        long long left, now, due;
         if (r->store.ops->connected(r->store.self)) {
             if (r->store.ops->notified(r->store.self, 0) > 0)
-                r->dirty = 1;
-            if (wake && r->dirty && r->inflight == 0 && atomic_load(&r->leader))
-                return;
+                relay_notified(r);
+            now = svc_mono_ms();
+            due = relay_read_due(r);
+            if (wake && r->dirty && r->inflight == 0 && atomic_load(&r->leader)) {
+                if (now >= due)
+                    return;
+                if (due < end)
+                    end = due; /* sleep out the window, no longer */
+            }
             pfd[1].fd = r->store.ops->socket(r->store.self);
         }
         left = end - svc_mono_ms();
@@ -218,7 +267,7 @@ static void relay_wait(outbox_relay_t *r, int ms, int wake)
             if (n < 0)
                 return;
             if (n > 0)
-                r->dirty = 1;
+                relay_notified(r);
         }
     }
 }
@@ -239,6 +288,8 @@ static int relay_try_lead(outbox_relay_t *r)
     }
     atomic_store(&r->leader, 1);
     r->dirty = 1;
+    r->listening = 1; /* a new leader session listens */
+    r->notified_ms = 0;
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 1);
     clog_info(r->log, "outbox relay: this replica is now the publisher (advisory lock %lld)", r->o.lock_key);
     relay_takeover_scan(r);
@@ -302,14 +353,18 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
      * An idle relay sends a row the moment it is woken; under load the rows that commit
      * while a batch is in flight go out together in the next one (fewer, larger produce
      * requests, and fewer, larger transactions on the read side). */
-    if (r->failed == 0 && r->inflight == 0 && r->dirty && r->n_free > 0) {
+    int due = now >= relay_read_due(r); /* the read window is over (or there is none) */
+    if (r->failed == 0 && r->inflight == 0 && r->dirty && r->n_free > 0 && due) {
         int want = r->n_free, n;
         r->dirty = 0;
+        r->notified_ms = 0; /* what they announced is read now */
         n = relay_fetch(r);
         if (n < 0)
             rc = 1;
         else if (n == want)
             r->dirty = 1; /* there may be more */
+        else
+            relay_listen_mode(r, n);
     }
     if (rc == 0)
         rc = relay_settle(r, 0);
@@ -324,7 +379,7 @@ static int relay_lead_pass(outbox_relay_t *r, long long *next_sweep, long long *
         r->dirty = 1;
         return -1;
     }
-    if (r->dirty && r->n_free > 0 && r->inflight == 0)
+    if (r->dirty && r->n_free > 0 && r->inflight == 0 && due)
         return 0;
     if (r->inflight == 0 && now - *last_cleanup > r->o.cleanup_interval_ms) {
         relay_cleanup(r);
@@ -393,6 +448,7 @@ static void relay_take_tuning(outbox_relay_t *r)
     o.backoff_initial_ms = t.backoff_initial_ms;
     o.backoff_max_ms = t.backoff_max_ms;
     o.standby_flush = t.standby_flush;
+    o.read_window_ms = t.read_window_ms;
     relay_defaults(&o);
     if (o.batch_size != r->o.batch_size) {
         /* The slots are sized by it: once no delivery is pending, the delivered rows are
@@ -418,14 +474,14 @@ static void relay_take_tuning(outbox_relay_t *r)
         o.lock_poll_ms == before.lock_poll_ms && o.retention_ms == before.retention_ms &&
         o.flush_ms == before.flush_ms && o.cleanup_interval_ms == before.cleanup_interval_ms &&
         o.backoff_initial_ms == before.backoff_initial_ms && o.backoff_max_ms == before.backoff_max_ms &&
-        o.standby_flush == before.standby_flush)
+        o.standby_flush == before.standby_flush && o.read_window_ms == before.read_window_ms)
         return;
     clog_info(
         r->log,
         "outbox relay: now batch %d, sweep %d ms, lock poll %d ms, retention %lld ms, cleanup every %lld ms, "
-        "backoff %d..%d ms, flush %d ms, standbys to flush before publishing %d",
+        "backoff %d..%d ms, flush %d ms, standbys to flush before publishing %d, read window %d ms",
         o.batch_size, o.sweep_ms, o.lock_poll_ms, o.retention_ms, o.cleanup_interval_ms, o.backoff_initial_ms,
-        o.backoff_max_ms, o.flush_ms, o.standby_flush);
+        o.backoff_max_ms, o.flush_ms, o.standby_flush, o.read_window_ms);
 }
 
 static void *relay_main(void *arg)

@@ -11,9 +11,10 @@
  *   produced with key = customer id through an idempotent producer whose retries and
  *   message timeout are unlimited, so per partition nothing is reordered, dropped or
  *   duplicated while the broker is down — the relay simply waits, HTTP keeps answering.
- * - Batching: an idle relay produces a row the moment it is woken; while a batch is in
- *   flight, rows that commit meanwhile wait and go out together once it is acknowledged
- *   (natural batching, up to batch_size rows) (outbox_relay_pump.c).
+ * - Batching: a notified read waits `read_window_ms` (0: none) so that the rows that commit
+ *   meanwhile come along; while a batch is in flight, rows that commit meanwhile wait and go
+ *   out together once it is acknowledged (natural batching, up to batch_size rows)
+ *   (outbox_relay_pump.c).
  * - Position, not marks: no outbox row is written again after its insert. The leader keeps
  *   which rows are on the topic as one position (customer.outbox_relay: everything up to
  *   `upto`, everything up to `top` outside a few gaps; outbox_relay_pos.c) and stores it at
@@ -39,7 +40,10 @@
  * - Topic: the leader makes sure the topic exists (Admin API, compacted) before its first
  *   publish, retrying with backoff while the broker is away.
  * - Wake-up: LISTEN customer_outbox (a trigger NOTIFYs on insert), delivery reports
- *   (librdkafka writes to a pipe the relay polls) and a sweep every `sweep_ms`.
+ *   (librdkafka writes to a pipe the relay polls) and a sweep every `sweep_ms`. Under load
+ *   (with a read window, reads that find several rows) the relay stops listening and reads
+ *   every window instead, until a read finds nothing: a NOTIFY per commit cost the relay's
+ *   PostgreSQL session more than its reads.
  *   Rows up to the position written more than `retention_ms` ago are deleted.
  */
 #ifndef CS_OUTBOX_RELAY_H
@@ -72,6 +76,8 @@ typedef struct outbox_relay_opts {
     int min_isr;                   /* the topic's min.insync.replicas; 0 = the broker's default */
     int standby_flush;             /* > 0: publish a row only once this many streaming standbys (all, when
                                       fewer stream) have flushed its commit; 0: once committed */
+    int read_window_ms;            /* a read a NOTIFY asks for waits this long after it, so the rows
+                                      that commit meanwhile come along; 0 (the default): none */
 } outbox_relay_opts_t;
 
 typedef struct outbox_relay outbox_relay_t;
@@ -86,7 +92,8 @@ typedef struct outbox_relay_tuning {
     long long cleanup_interval_ms;
     int backoff_initial_ms;
     int backoff_max_ms;
-    int standby_flush; /* 0 here is 0 (off), not the default */
+    int standby_flush;  /* 0 here is 0 (off), not the default */
+    int read_window_ms; /* 0 here is 0 (none) */
 } outbox_relay_tuning_t;
 
 /* Creates the relay on `store` and its idempotent producer from `conf` (STOLEN, also on

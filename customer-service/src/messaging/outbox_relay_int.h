@@ -77,6 +77,8 @@ struct outbox_relay {
     int failed;             /* delivery failed, not yet settled */
     long long *ids;         /* scratch, o.batch_size */
     int dirty;              /* there may be unpublished rows not yet read (NOTIFY, sweep, full read) */
+    long long notified_ms;  /* when the first NOTIFY since the last read came (monotonic); 0: none */
+    int listening;          /* the session listens for NOTIFYs (0: polling, under load) */
     relay_pos_t pos;        /* what is on the topic: the rows produced, less those that failed */
     long long last_save_ms; /* when pos was stored last */
     long long last_probe_ms;
