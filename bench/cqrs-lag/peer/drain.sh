@@ -51,6 +51,10 @@ drain() {
   local base=$RUN_DIR/drain-$pipe.base
   # shellcheck disable=SC2046
   _pid_ticks $(pg_pipeline_pids) >"$base"
+  # every client session now, for the sessions file (one started later: all of its CPU)
+  # shellcheck disable=SC2046
+  _pid_ticks $(q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                         AND backend_type = 'client backend' AND pid <> pg_backend_pid()") >"$base.all"
   DBZ_PID=${DBZ_PID:-} c0=$(pipeline_cpu) a0=$(pg_all_ticks)
   stmts_reset
   [ "$pipe" = ours ] && ours_readers
@@ -88,7 +92,7 @@ drain() {
   # the drain (those of a session started meanwhile: all of them)
   q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
            WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" |
-    while IFS='|' read -r p app sql; do echo "$(_ticks_since "$base" "$p") ticks, pid $p: $app | $sql"; done |
+    while IFS='|' read -r p app sql; do echo "$(_ticks_since "$base.all" "$p") ticks, pid $p: $app | $sql"; done |
     sort -rn >"$RUN_DIR/sessions-drain-$pipe.txt" || true
   stmts_dump "$RUN_DIR/statements-drain-$pipe.txt"
   # the read model's rows by the commit time of their final state, in 100 ms buckets
