@@ -4,7 +4,8 @@
  * it within milliseconds), and creates made within one window leave in one read: their
  * records carry timestamps within a few milliseconds of each other. After that burst (its
  * read found several rows: the relay polls once per window until a read finds none, then
- * listens again) a lone create is still published, a window after its request.
+ * listens again: customer_outbox_relay_listening shows 0, then 1) a lone create is still
+ * published, a window after its request.
  *
  * Isolated: its own database (cq_it_read_window), topic (it-window-<time>) and replica on
  * CQ_WINDOW_PORT (default 28195), started from CQ_BIN_DIR with the config-server at
@@ -59,6 +60,21 @@ static int setup(void **state)
 {
     *state = calloc(1, sizeof(pid_t));
     return *state ? 0 : -1;
+}
+
+/* customer_outbox_relay_listening of the replica at url: 1, 0, or -1 (absent). */
+static int listening(const char *url)
+{
+    char m[128];
+    ts_resp_t r = {0};
+    int v = -1;
+    snprintf(m, sizeof m, "%s/metrics", url);
+    ts_http("GET", m, NULL, 0, NULL, &r);
+    const char *p = r.body ? strstr(r.body, "\ncustomer_outbox_relay_listening ") : NULL;
+    if (p != NULL)
+        v = atoi(p + strlen("\ncustomer_outbox_relay_listening "));
+    ts_resp_free(&r);
+    return v;
 }
 
 /* The record of the customer `id` in recs (asserted present). */
@@ -116,8 +132,17 @@ static void t_window(void **state)
         assert_int_equal(cs_it_create(url, NULL, user, "Win", "Dow", w.ids[i]), 201);
     }
     /* the burst's read found several rows: the relay polls once per window until a read finds
-     * none, then listens again; a lone create after that is notified and published */
-    ts_sleep_ms(WINDOW_MS * 4);
+     * none, then listens again (customer_outbox_relay_listening 0, then 1); a lone create after
+     * that is notified and published */
+    int polled = 0, listens = 0;
+    for (int k = 0; k < (WINDOW_MS * 4) / 20; k++) {
+        int l = listening(url);
+        polled |= l == 0;
+        listens = l == 1;
+        ts_sleep_ms(20);
+    }
+    assert_true(polled);
+    assert_true(listens);
     clock_gettime(CLOCK_REALTIME, &now);
     long long t_last = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     assert_int_equal(cs_it_create(url, NULL, "win-last", "Win", "Dow", w.ids[N_BURST + 1]), 201);

@@ -102,11 +102,16 @@ outbox_relay_t *outbox_relay_new(const outbox_relay_opts_t *o, const outbox_stor
                     0);
     metrics_declare(m, "customer_outbox_relay_leader", METRICS_GAUGE,
                     "1 while this replica holds the relay lock.", NULL, 0);
+    metrics_declare(m, "customer_outbox_relay_listening", METRICS_GAUGE,
+                    "1 while this replica's relay leads and is woken by NOTIFY; 0 while it polls once "
+                    "per outbox.read-window-ms under load, or does not lead.",
+                    NULL, 0);
     metrics_declare(m, "customer_kafka_up", METRICS_GAUGE, "1 when the broker answered the last probe.", NULL,
                     0);
     /* every replica exports both from the start (a standby that never led says 0, so "no
      * leader anywhere" is sum() == 0, not an absent series) */
     metrics_set(m, "customer_outbox_relay_leader", NULL, 0);
+    metrics_set(m, "customer_outbox_relay_listening", NULL, 0);
     metrics_set(m, "customer_kafka_up", NULL, 0);
     return r;
 }
@@ -180,6 +185,7 @@ static void relay_lose(outbox_relay_t *r, const char *why)
         clog_warn(r->log, "outbox relay: lost leadership (%s)", why);
     atomic_store(&r->leader, 0);
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 0);
+    metrics_set(r->m, "customer_outbox_relay_listening", NULL, 0);
     r->store.ops->close(r->store.self);
 }
 
@@ -211,12 +217,18 @@ static long long relay_read_due(const outbox_relay_t *r)
 static void relay_listen_mode(outbox_relay_t *r, int n)
 {
     if (r->listening && n > 1 && r->o.read_window_ms > 0) {
-        if (r->store.ops->listen(r->store.self, 0) == 0)
+        if (r->store.ops->listen(r->store.self, 0) == 0) {
             r->listening = 0;
+            metrics_set(r->m, "customer_outbox_relay_listening", NULL, 0);
+            clog_debug(r->log, "outbox relay: a read found %d rows: polling every %d ms instead of listening",
+                       n, r->o.read_window_ms);
+        }
     } else if (!r->listening && (n == 0 || r->o.read_window_ms <= 0)) {
         if (r->store.ops->listen(r->store.self, 1) == 0) {
             r->listening = 1;
             r->dirty = 1; /* once more, now that new commits are notified */
+            metrics_set(r->m, "customer_outbox_relay_listening", NULL, 1);
+            clog_debug(r->log, "outbox relay: a read found nothing: listening again");
         }
         return;
     }
@@ -290,6 +302,7 @@ static int relay_try_lead(outbox_relay_t *r)
     r->dirty = 1;
     r->listening = 1; /* a new leader session listens */
     r->notified_ms = 0;
+    metrics_set(r->m, "customer_outbox_relay_listening", NULL, 1);
     metrics_set(r->m, "customer_outbox_relay_leader", NULL, 1);
     clog_info(r->log, "outbox relay: this replica is now the publisher (advisory lock %lld)", r->o.lock_key);
     relay_takeover_scan(r);
