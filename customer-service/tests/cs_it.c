@@ -10,6 +10,36 @@
 
 #include "ts.h"
 
+#define CS_IT_ENV_MAX 16
+
+pid_t cs_it_spawn(int port, const char *db, const char *topic, const char *const *extra, const char *log)
+{
+    char e_port[64], e_db[128], e_topic[192], e_cfg[256], e_prof[96];
+    const char *env[CS_IT_ENV_MAX + 1] = {e_port, e_db, e_topic, e_cfg, e_prof, "SERVER_ADDRESS=127.0.0.1"};
+    size_t n = 6;
+    snprintf(e_port, sizeof e_port, "SERVER_PORT=%d", port);
+    snprintf(e_db, sizeof e_db, "DATASOURCE_DBNAME=%s", db);
+    snprintf(e_topic, sizeof e_topic, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", topic);
+    snprintf(e_cfg, sizeof e_cfg, "CONFIG_SERVER_URL=%s", ts_env("CQ_CONFIG_URL", "http://127.0.0.1:28888"));
+    snprintf(e_prof, sizeof e_prof, "APP_PROFILES=%s", ts_env("CQ_PROFILE", "test"));
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+        if (n == CS_IT_ENV_MAX)
+            return -1;
+        env[n++] = extra[i];
+    }
+    env[n] = NULL;
+    return ts_spawn("customer-service", NULL, env, NULL, log);
+}
+
+long cs_it_wait_ready(const char *base)
+{
+    char url[160];
+    snprintf(url, sizeof url, "%s/health/readiness", base);
+    for (int k = 0; k < 150 && ts_http_status(url) != 200; k++)
+        ts_sleep_ms(200);
+    return ts_http_status(url);
+}
+
 static rd_kafka_t *cs_consumer(const char *bootstrap)
 {
     char err[512];

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "evcodec.h"
 
@@ -47,5 +48,13 @@ long cs_it_update(const char *base, const char *id, const char *username, const 
                   const char *last);
 /* DELETE /customers/{id}. Returns the status. */
 long cs_it_delete(const char *base, const char *id);
+
+/* Starts a customer-service of the test's own (CQ_BIN_DIR) on 127.0.0.1:`port` with database
+ * `db` and topic `topic`, the config-server at CQ_CONFIG_URL (profile CQ_PROFILE), and the
+ * NULL-terminated `extra` env settings (may be NULL); its stderr (the JSON-lines log) goes to
+ * `log`. Returns the pid or -1. */
+pid_t cs_it_spawn(int port, const char *db, const char *topic, const char *const *extra, const char *log);
+/* Waits up to ~30 s for GET base/health/readiness to answer 200. Returns its last status. */
+long cs_it_wait_ready(const char *base);
 
 #endif

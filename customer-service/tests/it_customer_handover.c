@@ -40,16 +40,10 @@ static char topic[64];
 
 static pid_t spawn_replica(int port)
 {
-    char e_port[64], e_db[64], e_topic[128], e_cfg[256], e_prof[64], e_log[256];
-    snprintf(e_port, sizeof e_port, "SERVER_PORT=%d", port);
-    snprintf(e_db, sizeof e_db, "DATASOURCE_DBNAME=%s", DBNAME);
-    snprintf(e_topic, sizeof e_topic, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", topic);
-    snprintf(e_cfg, sizeof e_cfg, "CONFIG_SERVER_URL=%s", ts_env("CQ_CONFIG_URL", "http://127.0.0.1:28888"));
-    snprintf(e_prof, sizeof e_prof, "APP_PROFILES=%s", ts_env("CQ_PROFILE", "test"));
-    snprintf(e_log, sizeof e_log, "/tmp/it_customer_handover_%d.log", port);
-    const char *env[] = {
-        e_port, e_db, e_topic, e_cfg, e_prof, "OUTBOX_LOCK_POLL_MS=200", "SERVER_ADDRESS=127.0.0.1", NULL};
-    return ts_spawn("customer-service", NULL, env, NULL, e_log);
+    static const char *const extra[] = {"OUTBOX_LOCK_POLL_MS=200", NULL};
+    char log[256];
+    snprintf(log, sizeof log, "/tmp/it_customer_handover_%d.log", port);
+    return cs_it_spawn(port, DBNAME, topic, extra, log);
 }
 
 static int is_leader(const replica_t *rp)
@@ -119,13 +113,8 @@ static void t_handover(void **state)
         assert_true(rp[i].pid > 0);
         ts_sleep_ms(300); /* the first one migrates */
     }
-    for (int i = 0; i < 2; i++) {
-        char url[128];
-        snprintf(url, sizeof url, "%s/health/readiness", rp[i].url);
-        for (int k = 0; k < 100 && ts_http_status(url) != 200; k++)
-            ts_sleep_ms(200);
-        assert_int_equal(ts_http_status(url), 200);
-    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(cs_it_wait_ready(rp[i].url), 200);
     for (int k = 0; k < 50 && leader < 0; k++) {
         for (int i = 0; i < 2; i++)
             if (is_leader(&rp[i]))

@@ -90,7 +90,7 @@ static void t_window(void **state)
     pid_t *pid = *state;
     const char *bs = ts_env("CQ_KAFKA_BOOTSTRAP", "127.0.0.1:29092");
     int port = atoi(ts_env("CQ_WINDOW_PORT", "28195"));
-    char url[64], ready[96], e_port[64], e_db[64], e_topic[128], e_cfg[256], e_prof[64], e_win[64];
+    char url[64], e_win[64];
     int64_t hi[CS_IT_MAX_PARTITIONS];
     static want_t w;
     cs_recs_t recs = {0};
@@ -99,19 +99,11 @@ static void t_window(void **state)
     assert_int_equal(ts_pg_fresh_db(DBNAME), 0);
     snprintf(topic, sizeof topic, "it-window-%lld", (long long)time(NULL));
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    snprintf(e_port, sizeof e_port, "SERVER_PORT=%d", port);
-    snprintf(e_db, sizeof e_db, "DATASOURCE_DBNAME=%s", DBNAME);
-    snprintf(e_topic, sizeof e_topic, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", topic);
-    snprintf(e_cfg, sizeof e_cfg, "CONFIG_SERVER_URL=%s", ts_env("CQ_CONFIG_URL", "http://127.0.0.1:28888"));
-    snprintf(e_prof, sizeof e_prof, "APP_PROFILES=%s", ts_env("CQ_PROFILE", "test"));
     snprintf(e_win, sizeof e_win, "OUTBOX_READ_WINDOW_MS=%d", WINDOW_MS);
-    const char *env[] = {e_port, e_db, e_topic, e_cfg, e_prof, e_win, "SERVER_ADDRESS=127.0.0.1", NULL};
-    *pid = ts_spawn("customer-service", NULL, env, NULL, "/tmp/it_customer_read_window.log");
+    const char *const extra[] = {e_win, NULL};
+    *pid = cs_it_spawn(port, DBNAME, topic, extra, "/tmp/it_customer_read_window.log");
     assert_true(*pid > 0);
-    snprintf(ready, sizeof ready, "%s/health/readiness", url);
-    for (int k = 0; k < 100 && ts_http_status(ready) != 200; k++)
-        ts_sleep_ms(200);
-    assert_int_equal(ts_http_status(ready), 200);
+    assert_int_equal(cs_it_wait_ready(url), 200);
     for (int k = 0; k < 50 && (np = cs_it_watermarks(bs, topic, hi)) < 1; k++)
         ts_sleep_ms(200);
     assert_true(np >= 1);

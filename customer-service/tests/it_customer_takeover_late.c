@@ -57,31 +57,13 @@ typedef struct fixture {
  * stderr (the JSON-lines log) goes to `log`. Returns the pid or -1. */
 static pid_t spawn_instance(const char *topic, int port, const char *log)
 {
-    char e_port[64], e_db[64], e_topic[128], e_cfg[256], e_prof[64];
-    snprintf(e_port, sizeof e_port, "SERVER_PORT=%d", port);
-    snprintf(e_db, sizeof e_db, "DATASOURCE_DBNAME=%s", DBNAME);
-    snprintf(e_topic, sizeof e_topic, "CUSTOMER_SERVICE_CUSTOMER_TOPIC_NAME=%s", topic);
-    snprintf(e_cfg, sizeof e_cfg, "CONFIG_SERVER_URL=%s", ts_env("CQ_CONFIG_URL", "http://127.0.0.1:28888"));
-    snprintf(e_prof, sizeof e_prof, "APP_PROFILES=%s", ts_env("CQ_PROFILE", "test"));
-    const char *env[] = {e_port,
-                         e_db,
-                         e_topic,
-                         e_cfg,
-                         e_prof,
-                         "KAFKA_CONFIG_NUM_OF_PARTITIONS=1",
-                         "OUTBOX_LOCK_POLL_MS=200",
-                         "SERVER_ADDRESS=127.0.0.1",
-                         NULL};
-    return ts_spawn("customer-service", NULL, env, NULL, log);
+    static const char *const extra[] = {"KAFKA_CONFIG_NUM_OF_PARTITIONS=1", "OUTBOX_LOCK_POLL_MS=200", NULL};
+    return cs_it_spawn(port, DBNAME, topic, extra, log);
 }
 
 static void wait_ready(const char *base)
 {
-    char url[128];
-    snprintf(url, sizeof url, "%s/health/readiness", base);
-    for (int k = 0; k < 150 && ts_http_status(url) != 200; k++)
-        ts_sleep_ms(200);
-    assert_int_equal(ts_http_status(url), 200);
+    assert_int_equal(cs_it_wait_ready(base), 200);
 }
 
 /* SIGTERMs the instance and asserts a clean exit. */

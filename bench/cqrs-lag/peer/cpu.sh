@@ -79,6 +79,12 @@ pg_pipeline_pids() {
              AND application_name IN ('Debezium Streaming', 'Debezium General', 'PostgreSQL JDBC Driver')"
   fi
 }
+# client_sessions → "pid|application_name|last statement" of every client session of the
+# bench's database but this query's own: which session a PostgreSQL figure came from
+client_sessions() {
+  q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
+           WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+}
 # The database's statements, with PG_STATEMENTS=1 (run.sh loads pg_stat_statements then):
 # stmts_reset before a measurement, stmts_dump FILE after it writes the 20 statements that
 # took the most time — calls, rows, ms, µs a call, WAL records and bytes, the text.

@@ -16,9 +16,10 @@
 #            The first event applied is the first sample (every 0.5 s) in which the read model's
 #            table statistics (n_tup_ins + n_tup_upd + n_tup_del of "order".customers, flushed
 #            by PostgreSQL at most once a second) count a write: the same meter for both, up to
-#            ~1.5 s late. (Later on, a session busy without pause can flush them far less
-#            often: our projection's lagged through the creates; the plot's line shows it.) (The rows' own commit times cannot say it: an update replaces the
-#            create's row, so the first row in its final state is one applied late.);
+#            ~1.5 s late. (Later on, a session busy without pause can flush them less often;
+#            the plot's line shows it.) (The rows' own commit times cannot say it: an update
+#            replaces the create's row, so the first row in its final state is one applied
+#            late.);
 #   CPU-s per 10k events of the pipeline's processes (their start-up included: order-service's,
 #   the Connect JVM's), of their PostgreSQL backends (those alive at the end, since before the
 #   start) and of all of PostgreSQL; then the exact account.
@@ -53,8 +54,7 @@ drain() {
   _pid_ticks $(pg_pipeline_pids) >"$base"
   # every client session now, for the sessions file (one started later: all of its CPU)
   # shellcheck disable=SC2046
-  _pid_ticks $(q "$PG" "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-                         AND backend_type = 'client backend' AND pid <> pg_backend_pid()") >"$base.all"
+  _pid_ticks $(client_sessions | cut -d'|' -f1) >"$base.all"
   DBZ_PID=${DBZ_PID:-} c0=$(pipeline_cpu) a0=$(pg_all_ticks)
   stmts_reset
   [ "$pipe" = ours ] && ours_readers
@@ -90,8 +90,7 @@ drain() {
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
   # each client session of the database, its last statement and the CPU ticks it used in
   # the drain (those of a session started meanwhile: all of them)
-  q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
-           WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" |
+  client_sessions |
     while IFS='|' read -r p app sql; do echo "$(_ticks_since "$base.all" "$p") ticks, pid $p: $app | $sql"; done |
     sort -rn >"$RUN_DIR/sessions-drain-$pipe.txt" || true
   stmts_dump "$RUN_DIR/statements-drain-$pipe.txt"

@@ -16,9 +16,7 @@ step() {
   # every client session of the database at the start, its last statement, and (at the end)
   # the CPU it used in the step: which session the PostgreSQL figures below came from
   local sessions=$RUN_DIR/sessions-$PIPE-$rate-$label.txt
-  q "$PG" "SELECT pid, application_name, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
-           WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" |
-    while IFS='|' read -r p app sql; do echo "$p $(ticks "$p") $app | $sql"; done >"$sessions.0" || true
+  client_sessions | while IFS='|' read -r p app sql; do echo "$p $(ticks "$p") $app | $sql"; done >"$sessions.0" || true
   stmts_reset
   c0=$(pipeline_cpu) g0=$(sum_ticks $pgp) a0=$(pg_all_ticks) s0=$(source_cpu) h0=$(sum_ticks $pgs)
   local backlog_sql='SELECT (SELECT count(*) FROM customer.customers) - (SELECT count(*) FROM "order".customers)'

@@ -10,6 +10,7 @@
 #include "pgx.h"
 
 #define STMT_FETCH "cs_relay_fetch"
+#define CHANNEL "customer_outbox" /* the write path's trigger NOTIFYs it at each commit */
 #define STMT_SAVE "cs_relay_save"
 
 /* The rows past the position (in its gaps or above its top) in id order, the oldest running
@@ -174,7 +175,7 @@ static int ops_lead(void *self, long long key, char *err, size_t errlen)
      * the connection drops, and the next leader's takeover scan finds on the topic what was
      * published after the position it reads (no duplicates). The customer writes themselves
      * (other sessions) stay synchronous. */
-    PQclear(PQexec(s->pg, "LISTEN customer_outbox; SET synchronous_commit = off"));
+    PQclear(PQexec(s->pg, "LISTEN " CHANNEL "; SET synchronous_commit = off"));
     if (prepare(s, err, errlen) != 0) {
         ops_close(s);
         return -1;
@@ -197,7 +198,7 @@ static int ops_socket(void *self)
 static int ops_listen(void *self, int on)
 {
     outbox_pgstore_t *s = self;
-    PGresult *r = PQexec(s->pg, on ? "LISTEN customer_outbox" : "UNLISTEN customer_outbox");
+    PGresult *r = PQexec(s->pg, on ? "LISTEN " CHANNEL : "UNLISTEN " CHANNEL);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     return ok ? 0 : -1;
